@@ -1,0 +1,5 @@
+"""`python -m codegen` entry point."""
+
+from codegen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""Frozen dataclasses passed between the pipeline stages; no stage shares anything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem found in one place, reported rather than raised."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    severity: Severity
+    message: str
+
+    def format(self) -> str:
+        """Render as `path:line:col: CODE message`, the form editors can jump to."""
+        return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
+
+    def to_json(self) -> dict[str, object]:
+        """Schema-1 diagnostic object."""
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+        }
+
+
+# --- discover -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A discovered model file: its display path and, if readable, its decoded text."""
+
+    path: str  # relative to the scan root, with "/" separators
+    abspath: str
+    text: str | None
+    digest: str  # sha256 of the raw bytes ("" when unreadable)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+# --- extract ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One call inside a function body that may create a layer, in evaluation order."""
+
+    callee: str  # module-local qualname ("conv_block") or resolved API ("tensorflow.compat.v1.layers.dense")
+    local: bool  # True when `callee` is defined in the same module
+    args: tuple[tuple[str, str], ...]  # literal hyperparameters: (param key, repr of the value)
+    names: tuple[tuple[str, str], ...]  # literal name/scope arguments, which never decide a match
+    opaque: tuple[str, ...]  # keys of arguments that are not literals (tensors, expressions)
+    line: int
+    column: int
+    static: bool  # False inside a loop, branch, try, comprehension or lambda
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """What the scanner needs to know about one function, method or nested function."""
+
+    qualname: str  # "conv_block", "Model.embed", "build.<locals>.inner" style without <locals>
+    name: str
+    kind: Literal["function", "method", "nested"]
+    line: int
+    column: int
+    end_line: int
+    params: tuple[str, ...]  # positional-or-keyword parameters in order, `self`/`cls` dropped
+    param_defaults: tuple[str | None, ...]  # source of each default (None when absent)
+    kwonly: tuple[str, ...]
+    varargs: bool
+    exact_hash: str  # body without comments/docstring/whitespace, names kept
+    renamed_hash: str  # locals, params and name strings replaced by positional placeholders
+    skeleton_hash: str  # renamed form with every literal value blanked: near-miss candidates
+    deps: tuple[str, ...]  # module-level symbols referenced, in placeholder order (deep equivalence)
+    direct_creation: bool  # calls a variable-creating API itself
+    api_calls: tuple[str, ...]  # resolved external dotted names called, in order
+    name_strings: tuple[str, ...]  # variable/scope name literals in order of appearance
+    normalized: tuple[str, ...]  # source lines without comments/docstring, for near-miss diffs
+    source: str  # the original text of the definition, decorators included
+    layer_calls: tuple[LayerCall, ...]
+    decorators: tuple[str, ...]  # decorator source texts, to stay idempotent when applying
+
+
+@dataclass(frozen=True)
+class SymbolFacts:
+    """A module-level constant, class or import binding that functions may depend on."""
+
+    name: str
+    kind: Literal["constant", "class", "import"]
+    line: int
+    shallow_hash: str  # value/body hash with local references replaced by placeholders
+    deps: tuple[str, ...]  # module-level symbols referenced, in placeholder order
+    source: str  # text to copy into layers_common (statement for constants/classes/imports)
+    target: str  # for imports: resolved dotted target; for constants: repr of a literal value or ""
+
+
+@dataclass(frozen=True)
+class ModuleFacts:
+    """Everything extracted from one parsed file; cached by content hash."""
+
+    path: str
+    digest: str
+    functions: tuple[FunctionFacts, ...]
+    symbols: tuple[SymbolFacts, ...]
+    aliases: tuple[tuple[str, str], ...]  # local name -> resolved dotted module/API path
+    diagnostics: tuple[Diagnostic, ...]
+    ok: bool
+
+
+# --- fingerprint --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloneClass:
+    """Builders that are the same code (exact) or the same up to consistent renaming."""
+
+    id: str  # "C1", ... in deterministic order
+    kind: Literal["exact", "renamed"]
+    name: str  # the canonical member's function name, made unique in layers_common
+    canonical: str  # builder id of the canonical member
+    members: tuple[str, ...]  # builder ids "path::qualname", sorted
+    content_hash: str  # stable across runs and unrelated edits; feeds checkpoint keys
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """Two builders that look alike but must not be merged, with the reason."""
+
+    a: str
+    b: str
+    reason: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class Builder:
+    """A scanned function with its verdict: creates variables or not, clone class or none."""
+
+    id: str
+    path: str
+    qualname: str
+    line: int
+    creates_variables: bool
+    clone_class: str | None
+
+
+# --- plan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One entry of a model's layer sequence, identified independent of the model's names."""
+
+    callee: str  # clone class id, or resolved API dotted name, or "local:<qualname>" if unshared
+    label: str  # readable name for reports and scopes ("conv_block", "tf.layers.dense")
+    args: tuple[tuple[str, str], ...]
+    line: int
+    builder: str | None  # model-local qualname of the called builder, when local
+    occurrence: int  # how many earlier calls of the same callee this model's build made
+    signature: str  # hash of callee identity and literal args: what must be equal to match
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model file's build function and its ordered layer sequence."""
+
+    id: str  # "models/a.py::build_model"
+    path: str
+    build: str  # qualname of the build function
+    name: str  # sanitised unique model name used for the shim module
+    layers: tuple[Layer, ...]
+    static_depth: int  # layers after this index sit in loops/branches and never transfer
+
+
+@dataclass(frozen=True)
+class TrunkLayer:
+    """A transferable trie node as one model sees it: where its variables live."""
+
+    position: int
+    builder: str | None  # model-local builder qualname; None for a library layer
+    callee: str
+    occurrence: int
+    key: str  # canonical scope under the prefix, derived from the whole path
+    label: str
+    shared_with: tuple[str, ...]  # other model ids on the same trie node
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Why two models stop sharing at a given layer, in words a person can act on."""
+
+    a: str
+    b: str
+    depth: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything emit, apply and check need; pure function of the scan."""
+
+    files: tuple[tuple[str, str], ...]  # (path, "ok" | "error")
+    builders: tuple[Builder, ...]
+    clone_classes: tuple[CloneClass, ...]
+    near_misses: tuple[NearMiss, ...]
+    models: tuple[Model, ...]
+    trunks: tuple[tuple[str, tuple[TrunkLayer, ...]], ...]  # model id -> transferable layers
+    shared_depth: tuple[tuple[str, str, int], ...]
+    divergences: tuple[Divergence, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    functions: dict[str, FunctionFacts] = field(default_factory=dict, compare=False, hash=False)
+    modules: dict[str, ModuleFacts] = field(default_factory=dict, compare=False, hash=False)
+
+
+# --- apply --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelEdit:
+    """What `apply` must do to one model file to route it through its shim."""
+
+    path: str
+    shim_module: str  # dotted import path, e.g. "generated.sentiment_transfer"
+    shim_alias: str  # local name bound to the shim, e.g. "sentiment_transfer"
+    shared_builders: tuple[str, ...]  # builder qualnames to decorate with shared_layer
+    build: str  # build function qualname to decorate with build
+    common_module: str  # dotted path of layers_common, for rerouting its imports
+
+
+# --- write --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file that would be created, updated or deleted, and why."""
+
+    path: str
+    action: Literal["create", "update", "delete", "refuse"]
+    reason: str
+    old: str | None
+    new: str | None
