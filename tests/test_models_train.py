@@ -1,0 +1,90 @@
+"""The bundled example models build, train a few steps and create the variables we expect."""
+
+from __future__ import annotations
+
+import importlib.util
+from types import ModuleType
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import MODELS
+
+pytestmark = [
+    pytest.mark.tf,
+    # The models are TF1-style on purpose; the deprecation notice is expected noise.
+    pytest.mark.filterwarnings("ignore:`tf.layers.dense` is deprecated:UserWarning"),
+]
+
+MODEL_NAMES = ("intent", "ner", "qa", "sentiment", "topic")
+# The trunk starts with the embedding table; intent deliberately has a larger vocabulary.
+EMBED_SHAPES = {
+    "intent": [30000, 64],
+    "ner": [20000, 64],
+    "qa": [20000, 64],
+    "sentiment": [20000, 64],
+    "topic": [20000, 64],
+}
+SEQ_LEN = 16
+BATCH = 8
+STEPS = 5
+
+
+def _load(name: str) -> ModuleType:
+    """Import models/<name>.py by path, without needing models/ to be a package."""
+    spec = importlib.util.spec_from_file_location(
+        f"layershare_example_{name}", MODELS / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_model_set_is_exactly_the_documented_five() -> None:
+    """A new or removed example must be noticed here and in models/README.md."""
+    assert sorted(p.stem for p in MODELS.glob("*.py")) == sorted(MODEL_NAMES)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_model_builds_and_trains(name: str) -> None:
+    """build_model gives a finite loss, Adam updates weights, and the embed table has its shape."""
+    module = _load(name)
+    build_names = [n for n in vars(module) if n.startswith("build") and callable(vars(module)[n])]
+    assert build_names == ["build_model"]
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.set_random_seed(0)
+        token_ids = tf.compat.v1.placeholder(tf.int32, [None, SEQ_LEN], name="token_ids")
+        labels = tf.compat.v1.placeholder(tf.int32, [None], name="labels")
+        logits, loss = module.build_model(token_ids, labels)
+        model_vars = tf.compat.v1.global_variables()
+        n_classes = int(logits.shape[-1])
+        train_op = tf.compat.v1.train.AdamOptimizer(1e-3).minimize(loss)
+        init = tf.compat.v1.global_variables_initializer()
+        trainable = tf.compat.v1.trainable_variables()
+
+    shapes = {v.name: v.shape.as_list() for v in model_vars}
+    assert EMBED_SHAPES[name] in shapes.values(), shapes
+    if name == "topic":
+        # The whole topic model lives under its own outer scope (optimizer slots are added later).
+        assert model_vars and all(v.name.startswith("topic_model/") for v in model_vars), shapes
+
+    rng = np.random.default_rng(0)
+    feed = {
+        token_ids: rng.integers(0, 20000, size=(BATCH, SEQ_LEN), dtype=np.int32),
+        labels: rng.integers(0, n_classes, size=(BATCH,), dtype=np.int32),
+    }
+    with tf.compat.v1.Session(graph=graph) as sess:
+        sess.run(init)
+        before = sess.run(trainable)
+        for _ in range(STEPS):
+            _, loss_value = sess.run([train_op, loss], feed)
+            assert np.isfinite(loss_value)
+        after = sess.run(trainable)
+
+    changed = [
+        v.name for v, b, a in zip(trainable, before, after, strict=True) if not np.array_equal(b, a)
+    ]
+    assert changed, "no trainable variable changed after training"
