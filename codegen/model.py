@@ -86,11 +86,11 @@ class FunctionFacts:
     deps: tuple[str, ...]  # module-level symbols referenced, in placeholder order (deep equivalence)
     direct_creation: bool  # calls a variable-creating API itself
     api_calls: tuple[str, ...]  # resolved external dotted names called, in order
-    name_strings: tuple[str, ...]  # variable/scope name literals in order of appearance
-    normalized: tuple[str, ...]  # source lines without comments/docstring, for near-miss diffs
-    source: str  # the original text of the definition, decorators included
+    name_strings: tuple[str, ...]  # variable/scope name literals in order of first appearance
+    literals: tuple[str, ...]  # numbers, strings, APIs and operators in order: near-miss reasons
     layer_calls: tuple[LayerCall, ...]
-    decorators: tuple[str, ...]  # decorator source texts, to stay idempotent when applying
+    local_calls: tuple[str, ...]  # qualnames of module-local functions/methods this one calls
+    external_calls: tuple[str, ...]  # resolved dotted names of non-API imports called (other files)
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ class ModuleFacts:
     aliases: tuple[tuple[str, str], ...]  # local name -> resolved dotted module/API path
     diagnostics: tuple[Diagnostic, ...]
     ok: bool
+    text: str  # kept so emit can copy canonical definitions without re-reading the disk
 
 
 # --- fingerprint --------------------------------------------------------------

@@ -1,0 +1,819 @@
+"""Parse one file with libcst (once) and gather the facts every later stage needs."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import libcst as cst
+
+from codegen import apis
+from codegen.model import Diagnostic, FunctionFacts, LayerCall, ModuleFacts, SourceFile, SymbolFacts
+
+# Fields that only carry layout or comments; skipping them is what makes hashes formatting-blind.
+_LAYOUT_FIELD = re.compile(
+    r"whitespace|lpar|rpar|lbracket|rbracket|lbrace|rbrace|comma|semicolon|leading_lines"
+    r"|lines_after_decorators|header|footer|newline|colon|equal|indent|^dot$|^between$"
+)
+_OPERATOR_BASES = (
+    cst.BaseBinaryOp,
+    cst.BaseBooleanOp,
+    cst.BaseCompOp,
+    cst.BaseUnaryOp,
+    cst.BaseAugOp,
+)
+_DYNAMIC = (
+    cst.For,
+    cst.While,
+    cst.If,
+    cst.Try,
+    cst.IfExp,
+    cst.BooleanOperation,
+    cst.Lambda,
+    cst.ListComp,
+    cst.SetComp,
+    cst.DictComp,
+    cst.GeneratorExp,
+    cst.Match if hasattr(cst, "Match") else cst.If,
+)
+_DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
+_ASSIGN_LINE = re.compile(r"^(\w+)[ \t]*(?::[^=\n]*)?=[^=]", re.MULTILINE)
+_OUR_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
+_PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
+
+_FIELD_CACHE: dict[type, tuple[str, ...]] = {}
+_Kind = Literal["function", "method", "nested"]
+
+
+def _fields(node_type: type) -> tuple[str, ...]:
+    """Semantic child fields of a libcst node type, layout fields left out."""
+    names = _FIELD_CACHE.get(node_type)
+    if names is None:
+        names = tuple(
+            f for f in node_type.__dataclass_fields__ if not _LAYOUT_FIELD.search(f)  # type: ignore[attr-defined]
+        )
+        _FIELD_CACHE[node_type] = names
+    return names
+
+
+def _digest(tokens: list[str]) -> str:
+    """Stable content hash (never Python's salted hash)."""
+    return hashlib.blake2b("\x1f".join(tokens).encode(), digest_size=12).hexdigest()
+
+
+def _dotted(node: cst.BaseExpression) -> list[str] | None:
+    """`a.b.c` as ["a", "b", "c"], or None when the chain is not plain names."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return parts[::-1]
+    return None
+
+
+def _literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
+    """repr of a literal value (numbers, strings, tuples, module constants), else None."""
+    try:
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+            return repr(ast.literal_eval(node.value))
+        if isinstance(node, cst.SimpleString):
+            return repr(node.evaluated_value)
+        if isinstance(node, cst.ConcatenatedString):
+            value = node.evaluated_value
+            return None if value is None else repr(value)
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return node.value
+            return constants.get(node.value)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            inner = _literal(node.expression, constants)
+            return None if inner is None else repr(-ast.literal_eval(inner))
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = [_literal(e.value, constants) for e in node.elements]
+            if any(i is None or isinstance(e, cst.StarredElement) for i, e in zip(items, node.elements, strict=True)):
+                return None
+            body = ", ".join(items)  # type: ignore[arg-type]
+            if isinstance(node, cst.List):
+                return f"[{body}]"
+            return f"({body},)" if len(items) == 1 else f"({body})"
+    except (ValueError, SyntaxError, TypeError, RecursionError):
+        return None
+    return None
+
+
+@dataclass
+class _ModuleContext:
+    """Module-level names, gathered before any function body is read."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> params
+    classes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # class -> methods
+    constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
+    symbols: set[str] = field(default_factory=set)  # every module-level def, class and constant
+    star_modules: list[str] = field(default_factory=list)
+    def_lines: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    def resolve(self, parts: list[str]) -> str | None:
+        """Resolved dotted API for a name chain rooted at an import alias."""
+        target = self.aliases.get(parts[0])
+        if target is None:
+            if self.star_modules and parts[0] not in self.symbols:
+                target = f"{self.star_modules[0]}.{parts[0]}"
+            else:
+                return None
+        return apis.normalize_api(".".join([target, *parts[1:]]))
+
+    def take_line(self, kind: str, name: str) -> int:
+        """Line of the next `def name`/`class name` in source order (1 when not found)."""
+        lines = self.def_lines.get((kind, name))
+        return lines.pop(0) if lines else 1
+
+
+def _import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, str]]:
+    """(bound name, resolved target, canonical statement) for each name an import binds."""
+    out: list[tuple[str, str, str]] = []
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            dotted = _dotted(alias.name) or []
+            full = ".".join(dotted)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                bound = alias.asname.name.value
+                out.append((bound, full, f"import {full} as {bound}"))
+            elif dotted:
+                out.append((dotted[0], dotted[0], f"import {full}"))
+        return out
+    if isinstance(node.names, cst.ImportStar) or node.relative:
+        return out
+    module = ".".join(_dotted(node.module) or []) if node.module is not None else ""
+    for alias in node.names:
+        name = alias.name.value if isinstance(alias.name, cst.Name) else ""
+        bound = name
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            bound = alias.asname.name.value
+        statement = f"from {module} import {name}" + (f" as {bound}" if bound != name else "")
+        out.append((bound, f"{module}.{name}", statement))
+    return out
+
+
+class _FunctionWalker:
+    """Turns one function into exact, renamed and skeleton token streams plus call facts."""
+
+    def __init__(self, ctx: _ModuleContext, *, qualname: str, class_name: str | None, nested: dict[str, str]):
+        self.ctx = ctx
+        self.qualname = qualname
+        self.class_name = class_name
+        self.nested = nested  # nested def name -> qualname
+        self.self_name: str | None = None
+        self.locals: dict[str, int] = {}
+        self.deps: dict[str, int] = {}
+        self.strings: dict[str, int] = {}
+        self.exact: list[str] = []
+        self.renamed: list[str] = []
+        self.skeleton: list[str] = []
+        self.literals: list[str] = []
+        self.name_nodes: set[int] = set()
+        self.api_calls: list[str] = []
+        self.local_calls: list[str] = []
+        self.external_calls: list[str] = []
+        self.layer_calls: list[tuple[str, bool, list, list, list, str, bool]] = []
+        self.dynamic = 0
+        self.nested_depth = 0
+        self.storing = False
+
+    # -- token emission ---------------------------------------------------------------------
+    def same(self, token: str) -> None:
+        self.exact.append(token)
+        self.renamed.append(token)
+        self.skeleton.append(token)
+
+    def variant(self, exact: str, renamed: str, skeleton: str) -> None:
+        self.exact.append(exact)
+        self.renamed.append(renamed)
+        self.skeleton.append(skeleton)
+
+    def blanked(self, token: str, blank: str) -> None:
+        """A value that may differ in a near-miss: kept in hashes, blanked in the skeleton."""
+        self.exact.append(token)
+        self.renamed.append(token)
+        self.skeleton.append(blank)
+        self.literals.append(token)
+
+    # -- traversal --------------------------------------------------------------------------
+    def walk(self, node: cst.CSTNode) -> None:
+        handler = _HANDLERS.get(type(node))
+        if handler is not None:
+            handler(self, node)
+            return
+        if isinstance(node, _OPERATOR_BASES):
+            self.blanked(type(node).__name__, "op?")
+            return
+        dynamic = isinstance(node, _DYNAMIC)
+        self.dynamic += dynamic
+        self.same(type(node).__name__)
+        for name in _fields(type(node)):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                self.walk(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self.walk(item)
+            elif isinstance(value, str) and value:
+                self.same(value)
+        self.same(")")
+        self.dynamic -= dynamic
+
+    def walk_store(self, node: cst.CSTNode) -> None:
+        previous, self.storing = self.storing, True
+        self.walk(node)
+        self.storing = previous
+
+    def name(self, node: cst.Name) -> None:
+        value = node.value
+        if self.storing and value not in self.locals and value != self.self_name:
+            self.locals[value] = len(self.locals)
+        if value == self.self_name:
+            self.same("SELF")
+        elif value in self.locals:
+            self.variant("N:" + value, f"L{self.locals[value]}", f"L{self.locals[value]}")
+        elif value in self.ctx.symbols:
+            index = self.deps.setdefault(value, len(self.deps))
+            self.variant("G:" + value, f"D{index}", f"D{index}")
+        else:
+            resolved = self.ctx.resolve([value])
+            if resolved is not None:
+                self.blanked("A:" + resolved, "A?")
+            else:
+                self.same("B:" + value)
+
+    def attribute(self, node: cst.Attribute) -> None:
+        parts = _dotted(node)
+        if parts is not None and not self.storing:
+            root = parts[0]
+            if root == self.self_name:
+                self.same("SELF." + ".".join(parts[1:]))
+                return
+            if root not in self.locals and root not in self.ctx.symbols:
+                resolved = self.ctx.resolve(parts)
+                if resolved is not None:
+                    self.blanked("A:" + resolved, "A?")
+                    return
+        previous, self.storing = self.storing, False
+        self.walk(node.value)
+        self.storing = previous
+        self.same("." + node.attr.value)
+
+    def number(self, node: cst.Integer | cst.Float | cst.Imaginary) -> None:
+        try:
+            value = repr(ast.literal_eval(node.value))
+        except (ValueError, SyntaxError):
+            value = node.value
+        self.blanked("#" + value, "#?")
+
+    def string(self, node: cst.SimpleString) -> None:
+        try:
+            value = repr(node.evaluated_value)
+        except Exception:  # an undecodable escape still has a stable spelling
+            value = node.value
+        if id(node) in self.name_nodes:
+            self.name_string(value)
+        else:
+            self.blanked("s:" + value, "s?")
+
+    def name_string(self, value: str) -> None:
+        index = self.strings.setdefault(value, len(self.strings))
+        self.variant("S:" + value, f"S{index}", f"S{index}")
+
+    def formatted(self, node: cst.FormattedString) -> None:
+        in_name = id(node) in self.name_nodes
+        self.same("FormattedString")
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                if in_name:
+                    self.name_string(repr(part.value))
+                else:
+                    self.blanked("s:" + repr(part.value), "s?")
+            else:
+                self.walk(part.expression)
+        self.same(")")
+
+    def arg(self, node: cst.Arg) -> None:
+        self.same("Arg" + node.star)
+        if node.keyword is not None:
+            self.same("K:" + node.keyword.value)
+        self.walk(node.value)
+
+    def param(self, node: cst.Param) -> None:
+        self.same("Param" + (node.star if isinstance(node.star, str) else ""))
+        self.walk_store(node.name)
+        if node.annotation is not None:
+            self.walk(node.annotation)
+        if node.default is not None:
+            if isinstance(node.default, (cst.SimpleString, cst.FormattedString)) and apis.is_name_parameter(
+                node.name.value
+            ):
+                self.name_nodes.add(id(node.default))
+            self.walk(node.default)
+
+    def assign_target(self, node: cst.AssignTarget) -> None:
+        self.same("=")
+        self.walk_store(node.target)
+
+    def for_loop(self, node: cst.For | cst.CompFor) -> None:
+        self.dynamic += 1
+        self.same(type(node).__name__)
+        self.walk_store(node.target)
+        self.walk(node.iter)
+        for name in ("body", "orelse", "ifs", "inner_for_in"):
+            value = getattr(node, name, None)
+            if isinstance(value, cst.CSTNode):
+                self.walk(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    self.walk(item)
+        self.same(")")
+        self.dynamic -= 1
+
+    def as_name(self, node: cst.AsName) -> None:
+        self.same("as")
+        self.walk_store(node.name)
+
+    def aug_assign(self, node: cst.AugAssign) -> None:
+        self.same("AugAssign")
+        self.walk_store(node.target)
+        self.walk(node.operator)
+        self.walk(node.value)
+        self.same(")")
+
+    def ann_assign(self, node: cst.AnnAssign) -> None:
+        self.same("AnnAssign")
+        self.walk_store(node.target)
+        self.walk(node.annotation.annotation)
+        if node.value is not None:
+            self.walk(node.value)
+        self.same(")")
+
+    def named_expr(self, node: cst.NamedExpr) -> None:
+        self.same("NamedExpr")
+        self.walk_store(node.target)
+        self.walk(node.value)
+        self.same(")")
+
+    def nested_def(self, node: cst.FunctionDef | cst.ClassDef) -> None:
+        if self.storing:
+            return
+        if node.name.value not in self.locals:
+            self.locals[node.name.value] = len(self.locals)
+        self.nested_depth += 1
+        self.same(type(node).__name__)
+        for decorator in node.decorators:
+            self.walk(decorator.decorator)
+        if isinstance(node, cst.FunctionDef):
+            self.walk(node.params)
+        else:
+            for base in node.bases:
+                self.walk(base)
+        self.body(node.body)
+        self.same(")")
+        self.nested_depth -= 1
+
+    def body(self, block: cst.BaseSuite) -> None:
+        """A suite with its docstring left out: docstrings never make two copies differ."""
+        statements = list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
+        if statements and _is_docstring(statements[0]):
+            statements = statements[1:]
+        for statement in statements:
+            self.walk(statement)
+
+    def call(self, node: cst.Call) -> None:
+        callee_local, callee_api, params = self.classify_callee(node.func)
+        for index, arg in enumerate(node.args):
+            if not isinstance(arg.value, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+                continue
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            positional = params[index] if params and keyword is None and index < len(params) else None
+            if (
+                (keyword is not None and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword)))
+                or (keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api))
+                or (positional is not None and apis.is_name_parameter(positional))
+            ):
+                self.name_nodes.add(id(arg.value))
+        self.same("Call")
+        self.walk(node.func)
+        for arg in node.args:
+            self.walk(arg)
+        self.same(")")
+        if self.nested_depth:
+            return
+        if callee_api is not None:
+            self.api_calls.append(callee_api)
+            if apis.creates_variables(callee_api):
+                self.record_layer(callee_api, False, node, params)
+            elif not apis.is_library(callee_api):
+                self.external_calls.append(callee_api)
+                self.record_layer(callee_api, False, node, params)
+        elif callee_local is not None:
+            self.local_calls.append(callee_local)
+            self.record_layer(callee_local, True, node, params)
+
+    def classify_callee(self, func: cst.BaseExpression) -> tuple[str | None, str | None, tuple[str, ...]]:
+        """(local qualname, resolved API, positional parameter names) of a call's target."""
+        parts = _dotted(func)
+        if parts is None:
+            return None, None, ()
+        root = parts[0]
+        ctx = self.ctx
+        if root == self.self_name and len(parts) == 2 and self.class_name:
+            methods = ctx.classes.get(self.class_name, {})
+            if parts[1] in methods:
+                return f"{self.class_name}.{parts[1]}", None, methods[parts[1]]
+            return None, None, ()
+        if len(parts) == 1 and root in self.nested:
+            return self.nested[root], None, ()
+        if root in self.locals:
+            return None, None, ()
+        if len(parts) == 1 and root in ctx.functions:
+            return root, None, ctx.functions[root]
+        if len(parts) == 1 and root in ctx.classes:
+            methods = ctx.classes[root]
+            if "__call__" in methods:
+                return f"{root}.__call__", None, methods.get("__init__", ())
+            return (f"{root}.__init__", None, methods["__init__"]) if "__init__" in methods else (None, None, ())
+        if root in ctx.symbols:
+            return None, None, ()
+        return None, ctx.resolve(parts), ()
+
+    def record_layer(self, callee: str, local: bool, node: cst.Call, params: tuple[str, ...]) -> None:
+        args: list[tuple[str, str]] = []
+        names: list[tuple[str, str]] = []
+        opaque: list[str] = []
+        for index, arg in enumerate(node.args):
+            if arg.star:
+                opaque.append(arg.star)
+                continue
+            if arg.keyword is not None:
+                keyword = arg.keyword.value
+                key = f"#{params.index(keyword)}" if keyword in params else keyword
+            else:
+                key = f"#{index}"
+            value = _literal(arg.value, self.ctx.constants)
+            if value is None:
+                opaque.append(key)
+            elif id(arg.value) in self.name_nodes:
+                names.append((key, value))
+            else:
+                args.append((key, value))
+        label = ".".join(_dotted(node.func) or [callee])
+        self.layer_calls.append((callee, local, args, names, opaque, label, self.dynamic == 0))
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    """True for a bare string expression statement."""
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _for_handler(walker: _FunctionWalker, node: cst.CSTNode) -> None:
+    walker.for_loop(node)  # type: ignore[arg-type]
+
+
+_HANDLERS = {
+    cst.Name: _FunctionWalker.name,
+    cst.Attribute: _FunctionWalker.attribute,
+    cst.Integer: _FunctionWalker.number,
+    cst.Float: _FunctionWalker.number,
+    cst.Imaginary: _FunctionWalker.number,
+    cst.SimpleString: _FunctionWalker.string,
+    cst.FormattedString: _FunctionWalker.formatted,
+    cst.Arg: _FunctionWalker.arg,
+    cst.Param: _FunctionWalker.param,
+    cst.AssignTarget: _FunctionWalker.assign_target,
+    cst.For: _for_handler,
+    cst.CompFor: _for_handler,
+    cst.AsName: _FunctionWalker.as_name,
+    cst.AugAssign: _FunctionWalker.aug_assign,
+    cst.AnnAssign: _FunctionWalker.ann_assign,
+    cst.NamedExpr: _FunctionWalker.named_expr,
+    cst.FunctionDef: _FunctionWalker.nested_def,
+    cst.ClassDef: _FunctionWalker.nested_def,
+    cst.Call: _FunctionWalker.call,
+    cst.IndentedBlock: _FunctionWalker.body,
+}
+
+
+def _decorator_name(decorator: cst.Decorator) -> str:
+    """Dotted spelling of a decorator's callee, for recognising our own."""
+    target = decorator.decorator
+    if isinstance(target, cst.Call):
+        target = target.func
+    return ".".join(_dotted(target) or ["?"])
+
+
+def _params(node: cst.FunctionDef, *, method: bool) -> tuple[str, ...]:
+    """Positional parameter names, dropping self/cls for methods."""
+    names = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+    return tuple(names[1:] if method and names else names)
+
+
+class _Extractor:
+    """Walks a module's statements, collecting module context, functions and symbols."""
+
+    def __init__(self, path: str, text: str, module: cst.Module):
+        self.path = path
+        self.text = text
+        self.module = module
+        self.ctx = _ModuleContext()
+        self.functions: list[FunctionFacts] = []
+        self.symbols: list[SymbolFacts] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.lines: list[str] | None = None
+        self.used_call_lines: dict[tuple[int, str], set[int]] = {}
+
+    def run(self) -> None:
+        for match in _DEF_LINE.finditer(self.text):
+            line = self.text.count("\n", 0, match.start()) + 1
+            self.ctx.def_lines.setdefault((match.group(1), match.group(2)), []).append(line)
+        self.gather_module(self.module.body)
+        self.collect_functions(self.module.body, prefix="", class_name=None, kind="function")
+
+    # -- module context -------------------------------------------------------------------
+    def gather_module(self, statements: Sequence[cst.BaseStatement]) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    self.gather_small(small)
+            elif isinstance(statement, cst.FunctionDef):
+                self.ctx.functions[statement.name.value] = _params(statement, method=False)
+                self.ctx.symbols.add(statement.name.value)
+            elif isinstance(statement, cst.ClassDef):
+                methods = {
+                    s.name.value: _params(s, method=True)
+                    for s in statement.body.body
+                    if isinstance(s, cst.FunctionDef)
+                }
+                self.ctx.classes[statement.name.value] = methods
+                self.ctx.symbols.add(statement.name.value)
+            elif isinstance(statement, (cst.If, cst.Try, cst.With)):
+                # Conditional imports (try/except ImportError) still bind the names used below.
+                for block in _blocks(statement):
+                    self.gather_module(block)
+
+    def gather_small(self, small: cst.BaseSmallStatement) -> None:
+        ctx = self.ctx
+        if isinstance(small, (cst.Import, cst.ImportFrom)):
+            if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
+                module = ".".join(_dotted(small.module) or []) if small.module is not None else ""
+                if apis.is_library(module):
+                    ctx.star_modules.append(module)
+                return
+            for bound, target, statement in _import_bindings(small):
+                ctx.aliases.setdefault(bound, target)
+                self.symbols.append(SymbolFacts(bound, "import", 1, target, (), statement, target))
+            return
+        if isinstance(small, (cst.Assign, cst.AnnAssign)):
+            targets = small.targets if isinstance(small, cst.Assign) else [small]
+            if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or small.value is None:
+                return
+            name = targets[0].target.value
+            parts = _dotted(small.value)
+            resolved = ctx.resolve(parts) if parts else None
+            if resolved is not None and parts and parts[0] not in ctx.symbols:
+                # `tf1 = tf.compat.v1` is an alias, not a constant.
+                ctx.aliases.setdefault(name, resolved)
+                module, _, leaf = resolved.rpartition(".")
+                statement = f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"
+                self.symbols.append(SymbolFacts(name, "import", 1, resolved, (), statement, resolved))
+                return
+            literal = _literal(small.value, ctx.constants)
+            if literal is not None:
+                ctx.constants[name] = literal
+            ctx.symbols.add(name)
+
+    # -- functions ------------------------------------------------------------------------
+    def collect_functions(
+        self, statements: Sequence[cst.CSTNode], *, prefix: str, class_name: str | None, kind: _Kind
+    ) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.FunctionDef):
+                self.function(statement, prefix=prefix, class_name=class_name, kind=kind)
+            elif isinstance(statement, cst.ClassDef):
+                qualname = prefix + statement.name.value
+                line = self.ctx.take_line("class", statement.name.value)
+                if not prefix:
+                    self.class_symbol(statement, line)
+                self.collect_functions(_suite(statement.body), prefix=qualname + ".", class_name=qualname,
+                                       kind="method")
+            elif isinstance(statement, cst.SimpleStatementLine) and not prefix:
+                for small in statement.body:
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                        self.constant_symbol(small)
+            elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
+                # Builders defined in loops or branches are still builders.
+                for block in _blocks(statement):
+                    self.collect_functions(block, prefix=prefix, class_name=class_name, kind=kind)
+
+    def function(self, node: cst.FunctionDef, *, prefix: str, class_name: str | None, kind: _Kind) -> None:
+        qualname = prefix + node.name.value
+        line = self.ctx.take_line("def", node.name.value)
+        nested_defs = [s for s in _suite(node.body) if isinstance(s, cst.FunctionDef)]
+        nested = {s.name.value: f"{qualname}.{s.name.value}" for s in nested_defs}
+        walker = _FunctionWalker(self.ctx, qualname=qualname, class_name=class_name, nested=nested)
+        decorators = [_decorator_name(d) for d in node.decorators]
+        is_method = class_name is not None and not any(d.endswith("staticmethod") for d in decorators)
+        all_params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        if is_method and all_params:
+            walker.self_name = all_params[0]
+        for decorator, spelled in zip(node.decorators, decorators, strict=True):
+            if not _OUR_DECORATOR.match(spelled):  # our own decorators never make copies differ
+                walker.walk(decorator.decorator)
+        walker.same("async" if node.asynchronous else "def")
+        walker.walk(node.params)
+        if node.returns is not None:
+            walker.walk(node.returns.annotation)
+        walker.body(node.body)
+        layer_calls = tuple(self.layer_call(line, *call) for call in walker.layer_calls)
+        self.functions.append(
+            FunctionFacts(
+                qualname=qualname,
+                name=node.name.value,
+                kind=kind,
+                line=line,
+                column=0,
+                end_line=self.end_line(line),
+                params=_params(node, method=is_method),
+                param_defaults=tuple(
+                    None if p.default is None else self.module.code_for_node(p.default)
+                    for p in node.params.params[1 if is_method else 0 :]
+                ),
+                kwonly=tuple(p.name.value for p in node.params.kwonly_params),
+                varargs=isinstance(node.params.star_arg, cst.Param) or node.params.star_kwarg is not None,
+                exact_hash=_digest(walker.exact),
+                renamed_hash=_digest(walker.renamed),
+                skeleton_hash=_digest(walker.skeleton),
+                deps=tuple(walker.deps),
+                direct_creation=any(apis.creates_variables(a) for a in walker.api_calls),
+                api_calls=tuple(dict.fromkeys(walker.api_calls)),
+                name_strings=tuple(walker.strings),
+                literals=tuple(walker.literals),
+                layer_calls=layer_calls,
+                local_calls=tuple(dict.fromkeys(walker.local_calls)),
+                external_calls=tuple(dict.fromkeys(walker.external_calls)),
+            )
+        )
+        nested_scopes = [s for s in _suite(node.body) if isinstance(s, (cst.FunctionDef, cst.ClassDef))]
+        self.collect_functions(nested_scopes, prefix=qualname + ".", class_name=None, kind="nested")
+
+    def layer_call(self, def_line: int, callee: str, local: bool, args: list, names: list, opaque: list,
+                   label: str, static: bool) -> LayerCall:
+        return LayerCall(
+            callee=callee,
+            local=local,
+            args=tuple(args),
+            names=tuple(names),
+            opaque=tuple(opaque),
+            line=self.call_line(def_line, label),
+            column=0,
+            static=static,
+        )
+
+    def call_line(self, def_line: int, label: str) -> int:
+        """Line of the next textual call of `label` after the def line (formatting-tolerant)."""
+        if self.lines is None:
+            self.lines = self.text.splitlines()
+        leaf = label.rsplit(".", 1)[-1]
+        pattern = re.compile(r"\b" + re.escape(leaf) + r"\s*\(")
+        used = self.used_call_lines.setdefault((def_line, leaf), set())
+        for number in range(def_line, len(self.lines)):
+            if number + 1 not in used and pattern.search(self.lines[number]):
+                used.add(number + 1)
+                return number + 1
+        return def_line
+
+    def end_line(self, def_line: int) -> int:
+        """Last line of a definition, from indentation (used only to show near-miss diffs)."""
+        if self.lines is None:
+            self.lines = self.text.splitlines()
+        lines = self.lines
+        if def_line > len(lines):
+            return def_line
+        header = lines[def_line - 1]
+        indent = len(header) - len(header.lstrip())
+        last = def_line
+        for number in range(def_line, len(lines)):
+            text = lines[number]
+            stripped = text.strip()
+            if not stripped:
+                continue
+            if len(text) - len(text.lstrip()) <= indent and not stripped.startswith((")", "]", "}")):
+                break
+            last = number + 1
+        return last
+
+    # -- symbols --------------------------------------------------------------------------
+    def class_symbol(self, node: cst.ClassDef, line: int) -> None:
+        walker = _FunctionWalker(self.ctx, qualname=node.name.value, class_name=None, nested={})
+        for base in node.bases:
+            walker.walk(base)
+        methods = []
+        for statement in _suite(node.body):
+            if isinstance(statement, cst.FunctionDef):
+                methods.append(f"{node.name.value}.{statement.name.value}")
+                walker.same("method:" + statement.name.value)
+            elif not _is_docstring(statement):
+                walker.walk(statement)
+        self.symbols.append(
+            SymbolFacts(node.name.value, "class", line, _digest(walker.renamed), (*walker.deps, *methods), "", "")
+        )
+
+    def constant_symbol(self, node: cst.Assign | cst.AnnAssign) -> None:
+        targets = node.targets if isinstance(node, cst.Assign) else [node]
+        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or node.value is None:
+            return
+        name = targets[0].target.value
+        if name not in self.ctx.symbols:
+            return  # an alias, recorded as an import
+        walker = _FunctionWalker(self.ctx, qualname=name, class_name=None, nested={})
+        walker.walk(node.value)
+        if self.lines is None:
+            self.lines = self.text.splitlines()
+        line = next(
+            (i + 1 for i, text in enumerate(self.lines) if re.match(rf"{re.escape(name)}\s*[:=]", text)), 1
+        )
+        self.symbols.append(
+            SymbolFacts(name, "constant", line, _digest(walker.renamed), tuple(walker.deps), "",
+                        self.ctx.constants.get(name, ""))
+        )
+
+
+def _suite(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    """Statements of a suite, whether indented or on the header line."""
+    return block.body if isinstance(block, cst.IndentedBlock) else ()  # type: ignore[return-value]
+
+
+def _blocks(statement: cst.CSTNode) -> list[Sequence[cst.BaseStatement]]:
+    """Every nested statement list of a compound statement (if/else, try/except, loops, with)."""
+    blocks: list[Sequence[cst.BaseStatement]] = []
+    body = getattr(statement, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        blocks.append(_suite(body))
+    for handler in getattr(statement, "handlers", ()) or ():
+        blocks.append(_suite(handler.body))
+    for name in ("orelse", "finalbody"):
+        other = getattr(statement, name, None)
+        if isinstance(other, cst.If):
+            blocks.extend(_blocks(other))
+        elif other is not None and isinstance(getattr(other, "body", None), cst.BaseSuite):
+            blocks.append(_suite(other.body))
+    return blocks
+
+
+def parse_error(path: str, text: str, error: Exception) -> Diagnostic:
+    """A syntax-error diagnostic with position, and a hint for Python 2 sources."""
+    line = getattr(error, "raw_line", 1) or 1
+    column = getattr(error, "raw_column", 0) or 0
+    message = getattr(error, "message", None) or str(error).splitlines()[0] if str(error) else type(error).__name__
+    if any(p.search(text) for p in _PY2_HINTS):
+        message += " (this looks like Python 2 source, which codegen cannot read)"
+    return Diagnostic(path, int(line), int(column), "CG201", "error", f"syntax error: {message}")
+
+
+def extract(source: SourceFile) -> ModuleFacts:
+    """Parse a file once and return its facts; problems become diagnostics, never exceptions."""
+    if source.text is None:
+        return ModuleFacts(source.path, source.digest, (), (), (), source.diagnostics, False, "")
+    text = source.text
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return ModuleFacts(source.path, source.digest, (), (), (), (parse_error(source.path, text, error),), False, "")
+    except (RecursionError, MemoryError, Exception) as error:  # the parser must never take the scan down
+        diagnostic = Diagnostic(source.path, 1, 0, "CG202", "error", f"cannot parse: {type(error).__name__}: {error}"[:300])
+        return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
+    extractor = _Extractor(source.path, text, module)
+    try:
+        extractor.run()
+    except RecursionError:
+        diagnostic = Diagnostic(source.path, 1, 0, "CG203", "error", "too deeply nested to analyse")
+        return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
+    return ModuleFacts(
+        path=source.path,
+        digest=source.digest,
+        functions=tuple(extractor.functions),
+        symbols=tuple(extractor.symbols),
+        aliases=tuple(sorted(extractor.ctx.aliases.items())),
+        diagnostics=tuple(extractor.diagnostics),
+        ok=True,
+        text=text,
+    )
+
+

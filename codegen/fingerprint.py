@@ -1,0 +1,266 @@
+"""Group builders into clone classes (exact or renamed, deep-equivalent) and find near-misses."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from codegen import apis
+from codegen.model import Builder, CloneClass, FunctionFacts, ModuleFacts, NearMiss
+
+# Near-misses differ in a handful of values; more than this is simply different code.
+MAX_NEAR_MISS_DIFFERENCES = 3
+# Bound on reported near-miss pairs per group, so a large tree stays readable.
+MAX_PAIRS_PER_GROUP = 6
+
+GENERATED_MODULE_SUFFIXES = ("layers_common", "_transfer")
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Output of this stage: every function's verdict, the clone classes and the near-misses."""
+
+    builders: tuple[Builder, ...]
+    clone_classes: tuple[CloneClass, ...]
+    near_misses: tuple[NearMiss, ...]
+    class_of: dict[str, str]  # builder id -> clone class id
+    creates: frozenset[str]  # ids of functions that create variables, directly or not
+    closure_hash: dict[str, str]  # function id -> deep-equivalence hash
+
+
+def function_id(path: str, qualname: str) -> str:
+    """`path::qualname`, the id used in reports and JSON."""
+    return f"{path}::{qualname}"
+
+
+def _blake(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+class _Graph:
+    """Module-local symbols of every module: what each function or symbol depends on."""
+
+    def __init__(self, modules: Sequence[ModuleFacts]):
+        self.functions: dict[str, FunctionFacts] = {}
+        self.module_of: dict[str, ModuleFacts] = {}
+        self.shallow: dict[str, str] = {}
+        self.deps: dict[str, tuple[str, ...]] = {}
+        self.by_module_path: dict[str, ModuleFacts] = {}
+        for module in modules:
+            if not module.ok:
+                continue
+            self.by_module_path[module.path] = module
+            symbols = {s.name: s for s in module.symbols if s.kind != "import"}
+            top_functions = {f.qualname for f in module.functions}
+
+            def resolve(name: str, module: ModuleFacts = module, symbols: dict = symbols,
+                        top: set = top_functions) -> str | None:
+                if name in top or name in symbols:
+                    return function_id(module.path, name)
+                return None
+
+            for function in module.functions:
+                fid = function_id(module.path, function.qualname)
+                self.functions[fid] = function
+                self.module_of[fid] = module
+                self.shallow[fid] = "fn:" + function.renamed_hash
+                self.deps[fid] = tuple(d for d in (resolve(n) for n in function.deps) if d)
+            for symbol in symbols.values():
+                sid = function_id(module.path, symbol.name)
+                self.shallow[sid] = f"{symbol.kind}:{symbol.shallow_hash}"
+                deps = [resolve(n) for n in symbol.deps if "." not in n]
+                methods = [function_id(module.path, n) for n in symbol.deps if "." in n]
+                self.deps[sid] = tuple(d for d in (*deps, *methods) if d)
+
+    def creating(self) -> frozenset[str]:
+        """Functions that create variables directly, or by calling one that does (fixed point)."""
+        creates = {fid for fid, f in self.functions.items() if f.direct_creation}
+        for fid, function in self.functions.items():
+            if any(_is_generated_builder(call) for call in function.external_calls):
+                creates.add(fid)
+        callers: dict[str, list[str]] = defaultdict(list)
+        for fid, function in self.functions.items():
+            module = self.module_of[fid]
+            for callee in function.local_calls:
+                callers[function_id(module.path, callee)].append(fid)
+            for callee in function.external_calls:
+                target = self.external_function(callee)
+                if target:
+                    callers[target].append(fid)
+        pending = list(creates)
+        while pending:
+            callee = pending.pop()
+            for caller in callers.get(callee, ()):
+                if caller not in creates:
+                    creates.add(caller)
+                    pending.append(caller)
+        return frozenset(creates)
+
+    def external_function(self, dotted: str) -> str | None:
+        """Id of a function imported from another scanned file (`models.common.embed`), if any."""
+        module_path, _, name = dotted.rpartition(".")
+        candidate = module_path.replace(".", "/") + ".py"
+        for path in (candidate, candidate.split("/", 1)[-1]):
+            module = self.by_module_path.get(path)
+            if module is not None and any(f.qualname == name for f in module.functions):
+                return function_id(path, name)
+        return None
+
+    def closure_hashes(self) -> dict[str, str]:
+        """Deep-equivalence hash: a function's renamed form plus, recursively, what it uses."""
+        memo: dict[str, str] = {}
+
+        def visit(node: str, stack: list[str]) -> tuple[str, int]:
+            if node in memo:
+                return memo[node], len(stack)
+            if node in stack:
+                depth = stack.index(node)
+                return f"cycle:{len(stack) - depth}", depth
+            stack.append(node)
+            lowest = len(stack)
+            parts = [self.shallow.get(node, "?")]
+            for dep in self.deps.get(node, ()):
+                digest, reached = visit(dep, stack)
+                parts.append(digest)
+                lowest = min(lowest, reached)
+            stack.pop()
+            digest = _blake("|".join(parts))
+            if lowest >= len(stack):  # not part of a cycle still open above: safe to reuse
+                memo[node] = digest
+            return digest, lowest
+
+        return {fid: visit(fid, [])[0] for fid in self.functions}
+
+
+def _is_generated_builder(dotted: str) -> bool:
+    """A builder imported from generated code (`generated.layers_common.conv_block`)."""
+    module = dotted.rpartition(".")[0]
+    return module.endswith(GENERATED_MODULE_SUFFIXES)
+
+
+def fingerprint(modules: Sequence[ModuleFacts], *, build_pattern: str = r"^build") -> Fingerprints:
+    """Clone classes over variable-creating functions, with deep equivalence, plus near-misses."""
+    graph = _Graph(modules)
+    creates = graph.creating()
+    closure = graph.closure_hashes()
+    groups: dict[str, list[str]] = defaultdict(list)
+    for fid in sorted(graph.functions):
+        if fid in creates:
+            groups[closure[fid]].append(fid)
+    classes = _clone_classes(graph, groups)
+    class_of = {member: c.id for c in classes for member in c.members}
+    builders = tuple(
+        Builder(
+            id=fid,
+            path=graph.module_of[fid].path,
+            qualname=f.qualname,
+            line=f.line,
+            creates_variables=fid in creates,
+            clone_class=class_of.get(fid),
+        )
+        for fid, f in sorted(graph.functions.items())
+    )
+    # Build functions are expected to differ; comparing them by name would only add noise.
+    is_build = re.compile(build_pattern)
+    candidates = [fid for fid in sorted(graph.functions) if fid in creates and not is_build.search(graph.functions[fid].name)]
+    near = _near_misses(graph, candidates, closure)
+    return Fingerprints(builders, classes, near, class_of, creates, closure)
+
+
+def _clone_classes(graph: _Graph, groups: dict[str, list[str]]) -> tuple[CloneClass, ...]:
+    drafts = []
+    for digest, members in groups.items():
+        if len(members) < 2:
+            continue
+        exact = Counter(graph.functions[m].exact_hash for m in members)
+        # The canonical copy is the most common spelling, then the first by id: stable and typical.
+        canonical = min(members, key=lambda m: (-exact[graph.functions[m].exact_hash], m))
+        kind = "exact" if len(exact) == 1 else "renamed"
+        drafts.append((graph.functions[canonical].name, canonical, kind, tuple(members), digest))
+    drafts.sort()
+    used: Counter[str] = Counter()
+    out = []
+    for index, (name, canonical, kind, members, digest) in enumerate(drafts, start=1):
+        used[name] += 1
+        unique = name if used[name] == 1 else f"{name}_{used[name]}"
+        out.append(CloneClass(f"C{index}", kind, unique, canonical, members, digest))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _near_misses(graph: _Graph, builders: list[str], closure: dict[str, str]) -> tuple[NearMiss, ...]:
+    """Pairs alike in shape (or name) but not equivalent; one representative per clone class."""
+    seen: set[tuple[str, str]] = set()
+    out: list[NearMiss] = []
+    for key_of in (lambda f: "shape:" + f.skeleton_hash, lambda f: "name:" + f.name):
+        groups: dict[str, dict[str, str]] = defaultdict(dict)
+        for fid in builders:
+            groups[key_of(graph.functions[fid])].setdefault(closure[fid], fid)
+        for representatives in groups.values():
+            reps = sorted(representatives.values())
+            pairs = [(a, b) for i, a in enumerate(reps) for b in reps[i + 1 :]]
+            for a, b in pairs[:MAX_PAIRS_PER_GROUP]:
+                if (a, b) in seen:
+                    continue
+                found = _reason(graph, a, b, closure)
+                if found is None:
+                    continue
+                reason, shown_a, shown_b = found
+                seen.add((a, b))
+                out.append(NearMiss(a, b, reason, _diff(graph, shown_a, shown_b)))
+    return tuple(sorted(out, key=lambda n: (n.a, n.b)))
+
+
+def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str, str, str] | None:
+    """Why two alike builders are kept apart (and which definitions to diff), or None."""
+    fa, fb = graph.functions[a], graph.functions[b]
+    if fa.renamed_hash == fb.renamed_hash:
+        for dep_a, dep_b in zip(graph.deps.get(a, ()), graph.deps.get(b, ()), strict=False):
+            if closure.get(dep_a, graph.shallow.get(dep_a)) != closure.get(dep_b, graph.shallow.get(dep_b)):
+                name_a, name_b = dep_a.split("::", 1)[1], dep_b.split("::", 1)[1]
+                reason = (
+                    f"same code, but it uses `{name_a}` ({dep_a.split('::')[0]}) and `{name_b}` "
+                    f"({dep_b.split('::')[0]}), which differ"
+                )
+                if dep_a in graph.functions and dep_b in graph.functions:
+                    return reason, dep_a, dep_b
+                return reason, a, b
+        return "same code, but the helpers, classes or constants it uses differ", a, b
+    if fa.skeleton_hash == fb.skeleton_hash and len(fa.literals) == len(fb.literals):
+        differences = [(x, y) for x, y in zip(fa.literals, fb.literals, strict=True) if x != y]
+        if 0 < len(differences) <= MAX_NEAR_MISS_DIFFERENCES:
+            return "differs only in " + "; ".join(_describe(x, y) for x, y in differences), a, b
+        return None
+    if fa.name == fb.name:
+        return f"same name `{fa.name}`, different code", a, b
+    return None
+
+
+def _describe(x: str, y: str) -> str:
+    """One differing value in words: `a number: 0.02 vs 0.01`."""
+    kinds = {"#": "a number", "s": "a string", "A": "an API call"}
+    kind = kinds.get(x[0], "an operator")
+    strip = lambda t: apis.short_label(t[2:]) if t.startswith("A:") else t.lstrip("#").removeprefix("s:")  # noqa: E731
+    return f"{kind}: {strip(x)} vs {strip(y)}"
+
+
+def definition_lines(module: ModuleFacts, function: FunctionFacts) -> list[str]:
+    """The definition's source lines, comment-only lines dropped (what a person compares)."""
+    lines = module.text.splitlines()[function.line - 1 : function.end_line]
+    return [line.rstrip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def _diff(graph: _Graph, a: str, b: str) -> str:
+    """The differing lines of two definitions, unified-diff style without context."""
+    lines_a = definition_lines(graph.module_of[a], graph.functions[a])
+    lines_b = definition_lines(graph.module_of[b], graph.functions[b])
+    diff = difflib.unified_diff(lines_a, lines_b, a, b, n=0, lineterm="")
+    return "\n".join(line for line in diff if not line.startswith("@@"))
+
+
+def class_members(classes: Iterable[CloneClass]) -> dict[str, CloneClass]:
+    """Clone class by id."""
+    return {c.id: c for c in classes}
