@@ -1,0 +1,359 @@
+"""Models, layer sequences, the trunk trie and canonical checkpoint keys: a pure function of the scan."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import keyword
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codegen import apis
+from codegen.fingerprint import Fingerprints, fingerprint, function_id
+from codegen.model import (
+    CloneClass,
+    Diagnostic,
+    Divergence,
+    FunctionFacts,
+    Layer,
+    LayerCall,
+    Model,
+    ModelEdit,
+    ModuleFacts,
+    Plan,
+    TrunkLayer,
+)
+
+COMMON_MODULE = "layers_common"
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The configuration that shapes a plan (a subset of Config, so plan stays config-agnostic)."""
+
+    build_function: str = r"^build"
+    output_package: str = "generated"
+
+
+def _blake(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
+    """Scan facts in, plan out: clone classes, models, trie, keys and divergences."""
+    modules = sorted(modules, key=lambda m: m.path)
+    prints = fingerprint(modules, build_pattern=options.build_function)
+    diagnostics: list[Diagnostic] = [d for m in modules for d in m.diagnostics]
+    classes = {c.id: c for c in prints.clone_classes}
+    classes_by_name = {c.name: c for c in prints.clone_classes}
+    functions = {function_id(m.path, f.qualname): f for m in modules if m.ok for f in m.functions}
+    names = _model_names([m.path for m in modules])
+    models: list[Model] = []
+    for module in modules:
+        if not module.ok:
+            continue
+        build = _build_function(module, prints, options, diagnostics)
+        if build is None:
+            continue
+        layers, static_depth = _layer_sequence(
+            module, build, prints, classes, classes_by_name, options, functions
+        )
+        models.append(
+            Model(
+                id=function_id(module.path, build),
+                path=module.path,
+                build=build,
+                name=names[module.path],
+                layers=tuple(layers),
+                static_depth=static_depth,
+            )
+        )
+    trunks, shared_depth, divergences = _trie(models, prints, diagnostics)
+    return Plan(
+        files=tuple((m.path, "ok" if m.ok else "error") for m in modules),
+        builders=prints.builders,
+        clone_classes=prints.clone_classes,
+        near_misses=prints.near_misses,
+        models=tuple(models),
+        trunks=trunks,
+        shared_depth=shared_depth,
+        divergences=divergences,
+        diagnostics=tuple(sorted(set(diagnostics))),
+        functions=functions,
+        modules={m.path: m for m in modules},
+    )
+
+
+def _build_function(
+    module: ModuleFacts, prints: Fingerprints, options: PlanOptions, diagnostics: list[Diagnostic]
+) -> str | None:
+    """The module-level builder whose name matches the build pattern and that nothing else calls."""
+    pattern = re.compile(options.build_function)
+    called = {callee for f in module.functions for callee in f.local_calls}
+    candidates = [
+        f
+        for f in module.functions
+        if f.kind == "function"
+        and pattern.search(f.name)
+        and function_id(module.path, f.qualname) in prints.creates
+        and f.qualname not in called
+    ]
+    if not candidates:
+        return None
+    if len(candidates) > 1:
+        chosen = candidates[0]
+        others = ", ".join(f.qualname for f in candidates[1:])
+        diagnostics.append(
+            Diagnostic(module.path, chosen.line, 0, "CG210", "warning",
+                       f"several build functions match `{options.build_function}`; using "
+                       f"`{chosen.qualname}`, ignoring {others} (set build_function to choose)")
+        )
+    return candidates[0].qualname
+
+
+def _layer_sequence(
+    module: ModuleFacts,
+    build: str,
+    prints: Fingerprints,
+    classes: dict[str, CloneClass],
+    classes_by_name: dict[str, CloneClass],
+    options: PlanOptions,
+    functions: dict[str, FunctionFacts],
+) -> tuple[list[Layer], int]:
+    """The build function's layer calls, each identified independent of this model's names."""
+    function = next(f for f in module.functions if f.qualname == build)
+    layers: list[Layer] = []
+    static_depth: int | None = None
+    occurrences: dict[str, int] = defaultdict(int)
+    for call in function.layer_calls:
+        identity = _identify(module, call, prints, classes, classes_by_name, options, functions)
+        if identity is None:
+            continue
+        callee, label, identity_hash, builder, params = identity
+        if not call.static and static_depth is None:
+            static_depth = len(layers)
+        args = tuple(sorted((_arg_label(key, params), value) for key, value in call.args))
+        opaque = tuple(sorted(_arg_label(key, params) for key in call.opaque))
+        signature = _blake(repr((identity_hash, args, opaque)))
+        occurrence_key = builder or callee
+        layers.append(
+            Layer(
+                callee=callee,
+                label=label,
+                args=args + tuple((key, "<expr>") for key in opaque),
+                line=call.line,
+                builder=builder,
+                occurrence=occurrences[occurrence_key],
+                signature=signature,
+            )
+        )
+        occurrences[occurrence_key] += 1
+    return layers, len(layers) if static_depth is None else static_depth
+
+
+def _identify(
+    module: ModuleFacts,
+    call: LayerCall,
+    prints: Fingerprints,
+    classes: dict[str, CloneClass],
+    classes_by_name: dict[str, CloneClass],
+    options: PlanOptions,
+    functions: dict[str, FunctionFacts],
+) -> tuple[str, str, str, str | None, tuple[str, ...]] | None:
+    """(callee id, label, identity hash, model-local builder, canonical params) or None if no layer."""
+    if call.local:
+        fid = function_id(module.path, call.callee)
+        if fid not in prints.creates:
+            return None
+        class_id = prints.class_of.get(fid)
+        if class_id is None:
+            # A builder only this model has: its identity is its own content, so it never matches.
+            return f"local:{fid}", call.callee.split(".")[-1], "local:" + prints.closure_hash[fid], call.callee, ()
+        clone = classes[class_id]
+        return clone.id, clone.name, clone.content_hash, call.callee, _canonical_params(functions, clone)
+    if apis.creates_variables(call.callee):
+        return call.callee, apis.short_label(call.callee), call.callee, None, ()
+    module_path, _, name = call.callee.rpartition(".")
+    if module_path.startswith(options.output_package + ".") and name in classes_by_name:
+        # Imported from generated code: the shared builder of that name, routed through the shim.
+        clone = classes_by_name[name]
+        return clone.id, clone.name, clone.content_hash, name, _canonical_params(functions, clone)
+    return None
+
+
+def _canonical_params(functions: dict[str, FunctionFacts], clone: CloneClass) -> tuple[str, ...]:
+    """Parameter names of a clone class's canonical copy, to label positional arguments."""
+    canonical = functions[clone.canonical]
+    # A class used as a layer is called with its constructor's arguments, not the method's.
+    return () if canonical.kind != "function" else canonical.params
+
+
+def _arg_label(key: str, params: tuple[str, ...]) -> str:
+    """`#1` becomes the canonical parameter name when it is known."""
+    if key.startswith("#") and params:
+        index = int(key[1:])
+        if index < len(params):
+            return params[index]
+    return key
+
+
+def _trie(
+    models: list[Model], prints: Fingerprints, diagnostics: list[Diagnostic]
+) -> tuple[
+    tuple[tuple[str, tuple[TrunkLayer, ...]], ...],
+    tuple[tuple[str, str, int], ...],
+    tuple[Divergence, ...],
+]:
+    """Insert every layer sequence into a prefix trie; nodes on two or more paths transfer."""
+    node_models: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for model in models:
+        path: tuple[str, ...] = ()
+        for layer in model.layers[: model.static_depth]:
+            path = (*path, layer.signature)
+            node_models[path].append(model.id)
+    trunks = []
+    for model in models:
+        trunk: list[TrunkLayer] = []
+        path = ()
+        for position, layer in enumerate(model.layers[: model.static_depth]):
+            path = (*path, layer.signature)
+            sharing = node_models[path]
+            if len(sharing) < 2:
+                break
+            if layer.builder is None:
+                diagnostics.append(
+                    Diagnostic(model.path, layer.line, 0, "CG220", "info",
+                               f"layer {position + 1} ({layer.label}) is shared but is a library call in "
+                               f"the build function; wrap it in a builder function to transfer it and "
+                               f"the layers after it")
+                )
+                break
+            key = f"{position:02d}_{_identifier(layer.label)}_{_blake('/'.join(path))[:8]}"
+            trunk.append(
+                TrunkLayer(
+                    position=position,
+                    builder=layer.builder,
+                    callee=layer.callee,
+                    occurrence=layer.occurrence,
+                    key=key,
+                    label=layer.label,
+                    shared_with=tuple(m for m in sharing if m != model.id),
+                )
+            )
+        trunks.append((model.id, tuple(trunk)))
+    shared: list[tuple[str, str, int]] = []
+    divergences: list[Divergence] = []
+    for i, a in enumerate(models):
+        for b in models[i + 1 :]:
+            depth = 0
+            limit = min(a.static_depth, b.static_depth)
+            while depth < limit and a.layers[depth].signature == b.layers[depth].signature:
+                depth += 1
+            shared.append((a.id, b.id, depth))
+            divergences.append(Divergence(a.id, b.id, depth, _why_diverge(a, b, depth, prints)))
+    return tuple(trunks), tuple(shared), tuple(divergences)
+
+
+def _why_diverge(a: Model, b: Model, depth: int, prints: Fingerprints) -> str:
+    """In words a person can act on: why a and b stop sharing after `depth` layers."""
+    name_a, name_b = a.path, b.path
+    for model, other in ((a, b), (b, a)):
+        if depth >= len(model.layers):
+            return f"{model.path} has only {len(model.layers)} layers"
+        if depth >= model.static_depth:
+            layer = model.layers[depth]
+            return (
+                f"{model.path}:{layer.line} layer {depth + 1} ({layer.label}) is inside a loop or branch, "
+                f"so its order is not static"
+            )
+    la, lb = a.layers[depth], b.layers[depth]
+    where = f"layer {depth + 1}"
+    if la.callee != lb.callee:
+        reason = f"{where}: {name_a}:{la.line} calls `{la.label}` but {name_b}:{lb.line} calls `{lb.label}`"
+        near = _near_miss_between(la, lb, a, b, prints)
+        if near:
+            reason += f" ({near})"
+        elif la.label == lb.label:
+            reason += " (same name, not the same code)"
+        return reason
+    args_a, args_b = dict(la.args), dict(lb.args)
+    differing = sorted(k for k in set(args_a) | set(args_b) if args_a.get(k) != args_b.get(k))
+    details = ", ".join(
+        f"{_human_key(k)} is {args_a.get(k, 'not given')} in {name_a} but {args_b.get(k, 'not given')} in {name_b}"
+        for k in differing
+    )
+    return f"{where} `{la.label}`: {details} ({name_a}:{la.line}, {name_b}:{lb.line})"
+
+
+def _human_key(key: str) -> str:
+    """`#1` reads as `argument 2`."""
+    return f"argument {int(key[1:]) + 1}" if key.startswith("#") and key[1:].isdigit() else f"`{key}`"
+
+
+def _near_miss_between(la: Layer, lb: Layer, a: Model, b: Model, prints: Fingerprints) -> str | None:
+    """The near-miss reason for the builders two layers call, when there is one."""
+    if la.builder is None or lb.builder is None:
+        return None
+    ida, idb = function_id(a.path, la.builder), function_id(b.path, lb.builder)
+    members = {m: c.id for c in prints.clone_classes for m in c.members}
+    for near in prints.near_misses:
+        ends = {near.a, near.b}
+        for end_a, end_b in ((ida, idb), (idb, ida)):
+            same_a = {x for x, c in members.items() if c == members.get(end_a)} or {end_a}
+            same_b = {x for x, c in members.items() if c == members.get(end_b)} or {end_b}
+            if ends & same_a and ends & same_b:
+                return near.reason
+    return None
+
+
+def _identifier(label: str) -> str:
+    """A scope- and Python-safe spelling of a label."""
+    text = re.sub(r"[^0-9A-Za-z_]+", "_", label).strip("_") or "layer"
+    return text
+
+
+def _model_names(paths: Sequence[str]) -> dict[str, str]:
+    """Module-safe, unique model names from file names (`my-model.py` -> `my_model`)."""
+    names: dict[str, str] = {}
+    taken: set[str] = {COMMON_MODULE.removesuffix("_common"), COMMON_MODULE}
+    for path in sorted(paths):
+        stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+        base = re.sub(r"\W+", "_", stem.encode("ascii", "ignore").decode() or "model").strip("_").lower()
+        base = base or "model"
+        if base[0].isdigit():
+            base = "m_" + base
+        if keyword.iskeyword(base) or keyword.issoftkeyword(base) or base in {"__init__", "init"}:
+            base += "_model"
+        name, counter = base, 2
+        while name in taken:
+            name, counter = f"{base}_{counter}", counter + 1
+        taken.add(name)
+        names[path] = name
+    return names
+
+
+def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
+    """What apply must change in each model file, derived from its trunk."""
+    trunks = dict(plan.trunks)
+    edits = []
+    for model in plan.models:
+        trunk = trunks.get(model.id, ())
+        builders = tuple(sorted({t.builder for t in trunk if t.builder}))
+        edits.append(
+            ModelEdit(
+                path=model.path,
+                shim_module=f"{options.output_package}.{model.name}_transfer",
+                shim_alias=f"{model.name}_transfer",
+                shared_builders=builders,
+                build=model.build,
+                common_module=f"{options.output_package}.{COMMON_MODULE}",
+            )
+        )
+    return tuple(edits)
+
+
+def literal_value(text: str) -> object:
+    """Python value of a repr stored in the facts."""
+    return ast.literal_eval(text)
