@@ -167,6 +167,7 @@ class Layer:
     callee: str  # clone class id, or resolved API dotted name, or "local:<qualname>" if unshared
     label: str  # readable name for reports and scopes ("conv_block", "tf.layers.dense")
     args: tuple[tuple[str, str], ...]
+    names: tuple[tuple[str, str], ...]  # literal name/scope arguments at the call site
     line: int
     builder: str | None  # model-local qualname of the called builder, when local
     occurrence: int  # how many earlier calls of the same callee this model's build made
@@ -196,6 +197,7 @@ class TrunkLayer:
     key: str  # canonical scope under the prefix, derived from the whole path
     label: str
     shared_with: tuple[str, ...]  # other model ids on the same trie node
+    renames: tuple[tuple[str, str], ...]  # this model's name strings -> the node's canonical ones
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
                 static_depth=static_depth,
             )
         )
-    trunks, shared_depth, divergences = _trie(models, prints, diagnostics)
+    trunks, shared_depth, divergences = _trie(models, prints, diagnostics, functions)
     return Plan(
         files=tuple((m.path, "ok" if m.ok else "error") for m in modules),
         builders=prints.builders,
@@ -143,6 +143,7 @@ def _layer_sequence(
                 callee=callee,
                 label=label,
                 args=args + tuple((key, "<expr>") for key in opaque),
+                names=tuple((_arg_label(key, params), value) for key, value in call.names),
                 line=call.line,
                 builder=builder,
                 occurrence=occurrences[occurrence_key],
@@ -200,7 +201,10 @@ def _arg_label(key: str, params: tuple[str, ...]) -> str:
 
 
 def _trie(
-    models: list[Model], prints: Fingerprints, diagnostics: list[Diagnostic]
+    models: list[Model],
+    prints: Fingerprints,
+    diagnostics: list[Diagnostic],
+    functions: dict[str, FunctionFacts],
 ) -> tuple[
     tuple[tuple[str, tuple[TrunkLayer, ...]], ...],
     tuple[tuple[str, str, int], ...],
@@ -213,6 +217,7 @@ def _trie(
         for layer in model.layers[: model.static_depth]:
             path = (*path, layer.signature)
             node_models[path].append(model.id)
+    by_id = {m.id: m for m in models}
     trunks = []
     for model in models:
         trunk: list[TrunkLayer] = []
@@ -240,6 +245,7 @@ def _trie(
                     key=key,
                     label=layer.label,
                     shared_with=tuple(m for m in sharing if m != model.id),
+                    renames=_renames(model, layer, by_id[sharing[0]], position, prints, functions),
                 )
             )
         trunks.append((model.id, tuple(trunk)))
@@ -254,6 +260,41 @@ def _trie(
             shared.append((a.id, b.id, depth))
             divergences.append(Divergence(a.id, b.id, depth, _why_diverge(a, b, depth, prints)))
     return tuple(trunks), tuple(shared), tuple(divergences)
+
+
+def _renames(
+    model: Model,
+    layer: Layer,
+    reference: Model,
+    position: int,
+    prints: Fingerprints,
+    functions: dict[str, FunctionFacts],
+) -> tuple[tuple[str, str], ...]:
+    """Map this model's scope/variable names to the node's canonical ones, component-wise."""
+    pairs: list[tuple[str, str]] = []
+    clone = next((c for c in prints.clone_classes if c.id == layer.callee), None)
+    own = functions.get(function_id(model.path, layer.builder or ""))
+    if clone is not None and own is not None:
+        canonical = functions[clone.canonical]
+        pairs.extend(zip(own.name_strings, canonical.name_strings, strict=False))
+    reference_names = dict(reference.layers[position].names)
+    pairs.extend((value, reference_names[key]) for key, value in layer.names if key in reference_names)
+    renames: dict[str, str] = {}
+    for mine, theirs in pairs:
+        source, target = _string_value(mine), _string_value(theirs)
+        if source is None or target is None or source == target:
+            continue
+        renames.setdefault(source, target)  # the first mapping wins: builder names before call names
+    return tuple(sorted(renames.items()))
+
+
+def _string_value(text: str) -> str | None:
+    """The str a stored repr stands for, or None for anything else."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) and value and "/" not in value else None
 
 
 def _why_diverge(a: Model, b: Model, depth: int, prints: Fingerprints) -> str:

@@ -1,0 +1,393 @@
+"""Turn a Plan into generated file texts with Jinja2; Python prepares every name and line."""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import libcst as cst
+
+from codegen.fingerprint import function_id
+from codegen.model import CloneClass, FunctionFacts, Model, ModuleFacts, Plan, TrunkLayer
+from codegen.plan import COMMON_MODULE
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def templates_dir() -> Path:
+    """The Jinja templates: the repo's templates/ in a checkout, the packaged copy when installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "templates", here / "_templates"):
+        if (candidate / "layers_common.py.jinja").is_file():
+            return candidate
+    return here.parent / "templates"
+
+
+def environment() -> jinja2.Environment:
+    """Strict environment: a typo in a template fails loudly instead of rendering blank."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+class RenderError(Exception):
+    """A name from the scanned code that cannot be placed safely in generated code."""
+
+
+def safe_identifier(name: str) -> str:
+    """Refuse anything that is not a plain identifier: names reach generated code verbatim."""
+    if not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+        raise RenderError(f"refusing to generate code with the name {name!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class ShimFunction:
+    """A shared builder exposed by a shim under the model's own name and signature."""
+
+    name: str
+    signature: str
+    call: str  # argument list passed on to the canonical copy
+    canonical: str
+    clone_id: str
+    builder: str
+
+
+@dataclass(frozen=True)
+class ShimLayer:
+    """One SharedLayer(...) line of a shim, as Python source."""
+
+    source: str
+    comment: str
+
+
+class _Renamer(cst.CSTTransformer):
+    """Renames module-level names in a copied definition, leaving attributes and keywords alone."""
+
+    def __init__(self, renames: dict[str, str]):
+        super().__init__()
+        self.renames = renames
+        self.shadowed: list[set[str]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        local = {p.name.value for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params)}
+        for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+            for target in _assigned_names(statement):
+                local.add(target)
+        self.shadowed.append(local)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.shadowed.pop()
+        return updated
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # only the root of a.b.c can be a module-level name
+        return False
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        return updated.with_changes(value=original.value.visit(self))
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        return True
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        return updated.with_changes(keyword=original.keyword)
+
+    def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
+        return updated.with_changes(name=original.name)
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.Name:
+        new = self.renames.get(original.value)
+        if new is None or any(original.value in scope for scope in self.shadowed):
+            return updated
+        return updated.with_changes(value=new)
+
+
+def _assigned_names(statement: cst.CSTNode) -> set[str]:
+    """Names bound by simple assignments in a statement (enough to avoid renaming locals)."""
+    found: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            if isinstance(node.target, cst.Name):
+                found.add(node.target.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    statement.visit(Collect())
+    return found
+
+
+@dataclass
+class _CommonModule:
+    """Accumulates layers_common's namespace: what is copied, under which unique name."""
+
+    reserved: set[str]
+    names: dict[tuple[str, str], str]  # (identity kind, identity) -> name in layers_common
+    imports: dict[str, str]  # statement -> bound name
+    blocks: list[tuple[int, str, str]]  # (order class, name, source)
+
+
+class _Renderer:
+    """Renders one plan; parses a source module at most once, only when copying from it."""
+
+    def __init__(self, plan: Plan, *, collection: str, scope_prefix: str, output: str):
+        self.plan = plan
+        self.collection = collection
+        self.scope_prefix = scope_prefix
+        self.output = output
+        self.env = environment()
+        self.parsed: dict[str, dict[str, cst.CSTNode]] = {}
+        self.class_of = {m: c for c in plan.clone_classes for m in c.members}
+
+    def definitions(self, path: str) -> dict[str, cst.CSTNode]:
+        """Top-level definitions of a module by name (parsed lazily, once)."""
+        if path not in self.parsed:
+            module = cst.parse_module(self.plan.modules[path].text)
+            found: dict[str, cst.CSTNode] = {}
+            for statement in module.body:
+                if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                    found[statement.name.value] = statement
+                elif isinstance(statement, cst.SimpleStatementLine):
+                    for small in statement.body:
+                        if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                            targets = small.targets if isinstance(small, cst.Assign) else [small]
+                            for target in targets:
+                                if isinstance(target.target, cst.Name):
+                                    found.setdefault(target.target.value, statement)
+            self.parsed[path] = found
+        return self.parsed[path]
+
+    def render(self) -> dict[str, str]:
+        shared = self.shared_classes()
+        common = self.common_module(shared)
+        files = {"__init__.py": self.env.get_template("init.py.jinja").render(sources=self.sources_line())}
+        files[f"{COMMON_MODULE}.py"] = common
+        trunks = dict(self.plan.trunks)
+        for model in self.plan.models:
+            trunk = trunks.get(model.id, ())
+            if trunk:
+                files[f"{model.name}_transfer.py"] = self.shim(model, trunk, shared)
+        return files
+
+    def sources_line(self) -> str:
+        paths = [p for p, status in self.plan.files if status == "ok"]
+        return ", ".join(paths) if len(paths) <= 6 else f"{len(paths)} model files"
+
+    def shared_classes(self) -> dict[str, tuple[CloneClass, str]]:
+        """Clone classes some trunk uses, with the name they get in layers_common."""
+        used = {layer.callee for _, trunk in self.plan.trunks for layer in trunk}
+        return {c.id: (c, safe_identifier(c.name)) for c in self.plan.clone_classes if c.id in used}
+
+    # -- layers_common ------------------------------------------------------------------------
+    def common_module(self, shared: dict[str, tuple[CloneClass, str]]) -> str:
+        runtime = self.env.get_template("runtime.py.jinja").render(
+            collection_name=repr(self.collection), scope_prefix=repr(self.scope_prefix)
+        )
+        reserved = set(_top_level_names(runtime))
+        state = _CommonModule(reserved=reserved, names={}, imports={}, blocks=[])
+        for clone, name in shared.values():
+            state.names[("class", clone.id)] = name
+            state.reserved.add(name)
+        for clone, _name in sorted(shared.values(), key=lambda item: item[1]):
+            self.copy_definition(state, clone.canonical, shared)
+        blocks = [source for _, _, source in sorted(state.blocks)]
+        builders = [
+            {"name": name, "id": clone.id, "kind": clone.kind, "members": ", ".join(clone.members)}
+            for clone, name in sorted(shared.values(), key=lambda item: item[1])
+        ]
+        return self.env.get_template("layers_common.py.jinja").render(
+            runtime=runtime.rstrip("\n"),
+            imports=sorted(state.imports),
+            definitions=blocks,
+            builders=builders,
+            sources=self.sources_line(),
+        )
+
+    def copy_definition(self, state: _CommonModule, fid: str, shared: dict[str, tuple[CloneClass, str]]) -> str:
+        """Copy a definition and its closure into layers_common; return its name there."""
+        clone = self.class_of.get(fid)
+        identity = ("class", clone.id) if clone is not None and clone.id in shared else ("def", fid)
+        if identity in state.names and any(block[1] == state.names[identity] for block in state.blocks):
+            return state.names[identity]
+        if identity[0] == "class":
+            fid = clone.canonical  # type: ignore[union-attr]
+        path, qualname = fid.split("::", 1)
+        module = self.plan.modules[path]
+        top = qualname.split(".", 1)[0]  # a method is copied with its whole class
+        name = state.names.get(identity) or self.unique(state, top)
+        state.names[identity] = name
+        state.blocks.append((_order(module, top), name, ""))  # placeholder: breaks dependency cycles
+        node = self.definitions(path)[top]
+        renames = {top: name} if name != top else {}
+        for dep in self.dependencies(module, top):
+            dep_id = function_id(path, dep)
+            renames_to = self.copy_definition(state, dep_id, shared)
+            if renames_to != dep:
+                renames[dep] = renames_to
+        for alias, statement in self.used_imports(module, node):
+            bound = self.bind_import(state, statement, alias)
+            if bound != alias:
+                renames[alias] = bound
+        copied = node.with_changes(leading_lines=()) if hasattr(node, "leading_lines") else node
+        if renames:
+            copied = copied.visit(_Renamer(renames))
+            if isinstance(copied, (cst.FunctionDef, cst.ClassDef)) and top in renames:
+                copied = copied.with_changes(name=cst.Name(renames[top]))
+        source = cst.Module(body=[copied]).code.strip("\n")  # type: ignore[list-item]
+        state.blocks = [b for b in state.blocks if b[1] != name] + [(_order(module, top), name, source)]
+        return name
+
+    def dependencies(self, module: ModuleFacts, top: str) -> list[str]:
+        """Module-level names a definition uses (functions, classes, constants), in first-use order."""
+        deps: list[str] = []
+        for function in module.functions:
+            if function.qualname == top or function.qualname.startswith(top + "."):
+                deps.extend(d for d in function.deps if d != top)
+        for symbol in module.symbols:
+            if symbol.name == top and symbol.kind != "import":
+                deps.extend(d for d in symbol.deps if "." not in d and d != top)
+        return list(dict.fromkeys(deps))
+
+    def used_imports(self, module: ModuleFacts, node: cst.CSTNode) -> list[tuple[str, str]]:
+        """(alias, import statement) for every import binding the copied code refers to."""
+        imports = {s.name: s.source for s in module.symbols if s.kind == "import"}
+        names: set[str] = set()
+
+        class Collect(cst.CSTVisitor):
+            def visit_Name(self, n: cst.Name) -> None:
+                names.add(n.value)
+
+        node.visit(Collect())
+        return [(alias, statement) for alias, statement in sorted(imports.items()) if alias in names]
+
+    def bind_import(self, state: _CommonModule, statement: str, alias: str) -> str:
+        """Add an import to layers_common, renaming its alias when another import took it."""
+        if statement in state.imports:
+            return state.imports[statement]
+        if alias not in state.reserved:
+            state.imports[statement] = alias
+            state.reserved.add(alias)
+            return alias
+        new = self.unique(state, alias)
+        state.imports[_rebind(statement, new)] = new
+        return new
+
+    def unique(self, state: _CommonModule, base: str) -> str:
+        name, counter = base, 2
+        while name in state.reserved:
+            name, counter = f"{base}_{counter}", counter + 1
+        state.reserved.add(name)
+        return name
+
+    # -- shims -------------------------------------------------------------------------------
+    def shim(self, model: Model, trunk: tuple[TrunkLayer, ...], shared: dict[str, tuple[CloneClass, str]]) -> str:
+        layers = [self.shim_layer(layer) for layer in trunk]
+        functions = []
+        seen: set[str] = set()
+        for layer in trunk:
+            builder = layer.builder
+            if builder is None or builder in seen or layer.callee not in shared:
+                continue
+            seen.add(builder)
+            own = self.plan.functions.get(function_id(model.path, builder))
+            clone, canonical = shared[layer.callee]
+            if "." in builder:
+                continue  # a method: the model's class stays the builder, routed by its decorator
+            functions.append(self.shim_function(builder, own, canonical, clone))
+        return self.env.get_template("transfer.py.jinja").render(
+            model_path=model.path,
+            model_id=repr(model.id),
+            build=model.build,
+            layers=layers,
+            functions=functions,
+            shared_with=sorted({other for layer in trunk for other in layer.shared_with}),
+            sources=model.path,
+        )
+
+    def shim_layer(self, layer: TrunkLayer) -> ShimLayer:
+        fields = [
+            f"builder={layer.builder!r}",
+            f"occurrence={layer.occurrence}",
+            f"key={layer.key!r}",
+        ]
+        if layer.renames:
+            fields.append(f"renames={tuple(layer.renames)!r}")
+        comment = f"layer {layer.position + 1}: {layer.label}, shared with {len(layer.shared_with)} other model(s)"
+        return ShimLayer(source=f"_common.SharedLayer({', '.join(fields)})", comment=comment)
+
+    def shim_function(self, builder: str, own: FunctionFacts | None, canonical: str, clone: CloneClass) -> ShimFunction:
+        safe_identifier(builder)
+        if own is not None and not own.varargs and all(_is_literal(d) for d in own.param_defaults):
+            params = []
+            for name, default in zip(own.params, own.param_defaults, strict=True):
+                params.append(safe_identifier(name) + ("" if default is None else f"={_literal_source(default)}"))
+            kwonly = [safe_identifier(k) for k in own.kwonly]
+            signature = ", ".join(params + (["*", *kwonly] if kwonly else []))
+            canonical_facts = self.plan.functions.get(clone.canonical)
+            canonical_kwonly = canonical_facts.kwonly if canonical_facts else own.kwonly
+            call = ", ".join(
+                list(own.params) + [f"{theirs}={mine}" for mine, theirs in zip(own.kwonly, canonical_kwonly, strict=False)]
+            )
+        else:
+            signature, call = "*args, **kwargs", "*args, **kwargs"
+        return ShimFunction(builder, signature, call, canonical, clone.id, builder)
+
+
+def _rebind(statement: str, new: str) -> str:
+    """The same import bound to another name: `import a.b as x` -> `import a.b as new`."""
+    base = statement.split(" as ", 1)[0]
+    if base.startswith("import ") and " as " not in statement:
+        base = "import " + base[len("import ") :].split(".", 1)[0]  # `import a.b` binds `a`
+    return f"{base} as {new}"
+
+
+def _is_literal(source: str | None) -> bool:
+    if source is None:
+        return True
+    try:
+        ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return False
+    return True
+
+
+def _literal_source(source: str) -> str:
+    """A default value re-spelled with repr, so nothing but a literal reaches the template."""
+    return repr(ast.literal_eval(source))
+
+
+def _order(module: ModuleFacts, name: str) -> int:
+    """Constants and classes first (they run at import), then functions."""
+    for symbol in module.symbols:
+        if symbol.name == name:
+            return 0 if symbol.kind == "constant" else 1
+    return 2
+
+
+def _top_level_names(source: str) -> list[str]:
+    """Names the runtime defines, which copied code must not shadow."""
+    names: list[str] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.extend((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign):
+            names.extend(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def render(plan: Plan, *, collection: str, scope_prefix: str, output: str) -> dict[str, str]:
+    """Every generated file's body (without header) by path relative to the output dir."""
+    return _Renderer(plan, collection=collection, scope_prefix=scope_prefix, output=output).render()
