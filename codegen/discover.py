@@ -1,0 +1,239 @@
+"""Find the model files to scan and read them as text, in a deterministic order."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import tokenize
+from collections.abc import Iterator, Sequence
+from fnmatch import fnmatchcase
+from pathlib import PurePosixPath
+
+from codegen.config import Config
+from codegen.model import Diagnostic, Severity, SourceFile
+
+MISSING_PATH = "CG101"
+UNREADABLE = "CG102"
+TOO_LARGE = "CG103"
+UNDECODABLE = "CG104"
+SYMLINK_LOOP = "CG105"
+
+SKIPPED_NAMES = frozenset({"__pycache__", "venv", "env", "site-packages", "node_modules"})
+
+
+def discover(
+    paths: Sequence[str], config: Config
+) -> tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]]:
+    """The `*.py` files under `paths`, sorted by path, plus problems not tied to one file."""
+    walker = _Walker(config)
+    for argument in paths:
+        walker.add_argument(argument)
+    walker.walk_deferred()
+    files = tuple(sorted(walker.files.values(), key=lambda source: source.path))
+    return files, tuple(walker.diagnostics)
+
+
+def read_source(
+    abspath: str, *, display: str | None = None, max_bytes: int | None = None
+) -> tuple[str | None, str, tuple[Diagnostic, ...]]:
+    """(text or None, sha256, problems) of one Python file, honouring a BOM and PEP 263."""
+    shown = display if display is not None else abspath
+    try:
+        info = os.stat(abspath)
+    except OSError as error:
+        return None, "", (_problem(shown, UNREADABLE, f"cannot read: {_reason(error)}"),)
+    if not stat.S_ISREG(info.st_mode):
+        # Opening a FIFO or device would block or read forever.
+        return None, "", (_problem(shown, UNREADABLE, "cannot read: not a regular file"),)
+    if max_bytes is not None and info.st_size > max_bytes:
+        message = f"file is {info.st_size} bytes, over max_file_bytes={max_bytes}; not scanned"
+        return None, "", (_problem(shown, TOO_LARGE, message),)
+    try:
+        with open(abspath, "rb") as handle:
+            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+    except OSError as error:
+        return None, "", (_problem(shown, UNREADABLE, f"cannot read: {_reason(error)}"),)
+    if max_bytes is not None and len(data) > max_bytes:
+        message = f"file is over max_file_bytes={max_bytes}; not scanned"
+        return None, "", (_problem(shown, TOO_LARGE, message),)
+    digest = hashlib.sha256(data).hexdigest()
+    text, problem = decode_source(data, shown)
+    return text, digest, (() if problem is None else (problem,))
+
+
+def decode_source(data: bytes, shown: str) -> tuple[str | None, Diagnostic | None]:
+    """Decode source bytes as Python would; a problem carries the line where it failed."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        line = error.lineno or _cookie_line(data)
+        return None, _problem(shown, UNDECODABLE, f"cannot decode: {error.msg}", line)
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        if isinstance(error, UnicodeDecodeError):
+            line = data.count(b"\n", 0, error.start) + 1
+            column = error.start - (data.rfind(b"\n", 0, error.start) + 1)
+            message = f"cannot decode as {encoding}: {error.reason} (byte {data[error.start]:#04x})"
+            return None, _problem(shown, UNDECODABLE, message, line, column)
+        return None, _problem(shown, UNDECODABLE, f"cannot decode: {error}")
+    nul = text.find("\0")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1)
+        return None, _problem(shown, UNDECODABLE, "source contains a NUL byte", line, column)
+    return text, None
+
+
+def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
+    """True when `relative` or one of its parent folders matches a pattern (see Config.exclude)."""
+    if not patterns:
+        return False
+    parts = PurePosixPath(relative).parts
+    prefixes = ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if "/" in pattern:
+            if any(fnmatchcase(prefix, pattern) for prefix in prefixes):
+                return True
+        elif any(fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
+class _Walker:
+    """Collects files and problems for one discover() call; dedupes by display path."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.root = os.path.abspath(config.root)
+        self.files: dict[str, SourceFile] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.skip_real = {os.path.realpath(os.path.join(self.root, config.output))}
+        if config.cache_dir:
+            self.skip_real.add(os.path.realpath(os.path.join(self.root, config.cache_dir)))
+        self.visited: set[str] = set()
+        self.deferred: list[tuple[str, tuple[str, ...]]] = []
+
+    def add_argument(self, argument: str) -> None:
+        """Scan one user-given path; it skips the name rules but never our own folders."""
+        abspath = os.path.abspath(os.path.join(self.root, argument))
+        shown = self.relative(abspath)
+        if not os.path.lexists(abspath):
+            self.diagnostics.append(
+                _problem(shown, MISSING_PATH, "no such file or folder", severity="error")
+            )
+            return
+        if self.is_ours(abspath):
+            return
+        if os.path.isdir(abspath):
+            self.walk(abspath, ())
+        else:
+            self.add_file(abspath)
+
+    def walk(self, directory: str, ancestors: tuple[str, ...]) -> None:
+        """Depth-first walk in sorted order, following symlinked folders but not around a loop."""
+        real = os.path.realpath(directory)
+        if real in ancestors:
+            back = self.relative(real)
+            message = f"symlink loop: {self.relative(directory)} leads back to {back}; skipped"
+            self.diagnostics.append(
+                _problem(self.relative(directory), SYMLINK_LOOP, message, severity="warning")
+            )
+            return
+        if real in self.visited:
+            return  # reached again through another symlink: its files are already in
+        self.visited.add(real)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError as error:
+            message = f"cannot list folder: {_reason(error)}"
+            self.diagnostics.append(
+                _problem(self.relative(directory), UNREADABLE, message, severity="warning")
+            )
+            return
+        for entry in entries:
+            abspath = os.path.join(directory, entry.name)
+            if _is_dir(entry):
+                if self.skip_dir(entry, abspath):
+                    continue
+                if entry.is_symlink():
+                    # Walked after all real folders: a file reached both ways keeps its real path.
+                    self.deferred.append((abspath, (*ancestors, real)))
+                else:
+                    self.walk(abspath, (*ancestors, real))
+            elif entry.name.endswith(".py") and not is_excluded(
+                self.relative(abspath), self.config.exclude
+            ):
+                self.add_file(abspath)
+
+    def walk_deferred(self) -> None:
+        """Walk the symlinked folders met so far, in the order met (they may defer more)."""
+        while self.deferred:
+            directory, ancestors = self.deferred.pop(0)
+            self.walk(directory, ancestors)
+
+    def skip_dir(self, entry: os.DirEntry[str], abspath: str) -> bool:
+        """Folders never scanned: hidden, caches, virtualenvs, our output and cache, excluded."""
+        name = entry.name
+        if name.startswith(".") or name in SKIPPED_NAMES:
+            return True
+        if os.path.exists(os.path.join(abspath, "pyvenv.cfg")):
+            return True
+        return self.is_ours(abspath) or is_excluded(self.relative(abspath), self.config.exclude)
+
+    def is_ours(self, abspath: str) -> bool:
+        """Inside the output or cache folder, compared by real path so symlinks cannot hide it."""
+        real = os.path.realpath(abspath)
+        return any(real == skip or real.startswith(skip + os.sep) for skip in self.skip_real)
+
+    def add_file(self, abspath: str) -> None:
+        shown = self.relative(abspath)
+        if shown in self.files:
+            return
+        text, digest, diagnostics = read_source(
+            abspath, display=shown, max_bytes=self.config.max_file_bytes
+        )
+        self.files[shown] = SourceFile(shown, abspath, text, digest, diagnostics)
+
+    def relative(self, abspath: str) -> str:
+        """`/`-separated path relative to the root (with `..` when outside it), never absolute."""
+        try:
+            relative = os.path.relpath(abspath, self.root)
+        except ValueError:  # another drive on Windows: no relative form exists
+            relative = abspath
+        return relative.replace(os.sep, "/")
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows symlinks; a broken one is not a folder
+    except OSError:
+        return False
+
+
+def _cookie_line(data: bytes) -> int:
+    """Line of the coding cookie (1 or 2) for a bad-cookie error that did not say."""
+    lines: Iterator[bytes] = iter(data.splitlines()[:2])
+    for number, line in enumerate(lines, 1):
+        if b"coding" in line:
+            return number
+    return 1
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
+
+
+def _problem(
+    path: str,
+    code: str,
+    message: str,
+    line: int = 1,
+    column: int = 0,
+    *,
+    severity: Severity = "error",
+) -> Diagnostic:
+    return Diagnostic(path, line, column, code, severity, message)

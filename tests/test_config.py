@@ -1,0 +1,223 @@
+"""`[tool.codegen]` loading: walk-up, validation diagnostics, flag overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from codegen.config import (
+    OPTIONS,
+    Config,
+    apply_overrides,
+    load_config,
+    options_table,
+    validate_config,
+)
+
+
+def write_pyproject(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pyproject.toml"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def codes(diagnostics) -> list[str]:
+    return [diagnostic.code for diagnostic in diagnostics]
+
+
+def test_walks_up_to_the_nearest_pyproject_and_reads_its_table(tmp_path: Path) -> None:
+    write_pyproject(
+        tmp_path,
+        """
+        [project]
+        name = "x"
+
+        [tool.codegen]
+        paths = ["nets", "more/nets"]
+        exclude = ["legacy"]
+        output = "gen"
+        jobs = 3
+        """,
+    )
+    start = tmp_path / "nets" / "deep"
+    start.mkdir(parents=True)
+    config, diagnostics = load_config(start)
+    assert diagnostics == ()
+    assert config.root == str(tmp_path)
+    assert config.paths == ("nets", "more/nets")
+    assert config.exclude == ("legacy",)
+    assert config.output == "gen"
+    assert config.jobs == 3
+    assert config.scope_prefix == "transfer"  # untouched keys keep their defaults
+
+
+def test_nearest_pyproject_wins_even_without_a_codegen_table(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.codegen]\noutput = "outer"\n')
+    inner = tmp_path / "sub"
+    write_pyproject(inner, '[project]\nname = "inner"\n')
+    config, diagnostics = load_config(inner)
+    assert diagnostics == ()
+    assert config.root == str(inner)
+    assert config.output == "generated"
+
+
+def test_no_pyproject_anywhere_uses_defaults_rooted_at_start(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("codegen.config.find_pyproject", lambda start: None)
+    config, diagnostics = load_config(tmp_path)
+    assert diagnostics == ()
+    assert config == Config(root=str(tmp_path))
+
+
+def test_explicit_file_is_used_instead_of_walking(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.codegen]\noutput = "walked"\n')
+    other = tmp_path / "elsewhere" / "custom.toml"
+    other.parent.mkdir()
+    other.write_text('[tool.codegen]\noutput = "explicit"\n')
+    config, diagnostics = load_config(tmp_path, explicit=other)
+    assert diagnostics == ()
+    assert config.output == "explicit"
+    assert config.root == str(other.parent)
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    _, diagnostics = load_config(tmp_path, explicit=tmp_path / "nope.toml")
+    assert codes(diagnostics) == ["CG004"]
+    assert "cannot read" in diagnostics[0].message
+
+
+def test_unknown_key_names_the_key_its_line_and_the_valid_keys(tmp_path: Path) -> None:
+    write_pyproject(
+        tmp_path,
+        """\
+        [tool.codegen]
+        output = "generated"
+        outptu = "typo"
+        """,
+    )
+    config, diagnostics = load_config(tmp_path)
+    assert codes(diagnostics) == ["CG001"]
+    (problem,) = diagnostics
+    assert problem.severity == "error"
+    assert problem.line == 3
+    assert "'outptu'" in problem.message
+    for option in OPTIONS:
+        assert option.key in problem.message
+    assert config.output == "generated"
+
+
+def test_root_is_not_a_settable_key(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.codegen]\nroot = "/etc"\n')
+    config, diagnostics = load_config(tmp_path)
+    assert codes(diagnostics) == ["CG001"]
+    assert config.root == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected", "actual"),
+    [
+        ('paths = "models"', "a list of strings", "string"),
+        ("paths = [1, 2]", "a list of strings", "list of integer"),
+        ("jobs = 2.5", "an integer", "float"),
+        ("jobs = true", "an integer", "boolean"),
+        ("output = 3", "a string", "integer"),
+    ],
+)
+def test_wrong_type_names_key_expected_and_actual(
+    tmp_path: Path, line: str, expected: str, actual: str
+) -> None:
+    write_pyproject(tmp_path, f"[tool.codegen]\n{line}\n")
+    config, diagnostics = load_config(tmp_path)
+    assert codes(diagnostics) == ["CG002"]
+    key = line.split(" ")[0]
+    message = diagnostics[0].message
+    assert message.startswith(key)
+    assert f"must be {expected}," in message
+    assert f"got {actual}" in message
+    assert diagnostics[0].line == 2
+    assert getattr(config, key) == getattr(Config(), key)  # a mistyped value is not used
+
+
+def test_codegen_not_a_table_is_a_type_error(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, "[tool]\ncodegen = 1\n")
+    _, diagnostics = load_config(tmp_path)
+    assert codes(diagnostics) == ["CG002"]
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('build_function = "(unclosed"', "build_function"),
+        ('scope_prefix = "with space"', "scope_prefix"),
+        ('scope_prefix = "trailing/"', "scope_prefix"),
+        ('scope_prefix = "_leading"', "scope_prefix"),
+        ('collection = "  "', "collection"),
+        ('output = "/abs/out"', "output"),
+        ('output = "../outside"', "output"),
+        ('output = "gen/../../x"', "output"),
+        ('output = "."', "output"),
+        ("jobs = -1", "jobs"),
+        ("max_file_bytes = 0", "max_file_bytes"),
+        ("paths = []", "paths"),
+    ],
+)
+def test_invalid_values_are_cg003_naming_the_key(tmp_path: Path, line: str, key: str) -> None:
+    write_pyproject(tmp_path, f"[tool.codegen]\n{line}\n")
+    _, diagnostics = load_config(tmp_path)
+    assert codes(diagnostics) == ["CG003"]
+    assert key in diagnostics[0].message
+    assert diagnostics[0].line == 2
+
+
+def test_valid_nested_scope_prefix_and_output_are_accepted(tmp_path: Path) -> None:
+    write_pyproject(
+        tmp_path, '[tool.codegen]\nscope_prefix = "shared/v1.2-x"\noutput = "src/gen"\n'
+    )
+    config, diagnostics = load_config(tmp_path)
+    assert diagnostics == ()
+    assert (config.scope_prefix, config.output) == ("shared/v1.2-x", "src/gen")
+
+
+def test_invalid_toml_reports_the_line(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.codegen]\noutput = "gen"\npaths = [\n"a",,\n]\n')
+    config, diagnostics = load_config(tmp_path)
+    assert codes(diagnostics) == ["CG004"]
+    assert diagnostics[0].line == 4
+    assert diagnostics[0].path == "pyproject.toml"
+    assert config.root == str(tmp_path)
+
+
+def test_several_problems_are_all_reported(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.codegen]\nbogus = 1\njobs = "4"\nscope_prefix = "a b"\n')
+    _, diagnostics = load_config(tmp_path)
+    assert sorted(codes(diagnostics)) == ["CG001", "CG002", "CG003"]
+
+
+def test_overrides_replace_only_given_flags_and_share_validation(tmp_path: Path) -> None:
+    base = Config(root=str(tmp_path))
+    changed = apply_overrides(base, output="other", jobs=None, paths=["a", "b"], exclude="x*")
+    assert changed.output == "other"
+    assert changed.jobs == base.jobs
+    assert changed.paths == ("a", "b")
+    assert changed.exclude == ("x*",)
+    assert validate_config(changed) == ()
+    bad = apply_overrides(base, scope_prefix="no spaces allowed", output="../x")
+    assert sorted(d.message.split(" ")[0] for d in validate_config(bad)) == [
+        "output",
+        "scope_prefix",
+    ]
+    with pytest.raises(TypeError):
+        apply_overrides(base, not_a_field=1)
+
+
+def test_options_table_documents_every_field_but_root() -> None:
+    fields = {field.name for field in dataclasses.fields(Config)} - {"root"}
+    assert {option.key for option in OPTIONS} == fields
+    table = options_table()
+    for key in fields:
+        assert f"| `{key}` |" in table
+    assert '`["models"]`' in table
+    assert "`2000000`" in table
