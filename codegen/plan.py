@@ -171,7 +171,7 @@ def _identify(
         class_id = prints.class_of.get(fid)
         if class_id is None:
             # A builder only this model has: its identity is its own content, so it never matches.
-            return f"local:{fid}", call.callee.split(".")[-1], "local:" + prints.closure_hash[fid], call.callee, ()
+            return f"local:{fid}", _builder_label(call.callee), "local:" + prints.closure_hash[fid], call.callee, ()
         clone = classes[class_id]
         return clone.id, clone.name, clone.content_hash, call.callee, _canonical_params(functions, clone)
     if apis.creates_variables(call.callee):
@@ -182,6 +182,12 @@ def _identify(
         clone = classes_by_name[name]
         return clone.id, clone.name, clone.content_hash, name, _canonical_params(functions, clone)
     return None
+
+
+def _builder_label(qualname: str) -> str:
+    """`conv_block` for a function, `AnswerHead` for a class used as a layer."""
+    parts = qualname.split(".")
+    return parts[-2] if len(parts) > 1 and parts[-1].startswith("__") else parts[-1]
 
 
 def _canonical_params(functions: dict[str, FunctionFacts], clone: CloneClass) -> tuple[str, ...]:

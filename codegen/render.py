@@ -323,7 +323,8 @@ class _Renderer:
         ]
         if layer.renames:
             fields.append(f"renames={tuple(layer.renames)!r}")
-        comment = f"layer {layer.position + 1}: {layer.label}, shared with {len(layer.shared_with)} other model(s)"
+        partners = ", ".join(sorted({other.split("::", 1)[0] for other in layer.shared_with}))
+        comment = f"layer {layer.position + 1}: {layer.label}, shared with: {partners}"
         return ShimLayer(source=f"_common.SharedLayer({', '.join(fields)})", comment=comment)
 
     def shim_function(self, builder: str, own: FunctionFacts | None, canonical: str, clone: CloneClass) -> ShimFunction:

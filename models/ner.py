@@ -1,8 +1,10 @@
 """Entity-type classifier (9 tags per sentence); its embedding is a renamed copy of `embed`."""
 
 import tensorflow as tf
+from generated import ner_transfer
 
 
+@ner_transfer.shared_layer("token_embedding")
 def token_embedding(token_ids, n_vocab, width, name="token_embedding"):
     """Map token ids to learned vectors of size `width`."""
     with tf.compat.v1.variable_scope(name):
@@ -14,6 +16,7 @@ def token_embedding(token_ids, n_vocab, width, name="token_embedding"):
         return tf.compat.v1.nn.embedding_lookup(table, token_ids)
 
 
+@ner_transfer.shared_layer("conv_block")
 def conv_block(x, width, kernel=3, scope="conv"):
     """One 1-D convolution over time followed by a ReLU."""
     with tf.compat.v1.variable_scope(scope):
@@ -28,6 +31,7 @@ def conv_block(x, width, kernel=3, scope="conv"):
         return tf.compat.v1.nn.relu(h)
 
 
+@ner_transfer.build
 def build_model(token_ids, labels):
     """Build the graph; returns (logits [batch, 9], scalar loss)."""
     h = token_embedding(token_ids, 20000, 64)

@@ -1,8 +1,10 @@
 """Answerability classifier: shared embedding, a slightly retuned conv block, a class-based head."""
 
 import tensorflow.compat.v1 as tf
+from generated import qa_transfer
 
 
+@qa_transfer.shared_layer("embed")
 def embed(ids, vocab_size, dim, scope="embed"):
     """Look up a learned [vocab_size, dim] embedding for each token id."""
     with tf.variable_scope(scope):
@@ -41,6 +43,7 @@ class AnswerHead:
             return tf.matmul(x, w) + b
 
 
+@qa_transfer.build
 def build_model(token_ids, labels):
     """Build the graph; returns (logits [batch, 2], scalar loss)."""
     h = embed(token_ids, 20000, 64)

@@ -1,8 +1,10 @@
 """Binary sentiment classifier: embedding, two conv blocks, layer norm, max-pool, dense head."""
 
 import tensorflow.compat.v1 as tf
+from generated import sentiment_transfer
 
 
+@sentiment_transfer.shared_layer("embed")
 def embed(ids, vocab_size, dim, scope="embed"):
     """Look up a learned [vocab_size, dim] embedding for each token id."""
     with tf.variable_scope(scope):
@@ -12,6 +14,7 @@ def embed(ids, vocab_size, dim, scope="embed"):
         return tf.nn.embedding_lookup(W, ids)
 
 
+@sentiment_transfer.shared_layer("conv_block")
 def conv_block(x, width, kernel=3, scope="conv"):
     """One 1-D convolution over time followed by a ReLU."""
     with tf.variable_scope(scope):
@@ -41,6 +44,7 @@ def layer_norm_and_dropout(x, rate, scope="ln"):
         return dropout(h, rate)
 
 
+@sentiment_transfer.build
 def build_model(token_ids, labels):
     """Build the graph; returns (logits [batch, 2], scalar loss)."""
     h = embed(token_ids, 20000, 64)

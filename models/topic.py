@@ -1,10 +1,12 @@
 """Five-way topic classifier; its trunk was copy-pasted from the sentiment model."""
 
 import tensorflow as tf
+from generated import topic_transfer
 
 tf1 = tf.compat.v1
 
 
+@topic_transfer.shared_layer("embed")
 def embed(
     ids,
     vocab_size,
@@ -22,6 +24,7 @@ def embed(
         return tf1.nn.embedding_lookup(W, ids)  # [batch, time, dim]
 
 
+@topic_transfer.shared_layer("conv_block")
 def conv_block(x, width, kernel=3, scope="conv"):
     """Conv1d + ReLU, same as in sentiment."""
     with tf1.variable_scope(scope):
@@ -51,6 +54,7 @@ def layer_norm_and_dropout(x, rate, scope="ln"):
         return dropout(h, rate)
 
 
+@topic_transfer.build
 def build_model(token_ids, labels):
     """Build the graph under "topic_model/"; returns (logits [batch, 5], scalar loss)."""
     with tf1.variable_scope("topic_model"):

@@ -1,0 +1,108 @@
+"""Command line: `codegen scan | emit | apply | check | sync | demo`. Never imports TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from codegen import __version__
+from codegen.config import apply_overrides, load_config, validate_config
+
+EXIT_HELP = """\
+exit codes:
+  0  nothing to do: the scan is clean, or everything is already up to date
+  1  something changed or would change (emit/apply/sync wrote files; check found
+     stale, missing or orphaned outputs or unrouted models), or scan skipped a file
+     it could not read or parse
+  2  usage, configuration or input error (bad flag, bad [tool.codegen], refused to
+     overwrite a hand-edited generated file, unsafe output path)
+"""
+
+COMMANDS = {
+    "scan": "find shared layer builders and shared trunks; print the report",
+    "emit": "write generated/layers_common.py and one <model>_transfer.py per sharing model",
+    "apply": "route each model's shared builders and build function through its shim",
+    "check": "fail (exit 1) when generated/ or the models are out of date; writes nothing",
+    "sync": "emit + apply in one run (the pre-commit hook); exits 1 when it wrote anything",
+    "demo": "scan, emit and apply a copy of models/, then a real A-to-B transfer with its report",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codegen",
+        description="layershare: share early-layer weights between TensorFlow models by construction.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"codegen {__version__}")
+    parser.add_argument("--config", type=Path, help="pyproject.toml to read (default: nearest one upwards)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        sub = commands.add_parser(
+            name, help=help_text, description=help_text, epilog=EXIT_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if name == "demo":
+            sub.add_argument("--keep", type=Path, help="work in this folder instead of a temporary one")
+            sub.add_argument("--models", type=Path, default=None, help="models folder (default: bundled models/)")
+            continue
+        sub.add_argument("paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)")
+        sub.add_argument("--output", help="output folder (default: generated)")
+        sub.add_argument("--exclude", action="append", default=None, metavar="GLOB", help="skip matching paths")
+        sub.add_argument("--jobs", type=int, default=None, metavar="N", help="parser processes (0 = auto)")
+        sub.add_argument("--no-cache", action="store_true", help="ignore and do not update the scan cache")
+        sub.add_argument("--build-function", help="regex for a model's build function name")
+        sub.add_argument("--collection", help="graph collection for transferable variables")
+        sub.add_argument("--scope-prefix", help="variable scope holding every canonical key")
+        if name == "scan":
+            sub.add_argument("--json", action="store_true", help="print the schema-1 JSON report")
+        if name in ("emit", "apply", "check", "sync"):
+            sub.add_argument("--diff", action="store_true", help="print a unified diff of what would change")
+        if name in ("emit", "apply"):
+            sub.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
+        if name in ("emit", "sync"):
+            sub.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:
+        return int(exit_request.code or 0) if exit_request.code in (0, None) else 2
+    if args.command == "demo":
+        from codegen.demo import run_demo  # only the demo touches TensorFlow, in a subprocess
+
+        return run_demo(keep=args.keep, models=args.models)
+    config, problems = load_config(Path.cwd(), args.config)
+    if problems:
+        for problem in problems:
+            print(problem.format(), file=sys.stderr)
+        return 2
+    config = apply_overrides(
+        config,
+        output=args.output,
+        exclude=tuple(args.exclude) if args.exclude else None,
+        jobs=args.jobs,
+        build_function=args.build_function,
+        collection=args.collection,
+        scope_prefix=args.scope_prefix,
+    )
+    invalid = validate_config(config, path="command line")
+    if invalid:
+        for problem in invalid:
+            print(problem.format(), file=sys.stderr)
+        return 2
+    from codegen import commands
+
+    paths = list(args.paths) or list(config.paths)
+    return commands.run(args.command, paths, config, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""What each subcommand does, on top of the pipeline; prints messages and returns exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from codegen import pipeline, report, write
+from codegen.config import Config
+from codegen.model import Change, Diagnostic, Plan
+
+EXIT_CLEAN, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run would write (or refuse), with the diagnostics that explain it."""
+
+    generated: tuple[Change, ...]
+    models: tuple[Change, ...]
+    problems: tuple[Diagnostic, ...]
+    notes: tuple[str, ...]  # checkpoint-compatibility changes, in words
+
+
+def _print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+    for diagnostic in sorted(set(diagnostics)):
+        print(diagnostic.format(), file=sys.stderr)
+
+
+def run(command: str, paths: list[str], config: Config, args: argparse.Namespace) -> int:
+    """Dispatch one subcommand."""
+    progress = pipeline.terminal_progress()
+    use_cache = not args.no_cache
+    scanned = pipeline.scan(paths, config, jobs=args.jobs, use_cache=use_cache, progress=progress)
+    if command == "scan":
+        return _scan(scanned, args)
+    scan_errors = [d for d in scanned.diagnostics if d.severity == "error" and d.code == "CG101"]
+    if scan_errors:  # a path argument that does not exist: nothing sensible to generate
+        _print_diagnostics(scan_errors)
+        return EXIT_ERROR
+    outcome = plan_outcome(scanned, config, force=getattr(args, "force", False), use_cache=use_cache,
+                           with_generated=command != "apply", with_models=command != "emit")
+    if command == "check":
+        return _check(outcome, config, args)
+    dry_run = getattr(args, "check", False) or getattr(args, "diff", False)  # --diff never writes
+    return _write(outcome, config, args, dry_run=dry_run)
+
+
+def _scan(scanned: pipeline.Scan, args: argparse.Namespace) -> int:
+    if args.json:
+        sys.stdout.write(report.to_json_text(scanned.plan, scanned.diagnostics))
+    else:
+        sys.stdout.write(report.to_text(scanned.plan, scanned.diagnostics))
+    failed = any(status == "error" for _, status in scanned.plan.files) or any(
+        d.severity == "error" for d in (*scanned.diagnostics, *scanned.plan.diagnostics)
+    )
+    return EXIT_CHANGED if failed else EXIT_CLEAN
+
+
+def plan_outcome(
+    scanned: pipeline.Scan,
+    config: Config,
+    *,
+    force: bool,
+    use_cache: bool,
+    with_generated: bool = True,
+    with_models: bool = True,
+) -> Outcome:
+    """Everything emit/apply would change, without writing."""
+    root = Path(config.root)
+    output_dir = root / config.output
+    problems: list[Diagnostic] = []
+    generated: tuple[Change, ...] = ()
+    models: tuple[Change, ...] = ()
+    notes: tuple[str, ...] = ()
+    if with_generated:
+        files, render_problems = pipeline.generated_files(scanned, config, use_cache=use_cache)
+        problems.extend(render_problems)
+        if not render_problems:
+            generated, write_problems = write.plan_changes(files, output_dir, root, force=force)
+            problems.extend(write_problems)
+            notes = compatibility_notes(scanned.plan, generated)
+    if with_models:
+        edited, apply_problems = pipeline.edited_models(scanned, config, use_cache=use_cache)
+        problems.extend(apply_problems)
+        models, source_problems = write.plan_source_changes(edited, root)
+        problems.extend(source_problems)
+    return Outcome(generated, models, tuple(problems), notes)
+
+
+_SHIM_LAYER = re.compile(r"#\s*layer (\d+): (.+?), shared with: (.*)\n\s*_common\.SharedLayer\(.*?key='([^']+)'")
+
+
+def _shim_layers(text: str | None) -> dict[str, tuple[str, str, str]]:
+    """key -> (layer number, label, shared-with text) from a shim's LAYERS block."""
+    if not text:
+        return {}
+    return {m.group(4): (m.group(1), m.group(2), m.group(3)) for m in _SHIM_LAYER.finditer(text)}
+
+
+def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, ...]:
+    """In words: which checkpoint keys a change of the shims adds or drops, and for whom."""
+    notes: list[str] = []
+    model_of = {f"{m.name}_transfer.py": m for m in plan.models}
+    for change in changes:
+        name = change.path.rsplit("/", 1)[-1]
+        if not name.endswith("_transfer.py") or change.action == "create":
+            continue  # a brand-new shim breaks no existing checkpoint
+        before, after = _shim_layers(change.old), _shim_layers(change.new)
+        model = model_of.get(name)
+        who = model.path if model else name.removesuffix("_transfer.py")
+        for key, (number, label, partners) in sorted(before.items()):
+            if key not in after:
+                notes.append(
+                    f"{who} no longer shares `{label}` (layer {number}) with {partners}: checkpoints "
+                    f"of {partners} will not restore {who}'s layer {number} (key {key})"
+                )
+        for key, (number, label, partners) in sorted(after.items()):
+            if key not in before:
+                notes.append(f"{who} now shares `{label}` (layer {number}) with {partners} (key {key})")
+            elif before[key][2] != partners:
+                notes.append(
+                    f"{who} layer {number} `{label}` is now shared with {partners} "
+                    f"(was {before[key][2]})"
+                )
+        if change.action == "delete" and not before:
+            notes.append(f"{who} no longer shares any layer")
+    return tuple(notes)
+
+
+def _describe(change: Change, *, dry_run: bool) -> str:
+    verbs = {
+        "create": ("would create", "created"),
+        "update": ("would update", "updated"),
+        "delete": ("would delete", "deleted"),
+        "refuse": ("refusing", "refused"),
+    }
+    verb = verbs[change.action][0 if dry_run else 1]
+    return f"{verb} {change.path} ({change.reason})"
+
+
+def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
+    changes = (*outcome.generated, *outcome.models)
+    for change in changes:
+        prefix = "stale" if change.action == "update" else {"create": "missing", "delete": "orphaned"}.get(
+            change.action, "refused"
+        )
+        where = "model not routed through its shim" if change in outcome.models else change.reason
+        print(f"{prefix}: {change.path} ({where})")
+    for note in outcome.notes:
+        print(f"checkpoint compatibility: {note}")
+    if getattr(args, "diff", False):
+        sys.stdout.write(write.unified_diff(changes))
+    errors = [d for d in outcome.problems if d.severity == "error"]
+    _print_diagnostics(outcome.problems)
+    if changes:
+        print(f"{len(changes)} file(s) out of date; run `codegen sync` (or emit/apply) to update them.")
+        return EXIT_CHANGED
+    if errors:
+        return EXIT_ERROR
+    print(f"{config.output}/ and the models are up to date.")
+    return EXIT_CLEAN
+
+
+def _write(outcome: Outcome, config: Config, args: argparse.Namespace, *, dry_run: bool) -> int:
+    changes = (*outcome.generated, *outcome.models)
+    refused = [c for c in changes if c.action == "refuse"]
+    errors = [d for d in outcome.problems if d.severity == "error"]
+    if getattr(args, "diff", False):
+        sys.stdout.write(write.unified_diff(changes))
+    _print_diagnostics(outcome.problems)
+    if refused or errors:
+        for change in refused:
+            print(_describe(change, dry_run=True), file=sys.stderr)
+        print("nothing written.", file=sys.stderr)
+        return EXIT_ERROR
+    for note in outcome.notes:
+        print(f"checkpoint compatibility: {note}")
+    if dry_run:
+        for change in changes:
+            print(_describe(change, dry_run=True))
+        return EXIT_CHANGED if changes else EXIT_CLEAN
+    root = Path(config.root)
+    failures: list[Diagnostic] = []
+    if outcome.generated:
+        failures.extend(write.apply_changes(outcome.generated, root / config.output))
+    if outcome.models and not failures:
+        failures.extend(write.apply_changes(outcome.models, root))
+    if failures:
+        _print_diagnostics(failures)
+        print("nothing written." if not outcome.generated else "write failed; previous files kept.", file=sys.stderr)
+        return EXIT_ERROR
+    for change in changes:
+        print(_describe(change, dry_run=False))
+    unchanged = "everything already up to date" if not changes else f"{len(changes)} file(s) changed"
+    print(unchanged + ".")
+    return EXIT_CHANGED if changes else EXIT_CLEAN

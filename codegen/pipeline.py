@@ -1,0 +1,289 @@
+"""The glue: discover -> (cache | extract, in parallel) -> plan -> render; nothing here writes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from codegen import __version__
+from codegen.apply import Applied, Failed, apply_edit
+from codegen.cache import FactsCache
+from codegen.config import Config
+from codegen.discover import discover
+from codegen.extract import extract
+from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
+from codegen.plan import PlanOptions, make_plan, model_edits
+from codegen.render import RenderError, render, templates_dir
+from codegen.write import add_header
+
+# Below this many files to parse, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 48
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    """How much work a scan did, for progress lines and benchmarks."""
+
+    files: int
+    parsed: int
+    cached: int
+    jobs: int
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A finished scan: its plan, the discovery problems and what it cost."""
+
+    plan: Plan
+    diagnostics: tuple[Diagnostic, ...]
+    stats: ScanStats
+    sources: tuple[SourceFile, ...]
+
+
+def plan_options(config: Config) -> PlanOptions:
+    """The subset of the configuration the planner reads."""
+    return PlanOptions(build_function=config.build_function, output_package=output_package(config))
+
+
+def output_package(config: Config) -> str:
+    """Dotted import path of the output dir (`generated`, `build/gen` -> `build.gen`)."""
+    return ".".join(part for part in Path(config.output).as_posix().split("/") if part not in ("", "."))
+
+
+def cache_salt(config: Config) -> str:
+    """Anything that changes extracted facts invalidates the cache: the tool's own code included."""
+    digest = hashlib.sha256(__version__.encode())
+    for module in ("extract.py", "apis.py", "model.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def open_cache(config: Config, enabled: bool = True) -> FactsCache:
+    """The facts cache of this project, or a disabled one."""
+    if not enabled or not config.cache_dir:
+        return FactsCache(None, "")
+    return FactsCache(Path(config.root) / config.cache_dir, cache_salt(config))
+
+
+def _extract_all(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
+    """Worker entry point: extract a chunk of files in one process."""
+    return [extract(source) for source in sources]
+
+
+def _chunks(items: Sequence[SourceFile], count: int) -> list[list[SourceFile]]:
+    """Split work into about `count * 4` chunks balanced by text size."""
+    buckets: list[list[SourceFile]] = [[] for _ in range(max(1, count * 4))]
+    sizes = [0] * len(buckets)
+    for item in sorted(items, key=lambda s: -len(s.text or "")):
+        index = sizes.index(min(sizes))
+        buckets[index].append(item)
+        sizes[index] += len(item.text or "")
+    return [bucket for bucket in buckets if bucket]
+
+
+def resolve_jobs(requested: int, pending: int) -> int:
+    """0 means automatic: every core for a large tree, one process for a small one."""
+    if requested > 0:
+        return requested
+    return (os.cpu_count() or 1) if pending >= PARALLEL_THRESHOLD else 1
+
+
+def scan(
+    paths: Sequence[str],
+    config: Config,
+    *,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> Scan:
+    """Discover and extract every file (from cache when unchanged), then plan."""
+    sources, discovery = discover(paths, config)
+    cache = open_cache(config, use_cache)
+    facts: dict[str, ModuleFacts] = {}
+    pending: list[SourceFile] = []
+    for source in sources:
+        hit = cache.get(source.digest, path=source.path) if source.text is not None else None
+        if hit is not None:
+            facts[source.path] = hit
+        else:
+            pending.append(source)
+    workers = resolve_jobs(config.jobs if jobs is None else jobs, len(pending))
+    done = len(facts)
+    if progress:
+        progress(done, len(sources))
+    if workers > 1 and len(pending) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for chunk in pool.map(_extract_all, _chunks(pending, workers)):
+                for module in chunk:
+                    facts[module.path] = module
+                done += len(chunk)
+                if progress:
+                    progress(done, len(sources))
+    else:
+        for source in pending:
+            facts[source.path] = extract(source)
+            done += 1
+            if progress and done % 25 == 0:
+                progress(done, len(sources))
+    for source in pending:
+        module = facts[source.path]
+        if module.ok:
+            cache.put(source.digest, module, path=source.path)
+    cache.flush()
+    plan = make_plan([facts[s.path] for s in sources], plan_options(config))
+    diagnostics = tuple(discovery) + tuple(cache.warnings)
+    stats = ScanStats(len(sources), len(pending), len(sources) - len(pending), workers)
+    return Scan(plan, diagnostics, stats, tuple(sources))
+
+
+def _render_key(scan_result: Scan, config: Config) -> str:
+    """Everything a render depends on: the inputs, the settings and the tool's own code."""
+    digest = hashlib.sha256(cache_salt(config).encode() + template_digest().encode())
+    for module in ("render.py", "plan.py", "fingerprint.py", "write.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    digest.update(repr((config.collection, config.scope_prefix, config.output, config.build_function)).encode())
+    for source in scan_result.sources:
+        digest.update(f"{source.path}\0{source.digest}\n".encode())
+    return digest.hexdigest()
+
+
+def generated_files(
+    scan_result: Scan, config: Config, *, use_cache: bool = True
+) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+    """Every generated file's full text (header included), by path relative to the output dir."""
+    store = Path(config.root) / config.cache_dir / "rendered.json" if use_cache and config.cache_dir else None
+    key = _render_key(scan_result, config) if store is not None else ""
+    if store is not None:
+        try:
+            cached = json.loads(store.read_text(encoding="utf-8"))
+            if cached.get("key") == key and isinstance(cached.get("files"), dict):
+                return dict(cached["files"]), ()
+        except (OSError, ValueError):
+            pass
+    files, problems = _render_files(scan_result, config)
+    if store is not None and not problems and store.parent.is_dir():
+        temp = store.with_name(f".rendered.{os.getpid()}.tmp")
+        try:
+            temp.write_text(json.dumps({"key": key, "files": files}), encoding="utf-8")
+            os.replace(temp, store)
+        except OSError:
+            temp.unlink(missing_ok=True)
+    return files, problems
+
+
+def _render_files(scan_result: Scan, config: Config) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+    """Render and add headers (the uncached path)."""
+    try:
+        bodies = render(
+            scan_result.plan,
+            collection=config.collection,
+            scope_prefix=config.scope_prefix,
+            output=config.output,
+        )
+    except RenderError as error:
+        return {}, (Diagnostic(config.output, 1, 0, "CG310", "error", str(error)),)
+    everything = ", ".join(p for p, status in scan_result.plan.files if status == "ok")
+    if len(scan_result.plan.files) > 6:
+        everything = f"{len(scan_result.plan.files)} model files"
+    # A shim derives from its own model alone; the shared modules from every scanned file.
+    shim_sources = {f"{m.name}_transfer.py": m.path for m in scan_result.plan.models}
+    return {path: add_header(body, shim_sources.get(path, everything)) for path, body in bodies.items()}, ()
+
+
+def template_digest() -> str:
+    """Templates shape the output: part of every render-cache key."""
+    digest = hashlib.sha256()
+    for path in sorted(templates_dir().glob("*.jinja")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+class _InSyncMemo:
+    """Remembers (file digest, edit) pairs that apply left unchanged, so a warm check parses nothing."""
+
+    def __init__(self, config: Config, enabled: bool):
+        self.path = Path(config.root) / config.cache_dir / "applied.txt" if enabled and config.cache_dir else None
+        salt = hashlib.sha256((Path(__file__).parent / "apply.py").read_bytes()).hexdigest()[:16]
+        self.salt = salt
+        self.known: set[str] = set()
+        self.dirty = False
+        if self.path is not None:
+            try:
+                self.known = set(self.path.read_text(encoding="ascii").split())
+            except (OSError, UnicodeDecodeError):
+                self.known = set()
+
+    def key(self, digest: str, edit: ModelEdit) -> str:
+        return hashlib.sha256(f"{self.salt}{digest}{edit!r}".encode()).hexdigest()[:32]
+
+    def add(self, key: str) -> None:
+        if key not in self.known:
+            self.known.add(key)
+            self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty or not self.path.parent.is_dir():
+            return
+        temp = self.path.with_name(f".applied.{os.getpid()}.tmp")
+        try:
+            temp.write_text("\n".join(sorted(self.known)) + "\n", encoding="ascii")
+            os.replace(temp, self.path)
+        except OSError:
+            temp.unlink(missing_ok=True)
+
+
+def edited_models(
+    scan_result: Scan, config: Config, *, use_cache: bool = True
+) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+    """New text of every model file that `apply` would change, by absolute path."""
+    changed: dict[str, str] = {}
+    problems: list[Diagnostic] = []
+    by_path = {s.path: s for s in scan_result.sources}
+    memo = _InSyncMemo(config, use_cache)
+    for edit in model_edits(scan_result.plan, plan_options(config)):
+        source = by_path.get(edit.path)
+        if source is None or source.text is None:
+            continue
+        if not edit.shared_builders and edit.shim_alias not in source.text:
+            continue  # nothing routed and nothing to unroute: no need to parse
+        key = memo.key(source.digest, edit)
+        if key in memo.known:
+            continue
+        result = apply_edit(source.text, edit)
+        if isinstance(result, Applied):
+            changed[source.abspath] = result.new_source
+        elif isinstance(result, Failed):
+            problems.extend(result.diagnostics)
+        else:
+            memo.add(key)
+    memo.save()
+    return changed, tuple(problems)
+
+
+def model_edit_for(scan_result: Scan, config: Config, path: str) -> ModelEdit | None:
+    """The edit for one model file, if it is a model."""
+    return next((e for e in model_edits(scan_result.plan, plan_options(config)) if e.path == path), None)
+
+
+def terminal_progress(stream=sys.stderr) -> Callable[[int, int], None] | None:  # type: ignore[no-untyped-def]
+    """A one-line progress bar on a terminal; None (silence) when output is redirected."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < 50:
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        stream.write(f"\rscanning [{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show

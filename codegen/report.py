@@ -1,0 +1,172 @@
+"""The scan report: a readable text for people and the schema-1 JSON object for tools."""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+from codegen.model import Diagnostic, Layer, Model, Plan
+
+SCHEMA_VERSION = 1
+
+
+def _args_text(layer: Layer) -> str:
+    shown = [f"{key}={value}" for key, value in layer.args if value != "<expr>"]
+    return ", ".join(shown)
+
+
+def _layer_callee(layer: Layer) -> str:
+    """Schema callee: the clone class id, or the library API; unshared builders by their id."""
+    return layer.callee.removeprefix("local:")
+
+
+def _args_json(layer: Layer) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in layer.args:
+        if value == "<expr>":
+            continue
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, Any]:
+    """The documented schema-1 object; fields may be added, never renamed."""
+    all_diagnostics = sorted(set(plan.diagnostics) | set(diagnostics))
+    return {
+        "schema": SCHEMA_VERSION,
+        "files": [{"path": path, "status": status} for path, status in plan.files],
+        "builders": [
+            {
+                "id": b.id,
+                "path": b.path,
+                "qualname": b.qualname,
+                "line": b.line,
+                "creates_variables": b.creates_variables,
+                "clone_class": b.clone_class,
+            }
+            for b in plan.builders
+        ],
+        "clone_classes": [
+            {"id": c.id, "kind": c.kind, "name": c.name, "canonical": c.canonical, "members": list(c.members)}
+            for c in plan.clone_classes
+        ],
+        "near_misses": [{"a": n.a, "b": n.b, "reason": n.reason, "diff": n.diff} for n in plan.near_misses],
+        "models": [
+            {
+                "id": m.id,
+                "name": m.name,
+                "layers": [
+                    {
+                        "callee": _layer_callee(layer),
+                        "label": layer.label,
+                        "args": _args_json(layer),
+                        "line": layer.line,
+                    }
+                    for layer in m.layers
+                ],
+                "trunk": [
+                    {"position": t.position, "key": t.key, "builder": t.builder, "shared_with": list(t.shared_with)}
+                    for t in dict(plan.trunks).get(m.id, ())
+                ],
+            }
+            for m in plan.models
+        ],
+        "shared_depth": [{"a": a, "b": b, "depth": depth} for a, b, depth in plan.shared_depth],
+        "divergences": [{"a": d.a, "b": d.b, "depth": d.depth, "reason": d.reason} for d in plan.divergences],
+        "diagnostics": [d.to_json() for d in all_diagnostics],
+    }
+
+
+def to_json_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> str:
+    """Stable, sorted-key JSON text."""
+    return json.dumps(to_json(plan, diagnostics), indent=2, sort_keys=True) + "\n"
+
+
+def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int = 50) -> str:
+    """A report a person can read top to bottom; long sections are cut at `limit` rows."""
+    lines: list[str] = []
+    ok = sum(1 for _, status in plan.files if status == "ok")
+    errors = len(plan.files) - ok
+    creating = sum(1 for b in plan.builders if b.creates_variables)
+    lines.append(
+        f"Scanned {len(plan.files)} files ({ok} ok, {errors} with errors): "
+        f"{creating} layer builders, {len(plan.clone_classes)} shared, {len(plan.models)} models."
+    )
+
+    lines += ["", "Shared builders (clone classes)"]
+    if not plan.clone_classes:
+        lines.append("  none")
+    for clone in plan.clone_classes[:limit]:
+        lines.append(f"  {clone.id:<4} {clone.name:<24} {clone.kind:<8} {len(clone.members)} copies")
+        for member in clone.members:
+            marker = "*" if member == clone.canonical else " "
+            lines.append(f"       {marker} {member}")
+    _cut(lines, len(plan.clone_classes), limit)
+
+    lines += ["", "Layer sequences (build functions)"]
+    trunks = dict(plan.trunks)
+    for model in plan.models[:limit]:
+        shared_positions = {t.position: t for t in trunks.get(model.id, ())}
+        lines.append(f"  {model.id}  (shim: {model.name}_transfer)")
+        for position, layer in enumerate(model.layers):
+            trunk = shared_positions.get(position)
+            where = f"-> {trunk.key}" if trunk else ""
+            static = "" if position < model.static_depth else "  (in a loop/branch)"
+            callee = layer.callee if not layer.callee.startswith("local:") else "own"
+            lines.append(
+                f"    {position + 1:>2}. {layer.label}({_args_text(layer)})  [{callee}, line {layer.line}]"
+                f"{static} {where}".rstrip()
+            )
+        if not model.layers:
+            lines.append("    (no layer calls)")
+    _cut(lines, len(plan.models), limit)
+
+    lines += ["", "Shared depth (layers both models build identically from the start)"]
+    lines += _matrix(plan.models[:limit], plan.shared_depth)
+
+    lines += ["", "Where shared trunks end"]
+    for divergence in plan.divergences[:limit]:
+        lines.append(f"  {divergence.a} ~ {divergence.b}: {divergence.depth} shared; {divergence.reason}")
+    if not plan.divergences:
+        lines.append("  fewer than two models")
+
+    lines += ["", "Near-misses (alike, never merged)"]
+    if not plan.near_misses:
+        lines.append("  none")
+    for near in plan.near_misses[:limit]:
+        lines.append(f"  {near.a} ~ {near.b}: {near.reason}")
+        lines += [f"      {row}" for row in near.diff.splitlines()[:12]]
+    _cut(lines, len(plan.near_misses), limit)
+
+    all_diagnostics = sorted(set(plan.diagnostics) | set(diagnostics))
+    lines += ["", "Diagnostics"]
+    if not all_diagnostics:
+        lines.append("  none")
+    lines += [f"  {d.format()}" for d in all_diagnostics[: limit * 4]]
+    return "\n".join(lines) + "\n"
+
+
+def _cut(lines: list[str], total: int, limit: int) -> None:
+    if total > limit:
+        lines.append(f"  ... and {total - limit} more (use --json for everything)")
+
+
+def _matrix(models: tuple[Model, ...] | list[Model], depths: tuple[tuple[str, str, int], ...]) -> list[str]:
+    """Pairwise shared depth as a small table."""
+    if len(models) < 2:
+        return ["  fewer than two models"]
+    depth = {(a, b): d for a, b, d in depths}
+    names = [m.name for m in models]
+    width = max(len(n) for n in names) + 2
+    rows = ["  " + " " * width + "".join(f"{n[:10]:>11}" for n in names)]
+    for a in models:
+        cells = []
+        for b in models:
+            value = "-" if a.id == b.id else str(depth.get((a.id, b.id), depth.get((b.id, a.id), 0)))
+            cells.append(f"{value:>11}")
+        rows.append(f"  {a.name:<{width}}" + "".join(cells))
+    return rows
