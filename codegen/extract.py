@@ -585,6 +585,8 @@ class _Extractor:
             if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or small.value is None:
                 return
             name = targets[0].target.value
+            if name in ctx.aliases:
+                return  # `except ImportError: tf = None` does not undo the import above it
             parts = _dotted(small.value)
             resolved = ctx.resolve(parts) if parts else None
             if resolved is not None and parts and parts[0] not in ctx.symbols:
@@ -781,7 +783,16 @@ def parse_error(path: str, text: str, error: Exception) -> Diagnostic:
     """A syntax-error diagnostic with position, and a hint for Python 2 sources."""
     line = getattr(error, "raw_line", 1) or 1
     column = getattr(error, "raw_column", 0) or 0
-    message = getattr(error, "message", None) or str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = getattr(error, "message", None) or (str(error).splitlines() or [type(error).__name__])[0]
+    try:
+        # libcst points at the token after the mistake; CPython's own parser points at it.
+        ast.parse(text)
+    except SyntaxError as precise:
+        if precise.lineno:
+            line, column = precise.lineno, max((precise.offset or 1) - 1, 0)
+            message = precise.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
     if any(p.search(text) for p in _PY2_HINTS):
         message += " (this looks like Python 2 source, which codegen cannot read)"
     return Diagnostic(path, int(line), int(column), "CG201", "error", f"syntax error: {message}")

@@ -241,8 +241,8 @@ def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str
 
 def _describe(x: str, y: str) -> str:
     """One differing value in words: `a number: 0.02 vs 0.01`."""
-    kinds = {"#": "a number", "s": "a string", "A": "an API call"}
-    kind = kinds.get(x[0], "an operator")
+    kinds = {"#": "a number", "s:": "a string", "A:": "an API call"}
+    kind = next((words for prefix, words in kinds.items() if x.startswith(prefix)), "an operator")
     strip = lambda t: apis.short_label(t[2:]) if t.startswith("A:") else t.lstrip("#").removeprefix("s:")  # noqa: E731
     return f"{kind}: {strip(x)} vs {strip(y)}"
 

@@ -1,0 +1,481 @@
+"""Scanner semantics from DESIGN.md, pinned with small inline sources (no disk, no TensorFlow)."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+
+from codegen.extract import extract
+from codegen.model import Plan, SourceFile
+from codegen.plan import make_plan
+from codegen.report import to_json
+
+TF1 = "import tensorflow.compat.v1 as tf\n"
+
+
+def scan(**files: str) -> Plan:
+    """Plan for inline modules given as name=source (name `a` becomes models/a.py)."""
+    facts = []
+    for name, source in files.items():
+        text = textwrap.dedent(source)
+        path = f"models/{name}.py"
+        facts.append(extract(SourceFile(path, path, text, hashlib.sha256(text.encode()).hexdigest())))
+    return make_plan(facts)
+
+
+def classes(plan: Plan) -> list[tuple[str, set[str]]]:
+    return [(c.kind, set(c.members)) for c in plan.clone_classes]
+
+
+def creating(plan: Plan) -> set[str]:
+    return {b.id for b in plan.builders if b.creates_variables}
+
+
+EMBED = TF1 + '''
+def embed(ids, vocab_size, dim, scope="embed"):
+    """Embedding."""
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [vocab_size, dim], initializer=tf.random_normal_initializer(stddev=0.02))
+        return tf.nn.embedding_lookup(w, ids)
+'''
+
+
+def test_exact_clone_ignores_comments_docstrings_and_formatting() -> None:
+    other = TF1 + '''
+def embed(ids,
+          vocab_size,
+          dim,
+          scope = "embed",):
+    # a comment the copy added
+    with tf.variable_scope(scope):
+        w = tf.get_variable(
+            "W",
+            [vocab_size, dim],
+            initializer=tf.random_normal_initializer(stddev=2e-2),  # same number, other spelling
+        )
+        return tf.nn.embedding_lookup(w, ids)
+'''
+    plan = scan(a=EMBED, b=other)
+    assert classes(plan) == [("exact", {"models/a.py::embed", "models/b.py::embed"})]
+
+
+def test_different_names_same_body_are_merged() -> None:
+    renamed_function = EMBED.replace("def embed(", "def lookup_tokens(")
+    plan = scan(a=EMBED, b=renamed_function)
+    assert classes(plan) == [("exact", {"models/a.py::embed", "models/b.py::lookup_tokens"})]
+    assert plan.clone_classes[0].name == "embed"
+
+
+def test_renamed_parameters_locals_and_name_strings_form_a_renamed_class() -> None:
+    renamed = TF1 + '''
+def token_table(token_ids, n, width, name="tokens"):
+    with tf.variable_scope(name):
+        table = tf.get_variable("table", [n, width], initializer=tf.random_normal_initializer(stddev=0.02))
+        return tf.nn.embedding_lookup(table, token_ids)
+'''
+    plan = scan(a=EMBED, b=renamed)
+    assert classes(plan) == [("renamed", {"models/a.py::embed", "models/b.py::token_table"})]
+
+
+def test_same_name_different_body_is_not_merged() -> None:
+    different = TF1 + '''
+def embed(ids, vocab_size, dim, scope="embed"):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [vocab_size, dim])
+        return tf.gather(w, ids)
+'''
+    plan = scan(a=EMBED, b=different)
+    assert plan.clone_classes == ()
+    assert any("same name" in n.reason for n in plan.near_misses)
+
+
+def test_a_different_number_is_a_near_miss_not_a_clone() -> None:
+    plan = scan(a=EMBED, b=EMBED.replace("0.02", "0.01"))
+    assert plan.clone_classes == ()
+    [near] = plan.near_misses
+    assert "a number: 0.02 vs 0.01" in near.reason
+    assert "-" in near.diff and "0.01" in near.diff
+
+
+def test_a_different_api_or_operator_or_plain_string_is_not_merged() -> None:
+    base = TF1 + '''
+def block(x, width, scope="block"):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("w", [x.shape[-1], width])
+        return tf.nn.relu(tf.matmul(x, w) + 1.0)
+'''
+    api = base.replace("tf.nn.relu", "tf.nn.tanh")
+    operator = base.replace("+ 1.0", "- 1.0")
+    padding = base.replace("tf.nn.relu(tf.matmul(x, w) + 1.0)", 'tf.nn.relu(tf.matmul(x, w) + 1.0, name="SAME")')
+    for variant, words in ((api, "an API call"), (operator, "an operator")):
+        plan = scan(a=base, b=variant)
+        assert plan.clone_classes == (), variant
+        assert any(words in n.reason for n in plan.near_misses), plan.near_misses
+    # A `name=` string is only a name: still a clone.
+    assert classes(scan(a=base, b=padding)) == []  # one more argument: different code, never merged
+    plain = base.replace('"w"', '"w"').replace("tf.nn.relu(", 'tf.nn.relu(').replace(
+        "return tf.nn.relu(tf.matmul(x, w) + 1.0)", 'return tf.nn.conv1d(x, w, 1, padding="SAME")'
+    )
+    valid = plain.replace('"SAME"', '"VALID"')
+    plan = scan(a=plain, b=valid)
+    assert plan.clone_classes == ()
+    assert any("a string" in n.reason for n in plan.near_misses)
+
+
+def test_scope_and_variable_names_do_not_count_but_other_strings_do() -> None:
+    a = TF1 + '''
+def dense(x, units):
+    with tf.variable_scope("dense_a"):
+        w = tf.get_variable("kernel", [x.shape[-1], units])
+    return tf.matmul(x, w)
+'''
+    b = a.replace('"dense_a"', '"proj"').replace('"kernel"', '"weights"')
+    assert classes(scan(a=a, b=b)) == [("renamed", {"models/a.py::dense", "models/b.py::dense"})]
+
+
+def test_same_body_calling_different_helpers_is_not_merged() -> None:
+    a = TF1 + '''
+def dropout(x, rate):
+    return tf.nn.dropout(x, rate=rate)
+
+def layer_norm_and_dropout(x, rate):
+    with tf.variable_scope("ln"):
+        g = tf.get_variable("gamma", [x.shape[-1]], initializer=tf.ones_initializer())
+    return dropout(x * g, rate)
+'''
+    b = a.replace("tf.nn.dropout(x, rate=rate)", "tf.nn.dropout(x, rate=rate * 0.5)")
+    plan = scan(a=a, b=b)
+    assert plan.clone_classes == ()
+    reasons = [n.reason for n in plan.near_misses]
+    assert any("uses `dropout`" in r and "which differ" in r for r in reasons), reasons
+
+
+def test_same_body_calling_equivalent_renamed_helpers_is_merged() -> None:
+    a = TF1 + '''
+def dropout(x, rate):
+    return tf.nn.dropout(x, rate=rate)
+
+def norm_drop(x, rate):
+    with tf.variable_scope("ln"):
+        g = tf.get_variable("gamma", [x.shape[-1]])
+    return dropout(x * g, rate)
+'''
+    b = a.replace("def dropout", "def drop_some").replace("return dropout(", "return drop_some(")
+    plan = scan(a=a, b=b)
+    assert classes(plan) == [("renamed", {"models/a.py::norm_drop", "models/b.py::norm_drop"})]
+
+
+def test_module_constants_are_part_of_deep_equivalence() -> None:
+    a = TF1 + '''
+STDDEV = 0.02
+
+def proj(x, units):
+    w = tf.get_variable("w", [x.shape[-1], units], initializer=tf.random_normal_initializer(stddev=STDDEV))
+    return tf.matmul(x, w)
+'''
+    assert classes(scan(a=a, b=a)) == [("exact", {"models/a.py::proj", "models/b.py::proj"})]
+    assert scan(a=a, b=a.replace("STDDEV = 0.02", "STDDEV = 0.2")).clone_classes == ()
+
+
+def test_contrib_layer_norm_aliases_resolve_to_the_same_api() -> None:
+    a = '''
+import tensorflow as tf
+
+def norm(x):
+    return tf.contrib.layers.layer_norm(x)
+'''
+    b = '''
+from tensorflow.contrib import layers as contrib_layers
+
+def norm(x):
+    return contrib_layers.layer_norm(x)
+'''
+    c = '''
+import tensorflow.compat.v1 as tf
+
+def norm(x):
+    return tf.contrib.layers.layer_norm(x)
+'''
+    plan = scan(a=a, b=b, c=c)
+    assert classes(plan) == [("exact", {"models/a.py::norm", "models/b.py::norm", "models/c.py::norm"})]
+    assert creating(plan) == {"models/a.py::norm", "models/b.py::norm", "models/c.py::norm"}
+
+
+def test_alias_forms_resolve() -> None:
+    plan = scan(
+        a="""
+        import tensorflow as tf
+        tf1 = tf.compat.v1
+
+        def w(shape):
+            return tf1.get_variable("w", shape)
+        """,
+        b="""
+        from tensorflow.compat.v1 import get_variable
+
+        def w(shape):
+            return get_variable("w", shape)
+        """,
+        c="""
+        from tensorflow.keras import layers
+
+        def head(x):
+            return layers.Dense(10)(x)
+
+        def no_state(x):
+            return layers.Dropout(0.1)(layers.Flatten()(x))
+        """,
+        d="""
+        import tensorflow.contrib.slim as slim
+
+        def conv(x):
+            return slim.conv2d(x, 32, [3, 3])
+
+        def flat(x):
+            return slim.flatten(x)
+        """,
+        e="""
+        from tensorflow.compat.v1 import *
+
+        def w(shape):
+            return get_variable("w", shape)
+        """,
+        f="""
+        try:
+            import tensorflow.compat.v1 as tf
+        except ImportError:
+            tf = None
+
+        def w(shape):
+            return tf.get_variable("w", shape)
+        """,
+    )
+    assert creating(plan) == {
+        "models/a.py::w", "models/b.py::w", "models/c.py::head", "models/d.py::conv",
+        "models/e.py::w", "models/f.py::w",
+    }
+    assert {"models/a.py::w", "models/f.py::w"} <= next(set(c.members) for c in plan.clone_classes if "models/a.py::w" in c.members)
+
+
+def test_identity_and_reading_variables_create_nothing() -> None:
+    plan = scan(
+        a=TF1
+        + '''
+def passthrough(x):
+    return tf.identity(x)
+
+def regularizer():
+    return tf.add_n([tf.nn.l2_loss(v) for v in tf.trainable_variables()])
+
+def reuse(x):
+    with tf.variable_scope("scope", reuse=True):
+        return tf.get_collection("weights")
+'''
+    )
+    assert creating(plan) == set()
+
+
+def test_transitive_builders_nested_functions_and_methods() -> None:
+    plan = scan(
+        a=TF1
+        + '''
+def make_w(shape):
+    return tf.get_variable("w", shape)
+
+def uses_make_w(x):
+    return tf.matmul(x, make_w([4, 4]))
+
+def outer(x):
+    def inner(y):
+        return tf.get_variable("b", [4]) + y
+    return inner(x)
+
+def relu_only(x):
+    return tf.nn.relu(x)
+
+class Head:
+    def __init__(self, units):
+        self.units = units
+
+    def __call__(self, x):
+        return tf.matmul(x, tf.get_variable("w", [x.shape[-1], self.units]))
+
+    def plain(self, x):
+        return x * 2
+'''
+    )
+    assert creating(plan) == {
+        "models/a.py::make_w", "models/a.py::uses_make_w", "models/a.py::outer",
+        "models/a.py::outer.inner", "models/a.py::Head.__call__",
+    }
+    kinds = {b.qualname for b in plan.builders}
+    assert {"outer.inner", "Head.__init__", "Head.plain", "relu_only"} <= kinds
+
+
+def test_self_attributes_are_names_of_the_class_not_locals() -> None:
+    a = TF1 + '''
+class Head:
+    def __call__(self, x):
+        return tf.matmul(x, tf.get_variable("w", [x.shape[-1], self.units]))
+'''
+    renamed_self = a.replace("(self, x)", "(this, x)").replace("self.units", "this.units")
+    other_attribute = a.replace("self.units", "self.size")
+    assert classes(scan(a=a, b=renamed_self)) == [
+        ("exact", {"models/a.py::Head.__call__", "models/b.py::Head.__call__"})
+    ]
+    assert scan(a=a, b=other_attribute).clone_classes == ()
+
+
+def test_unrelated_python_gives_no_builders() -> None:
+    plan = scan(
+        util='''
+        import argparse, json, os
+
+        def load(path):
+            with open(path) as f:
+                return json.load(f)
+
+        class Variable:
+            def get_variable(self, name):
+                return name
+
+        def main():
+            v = Variable()
+            return v.get_variable("x"), os.getcwd(), argparse.ArgumentParser()
+        ''',
+        numpy_code='''
+        import numpy as np
+
+        def Variable(x):
+            return np.array(x)
+
+        def build_matrix(n):
+            return Variable(np.zeros((n, n)))
+        ''',
+    )
+    assert creating(plan) == set()
+    assert plan.models == ()
+
+
+MODEL_TEMPLATE = TF1 + '''
+VOCAB = {vocab}
+
+def embed(ids, vocab_size, dim, scope="embed"):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [vocab_size, dim])
+        return tf.nn.embedding_lookup(w, ids)
+
+def conv_block(x, width, scope="conv"):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [3, x.shape[-1], width])
+        return tf.nn.relu(tf.nn.conv1d(x, w, 1, "SAME"))
+
+def {build}(ids):
+    h = embed(ids, VOCAB, 64)
+    h = conv_block(h, {width1}, scope="{scope1}")
+    h = conv_block(h, {width2}, scope="c2")
+    return tf.layers.dense(tf.reduce_max(h, 1), 2)
+'''
+
+
+def model(vocab: int = 20000, width1: int = 128, width2: int = 128, build: str = "build_model", scope1: str = "c1") -> str:
+    return MODEL_TEMPLATE.format(vocab=vocab, width1=width1, width2=width2, build=build, scope1=scope1)
+
+
+def depth(plan: Plan, a: str, b: str) -> int:
+    for x, y, d in plan.shared_depth:
+        if {x, y} == {f"models/{a}.py::build_model", f"models/{b}.py::build_model"} or {x.split("::")[0], y.split("::")[0]} == {f"models/{a}.py", f"models/{b}.py"}:
+            return d
+    raise AssertionError("pair not found")
+
+
+def test_layer_sequence_has_literal_hyperparameters_and_resolves_constants() -> None:
+    plan = scan(a=model())
+    [m] = plan.models
+    assert [layer.label for layer in m.layers] == ["embed", "conv_block", "conv_block", "tf.layers.dense"]
+    assert ("#1", "20000") in m.layers[0].args  # VOCAB resolved from the module constant
+    assert ("#1", "128") in m.layers[1].args
+
+
+def test_trunk_depth_and_history_aware_keys() -> None:
+    plan = scan(a=model(), b=model(width2=256), c=model(vocab=30000), d=model(build="build_graph", scope1="first"))
+    assert depth(plan, "a", "b") == 2
+    assert depth(plan, "a", "c") == 0
+    assert depth(plan, "a", "d") == 4  # other function name and scope string: same layers
+    trunks = {mid.split("::")[0]: t for mid, t in plan.trunks}
+    keys = {path: [t.key for t in trunk] for path, trunk in trunks.items()}
+    assert keys["models/a.py"][:2] == keys["models/b.py"]
+    assert keys["models/c.py"] == []  # same builders after another first layer: nothing shared
+    # Keys never mention model files or function names.
+    assert not any("build" in k or "models" in k for ks in keys.values() for k in ks)
+    why = next(d.reason for d in plan.divergences if {d.a.split("::")[0], d.b.split("::")[0]} == {"models/a.py", "models/c.py"})
+    assert "20000" in why and "30000" in why
+
+
+def test_scope_names_at_the_call_site_are_renamed_to_the_canonical_ones() -> None:
+    plan = scan(a=model(), d=model(scope1="first"))
+    trunks = dict(plan.trunks)
+    d_conv = trunks["models/d.py::build_model"][1]
+    assert d_conv.renames == (("first", "c1"),)
+
+
+def test_layers_in_loops_or_branches_end_the_trunk() -> None:
+    looped = model().replace(
+        '    h = conv_block(h, 128, scope="c1")\n', '    for i in range(1):\n        h = conv_block(h, 128, scope="c1")\n'
+    )
+    plan = scan(a=model(), b=looped)
+    assert depth(plan, "a", "b") == 1
+    reason = next(d.reason for d in plan.divergences)
+    assert "loop or branch" in reason
+
+
+def test_keys_are_stable_across_unrelated_changes() -> None:
+    base = scan(a=model(), b=model())
+    more = scan(a=model(), b=model(), z=model(vocab=99))
+    assert dict(base.trunks)["models/a.py::build_model"] == tuple(
+        t.__class__(**{**t.__dict__, "shared_with": ("models/b.py::build_model",)})
+        for t in dict(more.trunks)["models/a.py::build_model"]
+    )
+
+
+def test_bad_input_is_a_diagnostic_and_the_scan_goes_on() -> None:
+    plan = scan(
+        good=model(),
+        py2='print "hello"\n\ndef f():\n    pass\n',
+        empty="",
+        broken="def f(:\n    pass\n",
+    )
+    status = dict(plan.files)
+    assert status == {
+        "models/good.py": "ok", "models/py2.py": "error", "models/empty.py": "ok", "models/broken.py": "error",
+    }
+    messages = {d.path: d for d in plan.diagnostics}
+    assert "Python 2" in messages["models/py2.py"].message
+    assert messages["models/broken.py"].code == "CG201" and messages["models/broken.py"].line == 1
+    assert messages["models/broken.py"].column == 6
+    assert messages["models/broken.py"].format().startswith("models/broken.py:1:")
+    assert len(plan.models) == 1
+
+
+def test_mutually_recursive_helpers_do_not_hang() -> None:
+    a = TF1 + '''
+def ping(x, n):
+    return pong(x, n - 1) if n else tf.get_variable("w", [1])
+
+def pong(x, n):
+    return ping(x, n)
+'''
+    plan = scan(a=a, b=a)
+    assert {"models/a.py::ping", "models/b.py::ping"} in [set(c.members) for c in plan.clone_classes]
+
+
+def test_json_follows_schema_1() -> None:
+    data = to_json(scan(a=model(), b=model(width2=256), c=EMBED.replace("0.02", "0.03")))
+    assert data["schema"] == 1
+    assert set(data) >= {"files", "builders", "clone_classes", "near_misses", "models", "shared_depth", "diagnostics"}
+    builder = data["builders"][0]
+    assert set(builder) >= {"id", "path", "qualname", "line", "creates_variables", "clone_class"}
+    assert builder["id"] == f"{builder['path']}::{builder['qualname']}"
+    layer = data["models"][0]["layers"][0]
+    assert set(layer) >= {"callee", "args", "line"} and layer["args"]["vocab_size"] == 20000
+    assert all(set(d) == {"a", "b", "depth"} for d in data["shared_depth"])
