@@ -1,0 +1,135 @@
+"""`codegen demo`: the whole job on a copy of the bundled models, ending in a real TensorFlow transfer."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from codegen import pipeline, report, write
+from codegen.apply import Applied, apply_edit
+from codegen.commands import plan_outcome
+from codegen.config import Config
+from codegen.model import Model, Plan
+from codegen.plan import model_edits
+from codegen.render import environment
+
+
+_TF_NOISE = re.compile(
+    r"^(I0000|E0000|W0000|WARNING: All log messages)|cuda|oneDNN|is deprecated|^\s+logits = "
+)
+
+
+def bundled_models() -> Path:
+    """The example models shipped next to the package (a source checkout or editable install)."""
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def _step(title: str) -> None:
+    print(f"\n=== {title} ===", flush=True)
+
+
+def _unrouted_copy(models: Path, project: Path) -> None:
+    """Copy the models as a user has them before `apply`: without shim decorators or imports."""
+    target = project / "models"
+    target.mkdir(parents=True)
+    for source in sorted(models.glob("*.py")):
+        shutil.copy2(source, target / source.name)
+    config = Config(root=str(project))
+    scanned = pipeline.scan(["models"], config, use_cache=False)
+    for edit in model_edits(scanned.plan, pipeline.plan_options(config)):
+        path = project / edit.path
+        result = apply_edit(path.read_text(encoding="utf-8"), dataclasses.replace(edit, shared_builders=()))
+        if isinstance(result, Applied):
+            path.write_text(result.new_source, encoding="utf-8")
+
+
+def run_demo(*, keep: Path | None = None, models: Path | None = None) -> int:
+    """Scan, emit, apply and transfer; prints every report. Exit 0 when the transfer checks out."""
+    models = models or bundled_models()
+    if not models.is_dir():
+        print(f"codegen demo: no models folder at {models}", file=sys.stderr)
+        return 2
+    project = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="layershare-demo-"))
+    if keep and project.exists() and any(project.iterdir()):
+        print(f"codegen demo: {project} is not empty", file=sys.stderr)
+        return 2
+    try:
+        return _run(models, project)
+    finally:
+        if keep is None:
+            shutil.rmtree(project, ignore_errors=True)
+
+
+def _run(models: Path, project: Path) -> int:
+    print(f"working on a copy of {models} in {project}")
+    _unrouted_copy(models, project)
+    config = Config(root=str(project))
+
+    _step("1. codegen scan models/")
+    scanned = pipeline.scan(["models"], config, use_cache=False)
+    print(report.to_text(scanned.plan, scanned.diagnostics), end="")
+
+    _step("2. codegen emit  (generated/layers_common.py + one shim per sharing model)")
+    outcome = plan_outcome(scanned, config, force=False, use_cache=False, with_models=False)
+    problems = write.apply_changes(outcome.generated, project / config.output)
+    for change in outcome.generated:
+        print(f"created {change.path}")
+    if problems:
+        for problem in problems:
+            print(problem.format(), file=sys.stderr)
+        return 2
+
+    _step("3. codegen apply  (route each model's shared builders through its shim)")
+    outcome = plan_outcome(scanned, config, force=False, use_cache=False, with_generated=False)
+    print(write.unified_diff(outcome.models), end="")
+    problems = write.apply_changes(outcome.models, project)
+    if problems:
+        for problem in problems:
+            print(problem.format(), file=sys.stderr)
+        return 2
+
+    source, target = _best_pair(scanned.plan)
+    if source is None or target is None:
+        print("no two models share a layer: nothing to transfer")
+        return 1
+    _step(f"4. real transfer: train {source.path}, restore its shared layers into {target.path}")
+    script = project / "transfer_demo.py"
+    script.write_text(
+        environment().get_template("demo_transfer.py.jinja").render(
+            source=source.path,
+            target=target.path,
+            source_path=str(project / source.path),
+            target_path=str(project / target.path),
+            source_build=source.build,
+            target_build=target.build,
+            source_shim=f"{source.name}_transfer",
+            target_shim=f"{target.name}_transfer",
+        ),
+        encoding="utf-8",
+    )
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=project, env=env, check=False, stderr=subprocess.PIPE, text=True
+    )
+    # TensorFlow's start-up chatter (oneDNN, CUDA probing) is not news; real errors still show.
+    for line in result.stderr.splitlines():
+        if not _TF_NOISE.search(line):
+            print(line, file=sys.stderr)
+    print("\ndemo " + ("succeeded" if result.returncode == 0 else "FAILED"))
+    return 0 if result.returncode == 0 else 1
+
+
+def _best_pair(plan: Plan) -> tuple[Model | None, Model | None]:
+    """The two models sharing the most layers (ties: first by path)."""
+    by_id = {m.id: m for m in plan.models}
+    ranked = sorted(plan.shared_depth, key=lambda row: (-row[2], row[0], row[1]))
+    best = ranked[0] if ranked else None
+    if best is None or best[2] == 0:
+        return None, None
+    return by_id[best[0]], by_id[best[1]]
