@@ -151,7 +151,14 @@ def fingerprint(modules: Sequence[ModuleFacts], *, build_pattern: str = r"^build
     for fid in sorted(graph.functions):
         if fid in creates:
             groups[closure[fid]].append(fid)
-    classes = _clone_classes(graph, groups)
+    # A builder that some model imports from generated code is shared even with one definition left.
+    imported = {
+        call.rpartition(".")[2]
+        for function in graph.functions.values()
+        for call in function.external_calls
+        if _is_generated_builder(call)
+    }
+    classes = _clone_classes(graph, groups, imported)
     class_of = {member: c.id for c in classes for member in c.members}
     builders = tuple(
         Builder(
@@ -171,16 +178,22 @@ def fingerprint(modules: Sequence[ModuleFacts], *, build_pattern: str = r"^build
     return Fingerprints(builders, classes, near, class_of, creates, closure)
 
 
-def _clone_classes(graph: _Graph, groups: dict[str, list[str]]) -> tuple[CloneClass, ...]:
+def clone_name(function: FunctionFacts) -> str:
+    """A class used as a layer is named by its class (`Encoder.__call__` -> `Encoder`)."""
+    parts = function.qualname.split(".")
+    return parts[-2] if function.kind == "method" and len(parts) > 1 else function.name
+
+
+def _clone_classes(graph: _Graph, groups: dict[str, list[str]], imported: set[str]) -> tuple[CloneClass, ...]:
     drafts = []
     for digest, members in groups.items():
-        if len(members) < 2:
+        if len(members) < 2 and clone_name(graph.functions[members[0]]) not in imported:
             continue
         exact = Counter(graph.functions[m].exact_hash for m in members)
         # The canonical copy is the most common spelling, then the first by id: stable and typical.
         canonical = min(members, key=lambda m: (-exact[graph.functions[m].exact_hash], m))
         kind = "exact" if len(exact) == 1 else "renamed"
-        drafts.append((graph.functions[canonical].name, canonical, kind, tuple(members), digest))
+        drafts.append((clone_name(graph.functions[canonical]), canonical, kind, tuple(members), digest))
     drafts.sort()
     used: Counter[str] = Counter()
     out = []

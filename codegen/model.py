@@ -198,6 +198,7 @@ class TrunkLayer:
     label: str
     shared_with: tuple[str, ...]  # other model ids on the same trie node
     renames: tuple[tuple[str, str], ...]  # this model's name strings -> the node's canonical ones
+    imported: bool = False  # the builder is imported from generated code, not defined by the model
 
 
 @dataclass(frozen=True)

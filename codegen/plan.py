@@ -252,6 +252,7 @@ def _trie(
                     label=layer.label,
                     shared_with=tuple(m for m in sharing if m != model.id),
                     renames=_renames(model, layer, by_id[sharing[0]], position, prints, functions),
+                    imported=function_id(model.path, layer.builder) not in functions,
                 )
             )
         trunks.append((model.id, tuple(trunk)))

@@ -63,6 +63,17 @@ class ShimFunction:
 
 
 @dataclass(frozen=True)
+class ShimClass:
+    """A shared class-based layer exposed by a shim: calls of `method` are routed."""
+
+    name: str
+    canonical: str
+    method: str
+    route: str
+    clone_id: str
+
+
+@dataclass(frozen=True)
 class ShimLayer:
     """One SharedLayer(...) line of a shim, as Python source."""
 
@@ -293,17 +304,23 @@ class _Renderer:
     # -- shims -------------------------------------------------------------------------------
     def shim(self, model: Model, trunk: tuple[TrunkLayer, ...], shared: dict[str, tuple[CloneClass, str]]) -> str:
         layers = [self.shim_layer(layer) for layer in trunk]
-        functions = []
+        functions: list[ShimFunction] = []
+        classes: list[ShimClass] = []
         seen: set[str] = set()
         for layer in trunk:
             builder = layer.builder
             if builder is None or builder in seen or layer.callee not in shared:
                 continue
             seen.add(builder)
-            own = self.plan.functions.get(function_id(model.path, builder))
             clone, canonical = shared[layer.callee]
-            if "." in builder:
-                continue  # a method: the model's class stays the builder, routed by its decorator
+            method = self.class_method(clone)
+            if method is not None:
+                name = builder if layer.imported else builder.split(".")[0]
+                classes.append(ShimClass(safe_identifier(name), canonical, method, f"{name}.{method}", clone.id))
+                continue
+            own = self.plan.functions.get(function_id(model.path, builder))
+            if own is None:  # imported from generated code: the canonical signature is the model's
+                own = self.plan.functions.get(clone.canonical)
             functions.append(self.shim_function(builder, own, canonical, clone))
         return self.env.get_template("transfer.py.jinja").render(
             model_path=model.path,
@@ -311,13 +328,24 @@ class _Renderer:
             build=model.build,
             layers=layers,
             functions=functions,
+            classes=classes,
             shared_with=sorted({other for layer in trunk for other in layer.shared_with}),
             sources=model.path,
         )
 
+    def class_method(self, clone: CloneClass) -> str | None:
+        """The routed method when a clone class is a class used as a layer, else None."""
+        canonical = self.plan.functions.get(clone.canonical)
+        return canonical.name if canonical is not None and canonical.kind == "method" else None
+
     def shim_layer(self, layer: TrunkLayer) -> ShimLayer:
+        builder = layer.builder
+        clone = next((c for c in self.plan.clone_classes if c.id == layer.callee), None)
+        method = self.class_method(clone) if clone is not None else None
+        if layer.imported and method is not None:
+            builder = f"{builder}.{method}"  # the shim's wrapper class routes its method by this name
         fields = [
-            f"builder={layer.builder!r}",
+            f"builder={builder!r}",
             f"occurrence={layer.occurrence}",
             f"key={layer.key!r}",
         ]

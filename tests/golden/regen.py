@@ -1,0 +1,49 @@
+"""Regenerate every golden case: `python tests/golden/regen.py` (then review the diff and commit)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from codegen import pipeline  # noqa: E402
+from codegen.config import Config  # noqa: E402
+
+
+def expected_outputs(case: Path) -> dict[str, str]:
+    """What codegen makes of a case's models/: generated files and routed models, by relative path."""
+    config = Config(root=str(case))
+    scanned = pipeline.scan(["models"], config, use_cache=False)
+    generated, problems = pipeline.generated_files(scanned, config, use_cache=False)
+    if problems:
+        raise SystemExit(f"{case.name}: {[p.format() for p in problems]}")
+    out = {f"generated/{name}": text for name, text in generated.items()}
+    routed, problems = pipeline.edited_models(scanned, config, use_cache=False)
+    if problems:
+        raise SystemExit(f"{case.name}: {[p.format() for p in problems]}")
+    for source in scanned.sources:
+        out[source.path] = routed.get(source.abspath, source.text or "")
+    return out
+
+
+def cases() -> list[Path]:
+    return sorted(p for p in HERE.iterdir() if (p / "models").is_dir())
+
+
+def main() -> int:
+    for case in cases():
+        target = case / "expected"
+        shutil.rmtree(target, ignore_errors=True)
+        for relative, text in expected_outputs(case).items():
+            path = target / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        print(f"regenerated {target.relative_to(HERE.parent.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
