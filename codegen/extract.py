@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -60,6 +61,15 @@ def _fields(node_type: type) -> tuple[str, ...]:
     return names
 
 
+@functools.lru_cache(maxsize=4096)
+def _number(text: str) -> str:
+    """Canonical spelling of a number literal (2e-2 and 0.02 are the same number)."""
+    try:
+        return repr(ast.literal_eval(text))
+    except (ValueError, SyntaxError):
+        return text
+
+
 def _digest(tokens: list[str]) -> str:
     """Stable content hash (never Python's salted hash)."""
     return hashlib.blake2b("\x1f".join(tokens).encode(), digest_size=12).hexdigest()
@@ -81,7 +91,7 @@ def _literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
     """repr of a literal value (numbers, strings, tuples, module constants), else None."""
     try:
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
-            return repr(ast.literal_eval(node.value))
+            return _number(node.value)
         if isinstance(node, cst.SimpleString):
             return repr(node.evaluated_value)
         if isinstance(node, cst.ConcatenatedString):
@@ -206,25 +216,25 @@ class _FunctionWalker:
 
     # -- traversal --------------------------------------------------------------------------
     def walk(self, node: cst.CSTNode) -> None:
-        handler = _HANDLERS.get(type(node))
+        handler, operator, dynamic, fields, type_name = _TYPE_INFO.get(type(node)) or _type_info(type(node))
         if handler is not None:
             handler(self, node)
             return
-        if isinstance(node, _OPERATOR_BASES):
-            self.blanked(type(node).__name__, "op?")
+        if operator:
+            self.blanked(type_name, "op?")
             return
-        dynamic = isinstance(node, _DYNAMIC)
         self.dynamic += dynamic
-        self.same(type(node).__name__)
-        for name in _fields(type(node)):
+        self.same(type_name)
+        for name in fields:
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
+            kind = type(value)
+            if _IS_NODE.get(kind) or (kind not in _IS_NODE and _is_node(kind)):
                 self.walk(value)
-            elif isinstance(value, (list, tuple)):
+            elif kind is list or kind is tuple:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    if _IS_NODE.get(type(item)) or (type(item) not in _IS_NODE and _is_node(type(item))):
                         self.walk(item)
-            elif isinstance(value, str) and value:
+            elif kind is str and value:
                 self.same(value)
         self.same(")")
         self.dynamic -= dynamic
@@ -270,11 +280,7 @@ class _FunctionWalker:
         self.same("." + node.attr.value)
 
     def number(self, node: cst.Integer | cst.Float | cst.Imaginary) -> None:
-        try:
-            value = repr(ast.literal_eval(node.value))
-        except (ValueError, SyntaxError):
-            value = node.value
-        self.blanked("#" + value, "#?")
+        self.blanked("#" + _number(node.value), "#?")
 
     def string(self, node: cst.SimpleString) -> None:
         try:
@@ -481,6 +487,28 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+# Per node type, computed once: isinstance against libcst's abstract bases is slow per node.
+_TYPE_INFO: dict[type, tuple] = {}
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    _IS_NODE[kind] = result = issubclass(kind, cst.CSTNode)
+    return result
+
+
+def _type_info(kind: type) -> tuple:
+    info = (
+        _HANDLERS.get(kind),
+        issubclass(kind, _OPERATOR_BASES),
+        int(issubclass(kind, _DYNAMIC)),
+        _fields(kind),
+        kind.__name__,
+    )
+    _TYPE_INFO[kind] = info
+    return info
 
 
 def _for_handler(walker: _FunctionWalker, node: cst.CSTNode) -> None:
