@@ -420,7 +420,7 @@ def test_crash_between_replaces_is_rolled_forward_on_next_apply(
     assert (out / "a.py").read_text() == gen("a2\n")  # half done: a new, b old
     assert (out / "b.py").read_text() == gen("b1\n")
     # The next run recovers before planning, and then has nothing left to do.
-    assert [(d.code, d.severity) for d in recover(out)] == [("CG306", "info")]
+    assert [(d.code, d.severity) for d in recover(out)] == [("CG310", "info")]
     assert tree(out) == {name: text.encode() for name, text in rendered.items()}
     assert plan_changes(rendered, out, root, force=False) == ((), ())
 
@@ -435,7 +435,7 @@ def test_apply_on_a_plan_made_before_recovery_finishes_the_old_write_then_stops(
     stale, warnings = plan_changes(rendered, out, root, force=False)
     assert [(d.code, d.severity) for d in warnings] == [("CG310", "warning")]
     problems = apply_changes(stale, out)
-    assert [(d.code, d.severity) for d in problems] == [("CG306", "info"), ("CG307", "error")]
+    assert [(d.code, d.severity) for d in problems] == [("CG310", "info"), ("CG307", "error")]
     assert "run again" in problems[1].message
     assert tree(out) == {name: text.encode() for name, text in rendered.items()}
 
