@@ -41,6 +41,13 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     if scan_errors:  # a path argument that does not exist: nothing sensible to generate
         _print_diagnostics(scan_errors)
         return EXIT_ERROR
+    writes = command != "check" and not (getattr(args, "check", False) or getattr(args, "diff", False))
+    if writes:
+        # Finish a write that a crash interrupted before planning against a half-old tree.
+        root = Path(config.root)
+        model_dirs = {Path(source.abspath).parent for source in scanned.sources}
+        recovered = (*write.recover(root / config.output), *write.recover(root, dirs=model_dirs))
+        _print_diagnostics([d for d in recovered if d.severity == "error"])
     outcome = plan_outcome(scanned, config, force=getattr(args, "force", False), use_cache=use_cache,
                            with_generated=command != "apply", with_models=command != "emit")
     if command == "check":

@@ -187,7 +187,7 @@ def _render_files(scan_result: Scan, config: Config) -> tuple[dict[str, str], tu
             output=config.output,
         )
     except RenderError as error:
-        return {}, (Diagnostic(config.output, 1, 0, "CG310", "error", str(error)),)
+        return {}, (Diagnostic(config.output, 1, 0, "CG320", "error", str(error)),)
     everything = ", ".join(p for p, status in scan_result.plan.files if status == "ok")
     if len(scan_result.plan.files) > 6:
         everything = f"{len(scan_result.plan.files)} model files"
