@@ -70,6 +70,18 @@ def _number(text: str) -> str:
         return text
 
 
+@functools.lru_cache(maxsize=8192)
+def _string_repr(text: str) -> str:
+    """repr of a string literal's value; an undecodable escape keeps its source spelling."""
+    try:
+        return repr(ast.literal_eval(text))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+_STRING_NODES = frozenset({cst.SimpleString, cst.FormattedString, cst.ConcatenatedString})
+
+
 def _digest(tokens: list[str]) -> str:
     """Stable content hash (never Python's salted hash)."""
     return hashlib.blake2b("\x1f".join(tokens).encode(), digest_size=12).hexdigest()
@@ -92,8 +104,8 @@ def _literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
     try:
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
             return _number(node.value)
-        if isinstance(node, cst.SimpleString):
-            return repr(node.evaluated_value)
+        if type(node) is cst.SimpleString:
+            return _string_repr(node.value)
         if isinstance(node, cst.ConcatenatedString):
             value = node.evaluated_value
             return None if value is None else repr(value)
@@ -283,10 +295,7 @@ class _FunctionWalker:
         self.blanked("#" + _number(node.value), "#?")
 
     def string(self, node: cst.SimpleString) -> None:
-        try:
-            value = repr(node.evaluated_value)
-        except Exception:  # an undecodable escape still has a stable spelling
-            value = node.value
+        value = _string_repr(node.value)
         if id(node) in self.name_nodes:
             self.name_string(value)
         else:
@@ -400,7 +409,7 @@ class _FunctionWalker:
     def call(self, node: cst.Call) -> None:
         callee_local, callee_api, params = self.classify_callee(node.func)
         for index, arg in enumerate(node.args):
-            if not isinstance(arg.value, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+            if type(arg.value) not in _STRING_NODES:
                 continue
             keyword = arg.keyword.value if arg.keyword is not None else None
             positional = params[index] if params and keyword is None and index < len(params) else None
