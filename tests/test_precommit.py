@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest import MODELS, REPO
 
 # What `pip install .` of the hook repository needs: the package, its templates and metadata.
@@ -82,7 +81,11 @@ def _env(pre_commit_home: Path | None = None) -> dict[str, str]:
 def _git(cwd: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd, env=_env(), capture_output=True, text=True, check=False,
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, f"git {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
     return done.stdout
@@ -101,10 +104,24 @@ class PreCommit:
         self.home = home
 
     def run(self, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color", "never", *args]
+        command = [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "run",
+            "--all-files",
+            "--color",
+            "never",
+            *args,
+        ]
         return subprocess.run(
-            command, cwd=project, env=_env(self.home), capture_output=True, text=True,
-            timeout=TIMEOUT, check=False,
+            command,
+            cwd=project,
+            env=_env(self.home),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
         )
 
 
@@ -203,7 +220,7 @@ def _change_number_in(path: Path, function: str, old: str, new: str) -> None:
     start = text.index(f"def {function}(")
     at = text.index(old, start)
     assert at < text.find("\ndef ", start + 1), f"{old} is not inside {function}"
-    path.write_text(text[:at] + new + text[at + len(old):], encoding="utf-8")
+    path.write_text(text[:at] + new + text[at + len(old) :], encoding="utf-8")
 
 
 def test_hook_passes_fails_on_a_builder_edit_regenerates_and_passes_once_staged(
@@ -212,7 +229,7 @@ def test_hook_passes_fails_on_a_builder_edit_regenerates_and_passes_once_staged(
     project = _new_project(tmp_path / "project", hook_repo)
     _synced(project, pre_commit)
     before = _snapshot(project)
-    assert "@sentiment_transfer.shared_layer(\"conv_block\")" in before["models/sentiment.py"]
+    assert '@sentiment_transfer.shared_layer("conv_block")' in before["models/sentiment.py"]
     assert "builder='conv_block'" in before["generated/sentiment_transfer.py"]
     assert "models/sentiment.py::conv_block" in before["generated/layers_common.py"]
 
@@ -223,7 +240,9 @@ def test_hook_passes_fails_on_a_builder_edit_regenerates_and_passes_once_staged(
     ci = pre_commit.run(project, "codegen-check", "--hook-stage", "manual")
     assert ci.returncode == 1, _output(ci)
     assert "stale: generated/sentiment_transfer.py" in ci.stdout, _output(ci)
-    assert "checkpoint compatibility: models/sentiment.py no longer shares `conv_block`" in ci.stdout
+    assert (
+        "checkpoint compatibility: models/sentiment.py no longer shares `conv_block`" in ci.stdout
+    )
     assert _snapshot(project) == edited
 
     failed = pre_commit.run(project)
@@ -240,7 +259,7 @@ def test_hook_passes_fails_on_a_builder_edit_regenerates_and_passes_once_staged(
     assert "models/sentiment.py::conv_block" not in after["generated/layers_common.py"]
     assert "models/topic.py::conv_block" in after["generated/layers_common.py"]
     assert "stddev=0.05" not in after["generated/layers_common.py"]
-    assert "@sentiment_transfer.shared_layer(\"conv_block\")" not in after["models/sentiment.py"]
+    assert '@sentiment_transfer.shared_layer("conv_block")' not in after["models/sentiment.py"]
     assert "stddev=0.05" in after["models/sentiment.py"], "the user's edit must survive"
     assert after["generated/topic_transfer.py"] != before["generated/topic_transfer.py"]
 
@@ -286,7 +305,8 @@ def _working_tree_files() -> list[str]:
     listed = _git(REPO, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
     wanted = ("codegen/", "templates/", "models/", "generated/")
     return sorted(
-        name for name in listed.split("\0")
+        name
+        for name in listed.split("\0")
         if name
         and (name.startswith(wanted) or name in ("pyproject.toml", ".pre-commit-config.yaml"))
         and (REPO / name).is_file()
