@@ -1,4 +1,4 @@
-"""The command line contract: exit codes, messages, --check/--diff, config and flags, on model copies."""
+"""The CLI contract: exit codes, messages, --check/--diff, config and flags, on model copies."""
 
 from __future__ import annotations
 
@@ -131,12 +131,10 @@ def test_help_documents_the_exit_codes(argv: list[str]) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "exit codes:" in done.stdout
+    lines = done.stdout.splitlines()
     for code, meaning in (("0", "nothing to do"), ("1", "would change"), ("2", "usage")):
-        line = next(
-            (line for line in done.stdout.splitlines() if line.strip().startswith(code + " ")), ""
-        )
-        assert line, f"exit code {code} is not documented in `codegen {' '.join(argv)}`"
-    assert "would change" in done.stdout and "configuration" in done.stdout
+        line = next((line for line in lines if line.strip().startswith(code + " ")), "")
+        assert meaning in line, f"exit code {code} is not documented in `codegen {' '.join(argv)}`"
 
 
 @pytest.mark.parametrize(
