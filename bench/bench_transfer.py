@@ -1,0 +1,216 @@
+"""Benchmark the rendered transfer runtime: copy vs a var.load loop, restore vs Saver, memcpy."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+# Before TensorFlow loads: the rendered runtime sets this too, but TF may be imported first here.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import jinja2
+import numpy as np
+import tensorflow as tf
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / "templates" / "runtime.py.jinja"
+RESULTS = REPO / "bench" / "results" / "transfer.json"
+
+BUILDER_SOURCE = '''
+import tensorflow.compat.v1 as tf
+
+
+def block(vars_per_block, shape):
+    """A layer builder with several same-shaped weights, all through get_variable."""
+    with tf.variable_scope("block"):
+        return [
+            tf.get_variable(f"w{i}", shape, initializer=tf.random_normal_initializer())
+            for i in range(vars_per_block)
+        ]
+'''
+
+
+def render_runtime(workdir: Path, name: str = "bench_layers_common") -> ModuleType:
+    """Render the template like the generator does and import it with a builder appended."""
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    text = env.from_string(TEMPLATE.read_text()).render(
+        collection_name=repr("transferable_variables"), scope_prefix=repr("transfer")
+    )
+    path = workdir / f"{name}.py"
+    path.write_text(text + "\n" + BUILDER_SOURCE)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_model(rt: ModuleType, transfer, blocks: int, vars_per_block: int, shape: tuple):
+    """A graph whose `blocks` shared layers hold all the parameters; returns (graph, sess)."""
+    graph = tf.Graph()
+    layer = transfer.shared_layer("block")(rt.block)
+
+    @transfer.build
+    def build():
+        with tf.compat.v1.variable_scope("model"):
+            for _ in range(blocks):
+                layer(vars_per_block, shape)
+
+    with graph.as_default():
+        build()
+        init = tf.compat.v1.global_variables_initializer()
+    sess = tf.compat.v1.Session(graph=graph)
+    sess.run(init)
+    return graph, sess
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `repeats` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def row(name: str, value: float, unit: str, baseline: float, goal: str, met: bool) -> dict:
+    ratio = baseline / value if value else float("inf")
+    return {
+        "name": name,
+        "value": round(value, 6),
+        "unit": unit,
+        "baseline": round(baseline, 6),
+        "ratio": round(ratio, 3),
+        "goal": goal,
+        "met": bool(met),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="~50 variables / 5M params")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    if args.quick:
+        blocks, per_block, shape, repeats = 10, 5, (250, 400), args.repeats or 3
+    else:
+        blocks, per_block, shape, repeats = 100, 5, (400, 500), args.repeats or 5
+    n_vars = blocks * per_block
+    n_params = n_vars * int(np.prod(shape))
+    nbytes = n_params * 4
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        rt = render_runtime(work)
+        layers = tuple(rt.SharedLayer("block", i, f"{i:03d}_block_bench") for i in range(blocks))
+        transfer = rt.ModelTransfer("bench", layers)
+        src_graph, src = build_model(rt, transfer, blocks, per_block, shape)
+        dst_graph, dst = build_model(rt, transfer, blocks, per_block, shape)
+        src_vars = transfer.transferable_variables(src_graph)
+        dst_vars = transfer.transferable_variables(dst_graph)
+        assert len(src_vars) == len(dst_vars) == n_vars, (len(src_vars), n_vars)
+
+        # copy: runtime (one fetch run, one assign run) vs one fetch run + a var.load loop.
+        copy_time = median_time(lambda: transfer.copy(src, dst), repeats)
+
+        def load_loop() -> None:
+            values = src.run(src_vars)
+            for var, value in zip(dst_vars, values, strict=True):
+                var.load(value, dst)
+
+        def fetch_load_loop() -> None:
+            for src_var, dst_var in zip(src_vars, dst_vars, strict=True):
+                dst_var.load(src.run(src_var), dst)
+
+        with dst_graph.as_default():
+            load_time = median_time(load_loop, repeats)
+            fetch_load_time = median_time(fetch_load_loop, repeats)
+        check = np.array_equal(src.run(src_vars[-1]), dst.run(dst_vars[-1]))
+        assert check, "copy did not copy"
+
+        # restore: runtime restore vs a plain Saver over the same variables and checkpoint.
+        prefix = transfer.save(src, str(work / "ckpt" / "bench"))
+        restore_time = median_time(lambda: transfer.restore(dst, prefix), repeats)
+        with dst_graph.as_default():
+            plain = tf.compat.v1.train.Saver(var_list=dst_vars)
+            saver_time = median_time(lambda: plain.restore(dst, prefix), repeats)
+
+        # memcpy reference: the same bytes through np.copyto into preallocated arrays.
+        sources = src.run(src_vars)
+        targets = [np.empty_like(value) for value in sources]
+
+        def memcpy() -> None:
+            for target, value in zip(targets, sources, strict=True):
+                np.copyto(target, value)
+
+        memcpy_time = median_time(memcpy, repeats)
+        src.close()
+        dst.close()
+
+    gb = nbytes / 1e9
+    copy_gbps, memcpy_gbps = gb / copy_time, gb / memcpy_time
+    rows = [
+        row("copy_vs_fetch_once_load_loop", copy_time, "s", load_time, "ratio >= 10", False),
+        row("copy_vs_fetch_load_loop", copy_time, "s", fetch_load_time, "ratio >= 10", False),
+        row("restore_vs_saver", restore_time, "s", saver_time, "value <= 1.5 x baseline", False),
+        {
+            "name": "copy_bandwidth_vs_memcpy",
+            "value": round(copy_gbps, 3),
+            "unit": "GB/s",
+            "baseline": round(memcpy_gbps, 3),
+            "ratio": round(copy_gbps / memcpy_gbps, 3),
+            "goal": "none (reference)",
+            "met": True,
+        },
+    ]
+    rows[0]["met"] = rows[0]["ratio"] >= 10
+    rows[1]["met"] = rows[1]["ratio"] >= 10
+    rows[2]["met"] = restore_time <= 1.5 * saver_time
+    result = {
+        "rows": rows,
+        "config": {
+            "quick": args.quick,
+            "variables": n_vars,
+            "parameters": n_params,
+            "bytes": nbytes,
+            "repeats": repeats,
+            "tensorflow": tf.__version__,
+            "numpy": np.__version__,
+            "cpus": os.cpu_count(),
+        },
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+
+    print(f"{n_vars} variables, {n_params / 1e6:.1f}M float32 params, median of {repeats}")
+    print(f"{'name':<30} {'value':>10} {'baseline':>10} {'unit':>5} {'ratio':>8}  goal  met")
+    for r in rows:
+        print(
+            f"{r['name']:<30} {r['value']:>10.4f} {r['baseline']:>10.4f} {r['unit']:>5} "
+            f"{r['ratio']:>8.2f}  {r['goal']}  {r['met']}"
+        )
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
