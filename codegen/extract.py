@@ -207,6 +207,12 @@ class _FunctionWalker:
         self.dynamic = 0
         self.nested_depth = 0
         self.storing = False
+        # Variable names relative to the layer scope, as symbolic parts ("s:W", "p:3" = parameter 3);
+        # None once anything makes them unknowable statically.
+        self.param_index: dict[str, int] = {}
+        self.reassigned: set[str] = set()
+        self.scope_stack: list[str | None] = []
+        self.var_names: list[tuple[str, ...]] | None = []
 
     # -- token emission ---------------------------------------------------------------------
     def same(self, token: str) -> None:
@@ -258,8 +264,11 @@ class _FunctionWalker:
 
     def name(self, node: cst.Name) -> None:
         value = node.value
-        if self.storing and value not in self.locals and value != self.self_name:
-            self.locals[value] = len(self.locals)
+        if self.storing and value != self.self_name:
+            if value not in self.locals:
+                self.locals[value] = len(self.locals)
+            elif value in self.param_index:
+                self.reassigned.add(value)
         if value == self.self_name:
             self.same("SELF")
         elif value in self.locals:
@@ -406,6 +415,60 @@ class _FunctionWalker:
         for statement in statements:
             self.walk(statement)
 
+    def name_part(self, node: cst.BaseExpression) -> str | None:
+        """A scope or variable name as a symbolic part: a literal, or a parameter of this function."""
+        if type(node) is cst.SimpleString:
+            value = ast.literal_eval(_string_repr(node.value))
+            return f"s:{value}" if isinstance(value, str) and value and "/" not in value else None
+        if type(node) is cst.Name and node.value in self.param_index:
+            return f"p:{self.param_index[node.value]}"
+        return None
+
+    def static_variable_names(self) -> tuple[tuple[str, ...], ...] | None:
+        """The recorded names, unless a parameter they use is reassigned somewhere in the body."""
+        if self.var_names is None:
+            return None
+        reassigned = {f"p:{self.param_index[name]}" for name in self.reassigned}
+        if any(part in reassigned for names in self.var_names for part in names):
+            return None
+        return tuple(self.var_names)
+
+    def with_statement(self, node: cst.With) -> None:
+        self.same("With")
+        pushed = 0
+        for item in node.items:
+            self.walk(item.item)
+            if item.asname is not None:
+                self.walk(item.asname)
+            call = item.item
+            if type(call) is cst.Call:
+                parts = _dotted(call.func)
+                api = self.ctx.resolve(parts) if parts else None
+                if api is not None and api.endswith(".variable_scope"):
+                    first = _name_argument(call, ("name_or_scope",))
+                    part = self.name_part(first) if first is not None else None
+                    if part is None:
+                        self.var_names = None
+                    self.scope_stack.append(part)
+                    pushed += 1
+        self.body(node.body)
+        del self.scope_stack[len(self.scope_stack) - pushed :]
+        self.same(")")
+
+    def record_variable(self, node: cst.Call, api: str) -> None:
+        """Note the name a variable-creating call gives, or give up on static names."""
+        if self.var_names is None:
+            return
+        if not api.endswith(".get_variable") or self.dynamic:
+            self.var_names = None
+            return
+        first = _name_argument(node, ("name",))
+        part = self.name_part(first) if first is not None else None
+        if part is None or None in self.scope_stack:
+            self.var_names = None
+            return
+        self.var_names.append((*self.scope_stack, part))  # type: ignore[arg-type]
+
     def call(self, node: cst.Call) -> None:
         callee_local, callee_api, params = self.classify_callee(node.func)
         for index, arg in enumerate(node.args):
@@ -429,6 +492,7 @@ class _FunctionWalker:
         if callee_api is not None:
             self.api_calls.append(callee_api)
             if apis.creates_variables(callee_api):
+                self.record_variable(node, callee_api)
                 self.record_layer(callee_api, False, node, params)
             elif not apis.is_library(callee_api):
                 self.external_calls.append(callee_api)
@@ -488,6 +552,16 @@ class _FunctionWalker:
         self.layer_calls.append((callee, local, args, names, opaque, label, self.dynamic == 0))
 
 
+def _name_argument(call: cst.Call, keywords: tuple[str, ...]) -> cst.BaseExpression | None:
+    """The first positional argument, or the given keyword: where TF APIs take a name."""
+    for index, arg in enumerate(call.args):
+        if arg.keyword is None and index == 0 and not arg.star:
+            return arg.value
+        if arg.keyword is not None and arg.keyword.value in keywords:
+            return arg.value
+    return None
+
+
 def _is_docstring(statement: cst.BaseStatement) -> bool:
     """True for a bare string expression statement."""
     return (
@@ -545,6 +619,7 @@ _HANDLERS = {
     cst.ClassDef: _FunctionWalker.nested_def,
     cst.Call: _FunctionWalker.call,
     cst.IndentedBlock: _FunctionWalker.body,
+    cst.With: _FunctionWalker.with_statement,
 }
 
 
@@ -672,6 +747,7 @@ class _Extractor:
         all_params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
         if is_method and all_params:
             walker.self_name = all_params[0]
+        walker.param_index = {name: i for i, name in enumerate(_params(node, method=is_method))}
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
             if not _OUR_DECORATOR.match(spelled):  # our own decorators never make copies differ
                 walker.walk(decorator.decorator)
@@ -704,6 +780,7 @@ class _Extractor:
                 api_calls=tuple(dict.fromkeys(walker.api_calls)),
                 name_strings=tuple(walker.strings),
                 literals=tuple(walker.literals),
+                variable_names=walker.static_variable_names(),
                 layer_calls=layer_calls,
                 local_calls=tuple(dict.fromkeys(walker.local_calls)),
                 external_calls=tuple(dict.fromkeys(walker.external_calls)),

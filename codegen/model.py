@@ -91,6 +91,9 @@ class FunctionFacts:
     layer_calls: tuple[LayerCall, ...]
     local_calls: tuple[str, ...]  # qualnames of module-local functions/methods this one calls
     external_calls: tuple[str, ...]  # resolved dotted names of non-API imports called (other files)
+    # Names of the variables it creates, relative to its layer scope, as symbolic parts
+    # ("s:W" literal, "p:3" parameter 3); None when they cannot be known without running it.
+    variable_names: tuple[tuple[str, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ class TrunkLayer:
     shared_with: tuple[str, ...]  # other model ids on the same trie node
     renames: tuple[tuple[str, str], ...]  # this model's name strings -> the node's canonical ones
     imported: bool = False  # the builder is imported from generated code, not defined by the model
+    expected: tuple[str, ...] | None = None  # canonical variable names the layer must create
 
 
 @dataclass(frozen=True)

@@ -253,6 +253,7 @@ def _trie(
                     shared_with=tuple(m for m in sharing if m != model.id),
                     renames=_renames(model, layer, by_id[sharing[0]], position, prints, functions),
                     imported=function_id(model.path, layer.builder) not in functions,
+                    expected=_expected_names(by_id[sharing[0]].layers[position], prints, functions),
                 )
             )
         trunks.append((model.id, tuple(trunk)))
@@ -293,6 +294,40 @@ def _renames(
             continue
         renames.setdefault(source, target)  # the first mapping wins: builder names before call names
     return tuple(sorted(renames.items()))
+
+
+def _expected_names(
+    reference: Layer, prints: Fingerprints, functions: dict[str, FunctionFacts]
+) -> tuple[str, ...] | None:
+    """The canonical copy's variable names for this node's call, when they are known statically."""
+    clone = next((c for c in prints.clone_classes if c.id == reference.callee), None)
+    if clone is None:
+        return None
+    canonical = functions[clone.canonical]
+    path = clone.canonical.split("::", 1)[0]
+    if canonical.variable_names is None or any(
+        function_id(path, callee) in prints.creates for callee in canonical.local_calls
+    ):
+        return None  # names made at run time, or by another builder it calls
+    given = dict((*reference.args, *reference.names))
+    names = []
+    for parts in canonical.variable_names:
+        resolved = []
+        for part in parts:
+            if part.startswith("s:"):
+                resolved.append(part[2:])
+                continue
+            index = int(part[2:])
+            param = canonical.params[index] if index < len(canonical.params) else f"#{index}"
+            text = given.get(param, given.get(f"#{index}"))
+            if text is None and index < len(canonical.param_defaults):
+                text = canonical.param_defaults[index]
+            value = _string_value(text) if text is not None else None
+            if value is None:
+                return None
+            resolved.append(value)
+        names.append("/".join(resolved))
+    return tuple(names)
 
 
 def _string_value(text: str) -> str | None:

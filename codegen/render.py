@@ -351,6 +351,8 @@ class _Renderer:
         ]
         if layer.renames:
             fields.append(f"renames={tuple(layer.renames)!r}")
+        if layer.expected is not None:
+            fields.append(f"expected={tuple(layer.expected)!r}")
         partners = ", ".join(sorted({other.split("::", 1)[0] for other in layer.shared_with}))
         comment = f"layer {layer.position + 1}: {layer.label}, shared with: {partners}"
         return ShimLayer(source=f"_common.SharedLayer({', '.join(fields)})", comment=comment)

@@ -91,13 +91,19 @@ class Built:
         return dict(zip([v.op.name for v in variables], self.session.run(variables), strict=True))
 
 
-SENTIMENT_KEYS = {
-    "transfer/00_embed_9613e00f/embed/W",
-    "transfer/01_conv_block_72f93323/conv1/W",
-    "transfer/01_conv_block_72f93323/conv1/b",
-    "transfer/02_conv_block_737340f7/conv2/W",
-    "transfer/02_conv_block_737340f7/conv2/b",
-}
+def _sentiment_keys() -> set[str]:
+    """The canonical keys of sentiment's trunk, from the plan (3 layers, 5 variables)."""
+    from codegen import pipeline
+    from codegen.config import Config
+
+    scanned = pipeline.scan(["models"], Config(root=str(MODELS.parent)), use_cache=False)
+    trunk = dict(scanned.plan.trunks)["models/sentiment.py::build_model"]
+    keys = {f"transfer/{layer.key}/{name}" for layer in trunk for name in layer.expected or ()}
+    assert len(trunk) == 3 and len(keys) == 5, keys
+    return keys
+
+
+SENTIMENT_KEYS = _sentiment_keys()
 
 
 def trained_sentiment(project: Path, tmp_path: Path) -> tuple[Built, str]:
@@ -180,7 +186,8 @@ def test_shape_mismatch_raises_and_assigns_nothing(project: Path, tmp_path: Path
     with pytest.raises(topic.TransferError) as raised:
         topic.restore(b.session, checkpoint)
     message = str(raised.value)
-    assert "transfer/01_conv_block_72f93323/conv1/W" in message
+    conv1 = next(k for k in SENTIMENT_KEYS if "/01_conv_block_" in k and k.endswith("conv1/W"))
+    assert conv1 in message
     assert "32" in message and "128" in message
     after = b.values()
     assert all(np.array_equal(after[k], before[k]) for k in before)
