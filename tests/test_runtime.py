@@ -384,6 +384,35 @@ def test_tf_variable_and_keras_layers_get_canonical_keys(rt) -> None:
     assert build_in(tf.Graph(), 3) == expected  # Keras' graph-wide layer numbering is ignored
 
 
+def test_model_scope_defaults_still_apply_inside_shared_layers(rt) -> None:
+    seen: list[str] = []
+
+    def spy(getter, name, *args, **kwargs):
+        seen.append(name)
+        return getter(name, *args, **kwargs)
+
+    transfer = rt.ModelTransfer("m", (rt.SharedLayer("embedding", 0, "00_e"),))
+    graph = tf.Graph()
+    with (
+        graph.as_default(),
+        tf.variable_scope(
+            "model",
+            custom_getter=spy,
+            partitioner=tf.fixed_size_partitioner(2),
+            initializer=tf.constant_initializer(0.5),
+        ),
+    ):
+        transfer.build(lambda: transfer.shared_layer("embedding")(rt.embedding)([1]))()
+    assert seen == ["transfer/00_e/embed/W"]  # the model's getter sees the canonical name
+    assert names(transfer.transferable_variables(graph)) == [
+        "transfer/00_e/embed/W/part_0",
+        "transfer/00_e/embed/W/part_1",
+    ]
+    with tf.Session(graph=graph) as sess:
+        sess.run(tf.variables_initializer(transfer.transferable_variables(graph)))
+        assert all((v == 0.5).all() for v in sess.run(transfer.transferable_variables(graph)))
+
+
 def test_shared_layer_outside_graph_mode_is_an_error(rt) -> None:
     transfer = rt.ModelTransfer("m", (rt.SharedLayer("projection", 0, "01_p"),))
     with pytest.raises(rt.TransferError, match="graph mode"):
