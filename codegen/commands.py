@@ -35,11 +35,21 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     progress = pipeline.terminal_progress()
     use_cache = not args.no_cache
     scanned = pipeline.scan(paths, config, jobs=args.jobs, use_cache=use_cache, progress=progress)
+    missing = [d for d in scanned.diagnostics if d.code == "CG101"]
     if command == "scan":
-        return _scan(scanned, args)
-    scan_errors = [d for d in scanned.diagnostics if d.severity == "error" and d.code == "CG101"]
-    if scan_errors:  # a path argument that does not exist: nothing sensible to generate
-        _print_diagnostics(scan_errors)
+        code = _scan(scanned, args)
+        return EXIT_ERROR if missing else code
+    if missing:  # a path argument that does not exist: nothing sensible to generate
+        _print_diagnostics(missing)
+        return EXIT_ERROR
+    broken = [path for path, status in scanned.plan.files if status == "error"]
+    if broken:
+        # A file that does not parse may be a model: planning without it would drop its shim and
+        # rewrite its partners' keys. Refuse until it is fixed (or excluded).
+        _print_diagnostics([d for d in scanned.plan.diagnostics if d.path in broken and d.severity == "error"])
+        action = "checked" if command == "check" else "written"
+        print(f"nothing {action}: {len(broken)} file(s) could not be read or parsed: {', '.join(broken)}; "
+              "fix them or add them to `exclude`.", file=sys.stderr)
         return EXIT_ERROR
     writes = command != "check" and not (getattr(args, "check", False) or getattr(args, "diff", False))
     if writes:
@@ -98,14 +108,15 @@ def plan_outcome(
     return Outcome(generated, models, tuple(problems), notes)
 
 
-_SHIM_LAYER = re.compile(r"#\s*layer (\d+): (.+?), shared with: (.*)\n\s*_common\.SharedLayer\(.*?key='([^']+)'")
+# One comment line per shared layer in a shim: what check compares to explain a key change.
+_SHIM_LAYER = re.compile(r"^\s*# layer (\d+): (.+?), key (\S+), shared with: (.*)$", re.MULTILINE)
 
 
 def _shim_layers(text: str | None) -> dict[str, tuple[str, str, str]]:
     """key -> (layer number, label, shared-with text) from a shim's LAYERS block."""
     if not text:
         return {}
-    return {m.group(4): (m.group(1), m.group(2), m.group(3)) for m in _SHIM_LAYER.finditer(text)}
+    return {m.group(3): (m.group(1), m.group(2), m.group(4)) for m in _SHIM_LAYER.finditer(text)}
 
 
 def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, ...]:
@@ -155,7 +166,7 @@ def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
         prefix = "stale" if change.action == "update" else {"create": "missing", "delete": "orphaned"}.get(
             change.action, "refused"
         )
-        where = "model not routed through its shim" if change in outcome.models else change.reason
+        where = "its routing through its shim would change" if change in outcome.models else change.reason
         print(f"{prefix}: {change.path} ({where})")
     for note in outcome.notes:
         print(f"checkpoint compatibility: {note}")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from codegen import __version__
 from codegen.apply import Applied, Failed, apply_edit
@@ -271,9 +272,13 @@ def model_edit_for(scan_result: Scan, config: Config, path: str) -> ModelEdit | 
     return next((e for e in model_edits(scan_result.plan, plan_options(config)) if e.path == path), None)
 
 
-def terminal_progress(stream=sys.stderr) -> Callable[[int, int], None] | None:  # type: ignore[no-untyped-def]
+def terminal_progress(stream: TextIO | None = None) -> Callable[[int, int], None] | None:
     """A one-line progress bar on a terminal; None (silence) when output is redirected."""
-    if not stream.isatty():
+    stream = stream if stream is not None else sys.stderr  # the current one, not the one at import
+    try:
+        if not stream.isatty():
+            return None
+    except (ValueError, AttributeError):  # closed or not a real stream
         return None
 
     def show(done: int, total: int) -> None:

@@ -81,6 +81,27 @@ class ShimLayer:
     comment: str
 
 
+_ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
+
+
+class _StripRouting(cst.CSTTransformer):
+    """Drops our own shim decorators: a canonical copy must not route through a model's shim."""
+
+    def leave_Decorator(
+        self, original: cst.Decorator, updated: cst.Decorator
+    ) -> cst.Decorator | cst.RemovalSentinel:
+        target = original.decorator.func if isinstance(original.decorator, cst.Call) else original.decorator
+        parts: list[str] = []
+        while isinstance(target, cst.Attribute):
+            parts.append(target.attr.value)
+            target = target.value
+        if isinstance(target, cst.Name):
+            parts.append(target.value)
+        if _ROUTING_DECORATOR.match(".".join(reversed(parts))):
+            return cst.RemovalSentinel.REMOVE
+        return updated
+
+
 class _Renamer(cst.CSTTransformer):
     """Renames module-level names in a copied definition, leaving attributes and keywords alone."""
 
@@ -239,7 +260,7 @@ class _Renderer:
         name = state.names.get(identity) or self.unique(state, top)
         state.names[identity] = name
         state.blocks.append((_order(module, top), name, ""))  # placeholder: breaks dependency cycles
-        node = self.definitions(path)[top]
+        node = self.definitions(path)[top].visit(_StripRouting())
         renames = {top: name} if name != top else {}
         for dep in self.dependencies(module, top):
             dep_id = function_id(path, dep)
@@ -354,8 +375,9 @@ class _Renderer:
         if layer.expected is not None:
             fields.append(f"expected={tuple(layer.expected)!r}")
         partners = ", ".join(sorted({other.split("::", 1)[0] for other in layer.shared_with}))
-        comment = f"layer {layer.position + 1}: {layer.label}, shared with: {partners}"
-        return ShimLayer(source=f"_common.SharedLayer({', '.join(fields)})", comment=comment)
+        comment = f"layer {layer.position + 1}: {layer.label}, key {layer.key}, shared with: {partners}"
+        body = "".join(f"        {field},\n" for field in fields)
+        return ShimLayer(source=f"_common.SharedLayer(\n{body}    )", comment=comment)
 
     def shim_function(self, builder: str, own: FunctionFacts | None, canonical: str, clone: CloneClass) -> ShimFunction:
         safe_identifier(builder)
