@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,7 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from codegen import commands
 
     paths = list(args.paths) or list(config.paths)
-    return commands.run(args.command, paths, config, args)
+    try:
+        return commands.run(args.command, paths, config, args)
+    except KeyboardInterrupt:
+        print("codegen: interrupted; nothing half-written is left (writes are journaled)", file=sys.stderr)
+        return 130
+    except Exception as error:  # a hook must never spray a traceback; CODEGEN_DEBUG=1 shows it
+        if os.environ.get("CODEGEN_DEBUG"):
+            raise
+        print(f"codegen: internal error: {type(error).__name__}: {error} (set CODEGEN_DEBUG=1 for the "
+              "traceback and please report it)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
