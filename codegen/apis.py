@@ -1,4 +1,4 @@
-"""What the scanner knows about TensorFlow's APIs: which calls create variables, and name arguments."""
+"""What the scanner knows of TensorFlow's APIs: which calls create variables, which take names."""
 
 from __future__ import annotations
 

@@ -34,38 +34,63 @@ COMMANDS = {
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codegen",
-        description="layershare: share early-layer weights between TensorFlow models by construction.",
+        description="layershare: share early-layer weights between TensorFlow models.",
         epilog=EXIT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"codegen {__version__}")
-    parser.add_argument("--config", type=Path, help="pyproject.toml to read (default: nearest one upwards)")
+    parser.add_argument(
+        "--config", type=Path, help="pyproject.toml to read (default: nearest one upwards)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         sub = commands.add_parser(
-            name, help=help_text, description=help_text, epilog=EXIT_HELP,
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXIT_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if name == "demo":
-            sub.add_argument("--keep", type=Path, help="work in this folder instead of a temporary one")
-            sub.add_argument("--models", type=Path, default=None, help="models folder (default: bundled models/)")
+            sub.add_argument(
+                "--keep", type=Path, help="work in this folder instead of a temporary one"
+            )
+            sub.add_argument(
+                "--models", type=Path, default=None, help="models folder (default: bundled models/)"
+            )
             continue
-        sub.add_argument("paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)")
+        sub.add_argument(
+            "paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)"
+        )
         sub.add_argument("--output", help="output folder (default: generated)")
-        sub.add_argument("--exclude", action="append", default=None, metavar="GLOB", help="skip matching paths")
-        sub.add_argument("--jobs", type=int, default=None, metavar="N", help="parser processes (0 = auto)")
-        sub.add_argument("--no-cache", action="store_true", help="ignore and do not update the scan cache")
+        sub.add_argument(
+            "--exclude", action="append", default=None, metavar="GLOB", help="skip matching paths"
+        )
+        sub.add_argument(
+            "--jobs", type=int, default=None, metavar="N", help="parser processes (0 = auto)"
+        )
+        sub.add_argument(
+            "--no-cache", action="store_true", help="ignore and do not update the scan cache"
+        )
         sub.add_argument("--build-function", help="regex for a model's build function name")
         sub.add_argument("--collection", help="graph collection for transferable variables")
         sub.add_argument("--scope-prefix", help="variable scope holding every canonical key")
         if name == "scan":
             sub.add_argument("--json", action="store_true", help="print the schema-1 JSON report")
         if name in ("emit", "apply", "check", "sync"):
-            sub.add_argument("--diff", action="store_true", help="print a unified diff of what would change")
+            sub.add_argument(
+                "--diff", action="store_true", help="print a unified diff of what would change"
+            )
         if name in ("emit", "apply"):
-            sub.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything would change")
+            sub.add_argument(
+                "--check",
+                action="store_true",
+                help="write nothing; exit 1 if anything would change",
+            )
         if name in ("emit", "sync"):
-            sub.add_argument("--force", action="store_true", help="overwrite generated files edited by hand")
+            sub.add_argument(
+                "--force", action="store_true", help="overwrite generated files edited by hand"
+            )
     return parser
 
 
@@ -105,13 +130,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands.run(args.command, paths, config, args)
     except KeyboardInterrupt:
-        print("codegen: interrupted; nothing half-written is left (writes are journaled)", file=sys.stderr)
+        print(
+            "codegen: interrupted; nothing half-written is left (writes are journaled)",
+            file=sys.stderr,
+        )
         return 130
     except Exception as error:  # a hook must never spray a traceback; CODEGEN_DEBUG=1 shows it
         if os.environ.get("CODEGEN_DEBUG"):
             raise
-        print(f"codegen: internal error: {type(error).__name__}: {error} (set CODEGEN_DEBUG=1 for the "
-              "traceback and please report it)", file=sys.stderr)
+        print(
+            f"codegen: internal error: {type(error).__name__}: {error} "
+            "(set CODEGEN_DEBUG=1 for the "
+            "traceback and please report it)",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -46,20 +46,33 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     if broken:
         # A file that does not parse may be a model: planning without it would drop its shim and
         # rewrite its partners' keys. Refuse until it is fixed (or excluded).
-        _print_diagnostics([d for d in scanned.plan.diagnostics if d.path in broken and d.severity == "error"])
+        _print_diagnostics(
+            [d for d in scanned.plan.diagnostics if d.path in broken and d.severity == "error"]
+        )
         action = "checked" if command == "check" else "written"
-        print(f"nothing {action}: {len(broken)} file(s) could not be read or parsed: {', '.join(broken)}; "
-              "fix them or add them to `exclude`.", file=sys.stderr)
+        print(
+            f"nothing {action}: {len(broken)} file(s) could not be read or parsed: "
+            f"{', '.join(broken)}; fix them or add them to `exclude`.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
-    writes = command != "check" and not (getattr(args, "check", False) or getattr(args, "diff", False))
+    writes = command != "check" and not (
+        getattr(args, "check", False) or getattr(args, "diff", False)
+    )
     if writes:
         # Finish a write that a crash interrupted before planning against a half-old tree.
         root = Path(config.root)
         model_dirs = {Path(source.abspath).parent for source in scanned.sources}
         recovered = (*write.recover(root / config.output), *write.recover(root, dirs=model_dirs))
         _print_diagnostics([d for d in recovered if d.severity == "error"])
-    outcome = plan_outcome(scanned, config, force=getattr(args, "force", False), use_cache=use_cache,
-                           with_generated=command != "apply", with_models=command != "emit")
+    outcome = plan_outcome(
+        scanned,
+        config,
+        force=getattr(args, "force", False),
+        use_cache=use_cache,
+        with_generated=command != "apply",
+        with_models=command != "emit",
+    )
     if command == "check":
         return _check(outcome, config, args)
     dry_run = getattr(args, "check", False) or getattr(args, "diff", False)  # --diff never writes
@@ -133,12 +146,14 @@ def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, .
         for key, (number, label, partners) in sorted(before.items()):
             if key not in after:
                 notes.append(
-                    f"{who} no longer shares `{label}` (layer {number}) with {partners}: checkpoints "
-                    f"of {partners} will not restore {who}'s layer {number} (key {key})"
+                    f"{who} no longer shares `{label}` (layer {number}) with {partners}: "
+                    f"checkpoints of {partners} will not restore {who}'s layer {number} (key {key})"
                 )
         for key, (number, label, partners) in sorted(after.items()):
             if key not in before:
-                notes.append(f"{who} now shares `{label}` (layer {number}) with {partners} (key {key})")
+                notes.append(
+                    f"{who} now shares `{label}` (layer {number}) with {partners} (key {key})"
+                )
             elif before[key][2] != partners:
                 notes.append(
                     f"{who} layer {number} `{label}` is now shared with {partners} "
@@ -163,10 +178,16 @@ def _describe(change: Change, *, dry_run: bool) -> str:
 def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
     changes = (*outcome.generated, *outcome.models)
     for change in changes:
-        prefix = "stale" if change.action == "update" else {"create": "missing", "delete": "orphaned"}.get(
-            change.action, "refused"
+        prefix = (
+            "stale"
+            if change.action == "update"
+            else {"create": "missing", "delete": "orphaned"}.get(change.action, "refused")
         )
-        where = "its routing through its shim would change" if change in outcome.models else change.reason
+        where = (
+            "its routing through its shim would change"
+            if change in outcome.models
+            else change.reason
+        )
         print(f"{prefix}: {change.path} ({where})")
     for note in outcome.notes:
         print(f"checkpoint compatibility: {note}")
@@ -175,7 +196,10 @@ def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
     errors = [d for d in outcome.problems if d.severity == "error"]
     _print_diagnostics(outcome.problems)
     if changes:
-        print(f"{len(changes)} file(s) out of date; run `codegen sync` (or emit/apply) to update them.")
+        print(
+            f"{len(changes)} file(s) out of date; "
+            "run `codegen sync` (or emit/apply) to update them."
+        )
         return EXIT_CHANGED
     if errors:
         return EXIT_ERROR
@@ -209,10 +233,15 @@ def _write(outcome: Outcome, config: Config, args: argparse.Namespace, *, dry_ru
         failures.extend(write.apply_changes(outcome.models, root))
     if failures:
         _print_diagnostics(failures)
-        print("nothing written." if not outcome.generated else "write failed; previous files kept.", file=sys.stderr)
+        print(
+            "nothing written." if not outcome.generated else "write failed; previous files kept.",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     for change in changes:
         print(_describe(change, dry_run=False))
-    unchanged = "everything already up to date" if not changes else f"{len(changes)} file(s) changed"
+    unchanged = (
+        "everything already up to date" if not changes else f"{len(changes)} file(s) changed"
+    )
     print(unchanged + ".")
     return EXIT_CHANGED if changes else EXIT_CLEAN

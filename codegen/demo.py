@@ -1,4 +1,4 @@
-"""`codegen demo`: the whole job on a copy of the bundled models, ending in a real TensorFlow transfer."""
+"""`codegen demo`: the whole job on a copy of the bundled models, ending in a real transfer."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from codegen.config import Config
 from codegen.model import Model, Plan
 from codegen.plan import model_edits
 from codegen.render import environment
-
 
 _TF_NOISE = re.compile(
     r"^(I0000|E0000|W0000|WARNING: All log messages)|cuda|oneDNN|is deprecated|^\s+logits = "
@@ -44,7 +43,9 @@ def _unrouted_copy(models: Path, project: Path) -> None:
     scanned = pipeline.scan(["models"], config, use_cache=False)
     for edit in model_edits(scanned.plan, pipeline.plan_options(config)):
         path = project / edit.path
-        result = apply_edit(path.read_text(encoding="utf-8"), dataclasses.replace(edit, shared_builders=()))
+        result = apply_edit(
+            path.read_text(encoding="utf-8"), dataclasses.replace(edit, shared_builders=())
+        )
         if isinstance(result, Applied):
             path.write_text(result.new_source, encoding="utf-8")
 
@@ -101,7 +102,9 @@ def _run(models: Path, project: Path) -> int:
     _step(f"4. real transfer: train {source.path}, restore its shared layers into {target.path}")
     script = project / "transfer_demo.py"
     script.write_text(
-        environment().get_template("demo_transfer.py.jinja").render(
+        environment()
+        .get_template("demo_transfer.py.jinja")
+        .render(
             source=source.path,
             target=target.path,
             source_path=str(project / source.path),
@@ -115,7 +118,12 @@ def _run(models: Path, project: Path) -> int:
     )
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [sys.executable, str(script)], cwd=project, env=env, check=False, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script)],
+        cwd=project,
+        env=env,
+        check=False,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     # TensorFlow's start-up chatter (oneDNN, CUDA probing) is not news; real errors still show.
     for line in result.stderr.splitlines():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import libcst as cst
 
@@ -55,7 +56,7 @@ def _fields(node_type: type) -> tuple[str, ...]:
     names = _FIELD_CACHE.get(node_type)
     if names is None:
         names = tuple(
-            f for f in node_type.__dataclass_fields__ if not _LAYOUT_FIELD.search(f)  # type: ignore[attr-defined]
+            f.name for f in dataclasses.fields(node_type) if not _LAYOUT_FIELD.search(f.name)
         )
         _FIELD_CACHE[node_type] = names
     return names
@@ -118,7 +119,10 @@ def _literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
             return None if inner is None else repr(-ast.literal_eval(inner))
         if isinstance(node, (cst.Tuple, cst.List)):
             items = [_literal(e.value, constants) for e in node.elements]
-            if any(i is None or isinstance(e, cst.StarredElement) for i, e in zip(items, node.elements, strict=True)):
+            if any(
+                i is None or isinstance(e, cst.StarredElement)
+                for i, e in zip(items, node.elements, strict=True)
+            ):
                 return None
             body = ", ".join(items)  # type: ignore[arg-type]
             if isinstance(node, cst.List):
@@ -186,7 +190,9 @@ def _import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, 
 class _FunctionWalker:
     """Turns one function into exact, renamed and skeleton token streams plus call facts."""
 
-    def __init__(self, ctx: _ModuleContext, *, qualname: str, class_name: str | None, nested: dict[str, str]):
+    def __init__(
+        self, ctx: _ModuleContext, *, qualname: str, class_name: str | None, nested: dict[str, str]
+    ):
         self.ctx = ctx
         self.qualname = qualname
         self.class_name = class_name
@@ -207,7 +213,7 @@ class _FunctionWalker:
         self.dynamic = 0
         self.nested_depth = 0
         self.storing = False
-        # Variable names relative to the layer scope, as symbolic parts ("s:W", "p:3" = parameter 3);
+        # Variable names relative to the layer scope as symbolic parts ("s:W"; "p:3" = parameter 3);
         # None once anything makes them unknowable statically.
         self.param_index: dict[str, int] = {}
         self.reassigned: set[str] = set()
@@ -234,7 +240,9 @@ class _FunctionWalker:
 
     # -- traversal --------------------------------------------------------------------------
     def walk(self, node: cst.CSTNode) -> None:
-        handler, operator, dynamic, fields, type_name = _TYPE_INFO.get(type(node)) or _type_info(type(node))
+        handler, operator, dynamic, fields, type_name = _TYPE_INFO.get(type(node)) or _type_info(
+            type(node)
+        )
         if handler is not None:
             handler(self, node)
             return
@@ -250,7 +258,9 @@ class _FunctionWalker:
                 self.walk(value)
             elif kind is list or kind is tuple:
                 for item in value:
-                    if _IS_NODE.get(type(item)) or (type(item) not in _IS_NODE and _is_node(type(item))):
+                    if _IS_NODE.get(type(item)) or (
+                        type(item) not in _IS_NODE and _is_node(type(item))
+                    ):
                         self.walk(item)
             elif kind is str and value:
                 self.same(value)
@@ -323,7 +333,7 @@ class _FunctionWalker:
                     self.name_string(repr(part.value))
                 else:
                     self.blanked("s:" + repr(part.value), "s?")
-            else:
+            elif isinstance(part, cst.FormattedStringExpression):
                 self.walk(part.expression)
         self.same(")")
 
@@ -339,9 +349,9 @@ class _FunctionWalker:
         if node.annotation is not None:
             self.walk(node.annotation)
         if node.default is not None:
-            if isinstance(node.default, (cst.SimpleString, cst.FormattedString)) and apis.is_name_parameter(
-                node.name.value
-            ):
+            if isinstance(
+                node.default, (cst.SimpleString, cst.FormattedString)
+            ) and apis.is_name_parameter(node.name.value):
                 self.name_nodes.add(id(node.default))
             self.walk(node.default)
 
@@ -409,14 +419,20 @@ class _FunctionWalker:
 
     def body(self, block: cst.BaseSuite) -> None:
         """A suite with its docstring left out: docstrings never make two copies differ."""
-        statements = list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
-        if statements and _is_docstring(statements[0]):
+        statements: list[cst.CSTNode] = (
+            list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
+        )
+        if (
+            statements
+            and isinstance(statements[0], cst.BaseStatement)
+            and _is_docstring(statements[0])
+        ):
             statements = statements[1:]
         for statement in statements:
             self.walk(statement)
 
     def name_part(self, node: cst.BaseExpression) -> str | None:
-        """A scope or variable name as a symbolic part: a literal, or a parameter of this function."""
+        """A scope or variable name as a symbolic part: a literal, or one of the parameters."""
         if type(node) is cst.SimpleString:
             value = ast.literal_eval(_string_repr(node.value))
             return f"s:{value}" if isinstance(value, str) and value and "/" not in value else None
@@ -475,10 +491,20 @@ class _FunctionWalker:
             if type(arg.value) not in _STRING_NODES:
                 continue
             keyword = arg.keyword.value if arg.keyword is not None else None
-            positional = params[index] if params and keyword is None and index < len(params) else None
+            positional = (
+                params[index] if params and keyword is None and index < len(params) else None
+            )
             if (
-                (keyword is not None and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword)))
-                or (keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api))
+                (
+                    keyword is not None
+                    and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword))
+                )
+                or (
+                    keyword is None
+                    and index == 0
+                    and callee_api
+                    and apis.first_arg_is_name(callee_api)
+                )
                 or (positional is not None and apis.is_name_parameter(positional))
             ):
                 self.name_nodes.add(id(arg.value))
@@ -501,7 +527,9 @@ class _FunctionWalker:
             self.local_calls.append(callee_local)
             self.record_layer(callee_local, True, node, params)
 
-    def classify_callee(self, func: cst.BaseExpression) -> tuple[str | None, str | None, tuple[str, ...]]:
+    def classify_callee(
+        self, func: cst.BaseExpression
+    ) -> tuple[str | None, str | None, tuple[str, ...]]:
         """(local qualname, resolved API, positional parameter names) of a call's target."""
         parts = _dotted(func)
         if parts is None:
@@ -523,12 +551,18 @@ class _FunctionWalker:
             methods = ctx.classes[root]
             if "__call__" in methods:
                 return f"{root}.__call__", None, methods.get("__init__", ())
-            return (f"{root}.__init__", None, methods["__init__"]) if "__init__" in methods else (None, None, ())
+            return (
+                (f"{root}.__init__", None, methods["__init__"])
+                if "__init__" in methods
+                else (None, None, ())
+            )
         if root in ctx.symbols:
             return None, None, ()
         return None, ctx.resolve(parts), ()
 
-    def record_layer(self, callee: str, local: bool, node: cst.Call, params: tuple[str, ...]) -> None:
+    def record_layer(
+        self, callee: str, local: bool, node: cst.Call, params: tuple[str, ...]
+    ) -> None:
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
@@ -598,7 +632,7 @@ def _for_handler(walker: _FunctionWalker, node: cst.CSTNode) -> None:
     walker.for_loop(node)  # type: ignore[arg-type]
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     cst.Name: _FunctionWalker.name,
     cst.Attribute: _FunctionWalker.attribute,
     cst.Integer: _FunctionWalker.number,
@@ -694,7 +728,11 @@ class _Extractor:
             return
         if isinstance(small, (cst.Assign, cst.AnnAssign)):
             targets = small.targets if isinstance(small, cst.Assign) else [small]
-            if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or small.value is None:
+            if (
+                len(targets) != 1
+                or not isinstance(targets[0].target, cst.Name)
+                or small.value is None
+            ):
                 return
             name = targets[0].target.value
             if name in ctx.aliases:
@@ -705,8 +743,14 @@ class _Extractor:
                 # `tf1 = tf.compat.v1` is an alias, not a constant.
                 ctx.aliases.setdefault(name, resolved)
                 module, _, leaf = resolved.rpartition(".")
-                statement = f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"
-                self.symbols.append(SymbolFacts(name, "import", 1, resolved, (), statement, resolved))
+                statement = (
+                    f"from {module} import {leaf} as {name}"
+                    if module
+                    else f"import {leaf} as {name}"
+                )
+                self.symbols.append(
+                    SymbolFacts(name, "import", 1, resolved, (), statement, resolved)
+                )
                 return
             literal = _literal(small.value, ctx.constants)
             if literal is not None:
@@ -725,8 +769,12 @@ class _Extractor:
                 line = self.ctx.take_line("class", statement.name.value)
                 if not prefix:
                     self.class_symbol(statement, line)
-                self.collect_functions(_suite(statement.body), prefix=qualname + ".", class_name=qualname,
-                                       kind="method")
+                self.collect_functions(
+                    _suite(statement.body),
+                    prefix=qualname + ".",
+                    class_name=qualname,
+                    kind="method",
+                )
             elif isinstance(statement, cst.SimpleStatementLine) and not prefix:
                 for small in statement.body:
                     if isinstance(small, (cst.Assign, cst.AnnAssign)):
@@ -736,14 +784,18 @@ class _Extractor:
                 for block in _blocks(statement):
                     self.collect_functions(block, prefix=prefix, class_name=class_name, kind=kind)
 
-    def function(self, node: cst.FunctionDef, *, prefix: str, class_name: str | None, kind: _Kind) -> None:
+    def function(
+        self, node: cst.FunctionDef, *, prefix: str, class_name: str | None, kind: _Kind
+    ) -> None:
         qualname = prefix + node.name.value
         line = self.ctx.take_line("def", node.name.value)
         nested_defs = [s for s in _suite(node.body) if isinstance(s, cst.FunctionDef)]
         nested = {s.name.value: f"{qualname}.{s.name.value}" for s in nested_defs}
         walker = _FunctionWalker(self.ctx, qualname=qualname, class_name=class_name, nested=nested)
         decorators = [_decorator_name(d) for d in node.decorators]
-        is_method = class_name is not None and not any(d.endswith("staticmethod") for d in decorators)
+        is_method = class_name is not None and not any(
+            d.endswith("staticmethod") for d in decorators
+        )
         all_params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
         if is_method and all_params:
             walker.self_name = all_params[0]
@@ -771,7 +823,8 @@ class _Extractor:
                     for p in node.params.params[1 if is_method else 0 :]
                 ),
                 kwonly=tuple(p.name.value for p in node.params.kwonly_params),
-                varargs=isinstance(node.params.star_arg, cst.Param) or node.params.star_kwarg is not None,
+                varargs=isinstance(node.params.star_arg, cst.Param)
+                or node.params.star_kwarg is not None,
                 exact_hash=_digest(walker.exact),
                 renamed_hash=_digest(walker.renamed),
                 skeleton_hash=_digest(walker.skeleton),
@@ -786,11 +839,22 @@ class _Extractor:
                 external_calls=tuple(dict.fromkeys(walker.external_calls)),
             )
         )
-        nested_scopes = [s for s in _suite(node.body) if isinstance(s, (cst.FunctionDef, cst.ClassDef))]
+        nested_scopes = [
+            s for s in _suite(node.body) if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+        ]
         self.collect_functions(nested_scopes, prefix=qualname + ".", class_name=None, kind="nested")
 
-    def layer_call(self, def_line: int, callee: str, local: bool, args: list, names: list, opaque: list,
-                   label: str, static: bool) -> LayerCall:
+    def layer_call(
+        self,
+        def_line: int,
+        callee: str,
+        local: bool,
+        args: list,
+        names: list,
+        opaque: list,
+        label: str,
+        static: bool,
+    ) -> LayerCall:
         return LayerCall(
             callee=callee,
             local=local,
@@ -830,7 +894,9 @@ class _Extractor:
             stripped = text.strip()
             if not stripped:
                 continue
-            if len(text) - len(text.lstrip()) <= indent and not stripped.startswith((")", "]", "}")):
+            if len(text) - len(text.lstrip()) <= indent and not stripped.startswith(
+                (")", "]", "}")
+            ):
                 break
             last = number + 1
         return last
@@ -848,7 +914,15 @@ class _Extractor:
             elif not _is_docstring(statement):
                 walker.walk(statement)
         self.symbols.append(
-            SymbolFacts(node.name.value, "class", line, _digest(walker.renamed), (*walker.deps, *methods), "", "")
+            SymbolFacts(
+                node.name.value,
+                "class",
+                line,
+                _digest(walker.renamed),
+                (*walker.deps, *methods),
+                "",
+                "",
+            )
         )
 
     def constant_symbol(self, node: cst.Assign | cst.AnnAssign) -> None:
@@ -863,11 +937,23 @@ class _Extractor:
         if self.lines is None:
             self.lines = self.text.splitlines()
         line = next(
-            (i + 1 for i, text in enumerate(self.lines) if re.match(rf"{re.escape(name)}\s*[:=]", text)), 1
+            (
+                i + 1
+                for i, text in enumerate(self.lines)
+                if re.match(rf"{re.escape(name)}\s*[:=]", text)
+            ),
+            1,
         )
         self.symbols.append(
-            SymbolFacts(name, "constant", line, _digest(walker.renamed), tuple(walker.deps), "",
-                        self.ctx.constants.get(name, ""))
+            SymbolFacts(
+                name,
+                "constant",
+                line,
+                _digest(walker.renamed),
+                tuple(walker.deps),
+                "",
+                self.ctx.constants.get(name, ""),
+            )
         )
 
 
@@ -897,7 +983,9 @@ def parse_error(path: str, text: str, error: Exception) -> Diagnostic:
     """A syntax-error diagnostic with position, and a hint for Python 2 sources."""
     line = getattr(error, "raw_line", 1) or 1
     column = getattr(error, "raw_column", 0) or 0
-    message = getattr(error, "message", None) or (str(error).splitlines() or [type(error).__name__])[0]
+    message = (
+        getattr(error, "message", None) or (str(error).splitlines() or [type(error).__name__])[0]
+    )
     try:
         # libcst points at the token after the mistake; CPython's own parser points at it.
         ast.parse(text)
@@ -920,9 +1008,29 @@ def extract(source: SourceFile) -> ModuleFacts:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        return ModuleFacts(source.path, source.digest, (), (), (), (parse_error(source.path, text, error),), False, "")
-    except (RecursionError, MemoryError, Exception) as error:  # the parser must never take the scan down
-        diagnostic = Diagnostic(source.path, 1, 0, "CG202", "error", f"cannot parse: {type(error).__name__}: {error}"[:300])
+        return ModuleFacts(
+            source.path,
+            source.digest,
+            (),
+            (),
+            (),
+            (parse_error(source.path, text, error),),
+            False,
+            "",
+        )
+    except (
+        RecursionError,
+        MemoryError,
+        Exception,
+    ) as error:  # the parser must never take the scan down
+        diagnostic = Diagnostic(
+            source.path,
+            1,
+            0,
+            "CG202",
+            "error",
+            f"cannot parse: {type(error).__name__}: {error}"[:300],
+        )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
     extractor = _Extractor(source.path, text, module)
     try:
@@ -940,5 +1048,3 @@ def extract(source: SourceFile) -> ModuleFacts:
         ok=True,
         text=text,
     )
-
-

@@ -57,8 +57,12 @@ class _Graph:
             symbols = {s.name: s for s in module.symbols if s.kind != "import"}
             top_functions = {f.qualname for f in module.functions}
 
-            def resolve(name: str, module: ModuleFacts = module, symbols: dict = symbols,
-                        top: set = top_functions) -> str | None:
+            def resolve(
+                name: str,
+                module: ModuleFacts = module,
+                symbols: dict = symbols,
+                top: set = top_functions,
+            ) -> str | None:
                 if name in top or name in symbols:
                     return function_id(module.path, name)
                 return None
@@ -173,7 +177,11 @@ def fingerprint(modules: Sequence[ModuleFacts], *, build_pattern: str = r"^build
     )
     # Build functions are expected to differ; comparing them by name would only add noise.
     is_build = re.compile(build_pattern)
-    candidates = [fid for fid in sorted(graph.functions) if fid in creates and not is_build.search(graph.functions[fid].name)]
+    candidates = [
+        fid
+        for fid in sorted(graph.functions)
+        if fid in creates and not is_build.search(graph.functions[fid].name)
+    ]
     near = _near_misses(graph, candidates, closure)
     return Fingerprints(builders, classes, near, class_of, creates, closure)
 
@@ -184,8 +192,10 @@ def clone_name(function: FunctionFacts) -> str:
     return parts[-2] if function.kind == "method" and len(parts) > 1 else function.name
 
 
-def _clone_classes(graph: _Graph, groups: dict[str, list[str]], imported: set[str]) -> tuple[CloneClass, ...]:
-    drafts = []
+def _clone_classes(
+    graph: _Graph, groups: dict[str, list[str]], imported: set[str]
+) -> tuple[CloneClass, ...]:
+    drafts: list[tuple[str, str, str, tuple[str, ...], str]] = []
     for digest, members in groups.items():
         if len(members) < 2 and clone_name(graph.functions[members[0]]) not in imported:
             continue
@@ -193,18 +203,22 @@ def _clone_classes(graph: _Graph, groups: dict[str, list[str]], imported: set[st
         # The canonical copy is the most common spelling, then the first by id: stable and typical.
         canonical = min(members, key=lambda m: (-exact[graph.functions[m].exact_hash], m))
         kind = "exact" if len(exact) == 1 else "renamed"
-        drafts.append((clone_name(graph.functions[canonical]), canonical, kind, tuple(members), digest))
+        drafts.append(
+            (clone_name(graph.functions[canonical]), canonical, kind, tuple(members), digest)
+        )
     drafts.sort()
     used: Counter[str] = Counter()
     out = []
-    for index, (name, canonical, kind, members, digest) in enumerate(drafts, start=1):
+    for index, (name, canonical, kind, member_ids, digest) in enumerate(drafts, start=1):
         used[name] += 1
         unique = name if used[name] == 1 else f"{name}_{used[name]}"
-        out.append(CloneClass(f"C{index}", kind, unique, canonical, members, digest))  # type: ignore[arg-type]
+        out.append(CloneClass(f"C{index}", kind, unique, canonical, member_ids, digest))  # type: ignore[arg-type]
     return tuple(out)
 
 
-def _near_misses(graph: _Graph, builders: list[str], closure: dict[str, str]) -> tuple[NearMiss, ...]:
+def _near_misses(
+    graph: _Graph, builders: list[str], closure: dict[str, str]
+) -> tuple[NearMiss, ...]:
     """Pairs alike in shape (or name) but not equivalent; one representative per clone class."""
     seen: set[tuple[str, str]] = set()
     out: list[NearMiss] = []
@@ -232,7 +246,9 @@ def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str
     fa, fb = graph.functions[a], graph.functions[b]
     if fa.renamed_hash == fb.renamed_hash:
         for dep_a, dep_b in zip(graph.deps.get(a, ()), graph.deps.get(b, ()), strict=False):
-            if closure.get(dep_a, graph.shallow.get(dep_a)) != closure.get(dep_b, graph.shallow.get(dep_b)):
+            if closure.get(dep_a, graph.shallow.get(dep_a)) != closure.get(
+                dep_b, graph.shallow.get(dep_b)
+            ):
                 name_a, name_b = dep_a.split("::", 1)[1], dep_b.split("::", 1)[1]
                 reason = (
                     f"same code, but it uses `{name_a}` ({dep_a.split('::')[0]}) and `{name_b}` "
@@ -256,8 +272,14 @@ def _describe(x: str, y: str) -> str:
     """One differing value in words: `a number: 0.02 vs 0.01`."""
     kinds = {"#": "a number", "s:": "a string", "A:": "an API call"}
     kind = next((words for prefix, words in kinds.items() if x.startswith(prefix)), "an operator")
-    strip = lambda t: apis.short_label(t[2:]) if t.startswith("A:") else t.lstrip("#").removeprefix("s:")  # noqa: E731
-    return f"{kind}: {strip(x)} vs {strip(y)}"
+    return f"{kind}: {_shown(x)} vs {_shown(y)}"
+
+
+def _shown(token: str) -> str:
+    """A literal token as the user wrote it."""
+    if token.startswith("A:"):
+        return apis.short_label(token[2:])
+    return token.lstrip("#").removeprefix("s:")
 
 
 def definition_lines(module: ModuleFacts, function: FunctionFacts) -> list[str]:

@@ -56,7 +56,7 @@ class SourceFile:
 class LayerCall:
     """One call inside a function body that may create a layer, in evaluation order."""
 
-    callee: str  # module-local qualname ("conv_block") or resolved API ("tensorflow.compat.v1.layers.dense")
+    callee: str  # module-local qualname ("conv_block") or resolved API ("tensorflow.layers.dense")
     local: bool  # True when `callee` is defined in the same module
     args: tuple[tuple[str, str], ...]  # literal hyperparameters: (param key, repr of the value)
     names: tuple[tuple[str, str], ...]  # literal name/scope arguments, which never decide a match
@@ -83,7 +83,9 @@ class FunctionFacts:
     exact_hash: str  # body without comments/docstring/whitespace, names kept
     renamed_hash: str  # locals, params and name strings replaced by positional placeholders
     skeleton_hash: str  # renamed form with every literal value blanked: near-miss candidates
-    deps: tuple[str, ...]  # module-level symbols referenced, in placeholder order (deep equivalence)
+    deps: tuple[
+        str, ...
+    ]  # module-level symbols referenced, in placeholder order (deep equivalence)
     direct_creation: bool  # calls a variable-creating API itself
     api_calls: tuple[str, ...]  # resolved external dotted names called, in order
     name_strings: tuple[str, ...]  # variable/scope name literals in order of first appearance

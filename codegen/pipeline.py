@@ -54,7 +54,9 @@ def plan_options(config: Config) -> PlanOptions:
 
 def output_package(config: Config) -> str:
     """Dotted import path of the output dir (`generated`, `build/gen` -> `build.gen`)."""
-    return ".".join(part for part in Path(config.output).as_posix().split("/") if part not in ("", "."))
+    return ".".join(
+        part for part in Path(config.output).as_posix().split("/") if part not in ("", ".")
+    )
 
 
 def cache_salt(config: Config) -> str:
@@ -148,7 +150,11 @@ def _render_key(scan_result: Scan, config: Config) -> str:
     digest = hashlib.sha256(cache_salt(config).encode() + template_digest().encode())
     for module in ("render.py", "plan.py", "fingerprint.py", "write.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
-    digest.update(repr((config.collection, config.scope_prefix, config.output, config.build_function)).encode())
+    digest.update(
+        repr(
+            (config.collection, config.scope_prefix, config.output, config.build_function)
+        ).encode()
+    )
     for source in scan_result.sources:
         digest.update(f"{source.path}\0{source.digest}\n".encode())
     return digest.hexdigest()
@@ -158,7 +164,11 @@ def generated_files(
     scan_result: Scan, config: Config, *, use_cache: bool = True
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """Every generated file's full text (header included), by path relative to the output dir."""
-    store = Path(config.root) / config.cache_dir / "rendered.json" if use_cache and config.cache_dir else None
+    store = (
+        Path(config.root) / config.cache_dir / "rendered.json"
+        if use_cache and config.cache_dir
+        else None
+    )
     key = _render_key(scan_result, config) if store is not None else ""
     if store is not None:
         try:
@@ -178,7 +188,9 @@ def generated_files(
     return files, problems
 
 
-def _render_files(scan_result: Scan, config: Config) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+def _render_files(
+    scan_result: Scan, config: Config
+) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """Render and add headers (the uncached path)."""
     try:
         bodies = render(
@@ -194,7 +206,9 @@ def _render_files(scan_result: Scan, config: Config) -> tuple[dict[str, str], tu
         everything = f"{len(scan_result.plan.files)} model files"
     # A shim derives from its own model alone; the shared modules from every scanned file.
     shim_sources = {f"{m.name}_transfer.py": m.path for m in scan_result.plan.models}
-    return {path: add_header(body, shim_sources.get(path, everything)) for path, body in bodies.items()}, ()
+    return {
+        path: add_header(body, shim_sources.get(path, everything)) for path, body in bodies.items()
+    }, ()
 
 
 def template_digest() -> str:
@@ -206,10 +220,14 @@ def template_digest() -> str:
 
 
 class _InSyncMemo:
-    """Remembers (file digest, edit) pairs that apply left unchanged, so a warm check parses nothing."""
+    """Remembers (digest, edit) pairs that apply left unchanged: a warm check parses nothing."""
 
     def __init__(self, config: Config, enabled: bool):
-        self.path = Path(config.root) / config.cache_dir / "applied.txt" if enabled and config.cache_dir else None
+        self.path = (
+            Path(config.root) / config.cache_dir / "applied.txt"
+            if enabled and config.cache_dir
+            else None
+        )
         salt = hashlib.sha256((Path(__file__).parent / "apply.py").read_bytes()).hexdigest()[:16]
         self.salt = salt
         self.known: set[str] = set()
@@ -269,7 +287,9 @@ def edited_models(
 
 def model_edit_for(scan_result: Scan, config: Config, path: str) -> ModelEdit | None:
     """The edit for one model file, if it is a model."""
-    return next((e for e in model_edits(scan_result.plan, plan_options(config)) if e.path == path), None)
+    return next(
+        (e for e in model_edits(scan_result.plan, plan_options(config)) if e.path == path), None
+    )
 
 
 def terminal_progress(stream: TextIO | None = None) -> Callable[[int, int], None] | None:

@@ -1,4 +1,4 @@
-"""Models, layer sequences, the trunk trie and canonical checkpoint keys: a pure function of the scan."""
+"""Models, layer sequences, the trunk trie and canonical checkpoint keys; a pure function."""
 
 from __future__ import annotations
 
@@ -106,9 +106,15 @@ def _build_function(
         chosen = candidates[0]
         others = ", ".join(f.qualname for f in candidates[1:])
         diagnostics.append(
-            Diagnostic(module.path, chosen.line, 0, "CG210", "warning",
-                       f"several build functions match `{options.build_function}`; using "
-                       f"`{chosen.qualname}`, ignoring {others} (set build_function to choose)")
+            Diagnostic(
+                module.path,
+                chosen.line,
+                0,
+                "CG210",
+                "warning",
+                f"several build functions match `{options.build_function}`; using "
+                f"`{chosen.qualname}`, ignoring {others} (set build_function to choose)",
+            )
         )
     return candidates[0].qualname
 
@@ -163,7 +169,7 @@ def _identify(
     options: PlanOptions,
     functions: dict[str, FunctionFacts],
 ) -> tuple[str, str, str, str | None, tuple[str, ...]] | None:
-    """(callee id, label, identity hash, model-local builder, canonical params) or None if no layer."""
+    """(callee id, label, identity hash, local builder, canonical params), or None: no layer."""
     if call.local:
         fid = function_id(module.path, call.callee)
         if fid not in prints.creates:
@@ -171,9 +177,21 @@ def _identify(
         class_id = prints.class_of.get(fid)
         if class_id is None:
             # A builder only this model has: its identity is its own content, so it never matches.
-            return f"local:{fid}", _builder_label(call.callee), "local:" + prints.closure_hash[fid], call.callee, ()
+            return (
+                f"local:{fid}",
+                _builder_label(call.callee),
+                "local:" + prints.closure_hash[fid],
+                call.callee,
+                (),
+            )
         clone = classes[class_id]
-        return clone.id, clone.name, clone.content_hash, call.callee, _canonical_params(functions, clone)
+        return (
+            clone.id,
+            clone.name,
+            clone.content_hash,
+            call.callee,
+            _canonical_params(functions, clone),
+        )
     if apis.creates_variables(call.callee):
         return call.callee, apis.short_label(call.callee), call.callee, None, ()
     module_path, _, name = call.callee.rpartition(".")
@@ -235,10 +253,16 @@ def _trie(
                 break
             if layer.builder is None:
                 diagnostics.append(
-                    Diagnostic(model.path, layer.line, 0, "CG220", "info",
-                               f"layer {position + 1} ({layer.label}) is shared but is a library call in "
-                               f"the build function; wrap it in a builder function to transfer it and "
-                               f"the layers after it")
+                    Diagnostic(
+                        model.path,
+                        layer.line,
+                        0,
+                        "CG220",
+                        "info",
+                        f"layer {position + 1} ({layer.label}) is shared but is a library call in "
+                        f"the build function; wrap it in a builder function to transfer it and "
+                        f"the layers after it",
+                    )
                 )
                 break
             key = f"{position:02d}_{_identifier(layer.label)}_{_blake('/'.join(path))[:8]}"
@@ -286,13 +310,17 @@ def _renames(
         canonical = functions[clone.canonical]
         pairs.extend(zip(own.name_strings, canonical.name_strings, strict=False))
     reference_names = dict(reference.layers[position].names)
-    pairs.extend((value, reference_names[key]) for key, value in layer.names if key in reference_names)
+    pairs.extend(
+        (value, reference_names[key]) for key, value in layer.names if key in reference_names
+    )
     renames: dict[str, str] = {}
     for mine, theirs in pairs:
         source, target = _string_value(mine), _string_value(theirs)
         if source is None or target is None or source == target:
             continue
-        renames.setdefault(source, target)  # the first mapping wins: builder names before call names
+        renames.setdefault(
+            source, target
+        )  # the first mapping wins: builder names before call names
     return tuple(sorted(renames.items()))
 
 
@@ -342,19 +370,22 @@ def _string_value(text: str) -> str | None:
 def _why_diverge(a: Model, b: Model, depth: int, prints: Fingerprints) -> str:
     """In words a person can act on: why a and b stop sharing after `depth` layers."""
     name_a, name_b = a.path, b.path
-    for model, other in ((a, b), (b, a)):
+    for model in (a, b):
         if depth >= len(model.layers):
             return f"{model.path} has only {len(model.layers)} layers"
         if depth >= model.static_depth:
             layer = model.layers[depth]
             return (
-                f"{model.path}:{layer.line} layer {depth + 1} ({layer.label}) is inside a loop or branch, "
-                f"so its order is not static"
+                f"{model.path}:{layer.line} layer {depth + 1} ({layer.label}) is inside a loop "
+                "or branch, so its order is not static"
             )
     la, lb = a.layers[depth], b.layers[depth]
     where = f"layer {depth + 1}"
     if la.callee != lb.callee:
-        reason = f"{where}: {name_a}:{la.line} calls `{la.label}` but {name_b}:{lb.line} calls `{lb.label}`"
+        reason = (
+            f"{where}: {name_a}:{la.line} calls `{la.label}` "
+            f"but {name_b}:{lb.line} calls `{lb.label}`"
+        )
         near = _near_miss_between(la, lb, a, b, prints)
         if near:
             reason += f" ({near})"
@@ -364,7 +395,8 @@ def _why_diverge(a: Model, b: Model, depth: int, prints: Fingerprints) -> str:
     args_a, args_b = dict(la.args), dict(lb.args)
     differing = sorted(k for k in set(args_a) | set(args_b) if args_a.get(k) != args_b.get(k))
     details = ", ".join(
-        f"{_human_key(k)} is {args_a.get(k, 'not given')} in {name_a} but {args_b.get(k, 'not given')} in {name_b}"
+        f"{_human_key(k)} is {args_a.get(k, 'not given')} in {name_a} "
+        f"but {args_b.get(k, 'not given')} in {name_b}"
         for k in differing
     )
     return f"{where} `{la.label}`: {details} ({name_a}:{la.line}, {name_b}:{lb.line})"
@@ -372,10 +404,14 @@ def _why_diverge(a: Model, b: Model, depth: int, prints: Fingerprints) -> str:
 
 def _human_key(key: str) -> str:
     """`#1` reads as `argument 2`."""
-    return f"argument {int(key[1:]) + 1}" if key.startswith("#") and key[1:].isdigit() else f"`{key}`"
+    return (
+        f"argument {int(key[1:]) + 1}" if key.startswith("#") and key[1:].isdigit() else f"`{key}`"
+    )
 
 
-def _near_miss_between(la: Layer, lb: Layer, a: Model, b: Model, prints: Fingerprints) -> str | None:
+def _near_miss_between(
+    la: Layer, lb: Layer, a: Model, b: Model, prints: Fingerprints
+) -> str | None:
     """The near-miss reason for the builders two layers call, when there is one."""
     if la.builder is None or lb.builder is None:
         return None
@@ -403,7 +439,11 @@ def _model_names(paths: Sequence[str]) -> dict[str, str]:
     taken: set[str] = {COMMON_MODULE.removesuffix("_common"), COMMON_MODULE}
     for path in sorted(paths):
         stem = path.rsplit("/", 1)[-1].removesuffix(".py")
-        base = re.sub(r"\W+", "_", stem.encode("ascii", "ignore").decode() or "model").strip("_").lower()
+        base = (
+            re.sub(r"\W+", "_", stem.encode("ascii", "ignore").decode() or "model")
+            .strip("_")
+            .lower()
+        )
         base = base or "model"
         if base[0].isdigit():
             base = "m_" + base

@@ -7,6 +7,7 @@ import keyword
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import jinja2
 import libcst as cst
@@ -19,7 +20,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def templates_dir() -> Path:
-    """The Jinja templates: the repo's templates/ in a checkout, the packaged copy when installed."""
+    """The Jinja templates: the repo's templates/, or the copy packaged in a wheel."""
     here = Path(__file__).resolve().parent
     for candidate in (here.parent / "templates", here / "_templates"):
         if (candidate / "layers_common.py.jinja").is_file():
@@ -90,7 +91,11 @@ class _StripRouting(cst.CSTTransformer):
     def leave_Decorator(
         self, original: cst.Decorator, updated: cst.Decorator
     ) -> cst.Decorator | cst.RemovalSentinel:
-        target = original.decorator.func if isinstance(original.decorator, cst.Call) else original.decorator
+        target = (
+            original.decorator.func
+            if isinstance(original.decorator, cst.Call)
+            else original.decorator
+        )
         parts: list[str] = []
         while isinstance(target, cst.Attribute):
             parts.append(target.attr.value)
@@ -111,13 +116,18 @@ class _Renamer(cst.CSTTransformer):
         self.shadowed: list[set[str]] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        local = {p.name.value for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params)}
+        local = {
+            p.name.value
+            for p in (*node.params.params, *node.params.kwonly_params, *node.params.posonly_params)
+        }
         for statement in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
             for target in _assigned_names(statement):
                 local.add(target)
         self.shadowed.append(local)
 
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
         self.shadowed.pop()
         return updated
 
@@ -203,7 +213,11 @@ class _Renderer:
     def render(self) -> dict[str, str]:
         shared = self.shared_classes()
         common = self.common_module(shared)
-        files = {"__init__.py": self.env.get_template("init.py.jinja").render(sources=self.sources_line())}
+        files = {
+            "__init__.py": self.env.get_template("init.py.jinja").render(
+                sources=self.sources_line()
+            )
+        }
         files[f"{COMMON_MODULE}.py"] = common
         trunks = dict(self.plan.trunks)
         for model in self.plan.models:
@@ -246,11 +260,15 @@ class _Renderer:
             sources=self.sources_line(),
         )
 
-    def copy_definition(self, state: _CommonModule, fid: str, shared: dict[str, tuple[CloneClass, str]]) -> str:
+    def copy_definition(
+        self, state: _CommonModule, fid: str, shared: dict[str, tuple[CloneClass, str]]
+    ) -> str:
         """Copy a definition and its closure into layers_common; return its name there."""
         clone = self.class_of.get(fid)
         identity = ("class", clone.id) if clone is not None and clone.id in shared else ("def", fid)
-        if identity in state.names and any(block[1] == state.names[identity] for block in state.blocks):
+        if identity in state.names and any(
+            block[1] == state.names[identity] for block in state.blocks
+        ):
             return state.names[identity]
         if identity[0] == "class":
             fid = clone.canonical  # type: ignore[union-attr]
@@ -259,8 +277,10 @@ class _Renderer:
         top = qualname.split(".", 1)[0]  # a method is copied with its whole class
         name = state.names.get(identity) or self.unique(state, top)
         state.names[identity] = name
-        state.blocks.append((_order(module, top), name, ""))  # placeholder: breaks dependency cycles
-        node = self.definitions(path)[top].visit(_StripRouting())
+        state.blocks.append(
+            (_order(module, top), name, "")
+        )  # placeholder: breaks dependency cycles
+        node = cast(cst.CSTNode, self.definitions(path)[top].visit(_StripRouting()))
         renames = {top: name} if name != top else {}
         for dep in self.dependencies(module, top):
             dep_id = function_id(path, dep)
@@ -273,15 +293,17 @@ class _Renderer:
                 renames[alias] = bound
         copied = node.with_changes(leading_lines=()) if hasattr(node, "leading_lines") else node
         if renames:
-            copied = copied.visit(_Renamer(renames))
+            copied = cast(cst.CSTNode, copied.visit(_Renamer(renames)))
             if isinstance(copied, (cst.FunctionDef, cst.ClassDef)) and top in renames:
                 copied = copied.with_changes(name=cst.Name(renames[top]))
         source = cst.Module(body=[copied]).code.strip("\n")  # type: ignore[list-item]
-        state.blocks = [b for b in state.blocks if b[1] != name] + [(_order(module, top), name, source)]
+        state.blocks = [b for b in state.blocks if b[1] != name] + [
+            (_order(module, top), name, source)
+        ]
         return name
 
     def dependencies(self, module: ModuleFacts, top: str) -> list[str]:
-        """Module-level names a definition uses (functions, classes, constants), in first-use order."""
+        """Module-level names a definition uses (functions, classes, constants), in order."""
         deps: list[str] = []
         for function in module.functions:
             if function.qualname == top or function.qualname.startswith(top + "."):
@@ -301,7 +323,9 @@ class _Renderer:
                 names.add(n.value)
 
         node.visit(Collect())
-        return [(alias, statement) for alias, statement in sorted(imports.items()) if alias in names]
+        return [
+            (alias, statement) for alias, statement in sorted(imports.items()) if alias in names
+        ]
 
     def bind_import(self, state: _CommonModule, statement: str, alias: str) -> str:
         """Add an import to layers_common, renaming its alias when another import took it."""
@@ -323,7 +347,9 @@ class _Renderer:
         return name
 
     # -- shims -------------------------------------------------------------------------------
-    def shim(self, model: Model, trunk: tuple[TrunkLayer, ...], shared: dict[str, tuple[CloneClass, str]]) -> str:
+    def shim(
+        self, model: Model, trunk: tuple[TrunkLayer, ...], shared: dict[str, tuple[CloneClass, str]]
+    ) -> str:
         layers = [self.shim_layer(layer) for layer in trunk]
         functions: list[ShimFunction] = []
         classes: list[ShimClass] = []
@@ -337,7 +363,11 @@ class _Renderer:
             method = self.class_method(clone)
             if method is not None:
                 name = builder if layer.imported else builder.split(".")[0]
-                classes.append(ShimClass(safe_identifier(name), canonical, method, f"{name}.{method}", clone.id))
+                classes.append(
+                    ShimClass(
+                        safe_identifier(name), canonical, method, f"{name}.{method}", clone.id
+                    )
+                )
                 continue
             own = self.plan.functions.get(function_id(model.path, builder))
             if own is None:  # imported from generated code: the canonical signature is the model's
@@ -364,7 +394,9 @@ class _Renderer:
         clone = next((c for c in self.plan.clone_classes if c.id == layer.callee), None)
         method = self.class_method(clone) if clone is not None else None
         if layer.imported and method is not None:
-            builder = f"{builder}.{method}"  # the shim's wrapper class routes its method by this name
+            builder = (
+                f"{builder}.{method}"  # the shim's wrapper class routes its method by this name
+            )
         fields = [
             f"builder={builder!r}",
             f"occurrence={layer.occurrence}",
@@ -375,22 +407,33 @@ class _Renderer:
         if layer.expected is not None:
             fields.append(f"expected={tuple(layer.expected)!r}")
         partners = ", ".join(sorted({other.split("::", 1)[0] for other in layer.shared_with}))
-        comment = f"layer {layer.position + 1}: {layer.label}, key {layer.key}, shared with: {partners}"
+        comment = (
+            f"layer {layer.position + 1}: {layer.label}, key {layer.key}, shared with: {partners}"
+        )
         body = "".join(f"        {field},\n" for field in fields)
         return ShimLayer(source=f"_common.SharedLayer(\n{body}    )", comment=comment)
 
-    def shim_function(self, builder: str, own: FunctionFacts | None, canonical: str, clone: CloneClass) -> ShimFunction:
+    def shim_function(
+        self, builder: str, own: FunctionFacts | None, canonical: str, clone: CloneClass
+    ) -> ShimFunction:
         safe_identifier(builder)
         if own is not None and not own.varargs and all(_is_literal(d) for d in own.param_defaults):
             params = []
             for name, default in zip(own.params, own.param_defaults, strict=True):
-                params.append(safe_identifier(name) + ("" if default is None else f"={_literal_source(default)}"))
+                params.append(
+                    safe_identifier(name)
+                    + ("" if default is None else f"={_literal_source(default)}")
+                )
             kwonly = [safe_identifier(k) for k in own.kwonly]
             signature = ", ".join(params + (["*", *kwonly] if kwonly else []))
             canonical_facts = self.plan.functions.get(clone.canonical)
             canonical_kwonly = canonical_facts.kwonly if canonical_facts else own.kwonly
             call = ", ".join(
-                list(own.params) + [f"{theirs}={mine}" for mine, theirs in zip(own.kwonly, canonical_kwonly, strict=False)]
+                list(own.params)
+                + [
+                    f"{theirs}={mine}"
+                    for mine, theirs in zip(own.kwonly, canonical_kwonly, strict=False)
+                ]
             )
         else:
             signature, call = "*args, **kwargs", "*args, **kwargs"

@@ -51,10 +51,18 @@ def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, A
             for b in plan.builders
         ],
         "clone_classes": [
-            {"id": c.id, "kind": c.kind, "name": c.name, "canonical": c.canonical, "members": list(c.members)}
+            {
+                "id": c.id,
+                "kind": c.kind,
+                "name": c.name,
+                "canonical": c.canonical,
+                "members": list(c.members),
+            }
             for c in plan.clone_classes
         ],
-        "near_misses": [{"a": n.a, "b": n.b, "reason": n.reason, "diff": n.diff} for n in plan.near_misses],
+        "near_misses": [
+            {"a": n.a, "b": n.b, "reason": n.reason, "diff": n.diff} for n in plan.near_misses
+        ],
         "models": [
             {
                 "id": m.id,
@@ -69,14 +77,21 @@ def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, A
                     for layer in m.layers
                 ],
                 "trunk": [
-                    {"position": t.position, "key": t.key, "builder": t.builder, "shared_with": list(t.shared_with)}
+                    {
+                        "position": t.position,
+                        "key": t.key,
+                        "builder": t.builder,
+                        "shared_with": list(t.shared_with),
+                    }
                     for t in dict(plan.trunks).get(m.id, ())
                 ],
             }
             for m in plan.models
         ],
         "shared_depth": [{"a": a, "b": b, "depth": depth} for a, b, depth in plan.shared_depth],
-        "divergences": [{"a": d.a, "b": d.b, "depth": d.depth, "reason": d.reason} for d in plan.divergences],
+        "divergences": [
+            {"a": d.a, "b": d.b, "depth": d.depth, "reason": d.reason} for d in plan.divergences
+        ],
         "diagnostics": [d.to_json() for d in all_diagnostics],
     }
 
@@ -101,7 +116,9 @@ def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int 
     if not plan.clone_classes:
         lines.append("  none")
     for clone in plan.clone_classes[:limit]:
-        lines.append(f"  {clone.id:<4} {clone.name:<24} {clone.kind:<8} {len(clone.members)} copies")
+        lines.append(
+            f"  {clone.id:<4} {clone.name:<24} {clone.kind:<8} {len(clone.members)} copies"
+        )
         for member in clone.members:
             marker = "*" if member == clone.canonical else " "
             lines.append(f"       {marker} {member}")
@@ -118,7 +135,8 @@ def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int 
             static = "" if position < model.static_depth else "  (in a loop/branch)"
             callee = layer.callee if not layer.callee.startswith("local:") else "own"
             lines.append(
-                f"    {position + 1:>2}. {layer.label}({_args_text(layer)})  [{callee}, line {layer.line}]"
+                f"    {position + 1:>2}. {layer.label}({_args_text(layer)})"
+                f"  [{callee}, line {layer.line}]"
                 f"{static} {where}".rstrip()
             )
         if not model.layers:
@@ -130,7 +148,9 @@ def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int 
 
     lines += ["", "Where shared trunks end"]
     for divergence in plan.divergences[:limit]:
-        lines.append(f"  {divergence.a} ~ {divergence.b}: {divergence.depth} shared; {divergence.reason}")
+        lines.append(
+            f"  {divergence.a} ~ {divergence.b}: {divergence.depth} shared; {divergence.reason}"
+        )
     if not plan.divergences:
         lines.append("  fewer than two models")
 
@@ -155,7 +175,9 @@ def _cut(lines: list[str], total: int, limit: int) -> None:
         lines.append(f"  ... and {total - limit} more (use --json for everything)")
 
 
-def _matrix(models: tuple[Model, ...] | list[Model], depths: tuple[tuple[str, str, int], ...]) -> list[str]:
+def _matrix(
+    models: tuple[Model, ...] | list[Model], depths: tuple[tuple[str, str, int], ...]
+) -> list[str]:
     """Pairwise shared depth as a small table."""
     if len(models) < 2:
         return ["  fewer than two models"]
@@ -166,7 +188,9 @@ def _matrix(models: tuple[Model, ...] | list[Model], depths: tuple[tuple[str, st
     for a in models:
         cells = []
         for b in models:
-            value = "-" if a.id == b.id else str(depth.get((a.id, b.id), depth.get((b.id, a.id), 0)))
+            value = (
+                "-" if a.id == b.id else str(depth.get((a.id, b.id), depth.get((b.id, a.id), 0)))
+            )
             cells.append(f"{value:>11}")
         rows.append(f"  {a.name:<{width}}" + "".join(cells))
     return rows

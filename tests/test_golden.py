@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from codegen.cli import main
 from conftest import MODELS, REPO
 
+from codegen.cli import main
+
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
-from regen import cases, expected_outputs  # noqa: E402
+from regen import cases, expected_outputs
 
 
 @pytest.mark.parametrize("case", cases(), ids=lambda p: p.name)
@@ -26,19 +26,26 @@ def test_golden_case_matches_a_fresh_run(case: Path) -> None:
     }
     assert sorted(committed) == sorted(fresh), "run `python tests/golden/regen.py`"
     for relative, text in fresh.items():
-        assert committed[relative] == text, f"{relative} is stale: run `python tests/golden/regen.py`"
+        assert committed[relative] == text, (
+            f"{relative} is stale: run `python tests/golden/regen.py`"
+        )
 
 
 def test_generated_folder_of_this_repo_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
-    assert main(["check", "--no-cache"]) == 0, "run `codegen sync` and commit generated/ and models/"
+    assert main(["check", "--no-cache"]) == 0, (
+        "run `codegen sync` and commit generated/ and models/"
+    )
 
 
 def test_every_generated_file_compiles_and_has_no_undefined_names() -> None:
     from pyflakes.api import check
     from pyflakes.reporter import Reporter
 
-    targets = [*(REPO / "generated").glob("*.py"), *[p for case in cases() for p in (case / "expected" / "generated").glob("*.py")]]
+    targets = [
+        *(REPO / "generated").glob("*.py"),
+        *[p for case in cases() for p in (case / "expected" / "generated").glob("*.py")],
+    ]
     assert targets
     for path in targets:
         text = path.read_text(encoding="utf-8")
@@ -58,9 +65,18 @@ def test_output_is_identical_under_different_hash_seeds(tmp_path: Path) -> None:
         shutil.copytree(MODELS, project / "models")
         env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(REPO))
         result = subprocess.run(
-            [sys.executable, "-m", "codegen", "sync", "--no-cache"], cwd=project, env=env, capture_output=True, text=True
+            [sys.executable, "-m", "codegen", "sync", "--no-cache"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert result.returncode in (0, 1), result.stderr
-        texts.append({p.relative_to(project).as_posix(): p.read_bytes() for p in sorted(project.rglob("*.py"))})
+        texts.append(
+            {
+                p.relative_to(project).as_posix(): p.read_bytes()
+                for p in sorted(project.rglob("*.py"))
+            }
+        )
     assert texts[0] == texts[1]
     assert any(name.startswith("generated/") for name in texts[0])

@@ -19,7 +19,9 @@ def scan(**files: str) -> Plan:
     for name, source in files.items():
         text = textwrap.dedent(source)
         path = f"models/{name}.py"
-        facts.append(extract(SourceFile(path, path, text, hashlib.sha256(text.encode()).hexdigest())))
+        facts.append(
+            extract(SourceFile(path, path, text, hashlib.sha256(text.encode()).hexdigest()))
+        )
     return make_plan(facts)
 
 
@@ -31,17 +33,22 @@ def creating(plan: Plan) -> set[str]:
     return {b.id for b in plan.builders if b.creates_variables}
 
 
-EMBED = TF1 + '''
+EMBED = (
+    TF1
+    + '''
 def embed(ids, vocab_size, dim, scope="embed"):
     """Embedding."""
     with tf.variable_scope(scope):
         w = tf.get_variable("W", [vocab_size, dim], initializer=tf.random_normal_initializer(stddev=0.02))
         return tf.nn.embedding_lookup(w, ids)
 '''
+)
 
 
 def test_exact_clone_ignores_comments_docstrings_and_formatting() -> None:
-    other = TF1 + '''
+    other = (
+        TF1
+        + """
 def embed(ids,
           vocab_size,
           dim,
@@ -54,7 +61,8 @@ def embed(ids,
             initializer=tf.random_normal_initializer(stddev=2e-2),  # same number, other spelling
         )
         return tf.nn.embedding_lookup(w, ids)
-'''
+"""
+    )
     plan = scan(a=EMBED, b=other)
     assert classes(plan) == [("exact", {"models/a.py::embed", "models/b.py::embed"})]
 
@@ -67,23 +75,29 @@ def test_different_names_same_body_are_merged() -> None:
 
 
 def test_renamed_parameters_locals_and_name_strings_form_a_renamed_class() -> None:
-    renamed = TF1 + '''
+    renamed = (
+        TF1
+        + """
 def token_table(token_ids, n, width, name="tokens"):
     with tf.variable_scope(name):
         table = tf.get_variable("table", [n, width], initializer=tf.random_normal_initializer(stddev=0.02))
         return tf.nn.embedding_lookup(table, token_ids)
-'''
+"""
+    )
     plan = scan(a=EMBED, b=renamed)
     assert classes(plan) == [("renamed", {"models/a.py::embed", "models/b.py::token_table"})]
 
 
 def test_same_name_different_body_is_not_merged() -> None:
-    different = TF1 + '''
+    different = (
+        TF1
+        + """
 def embed(ids, vocab_size, dim, scope="embed"):
     with tf.variable_scope(scope):
         w = tf.get_variable("W", [vocab_size, dim])
         return tf.gather(w, ids)
-'''
+"""
+    )
     plan = scan(a=EMBED, b=different)
     assert plan.clone_classes == ()
     assert any("same name" in n.reason for n in plan.near_misses)
@@ -98,23 +112,33 @@ def test_a_different_number_is_a_near_miss_not_a_clone() -> None:
 
 
 def test_a_different_api_or_operator_or_plain_string_is_not_merged() -> None:
-    base = TF1 + '''
+    base = (
+        TF1
+        + """
 def block(x, width, scope="block"):
     with tf.variable_scope(scope):
         w = tf.get_variable("w", [x.shape[-1], width])
         return tf.nn.relu(tf.matmul(x, w) + 1.0)
-'''
+"""
+    )
     api = base.replace("tf.nn.relu", "tf.nn.tanh")
     operator = base.replace("+ 1.0", "- 1.0")
-    padding = base.replace("tf.nn.relu(tf.matmul(x, w) + 1.0)", 'tf.nn.relu(tf.matmul(x, w) + 1.0, name="SAME")')
+    padding = base.replace(
+        "tf.nn.relu(tf.matmul(x, w) + 1.0)", 'tf.nn.relu(tf.matmul(x, w) + 1.0, name="SAME")'
+    )
     for variant, words in ((api, "an API call"), (operator, "an operator")):
         plan = scan(a=base, b=variant)
         assert plan.clone_classes == (), variant
         assert any(words in n.reason for n in plan.near_misses), plan.near_misses
     # A `name=` string is only a name: still a clone.
     assert classes(scan(a=base, b=padding)) == []  # one more argument: different code, never merged
-    plain = base.replace('"w"', '"w"').replace("tf.nn.relu(", 'tf.nn.relu(').replace(
-        "return tf.nn.relu(tf.matmul(x, w) + 1.0)", 'return tf.nn.conv1d(x, w, 1, padding="SAME")'
+    plain = (
+        base.replace('"w"', '"w"')
+        .replace("tf.nn.relu(", "tf.nn.relu(")
+        .replace(
+            "return tf.nn.relu(tf.matmul(x, w) + 1.0)",
+            'return tf.nn.conv1d(x, w, 1, padding="SAME")',
+        )
     )
     valid = plain.replace('"SAME"', '"VALID"')
     plan = scan(a=plain, b=valid)
@@ -123,18 +147,23 @@ def block(x, width, scope="block"):
 
 
 def test_scope_and_variable_names_do_not_count_but_other_strings_do() -> None:
-    a = TF1 + '''
+    a = (
+        TF1
+        + """
 def dense(x, units):
     with tf.variable_scope("dense_a"):
         w = tf.get_variable("kernel", [x.shape[-1], units])
     return tf.matmul(x, w)
-'''
+"""
+    )
     b = a.replace('"dense_a"', '"proj"').replace('"kernel"', '"weights"')
     assert classes(scan(a=a, b=b)) == [("renamed", {"models/a.py::dense", "models/b.py::dense"})]
 
 
 def test_same_body_calling_different_helpers_is_not_merged() -> None:
-    a = TF1 + '''
+    a = (
+        TF1
+        + """
 def dropout(x, rate):
     return tf.nn.dropout(x, rate=rate)
 
@@ -142,7 +171,8 @@ def layer_norm_and_dropout(x, rate):
     with tf.variable_scope("ln"):
         g = tf.get_variable("gamma", [x.shape[-1]], initializer=tf.ones_initializer())
     return dropout(x * g, rate)
-'''
+"""
+    )
     b = a.replace("tf.nn.dropout(x, rate=rate)", "tf.nn.dropout(x, rate=rate * 0.5)")
     plan = scan(a=a, b=b)
     assert plan.clone_classes == ()
@@ -151,7 +181,9 @@ def layer_norm_and_dropout(x, rate):
 
 
 def test_same_body_calling_equivalent_renamed_helpers_is_merged() -> None:
-    a = TF1 + '''
+    a = (
+        TF1
+        + """
 def dropout(x, rate):
     return tf.nn.dropout(x, rate=rate)
 
@@ -159,45 +191,51 @@ def norm_drop(x, rate):
     with tf.variable_scope("ln"):
         g = tf.get_variable("gamma", [x.shape[-1]])
     return dropout(x * g, rate)
-'''
+"""
+    )
     b = a.replace("def dropout", "def drop_some").replace("return dropout(", "return drop_some(")
     plan = scan(a=a, b=b)
     assert classes(plan) == [("renamed", {"models/a.py::norm_drop", "models/b.py::norm_drop"})]
 
 
 def test_module_constants_are_part_of_deep_equivalence() -> None:
-    a = TF1 + '''
+    a = (
+        TF1
+        + """
 STDDEV = 0.02
 
 def proj(x, units):
     w = tf.get_variable("w", [x.shape[-1], units], initializer=tf.random_normal_initializer(stddev=STDDEV))
     return tf.matmul(x, w)
-'''
+"""
+    )
     assert classes(scan(a=a, b=a)) == [("exact", {"models/a.py::proj", "models/b.py::proj"})]
     assert scan(a=a, b=a.replace("STDDEV = 0.02", "STDDEV = 0.2")).clone_classes == ()
 
 
 def test_contrib_layer_norm_aliases_resolve_to_the_same_api() -> None:
-    a = '''
+    a = """
 import tensorflow as tf
 
 def norm(x):
     return tf.contrib.layers.layer_norm(x)
-'''
-    b = '''
+"""
+    b = """
 from tensorflow.contrib import layers as contrib_layers
 
 def norm(x):
     return contrib_layers.layer_norm(x)
-'''
-    c = '''
+"""
+    c = """
 import tensorflow.compat.v1 as tf
 
 def norm(x):
     return tf.contrib.layers.layer_norm(x)
-'''
+"""
     plan = scan(a=a, b=b, c=c)
-    assert classes(plan) == [("exact", {"models/a.py::norm", "models/b.py::norm", "models/c.py::norm"})]
+    assert classes(plan) == [
+        ("exact", {"models/a.py::norm", "models/b.py::norm", "models/c.py::norm"})
+    ]
     assert creating(plan) == {"models/a.py::norm", "models/b.py::norm", "models/c.py::norm"}
 
 
@@ -251,16 +289,22 @@ def test_alias_forms_resolve() -> None:
         """,
     )
     assert creating(plan) == {
-        "models/a.py::w", "models/b.py::w", "models/c.py::head", "models/d.py::conv",
-        "models/e.py::w", "models/f.py::w",
+        "models/a.py::w",
+        "models/b.py::w",
+        "models/c.py::head",
+        "models/d.py::conv",
+        "models/e.py::w",
+        "models/f.py::w",
     }
-    assert {"models/a.py::w", "models/f.py::w"} <= next(set(c.members) for c in plan.clone_classes if "models/a.py::w" in c.members)
+    assert {"models/a.py::w", "models/f.py::w"} <= next(
+        set(c.members) for c in plan.clone_classes if "models/a.py::w" in c.members
+    )
 
 
 def test_identity_and_reading_variables_create_nothing() -> None:
     plan = scan(
         a=TF1
-        + '''
+        + """
 def passthrough(x):
     return tf.identity(x)
 
@@ -270,7 +314,7 @@ def regularizer():
 def reuse(x):
     with tf.variable_scope("scope", reuse=True):
         return tf.get_collection("weights")
-'''
+"""
     )
     assert creating(plan) == set()
 
@@ -278,7 +322,7 @@ def reuse(x):
 def test_transitive_builders_nested_functions_and_methods() -> None:
     plan = scan(
         a=TF1
-        + '''
+        + """
 def make_w(shape):
     return tf.get_variable("w", shape)
 
@@ -302,22 +346,28 @@ class Head:
 
     def plain(self, x):
         return x * 2
-'''
+"""
     )
     assert creating(plan) == {
-        "models/a.py::make_w", "models/a.py::uses_make_w", "models/a.py::outer",
-        "models/a.py::outer.inner", "models/a.py::Head.__call__",
+        "models/a.py::make_w",
+        "models/a.py::uses_make_w",
+        "models/a.py::outer",
+        "models/a.py::outer.inner",
+        "models/a.py::Head.__call__",
     }
     kinds = {b.qualname for b in plan.builders}
     assert {"outer.inner", "Head.__init__", "Head.plain", "relu_only"} <= kinds
 
 
 def test_self_attributes_are_names_of_the_class_not_locals() -> None:
-    a = TF1 + '''
+    a = (
+        TF1
+        + """
 class Head:
     def __call__(self, x):
         return tf.matmul(x, tf.get_variable("w", [x.shape[-1], self.units]))
-'''
+"""
+    )
     renamed_self = a.replace("(self, x)", "(this, x)").replace("self.units", "this.units")
     other_attribute = a.replace("self.units", "self.size")
     assert classes(scan(a=a, b=renamed_self)) == [
@@ -328,7 +378,7 @@ class Head:
 
 def test_unrelated_python_gives_no_builders() -> None:
     plan = scan(
-        util='''
+        util="""
         import argparse, json, os
 
         def load(path):
@@ -342,8 +392,8 @@ def test_unrelated_python_gives_no_builders() -> None:
         def main():
             v = Variable()
             return v.get_variable("x"), os.getcwd(), argparse.ArgumentParser()
-        ''',
-        numpy_code='''
+        """,
+        numpy_code="""
         import numpy as np
 
         def Variable(x):
@@ -351,13 +401,15 @@ def test_unrelated_python_gives_no_builders() -> None:
 
         def build_matrix(n):
             return Variable(np.zeros((n, n)))
-        ''',
+        """,
     )
     assert creating(plan) == set()
     assert plan.models == ()
 
 
-MODEL_TEMPLATE = TF1 + '''
+MODEL_TEMPLATE = (
+    TF1
+    + """
 VOCAB = {vocab}
 
 def embed(ids, vocab_size, dim, scope="embed"):
@@ -375,16 +427,28 @@ def {build}(ids):
     h = conv_block(h, {width1}, scope="{scope1}")
     h = conv_block(h, {width2}, scope="c2")
     return tf.layers.dense(tf.reduce_max(h, 1), 2)
-'''
+"""
+)
 
 
-def model(vocab: int = 20000, width1: int = 128, width2: int = 128, build: str = "build_model", scope1: str = "c1") -> str:
-    return MODEL_TEMPLATE.format(vocab=vocab, width1=width1, width2=width2, build=build, scope1=scope1)
+def model(
+    vocab: int = 20000,
+    width1: int = 128,
+    width2: int = 128,
+    build: str = "build_model",
+    scope1: str = "c1",
+) -> str:
+    return MODEL_TEMPLATE.format(
+        vocab=vocab, width1=width1, width2=width2, build=build, scope1=scope1
+    )
 
 
 def depth(plan: Plan, a: str, b: str) -> int:
     for x, y, d in plan.shared_depth:
-        if {x, y} == {f"models/{a}.py::build_model", f"models/{b}.py::build_model"} or {x.split("::")[0], y.split("::")[0]} == {f"models/{a}.py", f"models/{b}.py"}:
+        if {x, y} == {f"models/{a}.py::build_model", f"models/{b}.py::build_model"} or {
+            x.split("::")[0],
+            y.split("::")[0],
+        } == {f"models/{a}.py", f"models/{b}.py"}:
             return d
     raise AssertionError("pair not found")
 
@@ -392,13 +456,23 @@ def depth(plan: Plan, a: str, b: str) -> int:
 def test_layer_sequence_has_literal_hyperparameters_and_resolves_constants() -> None:
     plan = scan(a=model())
     [m] = plan.models
-    assert [layer.label for layer in m.layers] == ["embed", "conv_block", "conv_block", "tf.layers.dense"]
+    assert [layer.label for layer in m.layers] == [
+        "embed",
+        "conv_block",
+        "conv_block",
+        "tf.layers.dense",
+    ]
     assert ("#1", "20000") in m.layers[0].args  # VOCAB resolved from the module constant
     assert ("#1", "128") in m.layers[1].args
 
 
 def test_trunk_depth_and_history_aware_keys() -> None:
-    plan = scan(a=model(), b=model(width2=256), c=model(vocab=30000), d=model(build="build_graph", scope1="first"))
+    plan = scan(
+        a=model(),
+        b=model(width2=256),
+        c=model(vocab=30000),
+        d=model(build="build_graph", scope1="first"),
+    )
     assert depth(plan, "a", "b") == 2
     assert depth(plan, "a", "c") == 0
     assert depth(plan, "a", "d") == 4  # other function name and scope string: same layers
@@ -408,7 +482,11 @@ def test_trunk_depth_and_history_aware_keys() -> None:
     assert keys["models/c.py"] == []  # same builders after another first layer: nothing shared
     # Keys never mention model files or function names.
     assert not any("build" in k or "models" in k for ks in keys.values() for k in ks)
-    why = next(d.reason for d in plan.divergences if {d.a.split("::")[0], d.b.split("::")[0]} == {"models/a.py", "models/c.py"})
+    why = next(
+        d.reason
+        for d in plan.divergences
+        if {d.a.split("::")[0], d.b.split("::")[0]} == {"models/a.py", "models/c.py"}
+    )
     assert "20000" in why and "30000" in why
 
 
@@ -421,7 +499,8 @@ def test_scope_names_at_the_call_site_are_renamed_to_the_canonical_ones() -> Non
 
 def test_layers_in_loops_or_branches_end_the_trunk() -> None:
     looped = model().replace(
-        '    h = conv_block(h, 128, scope="c1")\n', '    for i in range(1):\n        h = conv_block(h, 128, scope="c1")\n'
+        '    h = conv_block(h, 128, scope="c1")\n',
+        '    for i in range(1):\n        h = conv_block(h, 128, scope="c1")\n',
     )
     plan = scan(a=model(), b=looped)
     assert depth(plan, "a", "b") == 1
@@ -447,7 +526,10 @@ def test_bad_input_is_a_diagnostic_and_the_scan_goes_on() -> None:
     )
     status = dict(plan.files)
     assert status == {
-        "models/good.py": "ok", "models/py2.py": "error", "models/empty.py": "ok", "models/broken.py": "error",
+        "models/good.py": "ok",
+        "models/py2.py": "error",
+        "models/empty.py": "ok",
+        "models/broken.py": "error",
     }
     messages = {d.path: d for d in plan.diagnostics}
     assert "Python 2" in messages["models/py2.py"].message
@@ -458,21 +540,34 @@ def test_bad_input_is_a_diagnostic_and_the_scan_goes_on() -> None:
 
 
 def test_mutually_recursive_helpers_do_not_hang() -> None:
-    a = TF1 + '''
+    a = (
+        TF1
+        + """
 def ping(x, n):
     return pong(x, n - 1) if n else tf.get_variable("w", [1])
 
 def pong(x, n):
     return ping(x, n)
-'''
+"""
+    )
     plan = scan(a=a, b=a)
-    assert {"models/a.py::ping", "models/b.py::ping"} in [set(c.members) for c in plan.clone_classes]
+    assert {"models/a.py::ping", "models/b.py::ping"} in [
+        set(c.members) for c in plan.clone_classes
+    ]
 
 
 def test_json_follows_schema_1() -> None:
     data = to_json(scan(a=model(), b=model(width2=256), c=EMBED.replace("0.02", "0.03")))
     assert data["schema"] == 1
-    assert set(data) >= {"files", "builders", "clone_classes", "near_misses", "models", "shared_depth", "diagnostics"}
+    assert set(data) >= {
+        "files",
+        "builders",
+        "clone_classes",
+        "near_misses",
+        "models",
+        "shared_depth",
+        "diagnostics",
+    }
     builder = data["builders"][0]
     assert set(builder) >= {"id", "path", "qualname", "line", "creates_variables", "clone_class"}
     assert builder["id"] == f"{builder['path']}::{builder['qualname']}"

@@ -10,10 +10,10 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import MODELS
 
 from codegen.cli import main
 from codegen.demo import _unrouted_copy
-from conftest import MODELS
 
 tf = pytest.importorskip("tensorflow")
 
@@ -30,7 +30,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     monkey.chdir(root)
     assert main(["sync", "--no-cache"]) == 1  # it wrote generated/ and routed the models
     assert main(["check", "--no-cache"]) == 0
-    saved = {name: module for name, module in sys.modules.items() if name == "generated" or name.startswith("generated.")}
+    saved = {
+        name: module
+        for name, module in sys.modules.items()
+        if name == "generated" or name.startswith("generated.")
+    }
     for name in saved:
         del sys.modules[name]
     sys.path.insert(0, str(root))
@@ -59,7 +63,9 @@ import importlib  # noqa: E402
 class Built:
     """A model in its own graph and session, initialised, with a train op."""
 
-    def __init__(self, build, *, optimizer: bool = True, var_list=None, before_optimizer=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, build, *, optimizer: bool = True, var_list=None, before_optimizer=None
+    ) -> None:  # type: ignore[no-untyped-def]
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.set_random_seed(1)
@@ -73,17 +79,31 @@ class Built:
             self.train = None
             if optimizer:
                 opt = tf.compat.v1.train.GradientDescentOptimizer(0.5)
-                self.train = opt.minimize(self.loss, var_list=var_list(self.graph) if var_list else None)
+                self.train = opt.minimize(
+                    self.loss, var_list=var_list(self.graph) if var_list else None
+                )
                 initialised = set(self.session.run(tf.compat.v1.report_uninitialized_variables()))
-                self.session.run(tf.compat.v1.variables_initializer(
-                    [v for v in tf.compat.v1.global_variables() if v.op.name.encode() in initialised]
-                ))
+                self.session.run(
+                    tf.compat.v1.variables_initializer(
+                        [
+                            v
+                            for v in tf.compat.v1.global_variables()
+                            if v.op.name.encode() in initialised
+                        ]
+                    )
+                )
 
     def step(self, n: int = 1) -> None:
         rng = np.random.default_rng(0)
         classes = int(self.logits.shape[-1])
         for _ in range(n):
-            self.session.run(self.train, {self.ids: rng.integers(0, 20000, (BATCH, SEQ)), self.labels: rng.integers(0, classes, BATCH)})
+            self.session.run(
+                self.train,
+                {
+                    self.ids: rng.integers(0, 20000, (BATCH, SEQ)),
+                    self.labels: rng.integers(0, classes, BATCH),
+                },
+            )
 
     def values(self) -> dict[str, np.ndarray]:
         with self.graph.as_default():
@@ -132,13 +152,17 @@ def test_restore_moves_exactly_the_shared_layers(project: Path, tmp_path: Path) 
     assert "restored" in str(report) and "5" in str(report)
 
 
-def test_copy_in_memory_writes_no_file(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_copy_in_memory_writes_no_file(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a = Built(load(project, "sentiment").build_model)
     a.step(2)
     trained = a.values()
     b = Built(load(project, "topic").build_model)
     c = Built(load(project, "ner").build_model)
-    monkeypatch.setattr(tf.compat.v1.train.Saver, "save", lambda *a, **k: pytest.fail("copy wrote a file"))
+    monkeypatch.setattr(
+        tf.compat.v1.train.Saver, "save", lambda *a, **k: pytest.fail("copy wrote a file")
+    )
     report = shim("topic").copy(a.session, b.session, c.session)
     assert SENTIMENT_KEYS <= set(report.restored) or set(report.restored) == SENTIMENT_KEYS
     after_b, after_c = b.values(), c.values()
@@ -163,7 +187,9 @@ def test_pair_sharing_two_layers_gets_two_layers(project: Path, tmp_path: Path) 
     assert conv2 and all(np.array_equal(after[k], fresh[k]) for k in conv2)
 
 
-def test_same_builder_after_a_different_first_layer_gets_nothing(project: Path, tmp_path: Path) -> None:
+def test_same_builder_after_a_different_first_layer_gets_nothing(
+    project: Path, tmp_path: Path
+) -> None:
     assert not (project / "generated" / "intent_transfer.py").exists()
     intent = Built(load(project, "intent").build_model)
     assert not [k for k in intent.values() if k.startswith("transfer/")]
@@ -179,7 +205,9 @@ def test_shape_mismatch_raises_and_assigns_nothing(project: Path, tmp_path: Path
         h = topic.embed(ids, 20000, 64)
         h = topic.conv_block(h, 32, 3, "conv1")
         logits = tf.compat.v1.layers.dense(tf.reduce_max(h, 1), 2)
-        return logits, tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        return logits, tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        )
 
     b = Built(narrow, optimizer=False)
     before = b.values()
@@ -194,18 +222,28 @@ def test_shape_mismatch_raises_and_assigns_nothing(project: Path, tmp_path: Path
 
 
 @pytest.mark.parametrize("how", ["freeze", "var_list"])
-def test_frozen_transfer_survives_an_optimizer_step(project: Path, tmp_path: Path, how: str) -> None:
+def test_frozen_transfer_survives_an_optimizer_step(
+    project: Path, tmp_path: Path, how: str
+) -> None:
     _, checkpoint = trained_sentiment(project, tmp_path)
     topic = shim("topic")
     if how == "freeze":
-        b = Built(load(project, "topic").build_model, before_optimizer=lambda m: topic.restore(m.session, checkpoint, freeze=True))
+        b = Built(
+            load(project, "topic").build_model,
+            before_optimizer=lambda m: topic.restore(m.session, checkpoint, freeze=True),
+        )
     else:
-        b = Built(load(project, "topic").build_model, var_list=lambda g: topic.trainable_variables(g),
-                  before_optimizer=lambda m: topic.restore(m.session, checkpoint))
+        b = Built(
+            load(project, "topic").build_model,
+            var_list=lambda g: topic.trainable_variables(g),
+            before_optimizer=lambda m: topic.restore(m.session, checkpoint),
+        )
     before = b.values()
     b.step(1)
     after = b.values()
     for key in SENTIMENT_KEYS:
         assert np.array_equal(after[key], before[key]), key
-    changed = [k for k in after if k not in SENTIMENT_KEYS and not np.array_equal(after[k], before[k])]
+    changed = [
+        k for k in after if k not in SENTIMENT_KEYS and not np.array_equal(after[k], before[k])
+    ]
     assert any(k.startswith("topic_model/") for k in changed)
