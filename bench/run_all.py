@@ -1,0 +1,209 @@
+"""Run every benchmark and write the results table: bench/results/RESULTS.md and results.json.
+
+Usage: python bench/run_all.py [--quick] [--files N] [--skip-transfer]
+
+Runs bench/bench_scan.py (corpus, parse floor, jobs, warm check, memory, pylint) and
+bench/bench_transfer.py (TensorFlow transfer runtime), each as a subprocess, then merges their
+rows. Every row compares a value with a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULTS = BENCH / "results"
+SCAN_BUDGET = 540
+SCAN_BUDGET_QUICK = 300
+
+
+def run_step(args: list[str], timeout: float) -> tuple[int, float, str]:
+    """(exit code, seconds, error) of one benchmark script; its output goes to our stderr."""
+    start = time.perf_counter()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    try:
+        done = subprocess.run(
+            args, cwd=REPO, env=env, timeout=timeout, check=False, stdout=sys.stderr
+        )
+    except subprocess.TimeoutExpired:
+        return -1, time.perf_counter() - start, f"timed out after {timeout:.0f} s"
+    error = f"exit code {done.returncode}" if done.returncode else ""
+    return done.returncode, time.perf_counter() - start, error
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    """A table cell: numbers rounded for reading, with their unit."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        text = f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip() if unit and not isinstance(value, str) else text
+
+
+def met_cell(met: Any, goal: str) -> str:
+    if met is None or goal.startswith(("report", "none")):
+        return "—"
+    return "yes" if met else "**no**"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| name | value | baseline | ratio | goal | met |", "|---|---|---|---|---|---|"]
+    for item in rows:
+        unit = item.get("unit", "")
+        goal = str(item.get("goal", ""))
+        lines.append(
+            f"| {item['name']} | {fmt(item.get('value'), unit)} "
+            f"| {fmt(item.get('baseline'), unit)} "
+            f"| {fmt(item.get('ratio'))} | {goal} | {met_cell(item.get('met'), goal)} |"
+        )
+    return "\n".join(lines)
+
+
+def notes(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(f"- **{item['name']}**: {item['note']}" for item in rows if item.get("note"))
+
+
+def load(path: Path, since: float) -> dict[str, Any] | None:
+    """A results file written by this run (an older one would mislead)."""
+    if not path.exists() or path.stat().st_mtime < since:
+        return None
+    return json.loads(path.read_text())
+
+
+def render(
+    scan: dict[str, Any] | None, transfer: dict[str, Any] | None, meta: dict[str, Any]
+) -> str:
+    rows = (scan or {}).get("rows", []) + (transfer or {}).get("rows", [])
+    details = (scan or {}).get("details", {})
+    corpus = details.get("corpus", {})
+    parts = [
+        "# Benchmark results",
+        "",
+        f"`python bench/run_all.py{' --quick' if meta['quick'] else ''}` on {meta['machine']}; "
+        f"total {meta['total_s']:.0f} s. The machine is shared and noisy (load average "
+        f"{meta['load_before']} before the run): read the ratios, each against a baseline "
+        "measured in the "
+        "same run, not the absolute times.",
+        "",
+    ]
+    if corpus:
+        planted = corpus.get("planted", {})
+        parts += [
+            f"Corpus: {corpus['files']} files ({corpus['model_files']} models, "
+            f"{corpus['utility_files']} "
+            f"unrelated), {corpus['bytes'] / 1e6:.1f} MB, seed {corpus['seed']}; planted "
+            f"{planted.get('clone_groups')} clone groups, "
+            f"{planted.get('renamed_pairs')} renamed pairs, "
+            f"{planted.get('exact_pairs')} exact pairs, "
+            f"{planted.get('near_miss_pairs')} near-miss pairs.",
+            "",
+        ]
+    parts += [table(rows), ""]
+    if not scan:
+        parts += [f"bench_scan.py produced no results: {meta['scan_error']}", ""]
+    if not transfer:
+        parts += [f"bench_transfer.py produced no results: {meta['transfer_error']}", ""]
+    parts += ["## Notes", "", notes(rows), ""]
+    profile = details.get("profile")
+    if isinstance(profile, list) and profile:
+        parts += [
+            "## Where a cold scan spends its time (cProfile, one scan, --jobs 1)",
+            "",
+            "| function | calls | own s | cumulative s |",
+            "|---|---|---|---|",
+        ]
+        parts += [
+            f"| `{p['function']}` | {p['calls']} | {p['own_s']} | {p['cumulative_s']} |"
+            for p in profile
+            if p["by"] == "cumulative"
+        ][:15]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 200 files, fewer repeats, no 5000-file RSS, transfer --quick",
+    )
+    parser.add_argument(
+        "--files", type=int, default=None, help="corpus size (default 1000, quick 200)"
+    )
+    parser.add_argument(
+        "--skip-transfer", action="store_true", help="do not run the TensorFlow benchmark"
+    )
+    args = parser.parse_args(argv)
+    started = time.time()
+    start = time.perf_counter()
+    load_before = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+
+    scan_cmd = [sys.executable, str(BENCH / "bench_scan.py"), "--out", str(RESULTS / "scan.json")]
+    if args.quick:
+        scan_cmd.append("--quick")
+    if args.files:
+        scan_cmd += ["--files", str(args.files)]
+    # The scan benchmarks get 9 of the 15 minutes a full run may take; TensorFlow gets the rest.
+    budget = SCAN_BUDGET_QUICK if args.quick else SCAN_BUDGET
+    scan_cmd += ["--budget", str(budget)]
+    print("running bench_scan.py ...", file=sys.stderr, flush=True)
+    code, scan_s, scan_err = run_step(scan_cmd, budget + 120)
+    scan = load(RESULTS / "scan.json", started) if code == 0 else None
+
+    transfer = None
+    transfer_s = 0.0
+    transfer_err = "skipped (--skip-transfer)"
+    if not args.skip_transfer:
+        transfer_cmd = [sys.executable, str(BENCH / "bench_transfer.py")] + (
+            ["--quick"] if args.quick else []
+        )
+        print("running bench_transfer.py ...", file=sys.stderr, flush=True)
+        code, transfer_s, transfer_err = run_step(transfer_cmd, 330 if not args.quick else 180)
+        transfer = load(RESULTS / "transfer.json", started) if code == 0 else None
+
+    meta = {
+        "quick": args.quick,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+        "load_before": load_before,
+        "total_s": time.perf_counter() - start,
+        "scan_s": round(scan_s, 1),
+        "transfer_s": round(transfer_s, 1),
+        "scan_error": scan_err if scan is None else "",
+        "transfer_error": transfer_err if transfer is None else "",
+    }
+    text = render(scan, transfer, meta)
+    (RESULTS / "RESULTS.md").write_text(text)
+    combined = {
+        "rows": (scan or {}).get("rows", []) + (transfer or {}).get("rows", []),
+        "meta": meta,
+        "scan": scan,
+        "transfer": transfer,
+    }
+    (RESULTS / "results.json").write_text(json.dumps(combined, indent=2) + "\n")
+    print(text)
+    print(
+        f"wrote {RESULTS / 'RESULTS.md'} and {RESULTS / 'results.json'} in {meta['total_s']:.0f} s",
+        file=sys.stderr,
+    )
+    return 0 if scan is not None and (transfer is not None or args.skip_transfer) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
