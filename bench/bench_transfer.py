@@ -80,15 +80,20 @@ def build_model(rt: ModuleType, transfer, blocks: int, vars_per_block: int, shap
     return graph, sess
 
 
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `repeats` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def median_times(fns: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median wall time of each function over `repeats` rounds, after one warm-up round.
+
+    The functions alternate within each round, so load from other processes on the shared
+    machine slows the runtime and its baseline alike.
+    """
+    times: list[list[float]] = [[] for _ in fns]
+    for round_ in range(repeats + 1):
+        for fn, samples in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            fn()
+            if round_:
+                samples.append(time.perf_counter() - start)
+    return [statistics.median(samples) for samples in times]
 
 
 def row(name: str, value: float, unit: str, baseline: float, goal: str, met: bool) -> dict:
@@ -114,7 +119,7 @@ def copy_vs_load(rt, blocks: int, per_block: int, shape: tuple, repeats: int) ->
     dst_vars = transfer.transferable_variables(dst_graph)
     assert len(src_vars) == len(dst_vars) == blocks * per_block
 
-    copy_time = median_time(lambda: transfer.copy(src, dst), repeats)
+    transfer.copy(src, dst)
     # Both sides were initialised at random, so equality means the copy happened.
     step = max(1, len(src_vars) // 7)
     for src_var, dst_var in zip(src_vars[::step], dst_vars[::step], strict=True):
@@ -130,9 +135,8 @@ def copy_vs_load(rt, blocks: int, per_block: int, shape: tuple, repeats: int) ->
             dst_var.load(src.run(src_var), dst)
 
     with dst_graph.as_default():
-        load_time = median_time(load_loop, repeats)
-        fetch_load_time = median_time(fetch_load_loop, repeats)
-    return transfer, (src_graph, src), (dst_graph, dst), (copy_time, load_time, fetch_load_time)
+        times = median_times([lambda: transfer.copy(src, dst), load_loop, fetch_load_loop], repeats)
+    return transfer, (src_graph, src), (dst_graph, dst), tuple(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,10 +170,12 @@ def main(argv: list[str] | None = None) -> int:
 
         # restore: runtime restore vs a plain Saver over the same variables and checkpoint.
         prefix = transfer.save(src, str(work / "ckpt" / "bench"))
-        restore_time = median_time(lambda: transfer.restore(dst, prefix), repeats)
         with dst_graph.as_default():
             plain = tf.compat.v1.train.Saver(var_list=dst_vars)
-            saver_time = median_time(lambda: plain.restore(dst, prefix), repeats)
+            restore_time, saver_time = median_times(
+                [lambda: transfer.restore(dst, prefix), lambda: plain.restore(dst, prefix)],
+                repeats,
+            )
 
         # memcpy reference: the same bytes through np.copyto into preallocated arrays.
         sources = dst.run(dst_vars)
@@ -179,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             for target, value in zip(targets, sources, strict=True):
                 np.copyto(target, value)
 
-        memcpy_time = median_time(memcpy, repeats)
+        [memcpy_time] = median_times([memcpy], repeats)
         src.close()
         dst.close()
 

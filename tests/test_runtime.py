@@ -738,7 +738,9 @@ def test_copy_handles_mixed_dtypes_odd_sizes_and_unknown_shapes(
         assert copied[key].dtype == value.dtype
 
 
-def test_copy_is_one_run_per_session_and_adds_ops_only_once(rt, session, monkeypatch) -> None:
+def test_copy_and_restore_are_one_run_per_session_and_add_ops_once(
+    rt, session, monkeypatch, tmp_path
+) -> None:
     from tensorflow.python.client import session as session_module
 
     transfer, build = two_layer_model(rt)
@@ -747,7 +749,9 @@ def test_copy_is_one_run_per_session_and_adds_ops_only_once(rt, session, monkeyp
         with graph.as_default():
             build()
     src, dst, dst2 = (session(g, seed=i) for i, g in enumerate(graphs))
+    prefix = transfer.save(src, tmp_path / "a")
     transfer.copy(src, dst, dst2)
+    transfer.restore(dst, prefix)
     ops = [len(g.get_operations()) for g in graphs]
 
     runs: list[object] = []
@@ -759,8 +763,11 @@ def test_copy_is_one_run_per_session_and_adds_ops_only_once(rt, session, monkeyp
 
     monkeypatch.setattr(session_module.tf_session, "TF_SessionRun_wrapper", counting_run)
     transfer.copy(src, dst, dst2)
-    monkeypatch.undo()
     assert runs == [src._session, dst._session, dst2._session]
+    runs.clear()
+    transfer.restore(dst, prefix)
+    assert runs == [dst._session]
+    monkeypatch.undo()
     assert [len(g.get_operations()) for g in graphs] == ops
 
 
