@@ -48,19 +48,6 @@ FIRST_MODEL = textwrap.dedent(
 )
 
 
-@pytest.fixture(autouse=True)
-def progress_on_the_current_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Work around terminal_progress(stream=sys.stderr) binding the stderr of its import time.
-
-    Under capsys that stream is closed by the next test (ValueError). Remove this fixture once
-    test_progress_bar_follows_the_current_stderr passes.
-    """
-    original = pipeline.terminal_progress
-    monkeypatch.setattr(
-        pipeline, "terminal_progress", lambda stream=None: original(stream or sys.stderr)
-    )
-
-
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The current folder: copies of the example models and `[tool.codegen] paths = ["models"]`."""
@@ -454,7 +441,7 @@ def test_path_arguments_override_configured_paths(
     assert "Scanned 2 files" in out
 
 
-# --- known bugs: the lead removes each mark once fixed -------------------------------------------
+# --- regressions: each of these was a bug, fixed in 2fad914 -------------------------------------
 
 
 class FakeTerminal(io.StringIO):
@@ -463,7 +450,6 @@ class FakeTerminal(io.StringIO):
 
 
 def test_progress_bar_follows_the_current_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.undo()  # the real terminal_progress, not the autouse workaround
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     show = pipeline.terminal_progress()
