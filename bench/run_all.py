@@ -117,10 +117,24 @@ def render(
     if not transfer:
         parts += [f"bench_transfer.py produced no results: {meta['transfer_error']}", ""]
     parts += ["## Notes", "", notes(rows), ""]
+    scaling = details.get("scaling")
+    if isinstance(scaling, list) and scaling:
+        parts += [
+            "## Cold scan stages on growing subsets of the corpus (one scan each, --jobs 1)",
+            "",
+            "| files | discover s | extract s | plan s |",
+            "|---|---|---|---|",
+        ]
+        parts += [
+            f"| {s['files']} | {s.get('discover_s')} | {s.get('extract_s')} | {s.get('plan_s')} |"
+            for s in scaling
+        ]
+        parts.append("")
     profile = details.get("profile")
     if isinstance(profile, list) and profile:
+        files = details.get("profile_files", corpus.get("files"))
         parts += [
-            "## Where a cold scan spends its time (cProfile, one scan, --jobs 1)",
+            f"## Where a cold scan of {files} files spends its time (cProfile, --jobs 1)",
             "",
             "| function | calls | own s | cumulative s |",
             "|---|---|---|---|",
