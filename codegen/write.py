@@ -464,7 +464,12 @@ def _backward(entry: _Entry) -> None:
     """Idempotent undo of one entry: restore the backup, or remove what a create put there."""
     if entry.backup is not None:
         if os.path.lexists(entry.backup):
-            os.replace(entry.backup, entry.final)
+            if _same_file(entry.backup, entry.final):
+                # Never moved: the final name still holds the old file, so only the link goes.
+                # (No rename needed, which is what a failing disk often refuses.)
+                os.unlink(entry.backup)
+            else:
+                os.replace(entry.backup, entry.final)
     elif (
         entry.temp is not None and not os.path.lexists(entry.temp) and os.path.lexists(entry.final)
     ):
@@ -736,6 +741,15 @@ def _read_bytes_quietly(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Both names are links to one inode (a hard-link backup of a file that was never replaced)."""
+    try:
+        first, second = os.lstat(a), os.lstat(b)
+    except OSError:
+        return False
+    return (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def _digest(data: bytes | None) -> str | None:
