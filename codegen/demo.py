@@ -16,7 +16,7 @@ from codegen.apply import Applied, apply_edit
 from codegen.commands import plan_outcome
 from codegen.config import Config
 from codegen.model import Model, Plan
-from codegen.plan import model_edits
+from codegen.plan import model_edits, pair_depths
 from codegen.render import environment
 
 _TF_NOISE = re.compile(
@@ -136,8 +136,8 @@ def _run(models: Path, project: Path) -> int:
 def _best_pair(plan: Plan) -> tuple[Model | None, Model | None]:
     """The two models sharing the most layers (ties: first by path)."""
     by_id = {m.id: m for m in plan.models}
-    ranked = sorted(plan.shared_depth, key=lambda row: (-row[2], row[0], row[1]))
-    best = ranked[0] if ranked else None
-    if best is None or best[2] == 0:
+    ranked = sorted(pair_depths(plan).items(), key=lambda item: (-item[1], item[0]))
+    if not ranked:
         return None, None
-    return by_id[best[0]], by_id[best[1]]
+    (a, b), _depth = ranked[0]
+    return by_id[a], by_id[b]

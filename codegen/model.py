@@ -201,10 +201,19 @@ class TrunkLayer:
     occurrence: int
     key: str  # canonical scope under the prefix, derived from the whole path
     label: str
-    shared_with: tuple[str, ...]  # other model ids on the same trie node
+    shared_with: tuple[str, ...]  # every model id on this trie node, this one included
     renames: tuple[tuple[str, str], ...]  # this model's name strings -> the node's canonical ones
     imported: bool = False  # the builder is imported from generated code, not defined by the model
     expected: tuple[str, ...] | None = None  # canonical variable names the layer must create
+
+
+@dataclass(frozen=True)
+class TrieNode:
+    """A layer position that two or more models reach with identical histories."""
+
+    depth: int  # layers from the start, this one included (1 = the first layer)
+    label: str
+    models: tuple[str, ...]  # model ids, two or more
 
 
 @dataclass(frozen=True)
@@ -227,7 +236,7 @@ class Plan:
     near_misses: tuple[NearMiss, ...]
     models: tuple[Model, ...]
     trunks: tuple[tuple[str, tuple[TrunkLayer, ...]], ...]  # model id -> transferable layers
-    shared_depth: tuple[tuple[str, str, int], ...]
+    nodes: tuple[TrieNode, ...]  # shared trie nodes; pairwise depths derive from them
     divergences: tuple[Divergence, ...]
     diagnostics: tuple[Diagnostic, ...]
     functions: dict[str, FunctionFacts] = field(default_factory=dict, compare=False, hash=False)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TextIO
 
 from codegen import __version__
-from codegen.apply import Applied, Failed, apply_edit
 from codegen.cache import FactsCache
 from codegen.config import Config
 from codegen.discover import discover
@@ -264,6 +263,8 @@ def edited_models(
     changed: dict[str, str] = {}
     problems: list[Diagnostic] = []
     by_path = {s.path: s for s in scan_result.sources}
+    from codegen.apply import Applied, Failed, apply_edit  # libcst.matchers: only when applying
+
     memo = _InSyncMemo(config, use_cache)
     for edit in model_edits(scan_result.plan, plan_options(config)):
         source = by_path.get(edit.path)

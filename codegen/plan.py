@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import keyword
 import re
@@ -23,6 +24,7 @@ from codegen.model import (
     ModelEdit,
     ModuleFacts,
     Plan,
+    TrieNode,
     TrunkLayer,
 )
 
@@ -70,7 +72,7 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
                 static_depth=static_depth,
             )
         )
-    trunks, shared_depth, divergences = _trie(models, prints, diagnostics, functions)
+    trunks, nodes, divergences = _trie(models, prints, diagnostics, functions)
     return Plan(
         files=tuple((m.path, "ok" if m.ok else "error") for m in modules),
         builders=prints.builders,
@@ -78,7 +80,7 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
         near_misses=prints.near_misses,
         models=tuple(models),
         trunks=trunks,
-        shared_depth=shared_depth,
+        nodes=nodes,
         divergences=divergences,
         diagnostics=tuple(sorted(set(diagnostics))),
         functions=functions,
@@ -224,6 +226,10 @@ def _arg_label(key: str, params: tuple[str, ...]) -> str:
     return key
 
 
+# At most this many divergences are explained per branch point (one per pair of branches).
+MAX_DIVERGENCES_PER_NODE = 12
+
+
 def _trie(
     models: list[Model],
     prints: Fingerprints,
@@ -231,26 +237,36 @@ def _trie(
     functions: dict[str, FunctionFacts],
 ) -> tuple[
     tuple[tuple[str, tuple[TrunkLayer, ...]], ...],
-    tuple[tuple[str, str, int], ...],
+    tuple[TrieNode, ...],
     tuple[Divergence, ...],
 ]:
     """Insert every layer sequence into a prefix trie; nodes on two or more paths transfer."""
     node_models: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for model in models:
         path: tuple[str, ...] = ()
+        node_models[path].append(model.id)
         for layer in model.layers[: model.static_depth]:
             path = (*path, layer.signature)
             node_models[path].append(model.id)
+    # One tuple per node, shared by every TrunkLayer on it: memory stays linear in the models.
+    sharing_of = {path: tuple(ids) for path, ids in node_models.items() if len(ids) >= 2}
     by_id = {m.id: m for m in models}
+    classes = {c.id: c for c in prints.clone_classes}
     trunks = []
+    nodes = []
     for model in models:
         trunk: list[TrunkLayer] = []
         path = ()
+        stopped = False  # after a shared library layer: still shared, no longer transferable
         for position, layer in enumerate(model.layers[: model.static_depth]):
             path = (*path, layer.signature)
-            sharing = node_models[path]
-            if len(sharing) < 2:
+            sharing = sharing_of.get(path)
+            if sharing is None:
                 break
+            if sharing[0] == model.id:
+                nodes.append(TrieNode(position + 1, layer.label, sharing))
+            if stopped:
+                continue
             if layer.builder is None:
                 diagnostics.append(
                     Diagnostic(
@@ -264,8 +280,10 @@ def _trie(
                         f"the layers after it",
                     )
                 )
-                break
+                stopped = True
+                continue
             key = f"{position:02d}_{_identifier(layer.label)}_{_blake('/'.join(path))[:8]}"
+            reference = by_id[sharing[0]]
             trunk.append(
                 TrunkLayer(
                     position=position,
@@ -274,24 +292,57 @@ def _trie(
                     occurrence=layer.occurrence,
                     key=key,
                     label=layer.label,
-                    shared_with=tuple(m for m in sharing if m != model.id),
-                    renames=_renames(model, layer, by_id[sharing[0]], position, prints, functions),
+                    shared_with=sharing,
+                    renames=_renames(model, layer, reference, position, classes, functions),
                     imported=function_id(model.path, layer.builder) not in functions,
-                    expected=_expected_names(by_id[sharing[0]].layers[position], prints, functions),
+                    expected=_expected_names(
+                        reference.layers[position], classes, prints, functions
+                    ),
                 )
             )
         trunks.append((model.id, tuple(trunk)))
-    shared: list[tuple[str, str, int]] = []
-    divergences: list[Divergence] = []
-    for i, a in enumerate(models):
-        for b in models[i + 1 :]:
-            depth = 0
-            limit = min(a.static_depth, b.static_depth)
-            while depth < limit and a.layers[depth].signature == b.layers[depth].signature:
-                depth += 1
-            shared.append((a.id, b.id, depth))
-            divergences.append(Divergence(a.id, b.id, depth, _why_diverge(a, b, depth, prints)))
-    return tuple(trunks), tuple(shared), tuple(divergences)
+    return tuple(trunks), tuple(nodes), _divergences(node_models, by_id, prints)
+
+
+def _divergences(
+    node_models: dict[tuple[str, ...], list[str]], by_id: dict[str, Model], prints: Fingerprints
+) -> tuple[Divergence, ...]:
+    """Why branches part, once per pair of branches at each branch point (not per model pair)."""
+    near = _NearMissIndex(prints)
+    out: list[Divergence] = []
+    for path, ids in sorted(node_models.items(), key=lambda item: (len(item[0]), item[0])):
+        if len(ids) < 2:
+            continue
+        depth = len(path)
+        branches: dict[str, list[str]] = defaultdict(list)
+        for model_id in ids:
+            model = by_id[model_id]
+            following = model.layers[depth].signature if depth < model.static_depth else ""
+            branches[following].append(model_id)
+        if len(branches) < 2:
+            continue
+        groups = sorted(branches.values(), key=lambda group: (-len(group), group[0]))
+        pairs = [(x, y) for i, x in enumerate(groups) for y in groups[i + 1 :]]
+        for group_a, group_b in pairs[:MAX_DIVERGENCES_PER_NODE]:
+            a, b = by_id[group_a[0]], by_id[group_b[0]]
+            reason = _why_diverge(a, b, depth, near)
+            if len(group_a) + len(group_b) > 2:
+                reason += f" [{len(group_a)} vs {len(group_b)} models on these branches]"
+            out.append(Divergence(a.id, b.id, depth, reason))
+    return tuple(out)
+
+
+def pair_depths(plan: Plan, among: set[str] | None = None) -> dict[tuple[str, str], int]:
+    """Shared depth of every pair of models that shares at least one layer (others share 0)."""
+    depths: dict[tuple[str, str], int] = {}
+    for node in plan.nodes:
+        members = [m for m in node.models if among is None or m in among]
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                pair = (a, b) if a < b else (b, a)
+                if depths.get(pair, 0) < node.depth:
+                    depths[pair] = node.depth
+    return depths
 
 
 def _renames(
@@ -299,12 +350,12 @@ def _renames(
     layer: Layer,
     reference: Model,
     position: int,
-    prints: Fingerprints,
+    classes: dict[str, CloneClass],
     functions: dict[str, FunctionFacts],
 ) -> tuple[tuple[str, str], ...]:
     """Map this model's scope/variable names to the node's canonical ones, component-wise."""
     pairs: list[tuple[str, str]] = []
-    clone = next((c for c in prints.clone_classes if c.id == layer.callee), None)
+    clone = classes.get(layer.callee)
     own = functions.get(function_id(model.path, layer.builder or ""))
     if clone is not None and own is not None:
         canonical = functions[clone.canonical]
@@ -325,10 +376,13 @@ def _renames(
 
 
 def _expected_names(
-    reference: Layer, prints: Fingerprints, functions: dict[str, FunctionFacts]
+    reference: Layer,
+    classes: dict[str, CloneClass],
+    prints: Fingerprints,
+    functions: dict[str, FunctionFacts],
 ) -> tuple[str, ...] | None:
     """The canonical copy's variable names for this node's call, when they are known statically."""
-    clone = next((c for c in prints.clone_classes if c.id == reference.callee), None)
+    clone = classes.get(reference.callee)
     if clone is None:
         return None
     canonical = functions[clone.canonical]
@@ -358,6 +412,7 @@ def _expected_names(
     return tuple(names)
 
 
+@functools.lru_cache(maxsize=4096)
 def _string_value(text: str) -> str | None:
     """The str a stored repr stands for, or None for anything else."""
     try:
@@ -367,7 +422,7 @@ def _string_value(text: str) -> str | None:
     return value if isinstance(value, str) and value and "/" not in value else None
 
 
-def _why_diverge(a: Model, b: Model, depth: int, prints: Fingerprints) -> str:
+def _why_diverge(a: Model, b: Model, depth: int, near: _NearMissIndex) -> str:
     """In words a person can act on: why a and b stop sharing after `depth` layers."""
     name_a, name_b = a.path, b.path
     for model in (a, b):
@@ -386,9 +441,9 @@ def _why_diverge(a: Model, b: Model, depth: int, prints: Fingerprints) -> str:
             f"{where}: {name_a}:{la.line} calls `{la.label}` "
             f"but {name_b}:{lb.line} calls `{lb.label}`"
         )
-        near = _near_miss_between(la, lb, a, b, prints)
-        if near:
-            reason += f" ({near})"
+        found = near.between(a.path, la, b.path, lb)
+        if found:
+            reason += f" ({found})"
         elif la.label == lb.label:
             reason += " (same name, not the same code)"
         return reason
@@ -409,22 +464,21 @@ def _human_key(key: str) -> str:
     )
 
 
-def _near_miss_between(
-    la: Layer, lb: Layer, a: Model, b: Model, prints: Fingerprints
-) -> str | None:
-    """The near-miss reason for the builders two layers call, when there is one."""
-    if la.builder is None or lb.builder is None:
-        return None
-    ida, idb = function_id(a.path, la.builder), function_id(b.path, lb.builder)
-    members = {m: c.id for c in prints.clone_classes for m in c.members}
-    for near in prints.near_misses:
-        ends = {near.a, near.b}
-        for end_a, end_b in ((ida, idb), (idb, ida)):
-            same_a = {x for x, c in members.items() if c == members.get(end_a)} or {end_a}
-            same_b = {x for x, c in members.items() if c == members.get(end_b)} or {end_b}
-            if ends & same_a and ends & same_b:
-                return near.reason
-    return None
+class _NearMissIndex:
+    """Near-miss reasons by pair of clone classes (or lone builders), built once per plan."""
+
+    def __init__(self, prints: Fingerprints):
+        self.group = {m: c.id for c in prints.clone_classes for m in c.members}
+        self.reasons: dict[frozenset[str], str] = {}
+        for near in prints.near_misses:
+            key = frozenset((self.group.get(near.a, near.a), self.group.get(near.b, near.b)))
+            self.reasons.setdefault(key, near.reason)
+
+    def between(self, path_a: str, la: Layer, path_b: str, lb: Layer) -> str | None:
+        if la.builder is None or lb.builder is None:
+            return None
+        ida, idb = function_id(path_a, la.builder), function_id(path_b, lb.builder)
+        return self.reasons.get(frozenset((self.group.get(ida, ida), self.group.get(idb, idb))))
 
 
 def _identifier(label: str) -> str:

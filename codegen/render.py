@@ -350,7 +350,7 @@ class _Renderer:
     def shim(
         self, model: Model, trunk: tuple[TrunkLayer, ...], shared: dict[str, tuple[CloneClass, str]]
     ) -> str:
-        layers = [self.shim_layer(layer) for layer in trunk]
+        layers = [self.shim_layer(model.id, layer) for layer in trunk]
         functions: list[ShimFunction] = []
         classes: list[ShimClass] = []
         seen: set[str] = set()
@@ -380,7 +380,7 @@ class _Renderer:
             layers=layers,
             functions=functions,
             classes=classes,
-            shared_with=sorted({other for layer in trunk for other in layer.shared_with}),
+            shared_with=_partners(model.id, {m for layer in trunk[:1] for m in layer.shared_with}),
             sources=model.path,
         )
 
@@ -389,7 +389,7 @@ class _Renderer:
         canonical = self.plan.functions.get(clone.canonical)
         return canonical.name if canonical is not None and canonical.kind == "method" else None
 
-    def shim_layer(self, layer: TrunkLayer) -> ShimLayer:
+    def shim_layer(self, model_id: str, layer: TrunkLayer) -> ShimLayer:
         builder = layer.builder
         clone = next((c for c in self.plan.clone_classes if c.id == layer.callee), None)
         method = self.class_method(clone) if clone is not None else None
@@ -406,7 +406,7 @@ class _Renderer:
             fields.append(f"renames={tuple(layer.renames)!r}")
         if layer.expected is not None:
             fields.append(f"expected={tuple(layer.expected)!r}")
-        partners = ", ".join(sorted({other.split("::", 1)[0] for other in layer.shared_with}))
+        partners = _partners(model_id, set(layer.shared_with))
         comment = (
             f"layer {layer.position + 1}: {layer.label}, key {layer.key}, shared with: {partners}"
         )
@@ -438,6 +438,18 @@ class _Renderer:
         else:
             signature, call = "*args, **kwargs", "*args, **kwargs"
         return ShimFunction(builder, signature, call, canonical, clone.id, builder)
+
+
+# Shims name their partners; past this many, a count keeps large projects' shims small.
+MAX_PARTNERS_SHOWN = 8
+
+
+def _partners(model_id: str, sharing: set[str]) -> str:
+    """`models/a.py, models/b.py and 12 more`: the other models on a trie node."""
+    others = sorted(m.split("::", 1)[0] for m in sharing if m != model_id)
+    shown = ", ".join(others[:MAX_PARTNERS_SHOWN])
+    extra = len(others) - MAX_PARTNERS_SHOWN
+    return f"{shown} and {extra} more" if extra > 0 else shown
 
 
 def _rebind(statement: str, new: str) -> str:

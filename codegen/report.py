@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 from codegen.model import Diagnostic, Layer, Model, Plan
+from codegen.plan import pair_depths
 
 SCHEMA_VERSION = 1
+MATRIX_LIMIT = 12  # above this many models the text report lists trie nodes instead
 
 
 def _args_text(layer: Layer) -> str:
@@ -81,14 +83,16 @@ def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, A
                         "position": t.position,
                         "key": t.key,
                         "builder": t.builder,
-                        "shared_with": list(t.shared_with),
+                        "models_sharing": len(t.shared_with),
                     }
                     for t in dict(plan.trunks).get(m.id, ())
                 ],
             }
             for m in plan.models
         ],
-        "shared_depth": [{"a": a, "b": b, "depth": depth} for a, b, depth in plan.shared_depth],
+        "shared_depth": [
+            {"a": a, "b": b, "depth": depth} for (a, b), depth in sorted(pair_depths(plan).items())
+        ],
         "divergences": [
             {"a": d.a, "b": d.b, "depth": d.depth, "reason": d.reason} for d in plan.divergences
         ],
@@ -144,7 +148,10 @@ def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int 
     _cut(lines, len(plan.models), limit)
 
     lines += ["", "Shared depth (layers both models build identically from the start)"]
-    lines += _matrix(plan.models[:limit], plan.shared_depth)
+    if len(plan.models) <= MATRIX_LIMIT:
+        lines += _matrix(plan.models, pair_depths(plan))
+    else:
+        lines += _deepest_pairs(plan, limit)
 
     lines += ["", "Where shared trunks end"]
     for divergence in plan.divergences[:limit]:
@@ -175,13 +182,24 @@ def _cut(lines: list[str], total: int, limit: int) -> None:
         lines.append(f"  ... and {total - limit} more (use --json for everything)")
 
 
-def _matrix(
-    models: tuple[Model, ...] | list[Model], depths: tuple[tuple[str, str, int], ...]
-) -> list[str]:
+def _deepest_pairs(plan: Plan, limit: int) -> list[str]:
+    """For many models a matrix is unreadable: the shared trie nodes, deepest first."""
+    nodes = sorted(plan.nodes, key=lambda n: (-n.depth, -len(n.models), n.models[0]))
+    rows = [f"  {len(plan.models)} models; shared layer positions, deepest first:"]
+    for node in nodes[:limit]:
+        shown = ", ".join(m.split("::")[0] for m in node.models[:4])
+        more = f" and {len(node.models) - 4} more" if len(node.models) > 4 else ""
+        rows.append(
+            f"    depth {node.depth} ({node.label}): {len(node.models)} models: {shown}{more}"
+        )
+    _cut(rows, len(nodes), limit)
+    return rows
+
+
+def _matrix(models: tuple[Model, ...], depth: dict[tuple[str, str], int]) -> list[str]:
     """Pairwise shared depth as a small table."""
     if len(models) < 2:
         return ["  fewer than two models"]
-    depth = {(a, b): d for a, b, d in depths}
     names = [m.name for m in models]
     width = max(len(n) for n in names) + 2
     rows = ["  " + " " * width + "".join(f"{n[:10]:>11}" for n in names)]

@@ -7,7 +7,7 @@ import textwrap
 
 from codegen.extract import extract
 from codegen.model import Plan, SourceFile
-from codegen.plan import make_plan
+from codegen.plan import make_plan, pair_depths
 from codegen.report import to_json
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
@@ -443,8 +443,13 @@ def model(
     )
 
 
+def _all_pairs(plan: Plan) -> list[tuple[str, str]]:
+    ids = sorted(m.id for m in plan.models)
+    return [(x, y) for i, x in enumerate(ids) for y in ids[i + 1 :]]
+
+
 def depth(plan: Plan, a: str, b: str) -> int:
-    for x, y, d in plan.shared_depth:
+    for (x, y), d in {**{k: 0 for k in _all_pairs(plan)}, **pair_depths(plan)}.items():
         if {x, y} == {f"models/{a}.py::build_model", f"models/{b}.py::build_model"} or {
             x.split("::")[0],
             y.split("::")[0],
@@ -512,7 +517,7 @@ def test_keys_are_stable_across_unrelated_changes() -> None:
     base = scan(a=model(), b=model())
     more = scan(a=model(), b=model(), z=model(vocab=99))
     assert dict(base.trunks)["models/a.py::build_model"] == tuple(
-        t.__class__(**{**t.__dict__, "shared_with": ("models/b.py::build_model",)})
+        t.__class__(**{**t.__dict__, "shared_with": ("models/a.py::build_model", "models/b.py::build_model")})
         for t in dict(more.trunks)["models/a.py::build_model"]
     )
 
