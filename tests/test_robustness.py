@@ -510,6 +510,7 @@ def kill_when(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        start_new_session=True,
     )
     started = time.monotonic()
     how = "deadline"
@@ -522,10 +523,66 @@ def kill_when(
         time.sleep(0.0005)
     elapsed = time.monotonic() - started
     finished_first = process.poll() is not None
-    process.kill()
+    process.kill()  # the fault under test: SIGKILL of codegen itself
+    process.wait()
+    end_session(process.pid)  # its parser workers outlive it (xfailed below): end them too
     _, err = process.communicate(timeout=60)
     assert b"Traceback" not in err
     return ("finished" if finished_first else how), elapsed
+
+
+def end_session(leader: int) -> None:
+    """SIGKILL every process left in a session started with start_new_session=True."""
+    try:
+        os.killpg(leader, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    """Running (not a zombie waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug in codegen/pipeline.py: ProcessPoolExecutor workers never notice that a SIGKILLed "
+    "codegen died (they inherit the call queue's write end), so they stay forever as orphans",
+)
+def test_sigkill_during_a_parallel_scan_leaves_no_orphaned_workers(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", routed=True)
+    write_corpus(root, 24, vocab=20000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codegen", "emit", "--no-cache", "--jobs", "2"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not children_of(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        workers = children_of(process.pid)
+        assert workers, "codegen started no parser workers"
+        process.kill()
+        process.wait()
+        time.sleep(3)  # plenty for a worker to notice its parent is gone
+        assert [pid for pid in workers if alive(pid)] == []
+    finally:
+        end_session(process.pid)
 
 
 def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
@@ -568,10 +625,10 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
     kill_points: list[tuple[str, Callable[[], bool], float, bool]] = [
         ("while scanning", lambda: False, 0.3, False),
         ("while staging temp files", staging, 60, False),
-        ("once the journal exists", committing, 60, False),
-        ("after the first new file is in place (slowed commit)", half_replaced, 60, True),
         ("once the journal exists (slowed commit)", committing, 60, True),
+        ("after the first new file is in place (slowed commit)", half_replaced, 60, True),
         ("after the first new file is in place, again (slowed commit)", half_replaced, 60, True),
+        ("once the journal exists, again (slowed commit)", committing, 60, True),
     ]
     observed = []
     for index, (label, condition, deadline, slow) in enumerate(kill_points):
@@ -605,7 +662,7 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
                 f"{olds} old + {news} new files in place",
             )
         )
-        if index % 2 == 0 or slow:
+        if index in (0, 2, 3, 5):  # rounds 1 and 4 leave the recovery to the next emit itself
             # What the next run does first: recovery alone gives exactly the old or the new set.
             assert [d for d in write.recover(out) if d.severity != "info"] == []
             recovered = generated(root)
@@ -617,7 +674,7 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
         assert generated(root) == new, label
         assert_no_strays(root)
     print("\nSIGKILL points:", *observed, sep="\n  ")
-    assert {how for _, how, *_ in observed} == {"deadline", "condition"}, observed
+    assert [how for _, how, *_ in observed].count("condition") >= 4, observed
     mixed = [
         entry for entry in observed if not entry[4].startswith("0 old") and " 0 new" not in entry[4]
     ]
