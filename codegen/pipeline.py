@@ -256,16 +256,24 @@ class _InSyncMemo:
             temp.unlink(missing_ok=True)
 
 
+def _apply_all(work: Sequence[tuple[str, ModelEdit]]) -> list[object]:
+    """Worker entry point: apply a chunk of edits in one process."""
+    from codegen.apply import apply_edit  # libcst.matchers: only when applying
+
+    return [apply_edit(text, edit) for text, edit in work]
+
+
 def edited_models(
-    scan_result: Scan, config: Config, *, use_cache: bool = True
+    scan_result: Scan, config: Config, *, use_cache: bool = True, jobs: int | None = None
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """New text of every model file that `apply` would change, by absolute path."""
+    from codegen.apply import Applied, Failed
+
     changed: dict[str, str] = {}
     problems: list[Diagnostic] = []
     by_path = {s.path: s for s in scan_result.sources}
-    from codegen.apply import Applied, Failed, apply_edit  # libcst.matchers: only when applying
-
     memo = _InSyncMemo(config, use_cache)
+    pending: list[tuple[SourceFile, ModelEdit, str]] = []
     for edit in model_edits(scan_result.plan, plan_options(config)):
         source = by_path.get(edit.path)
         if source is None or source.text is None:
@@ -273,17 +281,39 @@ def edited_models(
         if not edit.shared_builders and edit.shim_alias not in source.text:
             continue  # nothing routed and nothing to unroute: no need to parse
         key = memo.key(source.digest, edit)
-        if key in memo.known:
-            continue
-        result = apply_edit(source.text, edit)
+        if key not in memo.known:
+            pending.append((source, edit, key))
+    work = [(source.text or "", edit) for source, edit, _ in pending]
+    workers = resolve_jobs(config.jobs if jobs is None else jobs, len(work))
+    if workers > 1 and len(work) > 1:
+        chunks = [work[i::workers * 4] for i in range(workers * 4)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(_apply_all, chunks))
+        # Undo the round-robin split so results line up with `pending` again.
+        results: list[object] = [None] * len(work)
+        for offset, part in enumerate(parts):
+            results[offset :: workers * 4] = part
+    else:
+        results = _apply_all(work)
+    for (source, edit, key), result in zip(pending, results, strict=True):
         if isinstance(result, Applied):
             changed[source.abspath] = result.new_source
+            # apply is idempotent: its output is in sync by construction, so the next check of
+            # the rewritten file needs no parse.
+            memo.add(memo.key(_digest_text(result.new_source, source), edit))
         elif isinstance(result, Failed):
             problems.extend(result.diagnostics)
         else:
             memo.add(key)
     memo.save()
     return changed, tuple(problems)
+
+
+def _digest_text(text: str, original: SourceFile) -> str:
+    """sha256 of the bytes the writer will store for `text` (same encoding as the original)."""
+    from codegen.write import encoded_bytes
+
+    return hashlib.sha256(encoded_bytes(text, original.abspath)).hexdigest()
 
 
 def model_edit_for(scan_result: Scan, config: Config, path: str) -> ModelEdit | None:

@@ -796,3 +796,12 @@ def _reason(error: OSError) -> str:
 
 def _diag(path: str, code: str, message: str, severity: Severity = "error") -> Diagnostic:
     return Diagnostic(path, 1, 0, code, severity, message)
+
+
+def encoded_bytes(text: str, target: str) -> bytes:
+    """The exact bytes `plan_source_changes` would store for `text` at `target`."""
+    try:
+        old = _read_bytes(Path(target))
+    except OSError:
+        old = None
+    return text.encode(_target_encoding(text, old), errors="replace")
