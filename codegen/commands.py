@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen import pipeline, report, write
 from codegen.config import Config
-from codegen.model import Change, Diagnostic, Plan
+from codegen.discover import discover
+from codegen.model import Change, Diagnostic, Plan, SourceFile
 
 EXIT_CLEAN, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
@@ -23,6 +24,7 @@ class Outcome:
     models: tuple[Change, ...]
     problems: tuple[Diagnostic, ...]
     notes: tuple[str, ...]  # checkpoint-compatibility changes, in words
+    files: dict[str, str] = field(default_factory=dict)  # every generated file as rendered
 
 
 def _print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
@@ -34,7 +36,13 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     """Dispatch one subcommand."""
     progress = pipeline.terminal_progress()
     use_cache = not args.no_cache
-    scanned = pipeline.scan(paths, config, jobs=args.jobs, use_cache=use_cache, progress=progress)
+    discovered = discover(paths, config)
+    if command == "check" and use_cache and _unchanged_tree_in_sync(discovered, config):
+        print(f"{config.output}/ and the models are up to date.")
+        return EXIT_CLEAN
+    scanned = pipeline.scan(
+        paths, config, jobs=args.jobs, use_cache=use_cache, progress=progress, discovered=discovered
+    )
     missing = [d for d in scanned.diagnostics if d.code == "CG101"]
     if command == "scan":
         code = _scan(scanned, args)
@@ -74,9 +82,32 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
         with_models=command != "emit",
     )
     if command == "check":
-        return _check(outcome, config, args)
+        code = _check(outcome, config, args)
+        if code == EXIT_CLEAN and use_cache:
+            pipeline.remember_outputs(
+                [(s.path, s.digest) for s in scanned.sources], config, outcome.files
+            )
+        return code
     dry_run = getattr(args, "check", False) or getattr(args, "diff", False)  # --diff never writes
-    return _write(outcome, config, args, dry_run=dry_run)
+    tree = (
+        [(source.path, source.digest) for source in scanned.sources] if command == "sync" else None
+    )
+    return _write(outcome, config, args, dry_run=dry_run, tree=tree)
+
+
+def _unchanged_tree_in_sync(
+    discovered: tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]], config: Config
+) -> bool:
+    """Fast path: this exact tree was seen in sync, and generated/ still holds those bytes."""
+    sources, problems = discovered
+    if problems or not sources:
+        return False
+    files = pipeline.cached_outputs(sources, config)
+    if files is None:
+        return False
+    root = Path(config.root)
+    changes, issues = write.plan_changes(files, root / config.output, root, force=False)
+    return not changes and not issues
 
 
 def _scan(scanned: pipeline.Scan, args: argparse.Namespace) -> int:
@@ -106,6 +137,7 @@ def plan_outcome(
     generated: tuple[Change, ...] = ()
     models: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
+    files: dict[str, str] = {}
     if with_generated:
         files, render_problems = pipeline.generated_files(scanned, config, use_cache=use_cache)
         problems.extend(render_problems)
@@ -118,7 +150,7 @@ def plan_outcome(
         problems.extend(apply_problems)
         models, source_problems = write.plan_source_changes(edited, root)
         problems.extend(source_problems)
-    return Outcome(generated, models, tuple(problems), notes)
+    return Outcome(generated, models, tuple(problems), notes, files)
 
 
 # One comment line per shared layer in a shim: what check compares to explain a key change.
@@ -207,7 +239,14 @@ def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _write(outcome: Outcome, config: Config, args: argparse.Namespace, *, dry_run: bool) -> int:
+def _write(
+    outcome: Outcome,
+    config: Config,
+    args: argparse.Namespace,
+    *,
+    dry_run: bool,
+    tree: list[tuple[str, str]] | None = None,
+) -> int:
     changes = (*outcome.generated, *outcome.models)
     refused = [c for c in changes if c.action == "refuse"]
     errors = [d for d in outcome.problems if d.severity == "error"]

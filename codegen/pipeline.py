@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from codegen import __version__
+from codegen import __version__, templates_dir
 from codegen.cache import FactsCache
 from codegen.config import Config
 from codegen.discover import discover
-from codegen.extract import extract
 from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
 from codegen.plan import PlanOptions, make_plan, model_edits
-from codegen.render import RenderError, render, templates_dir
 from codegen.write import add_header
+
+# libcst and jinja2 (extract, render, apply) are imported where they are used: a warm check on an
+# unchanged tree needs neither, and every pre-commit run pays for imports.
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 48
@@ -75,6 +76,8 @@ def open_cache(config: Config, enabled: bool = True) -> FactsCache:
 
 def _extract_all(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
     """Worker entry point: extract a chunk of files in one process."""
+    from codegen.extract import extract
+
     return [extract(source) for source in sources]
 
 
@@ -103,9 +106,12 @@ def scan(
     jobs: int | None = None,
     use_cache: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    discovered: tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]] | None = None,
 ) -> Scan:
     """Discover and extract every file (from cache when unchanged), then plan."""
-    sources, discovery = discover(paths, config)
+    from codegen.extract import extract
+
+    sources, discovery = discovered if discovered is not None else discover(paths, config)
     cache = open_cache(config, use_cache)
     facts: dict[str, ModuleFacts] = {}
     pending: list[SourceFile] = []
@@ -144,19 +150,55 @@ def scan(
     return Scan(plan, diagnostics, stats, tuple(sources))
 
 
-def _render_key(scan_result: Scan, config: Config) -> str:
-    """Everything a render depends on: the inputs, the settings and the tool's own code."""
+def tree_key(sources: Sequence[tuple[str, str]], config: Config) -> str:
+    """What the outputs depend on: the inputs (path, digest), the settings, the tool's code."""
     digest = hashlib.sha256(cache_salt(config).encode() + template_digest().encode())
-    for module in ("render.py", "plan.py", "fingerprint.py", "write.py"):
+    for module in ("render.py", "plan.py", "fingerprint.py", "write.py", "apply.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
-    digest.update(
-        repr(
-            (config.collection, config.scope_prefix, config.output, config.build_function)
-        ).encode()
-    )
-    for source in scan_result.sources:
-        digest.update(f"{source.path}\0{source.digest}\n".encode())
+    settings = (config.collection, config.scope_prefix, config.output, config.build_function)
+    digest.update(repr(settings).encode())
+    for path, source_digest in sorted(sources):
+        digest.update(f"{path}\0{source_digest}\n".encode())
     return digest.hexdigest()
+
+
+def _render_key(scan_result: Scan, config: Config) -> str:
+    return tree_key([(s.path, s.digest) for s in scan_result.sources], config)
+
+
+def _outputs_store(config: Config) -> Path | None:
+    return Path(config.root) / config.cache_dir / "outputs.json" if config.cache_dir else None
+
+
+def cached_outputs(sources: Sequence[SourceFile], config: Config) -> dict[str, str] | None:
+    """The generated files of this exact tree, if it was last seen with its models in sync."""
+    store = _outputs_store(config)
+    if store is None or any(s.text is None for s in sources):
+        return None
+    try:
+        cached = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    key = tree_key([(s.path, s.digest) for s in sources], config)
+    if not isinstance(cached, dict) or cached.get("key") != key:
+        return None
+    files = cached.get("files")
+    return dict(files) if isinstance(files, dict) else None
+
+
+def remember_outputs(
+    tree: Sequence[tuple[str, str]], config: Config, files: dict[str, str]
+) -> None:
+    """Record that `tree` (path, digest pairs) has these outputs and its models are routed."""
+    store = _outputs_store(config)
+    if store is None or not files or not store.parent.is_dir():
+        return
+    temp = store.with_name(f".outputs.{os.getpid()}.tmp")
+    try:
+        temp.write_text(json.dumps({"key": tree_key(tree, config), "files": files}), "utf-8")
+        os.replace(temp, store)
+    except OSError:
+        temp.unlink(missing_ok=True)
 
 
 def generated_files(
@@ -191,6 +233,8 @@ def _render_files(
     scan_result: Scan, config: Config
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """Render and add headers (the uncached path)."""
+    from codegen.render import RenderError, render
+
     try:
         bodies = render(
             scan_result.plan,
@@ -286,7 +330,7 @@ def edited_models(
     work = [(source.text or "", edit) for source, edit, _ in pending]
     workers = resolve_jobs(config.jobs if jobs is None else jobs, len(work))
     if workers > 1 and len(work) > 1:
-        chunks = [work[i::workers * 4] for i in range(workers * 4)]
+        chunks = [work[i :: workers * 4] for i in range(workers * 4)]
         with ProcessPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(_apply_all, chunks))
         # Undo the round-robin split so results line up with `pending` again.

@@ -6,26 +6,17 @@ import ast
 import keyword
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import cast
 
 import jinja2
 import libcst as cst
 
+from codegen import templates_dir
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, FunctionFacts, Model, ModuleFacts, Plan, TrunkLayer
 from codegen.plan import COMMON_MODULE
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def templates_dir() -> Path:
-    """The Jinja templates: the repo's templates/, or the copy packaged in a wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "templates", here / "_templates"):
-        if (candidate / "layers_common.py.jinja").is_file():
-            return candidate
-    return here.parent / "templates"
 
 
 def environment() -> jinja2.Environment:
