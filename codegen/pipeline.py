@@ -166,6 +166,16 @@ def _render_key(scan_result: Scan, config: Config) -> str:
     return tree_key([(s.path, s.digest) for s in scan_result.sources], config)
 
 
+def _write_json(path: Path, data: object) -> None:
+    """Atomically replace a small cache file; a failure only costs speed."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+
+
 def _outputs_store(config: Config) -> Path | None:
     return Path(config.root) / config.cache_dir / "outputs.json" if config.cache_dir else None
 
@@ -191,14 +201,8 @@ def remember_outputs(
 ) -> None:
     """Record that `tree` (path, digest pairs) has these outputs and its models are routed."""
     store = _outputs_store(config)
-    if store is None or not files or not store.parent.is_dir():
-        return
-    temp = store.with_name(f".outputs.{os.getpid()}.tmp")
-    try:
-        temp.write_text(json.dumps({"key": tree_key(tree, config), "files": files}), "utf-8")
-        os.replace(temp, store)
-    except OSError:
-        temp.unlink(missing_ok=True)
+    if store is not None and files and store.parent.is_dir():
+        _write_json(store, {"key": tree_key(tree, config), "files": files})
 
 
 def generated_files(
@@ -220,12 +224,7 @@ def generated_files(
             pass
     files, problems = _render_files(scan_result, config)
     if store is not None and not problems and store.parent.is_dir():
-        temp = store.with_name(f".rendered.{os.getpid()}.tmp")
-        try:
-            temp.write_text(json.dumps({"key": key, "files": files}), encoding="utf-8")
-            os.replace(temp, store)
-        except OSError:
-            temp.unlink(missing_ok=True)
+        _write_json(store, {"key": key, "files": files})
     return files, problems
 
 
@@ -233,17 +232,30 @@ def _render_files(
     scan_result: Scan, config: Config
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """Render and add headers (the uncached path)."""
-    from codegen.render import RenderError, render
+    from codegen.render import RenderError, common_inputs, render
 
+    # layers_common only changes with its canonical sources: reuse it when only other files moved.
+    store = Path(config.root) / config.cache_dir / "common.json" if config.cache_dir else None
+    key = tree_key([("common", p) for p in common_inputs(scan_result.plan)], config)
+    common = None
+    if store is not None:
+        try:
+            cached = json.loads(store.read_text(encoding="utf-8"))
+            common = cached["body"] if cached.get("key") == key else None
+        except (OSError, ValueError, KeyError, AttributeError):
+            common = None
     try:
         bodies = render(
             scan_result.plan,
             collection=config.collection,
             scope_prefix=config.scope_prefix,
             output=config.output,
+            common=common,
         )
     except RenderError as error:
         return {}, (Diagnostic(config.output, 1, 0, "CG320", "error", str(error)),)
+    if store is not None and common is None and store.parent.is_dir():
+        _write_json(store, {"key": key, "body": bodies["layers_common.py"]})
     everything = ", ".join(p for p, status in scan_result.plan.files if status == "ok")
     if len(scan_result.plan.files) > 6:
         everything = f"{len(scan_result.plan.files)} model files"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import keyword
 import re
 from dataclasses import dataclass
@@ -76,24 +77,42 @@ class ShimLayer:
 _ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
 
 
+def _decorator_spelling(decorator: cst.Decorator) -> str:
+    """`a.b.c` for `@a.b.c` or `@a.b.c(...)`."""
+    target = (
+        decorator.decorator.func
+        if isinstance(decorator.decorator, cst.Call)
+        else decorator.decorator
+    )
+    parts: list[str] = []
+    while isinstance(target, cst.Attribute):
+        parts.append(target.attr.value)
+        target = target.value
+    if isinstance(target, cst.Name):
+        parts.append(target.value)
+    return ".".join(reversed(parts))
+
+
+def _has_routing(node: cst.CSTNode) -> bool:
+    """Whether a definition (or a method of a class) carries one of our shim decorators."""
+    defs = [node]
+    if isinstance(node, cst.ClassDef) and isinstance(node.body, cst.IndentedBlock):
+        defs += [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
+    return any(
+        _ROUTING_DECORATOR.match(_decorator_spelling(d))
+        for definition in defs
+        if isinstance(definition, (cst.FunctionDef, cst.ClassDef))
+        for d in definition.decorators
+    )
+
+
 class _StripRouting(cst.CSTTransformer):
     """Drops our own shim decorators: a canonical copy must not route through a model's shim."""
 
     def leave_Decorator(
         self, original: cst.Decorator, updated: cst.Decorator
     ) -> cst.Decorator | cst.RemovalSentinel:
-        target = (
-            original.decorator.func
-            if isinstance(original.decorator, cst.Call)
-            else original.decorator
-        )
-        parts: list[str] = []
-        while isinstance(target, cst.Attribute):
-            parts.append(target.attr.value)
-            target = target.value
-        if isinstance(target, cst.Name):
-            parts.append(target.value)
-        if _ROUTING_DECORATOR.match(".".join(reversed(parts))):
+        if _ROUTING_DECORATOR.match(_decorator_spelling(original)):
             return cst.RemovalSentinel.REMOVE
         return updated
 
@@ -182,6 +201,7 @@ class _Renderer:
         self.env = environment()
         self.parsed: dict[str, dict[str, cst.CSTNode]] = {}
         self.class_of = {m: c for c in plan.clone_classes for m in c.members}
+        self.node_sets: dict[int, tuple[tuple[str, ...], frozenset[str]]] = {}
 
     def definitions(self, path: str) -> dict[str, cst.CSTNode]:
         """Top-level definitions of a module by name (parsed lazily, once)."""
@@ -201,9 +221,18 @@ class _Renderer:
             self.parsed[path] = found
         return self.parsed[path]
 
-    def render(self) -> dict[str, str]:
+    def node_set(self, sharing: tuple[str, ...]) -> frozenset[str]:
+        """One frozenset per trie node (the plan shares one tuple per node between models)."""
+        key = id(sharing)
+        cached = self.node_sets.get(key)
+        if cached is None or cached[0] is not sharing:
+            cached = self.node_sets[key] = (sharing, frozenset(sharing))
+        return cached[1]
+
+    def render(self, common: str | None = None) -> dict[str, str]:
         shared = self.shared_classes()
-        common = self.common_module(shared)
+        if common is None:
+            common = self.common_module(shared)
         files = {
             "__init__.py": self.env.get_template("init.py.jinja").render(
                 sources=self.sources_line()
@@ -271,7 +300,9 @@ class _Renderer:
         state.blocks.append(
             (_order(module, top), name, "")
         )  # placeholder: breaks dependency cycles
-        node = cast(cst.CSTNode, self.definitions(path)[top].visit(_StripRouting()))
+        node = self.definitions(path)[top]
+        if _has_routing(node):
+            node = cast(cst.CSTNode, node.visit(_StripRouting()))
         renames = {top: name} if name != top else {}
         for dep in self.dependencies(module, top):
             dep_id = function_id(path, dep)
@@ -371,7 +402,7 @@ class _Renderer:
             layers=layers,
             functions=functions,
             classes=classes,
-            shared_with=_partners(model.id, {m for layer in trunk[:1] for m in layer.shared_with}),
+            shared_with=_partners(model.id, self.node_set(trunk[0].shared_with)),
             sources=model.path,
         )
 
@@ -397,7 +428,7 @@ class _Renderer:
             fields.append(f"renames={tuple(layer.renames)!r}")
         if layer.expected is not None:
             fields.append(f"expected={tuple(layer.expected)!r}")
-        partners = _partners(model_id, set(layer.shared_with))
+        partners = _partners(model_id, self.node_set(layer.shared_with))
         comment = (
             f"layer {layer.position + 1}: {layer.label}, key {layer.key}, shared with: {partners}"
         )
@@ -435,12 +466,20 @@ class _Renderer:
 MAX_PARTNERS_SHOWN = 8
 
 
-def _partners(model_id: str, sharing: set[str]) -> str:
+@functools.lru_cache(maxsize=256)
+def _sorted_paths(sharing: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(model id, path) of a node's models sorted by path, computed once per trie node."""
+    return tuple(sorted(((m, m.split("::", 1)[0]) for m in sharing), key=lambda item: item[1]))
+
+
+def _partners(model_id: str, sharing: frozenset[str]) -> str:
     """`models/a.py, models/b.py and 12 more`: the other models on a trie node."""
-    others = sorted(m.split("::", 1)[0] for m in sharing if m != model_id)
-    shown = ", ".join(others[:MAX_PARTNERS_SHOWN])
-    extra = len(others) - MAX_PARTNERS_SHOWN
-    return f"{shown} and {extra} more" if extra > 0 else shown
+    ordered = _sorted_paths(sharing)
+    shown = [path for m, path in ordered[: MAX_PARTNERS_SHOWN + 1] if m != model_id]
+    shown = shown[:MAX_PARTNERS_SHOWN]
+    extra = len(ordered) - 1 - len(shown)
+    text = ", ".join(shown)
+    return f"{text} and {extra} more" if extra > 0 else text
 
 
 def _rebind(statement: str, new: str) -> str:
@@ -487,6 +526,23 @@ def _top_level_names(source: str) -> list[str]:
     return names
 
 
-def render(plan: Plan, *, collection: str, scope_prefix: str, output: str) -> dict[str, str]:
-    """Every generated file's body (without header) by path relative to the output dir."""
-    return _Renderer(plan, collection=collection, scope_prefix=scope_prefix, output=output).render()
+def render(
+    plan: Plan, *, collection: str, scope_prefix: str, output: str, common: str | None = None
+) -> dict[str, str]:
+    """Every generated file's body (without header) by path relative to the output dir.
+
+    `common` is a layers_common body rendered earlier for the same shared builders.
+    """
+    renderer = _Renderer(plan, collection=collection, scope_prefix=scope_prefix, output=output)
+    return renderer.render(common)
+
+
+def common_inputs(plan: Plan) -> list[str]:
+    """What layers_common depends on besides the settings: shared classes and their sources."""
+    used = {layer.callee for _, trunk in plan.trunks for layer in trunk}
+    parts = []
+    for clone in plan.clone_classes:
+        if clone.id in used:
+            path = clone.canonical.split("::", 1)[0]
+            parts.append(f"{clone.id}|{clone.name}|{clone.canonical}|{plan.modules[path].digest}")
+    return parts
