@@ -202,7 +202,6 @@ class TrunkLayer:
     key: str  # canonical scope under the prefix, derived from the whole path
     label: str
     shared_with: tuple[str, ...]  # every model id on this trie node, this one included
-    renames: tuple[tuple[str, str], ...]  # this model's name strings -> the node's canonical ones
     imported: bool = False  # the builder is imported from generated code, not defined by the model
     expected: tuple[str, ...] | None = None  # canonical variable names the layer must create
 

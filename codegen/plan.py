@@ -144,7 +144,8 @@ def _layer_sequence(
             static_depth = len(layers)
         args = tuple(sorted((_arg_label(key, params), value) for key, value in call.args))
         opaque = tuple(sorted(_arg_label(key, params) for key in call.opaque))
-        signature = _blake(repr((identity_hash, args, opaque)))
+        # Positions, not parameter names: which copy is canonical must not change a signature.
+        signature = _blake(repr((identity_hash, sorted(call.args), sorted(call.opaque))))
         occurrence_key = builder or callee
         layers.append(
             Layer(
@@ -282,7 +283,9 @@ def _trie(
                 )
                 stopped = True
                 continue
-            key = f"{position:02d}_{_identifier(layer.label)}_{_blake('/'.join(path))[:8]}"
+            # Position and whole-path hash only: names (which copy is canonical, how the models
+            # call things) would change when an unrelated model is added.
+            key = f"{position:02d}_{_blake('/'.join(path))[:8]}"
             reference = by_id[sharing[0]]
             trunk.append(
                 TrunkLayer(
@@ -293,7 +296,6 @@ def _trie(
                     key=key,
                     label=layer.label,
                     shared_with=sharing,
-                    renames=_renames(model, layer, reference, position, classes, functions),
                     imported=function_id(model.path, layer.builder) not in functions,
                     expected=_expected_names(
                         reference.layers[position], classes, prints, functions
@@ -345,43 +347,13 @@ def pair_depths(plan: Plan, among: set[str] | None = None) -> dict[tuple[str, st
     return depths
 
 
-def _renames(
-    model: Model,
-    layer: Layer,
-    reference: Model,
-    position: int,
-    classes: dict[str, CloneClass],
-    functions: dict[str, FunctionFacts],
-) -> tuple[tuple[str, str], ...]:
-    """Map this model's scope/variable names to the node's canonical ones, component-wise."""
-    pairs: list[tuple[str, str]] = []
-    clone = classes.get(layer.callee)
-    own = functions.get(function_id(model.path, layer.builder or ""))
-    if clone is not None and own is not None:
-        canonical = functions[clone.canonical]
-        pairs.extend(zip(own.name_strings, canonical.name_strings, strict=False))
-    reference_names = dict(reference.layers[position].names)
-    pairs.extend(
-        (value, reference_names[key]) for key, value in layer.names if key in reference_names
-    )
-    renames: dict[str, str] = {}
-    for mine, theirs in pairs:
-        source, target = _string_value(mine), _string_value(theirs)
-        if source is None or target is None or source == target:
-            continue
-        renames.setdefault(
-            source, target
-        )  # the first mapping wins: builder names before call names
-    return tuple(sorted(renames.items()))
-
-
 def _expected_names(
     reference: Layer,
     classes: dict[str, CloneClass],
     prints: Fingerprints,
     functions: dict[str, FunctionFacts],
 ) -> tuple[str, ...] | None:
-    """The canonical copy's variable names for this node's call, when they are known statically."""
+    """Numbered names (v0, v1, ...) of the variables the layer creates, when known statically."""
     clone = classes.get(reference.callee)
     if clone is None:
         return None
@@ -391,25 +363,32 @@ def _expected_names(
         function_id(path, callee) in prints.creates for callee in canonical.local_calls
     ):
         return None  # names made at run time, or by another builder it calls
-    given = dict((*reference.args, *reference.names))
-    names = []
-    for parts in canonical.variable_names:
-        resolved = []
-        for part in parts:
-            if part.startswith("s:"):
-                resolved.append(part[2:])
-                continue
-            index = int(part[2:])
-            param = canonical.params[index] if index < len(canonical.params) else f"#{index}"
-            text = given.get(param, given.get(f"#{index}"))
-            if text is None and index < len(canonical.param_defaults):
-                text = canonical.param_defaults[index]
-            value = _string_value(text) if text is not None else None
-            if value is None:
-                return None
-            resolved.append(value)
-        names.append("/".join(resolved))
-    return tuple(names)
+    distinct = dict.fromkeys(
+        _resolved_name(parts, canonical, reference) for parts in canonical.variable_names
+    )
+    if None in distinct:
+        return None
+    return tuple(f"v{index}" for index in range(len(distinct)))
+
+
+def _resolved_name(parts: tuple[str, ...], canonical: FunctionFacts, call: Layer) -> str | None:
+    """A symbolic variable name with parameters filled from the call (or defaults)."""
+    given = dict((*call.args, *call.names))
+    resolved = []
+    for part in parts:
+        if part.startswith("s:"):
+            resolved.append(part[2:])
+            continue
+        index = int(part[2:])
+        param = canonical.params[index] if index < len(canonical.params) else f"#{index}"
+        text = given.get(param, given.get(f"#{index}"))
+        if text is None and index < len(canonical.param_defaults):
+            text = canonical.param_defaults[index]
+        value = _string_value(text) if text is not None else None
+        if value is None:
+            return None
+        resolved.append(value)
+    return "/".join(resolved)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -479,12 +458,6 @@ class _NearMissIndex:
             return None
         ida, idb = function_id(path_a, la.builder), function_id(path_b, lb.builder)
         return self.reasons.get(frozenset((self.group.get(ida, ida), self.group.get(idb, idb))))
-
-
-def _identifier(label: str) -> str:
-    """A scope- and Python-safe spelling of a label."""
-    text = re.sub(r"[^0-9A-Za-z_]+", "_", label).strip("_") or "layer"
-    return text
 
 
 def _model_names(paths: Sequence[str]) -> dict[str, str]:

@@ -424,8 +424,7 @@ class _Renderer:
             f"occurrence={layer.occurrence}",
             f"key={layer.key!r}",
         ]
-        if layer.renames:
-            fields.append(f"renames={tuple(layer.renames)!r}")
+        fields.append("numbered=True")
         if layer.expected is not None:
             fields.append(f"expected={tuple(layer.expected)!r}")
         partners = _partners(model_id, self.node_set(layer.shared_with))

@@ -338,7 +338,7 @@ def test_check_after_a_builder_edit_names_stale_files_and_the_broken_checkpoints
     code, out, _ = run(capsys, "check", "--diff")
     assert code == 1
     assert "--- a/generated/sentiment_transfer.py\n+++ b/generated/sentiment_transfer.py\n" in out
-    assert "-    # layer 2: conv_block, key 01_conv_block_" in out
+    assert "-    # layer 2: conv_block, key 01_" in out
     assert tree(project) == before
 
     assert run(capsys, "sync")[0] == 1

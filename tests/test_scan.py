@@ -495,11 +495,17 @@ def test_trunk_depth_and_history_aware_keys() -> None:
     assert "20000" in why and "30000" in why
 
 
-def test_scope_names_at_the_call_site_are_renamed_to_the_canonical_ones() -> None:
-    plan = scan(a=model(), d=model(scope1="first"))
-    trunks = dict(plan.trunks)
-    d_conv = trunks["models/d.py::build_model"][1]
-    assert d_conv.renames == (("first", "c1"),)
+def test_keys_ignore_names_and_which_copy_is_canonical() -> None:
+    """Scope names at the call site, renamed copies and new files sorting first change no key."""
+    plan = scan(b=model(), d=model(scope1="first"))
+    keys = {mid: [t.key for t in trunk] for mid, trunk in plan.trunks}
+    assert keys["models/b.py::build_model"] == keys["models/d.py::build_model"]
+    renamed_first = model().replace("def conv_block(x, width, scope=", "def aaa_conv(x, width, scope=")
+    renamed_first = renamed_first.replace("conv_block(h", "aaa_conv(h").replace('"W", [3', '"kernel", [3')
+    more = scan(a=renamed_first, b=model(), d=model(scope1="first"))
+    assert {mid: [t.key for t in trunk] for mid, trunk in more.trunks}["models/b.py::build_model"] == keys[
+        "models/b.py::build_model"
+    ]
 
 
 def test_layers_in_loops_or_branches_end_the_trunk() -> None:
