@@ -247,8 +247,7 @@ class _Renderer:
         return files
 
     def sources_line(self) -> str:
-        paths = [p for p, status in self.plan.files if status == "ok"]
-        return ", ".join(paths) if len(paths) <= 6 else f"{len(paths)} model files"
+        return _sources_line(self.plan)
 
     def shared_classes(self) -> dict[str, tuple[CloneClass, str]]:
         """Clone classes some trunk uses, with the name they get in layers_common."""
@@ -481,6 +480,12 @@ def _partners(model_id: str, sharing: frozenset[str]) -> str:
     return f"{text} and {extra} more" if extra > 0 else text
 
 
+def _sources_line(plan: Plan) -> str:
+    """The scanned files, named when few, counted when many."""
+    paths = [p for p, status in plan.files if status == "ok"]
+    return ", ".join(paths) if len(paths) <= 6 else f"{len(paths)} model files"
+
+
 def _rebind(statement: str, new: str) -> str:
     """The same import bound to another name: `import a.b as x` -> `import a.b as new`."""
     base = statement.split(" as ", 1)[0]
@@ -537,11 +542,15 @@ def render(
 
 
 def common_inputs(plan: Plan) -> list[str]:
-    """What layers_common depends on besides the settings: shared classes and their sources."""
+    """Everything layers_common shows besides the settings: its sources, classes and members."""
+    renderer_sources = _sources_line(plan)
     used = {layer.callee for _, trunk in plan.trunks for layer in trunk}
-    parts = []
+    parts = [f"sources|{renderer_sources}"]
     for clone in plan.clone_classes:
         if clone.id in used:
             path = clone.canonical.split("::", 1)[0]
-            parts.append(f"{clone.id}|{clone.name}|{clone.canonical}|{plan.modules[path].digest}")
+            members = ",".join(clone.members)
+            parts.append(
+                f"{clone.id}|{clone.name}|{clone.kind}|{members}|{plan.modules[path].digest}"
+            )
     return parts
