@@ -51,11 +51,14 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
         _print_diagnostics(missing)
         return EXIT_ERROR
     broken = [path for path, status in scanned.plan.files if status == "error"]
+    # A folder that cannot be listed may hold models too: same rule as a file that cannot be read.
+    broken += [d.path for d in scanned.diagnostics if d.code == "CG102"]
     if broken:
         # A file that does not parse may be a model: planning without it would drop its shim and
         # rewrite its partners' keys. Refuse until it is fixed (or excluded).
         _print_diagnostics(
             [d for d in scanned.plan.diagnostics if d.path in broken and d.severity == "error"]
+            + [d for d in scanned.diagnostics if d.code == "CG102"]
         )
         action = "checked" if command == "check" else "written"
         print(

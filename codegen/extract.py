@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import functools
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -709,9 +710,9 @@ class _Extractor:
                 }
                 self.ctx.classes[statement.name.value] = methods
                 self.ctx.symbols.add(statement.name.value)
-            elif isinstance(statement, (cst.If, cst.Try, cst.With)):
+            elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
                 # Conditional imports (try/except ImportError) still bind the names used below.
-                for block in _blocks(statement):
+                for block in nested_blocks(statement):
                     self.gather_module(block)
 
     def gather_small(self, small: cst.BaseSmallStatement) -> None:
@@ -781,7 +782,7 @@ class _Extractor:
                         self.constant_symbol(small)
             elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
                 # Builders defined in loops or branches are still builders.
-                for block in _blocks(statement):
+                for block in nested_blocks(statement):
                     self.collect_functions(block, prefix=prefix, class_name=class_name, kind=kind)
 
     def function(
@@ -962,7 +963,7 @@ def _suite(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     return block.body if isinstance(block, cst.IndentedBlock) else ()  # type: ignore[return-value]
 
 
-def _blocks(statement: cst.CSTNode) -> list[Sequence[cst.BaseStatement]]:
+def nested_blocks(statement: cst.CSTNode) -> list[Sequence[cst.BaseStatement]]:
     """Every nested statement list of a compound statement (if/else, try/except, loops, with)."""
     blocks: list[Sequence[cst.BaseStatement]] = []
     body = getattr(statement, "body", None)
@@ -973,7 +974,7 @@ def _blocks(statement: cst.CSTNode) -> list[Sequence[cst.BaseStatement]]:
     for name in ("orelse", "finalbody"):
         other = getattr(statement, name, None)
         if isinstance(other, cst.If):
-            blocks.extend(_blocks(other))
+            blocks.extend(nested_blocks(other))
         elif other is not None and isinstance(getattr(other, "body", None), cst.BaseSuite):
             blocks.append(_suite(other.body))
     return blocks
@@ -1000,11 +1001,53 @@ def parse_error(path: str, text: str, error: Exception) -> Diagnostic:
     return Diagnostic(path, int(line), int(column), "CG201", "error", f"syntax error: {message}")
 
 
+_NOT_BRACKET = re.compile(r"[^()\[\]{}]+")
+_BRACKET_DELTA = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+def _suspiciously_deep(text: str) -> bool:
+    """Cheap screen for nesting that can overflow libcst's native parser's stack (a crash, not an
+    exception); real code never comes close, so only odd files pay for a second parse."""
+    if text.count("lambda") > 100 or any(len(line) > 20_000 for line in text.splitlines()):
+        return True
+    brackets = _NOT_BRACKET.sub("", text)
+    return max(itertools.accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0) > 100
+
+
+def _python_refuses(path: str, text: str) -> Diagnostic | None:
+    """CPython's own verdict on a suspicious file: its parser fails cleanly where libcst crashes."""
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS, dont_inherit=True)
+    except SyntaxError as error:
+        return Diagnostic(
+            path,
+            error.lineno or 1,
+            max((error.offset or 1) - 1, 0),
+            "CG201",
+            "error",
+            f"syntax error: {error.msg}",
+        )
+    except (RecursionError, MemoryError, ValueError) as error:
+        return Diagnostic(
+            path,
+            1,
+            0,
+            "CG201",
+            "error",
+            f"syntax error: too deeply nested for Python ({type(error).__name__})",
+        )
+    return None
+
+
 def extract(source: SourceFile) -> ModuleFacts:
     """Parse a file once and return its facts; problems become diagnostics, never exceptions."""
     if source.text is None:
         return ModuleFacts(source.path, source.digest, (), (), (), source.diagnostics, False, "")
     text = source.text
+    if _suspiciously_deep(text):
+        refused = _python_refuses(source.path, text)
+        if refused is not None:
+            return ModuleFacts(source.path, source.digest, (), (), (), (refused,), False, "")
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:

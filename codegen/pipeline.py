@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -74,6 +76,24 @@ def open_cache(config: Config, enabled: bool = True) -> FactsCache:
     return FactsCache(Path(config.root) / config.cache_dir, cache_salt(config))
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Pool worker initializer: when the parent is killed (SIGKILL), exit instead of lingering."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="codegen-parent-watch", daemon=True).start()
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers never outlive this process."""
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    )
+
+
 def _extract_all(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
     """Worker entry point: extract a chunk of files in one process."""
     from codegen.extract import extract
@@ -126,7 +146,7 @@ def scan(
     if progress:
         progress(done, len(sources))
     if workers > 1 and len(pending) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with _pool(workers) as pool:
             for chunk in pool.map(_extract_all, _chunks(pending, workers)):
                 for module in chunk:
                     facts[module.path] = module
@@ -343,7 +363,7 @@ def edited_models(
     workers = resolve_jobs(config.jobs if jobs is None else jobs, len(work))
     if workers > 1 and len(work) > 1:
         chunks = [work[i :: workers * 4] for i in range(workers * 4)]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with _pool(workers) as pool:
             parts = list(pool.map(_apply_all, chunks))
         # Undo the round-robin split so results line up with `pending` again.
         results: list[object] = [None] * len(work)

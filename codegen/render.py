@@ -6,6 +6,7 @@ import ast
 import functools
 import keyword
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -13,6 +14,7 @@ import jinja2
 import libcst as cst
 
 from codegen import templates_dir
+from codegen.extract import nested_blocks
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, FunctionFacts, Model, ModuleFacts, Plan, TrunkLayer
 from codegen.plan import COMMON_MODULE
@@ -208,16 +210,23 @@ class _Renderer:
         if path not in self.parsed:
             module = cst.parse_module(self.plan.modules[path].text)
             found: dict[str, cst.CSTNode] = {}
-            for statement in module.body:
-                if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                    found[statement.name.value] = statement
-                elif isinstance(statement, cst.SimpleStatementLine):
-                    for small in statement.body:
-                        if isinstance(small, (cst.Assign, cst.AnnAssign)):
-                            targets = small.targets if isinstance(small, cst.Assign) else [small]
-                            for target in targets:
-                                if isinstance(target.target, cst.Name):
-                                    found.setdefault(target.target.value, statement)
+            pending: list[Sequence[cst.CSTNode]] = [module.body]
+            while pending:
+                for statement in pending.pop(0):
+                    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                        found.setdefault(statement.name.value, statement)
+                    elif isinstance(statement, cst.SimpleStatementLine):
+                        for small in statement.body:
+                            if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                                targets = (
+                                    small.targets if isinstance(small, cst.Assign) else [small]
+                                )
+                                for target in targets:
+                                    if isinstance(target.target, cst.Name):
+                                        found.setdefault(target.target.value, statement)
+                    else:
+                        # Builders defined under `if`, `try`, `with` or a loop are copied too.
+                        pending.extend(nested_blocks(statement))
             self.parsed[path] = found
         return self.parsed[path]
 
@@ -268,7 +277,12 @@ class _Renderer:
             self.copy_definition(state, clone.canonical, shared)
         blocks = [source for _, _, source in sorted(state.blocks)]
         builders = [
-            {"name": name, "id": clone.id, "kind": clone.kind, "members": ", ".join(clone.members)}
+            {
+                "name": name,
+                "id": clone.id,
+                "kind": clone.kind,
+                "members": _inline(", ".join(clone.members)),
+            }
             for clone, name in sorted(shared.values(), key=lambda item: item[1])
         ]
         return self.env.get_template("layers_common.py.jinja").render(
@@ -395,14 +409,14 @@ class _Renderer:
                 own = self.plan.functions.get(clone.canonical)
             functions.append(self.shim_function(builder, own, canonical, clone))
         return self.env.get_template("transfer.py.jinja").render(
-            model_path=model.path,
+            model_path=_inline(model.path),
             model_id=repr(model.id),
             build=model.build,
             layers=layers,
             functions=functions,
             classes=classes,
             shared_with=_partners(model.id, self.node_set(trunk[0].shared_with)),
-            sources=model.path,
+            sources=_inline(model.path),
         )
 
     def class_method(self, clone: CloneClass) -> str | None:
@@ -473,7 +487,7 @@ def _sorted_paths(sharing: frozenset[str]) -> tuple[tuple[str, str], ...]:
 def _partners(model_id: str, sharing: frozenset[str]) -> str:
     """`models/a.py, models/b.py and 12 more`: the other models on a trie node."""
     ordered = _sorted_paths(sharing)
-    shown = [path for m, path in ordered[: MAX_PARTNERS_SHOWN + 1] if m != model_id]
+    shown = [_inline(path) for m, path in ordered[: MAX_PARTNERS_SHOWN + 1] if m != model_id]
     shown = shown[:MAX_PARTNERS_SHOWN]
     extra = len(ordered) - 1 - len(shown)
     text = ", ".join(shown)
@@ -483,7 +497,13 @@ def _partners(model_id: str, sharing: frozenset[str]) -> str:
 def _sources_line(plan: Plan) -> str:
     """The scanned files, named when few, counted when many."""
     paths = [p for p, status in plan.files if status == "ok"]
-    return ", ".join(paths) if len(paths) <= 6 else f"{len(paths)} model files"
+    return _inline(", ".join(paths)) if len(paths) <= 6 else f"{len(paths)} model files"
+
+
+def _inline(text: str) -> str:
+    """Text from file names, safe inside a generated docstring or comment: one line, no quotes
+    or backslashes that could end the string (a path is data, never code)."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _rebind(statement: str, new: str) -> str:

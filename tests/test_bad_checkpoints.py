@@ -431,12 +431,6 @@ def test_copy_to_several_destinations_is_all_or_nothing(project: Path, sessions)
         assert_unchanged(values, session.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in templates/runtime.py.jinja: ModelTransfer.copy does not catch tf.errors.OpError "
-    "from the source fetch, so an uninitialised (or closed) source session raises a raw TF error, "
-    "not TransferError",
-)
 def test_copy_from_an_uninitialised_source_is_a_transfer_error(project: Path, sessions) -> None:
     source = sessions(model(project, "sentiment").build_model, seed=1, initialise=False)
     destination = sessions(model(project, "topic").build_model, seed=2)

@@ -768,12 +768,6 @@ def test_deep_nesting_is_parsed_or_reported(shape: str, depth: int) -> None:
         assert {d.code for d in facts.diagnostics} <= {"CG201", "CG202", "CG203"}, facts.diagnostics
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in codegen/extract.py: libcst's native parser segfaults (SIGSEGV, C stack "
-    "overflow) on bracket or lambda nesting deeper than ~1500; extract() should run ast.parse "
-    "first and report CG201",
-)
 @pytest.mark.parametrize("shape", ["parens", "lists", "calls"])
 def test_very_deep_nesting_does_not_kill_the_scan(
     tmp_path: Path, shape: str, expected: dict[str, object]
@@ -803,12 +797,6 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in codegen/fingerprint.py + plan.py: checkpoint keys embed the clone class "
-    "name, which is the name of whichever copy sorts first, so adding a file with a renamed "
-    "copy renames everyone's keys",
-)
 def test_a_new_file_with_a_renamed_copy_keeps_existing_checkpoint_keys(
     tmp_path: Path, expected: dict[str, object]
 ) -> None:
@@ -844,12 +832,6 @@ BRANCH_BUILDER = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug in codegen/render.py: definitions() indexes only top-level statements, so a "
-    "shared builder whose canonical copy is defined under a module-level if/try/with raises "
-    "KeyError (internal error)",
-)
 @pytest.mark.parametrize("header", ["if True:", "try:", "with open(__file__):"])
 def test_a_shared_builder_defined_in_a_branch_renders_or_is_reported(
     tmp_path: Path, header: str
@@ -963,7 +945,7 @@ def assert_valid_models_reported(scanned: pipeline.Scan, expected: dict[str, obj
 
 
 def key_identity(key: str) -> tuple[str, str]:
-    """(position, path hash) of a checkpoint key; its readable label is xfailed separately below."""
+    """(position, path hash) of a checkpoint key."""
     return key.split("_", 1)[0], key.rsplit("_", 1)[1]
 
 
