@@ -202,9 +202,12 @@ class _FunctionWalker:
         self.locals: dict[str, int] = {}
         self.deps: dict[str, int] = {}
         self.strings: dict[str, int] = {}
-        self.exact: list[str] = []
+        # One token stream (the renamed form) plus the few positions where the exact form and the
+        # skeleton differ from it: one append per node keeps the walk cheap.
         self.renamed: list[str] = []
-        self.skeleton: list[str] = []
+        self.exact_overrides: list[tuple[int, str]] = []
+        self.skeleton_overrides: list[tuple[int, str]] = []
+        self.same = self.renamed.append  # a token identical in all three forms (the hot path)
         self.literals: list[str] = []
         self.name_nodes: set[int] = set()
         self.api_calls: list[str] = []
@@ -222,21 +225,25 @@ class _FunctionWalker:
         self.var_names: list[tuple[str, ...]] | None = []
 
     # -- token emission ---------------------------------------------------------------------
-    def same(self, token: str) -> None:
-        self.exact.append(token)
-        self.renamed.append(token)
-        self.skeleton.append(token)
+    def stream(self, overrides: list[tuple[int, str]]) -> list[str]:
+        """The renamed stream with some positions replaced: the exact form or the skeleton."""
+        tokens = list(self.renamed)
+        for index, token in overrides:
+            tokens[index] = token
+        return tokens
 
     def variant(self, exact: str, renamed: str, skeleton: str) -> None:
-        self.exact.append(exact)
+        index = len(self.renamed)
         self.renamed.append(renamed)
-        self.skeleton.append(skeleton)
+        if exact != renamed:
+            self.exact_overrides.append((index, exact))
+        if skeleton != renamed:
+            self.skeleton_overrides.append((index, skeleton))
 
     def blanked(self, token: str, blank: str) -> None:
         """A value that may differ in a near-miss: kept in hashes, blanked in the skeleton."""
-        self.exact.append(token)
+        self.skeleton_overrides.append((len(self.renamed), blank))
         self.renamed.append(token)
-        self.skeleton.append(blank)
         self.literals.append(token)
 
     # -- traversal --------------------------------------------------------------------------
@@ -826,9 +833,9 @@ class _Extractor:
                 kwonly=tuple(p.name.value for p in node.params.kwonly_params),
                 varargs=isinstance(node.params.star_arg, cst.Param)
                 or node.params.star_kwarg is not None,
-                exact_hash=_digest(walker.exact),
+                exact_hash=_digest(walker.stream(walker.exact_overrides)),
                 renamed_hash=_digest(walker.renamed),
-                skeleton_hash=_digest(walker.skeleton),
+                skeleton_hash=_digest(walker.stream(walker.skeleton_overrides)),
                 deps=tuple(walker.deps),
                 direct_creation=any(apis.creates_variables(a) for a in walker.api_calls),
                 api_calls=tuple(dict.fromkeys(walker.api_calls)),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,11 +96,25 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: syntax trees are acyclic, and its passes over millions of fresh nodes
+    cost a tenth of a cold scan. Reference counting still frees each tree after its file."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _extract_all(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
     """Worker entry point: extract a chunk of files in one process."""
     from codegen.extract import extract
 
-    return [extract(source) for source in sources]
+    with _gc_paused():
+        return [extract(source) for source in sources]
 
 
 def _chunks(items: Sequence[SourceFile], count: int) -> list[list[SourceFile]]:
@@ -154,11 +170,12 @@ def scan(
                 if progress:
                     progress(done, len(sources))
     else:
-        for source in pending:
-            facts[source.path] = extract(source)
-            done += 1
-            if progress and done % 25 == 0:
-                progress(done, len(sources))
+        with _gc_paused():
+            for source in pending:
+                facts[source.path] = extract(source)
+                done += 1
+                if progress and done % 25 == 0:
+                    progress(done, len(sources))
     for source in pending:
         module = facts[source.path]
         if module.ok:
