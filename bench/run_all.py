@@ -10,6 +10,7 @@ rows. Every row compares a value with a baseline measured in the same run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -23,8 +24,12 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
-SCAN_BUDGET = 540
-SCAN_BUDGET_QUICK = 300
+# A full run must finish within 15 minutes on the shared 2-core machine.
+TOTAL_BUDGET = 870
+TOTAL_BUDGET_QUICK = 420
+TRANSFER_LIMIT = 330
+MIN_SCAN_BUDGET = 240
+SCAN_OVERHEAD = 30  # corpus generation and start-up before bench_scan's own clock starts
 
 
 def run_step(args: list[str], timeout: float) -> tuple[int, float, str]:
@@ -76,6 +81,27 @@ def notes(rows: list[dict[str, Any]]) -> str:
     return "\n".join(f"- **{item['name']}**: {item['note']}" for item in rows if item.get("note"))
 
 
+def tool_state() -> dict[str, str]:
+    """Which code was measured: HEAD and a digest of codegen/ and templates/ as on disk."""
+    digest = hashlib.sha256()
+    for path in sorted([*(REPO / "codegen").glob("*.py"), *(REPO / "templates").glob("*")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "codegen", "templates"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {
+        "head": head or "unknown",
+        "sources": digest.hexdigest()[:12],
+        "dirty": str(bool(dirty)),
+    }
+
+
 def load(path: Path, since: float) -> dict[str, Any] | None:
     """A results file written by this run (an older one would mislead)."""
     if not path.exists() or path.stat().st_mtime < since:
@@ -99,6 +125,18 @@ def render(
         "same run, not the absolute times.",
         "",
     ]
+    tool = meta["tool_before"]
+    parts += [
+        f"Measured: commit {tool['head']} (codegen/ and templates/ digest {tool['sources']}"
+        f"{', with uncommitted changes' if tool['dirty'] == 'True' else ''}).",
+        "",
+    ]
+    if meta["tool_changed_during_run"]:
+        parts += [
+            "**Warning: codegen/ or templates/ changed during this run; the rows mix versions. "
+            "Run again on a quiet tree.**",
+            "",
+        ]
     if corpus:
         planted = corpus.get("planted", {})
         parts += [
@@ -164,34 +202,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.time()
+    before = tool_state()
     start = time.perf_counter()
     load_before = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     RESULTS.mkdir(parents=True, exist_ok=True)
 
-    scan_cmd = [sys.executable, str(BENCH / "bench_scan.py"), "--out", str(RESULTS / "scan.json")]
-    if args.quick:
-        scan_cmd.append("--quick")
-    if args.files:
-        scan_cmd += ["--files", str(args.files)]
-    # The scan benchmarks get 9 of the 15 minutes a full run may take; TensorFlow gets the rest.
-    budget = SCAN_BUDGET_QUICK if args.quick else SCAN_BUDGET
-    scan_cmd += ["--budget", str(budget)]
-    print("running bench_scan.py ...", file=sys.stderr, flush=True)
-    code, scan_s, scan_err = run_step(scan_cmd, budget + 120)
-    scan = load(RESULTS / "scan.json", started) if code == 0 else None
-
+    # TensorFlow first: it takes what it takes; the scan benchmarks get the rest of the budget.
     transfer = None
     transfer_s = 0.0
     transfer_err = "skipped (--skip-transfer)"
     if not args.skip_transfer:
-        transfer_cmd = [sys.executable, str(BENCH / "bench_transfer.py")] + (
-            ["--quick"] if args.quick else []
-        )
+        transfer_cmd = [sys.executable, str(BENCH / "bench_transfer.py")]
+        transfer_cmd += ["--quick"] if args.quick else []
         print("running bench_transfer.py ...", file=sys.stderr, flush=True)
-        code, transfer_s, transfer_err = run_step(transfer_cmd, 330 if not args.quick else 180)
+        code, transfer_s, transfer_err = run_step(transfer_cmd, TRANSFER_LIMIT)
         transfer = load(RESULTS / "transfer.json", started) if code == 0 else None
 
+    total = TOTAL_BUDGET_QUICK if args.quick else TOTAL_BUDGET
+    budget = max(MIN_SCAN_BUDGET, total - (time.perf_counter() - start) - SCAN_OVERHEAD)
+    scan_cmd = [sys.executable, str(BENCH / "bench_scan.py"), "--out", str(RESULTS / "scan.json")]
+    scan_cmd += ["--budget", f"{budget:.0f}"]
+    if args.quick:
+        scan_cmd.append("--quick")
+    if args.files:
+        scan_cmd += ["--files", str(args.files)]
+    print(f"running bench_scan.py (budget {budget:.0f} s) ...", file=sys.stderr, flush=True)
+    code, scan_s, scan_err = run_step(scan_cmd, budget + SCAN_OVERHEAD)
+    scan = load(RESULTS / "scan.json", started) if code == 0 else None
+
+    after = tool_state()
     meta = {
+        "tool_before": before,
+        "tool_after": after,
+        "tool_changed_during_run": before["sources"] != after["sources"],
         "quick": args.quick,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}",
