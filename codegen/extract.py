@@ -49,6 +49,7 @@ _OUR_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
 _PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
 
 _FIELD_CACHE: dict[type, tuple[str, ...]] = {}
+NON_LITERAL = "<expr>"  # a parameter default that is not a plain literal
 _Kind = Literal["function", "method", "nested"]
 
 
@@ -827,7 +828,7 @@ class _Extractor:
                 end_line=self.end_line(line),
                 params=_params(node, method=is_method),
                 param_defaults=tuple(
-                    None if p.default is None else self.module.code_for_node(p.default)
+                    None if p.default is None else _literal(p.default, {}) or NON_LITERAL
                     for p in node.params.params[1 if is_method else 0 :]
                 ),
                 kwonly=tuple(p.name.value for p in node.params.kwonly_params),

@@ -77,7 +77,7 @@ class FunctionFacts:
     column: int
     end_line: int
     params: tuple[str, ...]  # positional-or-keyword parameters in order, `self`/`cls` dropped
-    param_defaults: tuple[str | None, ...]  # source of each default (None when absent)
+    param_defaults: tuple[str | None, ...]  # repr of each literal default, "<expr>" or None
     kwonly: tuple[str, ...]
     varargs: bool
     exact_hash: str  # body without comments/docstring/whitespace, names kept
