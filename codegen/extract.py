@@ -45,7 +45,7 @@ _DYNAMIC = (
 )
 _DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
 _ASSIGN_LINE = re.compile(r"^(\w+)[ \t]*(?::[^=\n]*)?=[^=]", re.MULTILINE)
-_OUR_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
+ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
 _PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
 
 _FIELD_CACHE: dict[type, tuple[str, ...]] = {}
@@ -666,7 +666,7 @@ _HANDLERS: dict[type, Callable[[Any, Any], None]] = {
 }
 
 
-def _decorator_name(decorator: cst.Decorator) -> str:
+def decorator_name(decorator: cst.Decorator) -> str:
     """Dotted spelling of a decorator's callee, for recognising our own."""
     target = decorator.decorator
     if isinstance(target, cst.Call):
@@ -801,7 +801,7 @@ class _Extractor:
         nested_defs = [s for s in _suite(node.body) if isinstance(s, cst.FunctionDef)]
         nested = {s.name.value: f"{qualname}.{s.name.value}" for s in nested_defs}
         walker = _FunctionWalker(self.ctx, qualname=qualname, class_name=class_name, nested=nested)
-        decorators = [_decorator_name(d) for d in node.decorators]
+        decorators = [decorator_name(d) for d in node.decorators]
         is_method = class_name is not None and not any(
             d.endswith("staticmethod") for d in decorators
         )
@@ -810,7 +810,7 @@ class _Extractor:
             walker.self_name = all_params[0]
         walker.param_index = {name: i for i, name in enumerate(_params(node, method=is_method))}
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
-            if not _OUR_DECORATOR.match(spelled):  # our own decorators never make copies differ
+            if not ROUTING_DECORATOR.match(spelled):  # our own decorators never make copies differ
                 walker.walk(decorator.decorator)
         walker.same("async" if node.asynchronous else "def")
         walker.walk(node.params)

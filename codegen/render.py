@@ -14,7 +14,7 @@ import jinja2
 import libcst as cst
 
 from codegen import templates_dir
-from codegen.extract import nested_blocks
+from codegen.extract import ROUTING_DECORATOR, decorator_name, nested_blocks
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, FunctionFacts, Model, ModuleFacts, Plan, TrunkLayer
 from codegen.plan import COMMON_MODULE
@@ -76,32 +76,13 @@ class ShimLayer:
     comment: str
 
 
-_ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
-
-
-def _decorator_spelling(decorator: cst.Decorator) -> str:
-    """`a.b.c` for `@a.b.c` or `@a.b.c(...)`."""
-    target = (
-        decorator.decorator.func
-        if isinstance(decorator.decorator, cst.Call)
-        else decorator.decorator
-    )
-    parts: list[str] = []
-    while isinstance(target, cst.Attribute):
-        parts.append(target.attr.value)
-        target = target.value
-    if isinstance(target, cst.Name):
-        parts.append(target.value)
-    return ".".join(reversed(parts))
-
-
 def _has_routing(node: cst.CSTNode) -> bool:
     """Whether a definition (or a method of a class) carries one of our shim decorators."""
     defs = [node]
     if isinstance(node, cst.ClassDef) and isinstance(node.body, cst.IndentedBlock):
         defs += [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
     return any(
-        _ROUTING_DECORATOR.match(_decorator_spelling(d))
+        ROUTING_DECORATOR.match(decorator_name(d))
         for definition in defs
         if isinstance(definition, (cst.FunctionDef, cst.ClassDef))
         for d in definition.decorators
@@ -114,7 +95,7 @@ class _StripRouting(cst.CSTTransformer):
     def leave_Decorator(
         self, original: cst.Decorator, updated: cst.Decorator
     ) -> cst.Decorator | cst.RemovalSentinel:
-        if _ROUTING_DECORATOR.match(_decorator_spelling(original)):
+        if ROUTING_DECORATOR.match(decorator_name(original)):
             return cst.RemovalSentinel.REMOVE
         return updated
 
