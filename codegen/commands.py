@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -282,6 +283,14 @@ def _write(
         return EXIT_ERROR
     for change in changes:
         print(_describe(change, dry_run=False))
+    if tree is not None and not args.no_cache:
+        # The tree as it now is on disk is in sync: the next check can skip planning entirely.
+        written = {
+            c.path: hashlib.sha256(getattr(c, "data", b"") or b"").hexdigest()
+            for c in outcome.models
+        }
+        after = [(path, written.get(path, digest)) for path, digest in tree]
+        pipeline.remember_outputs(after, config, outcome.files)
     unchanged = (
         "everything already up to date" if not changes else f"{len(changes)} file(s) changed"
     )
