@@ -1,5 +1,6 @@
 """layershare `codegen`: share early-layer weights between TensorFlow models by construction."""
 
+import hashlib
 from pathlib import Path
 
 __version__ = "0.1.0"
@@ -12,3 +13,8 @@ def templates_dir() -> Path:
         if (candidate / "layers_common.py.jinja").is_file():
             return candidate
     return here.parent / "templates"
+
+
+def stable_hash(text: str) -> str:
+    """Content hash for fingerprints and keys, the same on every machine and run (not `hash()`)."""
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import hashlib
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -14,7 +13,7 @@ from typing import Any, Literal
 
 import libcst as cst
 
-from codegen import apis
+from codegen import apis, stable_hash
 from codegen.model import Diagnostic, FunctionFacts, LayerCall, ModuleFacts, SourceFile, SymbolFacts
 
 # Fields that only carry layout or comments; skipping them is what makes hashes formatting-blind.
@@ -83,11 +82,6 @@ def _string_repr(text: str) -> str:
 
 
 _STRING_NODES = frozenset({cst.SimpleString, cst.FormattedString, cst.ConcatenatedString})
-
-
-def _digest(tokens: list[str]) -> str:
-    """Stable content hash (never Python's salted hash)."""
-    return hashlib.blake2b("\x1f".join(tokens).encode(), digest_size=12).hexdigest()
 
 
 def _dotted(node: cst.BaseExpression) -> list[str] | None:
@@ -834,9 +828,9 @@ class _Extractor:
                 kwonly=tuple(p.name.value for p in node.params.kwonly_params),
                 varargs=isinstance(node.params.star_arg, cst.Param)
                 or node.params.star_kwarg is not None,
-                exact_hash=_digest(walker.stream(walker.exact_overrides)),
-                renamed_hash=_digest(walker.renamed),
-                skeleton_hash=_digest(walker.stream(walker.skeleton_overrides)),
+                exact_hash=stable_hash("\x1f".join(walker.stream(walker.exact_overrides))),
+                renamed_hash=stable_hash("\x1f".join(walker.renamed)),
+                skeleton_hash=stable_hash("\x1f".join(walker.stream(walker.skeleton_overrides))),
                 deps=tuple(walker.deps),
                 direct_creation=any(apis.creates_variables(a) for a in walker.api_calls),
                 api_calls=tuple(dict.fromkeys(walker.api_calls)),
@@ -927,7 +921,7 @@ class _Extractor:
                 node.name.value,
                 "class",
                 line,
-                _digest(walker.renamed),
+                stable_hash("\x1f".join(walker.renamed)),
                 (*walker.deps, *methods),
                 "",
                 "",
@@ -958,7 +952,7 @@ class _Extractor:
                 name,
                 "constant",
                 line,
-                _digest(walker.renamed),
+                stable_hash("\x1f".join(walker.renamed)),
                 tuple(walker.deps),
                 "",
                 self.ctx.constants.get(name, ""),

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen import apis
+from codegen import apis, stable_hash
 from codegen.model import Builder, CloneClass, FunctionFacts, ModuleFacts, NearMiss
 
 # Near-misses differ in a handful of values; more than this is simply different code.
@@ -35,10 +34,6 @@ class Fingerprints:
 def function_id(path: str, qualname: str) -> str:
     """`path::qualname`, the id used in reports and JSON."""
     return f"{path}::{qualname}"
-
-
-def _blake(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 class _Graph:
@@ -132,7 +127,7 @@ class _Graph:
                 parts.append(digest)
                 lowest = min(lowest, reached)
             stack.pop()
-            digest = _blake("|".join(parts))
+            digest = stable_hash("|".join(parts))
             if lowest >= len(stack):  # not part of a cycle still open above: safe to reuse
                 memo[node] = digest
             return digest, lowest
@@ -294,8 +289,3 @@ def _diff(graph: _Graph, a: str, b: str) -> str:
     lines_b = definition_lines(graph.module_of[b], graph.functions[b])
     diff = difflib.unified_diff(lines_a, lines_b, a, b, n=0, lineterm="")
     return "\n".join(line for line in diff if not line.startswith("@@"))
-
-
-def class_members(classes: Iterable[CloneClass]) -> dict[str, CloneClass]:
-    """Clone class by id."""
-    return {c.id: c for c in classes}

@@ -409,13 +409,6 @@ def _digest_text(text: str, original: SourceFile) -> str:
     return hashlib.sha256(encoded_bytes(text, original.abspath)).hexdigest()
 
 
-def model_edit_for(scan_result: Scan, config: Config, path: str) -> ModelEdit | None:
-    """The edit for one model file, if it is a model."""
-    return next(
-        (e for e in model_edits(scan_result.plan, plan_options(config)) if e.path == path), None
-    )
-
-
 def terminal_progress(stream: TextIO | None = None) -> Callable[[int, int], None] | None:
     """A one-line progress bar on a terminal; None (silence) when output is redirected."""
     stream = stream if stream is not None else sys.stderr  # the current one, not the one at import

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import keyword
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen import apis
+from codegen import apis, stable_hash
 from codegen.fingerprint import Fingerprints, fingerprint, function_id
 from codegen.model import (
     CloneClass,
@@ -37,10 +36,6 @@ class PlanOptions:
 
     build_function: str = r"^build"
     output_package: str = "generated"
-
-
-def _blake(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
@@ -145,7 +140,7 @@ def _layer_sequence(
         args = tuple(sorted((_arg_label(key, params), value) for key, value in call.args))
         opaque = tuple(sorted(_arg_label(key, params) for key in call.opaque))
         # Positions, not parameter names: which copy is canonical must not change a signature.
-        signature = _blake(repr((identity_hash, sorted(call.args), sorted(call.opaque))))
+        signature = stable_hash(repr((identity_hash, sorted(call.args), sorted(call.opaque))))
         occurrence_key = builder or callee
         layers.append(
             Layer(
@@ -285,7 +280,7 @@ def _trie(
                 continue
             # Position and whole-path hash only: names (which copy is canonical, how the models
             # call things) would change when an unrelated model is added.
-            key = f"{position:02d}_{_blake('/'.join(path))[:8]}"
+            key = f"{position:02d}_{stable_hash('/'.join(path))[:8]}"
             reference = by_id[sharing[0]]
             trunk.append(
                 TrunkLayer(
@@ -502,8 +497,3 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
             )
         )
     return tuple(edits)
-
-
-def literal_value(text: str) -> object:
-    """Python value of a repr stored in the facts."""
-    return ast.literal_eval(text)
