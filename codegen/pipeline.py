@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
@@ -63,12 +64,18 @@ def output_package(config: Config) -> str:
     )
 
 
+@functools.cache
+def _code_digest(modules: tuple[str, ...]) -> str:
+    """sha256 of some of the tool's own modules; read once per process, they do not change."""
+    digest = hashlib.sha256(__version__.encode())
+    for module in modules:
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()
+
+
 def cache_salt(config: Config) -> str:
     """Anything that changes extracted facts invalidates the cache: the tool's own code included."""
-    digest = hashlib.sha256(__version__.encode())
-    for module in ("extract.py", "apis.py", "model.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
-    return digest.hexdigest()[:16]
+    return _code_digest(("extract.py", "apis.py", "model.py"))[:16]
 
 
 def open_cache(config: Config, enabled: bool = True) -> FactsCache:
@@ -190,8 +197,9 @@ def scan(
 def tree_key(sources: Sequence[tuple[str, str]], config: Config) -> str:
     """What the outputs depend on: the inputs (path, digest), the settings, the tool's code."""
     digest = hashlib.sha256(cache_salt(config).encode() + template_digest().encode())
-    for module in ("render.py", "plan.py", "fingerprint.py", "write.py", "apply.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
+    digest.update(
+        _code_digest(("render.py", "plan.py", "fingerprint.py", "write.py", "apply.py")).encode()
+    )
     settings = (config.collection, config.scope_prefix, config.output, config.build_function)
     digest.update(repr(settings).encode())
     for path, source_digest in sorted(sources):
@@ -199,37 +207,46 @@ def tree_key(sources: Sequence[tuple[str, str]], config: Config) -> str:
     return digest.hexdigest()
 
 
-def _render_key(scan_result: Scan, config: Config) -> str:
-    return tree_key([(s.path, s.digest) for s in scan_result.sources], config)
-
-
-def _write_json(path: Path, data: object) -> None:
+def _replace_text(path: Path, text: str) -> None:
     """Atomically replace a small cache file; a failure only costs speed."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temp.write_text(json.dumps(data), encoding="utf-8")
+        temp.write_text(text, encoding="utf-8")
         os.replace(temp, path)
     except OSError:
         temp.unlink(missing_ok=True)
 
 
-def _outputs_store(config: Config) -> Path | None:
-    return Path(config.root) / config.cache_dir / "outputs.json" if config.cache_dir else None
+def _write_json(path: Path | None, key: str, field: str, value: object) -> None:
+    """Store `value` under `key` in a one-entry JSON cache file (when caching is on)."""
+    if path is not None and path.parent.is_dir():
+        _replace_text(path, json.dumps({"key": key, field: value}))
+
+
+def _read_json(path: Path | None, key: str, field: str) -> object | None:
+    """The value stored under exactly `key`, or None (no cache, another key, damaged file)."""
+    if path is None:
+        return None
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(cached, dict) or cached.get("key") != key:
+        return None
+    return cached.get(field)
+
+
+def _cache_file(config: Config, name: str, *, use_cache: bool = True) -> Path | None:
+    """A file in the project's cache folder, None when caching is off."""
+    return Path(config.root) / config.cache_dir / name if use_cache and config.cache_dir else None
 
 
 def cached_outputs(sources: Sequence[SourceFile], config: Config) -> dict[str, str] | None:
     """The generated files of this exact tree, if it was last seen with its models in sync."""
-    store = _outputs_store(config)
-    if store is None or any(s.text is None for s in sources):
-        return None
-    try:
-        cached = json.loads(store.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if any(s.text is None for s in sources):
         return None
     key = tree_key([(s.path, s.digest) for s in sources], config)
-    if not isinstance(cached, dict) or cached.get("key") != key:
-        return None
-    files = cached.get("files")
+    files = _read_json(_cache_file(config, "outputs.json"), key, "files")
     return dict(files) if isinstance(files, dict) else None
 
 
@@ -237,50 +254,36 @@ def remember_outputs(
     tree: Sequence[tuple[str, str]], config: Config, files: dict[str, str]
 ) -> None:
     """Record that `tree` (path, digest pairs) has these outputs and its models are routed."""
-    store = _outputs_store(config)
-    if store is not None and files and store.parent.is_dir():
-        _write_json(store, {"key": tree_key(tree, config), "files": files})
+    if files:
+        _write_json(_cache_file(config, "outputs.json"), tree_key(tree, config), "files", files)
 
 
 def generated_files(
     scan_result: Scan, config: Config, *, use_cache: bool = True
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """Every generated file's full text (header included), by path relative to the output dir."""
-    store = (
-        Path(config.root) / config.cache_dir / "rendered.json"
-        if use_cache and config.cache_dir
-        else None
-    )
-    key = _render_key(scan_result, config) if store is not None else ""
-    if store is not None:
-        try:
-            cached = json.loads(store.read_text(encoding="utf-8"))
-            if cached.get("key") == key and isinstance(cached.get("files"), dict):
-                return dict(cached["files"]), ()
-        except (OSError, ValueError):
-            pass
-    files, problems = _render_files(scan_result, config)
-    if store is not None and not problems and store.parent.is_dir():
-        _write_json(store, {"key": key, "files": files})
+    store = _cache_file(config, "rendered.json", use_cache=use_cache)
+    key = tree_key([(s.path, s.digest) for s in scan_result.sources], config) if store else ""
+    cached = _read_json(store, key, "files")
+    if isinstance(cached, dict):
+        return dict(cached), ()
+    files, problems = _render_files(scan_result, config, use_cache=use_cache)
+    if not problems:
+        _write_json(store, key, "files", files)
     return files, problems
 
 
 def _render_files(
-    scan_result: Scan, config: Config
+    scan_result: Scan, config: Config, *, use_cache: bool
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """Render and add headers (the uncached path)."""
-    from codegen.render import RenderError, common_inputs, render
+    from codegen.render import RenderError, common_inputs, render, sources_line
 
     # layers_common only changes with its canonical sources: reuse it when only other files moved.
-    store = Path(config.root) / config.cache_dir / "common.json" if config.cache_dir else None
+    store = _cache_file(config, "common.json", use_cache=use_cache)
     key = tree_key([("common", p) for p in common_inputs(scan_result.plan)], config)
-    common = None
-    if store is not None:
-        try:
-            cached = json.loads(store.read_text(encoding="utf-8"))
-            common = cached["body"] if cached.get("key") == key else None
-        except (OSError, ValueError, KeyError, AttributeError):
-            common = None
+    cached = _read_json(store, key, "body")
+    common = cached if isinstance(cached, str) else None
     try:
         bodies = render(
             scan_result.plan,
@@ -291,11 +294,9 @@ def _render_files(
         )
     except RenderError as error:
         return {}, (Diagnostic(config.output, 1, 0, "CG320", "error", str(error)),)
-    if store is not None and common is None and store.parent.is_dir():
-        _write_json(store, {"key": key, "body": bodies["layers_common.py"]})
-    everything = ", ".join(p for p, status in scan_result.plan.files if status == "ok")
-    if len(scan_result.plan.files) > 6:
-        everything = f"{len(scan_result.plan.files)} model files"
+    if common is None:
+        _write_json(store, key, "body", bodies["layers_common.py"])
+    everything = sources_line(scan_result.plan)
     # A shim derives from its own model alone; the shared modules from every scanned file.
     shim_sources = {f"{m.name}_transfer.py": m.path for m in scan_result.plan.models}
     return {
@@ -303,6 +304,7 @@ def _render_files(
     }, ()
 
 
+@functools.cache
 def template_digest() -> str:
     """Templates shape the output: part of every render-cache key."""
     digest = hashlib.sha256()
@@ -341,12 +343,7 @@ class _InSyncMemo:
     def save(self) -> None:
         if self.path is None or not self.dirty or not self.path.parent.is_dir():
             return
-        temp = self.path.with_name(f".applied.{os.getpid()}.tmp")
-        try:
-            temp.write_text("\n".join(sorted(self.known)) + "\n", encoding="ascii")
-            os.replace(temp, self.path)
-        except OSError:
-            temp.unlink(missing_ok=True)
+        _replace_text(self.path, "\n".join(sorted(self.known)) + "\n")
 
 
 def _apply_all(work: Sequence[tuple[str, ModelEdit]]) -> list[object]:

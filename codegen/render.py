@@ -237,11 +237,11 @@ class _Renderer:
         return files
 
     def sources_line(self) -> str:
-        return _sources_line(self.plan)
+        return sources_line(self.plan)
 
     def shared_classes(self) -> dict[str, tuple[CloneClass, str]]:
         """Clone classes some trunk uses, with the name they get in layers_common."""
-        used = {layer.callee for _, trunk in self.plan.trunks for layer in trunk}
+        used = _transferred_callees(self.plan)
         return {c.id: (c, safe_identifier(c.name)) for c in self.plan.clone_classes if c.id in used}
 
     # -- layers_common ------------------------------------------------------------------------
@@ -475,7 +475,12 @@ def _partners(model_id: str, sharing: frozenset[str]) -> str:
     return f"{text} and {extra} more" if extra > 0 else text
 
 
-def _sources_line(plan: Plan) -> str:
+def _transferred_callees(plan: Plan) -> set[str]:
+    """Clone classes (or APIs) that some model's trunk transfers: what layers_common must hold."""
+    return {layer.callee for _, trunk in plan.trunks for layer in trunk}
+
+
+def sources_line(plan: Plan) -> str:
     """The scanned files, named when few, counted when many."""
     paths = [p for p, status in plan.files if status == "ok"]
     return _inline(", ".join(paths)) if len(paths) <= 6 else f"{len(paths)} model files"
@@ -544,9 +549,8 @@ def render(
 
 def common_inputs(plan: Plan) -> list[str]:
     """Everything layers_common shows besides the settings: its sources, classes and members."""
-    renderer_sources = _sources_line(plan)
-    used = {layer.callee for _, trunk in plan.trunks for layer in trunk}
-    parts = [f"sources|{renderer_sources}"]
+    used = _transferred_callees(plan)
+    parts = [f"sources|{sources_line(plan)}"]
     for clone in plan.clone_classes:
         if clone.id in used:
             path = clone.canonical.split("::", 1)[0]
