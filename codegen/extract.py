@@ -43,7 +43,6 @@ _DYNAMIC = (
     cst.Match if hasattr(cst, "Match") else cst.If,
 )
 _DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
-_ASSIGN_LINE = re.compile(r"^(\w+)[ \t]*(?::[^=\n]*)?=[^=]", re.MULTILINE)
 ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
 _PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
 
