@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-# Must be set before anything imports TensorFlow: tf.compat.v1.layers needs tf-keras under TF >= 2.16.
+import pytest
+
+# Set before anything imports TensorFlow: tf.compat.v1.layers needs tf-keras under TF >= 2.16.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -16,3 +20,32 @@ TEMPLATES = REPO / "templates"
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+
+def _generated_modules() -> dict[str, object]:
+    return {n: m for n, m in sys.modules.items() if n == "generated" or n.startswith("generated.")}
+
+
+@contextlib.contextmanager
+def synced_copy_of_models(root: Path) -> Iterator[Path]:
+    """The example models as users write them, `codegen sync`ed in `root` (the cwd meanwhile), with
+    the `generated` package importable from there only (the repo's own is put back afterwards)."""
+    from codegen.cli import main
+    from codegen.demo import _unrouted_copy
+
+    _unrouted_copy(MODELS, root)
+    monkey = pytest.MonkeyPatch()
+    monkey.chdir(root)
+    assert main(["sync", "--no-cache"]) == 1  # it wrote generated/ and routed the models
+    saved = _generated_modules()
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(root))
+    try:
+        yield root
+    finally:
+        sys.path.remove(str(root))
+        for name in _generated_modules():
+            del sys.modules[name]
+        sys.modules.update(saved)  # type: ignore[arg-type]
+        monkey.undo()

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import MODELS
-
-from codegen.cli import main
-from codegen.demo import _unrouted_copy
+from conftest import synced_copy_of_models
 
 tf_root = pytest.importorskip("tensorflow")
 tf = tf_root.compat.v1
@@ -32,21 +28,8 @@ SEQ = 8
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Unrouted copies of the example models, synced; `generated` importable from there only."""
-    root = tmp_path_factory.mktemp("bad_checkpoints")
-    _unrouted_copy(MODELS, root)
-    monkey = pytest.MonkeyPatch()
-    monkey.chdir(root)
-    assert main(["sync", "--no-cache"]) == 1
-    saved = {n: m for n, m in sys.modules.items() if n == "generated" or n.startswith("generated.")}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(root))
-    yield root
-    sys.path.remove(str(root))
-    for name in [n for n in sys.modules if n == "generated" or n.startswith("generated.")]:
-        del sys.modules[name]
-    sys.modules.update(saved)
-    monkey.undo()
+    with synced_copy_of_models(tmp_path_factory.mktemp("bad_checkpoints")) as root:
+        yield root
 
 
 def shim(name: str) -> ModuleType:

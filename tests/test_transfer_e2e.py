@@ -1,19 +1,17 @@
-"""End to end with real TensorFlow: emit + apply a copy of models/, then move weights between models."""
+"""End to end with real TensorFlow: emit + apply a copy of models/, then move weights around."""
 
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import MODELS
+from conftest import MODELS, synced_copy_of_models
 
 from codegen.cli import main
-from codegen.demo import _unrouted_copy
 
 tf = pytest.importorskip("tensorflow")
 
@@ -23,27 +21,10 @@ BATCH = 4
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh project: the example models as users write them, then `codegen sync` (emit + apply)."""
-    root = tmp_path_factory.mktemp("project")
-    _unrouted_copy(MODELS, root)
-    monkey = pytest.MonkeyPatch()
-    monkey.chdir(root)
-    assert main(["sync", "--no-cache"]) == 1  # it wrote generated/ and routed the models
-    assert main(["check", "--no-cache"]) == 0
-    saved = {
-        name: module
-        for name, module in sys.modules.items()
-        if name == "generated" or name.startswith("generated.")
-    }
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(root))
-    yield root
-    sys.path.remove(str(root))
-    for name in [n for n in sys.modules if n == "generated" or n.startswith("generated.")]:
-        del sys.modules[name]
-    sys.modules.update(saved)
-    monkey.undo()
+    """A fresh project: the example models as users write them, then `codegen sync`."""
+    with synced_copy_of_models(tmp_path_factory.mktemp("project")) as root:
+        assert main(["check", "--no-cache"]) == 0
+        yield root
 
 
 def load(project: Path, name: str) -> ModuleType:
@@ -133,7 +114,7 @@ def trained_sentiment(project: Path, tmp_path: Path) -> tuple[Built, str]:
 
 
 def test_restore_moves_exactly_the_shared_layers(project: Path, tmp_path: Path) -> None:
-    a, checkpoint = trained_sentiment(project, tmp_path)
+    _, checkpoint = trained_sentiment(project, tmp_path)
     trained = a.values()
     assert {v.op.name for v in shim("sentiment").transferable_variables(a.graph)} == SENTIMENT_KEYS
     b = Built(load(project, "topic").build_model)  # built inside its outer variable_scope
@@ -175,7 +156,7 @@ def test_copy_in_memory_writes_no_file(
 
 
 def test_pair_sharing_two_layers_gets_two_layers(project: Path, tmp_path: Path) -> None:
-    a, checkpoint = trained_sentiment(project, tmp_path)
+    _, checkpoint = trained_sentiment(project, tmp_path)
     ner = Built(load(project, "ner").build_model)
     fresh = ner.values()
     report = shim("ner").restore(ner.session, checkpoint)
