@@ -114,7 +114,7 @@ def trained_sentiment(project: Path, tmp_path: Path) -> tuple[Built, str]:
 
 
 def test_restore_moves_exactly_the_shared_layers(project: Path, tmp_path: Path) -> None:
-    _, checkpoint = trained_sentiment(project, tmp_path)
+    a, checkpoint = trained_sentiment(project, tmp_path)
     trained = a.values()
     assert {v.op.name for v in shim("sentiment").transferable_variables(a.graph)} == SENTIMENT_KEYS
     b = Built(load(project, "topic").build_model)  # built inside its outer variable_scope
