@@ -88,15 +88,20 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     if command == "check":
         code = _check(outcome, config, args)
         if code == EXIT_CLEAN and use_cache:
+            from codegen.render import copied_sources  # loaded already: the check rendered
+
             pipeline.remember_outputs(
-                [(s.path, s.digest) for s in scanned.sources], config, outcome.files
+                [(s.path, s.digest) for s in scanned.sources],
+                config,
+                outcome.files,
+                copied=copied_sources(scanned.plan),
             )
         return code
     dry_run = getattr(args, "check", False) or getattr(args, "diff", False)  # --diff never writes
     tree = (
         [(source.path, source.digest) for source in scanned.sources] if command == "sync" else None
     )
-    return _write(outcome, config, args, dry_run=dry_run, tree=tree)
+    return _write(outcome, config, args, dry_run=dry_run, tree=tree, plan=scanned.plan)
 
 
 def _unchanged_tree_in_sync(
@@ -250,6 +255,7 @@ def _write(
     *,
     dry_run: bool,
     tree: list[tuple[str, str]] | None = None,
+    plan: Plan | None = None,
 ) -> int:
     changes = (*outcome.generated, *outcome.models)
     refused = [c for c in changes if c.action == "refuse"]
@@ -283,14 +289,22 @@ def _write(
         return EXIT_ERROR
     for change in changes:
         print(_describe(change, dry_run=False))
-    if tree is not None and not args.no_cache:
+    if tree is not None and plan is not None and not args.no_cache:
         # The tree as it now is on disk is in sync: the next check can skip planning entirely.
         written = {
             c.path: hashlib.sha256(getattr(c, "data", b"") or b"").hexdigest()
             for c in outcome.models
         }
         after = [(path, written.get(path, digest)) for path, digest in tree]
-        pipeline.remember_outputs(after, config, outcome.files)
+        from codegen.render import copied_sources  # loaded already: this run rendered
+
+        pipeline.remember_outputs(
+            after,
+            config,
+            outcome.files,
+            copied=copied_sources(plan),
+            rewritten={c.path: c.new for c in outcome.models if c.new is not None},
+        )
     unchanged = (
         "everything already up to date" if not changes else f"{len(changes)} file(s) changed"
     )

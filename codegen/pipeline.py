@@ -23,6 +23,7 @@ from codegen.config import Config
 from codegen.discover import discover
 from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
 from codegen.plan import PlanOptions, make_plan, model_edits
+from codegen.trivia import code_digest, copied_text_digest
 from codegen.write import add_header
 
 # libcst and jinja2 (extract, render, apply) are imported where they are used: a warm check on an
@@ -158,12 +159,13 @@ def scan(
     cache = open_cache(config, use_cache)
     facts: dict[str, ModuleFacts] = {}
     pending: list[SourceFile] = []
-    for source in sources:
-        hit = cache.get(source.digest, path=source.path) if source.text is not None else None
-        if hit is not None:
-            facts[source.path] = hit
-        else:
-            pending.append(source)
+    with _gc_paused():  # unpickled facts are acyclic too
+        for source in sources:
+            hit = cache.get(source.digest, path=source.path) if source.text is not None else None
+            if hit is not None:
+                facts[source.path] = hit
+            else:
+                pending.append(source)
     workers = resolve_jobs(config.jobs if jobs is None else jobs, len(pending))
     done = len(facts)
     if progress:
@@ -188,20 +190,27 @@ def scan(
         if module.ok:
             cache.put(source.digest, module, path=source.path)
     cache.flush()
-    plan = make_plan([facts[s.path] for s in sources], plan_options(config))
+    with _gc_paused():  # the plan only adds acyclic tuples to the facts; see _gc_paused
+        plan = make_plan([facts[s.path] for s in sources], plan_options(config))
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), len(pending), len(sources) - len(pending), workers)
     return Scan(plan, diagnostics, stats, tuple(sources))
 
 
-def tree_key(sources: Sequence[tuple[str, str]], config: Config) -> str:
-    """What the outputs depend on: the inputs (path, digest), the settings, the tool's code."""
+def settings_key(config: Config) -> str:
+    """What the outputs depend on besides the model files: the settings and the tool's code."""
     digest = hashlib.sha256(cache_salt(config).encode() + template_digest().encode())
     digest.update(
         _code_digest(("render.py", "plan.py", "fingerprint.py", "write.py", "apply.py")).encode()
     )
     settings = (config.collection, config.scope_prefix, config.output, config.build_function)
     digest.update(repr(settings).encode())
+    return digest.hexdigest()
+
+
+def tree_key(sources: Sequence[tuple[str, str]], config: Config) -> str:
+    """What the outputs depend on: the inputs (path, digest), the settings, the tool's code."""
+    digest = hashlib.sha256(settings_key(config).encode())
     for path, source_digest in sorted(sources):
         digest.update(f"{path}\0{source_digest}\n".encode())
     return digest.hexdigest()
@@ -223,15 +232,21 @@ def _write_json(path: Path | None, key: str, field: str, value: object) -> None:
         _replace_text(path, json.dumps({"key": key, field: value}))
 
 
-def _read_json(path: Path | None, key: str, field: str) -> object | None:
-    """The value stored under exactly `key`, or None (no cache, another key, damaged file)."""
+def _read_record(path: Path | None) -> dict | None:
+    """The whole JSON record of a cache file, whatever its key (None: no cache, damaged)."""
     if path is None:
         return None
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(cached, dict) or cached.get("key") != key:
+    return cached if isinstance(cached, dict) else None
+
+
+def _read_json(path: Path | None, key: str, field: str) -> object | None:
+    """The value stored under exactly `key`, or None (no cache, another key, damaged file)."""
+    cached = _read_record(path)
+    if cached is None or cached.get("key") != key:
         return None
     return cached.get(field)
 
@@ -241,21 +256,69 @@ def _cache_file(config: Config, name: str, *, use_cache: bool = True) -> Path | 
     return Path(config.root) / config.cache_dir / name if use_cache and config.cache_dir else None
 
 
+# A check compares at most this many edited files token by token; more edits re-plan.
+MAX_TRIVIA_COMPARED = 50
+
+
 def cached_outputs(sources: Sequence[SourceFile], config: Config) -> dict[str, str] | None:
-    """The generated files of this exact tree, if it was last seen with its models in sync."""
+    """The generated files of this tree if it was last seen in sync, or if it differs from such
+    a tree only in comments and blank lines that cannot change the outputs (see trivia.py)."""
     if any(s.text is None for s in sources):
         return None
-    key = tree_key([(s.path, s.digest) for s in sources], config)
-    files = _read_json(_cache_file(config, "outputs.json"), key, "files")
-    return dict(files) if isinstance(files, dict) else None
+    record = _read_record(_cache_file(config, "outputs.json")) or {}
+    memo = record.get("memo")
+    if not isinstance(memo, dict) or not isinstance(memo.get("files"), dict):
+        return None
+    files = dict(memo["files"])
+    if record.get("key") == tree_key([(s.path, s.digest) for s in sources], config):
+        return files
+    before = memo.get("tree")
+    if memo.get("settings") != settings_key(config) or not isinstance(before, dict):
+        return None
+    if set(before) != {s.path for s in sources}:
+        return None  # a file came or went: its shim, keys and partners may all change
+    edited = [s for s in sources if before[s.path] != s.digest]
+    if len(edited) > MAX_TRIVIA_COMPARED:
+        return None
+    copied = set(memo.get("copied") or ())
+    kept = memo.get("trivia") or {}
+    cache = open_cache(config)
+    for source in edited:
+        compare = copied_text_digest if source.path in copied else code_digest
+        old = kept.get(source.path)
+        if old is None:
+            facts = cache.get(before[source.path], path=source.path)
+            old = compare(facts.text) if facts is not None and facts.text is not None else None
+        if old is None or old != compare(source.text or ""):
+            return None
+    return files
 
 
 def remember_outputs(
-    tree: Sequence[tuple[str, str]], config: Config, files: dict[str, str]
+    tree: Sequence[tuple[str, str]],
+    config: Config,
+    files: dict[str, str],
+    *,
+    copied: Sequence[str],
+    rewritten: dict[str, str] | None = None,
 ) -> None:
-    """Record that `tree` (path, digest pairs) has these outputs and its models are routed."""
-    if files:
-        _write_json(_cache_file(config, "outputs.json"), tree_key(tree, config), "files", files)
+    """Record that `tree` (path, digest pairs) has these outputs and its models are routed.
+    `copied`: files whose text layers_common copies; `rewritten`: new text of the models this
+    run rewrote, whose trivia digests are kept (the facts cache has no text for them)."""
+    if not files:
+        return
+    kept = {
+        path: (copied_text_digest if path in copied else code_digest)(text)
+        for path, text in (rewritten or {}).items()
+    }
+    memo = {
+        "files": files,
+        "settings": settings_key(config),
+        "tree": dict(tree),
+        "copied": sorted(copied),
+        "trivia": {path: digest for path, digest in kept.items() if digest is not None},
+    }
+    _write_json(_cache_file(config, "outputs.json"), tree_key(tree, config), "memo", memo)
 
 
 def generated_files(
@@ -267,7 +330,8 @@ def generated_files(
     cached = _read_json(store, key, "files")
     if isinstance(cached, dict):
         return dict(cached), ()
-    files, problems = _render_files(scan_result, config, use_cache=use_cache)
+    with _gc_paused():  # rendering builds strings and small trees: nothing for the GC to find
+        files, problems = _render_files(scan_result, config, use_cache=use_cache)
     if not problems:
         _write_json(store, key, "files", files)
     return files, problems

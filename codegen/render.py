@@ -547,6 +547,12 @@ def render(
     return renderer.render(common)
 
 
+def copied_sources(plan: Plan) -> list[str]:
+    """Files whose source text layers_common copies: where even a comment changes the output."""
+    used = _transferred_callees(plan)
+    return sorted({c.canonical.split("::", 1)[0] for c in plan.clone_classes if c.id in used})
+
+
 def common_inputs(plan: Plan) -> list[str]:
     """Everything layers_common shows besides the settings: its sources, classes and members."""
     used = _transferred_callees(plan)

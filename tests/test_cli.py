@@ -491,3 +491,55 @@ def test_sync_reaches_a_fixed_point_and_canonical_copies_carry_no_routing(
     for text in (common, common_after_second_sync):
         assert "_transfer" not in "".join(ROUTING.findall(text)), "a shim leaked into layers_common"
     assert check_code == 0, "check must pass right after sync"
+
+
+# --- the warm check: trivia edits skip planning, everything else re-plans --------------------
+
+
+def refuse_to_scan(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the check re-planned although only comments changed")
+
+
+def test_check_after_comment_only_edits_is_clean_without_planning(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced(capsys)
+    ner = project / "models/ner.py"
+    text = ner.read_text("utf-8")
+    edited = text.replace(
+        "    with tf.compat.v1.variable_scope(name):",
+        "    # a note inside a builder\n    with tf.compat.v1.variable_scope(name):",
+        1,
+    )
+    ner.write_text(edited + "\n# a note at the end\n", "utf-8")
+    monkeypatch.setattr(pipeline, "scan", refuse_to_scan)
+    assert run(capsys, "check") == (0, "generated/ and the models are up to date.\n", "")
+
+
+def test_check_after_a_comment_inside_a_copied_builder_reports_layers_common(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from codegen.config import Config
+    from codegen.render import copied_sources
+
+    synced(capsys)
+    plan = pipeline.scan(["models"], Config(root=str(project))).plan
+    copied = project / copied_sources(plan)[0]
+    text = copied.read_text("utf-8")
+    copied.write_text(text.replace("    with tf", "    # a note\n    with tf", 1), "utf-8")
+    code, out, _ = run(capsys, "check")
+    assert code == 1
+    assert "stale: generated/layers_common.py (content changed)" in out
+    copied.write_text(text + "\n# a note after every statement\n", "utf-8")
+    assert run(capsys, "check")[0] == 0
+
+
+def test_check_after_a_removed_decorator_replans_and_fails(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synced(capsys)
+    ner = project / "models/ner.py"
+    ner.write_text(ner.read_text("utf-8").replace("@ner_transfer.build\n", ""), "utf-8")
+    code, out, _ = run(capsys, "check")
+    assert code == 1
+    assert "stale: models/ner.py" in out
