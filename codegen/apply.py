@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 from libcst.metadata import (
     Assignment,
@@ -575,13 +574,33 @@ def _import_position(body: Sequence[cst.BaseStatement]) -> tuple[int, bool]:
     """
     start = 1 if body and _is_docstring(body[0]) else 0
     limit = next(
-        (i for i, stmt in enumerate(body) if m.findall(stmt, m.FunctionDef() | m.ClassDef())),
+        (i for i, stmt in enumerate(body) if _contains(stmt, (cst.FunctionDef, cst.ClassDef))),
         len(body),
     )
     last = None
     for i in range(start, limit):
-        if m.findall(body[i], m.Import() | m.ImportFrom()):
+        if _contains(body[i], (cst.Import, cst.ImportFrom)):
             last = i
     if last is not None:
         return last + 1, False
     return start, start == 1
+
+
+class _Finder(cst.CSTVisitor):
+    """Stops at the first node of the given types (libcst.matchers costs a tenth of a second to
+    import, which every warm check would pay)."""
+
+    def __init__(self, kinds: tuple[type[cst.CSTNode], ...]) -> None:
+        self.kinds = kinds
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.found = self.found or isinstance(node, self.kinds)
+        return not self.found
+
+
+def _contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
+    """True when `node` is, or holds anywhere below it, a node of one of `kinds`."""
+    finder = _Finder(kinds)
+    node.visit(finder)
+    return finder.found

@@ -412,7 +412,7 @@ class _InSyncMemo:
 
 def _apply_all(work: Sequence[tuple[str, ModelEdit]]) -> list[object]:
     """Worker entry point: apply a chunk of edits in one process."""
-    from codegen.apply import apply_edit  # libcst.matchers: only when applying
+    from codegen.apply import apply_edit  # libcst and its metadata: only when applying
 
     return [apply_edit(text, edit) for text, edit in work]
 
