@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Roots whose attribute chains are library APIs rather than user code.
@@ -62,11 +63,15 @@ def normalize_api(dotted: str) -> str:
     return dotted
 
 
+# The predicates below are pure functions of a dotted name that the scanner asks about for every
+# call it sees, over a few hundred distinct names: memoized.
+@functools.lru_cache(maxsize=4096)
 def is_library(dotted: str) -> bool:
     """True for a dotted name rooted in a known ML library."""
     return dotted.split(".", 1)[0] in LIBRARY_ROOTS
 
 
+@functools.lru_cache(maxsize=4096)
 def creates_variables(dotted: str) -> bool:
     """True when calling this resolved API creates trainable state (reads and identity do not)."""
     if not is_library(dotted):

@@ -42,7 +42,9 @@ _DYNAMIC = (
     cst.GeneratorExp,
     cst.Match if hasattr(cst, "Match") else cst.If,
 )
-_DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
+# Matched against "\n" + text: a pattern that starts with a literal lets the regex engine skip
+# ahead to candidate positions, where `^` under MULTILINE makes it try every character.
+_DEF_LINE = re.compile(r"\n[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
 ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
 _PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
 
@@ -80,47 +82,65 @@ def _string_repr(text: str) -> str:
         return text
 
 
+# literal_eval compiles its input: the two helpers below would otherwise compile once per call.
+@functools.lru_cache(maxsize=8192)
+def _string_value(text: str) -> Any:
+    """The value of a string literal (raises as literal_eval does for an undecodable one)."""
+    return ast.literal_eval(_string_repr(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _negated(literal: str) -> Any:
+    """Minus a literal's value (raises TypeError for a non-number, as `-` does)."""
+    return -ast.literal_eval(literal)
+
+
 _STRING_NODES = frozenset({cst.SimpleString, cst.FormattedString, cst.ConcatenatedString})
+_NAME_VALUE_NODES = frozenset({cst.SimpleString, cst.FormattedString})  # may be a name default
 
 
-def _dotted(node: cst.BaseExpression) -> list[str] | None:
-    """`a.b.c` as ["a", "b", "c"], or None when the chain is not plain names."""
+def _dotted(node: cst.BaseExpression) -> tuple[str, ...] | None:
+    """`a.b.c` as ("a", "b", "c"), or None when the chain is not plain names."""
+    # `type(...) is` rather than isinstance, here and on every hot path: libcst's node classes use
+    # ABCMeta, whose isinstance is slow, and its concrete node classes are never subclassed.
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
-        return parts[::-1]
+        parts.reverse()
+        return tuple(parts)
     return None
 
 
 def _literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
     """repr of a literal value (numbers, strings, tuples, module constants), else None."""
     try:
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary)):
+        if type(node) is cst.Integer or type(node) is cst.Float or type(node) is cst.Imaginary:
             return _number(node.value)
         if type(node) is cst.SimpleString:
             return _string_repr(node.value)
-        if isinstance(node, cst.ConcatenatedString):
+        if type(node) is cst.ConcatenatedString:
             value = node.evaluated_value
             return None if value is None else repr(value)
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             if node.value in ("True", "False", "None"):
                 return node.value
             return constants.get(node.value)
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
             inner = _literal(node.expression, constants)
-            return None if inner is None else repr(-ast.literal_eval(inner))
-        if isinstance(node, (cst.Tuple, cst.List)):
+            # repr() outside the cache: a fresh string per use, as the facts always had.
+            return None if inner is None else repr(_negated(inner))
+        if type(node) is cst.Tuple or type(node) is cst.List:
             items = [_literal(e.value, constants) for e in node.elements]
             if any(
-                i is None or isinstance(e, cst.StarredElement)
+                i is None or type(e) is cst.StarredElement
                 for i, e in zip(items, node.elements, strict=True)
             ):
                 return None
             body = ", ".join(items)  # type: ignore[arg-type]
-            if isinstance(node, cst.List):
+            if type(node) is cst.List:
                 return f"[{body}]"
             return f"({body},)" if len(items) == 1 else f"({body})"
     except (ValueError, SyntaxError, TypeError, RecursionError):
@@ -139,8 +159,10 @@ class _ModuleContext:
     symbols: set[str] = field(default_factory=set)  # every module-level def, class and constant
     star_modules: list[str] = field(default_factory=list)
     def_lines: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # resolve() results, for the function walkers only: they run once the names above are final.
+    resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
 
-    def resolve(self, parts: list[str]) -> str | None:
+    def resolve(self, parts: Sequence[str]) -> str | None:
         """Resolved dotted API for a name chain rooted at an import alias."""
         target = self.aliases.get(parts[0])
         if target is None:
@@ -149,6 +171,13 @@ class _ModuleContext:
             else:
                 return None
         return apis.normalize_api(".".join([target, *parts[1:]]))
+
+    def resolve_final(self, parts: tuple[str, ...]) -> str | None:
+        """resolve(), memoized: only once the module's names are all gathered."""
+        result = self.resolved.get(parts, "")  # "" is never a resolution: it means "not yet"
+        if result == "":
+            result = self.resolved[parts] = self.resolve(parts)
+        return result
 
     def take_line(self, kind: str, name: str) -> int:
         """Line of the next `def name`/`class name` in source order (1 when not found)."""
@@ -161,7 +190,7 @@ def _import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, 
     out: list[tuple[str, str, str]] = []
     if isinstance(node, cst.Import):
         for alias in node.names:
-            dotted = _dotted(alias.name) or []
+            dotted = _dotted(alias.name) or ()
             full = ".".join(dotted)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 bound = alias.asname.name.value
@@ -241,76 +270,69 @@ class _FunctionWalker:
         self.literals.append(token)
 
     # -- traversal --------------------------------------------------------------------------
+    # Every node type maps to one function in _WALK (a handler below, or a generic walker built
+    # once per type). Hot handlers look their children up in _WALK themselves instead of calling
+    # walk(): one Python call per node instead of two.
     def walk(self, node: cst.CSTNode) -> None:
-        handler, operator, dynamic, fields, type_name = _TYPE_INFO.get(type(node)) or _type_info(
-            type(node)
-        )
-        if handler is not None:
-            handler(self, node)
-            return
-        if operator:
-            self.blanked(type_name, "op?")
-            return
-        self.dynamic += dynamic
-        self.same(type_name)
-        for name in fields:
-            value = getattr(node, name)
-            kind = type(value)
-            if _IS_NODE.get(kind) or (kind not in _IS_NODE and _is_node(kind)):
-                self.walk(value)
-            elif kind is list or kind is tuple:
-                for item in value:
-                    if _IS_NODE.get(type(item)) or (
-                        type(item) not in _IS_NODE and _is_node(type(item))
-                    ):
-                        self.walk(item)
-            elif kind is str and value:
-                self.same(value)
-        self.same(")")
-        self.dynamic -= dynamic
+        _WALK[type(node)](self, node)
 
     def walk_store(self, node: cst.CSTNode) -> None:
         previous, self.storing = self.storing, True
-        self.walk(node)
+        _WALK[type(node)](self, node)
         self.storing = previous
 
     def name(self, node: cst.Name) -> None:
         value = node.value
-        if self.storing and value != self.self_name:
-            if value not in self.locals:
-                self.locals[value] = len(self.locals)
+        if value == self.self_name:  # never a new local, even when stored to
+            self.renamed.append("SELF")
+            return
+        local = self.locals
+        if self.storing:
+            if value not in local:
+                local[value] = len(local)
             elif value in self.param_index:
                 self.reassigned.add(value)
-        if value == self.self_name:
-            self.same("SELF")
-        elif value in self.locals:
-            self.variant("N:" + value, f"L{self.locals[value]}", f"L{self.locals[value]}")
+        # variant() inlined: a local's or a module symbol's renamed token is also its skeleton
+        # token, and always differs from its exact token.
+        index = local.get(value)
+        if index is not None:
+            self.exact_overrides.append((len(self.renamed), "N:" + value))
+            self.renamed.append(f"L{index}")
         elif value in self.ctx.symbols:
             index = self.deps.setdefault(value, len(self.deps))
-            self.variant("G:" + value, f"D{index}", f"D{index}")
+            self.exact_overrides.append((len(self.renamed), "G:" + value))
+            self.renamed.append(f"D{index}")
         else:
-            resolved = self.ctx.resolve([value])
+            resolved = self.ctx.resolve_final((value,))
             if resolved is not None:
                 self.blanked("A:" + resolved, "A?")
             else:
-                self.same("B:" + value)
+                self.renamed.append("B:" + value)
 
     def attribute(self, node: cst.Attribute) -> None:
-        parts = _dotted(node)
+        self.attribute_chain(node, _dotted(node))
+
+    def attribute_chain(self, node: cst.Attribute, parts: tuple[str, ...] | None) -> None:
+        """An attribute whose _dotted() parts the caller already has."""
         if parts is not None and not self.storing:
             root = parts[0]
             if root == self.self_name:
-                self.same("SELF." + ".".join(parts[1:]))
+                self.renamed.append("SELF." + ".".join(parts[1:]))
                 return
             if root not in self.locals and root not in self.ctx.symbols:
-                resolved = self.ctx.resolve(parts)
+                resolved = self.ctx.resolve_final(parts)
                 if resolved is not None:
                     self.blanked("A:" + resolved, "A?")
                     return
         previous, self.storing = self.storing, False
-        self.walk(node.value)
+        value = node.value
+        if type(value) is cst.Attribute:
+            # The inner chain's parts are ours minus the last (None stays None).
+            self.attribute_chain(value, parts[:-1] if parts is not None else None)
+        else:
+            _WALK[type(value)](self, value)
         self.storing = previous
-        self.same("." + node.attr.value)
+        self.renamed.append("." + node.attr.value)
 
     def number(self, node: cst.Integer | cst.Float | cst.Imaginary) -> None:
         self.blanked("#" + _number(node.value), "#?")
@@ -330,35 +352,38 @@ class _FunctionWalker:
         in_name = id(node) in self.name_nodes
         self.same("FormattedString")
         for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
+            if type(part) is cst.FormattedStringText:
                 if in_name:
                     self.name_string(repr(part.value))
                 else:
                     self.blanked("s:" + repr(part.value), "s?")
-            elif isinstance(part, cst.FormattedStringExpression):
+            elif type(part) is cst.FormattedStringExpression:
                 self.walk(part.expression)
         self.same(")")
 
     def arg(self, node: cst.Arg) -> None:
-        self.same("Arg" + node.star)
+        append = self.renamed.append
+        append("Arg" + node.star)
         if node.keyword is not None:
-            self.same("K:" + node.keyword.value)
-        self.walk(node.value)
+            append("K:" + node.keyword.value)
+        value = node.value
+        _WALK[type(value)](self, value)
 
     def param(self, node: cst.Param) -> None:
-        self.same("Param" + (node.star if isinstance(node.star, str) else ""))
-        self.walk_store(node.name)
+        self.renamed.append("Param" + (node.star if type(node.star) is str else ""))
+        previous, self.storing = self.storing, True
+        self.name(node.name)
+        self.storing = previous
         if node.annotation is not None:
             self.walk(node.annotation)
-        if node.default is not None:
-            if isinstance(
-                node.default, (cst.SimpleString, cst.FormattedString)
-            ) and apis.is_name_parameter(node.name.value):
-                self.name_nodes.add(id(node.default))
-            self.walk(node.default)
+        default = node.default
+        if default is not None:
+            if type(default) in _NAME_VALUE_NODES and apis.is_name_parameter(node.name.value):
+                self.name_nodes.add(id(default))
+            _WALK[type(default)](self, default)
 
     def assign_target(self, node: cst.AssignTarget) -> None:
-        self.same("=")
+        self.renamed.append("=")
         self.walk_store(node.target)
 
     def for_loop(self, node: cst.For | cst.CompFor) -> None:
@@ -421,22 +446,18 @@ class _FunctionWalker:
 
     def body(self, block: cst.BaseSuite) -> None:
         """A suite with its docstring left out: docstrings never make two copies differ."""
-        statements: list[cst.CSTNode] = (
-            list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
+        statements: Sequence[cst.CSTNode] = (
+            block.body if type(block) is cst.IndentedBlock else (block,)
         )
-        if (
-            statements
-            and isinstance(statements[0], cst.BaseStatement)
-            and _is_docstring(statements[0])
-        ):
+        if statements and _is_docstring(statements[0]):
             statements = statements[1:]
         for statement in statements:
-            self.walk(statement)
+            _WALK[type(statement)](self, statement)
 
     def name_part(self, node: cst.BaseExpression) -> str | None:
         """A scope or variable name as a symbolic part: a literal, or one of the parameters."""
         if type(node) is cst.SimpleString:
-            value = ast.literal_eval(_string_repr(node.value))
+            value = _string_value(node.value)
             return f"s:{value}" if isinstance(value, str) and value and "/" not in value else None
         if type(node) is cst.Name and node.value in self.param_index:
             return f"p:{self.param_index[node.value]}"
@@ -461,7 +482,7 @@ class _FunctionWalker:
             call = item.item
             if type(call) is cst.Call:
                 parts = _dotted(call.func)
-                api = self.ctx.resolve(parts) if parts else None
+                api = self.ctx.resolve_final(parts) if parts else None
                 if api is not None and api.endswith(".variable_scope"):
                     first = _name_argument(call, ("name_or_scope",))
                     part = self.name_part(first) if first is not None else None
@@ -488,52 +509,59 @@ class _FunctionWalker:
         self.var_names.append((*self.scope_stack, part))  # type: ignore[arg-type]
 
     def call(self, node: cst.Call) -> None:
-        callee_local, callee_api, params = self.classify_callee(node.func)
+        func = node.func
+        parts = _dotted(func)  # computed once for the callee, its walk and its label
+        callee_local, callee_api, params = self.classify_callee(parts)
+        self.renamed.append("Call")
+        if type(func) is cst.Attribute:
+            self.attribute_chain(func, parts)
+        else:
+            _WALK[type(func)](self, func)
         for index, arg in enumerate(node.args):
-            if type(arg.value) not in _STRING_NODES:
-                continue
-            keyword = arg.keyword.value if arg.keyword is not None else None
-            positional = (
-                params[index] if params and keyword is None and index < len(params) else None
-            )
-            if (
-                (
-                    keyword is not None
-                    and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword))
-                )
-                or (
-                    keyword is None
-                    and index == 0
-                    and callee_api
-                    and apis.first_arg_is_name(callee_api)
-                )
-                or (positional is not None and apis.is_name_parameter(positional))
+            value = arg.value
+            if type(value) in _STRING_NODES and self.is_name_argument(
+                arg, index, callee_api, params
             ):
-                self.name_nodes.add(id(arg.value))
-        self.same("Call")
-        self.walk(node.func)
-        for arg in node.args:
-            self.walk(arg)
-        self.same(")")
+                # Marked before its walk, which is the only place (with record_layer) that reads it.
+                self.name_nodes.add(id(value))
+            _WALK[type(arg)](self, arg)
+        self.renamed.append(")")
         if self.nested_depth:
             return
         if callee_api is not None:
             self.api_calls.append(callee_api)
             if apis.creates_variables(callee_api):
                 self.record_variable(node, callee_api)
-                self.record_layer(callee_api, False, node, params)
+                self.record_layer(callee_api, False, node, params, parts)
             elif not apis.is_library(callee_api):
                 self.external_calls.append(callee_api)
-                self.record_layer(callee_api, False, node, params)
+                self.record_layer(callee_api, False, node, params, parts)
         elif callee_local is not None:
             self.local_calls.append(callee_local)
-            self.record_layer(callee_local, True, node, params)
+            self.record_layer(callee_local, True, node, params, parts)
+
+    @staticmethod
+    def is_name_argument(
+        arg: cst.Arg, index: int, callee_api: str | None, params: tuple[str, ...]
+    ) -> bool:
+        """True for a string argument that gives a variable or scope name."""
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        positional = params[index] if params and keyword is None and index < len(params) else None
+        return bool(
+            (
+                keyword is not None
+                and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword))
+            )
+            or (
+                keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api)
+            )
+            or (positional is not None and apis.is_name_parameter(positional))
+        )
 
     def classify_callee(
-        self, func: cst.BaseExpression
+        self, parts: tuple[str, ...] | None
     ) -> tuple[str | None, str | None, tuple[str, ...]]:
-        """(local qualname, resolved API, positional parameter names) of a call's target."""
-        parts = _dotted(func)
+        """(local qualname, resolved API, positional parameter names) of a call's dotted target."""
         if parts is None:
             return None, None, ()
         root = parts[0]
@@ -563,7 +591,12 @@ class _FunctionWalker:
         return None, ctx.resolve(parts), ()
 
     def record_layer(
-        self, callee: str, local: bool, node: cst.Call, params: tuple[str, ...]
+        self,
+        callee: str,
+        local: bool,
+        node: cst.Call,
+        params: tuple[str, ...],
+        parts: tuple[str, ...] | None,
     ) -> None:
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
@@ -584,7 +617,7 @@ class _FunctionWalker:
                 names.append((key, value))
             else:
                 args.append((key, value))
-        label = ".".join(_dotted(node.func) or [callee])
+        label = ".".join(parts) if parts else callee
         self.layer_calls.append((callee, local, args, names, opaque, label, self.dynamic == 0))
 
 
@@ -598,43 +631,22 @@ def _name_argument(call: cst.Call, keywords: tuple[str, ...]) -> cst.BaseExpress
     return None
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
+def _is_docstring(statement: cst.CSTNode) -> bool:
     """True for a bare string expression statement."""
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
+        return False
+    expression = statement.body[0]
+    return type(expression) is cst.Expr and type(expression.value) in _DOCSTRING_NODES
 
 
-# Per node type, computed once: isinstance against libcst's abstract bases is slow per node.
-_TYPE_INFO: dict[type, tuple] = {}
-_IS_NODE: dict[type, bool] = {}
+_DOCSTRING_NODES = frozenset({cst.SimpleString, cst.ConcatenatedString})
+_BLOCK_STATEMENTS = frozenset({cst.If, cst.Try, cst.With, cst.For, cst.While})  # nest statements
 
 
-def _is_node(kind: type) -> bool:
-    _IS_NODE[kind] = result = issubclass(kind, cst.CSTNode)
-    return result
+_Walk = Callable[[_FunctionWalker, Any], None]
 
-
-def _type_info(kind: type) -> tuple:
-    info = (
-        _HANDLERS.get(kind),
-        issubclass(kind, _OPERATOR_BASES),
-        int(issubclass(kind, _DYNAMIC)),
-        _fields(kind),
-        kind.__name__,
-    )
-    _TYPE_INFO[kind] = info
-    return info
-
-
-def _for_handler(walker: _FunctionWalker, node: cst.CSTNode) -> None:
-    walker.for_loop(node)  # type: ignore[arg-type]
-
-
-_HANDLERS: dict[type, Callable[[Any, Any], None]] = {
+# Handlers for the node types whose tokens are not the generic "Type fields... )" form.
+_HANDLERS: dict[type, _Walk] = {
     cst.Name: _FunctionWalker.name,
     cst.Attribute: _FunctionWalker.attribute,
     cst.Integer: _FunctionWalker.number,
@@ -645,8 +657,8 @@ _HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     cst.Arg: _FunctionWalker.arg,
     cst.Param: _FunctionWalker.param,
     cst.AssignTarget: _FunctionWalker.assign_target,
-    cst.For: _for_handler,
-    cst.CompFor: _for_handler,
+    cst.For: _FunctionWalker.for_loop,
+    cst.CompFor: _FunctionWalker.for_loop,
     cst.AsName: _FunctionWalker.as_name,
     cst.AugAssign: _FunctionWalker.aug_assign,
     cst.AnnAssign: _FunctionWalker.ann_assign,
@@ -657,6 +669,68 @@ _HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     cst.IndentedBlock: _FunctionWalker.body,
     cst.With: _FunctionWalker.with_statement,
 }
+
+
+def _skip(walker: _FunctionWalker, value: object) -> None:
+    """A field value that is not a node (None, a sentinel, a flag) emits nothing."""
+
+
+def _operator_walker(type_name: str) -> _Walk:
+    """Operators are blanked in the skeleton: `a + b` and `a * b` are a near miss."""
+
+    def walk_operator(walker: _FunctionWalker, node: cst.CSTNode) -> None:
+        walker.blanked(type_name, "op?")
+
+    return walk_operator
+
+
+def _generic_walker(kind: type) -> _Walk:
+    """The type name, each semantic field in order (nodes walked, strings kept), then ")"."""
+    type_name = kind.__name__
+    fields = _fields(kind)
+    dynamic = issubclass(kind, _DYNAMIC)  # its children run conditionally or repeatedly
+
+    def walk_generic(walker: _FunctionWalker, node: cst.CSTNode) -> None:
+        if dynamic:
+            walker.dynamic += 1
+        append = walker.renamed.append
+        append(type_name)
+        for name in fields:
+            value = getattr(node, name)
+            kind = type(value)
+            if kind is list or kind is tuple:
+                for item in value:
+                    _WALK[type(item)](walker, item)
+            elif kind is str:
+                if value:
+                    append(value)
+            else:
+                _WALK[kind](walker, value)
+        append(")")
+        if dynamic:
+            walker.dynamic -= 1
+
+    return walk_generic
+
+
+class _Dispatch(dict[type, _Walk]):
+    """Value type -> the function that walks it, worked out once per type on first sight."""
+
+    def __missing__(self, kind: type) -> _Walk:
+        walk: _Walk
+        if not issubclass(kind, cst.CSTNode):
+            walk = _skip
+        elif kind in _HANDLERS:
+            walk = _HANDLERS[kind]
+        elif issubclass(kind, _OPERATOR_BASES):
+            walk = _operator_walker(kind.__name__)
+        else:
+            walk = _generic_walker(kind)
+        self[kind] = walk
+        return walk
+
+
+_WALK = _Dispatch()
 
 
 def decorator_name(decorator: cst.Decorator) -> str:
@@ -688,8 +762,12 @@ class _Extractor:
         self.used_call_lines: dict[tuple[int, str], set[int]] = {}
 
     def run(self) -> None:
-        for match in _DEF_LINE.finditer(self.text):
-            line = self.text.count("\n", 0, match.start()) + 1
+        text = self.text
+        line, counted = 1, 0
+        for match in _DEF_LINE.finditer("\n" + text):
+            start = match.start()  # where the line starts in `text` (one "\n" was prepended)
+            line += text.count("\n", counted, start)
+            counted = start
             self.ctx.def_lines.setdefault((match.group(1), match.group(2)), []).append(line)
         self.gather_module(self.module.body)
         self.collect_functions(self.module.body, prefix="", class_name=None, kind="function")
@@ -764,9 +842,9 @@ class _Extractor:
         self, statements: Sequence[cst.CSTNode], *, prefix: str, class_name: str | None, kind: _Kind
     ) -> None:
         for statement in statements:
-            if isinstance(statement, cst.FunctionDef):
+            if type(statement) is cst.FunctionDef:
                 self.function(statement, prefix=prefix, class_name=class_name, kind=kind)
-            elif isinstance(statement, cst.ClassDef):
+            elif type(statement) is cst.ClassDef:
                 qualname = prefix + statement.name.value
                 line = self.ctx.take_line("class", statement.name.value)
                 if not prefix:
@@ -777,11 +855,11 @@ class _Extractor:
                     class_name=qualname,
                     kind="method",
                 )
-            elif isinstance(statement, cst.SimpleStatementLine) and not prefix:
+            elif type(statement) is cst.SimpleStatementLine and not prefix:
                 for small in statement.body:
                     if isinstance(small, (cst.Assign, cst.AnnAssign)):
                         self.constant_symbol(small)
-            elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
+            elif type(statement) in _BLOCK_STATEMENTS:
                 # Builders defined in loops or branches are still builders.
                 for block in nested_blocks(statement):
                     self.collect_functions(block, prefix=prefix, class_name=class_name, kind=kind)
@@ -791,7 +869,7 @@ class _Extractor:
     ) -> None:
         qualname = prefix + node.name.value
         line = self.ctx.take_line("def", node.name.value)
-        nested_defs = [s for s in _suite(node.body) if isinstance(s, cst.FunctionDef)]
+        nested_defs = [s for s in _suite(node.body) if type(s) is cst.FunctionDef]
         nested = {s.name.value: f"{qualname}.{s.name.value}" for s in nested_defs}
         walker = _FunctionWalker(self.ctx, qualname=qualname, class_name=class_name, nested=nested)
         decorators = [decorator_name(d) for d in node.decorators]
@@ -801,7 +879,8 @@ class _Extractor:
         all_params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
         if is_method and all_params:
             walker.self_name = all_params[0]
-        walker.param_index = {name: i for i, name in enumerate(_params(node, method=is_method))}
+        params = _params(node, method=is_method)
+        walker.param_index = {name: i for i, name in enumerate(params)}
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
             if not ROUTING_DECORATOR.match(spelled):  # our own decorators never make copies differ
                 walker.walk(decorator.decorator)
@@ -819,13 +898,13 @@ class _Extractor:
                 line=line,
                 column=0,
                 end_line=self.end_line(line),
-                params=_params(node, method=is_method),
+                params=params,
                 param_defaults=tuple(
                     None if p.default is None else _literal(p.default, {}) or NON_LITERAL
                     for p in node.params.params[1 if is_method else 0 :]
                 ),
                 kwonly=tuple(p.name.value for p in node.params.kwonly_params),
-                varargs=isinstance(node.params.star_arg, cst.Param)
+                varargs=type(node.params.star_arg) is cst.Param
                 or node.params.star_kwarg is not None,
                 exact_hash=stable_hash("\x1f".join(walker.stream(walker.exact_overrides))),
                 renamed_hash=stable_hash("\x1f".join(walker.renamed)),
@@ -842,7 +921,7 @@ class _Extractor:
             )
         )
         nested_scopes = [
-            s for s in _suite(node.body) if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+            s for s in _suite(node.body) if type(s) is cst.FunctionDef or type(s) is cst.ClassDef
         ]
         self.collect_functions(nested_scopes, prefix=qualname + ".", class_name=None, kind="nested")
 
@@ -873,10 +952,11 @@ class _Extractor:
         if self.lines is None:
             self.lines = self.text.splitlines()
         leaf = label.rsplit(".", 1)[-1]
-        pattern = re.compile(r"\b" + re.escape(leaf) + r"\s*\(")
+        search = _call_pattern(leaf).search
         used = self.used_call_lines.setdefault((def_line, leaf), set())
-        for number in range(def_line, len(self.lines)):
-            if number + 1 not in used and pattern.search(self.lines[number]):
+        lines = self.lines
+        for number in range(def_line, len(lines)):
+            if number + 1 not in used and search(lines[number]):
                 used.add(number + 1)
                 return number + 1
         return def_line
@@ -959,9 +1039,15 @@ class _Extractor:
         )
 
 
+@functools.lru_cache(maxsize=1024)
+def _call_pattern(leaf: str) -> re.Pattern[str]:
+    """A call of `leaf` on one line (compiled once per name rather than once per call)."""
+    return re.compile(r"\b" + re.escape(leaf) + r"\s*\(")
+
+
 def _suite(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     """Statements of a suite, whether indented or on the header line."""
-    return block.body if isinstance(block, cst.IndentedBlock) else ()  # type: ignore[return-value]
+    return block.body if type(block) is cst.IndentedBlock else ()
 
 
 def nested_blocks(statement: cst.CSTNode) -> list[Sequence[cst.BaseStatement]]:
