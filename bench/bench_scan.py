@@ -617,11 +617,19 @@ class Bench:
                 rcs["warm"],
                 0,
             ),
-            (names[1], comment, "one model file gained a comment", rcs["comment"], 0),
+            (
+                names[1],
+                comment,
+                "one model file (the one layers_common copies the embedding from) gained a comment "
+                "at its end: only its tokens are compared, nothing is re-planned",
+                rcs["comment"],
+                0,
+            ),
             (
                 names[2],
                 builder,
-                "one builder's stddev changed (a near-miss now): check must fail",
+                "one builder's stddev changed (a near-miss now): check must fail; the edited "
+                "file is re-parsed and re-applied and the whole tree re-planned",
                 rcs["builder"],
                 1,
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -38,8 +39,12 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     progress = pipeline.terminal_progress()
     use_cache = not args.no_cache
     discovered = discover(paths, config)
-    if command == "check" and use_cache and _unchanged_tree_in_sync(discovered, config):
-        print(f"{config.output}/ and the models are up to date.")
+    # The pre-commit hook runs `sync` on every commit: an in-sync tree answers from the cache.
+    if command in ("check", "sync") and use_cache and _unchanged_tree_in_sync(discovered, config):
+        if command == "check":
+            print(f"{config.output}/ and the models are up to date.")
+        else:
+            print("everything already up to date.")
         return EXIT_CLEAN
     scanned = pipeline.scan(
         paths, config, jobs=args.jobs, use_cache=use_cache, progress=progress, discovered=discovered
@@ -111,10 +116,12 @@ def _unchanged_tree_in_sync(
     sources, problems = discovered
     if problems or not sources:
         return False
+    root = Path(config.root)
+    if os.path.lexists(root / write.JOURNAL):
+        return False  # an interrupted model write to finish (plan_changes sees the output's)
     files = pipeline.cached_outputs(sources, config)
     if files is None:
         return False
-    root = Path(config.root)
     changes, issues = write.plan_changes(files, root / config.output, root, force=False)
     return not changes and not issues
 

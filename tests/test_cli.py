@@ -543,3 +543,20 @@ def test_check_after_a_removed_decorator_replans_and_fails(
     code, out, _ = run(capsys, "check")
     assert code == 1
     assert "stale: models/ner.py" in out
+
+
+def test_sync_of_an_in_sync_tree_answers_without_planning(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced(capsys)
+    (project / "models/qa.py").write_text(
+        (project / "models/qa.py").read_text("utf-8") + "\n# reviewed\n", "utf-8"
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "scan", refuse_to_scan)
+        assert run(capsys, "sync") == (0, "everything already up to date.\n", "")
+    # An interrupted model write must be finished by a real run, never skipped.
+    (project / ".codegen-journal").write_text("", "utf-8")
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "scan", refuse_to_scan)
+        assert run(capsys, "sync")[0] == 2
