@@ -560,3 +560,16 @@ def test_sync_of_an_in_sync_tree_answers_without_planning(
     with monkeypatch.context() as patched:
         patched.setattr(pipeline, "scan", refuse_to_scan)
         assert run(capsys, "sync")[0] == 2
+
+
+def test_scan_json_is_indented_for_a_small_project_and_compact_for_a_large_one(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen import report
+
+    code, out, _ = run(capsys, "scan", "--json")
+    assert code == 0 and out.startswith('{\n  "builders": [')
+    monkeypatch.setattr(report, "MAX_MODELS_INDENTED", 1)
+    code, compact, _ = run(capsys, "scan", "--json")
+    assert code == 0 and compact.count("\n") == 1
+    assert json.loads(compact) == json.loads(out)
