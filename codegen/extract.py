@@ -42,9 +42,7 @@ _DYNAMIC = (
     cst.GeneratorExp,
     cst.Match if hasattr(cst, "Match") else cst.If,
 )
-# Matched against "\n" + text: a pattern that starts with a literal lets the regex engine skip
-# ahead to candidate positions, where `^` under MULTILINE makes it try every character.
-_DEF_LINE = re.compile(r"\n[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)")
+_DEF_LINE = re.compile(r"^[ \t]*(?:async[ \t]+)?(def|class)[ \t]+(\w+)", re.MULTILINE)
 ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
 _PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
 
@@ -95,6 +93,19 @@ def _negated(literal: str) -> Any:
     return -ast.literal_eval(literal)
 
 
+_LITERAL_NODES = frozenset(
+    {
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.SimpleString,
+        cst.ConcatenatedString,
+        cst.Name,
+        cst.UnaryOperation,
+        cst.Tuple,
+        cst.List,
+    }
+)
 _STRING_NODES = frozenset({cst.SimpleString, cst.FormattedString, cst.ConcatenatedString})
 _NAME_VALUE_NODES = frozenset({cst.SimpleString, cst.FormattedString})  # may be a name default
 
@@ -116,7 +127,13 @@ def _dotted(node: cst.BaseExpression) -> tuple[str, ...] | None:
 
 def _literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
     """repr of a literal value (numbers, strings, tuples, module constants), else None."""
+    if type(node) not in _LITERAL_NODES:
+        return None  # calls, attributes, operators...: most arguments, settled in one lookup
     try:
+        if type(node) is cst.Name:  # the commonest argument: a variable or a constant
+            if node.value in ("True", "False", "None"):
+                return node.value
+            return constants.get(node.value)
         if type(node) is cst.Integer or type(node) is cst.Float or type(node) is cst.Imaginary:
             return _number(node.value)
         if type(node) is cst.SimpleString:
@@ -124,22 +141,18 @@ def _literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
         if type(node) is cst.ConcatenatedString:
             value = node.evaluated_value
             return None if value is None else repr(value)
-        if type(node) is cst.Name:
-            if node.value in ("True", "False", "None"):
-                return node.value
-            return constants.get(node.value)
         if type(node) is cst.UnaryOperation and type(node.operator) is cst.Minus:
             inner = _literal(node.expression, constants)
             # repr() outside the cache: a fresh string per use, as the facts always had.
             return None if inner is None else repr(_negated(inner))
         if type(node) is cst.Tuple or type(node) is cst.List:
-            items = [_literal(e.value, constants) for e in node.elements]
-            if any(
-                i is None or type(e) is cst.StarredElement
-                for i, e in zip(items, node.elements, strict=True)
-            ):
-                return None
-            body = ", ".join(items)  # type: ignore[arg-type]
+            items: list[str] = []
+            for element in node.elements:
+                item = _literal(element.value, constants)
+                if item is None or type(element) is cst.StarredElement:
+                    return None
+                items.append(item)
+            body = ", ".join(items)
             if type(node) is cst.List:
                 return f"[{body}]"
             return f"({body},)" if len(items) == 1 else f"({body})"
@@ -222,9 +235,10 @@ class _FunctionWalker:
         self.class_name = class_name
         self.nested = nested  # nested def name -> qualname
         self.self_name: str | None = None
-        self.locals: dict[str, int] = {}
-        self.deps: dict[str, int] = {}
-        self.strings: dict[str, int] = {}
+        # Each name's placeholder token ("L0", "D0", "S0"), numbered in order of first use.
+        self.locals: dict[str, str] = {}
+        self.deps: dict[str, str] = {}
+        self.strings: dict[str, str] = {}
         # One token stream (the renamed form) plus the few positions where the exact form and the
         # skeleton differ from it: one append per node keeps the walk cheap.
         self.renamed: list[str] = []
@@ -289,19 +303,21 @@ class _FunctionWalker:
         local = self.locals
         if self.storing:
             if value not in local:
-                local[value] = len(local)
+                local[value] = f"L{len(local)}"
             elif value in self.param_index:
                 self.reassigned.add(value)
         # variant() inlined: a local's or a module symbol's renamed token is also its skeleton
         # token, and always differs from its exact token.
-        index = local.get(value)
-        if index is not None:
+        placeholder = local.get(value)
+        if placeholder is not None:
             self.exact_overrides.append((len(self.renamed), "N:" + value))
-            self.renamed.append(f"L{index}")
+            self.renamed.append(placeholder)
         elif value in self.ctx.symbols:
-            index = self.deps.setdefault(value, len(self.deps))
+            placeholder = self.deps.get(value)
+            if placeholder is None:
+                placeholder = self.deps[value] = f"D{len(self.deps)}"
             self.exact_overrides.append((len(self.renamed), "G:" + value))
-            self.renamed.append(f"D{index}")
+            self.renamed.append(placeholder)
         else:
             resolved = self.ctx.resolve_final((value,))
             if resolved is not None:
@@ -345,8 +361,10 @@ class _FunctionWalker:
             self.blanked("s:" + value, "s?")
 
     def name_string(self, value: str) -> None:
-        index = self.strings.setdefault(value, len(self.strings))
-        self.variant("S:" + value, f"S{index}", f"S{index}")
+        placeholder = self.strings.get(value)
+        if placeholder is None:
+            placeholder = self.strings[value] = f"S{len(self.strings)}"
+        self.variant("S:" + value, placeholder, placeholder)
 
     def formatted(self, node: cst.FormattedString) -> None:
         in_name = id(node) in self.name_nodes
@@ -385,6 +403,48 @@ class _FunctionWalker:
     def assign_target(self, node: cst.AssignTarget) -> None:
         self.renamed.append("=")
         self.walk_store(node.target)
+
+    # The generic walk (see _generic_walker) spelled out for the commonest node types that have
+    # no handler of their own: the same tokens, without its per-field type checks. _HANDLERS
+    # only uses each one while the type's fields are still the ones spelled out here.
+    def statement_line(self, node: cst.SimpleStatementLine) -> None:
+        append = self.renamed.append
+        append("SimpleStatementLine")
+        for small in node.body:
+            _WALK[type(small)](self, small)
+        append(")")
+
+    def assign(self, node: cst.Assign) -> None:
+        append = self.renamed.append
+        append("Assign")
+        for target in node.targets:
+            _WALK[type(target)](self, target)
+        value = node.value
+        _WALK[type(value)](self, value)
+        append(")")
+
+    def element(self, node: cst.Element) -> None:
+        append = self.renamed.append
+        append("Element")
+        value = node.value
+        _WALK[type(value)](self, value)
+        append(")")
+
+    def binary_operation(self, node: cst.BinaryOperation) -> None:
+        append = self.renamed.append
+        append("BinaryOperation")
+        left, operator, right = node.left, node.operator, node.right
+        _WALK[type(left)](self, left)
+        _WALK[type(operator)](self, operator)
+        _WALK[type(right)](self, right)
+        append(")")
+
+    def return_statement(self, node: cst.Return) -> None:
+        append = self.renamed.append
+        append("Return")
+        value = node.value
+        _WALK[type(value)](self, value)  # None emits nothing, as in the generic walk
+        append(")")
 
     def for_loop(self, node: cst.For | cst.CompFor) -> None:
         self.dynamic += 1
@@ -430,7 +490,7 @@ class _FunctionWalker:
         if self.storing:
             return
         if node.name.value not in self.locals:
-            self.locals[node.name.value] = len(self.locals)
+            self.locals[node.name.value] = f"L{len(self.locals)}"
         self.nested_depth += 1
         self.same(type(node).__name__)
         for decorator in node.decorators:
@@ -669,6 +729,16 @@ _HANDLERS: dict[type, _Walk] = {
     cst.IndentedBlock: _FunctionWalker.body,
     cst.With: _FunctionWalker.with_statement,
 }
+_SPELLED_OUT: dict[type, tuple[tuple[str, ...], _Walk]] = {
+    cst.SimpleStatementLine: (("body",), _FunctionWalker.statement_line),
+    cst.Assign: (("targets", "value"), _FunctionWalker.assign),
+    cst.Element: (("value",), _FunctionWalker.element),
+    cst.BinaryOperation: (("left", "operator", "right"), _FunctionWalker.binary_operation),
+    cst.Return: (("value",), _FunctionWalker.return_statement),
+}
+_HANDLERS.update(
+    (kind, handler) for kind, (fields, handler) in _SPELLED_OUT.items() if _fields(kind) == fields
+)
 
 
 def _skip(walker: _FunctionWalker, value: object) -> None:
@@ -700,12 +770,12 @@ def _generic_walker(kind: type) -> _Walk:
             kind = type(value)
             if kind is list or kind is tuple:
                 for item in value:
-                    _WALK[type(item)](walker, item)
+                    _WALK.get(type(item), _skip)(walker, item)
             elif kind is str:
                 if value:
                     append(value)
             else:
-                _WALK[kind](walker, value)
+                _WALK.get(kind, _skip)(walker, value)
         append(")")
         if dynamic:
             walker.dynamic -= 1
@@ -713,24 +783,41 @@ def _generic_walker(kind: type) -> _Walk:
     return walk_generic
 
 
-class _Dispatch(dict[type, _Walk]):
-    """Value type -> the function that walks it, worked out once per type on first sight."""
-
-    def __missing__(self, kind: type) -> _Walk:
-        walk: _Walk
-        if not issubclass(kind, cst.CSTNode):
-            walk = _skip
-        elif kind in _HANDLERS:
-            walk = _HANDLERS[kind]
-        elif issubclass(kind, _OPERATOR_BASES):
-            walk = _operator_walker(kind.__name__)
-        else:
-            walk = _generic_walker(kind)
-        self[kind] = walk
-        return walk
+def _node_walker(kind: type) -> _Walk:
+    """The function that walks the nodes of one libcst type."""
+    if kind in _HANDLERS:
+        return _HANDLERS[kind]
+    if issubclass(kind, _OPERATOR_BASES):
+        return _operator_walker(kind.__name__)
+    return _generic_walker(kind)
 
 
-_WALK = _Dispatch()
+def _on_first_node(kind: type) -> _Walk:
+    """Stands in for a type's walker until its first node (building all ~400 at import would
+    cost a short scan more than it saves)."""
+
+    def walk_first(walker: _FunctionWalker, node: cst.CSTNode) -> None:
+        walk = _WALK[kind] = _node_walker(kind)
+        walk(walker, node)
+
+    return walk_first
+
+
+def _subclasses(base: type) -> set[type]:
+    """`base` and every class derived from it."""
+    found = {base}
+    derived: type
+    for derived in base.__subclasses__():
+        found |= _subclasses(derived)
+    return found
+
+
+# Node type -> its walker: a plain dict, as a dict subclass with __missing__ makes every lookup
+# several times slower. It holds every libcst node type (libcst defines them all on import) and
+# None (an absent optional child), so walking a parsed tree never misses; only a generic walker's
+# field values can be anything else, and it looks those up with _skip as the default.
+_WALK: dict[type, _Walk] = {kind: _on_first_node(kind) for kind in _subclasses(cst.CSTNode)}
+_WALK[type(None)] = _WALK[cst.MaybeSentinel] = _skip
 
 
 def decorator_name(decorator: cst.Decorator) -> str:
@@ -759,16 +846,16 @@ class _Extractor:
         self.symbols: list[SymbolFacts] = []
         self.diagnostics: list[Diagnostic] = []
         self.lines: list[str] | None = None
-        self.used_call_lines: dict[tuple[int, str], set[int]] = {}
+        self.call_scan: dict[tuple[int, str], int] = {}  # (def line, leaf) -> where to look next
 
     def run(self) -> None:
-        text = self.text
-        line, counted = 1, 0
-        for match in _DEF_LINE.finditer("\n" + text):
-            start = match.start()  # where the line starts in `text` (one "\n" was prepended)
-            line += text.count("\n", counted, start)
-            counted = start
-            self.ctx.def_lines.setdefault((match.group(1), match.group(2)), []).append(line)
+        # Line by line, as `^` under MULTILINE sees lines (a match never spans one): matching
+        # only the lines that can hold a def beats a regex search through the whole text.
+        for line, text in enumerate(self.text.split("\n"), 1):
+            if "def" in text or "class" in text:
+                match = _DEF_LINE.match(text)
+                if match:
+                    self.ctx.def_lines.setdefault((match.group(1), match.group(2)), []).append(line)
         self.gather_module(self.module.body)
         self.collect_functions(self.module.body, prefix="", class_name=None, kind="function")
 
@@ -953,11 +1040,17 @@ class _Extractor:
             self.lines = self.text.splitlines()
         leaf = label.rsplit(".", 1)[-1]
         search = _call_pattern(leaf).search
-        used = self.used_call_lines.setdefault((def_line, leaf), set())
+        # Each call of a leaf takes the first matching line not taken yet, so the lines taken are
+        # the first matches in order: the next search starts after the last line taken.
+        key = (def_line, leaf)
         lines = self.lines
-        for number in range(def_line, len(lines)):
-            if number + 1 not in used and search(lines[number]):
-                used.add(number + 1)
+        for number in range(self.call_scan.get(key, def_line), len(lines)):
+            text = lines[number]
+            # A match starts where the leaf does, and `\b` still sees the character before `at`:
+            # searching from the leaf's first occurrence finds what a search of the line would.
+            at = text.find(leaf)
+            if at >= 0 and search(text, at):
+                self.call_scan[key] = number + 1
                 return number + 1
         return def_line
 
@@ -973,12 +1066,10 @@ class _Extractor:
         last = def_line
         for number in range(def_line, len(lines)):
             text = lines[number]
-            stripped = text.strip()
-            if not stripped:
+            content = text.lstrip()  # empty exactly when text.strip() is, and starts the same
+            if not content:
                 continue
-            if len(text) - len(text.lstrip()) <= indent and not stripped.startswith(
-                (")", "]", "}")
-            ):
+            if len(text) - len(content) <= indent and not content.startswith((")", "]", "}")):
                 break
             last = number + 1
         return last
@@ -1018,14 +1109,8 @@ class _Extractor:
         walker.walk(node.value)
         if self.lines is None:
             self.lines = self.text.splitlines()
-        line = next(
-            (
-                i + 1
-                for i, text in enumerate(self.lines)
-                if re.match(rf"{re.escape(name)}\s*[:=]", text)
-            ),
-            1,
-        )
+        assigned = re.compile(rf"{re.escape(name)}\s*[:=]").match
+        line = next((i + 1 for i, text in enumerate(self.lines) if assigned(text)), 1)
         self.symbols.append(
             SymbolFacts(
                 name,
