@@ -114,6 +114,11 @@ def _dotted(node: cst.BaseExpression) -> tuple[str, ...] | None:
     """`a.b.c` as ("a", "b", "c"), or None when the chain is not plain names."""
     # `type(...) is` rather than isinstance, here and on every hot path: libcst's node classes use
     # ABCMeta, whose isinstance is slow, and its concrete node classes are never subclassed.
+    # The commonest chains first: `f` and `tf.f`.
+    if type(node) is cst.Name:
+        return (node.value,)
+    if type(node) is cst.Attribute and type(node.value) is cst.Name:
+        return (node.value.value, node.attr.value)
     parts: list[str] = []
     while type(node) is cst.Attribute:
         parts.append(node.attr.value)
@@ -338,7 +343,10 @@ class _FunctionWalker:
             if root not in self.locals and root not in self.ctx.symbols:
                 resolved = self.ctx.resolve_final(parts)
                 if resolved is not None:
-                    self.blanked("A:" + resolved, "A?")
+                    token = "A:" + resolved
+                    self.skeleton_overrides.append((len(self.renamed), "A?"))  # blanked(), inlined
+                    self.renamed.append(token)
+                    self.literals.append(token)
                     return
         previous, self.storing = self.storing, False
         value = node.value
@@ -351,7 +359,11 @@ class _FunctionWalker:
         self.renamed.append("." + node.attr.value)
 
     def number(self, node: cst.Integer | cst.Float | cst.Imaginary) -> None:
-        self.blanked("#" + _number(node.value), "#?")
+        token = "#" + _number(node.value)
+        # blanked() inlined here and in the other hottest places: numbers, operators, APIs.
+        self.skeleton_overrides.append((len(self.renamed), "#?"))
+        self.renamed.append(token)
+        self.literals.append(token)
 
     def string(self, node: cst.SimpleString) -> None:
         value = _string_repr(node.value)
@@ -406,7 +418,7 @@ class _FunctionWalker:
 
     # The generic walk (see _generic_walker) spelled out for the commonest node types that have
     # no handler of their own: the same tokens, without its per-field type checks. _HANDLERS
-    # only uses each one while the type's fields are still the ones spelled out here.
+    # only uses them while those types' fields are still the ones spelled out (_SPELLED_OUT).
     def statement_line(self, node: cst.SimpleStatementLine) -> None:
         append = self.renamed.append
         append("SimpleStatementLine")
@@ -444,6 +456,41 @@ class _FunctionWalker:
         append("Return")
         value = node.value
         _WALK[type(value)](self, value)  # None emits nothing, as in the generic walk
+        append(")")
+
+    def sequence(self, node: cst.List | cst.Tuple) -> None:
+        append = self.renamed.append
+        append(type(node).__name__)
+        for element in node.elements:
+            _WALK[type(element)](self, element)
+        append(")")
+
+    def unary_operation(self, node: cst.UnaryOperation) -> None:
+        append = self.renamed.append
+        append("UnaryOperation")
+        operator, expression = node.operator, node.expression
+        _WALK[type(operator)](self, operator)
+        _WALK[type(expression)](self, expression)
+        append(")")
+
+    def subscript(self, node: cst.Subscript) -> None:
+        append = self.renamed.append
+        append("Subscript")
+        value = node.value
+        _WALK[type(value)](self, value)
+        for element in node.slice:
+            append("SubscriptElement")
+            index = element.slice
+            if type(index) is cst.Index:
+                append("Index")
+                value = index.value
+                _WALK[type(value)](self, value)
+                if index.star:
+                    append(index.star)
+                append(")")
+            else:
+                _WALK[type(index)](self, index)
+            append(")")
         append(")")
 
     def for_loop(self, node: cst.For | cst.CompFor) -> None:
@@ -570,13 +617,14 @@ class _FunctionWalker:
 
     def call(self, node: cst.Call) -> None:
         func = node.func
-        parts = _dotted(func)  # computed once for the callee, its walk and its label
+        parts = _dotted(func)  # computed once for the callee, its walk and its line
         callee_local, callee_api, params = self.classify_callee(parts)
         self.renamed.append("Call")
         if type(func) is cst.Attribute:
             self.attribute_chain(func, parts)
         else:
             _WALK[type(func)](self, func)
+        append = self.renamed.append
         for index, arg in enumerate(node.args):
             value = arg.value
             if type(value) in _STRING_NODES and self.is_name_argument(
@@ -584,8 +632,12 @@ class _FunctionWalker:
             ):
                 # Marked before its walk, which is the only place (with record_layer) that reads it.
                 self.name_nodes.add(id(value))
-            _WALK[type(arg)](self, arg)
-        self.renamed.append(")")
+            # arg() inlined: a call's arguments are most of the Arg nodes there are.
+            append("Arg" + arg.star)
+            if arg.keyword is not None:
+                append("K:" + arg.keyword.value)
+            _WALK[type(value)](self, value)
+        append(")")
         if self.nested_depth:
             return
         if callee_api is not None:
@@ -661,6 +713,7 @@ class _FunctionWalker:
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
+        constants, name_nodes = self.ctx.constants, self.name_nodes
         for index, arg in enumerate(node.args):
             if arg.star:
                 opaque.append(arg.star)
@@ -670,15 +723,16 @@ class _FunctionWalker:
                 key = f"#{params.index(keyword)}" if keyword in params else keyword
             else:
                 key = f"#{index}"
-            value = _literal(arg.value, self.ctx.constants)
+            value = _literal(arg.value, constants)
             if value is None:
                 opaque.append(key)
-            elif id(arg.value) in self.name_nodes:
+            elif id(arg.value) in name_nodes:
                 names.append((key, value))
             else:
                 args.append((key, value))
-        label = ".".join(parts) if parts else callee
-        self.layer_calls.append((callee, local, args, names, opaque, label, self.dynamic == 0))
+        # The name its line is looked up by: the callee's last dotted part as spelled here.
+        leaf = parts[-1] if parts else callee.rsplit(".", 1)[-1]
+        self.layer_calls.append((callee, local, args, names, opaque, leaf, self.dynamic == 0))
 
 
 def _name_argument(call: cst.Call, keywords: tuple[str, ...]) -> cst.BaseExpression | None:
@@ -729,16 +783,34 @@ _HANDLERS: dict[type, _Walk] = {
     cst.IndentedBlock: _FunctionWalker.body,
     cst.With: _FunctionWalker.with_statement,
 }
-_SPELLED_OUT: dict[type, tuple[tuple[str, ...], _Walk]] = {
-    cst.SimpleStatementLine: (("body",), _FunctionWalker.statement_line),
-    cst.Assign: (("targets", "value"), _FunctionWalker.assign),
-    cst.Element: (("value",), _FunctionWalker.element),
-    cst.BinaryOperation: (("left", "operator", "right"), _FunctionWalker.binary_operation),
-    cst.Return: (("value",), _FunctionWalker.return_statement),
+# The generic walks spelled out as handlers, and the fields each one assumes its types have: if
+# libcst ever changes one of these, every type falls back to the generic walk.
+_SPELLED_OUT: dict[type, _Walk] = {
+    cst.SimpleStatementLine: _FunctionWalker.statement_line,
+    cst.Assign: _FunctionWalker.assign,
+    cst.Element: _FunctionWalker.element,
+    cst.BinaryOperation: _FunctionWalker.binary_operation,
+    cst.Return: _FunctionWalker.return_statement,
+    cst.List: _FunctionWalker.sequence,
+    cst.Tuple: _FunctionWalker.sequence,
+    cst.UnaryOperation: _FunctionWalker.unary_operation,
+    cst.Subscript: _FunctionWalker.subscript,
 }
-_HANDLERS.update(
-    (kind, handler) for kind, (fields, handler) in _SPELLED_OUT.items() if _fields(kind) == fields
-)
+_SPELLED_OUT_FIELDS: dict[type, tuple[str, ...]] = {
+    cst.SimpleStatementLine: ("body",),
+    cst.Assign: ("targets", "value"),
+    cst.Element: ("value",),
+    cst.BinaryOperation: ("left", "operator", "right"),
+    cst.Return: ("value",),
+    cst.List: ("elements",),
+    cst.Tuple: ("elements",),
+    cst.UnaryOperation: ("operator", "expression"),
+    cst.Subscript: ("value", "slice"),
+    cst.SubscriptElement: ("slice",),  # walked inside subscript()
+    cst.Index: ("value", "star"),  # walked inside subscript()
+}
+if all(_fields(kind) == fields for kind, fields in _SPELLED_OUT_FIELDS.items()):
+    _HANDLERS.update(_SPELLED_OUT)
 
 
 def _skip(walker: _FunctionWalker, value: object) -> None:
@@ -749,7 +821,9 @@ def _operator_walker(type_name: str) -> _Walk:
     """Operators are blanked in the skeleton: `a + b` and `a * b` are a near miss."""
 
     def walk_operator(walker: _FunctionWalker, node: cst.CSTNode) -> None:
-        walker.blanked(type_name, "op?")
+        walker.skeleton_overrides.append((len(walker.renamed), "op?"))  # blanked(), inlined
+        walker.renamed.append(type_name)
+        walker.literals.append(type_name)
 
     return walk_operator
 
@@ -1020,7 +1094,7 @@ class _Extractor:
         args: list,
         names: list,
         opaque: list,
-        label: str,
+        leaf: str,
         static: bool,
     ) -> LayerCall:
         return LayerCall(
@@ -1029,16 +1103,15 @@ class _Extractor:
             args=tuple(args),
             names=tuple(names),
             opaque=tuple(opaque),
-            line=self.call_line(def_line, label),
+            line=self.call_line(def_line, leaf),
             column=0,
             static=static,
         )
 
-    def call_line(self, def_line: int, label: str) -> int:
-        """Line of the next textual call of `label` after the def line (formatting-tolerant)."""
+    def call_line(self, def_line: int, leaf: str) -> int:
+        """Line of the next textual call of `leaf` after the def line (formatting-tolerant)."""
         if self.lines is None:
             self.lines = self.text.splitlines()
-        leaf = label.rsplit(".", 1)[-1]
         search = _call_pattern(leaf).search
         # Each call of a leaf takes the first matching line not taken yet, so the lines taken are
         # the first matches in order: the next search starts after the last line taken.
