@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import functools
 import itertools
@@ -210,7 +211,7 @@ def _import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, 
         for alias in node.names:
             dotted = _dotted(alias.name) or ()
             full = ".".join(dotted)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 bound = alias.asname.name.value
                 out.append((bound, full, f"import {full} as {bound}"))
             elif dotted:
@@ -220,9 +221,9 @@ def _import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, 
         return out
     module = ".".join(_dotted(node.module) or []) if node.module is not None else ""
     for alias in node.names:
-        name = alias.name.value if isinstance(alias.name, cst.Name) else ""
+        name = alias.name.value if type(alias.name) is cst.Name else ""
         bound = name
-        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        if alias.asname is not None and type(alias.asname.name) is cst.Name:
             bound = alias.asname.name.value
         statement = f"from {module} import {name}" + (f" as {bound}" if bound != name else "")
         out.append((bound, f"{module}.{name}", statement))
@@ -414,7 +415,9 @@ class _FunctionWalker:
 
     def assign_target(self, node: cst.AssignTarget) -> None:
         self.renamed.append("=")
-        self.walk_store(node.target)
+        previous, self.storing = self.storing, True  # walk_store(), inlined
+        _WALK[type(node.target)](self, node.target)
+        self.storing = previous
 
     # The generic walk (see _generic_walker) spelled out for the commonest node types that have
     # no handler of their own: the same tokens, without its per-field type checks. _HANDLERS
@@ -483,14 +486,30 @@ class _FunctionWalker:
             index = element.slice
             if type(index) is cst.Index:
                 append("Index")
-                value = index.value
-                _WALK[type(value)](self, value)
+                _WALK[type(index.value)](self, index.value)
                 if index.star:
                     append(index.star)
                 append(")")
             else:
                 _WALK[type(index)](self, index)
             append(")")
+        append(")")
+
+    def parameters(self, node: cst.Parameters) -> None:
+        append = self.renamed.append
+        append("Parameters")
+        for param in node.params:
+            self.param(param)
+        if type(node.star_arg) is not cst.MaybeSentinel:  # *args, or a bare * before kwonly
+            _WALK[type(node.star_arg)](self, node.star_arg)
+        for param in node.kwonly_params:
+            self.param(param)
+        if node.star_kwarg is not None:
+            self.param(node.star_kwarg)
+        for param in node.posonly_params:
+            self.param(param)
+        if type(node.posonly_ind) is not cst.MaybeSentinel:  # the / after positional-only ones
+            _WALK[type(node.posonly_ind)](self, node.posonly_ind)
         append(")")
 
     def for_loop(self, node: cst.For | cst.CompFor) -> None:
@@ -574,6 +593,8 @@ class _FunctionWalker:
         """The recorded names, unless a parameter they use is reassigned somewhere in the body."""
         if self.var_names is None:
             return None
+        if not self.reassigned:  # the common case, settled without building the set below
+            return tuple(self.var_names)
         reassigned = {f"p:{self.param_index[name]}" for name in self.reassigned}
         if any(part in reassigned for names in self.var_names for part in names):
             return None
@@ -795,6 +816,7 @@ _SPELLED_OUT: dict[type, _Walk] = {
     cst.Tuple: _FunctionWalker.sequence,
     cst.UnaryOperation: _FunctionWalker.unary_operation,
     cst.Subscript: _FunctionWalker.subscript,
+    cst.Parameters: _FunctionWalker.parameters,
 }
 _SPELLED_OUT_FIELDS: dict[type, tuple[str, ...]] = {
     cst.SimpleStatementLine: ("body",),
@@ -808,6 +830,14 @@ _SPELLED_OUT_FIELDS: dict[type, tuple[str, ...]] = {
     cst.Subscript: ("value", "slice"),
     cst.SubscriptElement: ("slice",),  # walked inside subscript()
     cst.Index: ("value", "star"),  # walked inside subscript()
+    cst.Parameters: (
+        "params",
+        "star_arg",
+        "kwonly_params",
+        "star_kwarg",
+        "posonly_params",
+        "posonly_ind",
+    ),
 }
 if all(_fields(kind) == fields for kind, fields in _SPELLED_OUT_FIELDS.items()):
     _HANDLERS.update(_SPELLED_OUT)
@@ -897,14 +927,17 @@ _WALK[type(None)] = _WALK[cst.MaybeSentinel] = _skip
 def decorator_name(decorator: cst.Decorator) -> str:
     """Dotted spelling of a decorator's callee, for recognising our own."""
     target = decorator.decorator
-    if isinstance(target, cst.Call):
+    if type(target) is cst.Call:
         target = target.func
     return ".".join(_dotted(target) or ["?"])
 
 
 def _params(node: cst.FunctionDef, *, method: bool) -> tuple[str, ...]:
     """Positional parameter names, dropping self/cls for methods."""
-    names = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+    params = node.params
+    names = [p.name.value for p in params.params]
+    if params.posonly_params:
+        names = [p.name.value for p in params.posonly_params] + names
     return tuple(names[1:] if method and names else names)
 
 
@@ -920,6 +953,8 @@ class _Extractor:
         self.symbols: list[SymbolFacts] = []
         self.diagnostics: list[Diagnostic] = []
         self.lines: list[str] | None = None
+        self.joined: str | None = None  # for call_line()
+        self.starts: list[int] = []
         self.call_scan: dict[tuple[int, str], int] = {}  # (def line, leaf) -> where to look next
 
     def run(self) -> None:
@@ -936,29 +971,29 @@ class _Extractor:
     # -- module context -------------------------------------------------------------------
     def gather_module(self, statements: Sequence[cst.BaseStatement]) -> None:
         for statement in statements:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 for small in statement.body:
                     self.gather_small(small)
-            elif isinstance(statement, cst.FunctionDef):
+            elif type(statement) is cst.FunctionDef:
                 self.ctx.functions[statement.name.value] = _params(statement, method=False)
                 self.ctx.symbols.add(statement.name.value)
-            elif isinstance(statement, cst.ClassDef):
+            elif type(statement) is cst.ClassDef:
                 methods = {
                     s.name.value: _params(s, method=True)
                     for s in statement.body.body
-                    if isinstance(s, cst.FunctionDef)
+                    if type(s) is cst.FunctionDef
                 }
                 self.ctx.classes[statement.name.value] = methods
                 self.ctx.symbols.add(statement.name.value)
-            elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
+            elif type(statement) in _BLOCK_STATEMENTS:
                 # Conditional imports (try/except ImportError) still bind the names used below.
                 for block in nested_blocks(statement):
                     self.gather_module(block)
 
     def gather_small(self, small: cst.BaseSmallStatement) -> None:
         ctx = self.ctx
-        if isinstance(small, (cst.Import, cst.ImportFrom)):
-            if isinstance(small, cst.ImportFrom) and isinstance(small.names, cst.ImportStar):
+        if type(small) is cst.Import or type(small) is cst.ImportFrom:
+            if type(small) is cst.ImportFrom and type(small.names) is cst.ImportStar:
                 module = ".".join(_dotted(small.module) or []) if small.module is not None else ""
                 if apis.is_library(module):
                     ctx.star_modules.append(module)
@@ -967,13 +1002,9 @@ class _Extractor:
                 ctx.aliases.setdefault(bound, target)
                 self.symbols.append(SymbolFacts(bound, "import", 1, target, (), statement, target))
             return
-        if isinstance(small, (cst.Assign, cst.AnnAssign)):
+        if type(small) is cst.Assign or type(small) is cst.AnnAssign:
             targets = small.targets if isinstance(small, cst.Assign) else [small]
-            if (
-                len(targets) != 1
-                or not isinstance(targets[0].target, cst.Name)
-                or small.value is None
-            ):
+            if len(targets) != 1 or type(targets[0].target) is not cst.Name or small.value is None:
                 return
             name = targets[0].target.value
             if name in ctx.aliases:
@@ -1018,7 +1049,7 @@ class _Extractor:
                 )
             elif type(statement) is cst.SimpleStatementLine and not prefix:
                 for small in statement.body:
-                    if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    if type(small) is cst.Assign or type(small) is cst.AnnAssign:
                         self.constant_symbol(small)
             elif type(statement) in _BLOCK_STATEMENTS:
                 # Builders defined in loops or branches are still builders.
@@ -1030,17 +1061,21 @@ class _Extractor:
     ) -> None:
         qualname = prefix + node.name.value
         line = self.ctx.take_line("def", node.name.value)
-        nested_defs = [s for s in _suite(node.body) if type(s) is cst.FunctionDef]
-        nested = {s.name.value: f"{qualname}.{s.name.value}" for s in nested_defs}
+        statements = _suite(node.body)
+        nested = {
+            s.name.value: f"{qualname}.{s.name.value}"
+            for s in statements
+            if type(s) is cst.FunctionDef
+        }
         walker = _FunctionWalker(self.ctx, qualname=qualname, class_name=class_name, nested=nested)
         decorators = [decorator_name(d) for d in node.decorators]
         is_method = class_name is not None and not any(
             d.endswith("staticmethod") for d in decorators
         )
-        all_params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        all_params = _params(node, method=False)
         if is_method and all_params:
             walker.self_name = all_params[0]
-        params = _params(node, method=is_method)
+        params = all_params[1:] if is_method and all_params else all_params
         walker.param_index = {name: i for i, name in enumerate(params)}
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
             if not ROUTING_DECORATOR.match(spelled):  # our own decorators never make copies differ
@@ -1050,7 +1085,7 @@ class _Extractor:
         if node.returns is not None:
             walker.walk(node.returns.annotation)
         walker.body(node.body)
-        layer_calls = tuple(self.layer_call(line, *call) for call in walker.layer_calls)
+        layer_calls = tuple([self.layer_call(line, *call) for call in walker.layer_calls])
         self.functions.append(
             FunctionFacts(
                 qualname=qualname,
@@ -1061,17 +1096,19 @@ class _Extractor:
                 end_line=self.end_line(line),
                 params=params,
                 param_defaults=tuple(
-                    None if p.default is None else _literal(p.default, {}) or NON_LITERAL
-                    for p in node.params.params[1 if is_method else 0 :]
+                    [
+                        None if p.default is None else _literal(p.default, {}) or NON_LITERAL
+                        for p in node.params.params[1 if is_method else 0 :]
+                    ]
                 ),
-                kwonly=tuple(p.name.value for p in node.params.kwonly_params),
+                kwonly=tuple([p.name.value for p in node.params.kwonly_params]),
                 varargs=type(node.params.star_arg) is cst.Param
                 or node.params.star_kwarg is not None,
                 exact_hash=stable_hash("\x1f".join(walker.stream(walker.exact_overrides))),
                 renamed_hash=stable_hash("\x1f".join(walker.renamed)),
                 skeleton_hash=stable_hash("\x1f".join(walker.stream(walker.skeleton_overrides))),
                 deps=tuple(walker.deps),
-                direct_creation=any(apis.creates_variables(a) for a in walker.api_calls),
+                direct_creation=any(map(apis.creates_variables, walker.api_calls)),
                 api_calls=tuple(dict.fromkeys(walker.api_calls)),
                 name_strings=tuple(walker.strings),
                 literals=tuple(walker.literals),
@@ -1082,9 +1119,12 @@ class _Extractor:
             )
         )
         nested_scopes = [
-            s for s in _suite(node.body) if type(s) is cst.FunctionDef or type(s) is cst.ClassDef
+            s for s in statements if type(s) is cst.FunctionDef or type(s) is cst.ClassDef
         ]
-        self.collect_functions(nested_scopes, prefix=qualname + ".", class_name=None, kind="nested")
+        if nested_scopes:
+            self.collect_functions(
+                nested_scopes, prefix=qualname + ".", class_name=None, kind="nested"
+            )
 
     def layer_call(
         self,
@@ -1112,19 +1152,28 @@ class _Extractor:
         """Line of the next textual call of `leaf` after the def line (formatting-tolerant)."""
         if self.lines is None:
             self.lines = self.text.splitlines()
+        if self.joined is None:
+            # The lines joined, and where each starts: str.find skips the lines without the leaf
+            # far faster than a loop over them (a leaf, an identifier, never spans two lines).
+            self.joined = "\n".join(self.lines)
+            self.starts = list(itertools.accumulate((len(t) + 1 for t in self.lines), initial=0))
         search = _call_pattern(leaf).search
         # Each call of a leaf takes the first matching line not taken yet, so the lines taken are
         # the first matches in order: the next search starts after the last line taken.
         key = (def_line, leaf)
-        lines = self.lines
-        for number in range(self.call_scan.get(key, def_line), len(lines)):
-            text = lines[number]
-            # A match starts where the leaf does, and `\b` still sees the character before `at`:
-            # searching from the leaf's first occurrence finds what a search of the line would.
-            at = text.find(leaf)
-            if at >= 0 and search(text, at):
+        lines, joined, starts = self.lines, self.joined, self.starts
+        number = self.call_scan.get(key, def_line)
+        while number < len(lines):
+            at = joined.find(leaf, starts[number])
+            if at < 0:
+                break
+            number = bisect.bisect_right(starts, at) - 1  # the first line from here with the leaf
+            # A match starts where the leaf does, and `\b` still sees the character before it:
+            # searching the line from the leaf's first occurrence finds what a full search would.
+            if search(lines[number], at - starts[number]):
                 self.call_scan[key] = number + 1
                 return number + 1
+            number += 1
         return def_line
 
     def end_line(self, def_line: int) -> int:
@@ -1154,7 +1203,7 @@ class _Extractor:
             walker.walk(base)
         methods = []
         for statement in _suite(node.body):
-            if isinstance(statement, cst.FunctionDef):
+            if type(statement) is cst.FunctionDef:
                 methods.append(f"{node.name.value}.{statement.name.value}")
                 walker.same("method:" + statement.name.value)
             elif not _is_docstring(statement):
@@ -1173,7 +1222,7 @@ class _Extractor:
 
     def constant_symbol(self, node: cst.Assign | cst.AnnAssign) -> None:
         targets = node.targets if isinstance(node, cst.Assign) else [node]
-        if len(targets) != 1 or not isinstance(targets[0].target, cst.Name) or node.value is None:
+        if len(targets) != 1 or type(targets[0].target) is not cst.Name or node.value is None:
             return
         name = targets[0].target.value
         if name not in self.ctx.symbols:
@@ -1218,7 +1267,7 @@ def nested_blocks(statement: cst.CSTNode) -> list[Sequence[cst.BaseStatement]]:
         blocks.append(_suite(handler.body))
     for name in ("orelse", "finalbody"):
         other = getattr(statement, name, None)
-        if isinstance(other, cst.If):
+        if type(other) is cst.If:
             blocks.extend(nested_blocks(other))
         elif other is not None and isinstance(getattr(other, "body", None), cst.BaseSuite):
             blocks.append(_suite(other.body))
