@@ -721,6 +721,9 @@ class _FunctionWalker:
             )
         if root in ctx.symbols:
             return None, None, ()
+        # Not resolve_final(): this string goes into the facts, and a memoized one would be one
+        # object shared by every call of the API, which pickles differently (the facts' bytes
+        # are compared before and after changes here); the same goes for _negated's repr.
         return None, ctx.resolve(parts), ()
 
     def record_layer(
