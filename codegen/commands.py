@@ -127,10 +127,12 @@ def _unchanged_tree_in_sync(
 
 
 def _scan(scanned: pipeline.Scan, args: argparse.Namespace) -> int:
-    if args.json:
-        sys.stdout.write(report.to_json_text(scanned.plan, scanned.diagnostics))
-    else:
-        sys.stdout.write(report.to_text(scanned.plan, scanned.diagnostics))
+    with pipeline.gc_paused():  # a large report is a million acyclic dicts and lists
+        if args.json:
+            text = report.to_json_text(scanned.plan, scanned.diagnostics)
+        else:
+            text = report.to_text(scanned.plan, scanned.diagnostics)
+    sys.stdout.write(text)
     failed = any(status == "error" for _, status in scanned.plan.files) or any(
         d.severity == "error" for d in (*scanned.diagnostics, *scanned.plan.diagnostics)
     )

@@ -105,7 +105,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC: syntax trees are acyclic, and its passes over millions of fresh nodes
     cost a tenth of a cold scan. Reference counting still frees each tree after its file."""
     was_enabled = gc.isenabled()
@@ -121,7 +121,7 @@ def _extract_all(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
     """Worker entry point: extract a chunk of files in one process."""
     from codegen.extract import extract
 
-    with _gc_paused():
+    with gc_paused():
         return [extract(source) for source in sources]
 
 
@@ -159,7 +159,7 @@ def scan(
     cache = open_cache(config, use_cache)
     facts: dict[str, ModuleFacts] = {}
     pending: list[SourceFile] = []
-    with _gc_paused():  # unpickled facts are acyclic too
+    with gc_paused():  # unpickled facts are acyclic too
         for source in sources:
             hit = cache.get(source.digest, path=source.path) if source.text is not None else None
             if hit is not None:
@@ -179,7 +179,7 @@ def scan(
                 if progress:
                     progress(done, len(sources))
     else:
-        with _gc_paused():
+        with gc_paused():
             for source in pending:
                 facts[source.path] = extract(source)
                 done += 1
@@ -190,7 +190,7 @@ def scan(
         if module.ok:
             cache.put(source.digest, module, path=source.path)
     cache.flush()
-    with _gc_paused():  # the plan only adds acyclic tuples to the facts; see _gc_paused
+    with gc_paused():  # the plan only adds acyclic tuples to the facts; see gc_paused
         plan = make_plan([facts[s.path] for s in sources], plan_options(config))
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), len(pending), len(sources) - len(pending), workers)
@@ -330,7 +330,7 @@ def generated_files(
     cached = _read_json(store, key, "files")
     if isinstance(cached, dict):
         return dict(cached), ()
-    with _gc_paused():  # rendering builds strings and small trees: nothing for the GC to find
+    with gc_paused():  # rendering builds strings and small trees: nothing for the GC to find
         files, problems = _render_files(scan_result, config, use_cache=use_cache)
     if not problems:
         _write_json(store, key, "files", files)

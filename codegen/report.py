@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from typing import Any
 
@@ -24,15 +25,17 @@ def _layer_callee(layer: Layer) -> str:
 
 
 def _args_json(layer: Layer) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in layer.args:
-        if value == "<expr>":
-            continue
-        try:
-            out[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            out[key] = value
-    return out
+    return {key: _literal_value(value) for key, value in layer.args if value != "<expr>"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal_value(spelled: str) -> Any:
+    """The value of a literal's canonical spelling; a few hundred distinct ones per project.
+    Only ever serialised, so sharing one object between layers is harmless."""
+    try:
+        return ast.literal_eval(spelled)
+    except (ValueError, SyntaxError):
+        return spelled
 
 
 def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, Any]:
