@@ -251,6 +251,15 @@ def _read_json(path: Path | None, key: str, field: str) -> object | None:
     return cached.get(field)
 
 
+def _text_map(value: object) -> dict[str, str] | None:
+    """`value` as {path: text} when it is one (a damaged cache file may hold anything)."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return None
+    return dict(value)
+
+
 def _cache_file(config: Config, name: str, *, use_cache: bool = True) -> Path | None:
     """A file in the project's cache folder, None when caching is off."""
     return Path(config.root) / config.cache_dir / name if use_cache and config.cache_dir else None
@@ -267,27 +276,27 @@ def cached_outputs(sources: Sequence[SourceFile], config: Config) -> dict[str, s
         return None
     record = _read_record(_cache_file(config, "outputs.json")) or {}
     memo = record.get("memo")
-    if not isinstance(memo, dict) or not isinstance(memo.get("files"), dict):
+    files = _text_map(memo.get("files")) if isinstance(memo, dict) else None
+    if memo is None or files is None:
         return None
-    files = dict(memo["files"])
     if record.get("key") == tree_key([(s.path, s.digest) for s in sources], config):
         return files
-    before = memo.get("tree")
-    if memo.get("settings") != settings_key(config) or not isinstance(before, dict):
-        return None
+    before, copied, kept = memo.get("tree"), memo.get("copied"), memo.get("trivia")
+    if memo.get("settings") != settings_key(config) or not (
+        isinstance(before, dict) and isinstance(copied, list) and isinstance(kept, dict)
+    ):
+        return None  # another version's or a damaged memo: re-plan
     if set(before) != {s.path for s in sources}:
         return None  # a file came or went: its shim, keys and partners may all change
     edited = [s for s in sources if before[s.path] != s.digest]
     if len(edited) > MAX_TRIVIA_COMPARED:
         return None
-    copied = set(memo.get("copied") or ())
-    kept = memo.get("trivia") or {}
     cache = open_cache(config)
     for source in edited:
         compare = copied_text_digest if source.path in copied else code_digest
         old = kept.get(source.path)
-        if old is None:
-            facts = cache.get(before[source.path], path=source.path)
+        if not isinstance(old, str):
+            facts = cache.get(str(before[source.path]), path=source.path)
             old = compare(facts.text) if facts is not None and facts.text is not None else None
         if old is None or old != compare(source.text or ""):
             return None
@@ -327,9 +336,9 @@ def generated_files(
     """Every generated file's full text (header included), by path relative to the output dir."""
     store = _cache_file(config, "rendered.json", use_cache=use_cache)
     key = tree_key([(s.path, s.digest) for s in scan_result.sources], config) if store else ""
-    cached = _read_json(store, key, "files")
-    if isinstance(cached, dict):
-        return dict(cached), ()
+    cached = _text_map(_read_json(store, key, "files"))
+    if cached is not None:
+        return cached, ()
     with gc_paused():  # rendering builds strings and small trees: nothing for the GC to find
         files, problems = _render_files(scan_result, config, use_cache=use_cache)
     if not problems:

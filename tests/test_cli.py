@@ -573,3 +573,22 @@ def test_scan_json_is_indented_for_a_small_project_and_compact_for_a_large_one(
     code, compact, _ = run(capsys, "scan", "--json")
     assert code == 0 and compact.count("\n") == 1
     assert json.loads(compact) == json.loads(out)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "not json",
+        '{"key": 1, "memo": []}',
+        '{"key": "x", "memo": {"files": {"a.py": 1}}}',
+        '{"key": "x", "memo": {"files": {}, "settings": 0, "tree": [], "copied": {}, "trivia": 3}}',
+    ],
+)
+def test_a_damaged_outputs_memo_only_costs_a_re_plan(
+    project: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    synced(capsys)
+    (project / ".codegen_cache/outputs.json").write_text(damage, "utf-8")
+    (project / ".codegen_cache/rendered.json").write_text(damage, "utf-8")
+    assert run(capsys, "check") == (0, "generated/ and the models are up to date.\n", "")
+    assert run(capsys, "sync") == (0, "everything already up to date.\n", "")
