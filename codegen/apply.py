@@ -88,9 +88,16 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
             wanted.setdefault(qualname, []).append(("shared_layer", qualname))
         wanted.setdefault(edit.build, []).append(("build", None))
 
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    facts = _Gather(edit.path, shim, frozenset(wanted))
-    wrapper.visit(facts)
+    # Scope analysis (most of apply's cost) only matters where the alias is already spelled: a
+    # file that never mentions it binds it nowhere, as in every model's first `apply`.
+    scoped = shim.alias in source
+    facts = _Gather(edit.path, shim, frozenset(wanted), scoped=scoped)
+    if scoped:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        wrapper.visit(facts)
+        module = wrapper.module
+    else:
+        module.visit(facts)
     if route:
         problems = _missing(edit, facts) + facts.conflicts
         if problems:
@@ -104,7 +111,7 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
         add_import=route and not facts.has_import,
         remove_import=not keep_import,
     )
-    new_source = bom + wrapper.module.visit(transformer).code
+    new_source = bom + module.visit(transformer).code
     return Unchanged() if new_source == source else Applied(new_source)
 
 
@@ -228,8 +235,9 @@ class _Gather(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (ParentNodeProvider, PositionProvider, ScopeProvider)
 
-    def __init__(self, path: str, shim: _Shim, targets: frozenset[str]) -> None:
+    def __init__(self, path: str, shim: _Shim, targets: frozenset[str], *, scoped: bool) -> None:
         super().__init__()
+        self.scoped = scoped  # False: run without metadata (the alias appears nowhere)
         self.path = path
         self.shim = shim
         self.targets = targets
@@ -243,6 +251,8 @@ class _Gather(cst.CSTVisitor):
         self._checked: set[int] = set()
 
     def visit_Module(self, node: cst.Module) -> None:
+        if not self.scoped:
+            return
         scope = self.get_metadata(ScopeProvider, node)
         assert isinstance(scope, GlobalScope)
         self._check_scope(scope)
@@ -264,7 +274,7 @@ class _Gather(cst.CSTVisitor):
         self._stack.append(node.name.value)
         qualname = ".".join(self._stack)
         self.functions.add(qualname)
-        if qualname in self.targets:
+        if self.scoped and qualname in self.targets:
             # Decorators run in the enclosing scope: a local binding there would shadow the shim.
             scope = self.get_metadata(ScopeProvider, node)
             first = True

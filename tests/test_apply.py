@@ -772,3 +772,31 @@ def test_edit_value_is_not_mutated_and_result_is_pure():
     first = apply_edit(source, replace(EDIT, shared_builders=("embed",), build="build_model"))
     second = apply_edit(source, replace(EDIT, shared_builders=("embed",), build="build_model"))
     assert first == second == Unchanged()
+
+
+def test_skipping_scope_analysis_when_the_alias_is_never_spelled_changes_no_output():
+    # apply only analyses scopes when the file mentions the alias; a trailing comment naming it
+    # forces the analysis, which must then give the same edit for every unrouted example model.
+    import re
+
+    from conftest import MODELS
+
+    routing = re.compile(r"^(@\w+_transfer\.\w+.*|from generated import \w+_transfer.*)\n", re.M)
+    compared = 0
+    for path in sorted(MODELS.glob("*.py")):
+        routed = path.read_text("utf-8")
+        decorated = re.findall(r'@\w+_transfer\.shared_layer\("([\w.]+)"\)', routed)
+        if not decorated:
+            continue
+        alias = f"{path.stem}_transfer"
+        edit = replace(
+            make_edit(*decorated, alias=alias, module=f"generated.{alias}"), path=str(path)
+        )
+        plain = routing.sub("", routed)
+        assert alias not in plain
+        fast, scoped = apply_edit(plain, edit), apply_edit(plain + f"# {alias}\n", edit)
+        assert isinstance(fast, Applied) and isinstance(scoped, Applied)
+        assert scoped.new_source == fast.new_source + f"# {alias}\n"
+        assert fast.new_source == routed
+        compared += 1
+    assert compared >= 3
