@@ -93,13 +93,8 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     if command == "check":
         code = _check(outcome, config, args)
         if code == EXIT_CLEAN and use_cache:
-            from codegen.render import copied_sources  # loaded already: the check rendered
-
             pipeline.remember_outputs(
-                [(s.path, s.digest) for s in scanned.sources],
-                config,
-                outcome.files,
-                copied=copied_sources(scanned.plan),
+                [(s.path, s.digest) for s in scanned.sources], config, outcome.files, scanned.plan
             )
         return code
     dry_run = getattr(args, "check", False) or getattr(args, "diff", False)  # --diff never writes
@@ -305,13 +300,11 @@ def _write(
             for c in outcome.models
         }
         after = [(path, written.get(path, digest)) for path, digest in tree]
-        from codegen.render import copied_sources  # loaded already: this run rendered
-
         pipeline.remember_outputs(
             after,
             config,
             outcome.files,
-            copied=copied_sources(plan),
+            plan,
             rewritten={c.path: c.new for c in outcome.models if c.new is not None},
         )
     unchanged = (

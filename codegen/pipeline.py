@@ -153,20 +153,37 @@ def scan(
     discovered: tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]] | None = None,
 ) -> Scan:
     """Discover and extract every file (from cache when unchanged), then plan."""
-    from codegen.extract import extract
-
     sources, discovery = discovered if discovered is not None else discover(paths, config)
     cache = open_cache(config, use_cache)
+    with gc_paused():  # facts, loaded or fresh, and the plan over them are all acyclic
+        facts, parsed, workers = _gather_facts(
+            sources, cache, config.jobs if jobs is None else jobs, progress
+        )
+        plan = make_plan([facts[s.path] for s in sources], plan_options(config))
+    diagnostics = tuple(discovery) + tuple(cache.warnings)
+    stats = ScanStats(len(sources), parsed, len(sources) - parsed, workers)
+    return Scan(plan, diagnostics, stats, tuple(sources))
+
+
+def _gather_facts(
+    sources: Sequence[SourceFile],
+    cache: FactsCache,
+    jobs: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict[str, ModuleFacts], int, int]:
+    """Facts of every file, from the cache or extracted (in a pool for many files); the number
+    of files parsed and the workers used. New facts go to the cache."""
+    from codegen.extract import extract
+
     facts: dict[str, ModuleFacts] = {}
     pending: list[SourceFile] = []
-    with gc_paused():  # unpickled facts are acyclic too
-        for source in sources:
-            hit = cache.get(source.digest, path=source.path) if source.text is not None else None
-            if hit is not None:
-                facts[source.path] = hit
-            else:
-                pending.append(source)
-    workers = resolve_jobs(config.jobs if jobs is None else jobs, len(pending))
+    for source in sources:
+        hit = cache.get(source.digest, path=source.path) if source.text is not None else None
+        if hit is not None:
+            facts[source.path] = hit
+        else:
+            pending.append(source)
+    workers = resolve_jobs(jobs, len(pending))
     done = len(facts)
     if progress:
         progress(done, len(sources))
@@ -179,22 +196,17 @@ def scan(
                 if progress:
                     progress(done, len(sources))
     else:
-        with gc_paused():
-            for source in pending:
-                facts[source.path] = extract(source)
-                done += 1
-                if progress and done % 25 == 0:
-                    progress(done, len(sources))
+        for source in pending:
+            facts[source.path] = extract(source)
+            done += 1
+            if progress and done % 25 == 0:
+                progress(done, len(sources))
     for source in pending:
         module = facts[source.path]
         if module.ok:
             cache.put(source.digest, module, path=source.path)
     cache.flush()
-    with gc_paused():  # the plan only adds acyclic tuples to the facts; see gc_paused
-        plan = make_plan([facts[s.path] for s in sources], plan_options(config))
-    diagnostics = tuple(discovery) + tuple(cache.warnings)
-    stats = ScanStats(len(sources), len(pending), len(sources) - len(pending), workers)
-    return Scan(plan, diagnostics, stats, tuple(sources))
+    return facts, len(pending), workers
 
 
 def settings_key(config: Config) -> str:
@@ -307,15 +319,18 @@ def remember_outputs(
     tree: Sequence[tuple[str, str]],
     config: Config,
     files: dict[str, str],
+    plan: Plan,
     *,
-    copied: Sequence[str],
     rewritten: dict[str, str] | None = None,
 ) -> None:
     """Record that `tree` (path, digest pairs) has these outputs and its models are routed.
-    `copied`: files whose text layers_common copies; `rewritten`: new text of the models this
-    run rewrote, whose trivia digests are kept (the facts cache has no text for them)."""
+    `rewritten`: new text of the models this run rewrote, whose trivia digests are kept (the
+    facts cache has no text for them)."""
     if not files:
         return
+    from codegen.render import copied_sources  # loaded already: this run rendered
+
+    copied = copied_sources(plan)
     kept = {
         path: (copied_text_digest if path in copied else code_digest)(text)
         for path, text in (rewritten or {}).items()
@@ -324,7 +339,7 @@ def remember_outputs(
         "files": files,
         "settings": settings_key(config),
         "tree": dict(tree),
-        "copied": sorted(copied),
+        "copied": copied,
         "trivia": {path: digest for path, digest in kept.items() if digest is not None},
     }
     _write_json(_cache_file(config, "outputs.json"), tree_key(tree, config), "memo", memo)

@@ -241,8 +241,7 @@ class _Renderer:
 
     def shared_classes(self) -> dict[str, tuple[CloneClass, str]]:
         """Clone classes some trunk uses, with the name they get in layers_common."""
-        used = _transferred_callees(self.plan)
-        return {c.id: (c, safe_identifier(c.name)) for c in self.plan.clone_classes if c.id in used}
+        return {c.id: (c, safe_identifier(c.name)) for c in _transferred_classes(self.plan)}
 
     # -- layers_common ------------------------------------------------------------------------
     def common_module(self, shared: dict[str, tuple[CloneClass, str]]) -> str:
@@ -475,9 +474,10 @@ def _partners(model_id: str, sharing: frozenset[str]) -> str:
     return f"{text} and {extra} more" if extra > 0 else text
 
 
-def _transferred_callees(plan: Plan) -> set[str]:
-    """Clone classes (or APIs) that some model's trunk transfers: what layers_common must hold."""
-    return {layer.callee for _, trunk in plan.trunks for layer in trunk}
+def _transferred_classes(plan: Plan) -> list[CloneClass]:
+    """Clone classes that some model's trunk transfers: what layers_common must hold."""
+    used = {layer.callee for _, trunk in plan.trunks for layer in trunk}
+    return [c for c in plan.clone_classes if c.id in used]
 
 
 def sources_line(plan: Plan) -> str:
@@ -549,19 +549,14 @@ def render(
 
 def copied_sources(plan: Plan) -> list[str]:
     """Files whose source text layers_common copies: where even a comment changes the output."""
-    used = _transferred_callees(plan)
-    return sorted({c.canonical.split("::", 1)[0] for c in plan.clone_classes if c.id in used})
+    return sorted({c.canonical.split("::", 1)[0] for c in _transferred_classes(plan)})
 
 
 def common_inputs(plan: Plan) -> list[str]:
     """Everything layers_common shows besides the settings: its sources, classes and members."""
-    used = _transferred_callees(plan)
     parts = [f"sources|{sources_line(plan)}"]
-    for clone in plan.clone_classes:
-        if clone.id in used:
-            path = clone.canonical.split("::", 1)[0]
-            members = ",".join(clone.members)
-            parts.append(
-                f"{clone.id}|{clone.name}|{clone.kind}|{members}|{plan.modules[path].digest}"
-            )
+    for clone in _transferred_classes(plan):
+        path = clone.canonical.split("::", 1)[0]
+        members = ",".join(clone.members)
+        parts.append(f"{clone.id}|{clone.name}|{clone.kind}|{members}|{plan.modules[path].digest}")
     return parts

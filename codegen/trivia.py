@@ -11,7 +11,6 @@ import io
 import tokenize
 
 _NOT_CODE = frozenset({tokenize.COMMENT, tokenize.NL})
-_LAYOUT = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT})
 
 
 def code_digest(text: str) -> str | None:
