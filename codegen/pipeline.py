@@ -70,13 +70,16 @@ def _code_digest(modules: tuple[str, ...]) -> str:
     """sha256 of some of the tool's own modules; read once per process, they do not change."""
     digest = hashlib.sha256(__version__.encode())
     for module in modules:
-        digest.update((Path(__file__).parent / module).read_bytes())
+        path = Path(__file__).parent / module
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]  # a package: all of it
+        for file in files:
+            digest.update(file.read_bytes())
     return digest.hexdigest()
 
 
 def cache_salt(config: Config) -> str:
     """Anything that changes extracted facts invalidates the cache: the tool's own code included."""
-    return _code_digest(("extract.py", "apis.py", "model.py"))[:16]
+    return _code_digest(("extract", "literals.py", "apis.py", "model.py"))[:16]
 
 
 def open_cache(config: Config, enabled: bool = True) -> FactsCache:

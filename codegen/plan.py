@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import ast
-import functools
 import keyword
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen import apis, stable_hash
+from codegen import apis, literals, stable_hash
 from codegen.fingerprint import Fingerprints, fingerprint, function_id
 from codegen.model import (
     CloneClass,
@@ -379,21 +377,11 @@ def _resolved_name(parts: tuple[str, ...], canonical: FunctionFacts, call: Layer
         text = given.get(param, given.get(f"#{index}"))
         if text is None and index < len(canonical.param_defaults):
             text = canonical.param_defaults[index]
-        value = _string_value(text) if text is not None else None
-        if value is None:
+        value = literals.string(text) if text is not None else None
+        if not value or "/" in value:  # not a name, or not one part of a name
             return None
         resolved.append(value)
     return "/".join(resolved)
-
-
-@functools.lru_cache(maxsize=4096)
-def _string_value(text: str) -> str | None:
-    """The str a stored repr stands for, or None for anything else."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None
-    return value if isinstance(value, str) and value and "/" not in value else None
 
 
 def _why_diverge(a: Model, b: Model, depth: int, near: _NearMissIndex) -> str:

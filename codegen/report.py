@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ast
-import functools
 import json
 from typing import Any
 
+from codegen import literals
 from codegen.model import Diagnostic, Layer, Model, Plan
 from codegen.plan import pair_depths
 
@@ -25,17 +24,8 @@ def _layer_callee(layer: Layer) -> str:
 
 
 def _args_json(layer: Layer) -> dict[str, Any]:
-    return {key: _literal_value(value) for key, value in layer.args if value != "<expr>"}
-
-
-@functools.lru_cache(maxsize=4096)
-def _literal_value(spelled: str) -> Any:
-    """The value of a literal's canonical spelling; a few hundred distinct ones per project.
-    Only ever serialised, so sharing one object between layers is harmless."""
-    try:
-        return ast.literal_eval(spelled)
-    except (ValueError, SyntaxError):
-        return spelled
+    # The values are shared between layers (literals memoizes them): only ever serialised.
+    return {key: literals.value(value, value) for key, value in layer.args if value != "<expr>"}
 
 
 def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, Any]:

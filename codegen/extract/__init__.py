@@ -1,0 +1,70 @@
+"""Parse one file with libcst (once) and gather the facts every later stage needs.
+
+The package, by concern: `safety` (screens and syntax errors), `context` (the names a module
+binds), `walker` (the hand-unrolled walk of function bodies), `literals` (literal arguments),
+`lines` (line lookup) and `facts` (the extractor that assembles the frozen facts)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codegen.extract.facts import Extractor
+from codegen.extract.nodes import ROUTING_DECORATOR, decorator_name, nested_blocks
+from codegen.extract.safety import parse_error, python_refuses, suspiciously_deep
+from codegen.model import Diagnostic, ModuleFacts, SourceFile
+
+__all__ = ["ROUTING_DECORATOR", "decorator_name", "extract", "nested_blocks", "parse_error"]
+
+
+def extract(source: SourceFile) -> ModuleFacts:
+    """Parse a file once and return its facts; problems become diagnostics, never exceptions."""
+    if source.text is None:
+        return ModuleFacts(source.path, source.digest, (), (), (), source.diagnostics, False, "")
+    text = source.text
+    if suspiciously_deep(text):
+        refused = python_refuses(source.path, text)
+        if refused is not None:
+            return ModuleFacts(source.path, source.digest, (), (), (), (refused,), False, "")
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return ModuleFacts(
+            source.path,
+            source.digest,
+            (),
+            (),
+            (),
+            (parse_error(source.path, text, error),),
+            False,
+            "",
+        )
+    except (
+        RecursionError,
+        MemoryError,
+        Exception,
+    ) as error:  # the parser must never take the scan down
+        diagnostic = Diagnostic(
+            source.path,
+            1,
+            0,
+            "CG202",
+            "error",
+            f"cannot parse: {type(error).__name__}: {error}"[:300],
+        )
+        return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
+    extractor = Extractor(source.path, text, module)
+    try:
+        extractor.run()
+    except RecursionError:
+        diagnostic = Diagnostic(source.path, 1, 0, "CG203", "error", "too deeply nested to analyse")
+        return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
+    return ModuleFacts(
+        path=source.path,
+        digest=source.digest,
+        functions=tuple(extractor.functions),
+        symbols=tuple(extractor.symbols),
+        aliases=tuple(sorted(extractor.ctx.aliases.items())),
+        diagnostics=tuple(extractor.diagnostics),
+        ok=True,
+        text=text,
+    )

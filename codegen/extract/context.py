@@ -1,0 +1,135 @@
+"""The module context: the names a module binds (imports, aliases, defs, constants) and what they
+resolve to, gathered before any function body is read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from codegen import apis
+from codegen.extract.literals import literal
+from codegen.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params
+from codegen.extract.nodes import dotted as dotted_name
+from codegen.model import SymbolFacts
+
+
+@dataclass
+class ModuleContext:
+    """Module-level names, gathered before any function body is read."""
+
+    aliases: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> params
+    classes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # class -> methods
+    constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
+    symbols: set[str] = field(default_factory=set)  # every module-level def, class and constant
+    star_modules: list[str] = field(default_factory=list)
+    # resolve() results, for the function walkers only: they run once the names above are final.
+    resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
+
+    def resolve(self, parts: Sequence[str]) -> str | None:
+        """Resolved dotted API for a name chain rooted at an import alias."""
+        target = self.aliases.get(parts[0])
+        if target is None:
+            if self.star_modules and parts[0] not in self.symbols:
+                target = f"{self.star_modules[0]}.{parts[0]}"
+            else:
+                return None
+        return apis.normalize_api(".".join([target, *parts[1:]]))
+
+    def resolve_final(self, parts: tuple[str, ...]) -> str | None:
+        """resolve(), memoized: only once the module's names are all gathered."""
+        result = self.resolved.get(parts, "")  # "" is never a resolution: it means "not yet"
+        if result == "":
+            result = self.resolved[parts] = self.resolve(parts)
+        return result
+
+
+def import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, str]]:
+    """(bound name, resolved target, canonical statement) for each name an import binds."""
+    out: list[tuple[str, str, str]] = []
+    if isinstance(node, cst.Import):
+        for alias in node.names:
+            dotted = dotted_name(alias.name) or ()
+            full = ".".join(dotted)
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
+                bound = alias.asname.name.value
+                out.append((bound, full, f"import {full} as {bound}"))
+            elif dotted:
+                out.append((dotted[0], dotted[0], f"import {full}"))
+        return out
+    if isinstance(node.names, cst.ImportStar) or node.relative:
+        return out
+    module = ".".join(dotted_name(node.module) or []) if node.module is not None else ""
+    for alias in node.names:
+        name = alias.name.value if type(alias.name) is cst.Name else ""
+        bound = name
+        if alias.asname is not None and type(alias.asname.name) is cst.Name:
+            bound = alias.asname.name.value
+        statement = f"from {module} import {name}" + (f" as {bound}" if bound != name else "")
+        out.append((bound, f"{module}.{name}", statement))
+    return out
+
+
+def gather_module(
+    ctx: ModuleContext, statements: Sequence[cst.BaseStatement], symbols: list[SymbolFacts]
+) -> None:
+    """Module-level names (imports, aliases, functions, classes, constants) into `ctx`; the
+    import bindings also into `symbols`."""
+    for statement in statements:
+        if type(statement) is cst.SimpleStatementLine:
+            for small in statement.body:
+                _gather_small(ctx, small, symbols)
+        elif type(statement) is cst.FunctionDef:
+            ctx.functions[statement.name.value] = positional_params(statement, method=False)
+            ctx.symbols.add(statement.name.value)
+        elif type(statement) is cst.ClassDef:
+            methods = {
+                s.name.value: positional_params(s, method=True)
+                for s in statement.body.body
+                if type(s) is cst.FunctionDef
+            }
+            ctx.classes[statement.name.value] = methods
+            ctx.symbols.add(statement.name.value)
+        elif type(statement) in BLOCK_STATEMENTS:
+            # Conditional imports (try/except ImportError) still bind the names used below.
+            for block in nested_blocks(statement):
+                gather_module(ctx, block, symbols)
+
+
+def _gather_small(
+    ctx: ModuleContext, small: cst.BaseSmallStatement, symbols: list[SymbolFacts]
+) -> None:
+    if type(small) is cst.Import or type(small) is cst.ImportFrom:
+        if type(small) is cst.ImportFrom and type(small.names) is cst.ImportStar:
+            module = ".".join(dotted_name(small.module) or []) if small.module is not None else ""
+            if apis.is_library(module):
+                ctx.star_modules.append(module)
+            return
+        for bound, target, statement in import_bindings(small):
+            ctx.aliases.setdefault(bound, target)
+            symbols.append(SymbolFacts(bound, "import", 1, target, (), statement, target))
+        return
+    if type(small) is cst.Assign or type(small) is cst.AnnAssign:
+        targets = small.targets if isinstance(small, cst.Assign) else [small]
+        if len(targets) != 1 or type(targets[0].target) is not cst.Name or small.value is None:
+            return
+        name = targets[0].target.value
+        if name in ctx.aliases:
+            return  # `except ImportError: tf = None` does not undo the import above it
+        parts = dotted_name(small.value)
+        resolved = ctx.resolve(parts) if parts else None
+        if resolved is not None and parts and parts[0] not in ctx.symbols:
+            # `tf1 = tf.compat.v1` is an alias, not a constant.
+            ctx.aliases.setdefault(name, resolved)
+            module, _, leaf = resolved.rpartition(".")
+            statement = (
+                f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"
+            )
+            symbols.append(SymbolFacts(name, "import", 1, resolved, (), statement, resolved))
+            return
+        value = literal(small.value, ctx.constants)
+        if value is not None:
+            ctx.constants[name] = value
+        ctx.symbols.add(name)

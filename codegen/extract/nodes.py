@@ -1,0 +1,90 @@
+"""Small questions about libcst nodes that every part of the extractor asks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import libcst as cst
+
+# Our own decorators, which never make two copies of a builder differ.
+ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build)$")
+DOCSTRING_NODES = frozenset({cst.SimpleString, cst.ConcatenatedString})
+BLOCK_STATEMENTS = frozenset({cst.If, cst.Try, cst.With, cst.For, cst.While})  # nest statements
+
+
+def dotted(node: cst.BaseExpression) -> tuple[str, ...] | None:
+    """`a.b.c` as ("a", "b", "c"), or None when the chain is not plain names."""
+    # `type(...) is` rather than isinstance, here and on every hot path: libcst's node classes use
+    # ABCMeta, whose isinstance is slow, and its concrete node classes are never subclassed.
+    # The commonest chains first: `f` and `tf.f`.
+    if type(node) is cst.Name:
+        return (node.value,)
+    if type(node) is cst.Attribute and type(node.value) is cst.Name:
+        return (node.value.value, node.attr.value)
+    parts: list[str] = []
+    while type(node) is cst.Attribute:
+        parts.append(node.attr.value)
+        node = node.value
+    if type(node) is cst.Name:
+        parts.append(node.value)
+        parts.reverse()
+        return tuple(parts)
+    return None
+
+
+def name_argument(call: cst.Call, keywords: tuple[str, ...]) -> cst.BaseExpression | None:
+    """The first positional argument, or the given keyword: where TF APIs take a name."""
+    for index, arg in enumerate(call.args):
+        if arg.keyword is None and index == 0 and not arg.star:
+            return arg.value
+        if arg.keyword is not None and arg.keyword.value in keywords:
+            return arg.value
+    return None
+
+
+def is_docstring(statement: cst.CSTNode) -> bool:
+    """True for a bare string expression statement."""
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
+        return False
+    expression = statement.body[0]
+    return type(expression) is cst.Expr and type(expression.value) in DOCSTRING_NODES
+
+
+def decorator_name(decorator: cst.Decorator) -> str:
+    """Dotted spelling of a decorator's callee, for recognising our own."""
+    target = decorator.decorator
+    if type(target) is cst.Call:
+        target = target.func
+    return ".".join(dotted(target) or ["?"])
+
+
+def positional_params(node: cst.FunctionDef, *, method: bool) -> tuple[str, ...]:
+    """Positional parameter names, dropping self/cls for methods."""
+    parameters = node.params
+    names = [p.name.value for p in parameters.params]
+    if parameters.posonly_params:
+        names = [p.name.value for p in parameters.posonly_params] + names
+    return tuple(names[1:] if method and names else names)
+
+
+def suite(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    """Statements of a suite, whether indented or on the header line."""
+    return block.body if type(block) is cst.IndentedBlock else ()
+
+
+def nested_blocks(statement: cst.CSTNode) -> list[Sequence[cst.BaseStatement]]:
+    """Every nested statement list of a compound statement (if/else, try/except, loops, with)."""
+    blocks: list[Sequence[cst.BaseStatement]] = []
+    body = getattr(statement, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        blocks.append(suite(body))
+    for handler in getattr(statement, "handlers", ()) or ():
+        blocks.append(suite(handler.body))
+    for name in ("orelse", "finalbody"):
+        other = getattr(statement, name, None)
+        if type(other) is cst.If:
+            blocks.extend(nested_blocks(other))
+        elif other is not None and isinstance(getattr(other, "body", None), cst.BaseSuite):
+            blocks.append(suite(other.body))
+    return blocks
