@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
-import os
 import pickle
 import secrets
 import struct
@@ -13,10 +12,8 @@ import time
 import zlib
 from pathlib import Path
 
-from codegen import model
+from codegen import atomic, diagnostics, model
 from codegen.model import Diagnostic, ModuleFacts
-
-CACHE_DISABLED = "CG601"
 
 # Pack layout: MAGIC, entry count, index of (key, offset, length, crc32), then the pickles.
 MAGIC = b"CGFACTS1"
@@ -111,14 +108,14 @@ class FactsCache:
             for name, content in ((".gitignore", "*\n"), ("CACHEDIR.TAG", CACHEDIR_TAG)):
                 marker = directory / name
                 if not marker.is_file():
-                    _atomic_write(directory, name, content.encode())
+                    atomic.write_bytes(marker, content.encode())
         except OSError as error:
             self._disable(f"cannot use cache folder: {error.strerror or error}")
 
     def _disable(self, reason: str) -> None:
         shown = str(self.directory)
         self.warnings.append(
-            Diagnostic(shown, 1, 0, CACHE_DISABLED, "warning", f"{reason}; cache disabled")
+            diagnostics.warning(shown, diagnostics.CACHE_DISABLED, f"{reason}; cache disabled")
         )
         self.directory = None
         self._entries.clear()
@@ -175,7 +172,7 @@ class FactsCache:
             stream.write(blob)
         name = f"pack-{secrets.token_hex(8)}.bin"
         packed = stream.getvalue()
-        _atomic_write(directory, name, packed)
+        atomic.write_bytes(directory / name, packed)
         for old in self._packs:
             # Another process may have removed it already, or still be reading it (fine on POSIX).
             try:
@@ -232,22 +229,10 @@ def _parse_pack(data: bytes) -> list[tuple[bytes, int, int, int]] | None:
     return index
 
 
-def _atomic_write(directory: Path, name: str, data: bytes) -> None:
-    """Temp file in the same folder, then os.replace: readers see old or new, never half."""
-    temp = directory / f".tmp-{secrets.token_hex(8)}"
-    try:
-        with open(temp, "xb") as handle:
-            handle.write(data)
-        os.replace(temp, directory / name)
-    finally:
-        if temp.exists():
-            temp.unlink()
-
-
 def _remove_stale_temps(directory: Path) -> None:
     """Temp files of crashed runs; recent ones may belong to a process that is writing right now."""
     now = time.time()
-    for temp in directory.glob(".tmp-*"):
+    for temp in directory.glob(f"{atomic.TEMP_PREFIX}*"):
         try:
             if now - temp.stat().st_mtime > STALE_TEMP_SECONDS:
                 temp.unlink()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen import pipeline, report, write
+from codegen import diagnostics, names, pipeline, report, write
 from codegen.config import Config
 from codegen.discover import discover
 from codegen.model import Change, Diagnostic, Plan, SourceFile
@@ -49,7 +48,7 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
     scanned = pipeline.scan(
         paths, config, jobs=args.jobs, use_cache=use_cache, progress=progress, discovered=discovered
     )
-    missing = [d for d in scanned.diagnostics if d.code == "CG101"]
+    missing = [d for d in scanned.diagnostics if d.code == diagnostics.MISSING_PATH]
     if command == "scan":
         code = _scan(scanned, args)
         return EXIT_ERROR if missing else code
@@ -58,13 +57,13 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
         return EXIT_ERROR
     broken = [path for path, status in scanned.plan.files if status == "error"]
     # A folder that cannot be listed may hold models too: same rule as a file that cannot be read.
-    broken += [d.path for d in scanned.diagnostics if d.code == "CG102"]
+    broken += [d.path for d in scanned.diagnostics if d.code == diagnostics.UNREADABLE]
     if broken:
         # A file that does not parse may be a model: planning without it would drop its shim and
         # rewrite its partners' keys. Refuse until it is fixed (or excluded).
         _print_diagnostics(
             [d for d in scanned.plan.diagnostics if d.path in broken and d.severity == "error"]
-            + [d for d in scanned.diagnostics if d.code == "CG102"]
+            + [d for d in scanned.diagnostics if d.code == diagnostics.UNREADABLE]
         )
         action = "checked" if command == "check" else "written"
         print(
@@ -166,43 +165,35 @@ def plan_outcome(
     return Outcome(generated, models, tuple(problems), notes, files)
 
 
-# One comment line per shared layer in a shim: what check compares to explain a key change.
-_SHIM_LAYER = re.compile(r"^\s*# layer (\d+): (.+?), key (\S+), shared with: (.*)$", re.MULTILINE)
-
-
-def _shim_layers(text: str | None) -> dict[str, tuple[str, str, str]]:
-    """key -> (layer number, label, shared-with text) from a shim's LAYERS block."""
-    if not text:
-        return {}
-    return {m.group(3): (m.group(1), m.group(2), m.group(4)) for m in _SHIM_LAYER.finditer(text)}
-
-
 def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, ...]:
     """In words: which checkpoint keys a change of the shims adds or drops, and for whom."""
     notes: list[str] = []
-    model_of = {f"{m.name}_transfer.py": m for m in plan.models}
+    model_of = {names.shim_file(m.name): m for m in plan.models}
     for change in changes:
         name = change.path.rsplit("/", 1)[-1]
-        if not name.endswith("_transfer.py") or change.action == "create":
+        if not names.is_shim_file(name) or change.action == "create":
             continue  # a brand-new shim breaks no existing checkpoint
-        before, after = _shim_layers(change.old), _shim_layers(change.new)
+        before = names.parse_layer_comments(change.old)
+        after = names.parse_layer_comments(change.new)
         model = model_of.get(name)
-        who = model.path if model else name.removesuffix("_transfer.py")
-        for key, (number, label, partners) in sorted(before.items()):
+        who = model.path if model else names.model_of_shim_file(name)
+        for key, old in sorted(before.items()):
             if key not in after:
                 notes.append(
-                    f"{who} no longer shares `{label}` (layer {number}) with {partners}: "
-                    f"checkpoints of {partners} will not restore {who}'s layer {number} (key {key})"
+                    f"{who} no longer shares `{old.label}` (layer {old.number}) with "
+                    f"{old.shared_with}: checkpoints of {old.shared_with} will not restore "
+                    f"{who}'s layer {old.number} (key {key})"
                 )
-        for key, (number, label, partners) in sorted(after.items()):
+        for key, new in sorted(after.items()):
             if key not in before:
                 notes.append(
-                    f"{who} now shares `{label}` (layer {number}) with {partners} (key {key})"
+                    f"{who} now shares `{new.label}` (layer {new.number}) with "
+                    f"{new.shared_with} (key {key})"
                 )
-            elif before[key][2] != partners:
+            elif before[key].shared_with != new.shared_with:
                 notes.append(
-                    f"{who} layer {number} `{label}` is now shared with {partners} "
-                    f"(was {before[key][2]})"
+                    f"{who} layer {new.number} `{new.label}` is now shared with "
+                    f"{new.shared_with} (was {before[key].shared_with})"
                 )
         if change.action == "delete" and not before:
             notes.append(f"{who} no longer shares any layer")

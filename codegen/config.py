@@ -11,12 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from codegen import diagnostics
+from codegen.diagnostics import BAD_TOML, INVALID_VALUE, UNKNOWN_KEY, WRONG_TYPE
 from codegen.model import Diagnostic
-
-UNKNOWN_KEY = "CG001"
-WRONG_TYPE = "CG002"
-INVALID_VALUE = "CG003"
-BAD_TOML = "CG004"
 
 PYPROJECT = "pyproject.toml"
 SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
@@ -102,12 +99,16 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[Config, tupl
         text = pyproject.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        return Config(root=root), (_error(shown, 1, 0, BAD_TOML, f"cannot read config: {reason}"),)
+        return Config(root=root), (
+            diagnostics.error(shown, BAD_TOML, f"cannot read config: {reason}"),
+        )
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         line, column = _toml_error_position(str(error))
-        return Config(root=root), (_error(shown, line, column, BAD_TOML, f"invalid TOML: {error}"),)
+        return Config(root=root), (
+            diagnostics.error(shown, BAD_TOML, f"invalid TOML: {error}", line=line, column=column),
+        )
     table = (
         document.get("tool", {}).get("codegen", {})
         if isinstance(document.get("tool"), dict)
@@ -116,11 +117,11 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[Config, tupl
     if not isinstance(table, dict):
         message = f"[tool.codegen] must be a table, got {_type_name(table)}"
         return Config(root=root), (
-            _error(shown, _key_line(text, "codegen"), 0, WRONG_TYPE, message),
+            diagnostics.error(shown, WRONG_TYPE, message, line=_key_line(text, "codegen")),
         )
-    values, diagnostics = _convert(table, text, shown)
+    values, problems = _convert(table, text, shown)
     config = Config(root=root, **values)
-    return config, (*diagnostics, *validate_config(config, path=shown, text=text))
+    return config, (*problems, *validate_config(config, path=shown, text=text))
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -177,7 +178,8 @@ def validate_config(
     if not config.paths:
         problems.append(("paths", "paths must name at least one file or folder"))
     return tuple(
-        _error(path, _key_line(text, key), 0, INVALID_VALUE, message) for key, message in problems
+        diagnostics.error(path, INVALID_VALUE, message, line=_key_line(text, key))
+        for key, message in problems
     )
 
 
@@ -201,29 +203,28 @@ def _convert(
 ) -> tuple[dict[str, Any], list[Diagnostic]]:
     """Keep the well-typed keys of `table` as Config values; report unknown and mistyped ones."""
     values: dict[str, Any] = {}
-    diagnostics: list[Diagnostic] = []
+    found: list[Diagnostic] = []
     for key, value in table.items():
         line = _key_line(text, key)
         checker = _CHECKERS.get(key)
         if checker is None:
             valid = ", ".join(_OPTION_KEYS)
-            diagnostics.append(
-                _error(
+            found.append(
+                diagnostics.error(
                     path,
-                    line,
-                    0,
                     UNKNOWN_KEY,
                     f"unknown key {key!r} in [tool.codegen]; valid keys: {valid}",
+                    line=line,
                 )
             )
             continue
         expected, ok = checker
         if not ok(value):
             message = f"{key} must be {expected}, got {_type_name(value)}"
-            diagnostics.append(_error(path, line, 0, WRONG_TYPE, message))
+            found.append(diagnostics.error(path, WRONG_TYPE, message, line=line))
             continue
         values[key] = tuple(value) if isinstance(value, list) else value
-    return values, diagnostics
+    return values, found
 
 
 def _is_str_list(value: object) -> bool:
@@ -301,7 +302,3 @@ def _display(path: Path, start: Path) -> str:
     relative = os.path.relpath(path, start)
     shown = relative if len(relative) < len(str(path)) else str(path)
     return shown.replace(os.sep, "/")
-
-
-def _error(path: str, line: int, column: int, code: str, message: str) -> Diagnostic:
-    return Diagnostic(path, line, column, code, "error", message)

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import pipeline, report, write
+from codegen import names, pipeline, report, write
 from codegen.apply import Applied, apply_edit
 from codegen.commands import plan_outcome
 from codegen.config import Config
@@ -111,8 +111,8 @@ def _run(models: Path, project: Path) -> int:
             target_path=str(project / target.path),
             source_build=source.build,
             target_build=target.build,
-            source_shim=f"{source.name}_transfer",
-            target_shim=f"{target.name}_transfer",
+            source_shim=names.shim_alias(source.name),
+            target_shim=names.shim_alias(target.name),
         ),
         encoding="utf-8",
     )

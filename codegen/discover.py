@@ -11,14 +11,10 @@ from collections.abc import Iterator, Sequence
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
+from codegen import diagnostics
 from codegen.config import Config
-from codegen.model import Diagnostic, Severity, SourceFile
-
-MISSING_PATH = "CG101"
-UNREADABLE = "CG102"
-TOO_LARGE = "CG103"
-UNDECODABLE = "CG104"
-SYMLINK_LOOP = "CG105"
+from codegen.diagnostics import MISSING_PATH, SYMLINK_LOOP, TOO_LARGE, UNDECODABLE, UNREADABLE
+from codegen.model import Diagnostic, SourceFile
 
 SKIPPED_NAMES = frozenset({"__pycache__", "venv", "env", "site-packages", "node_modules"})
 
@@ -43,21 +39,21 @@ def read_source(
     try:
         info = os.stat(abspath)
     except OSError as error:
-        return None, "", (_problem(shown, UNREADABLE, f"cannot read: {_reason(error)}"),)
+        return None, "", (diagnostics.error(shown, UNREADABLE, f"cannot read: {_reason(error)}"),)
     if not stat.S_ISREG(info.st_mode):
         # Opening a FIFO or device would block or read forever.
-        return None, "", (_problem(shown, UNREADABLE, "cannot read: not a regular file"),)
+        return None, "", (diagnostics.error(shown, UNREADABLE, "cannot read: not a regular file"),)
     if max_bytes is not None and info.st_size > max_bytes:
         message = f"file is {info.st_size} bytes, over max_file_bytes={max_bytes}; not scanned"
-        return None, "", (_problem(shown, TOO_LARGE, message),)
+        return None, "", (diagnostics.error(shown, TOO_LARGE, message),)
     try:
         with open(abspath, "rb") as handle:
             data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
     except OSError as error:
-        return None, "", (_problem(shown, UNREADABLE, f"cannot read: {_reason(error)}"),)
+        return None, "", (diagnostics.error(shown, UNREADABLE, f"cannot read: {_reason(error)}"),)
     if max_bytes is not None and len(data) > max_bytes:
         message = f"file is over max_file_bytes={max_bytes}; not scanned"
-        return None, "", (_problem(shown, TOO_LARGE, message),)
+        return None, "", (diagnostics.error(shown, TOO_LARGE, message),)
     digest = hashlib.sha256(data).hexdigest()
     text, problem = decode_source(data, shown)
     return text, digest, (() if problem is None else (problem,))
@@ -69,7 +65,7 @@ def decode_source(data: bytes, shown: str) -> tuple[str | None, Diagnostic | Non
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
         line = error.lineno or _cookie_line(data)
-        return None, _problem(shown, UNDECODABLE, f"cannot decode: {error.msg}", line)
+        return None, diagnostics.error(shown, UNDECODABLE, f"cannot decode: {error.msg}", line=line)
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
@@ -77,13 +73,15 @@ def decode_source(data: bytes, shown: str) -> tuple[str | None, Diagnostic | Non
             line = data.count(b"\n", 0, error.start) + 1
             column = error.start - (data.rfind(b"\n", 0, error.start) + 1)
             message = f"cannot decode as {encoding}: {error.reason} (byte {data[error.start]:#04x})"
-            return None, _problem(shown, UNDECODABLE, message, line, column)
-        return None, _problem(shown, UNDECODABLE, f"cannot decode: {error}")
+            return None, diagnostics.error(shown, UNDECODABLE, message, line=line, column=column)
+        return None, diagnostics.error(shown, UNDECODABLE, f"cannot decode: {error}")
     nul = text.find("\0")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
         column = nul - (text.rfind("\n", 0, nul) + 1)
-        return None, _problem(shown, UNDECODABLE, "source contains a NUL byte", line, column)
+        return None, diagnostics.error(
+            shown, UNDECODABLE, "source contains a NUL byte", line=line, column=column
+        )
     return text, None
 
 
@@ -123,7 +121,7 @@ class _Walker:
         shown = self.relative(abspath)
         if not os.path.lexists(abspath):
             self.diagnostics.append(
-                _problem(shown, MISSING_PATH, "no such file or folder", severity="error")
+                diagnostics.error(shown, MISSING_PATH, "no such file or folder")
             )
             return
         if self.is_ours(abspath):
@@ -140,7 +138,7 @@ class _Walker:
             back = self.relative(real)
             message = f"symlink loop: {self.relative(directory)} leads back to {back}; skipped"
             self.diagnostics.append(
-                _problem(self.relative(directory), SYMLINK_LOOP, message, severity="warning")
+                diagnostics.warning(self.relative(directory), SYMLINK_LOOP, message)
             )
             return
         if real in self.visited:
@@ -151,7 +149,7 @@ class _Walker:
         except OSError as error:
             message = f"cannot list folder: {_reason(error)}"
             self.diagnostics.append(
-                _problem(self.relative(directory), UNREADABLE, message, severity="warning")
+                diagnostics.warning(self.relative(directory), UNREADABLE, message)
             )
             return
         for entry in entries:
@@ -225,15 +223,3 @@ def _cookie_line(data: bytes) -> int:
 
 def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
-
-
-def _problem(
-    path: str,
-    code: str,
-    message: str,
-    line: int = 1,
-    column: int = 0,
-    *,
-    severity: Severity = "error",
-) -> Diagnostic:
-    return Diagnostic(path, line, column, code, severity, message)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from codegen import __version__, templates_dir
+from codegen import __version__, atomic, diagnostics, names, templates_dir
 from codegen.cache import FactsCache
 from codegen.config import Config
 from codegen.discover import discover
@@ -233,12 +233,8 @@ def tree_key(sources: Sequence[tuple[str, str]], config: Config) -> str:
 
 def _replace_text(path: Path, text: str) -> None:
     """Atomically replace a small cache file; a failure only costs speed."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    except OSError:
-        temp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        atomic.write_text(path, text)
 
 
 def _write_json(path: Path | None, key: str, field: str, value: object) -> None:
@@ -384,12 +380,12 @@ def _render_files(
             common=common,
         )
     except RenderError as error:
-        return {}, (Diagnostic(config.output, 1, 0, "CG320", "error", str(error)),)
+        return {}, (diagnostics.error(config.output, diagnostics.UNSAFE_NAME, str(error)),)
     if common is None:
-        _write_json(store, key, "body", bodies["layers_common.py"])
+        _write_json(store, key, "body", bodies[names.common_file()])
     everything = sources_line(scan_result.plan)
     # A shim derives from its own model alone; the shared modules from every scanned file.
-    shim_sources = {f"{m.name}_transfer.py": m.path for m in scan_result.plan.models}
+    shim_sources = {names.shim_file(m.name): m.path for m in scan_result.plan.models}
     return {
         path: add_header(body, shim_sources.get(path, everything)) for path, body in bodies.items()
     }, ()

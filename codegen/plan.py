@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen import apis, literals, stable_hash
+from codegen.diagnostics import LIBRARY_LAYER_SHARED, SEVERAL_BUILD_FUNCTIONS, info, warning
 from codegen.fingerprint import Fingerprints, fingerprint, function_id
 from codegen.model import (
     CloneClass,
@@ -24,8 +25,7 @@ from codegen.model import (
     TrieNode,
     TrunkLayer,
 )
-
-COMMON_MODULE = "layers_common"
+from codegen.names import COMMON_MODULE, common_module, shim_alias, shim_module
 
 
 @dataclass(frozen=True)
@@ -101,14 +101,12 @@ def _build_function(
         chosen = candidates[0]
         others = ", ".join(f.qualname for f in candidates[1:])
         diagnostics.append(
-            Diagnostic(
+            warning(
                 module.path,
-                chosen.line,
-                0,
-                "CG210",
-                "warning",
+                SEVERAL_BUILD_FUNCTIONS,
                 f"several build functions match `{options.build_function}`; using "
                 f"`{chosen.qualname}`, ignoring {others} (set build_function to choose)",
+                line=chosen.line,
             )
         )
     return candidates[0].qualname
@@ -263,15 +261,13 @@ def _trie(
                 continue
             if layer.builder is None:
                 diagnostics.append(
-                    Diagnostic(
+                    info(
                         model.path,
-                        layer.line,
-                        0,
-                        "CG220",
-                        "info",
+                        LIBRARY_LAYER_SHARED,
                         f"layer {position + 1} ({layer.label}) is shared but is a library call in "
                         f"the build function; wrap it in a builder function to transfer it and "
                         f"the layers after it",
+                        line=layer.line,
                     )
                 )
                 stopped = True
@@ -477,11 +473,11 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
         edits.append(
             ModelEdit(
                 path=model.path,
-                shim_module=f"{options.output_package}.{model.name}_transfer",
-                shim_alias=f"{model.name}_transfer",
+                shim_module=shim_module(options.output_package, model.name),
+                shim_alias=shim_alias(model.name),
                 shared_builders=builders,
                 build=model.build,
-                common_module=f"{options.output_package}.{COMMON_MODULE}",
+                common_module=common_module(options.output_package),
             )
         )
     return tuple(edits)

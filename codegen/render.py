@@ -17,7 +17,7 @@ from codegen import templates_dir
 from codegen.extract import ROUTING_DECORATOR, decorator_name, nested_blocks
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, FunctionFacts, Model, ModuleFacts, Plan, TrunkLayer
-from codegen.plan import COMMON_MODULE
+from codegen.names import COMMON_MODULE, LayerComment, format_layer_comment
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -421,8 +421,8 @@ class _Renderer:
         if layer.expected is not None:
             fields.append(f"expected={tuple(layer.expected)!r}")
         partners = _partners(model_id, self.node_set(layer.shared_with))
-        comment = (
-            f"layer {layer.position + 1}: {layer.label}, key {layer.key}, shared with: {partners}"
+        comment = format_layer_comment(
+            LayerComment(layer.position + 1, layer.label, layer.key, partners)
         )
         body = "".join(f"        {field},\n" for field in fields)
         return ShimLayer(source=f"_common.SharedLayer(\n{body}    )", comment=comment)

@@ -192,7 +192,7 @@ def test_write_failure_on_flush_disables_quietly(tmp_path: Path, monkeypatch) ->
     def refuse(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cache_module, "_atomic_write", refuse)
+    monkeypatch.setattr(cache_module.atomic.os, "replace", refuse)  # the temp must go too
     cache.flush()
     assert [w.code for w in cache.warnings] == ["CG601"]
     assert "No space left" in cache.warnings[0].message

@@ -1,0 +1,101 @@
+"""Names and formats that cross stages: module names, our decorators, the shims' layer comments.
+
+Each format has its writer and its reader here, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+COMMON_MODULE = "layers_common"  # one canonical copy of each shared builder
+SHIM_SUFFIX = "_transfer"  # generated/<model>_transfer.py, one shim per sharing model
+
+# The two decorators a shim offers: `@<alias>.shared_layer("qualname")` and `@<alias>.build`.
+RoutingKind = Literal["shared_layer", "build"]
+SHARED_LAYER: Final = "shared_layer"
+BUILD: Final = "build"
+
+
+def shim_alias(model_name: str) -> str:
+    """The local name a model binds its shim to (`sentiment` -> `sentiment_transfer`)."""
+    return f"{model_name}{SHIM_SUFFIX}"
+
+
+def shim_file(model_name: str) -> str:
+    """The shim's file name in the output folder."""
+    return f"{shim_alias(model_name)}.py"
+
+
+def shim_module(package: str, model_name: str) -> str:
+    """The shim's dotted import path (`generated.sentiment_transfer`)."""
+    return f"{package}.{shim_alias(model_name)}"
+
+
+def common_file() -> str:
+    """layers_common's file name in the output folder."""
+    return f"{COMMON_MODULE}.py"
+
+
+def common_module(package: str) -> str:
+    """layers_common's dotted import path (`generated.layers_common`)."""
+    return f"{package}.{COMMON_MODULE}"
+
+
+def is_shim_file(name: str) -> bool:
+    """Whether an output file name is a shim's."""
+    return name.endswith(f"{SHIM_SUFFIX}.py")
+
+
+def model_of_shim_file(name: str) -> str:
+    """The model name a shim file belongs to (`ner_transfer.py` -> `ner`)."""
+    return name.removesuffix(".py").removesuffix(SHIM_SUFFIX)
+
+
+# A decorator's dotted callee spelling (`x_transfer.build`, `x_transfer.shared_layer` for a call).
+_ROUTING = re.compile(rf"^(\w+){SHIM_SUFFIX}\.({SHARED_LAYER}|{BUILD})$")
+
+
+def routing_kind(dotted: str, *, alias: str | None = None) -> RoutingKind | None:
+    """Which of our decorators a dotted callee spelling is, or None when it is not ours.
+
+    With `alias`, only that shim's decorators count; without, any `<word>_transfer` shim's.
+    """
+    match = _ROUTING.match(dotted)
+    if match is None or (alias is not None and f"{match.group(1)}{SHIM_SUFFIX}" != alias):
+        return None
+    return SHARED_LAYER if match.group(2) == SHARED_LAYER else BUILD
+
+
+@dataclass(frozen=True)
+class LayerComment:
+    """What a shim says about one shared layer in its comment line."""
+
+    number: int  # 1-based position of the layer in the model's sequence
+    label: str
+    key: str
+    shared_with: str  # the partner models, as the shim lists them
+
+
+def format_layer_comment(comment: LayerComment) -> str:
+    """The comment text (without `# `) a shim carries above each shared layer."""
+    return (
+        f"layer {comment.number}: {comment.label}, key {comment.key}, "
+        f"shared with: {comment.shared_with}"
+    )
+
+
+_LAYER_COMMENT = re.compile(
+    r"^\s*# layer (\d+): (.+?), key (\S+), shared with: (.*)$", re.MULTILINE
+)
+
+
+def parse_layer_comments(text: str | None) -> dict[str, LayerComment]:
+    """Every layer comment of a shim's text, by key (empty for no text)."""
+    if not text:
+        return {}
+    return {
+        m.group(3): LayerComment(int(m.group(1)), m.group(2), m.group(3), m.group(4))
+        for m in _LAYER_COMMENT.finditer(text)
+    }
