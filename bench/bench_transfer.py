@@ -1,9 +1,8 @@
-"""Benchmark the rendered transfer runtime: copy vs a var.load loop, restore vs Saver, memcpy."""
+"""Benchmark the transfer runtime: copy vs a var.load loop, restore vs Saver, memcpy."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -14,57 +13,40 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-# Before TensorFlow loads: the rendered runtime sets this too, but TF may be imported first here.
+# Before TensorFlow loads: the builders use tf.compat.v1 under tf-keras.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import jinja2
 import numpy as np
 import tensorflow as tf
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATE = REPO / "templates" / "runtime.py.jinja"
 RESULTS = REPO / "bench" / "results" / "transfer.json"
 
-BUILDER_SOURCE = '''
-import tensorflow.compat.v1 as tf
+sys.path.insert(0, str(REPO))
 
 
-def block(vars_per_block, shape):
+def block(vars_per_block: int, shape: tuple) -> list:
     """A layer builder with several same-shaped weights, all through get_variable."""
-    with tf.variable_scope("block"):
+    v1 = tf.compat.v1
+    with v1.variable_scope("block"):
         return [
-            tf.get_variable(f"w{i}", shape, initializer=tf.random_normal_initializer())
+            v1.get_variable(f"w{i}", shape, initializer=v1.random_normal_initializer())
             for i in range(vars_per_block)
         ]
-'''
 
 
-def render_runtime(workdir: Path, name: str = "bench_layers_common") -> ModuleType:
-    """Render the template like the generator does and import it with a builder appended."""
-    env = jinja2.Environment(
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    text = env.from_string(TEMPLATE.read_text()).render(
-        collection_name=repr("transferable_variables"), scope_prefix=repr("transfer")
-    )
-    path = workdir / f"{name}.py"
-    path.write_text(text + "\n" + BUILDER_SOURCE)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_runtime() -> ModuleType:
+    """The runtime module itself (`emit` copies it verbatim into generated/_runtime.py)."""
+    from codegen.runtime import transfer
+
+    return transfer
 
 
 def build_model(rt: ModuleType, transfer, blocks: int, vars_per_block: int, shape: tuple):
     """A graph whose `blocks` shared layers hold all the parameters; returns (graph, sess)."""
     graph = tf.Graph()
-    layer = transfer.shared_layer("block")(rt.block)
+    layer = transfer.shared_layer("block")(block)
 
     @transfer.build
     def build():
@@ -155,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rt = render_runtime(work)
+        rt = load_runtime()
         # Same variable count, 16 parameters each: per-variable overhead alone.
         _, (_, small_src), (_, small_dst), small = copy_vs_load(
             rt, blocks, per_block, (4, 4), repeats

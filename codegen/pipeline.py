@@ -216,7 +216,17 @@ def settings_key(config: Config) -> str:
     """What the outputs depend on besides the model files: the settings and the tool's code."""
     digest = hashlib.sha256(cache_salt(config).encode() + template_digest().encode())
     digest.update(
-        _code_digest(("render.py", "plan.py", "fingerprint.py", "write.py", "apply.py")).encode()
+        _code_digest(
+            (
+                "render.py",
+                "canonical.py",
+                "runtime/transfer.py",
+                "plan.py",
+                "fingerprint.py",
+                "write.py",
+                "apply.py",
+            )
+        ).encode()
     )
     settings = (config.collection, config.scope_prefix, config.output, config.build_function)
     digest.update(repr(settings).encode())

@@ -411,11 +411,12 @@ def test_config_is_used_and_flags_override_it(
     assert code == 1
     assert "created gen_flag/layers_common.py" in out
     assert not (project / "gen_cfg").exists()
-    common = (project / "gen_flag/layers_common.py").read_text("utf-8")
-    assert "SCOPE_PREFIX = 'flag_scope'" in common and "cfg_scope" not in common
+    shim = (project / "gen_flag/sentiment_transfer.py").read_text("utf-8")
+    assert "SCOPE_PREFIX = 'flag_scope'" in shim and "cfg_scope" not in shim
 
     assert run(capsys, "emit")[0] == 1
-    assert "SCOPE_PREFIX = 'cfg_scope'" in (project / "gen_cfg/layers_common.py").read_text("utf-8")
+    shim = (project / "gen_cfg/sentiment_transfer.py").read_text("utf-8")
+    assert "SCOPE_PREFIX = 'cfg_scope'" in shim
 
 
 def test_the_nearest_pyproject_is_found_from_a_subfolder(

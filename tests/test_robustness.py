@@ -291,9 +291,7 @@ def test_model_names_that_collide_are_keywords_or_odd_get_distinct_safe_shims(
     for name in names:
         assert f"models/{name}" in owners, name
     assert len(set(owners.values())) == len(owners)  # no two models share a shim
-    assert (
-        files["layers_common.py"].decode().count("class ModelTransfer") == 1
-    )  # not overwritten by a model
+    assert files["_runtime.py"].decode().count("class ModelTransfer") == 1  # not a model's shim
     assert run(project, capsys, "sync")[0] == 1
     assert run(project, capsys, "check")[0] == 0
 
@@ -595,7 +593,7 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
     shutil.copytree(root, scratch, ignore=shutil.ignore_patterns("generated", ".codegen_cache"))
     assert run(scratch, capsys, "emit")[0] == 1
     new = generated(scratch)
-    assert len(old) == len(new) == 122 and old.keys() != new.keys()
+    assert len(old) == len(new) == 123 and old.keys() != new.keys()  # 120 shims + 3 shared
     out = root / "generated"
 
     def staging() -> bool:
@@ -937,7 +935,7 @@ def hostile_model() -> str:
 
 def known_names(root: Path) -> set[str]:
     """Names a generated module may define: the runtime's, and those of the scanned models' code."""
-    runtime = (REPO / "templates" / "runtime.py.jinja").read_text("utf-8")
+    runtime = (REPO / "codegen" / "runtime" / "transfer.py").read_text("utf-8")
     names = set(re.findall(r"^(?:class|def) (\w+)", runtime, flags=re.M))
     for path in (root / "models").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
