@@ -12,9 +12,10 @@ from typing import cast
 
 import libcst as cst
 
-from codegen.extract import ROUTING_DECORATOR, decorator_name, nested_blocks
+from codegen.extract import decorator_name, nested_blocks
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, ModuleFacts, Plan
+from codegen.names import routing_kind
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def _has_routing(node: cst.CSTNode) -> bool:
     if isinstance(node, cst.ClassDef) and isinstance(node.body, cst.IndentedBlock):
         defs += [s for s in node.body.body if isinstance(s, cst.FunctionDef)]
     return any(
-        ROUTING_DECORATOR.match(decorator_name(d))
+        routing_kind(decorator_name(d)) is not None
         for definition in defs
         if isinstance(definition, (cst.FunctionDef, cst.ClassDef))
         for d in definition.decorators
@@ -49,7 +50,7 @@ class _StripRouting(cst.CSTTransformer):
     def leave_Decorator(
         self, original: cst.Decorator, updated: cst.Decorator
     ) -> cst.Decorator | cst.RemovalSentinel:
-        if ROUTING_DECORATOR.match(decorator_name(original)):
+        if routing_kind(decorator_name(original)) is not None:
             return cst.RemovalSentinel.REMOVE
         return updated
 
