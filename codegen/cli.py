@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                 "--models", type=Path, default=None, help="models folder (default: bundled models/)"
             )
             continue
+        # Flags a subcommand lacks read as off, so the options are built the same for all.
+        sub.set_defaults(json=False, check=False, diff=False, force=False)
         sub.add_argument(
             "paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)"
         )
@@ -126,9 +128,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from codegen import commands
 
-    paths = list(args.paths) or list(config.paths)
+    options = commands.Options(
+        command=args.command,
+        paths=tuple(args.paths) or tuple(config.paths),
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+        json=args.json,
+        check=args.check,
+        diff=args.diff,
+        force=args.force,
+    )
     try:
-        return commands.run(args.command, paths, config, args)
+        return commands.run(options, config)
     except KeyboardInterrupt:
         print(
             "codegen: interrupted; nothing half-written is left (writes are journaled)",

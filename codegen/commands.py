@@ -2,68 +2,96 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from codegen import diagnostics, names, pipeline, report, write
+from codegen.cache.outputs import cached_outputs, remember_outputs
 from codegen.config import Config
 from codegen.discover import discover
-from codegen.model import Change, Diagnostic, Plan, SourceFile
+from codegen.gcpause import gc_paused
+from codegen.model import Change, Diagnostic, Plan
+from codegen.progress import terminal_progress
 
 EXIT_CLEAN, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Options:
+    """What the command line asked for, typed; built once by cli.py."""
+
+    command: str  # scan | emit | apply | check | sync
+    paths: tuple[str, ...]
+    use_cache: bool = True
+    jobs: int | None = None
+    json: bool = False  # scan --json
+    check: bool = False  # emit/apply --check: write nothing, exit 1 when something would change
+    diff: bool = False  # print a unified diff; never writes
+    force: bool = False  # emit/sync --force: overwrite hand-edited generated files
+
+    @property
+    def dry_run(self) -> bool:
+        return self.check or self.diff
+
+
+@dataclass(frozen=True)
+class Changes:
     """What a run would write (or refuse), with the diagnostics that explain it."""
 
     generated: tuple[Change, ...]
     models: tuple[Change, ...]
     problems: tuple[Diagnostic, ...]
     notes: tuple[str, ...]  # checkpoint-compatibility changes, in words
-    files: dict[str, str] = field(default_factory=dict)  # every generated file as rendered
 
 
-def _print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
-    for diagnostic in sorted(set(diagnostics)):
+def _print_diagnostics(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+    for diagnostic in sorted(set(found)):
         print(diagnostic.format(), file=sys.stderr)
 
 
-def run(command: str, paths: list[str], config: Config, args: argparse.Namespace) -> int:
+def run(options: Options, config: Config) -> int:
     """Dispatch one subcommand."""
-    progress = pipeline.terminal_progress()
-    use_cache = not args.no_cache
+    command, paths = options.command, list(options.paths)
     discovered = discover(paths, config)
     # The pre-commit hook runs `sync` on every commit: an in-sync tree answers from the cache.
-    if command in ("check", "sync") and use_cache and _unchanged_tree_in_sync(discovered, config):
+    if (
+        command in ("check", "sync")
+        and options.use_cache
+        and _unchanged_tree_in_sync(discovered, config)
+    ):
         if command == "check":
             print(f"{config.output}/ and the models are up to date.")
         else:
             print("everything already up to date.")
         return EXIT_CLEAN
     scanned = pipeline.scan(
-        paths, config, jobs=args.jobs, use_cache=use_cache, progress=progress, discovered=discovered
+        paths,
+        config,
+        jobs=options.jobs,
+        use_cache=options.use_cache,
+        progress=terminal_progress(),
+        discovered=discovered,
     )
     missing = [d for d in scanned.diagnostics if d.code == diagnostics.MISSING_PATH]
     if command == "scan":
-        code = _scan(scanned, args)
+        code = _scan(scanned, options)
         return EXIT_ERROR if missing else code
     if missing:  # a path argument that does not exist: nothing sensible to generate
         _print_diagnostics(missing)
         return EXIT_ERROR
     broken = [path for path, status in scanned.plan.files if status == "error"]
     # A folder that cannot be listed may hold models too: same rule as a file that cannot be read.
-    broken += [d.path for d in scanned.diagnostics if d.code == diagnostics.UNREADABLE]
+    unlisted = [d for d in scanned.diagnostics if d.code == diagnostics.UNREADABLE]
+    broken += [d.path for d in unlisted]
     if broken:
         # A file that does not parse may be a model: planning without it would drop its shim and
         # rewrite its partners' keys. Refuse until it is fixed (or excluded).
         _print_diagnostics(
             [d for d in scanned.plan.diagnostics if d.path in broken and d.severity == "error"]
-            + [d for d in scanned.diagnostics if d.code == diagnostics.UNREADABLE]
+            + unlisted
         )
         action = "checked" if command == "check" else "written"
         print(
@@ -72,40 +100,34 @@ def run(command: str, paths: list[str], config: Config, args: argparse.Namespace
             file=sys.stderr,
         )
         return EXIT_ERROR
-    writes = command != "check" and not (
-        getattr(args, "check", False) or getattr(args, "diff", False)
-    )
-    if writes:
+    if command != "check" and not options.dry_run:
         # Finish a write that a crash interrupted before planning against a half-old tree.
         root = Path(config.root)
         model_dirs = {Path(source.abspath).parent for source in scanned.sources}
         recovered = (*write.recover(root / config.output), *write.recover(root, dirs=model_dirs))
         _print_diagnostics([d for d in recovered if d.severity == "error"])
-    outcome = plan_outcome(
-        scanned,
+    generated, models = command != "apply", command != "emit"
+    outcome = pipeline.build(
         config,
-        force=getattr(args, "force", False),
-        use_cache=use_cache,
-        with_generated=command != "apply",
-        with_models=command != "emit",
+        scanned=scanned,
+        use_cache=options.use_cache,
+        with_generated=generated,
+        with_models=models,
+    )
+    changes = pending_changes(
+        outcome, config, force=options.force, generated=generated, models=models
     )
     if command == "check":
-        code = _check(outcome, config, args)
-        if code == EXIT_CLEAN and use_cache:
-            pipeline.remember_outputs(
-                [(s.path, s.digest) for s in scanned.sources], config, outcome.files, scanned.plan
+        code = _check(changes, config, options)
+        if code == EXIT_CLEAN and options.use_cache:
+            remember_outputs(
+                scanned.tree, config, outcome.files, pipeline.copied_sources(scanned.plan)
             )
         return code
-    dry_run = getattr(args, "check", False) or getattr(args, "diff", False)  # --diff never writes
-    tree = (
-        [(source.path, source.digest) for source in scanned.sources] if command == "sync" else None
-    )
-    return _write(outcome, config, args, dry_run=dry_run, tree=tree, plan=scanned.plan)
+    return _write(changes, outcome, config, options, remember=command == "sync")
 
 
-def _unchanged_tree_in_sync(
-    discovered: tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]], config: Config
-) -> bool:
+def _unchanged_tree_in_sync(discovered: pipeline.Discovered, config: Config) -> bool:
     """Fast path: this exact tree was seen in sync, and generated/ still holds those bytes."""
     sources, problems = discovered
     if problems or not sources:
@@ -113,16 +135,16 @@ def _unchanged_tree_in_sync(
     root = Path(config.root)
     if os.path.lexists(root / write.JOURNAL):
         return False  # an interrupted model write to finish (plan_changes sees the output's)
-    files = pipeline.cached_outputs(sources, config)
+    files = cached_outputs(sources, config)
     if files is None:
         return False
     changes, issues = write.plan_changes(files, root / config.output, root, force=False)
     return not changes and not issues
 
 
-def _scan(scanned: pipeline.Scan, args: argparse.Namespace) -> int:
-    with pipeline.gc_paused():  # a large report is a million acyclic dicts and lists
-        if args.json:
+def _scan(scanned: pipeline.Scan, options: Options) -> int:
+    with gc_paused():  # a large report is a million acyclic dicts and lists
+        if options.json:
             text = report.to_json_text(scanned.plan, scanned.diagnostics)
         else:
             text = report.to_text(scanned.plan, scanned.diagnostics)
@@ -133,36 +155,30 @@ def _scan(scanned: pipeline.Scan, args: argparse.Namespace) -> int:
     return EXIT_CHANGED if failed else EXIT_CLEAN
 
 
-def plan_outcome(
-    scanned: pipeline.Scan,
+def pending_changes(
+    outcome: pipeline.Outcome,
     config: Config,
     *,
     force: bool,
-    use_cache: bool,
-    with_generated: bool = True,
-    with_models: bool = True,
-) -> Outcome:
-    """Everything emit/apply would change, without writing."""
+    generated: bool = True,
+    models: bool = True,
+) -> Changes:
+    """Everything emit/apply would change on disk for this outcome, without writing."""
     root = Path(config.root)
-    output_dir = root / config.output
-    problems: list[Diagnostic] = []
-    generated: tuple[Change, ...] = ()
-    models: tuple[Change, ...] = ()
+    problems = list(outcome.diagnostics)
+    generated_changes: tuple[Change, ...] = ()
+    model_changes: tuple[Change, ...] = ()
     notes: tuple[str, ...] = ()
-    files: dict[str, str] = {}
-    if with_generated:
-        files, render_problems = pipeline.generated_files(scanned, config, use_cache=use_cache)
-        problems.extend(render_problems)
-        if not render_problems:
-            generated, write_problems = write.plan_changes(files, output_dir, root, force=force)
-            problems.extend(write_problems)
-            notes = compatibility_notes(scanned.plan, generated)
-    if with_models:
-        edited, apply_problems = pipeline.edited_models(scanned, config, use_cache=use_cache)
-        problems.extend(apply_problems)
-        models, source_problems = write.plan_source_changes(edited, root)
+    if generated and outcome.files:  # no files: rendering failed, and outcome says why
+        generated_changes, write_problems = write.plan_changes(
+            outcome.files, root / config.output, root, force=force
+        )
+        problems.extend(write_problems)
+        notes = compatibility_notes(outcome.plan, generated_changes)
+    if models:
+        model_changes, source_problems = write.plan_source_changes(outcome.routed, root)
         problems.extend(source_problems)
-    return Outcome(generated, models, tuple(problems), notes, files)
+    return Changes(generated_changes, model_changes, tuple(problems), notes)
 
 
 def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, ...]:
@@ -211,9 +227,9 @@ def _describe(change: Change, *, dry_run: bool) -> str:
     return f"{verb} {change.path} ({change.reason})"
 
 
-def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
-    changes = (*outcome.generated, *outcome.models)
-    for change in changes:
+def _check(changes: Changes, config: Config, options: Options) -> int:
+    everything = (*changes.generated, *changes.models)
+    for change in everything:
         prefix = (
             "stale"
             if change.action == "update"
@@ -221,19 +237,19 @@ def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
         )
         where = (
             "its routing through its shim would change"
-            if change in outcome.models
+            if change in changes.models
             else change.reason
         )
         print(f"{prefix}: {change.path} ({where})")
-    for note in outcome.notes:
+    for note in changes.notes:
         print(f"checkpoint compatibility: {note}")
-    if getattr(args, "diff", False):
-        sys.stdout.write(write.unified_diff(changes))
-    errors = [d for d in outcome.problems if d.severity == "error"]
-    _print_diagnostics(outcome.problems)
-    if changes:
+    if options.diff:
+        sys.stdout.write(write.unified_diff(everything))
+    errors = [d for d in changes.problems if d.severity == "error"]
+    _print_diagnostics(changes.problems)
+    if everything:
         print(
-            f"{len(changes)} file(s) out of date; "
+            f"{len(everything)} file(s) out of date; "
             "run `codegen sync` (or emit/apply) to update them."
         )
         return EXIT_CHANGED
@@ -244,62 +260,61 @@ def _check(outcome: Outcome, config: Config, args: argparse.Namespace) -> int:
 
 
 def _write(
-    outcome: Outcome,
+    changes: Changes,
+    outcome: pipeline.Outcome,
     config: Config,
-    args: argparse.Namespace,
+    options: Options,
     *,
-    dry_run: bool,
-    tree: list[tuple[str, str]] | None = None,
-    plan: Plan | None = None,
+    remember: bool,
 ) -> int:
-    changes = (*outcome.generated, *outcome.models)
-    refused = [c for c in changes if c.action == "refuse"]
-    errors = [d for d in outcome.problems if d.severity == "error"]
-    if getattr(args, "diff", False):
-        sys.stdout.write(write.unified_diff(changes))
-    _print_diagnostics(outcome.problems)
+    everything = (*changes.generated, *changes.models)
+    refused = [c for c in everything if c.action == "refuse"]
+    errors = [d for d in changes.problems if d.severity == "error"]
+    if options.diff:
+        sys.stdout.write(write.unified_diff(everything))
+    _print_diagnostics(changes.problems)
     if refused or errors:
         for change in refused:
             print(_describe(change, dry_run=True), file=sys.stderr)
         print("nothing written.", file=sys.stderr)
         return EXIT_ERROR
-    for note in outcome.notes:
+    for note in changes.notes:
         print(f"checkpoint compatibility: {note}")
-    if dry_run:
-        for change in changes:
+    if options.dry_run:  # --diff never writes
+        for change in everything:
             print(_describe(change, dry_run=True))
-        return EXIT_CHANGED if changes else EXIT_CLEAN
+        return EXIT_CHANGED if everything else EXIT_CLEAN
     root = Path(config.root)
     failures: list[Diagnostic] = []
-    if outcome.generated:
-        failures.extend(write.apply_changes(outcome.generated, root / config.output))
-    if outcome.models and not failures:
-        failures.extend(write.apply_changes(outcome.models, root))
+    if changes.generated:
+        failures.extend(write.apply_changes(changes.generated, root / config.output))
+    if changes.models and not failures:
+        failures.extend(write.apply_changes(changes.models, root))
     if failures:
         _print_diagnostics(failures)
         print(
-            "nothing written." if not outcome.generated else "write failed; previous files kept.",
+            "nothing written." if not changes.generated else "write failed; previous files kept.",
             file=sys.stderr,
         )
         return EXIT_ERROR
-    for change in changes:
+    for change in everything:
         print(_describe(change, dry_run=False))
-    if tree is not None and plan is not None and not args.no_cache:
+    if remember and options.use_cache:
         # The tree as it now is on disk is in sync: the next check can skip planning entirely.
         written = {
             c.path: hashlib.sha256(getattr(c, "data", b"") or b"").hexdigest()
-            for c in outcome.models
+            for c in changes.models
         }
-        after = [(path, written.get(path, digest)) for path, digest in tree]
-        pipeline.remember_outputs(
+        after = [(path, written.get(path, digest)) for path, digest in outcome.scan.tree]
+        remember_outputs(
             after,
             config,
             outcome.files,
-            plan,
-            rewritten={c.path: c.new for c in outcome.models if c.new is not None},
+            pipeline.copied_sources(outcome.plan),
+            rewritten={c.path: c.new for c in changes.models if c.new is not None},
         )
     unchanged = (
-        "everything already up to date" if not changes else f"{len(changes)} file(s) changed"
+        "everything already up to date" if not everything else f"{len(everything)} file(s) changed"
     )
     print(unchanged + ".")
-    return EXIT_CHANGED if changes else EXIT_CLEAN
+    return EXIT_CHANGED if everything else EXIT_CLEAN

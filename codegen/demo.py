@@ -13,7 +13,7 @@ from pathlib import Path
 
 from codegen import names, pipeline, report, write
 from codegen.apply import Applied, apply_edit
-from codegen.commands import plan_outcome
+from codegen.commands import pending_changes
 from codegen.config import Config
 from codegen.model import Model, Plan
 from codegen.plan import model_edits, pair_depths
@@ -73,13 +73,13 @@ def _run(models: Path, project: Path) -> int:
     config = Config(root=str(project))
 
     _step("1. codegen scan models/")
-    scanned = pipeline.scan(["models"], config, use_cache=False)
-    print(report.to_text(scanned.plan, scanned.diagnostics), end="")
+    outcome = pipeline.build(config, ["models"], use_cache=False)
+    print(report.to_text(outcome.plan, outcome.scan.diagnostics), end="")
+    changes = pending_changes(outcome, config, force=False)
 
     _step("2. codegen emit  (generated/layers_common.py + one shim per sharing model)")
-    outcome = plan_outcome(scanned, config, force=False, use_cache=False, with_models=False)
-    problems = write.apply_changes(outcome.generated, project / config.output)
-    for change in outcome.generated:
+    problems = write.apply_changes(changes.generated, project / config.output)
+    for change in changes.generated:
         print(f"created {change.path}")
     if problems:
         for problem in problems:
@@ -87,15 +87,14 @@ def _run(models: Path, project: Path) -> int:
         return 2
 
     _step("3. codegen apply  (route each model's shared builders through its shim)")
-    outcome = plan_outcome(scanned, config, force=False, use_cache=False, with_generated=False)
-    print(write.unified_diff(outcome.models), end="")
-    problems = write.apply_changes(outcome.models, project)
+    print(write.unified_diff(changes.models), end="")
+    problems = write.apply_changes(changes.models, project)
     if problems:
         for problem in problems:
             print(problem.format(), file=sys.stderr)
         return 2
 
-    source, target = _best_pair(scanned.plan)
+    source, target = _best_pair(outcome.plan)
     if source is None or target is None:
         print("no two models share a layer: nothing to transfer")
         return 1

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen import cache as cache_module
-from codegen.cache import MAGIC, FactsCache
+from codegen.cache import facts as cache_module
+from codegen.cache.facts import MAGIC, FactsCache
 from codegen.model import Diagnostic, ModuleFacts
 from tests.conftest import REPO
 
@@ -224,7 +224,7 @@ def test_concurrent_writers_and_readers_never_crash_or_lose_all(tmp_path: Path) 
         import sys
         sys.path.insert(0, {str(REPO)!r})
         sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
-        from codegen.cache import FactsCache
+        from codegen.cache.facts import FactsCache
         from tests.test_cache import facts
         me = sys.argv[1]
         for round in range(15):

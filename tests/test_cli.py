@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import MODELS, REPO
 
-from codegen import pipeline
+from codegen import pipeline, progress
 from codegen.cli import main
 
 # The routing `codegen apply` adds to a model: its shim import and the decorators.
@@ -453,7 +453,7 @@ class FakeTerminal(io.StringIO):
 def test_progress_bar_follows_the_current_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    show = pipeline.terminal_progress()
+    show = progress.terminal_progress()
     assert show is not None
     show(60, 60)
     assert "60/60 files" in terminal.getvalue()

@@ -15,22 +15,17 @@ from codegen.config import Config  # noqa: E402
 
 def expected_outputs(case: Path) -> dict[str, str]:
     """What codegen makes of a case's models/: generated files and routed models, by relative path."""
-    config = Config(root=str(case))
-    scanned = pipeline.scan(["models"], config, use_cache=False)
-    generated, problems = pipeline.generated_files(scanned, config, use_cache=False)
-    if problems:
-        raise SystemExit(f"{case.name}: {[p.format() for p in problems]}")
+    outcome = pipeline.build(Config(root=str(case)), ["models"], use_cache=False)
+    if outcome.diagnostics:
+        raise SystemExit(f"{case.name}: {[p.format() for p in outcome.diagnostics]}")
     # The runtime is copied verbatim from codegen/runtime/: test_golden checks it, cases skip it.
     out = {
         f"generated/{name}": text
-        for name, text in generated.items()
+        for name, text in outcome.files.items()
         if name != f"{runtime.MODULE}.py"
     }
-    routed, problems = pipeline.edited_models(scanned, config, use_cache=False)
-    if problems:
-        raise SystemExit(f"{case.name}: {[p.format() for p in problems]}")
-    for source in scanned.sources:
-        out[source.path] = routed.get(source.abspath, source.text or "")
+    for source in outcome.scan.sources:
+        out[source.path] = outcome.routed.get(source.abspath, source.text or "")
     return out
 
 

@@ -13,6 +13,8 @@ import zlib
 from pathlib import Path
 
 from codegen import atomic, diagnostics, model
+from codegen.cache.salt import facts_salt
+from codegen.config import Config
 from codegen.model import Diagnostic, ModuleFacts
 
 # Pack layout: MAGIC, entry count, index of (key, offset, length, crc32), then the pickles.
@@ -245,3 +247,10 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+def open_facts_cache(config: Config, enabled: bool = True) -> FactsCache:
+    """The facts cache of this project, or a disabled one."""
+    if not enabled or not config.cache_dir:
+        return FactsCache(None, "")
+    return FactsCache(Path(config.root) / config.cache_dir, facts_salt())
