@@ -593,3 +593,46 @@ def test_a_damaged_outputs_memo_only_costs_a_re_plan(
     (project / ".codegen_cache/rendered.json").write_text(damage, "utf-8")
     assert run(capsys, "check") == (0, "generated/ and the models are up to date.\n", "")
     assert run(capsys, "sync") == (0, "everything already up to date.\n", "")
+
+
+# --- the typed options and the one build entry point ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["scan", "--json"], {"command": "scan", "json": True, "check": False, "diff": False}),
+        (["emit", "--check", "--force"], {"command": "emit", "check": True, "force": True}),
+        (["sync", "--diff", "--no-cache", "--jobs", "3"], {"diff": True, "use_cache": False}),
+        (["apply", "models/ner.py"], {"paths": ("models/ner.py",), "jobs": None}),
+        (["check"], {"paths": ("models",), "use_cache": True, "force": False}),
+    ],
+)
+def test_the_command_line_becomes_one_typed_options_object(
+    project: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], expected: dict[str, object]
+) -> None:
+    from codegen import commands
+
+    seen: list[commands.Options] = []
+    monkeypatch.setattr(commands, "run", lambda options, config: seen.append(options) or 0)
+    assert main(argv) == 0
+    (options,) = seen
+    assert {key: getattr(options, key) for key in expected} == expected
+    assert options.dry_run == (options.check or options.diff)
+    if "--jobs" in argv:
+        assert options.jobs == 3
+
+
+def test_build_gives_the_committed_outputs_of_the_example_models() -> None:
+    from codegen.config import Config
+
+    outcome = pipeline.build(Config(root=str(REPO)), ["models"], use_cache=False)
+    assert outcome.diagnostics == ()
+    assert outcome.plan is outcome.scan.plan
+    committed = {p.name: p.read_text("utf-8") for p in (REPO / "generated").glob("*.py")}
+    assert outcome.files == committed
+    assert outcome.routed == {}  # the committed models are routed already
+    only_models = pipeline.build(
+        Config(root=str(REPO)), ["models"], use_cache=False, with_generated=False
+    )
+    assert only_models.files == {} and only_models.routed == {}

@@ -132,3 +132,19 @@ def test_atomic_write_failure_keeps_old_bytes_and_removes_temp(
         atomic.write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+# Modules whose owners still have to adopt diagnostics.py (issue 10); this set only shrinks.
+NOT_YET_CONVERTED = {"apply.py", "extract/__init__.py", "extract/safety.py", "write.py"}
+
+
+def test_only_diagnostics_py_makes_diagnostics_and_names_codes() -> None:
+    offenders = set()
+    for path in (ROOT / "codegen").rglob("*.py"):
+        relative = path.relative_to(ROOT / "codegen").as_posix()
+        if relative in ("diagnostics.py", "model.py"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "Diagnostic(" in text or re.search(r"=\s*\"CG\d{3}\"", text):
+            offenders.add(relative)
+    assert offenders <= NOT_YET_CONVERTED, sorted(offenders - NOT_YET_CONVERTED)
