@@ -20,14 +20,15 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codegen import route as _route
 from codegen.model import Diagnostic, ModelEdit
 
 _BOM = "\ufeff"
 # A method's descriptor decorator must stay outermost, or the class would hold a plain function.
 _DESCRIPTORS = frozenset({"staticmethod", "classmethod", "property"})
 
-# Our decorators: ("shared_layer", qualname or None when the argument is not a plain string) or
-# ("build", None).
+# Our decorators: ("shared_layer", qualname or None when the argument is not a plain string),
+# ("model", root name or None likewise) or ("build", None).
 _Kind = tuple[str, str | None]
 
 
@@ -63,7 +64,7 @@ def apply_edit(source: str, edit: ModelEdit) -> ApplyResult:
 
 def unroute(source: str, edit: ModelEdit) -> ApplyResult:
     """Remove every trace of the shim `edit` names: its import, decorators and rerouted imports."""
-    return apply_edit(source, replace(edit, shared_builders=()))
+    return apply_edit(source, replace(edit, shared_builders=(), roots=(), marks=()))
 
 
 def _failed(edit: ModelEdit, code: str, message: str, line: int = 1, column: int = 0) -> Failed:
@@ -80,13 +81,20 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     invalid = _invalid_names(edit)
     if invalid:
         return _failed(edit, "CG404", invalid)
-    route = bool(edit.shared_builders)
+    route = edit.routes
     shim = _Shim(edit.shim_module, edit.shim_alias, edit.common_module)
     wanted: dict[str, list[_Kind]] = {}
     if route:
         for qualname in edit.shared_builders:
             wanted.setdefault(qualname, []).append(("shared_layer", qualname))
-        wanted.setdefault(edit.build, []).append(("build", None))
+        for root in edit.roots:
+            wanted.setdefault(root.qualname, []).append(("model", root.model))
+        if edit.build:
+            wanted.setdefault(edit.build, []).append(("build", None))
+    # Inline-layer marks first: their lines are those of the text that was scanned.
+    module, problems = _route.mark_layers(module, edit)
+    if problems:
+        return Failed(problems)
 
     # Scope analysis (most of apply's cost) only matters where the alias is already spelled: a
     # file that never mentions it binds it nowhere, as in every model's first `apply`.
@@ -99,9 +107,9 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     else:
         module.visit(facts)
     if route:
-        problems = _missing(edit, facts) + facts.conflicts
-        if problems:
-            return Failed(tuple(sorted(problems)))
+        missing = _missing(edit, facts) + facts.conflicts
+        if missing:
+            return Failed(tuple(sorted(missing)))
 
     keep_import = route or facts.other_alias_uses
     transformer = _Rewrite(
@@ -131,7 +139,9 @@ def _invalid_names(edit: ModelEdit) -> str:
 def _missing(edit: ModelEdit, facts: _Gather) -> list[Diagnostic]:
     """CG402 for each qualname the edit names that the file neither defines nor imports."""
     out = []
-    for qualname in dict.fromkeys((*edit.shared_builders, edit.build)):
+    roots = tuple(root.qualname for root in edit.roots)
+    build = (edit.build,) if edit.build else ()
+    for qualname in dict.fromkeys((*edit.shared_builders, *roots, *build)):
         if qualname in facts.functions or (qualname in facts.imported and qualname != edit.build):
             continue
         if qualname in facts.classes:
@@ -212,22 +222,23 @@ def _decorator_kind(decorator: cst.Decorator, alias: str) -> _Kind | None:
         and isinstance(expr.func, cst.Attribute)
         and isinstance(expr.func.value, cst.Name)
         and expr.func.value.value == alias
-        and expr.func.attr.value == "shared_layer"
+        and expr.func.attr.value in ("shared_layer", "model")
     ):
         return None
+    kind = expr.func.attr.value
     if len(expr.args) == 1 and not expr.args[0].keyword and not expr.args[0].star:
         value = expr.args[0].value
         if isinstance(value, cst.SimpleString):
             evaluated = value.evaluated_value
             if isinstance(evaluated, str):
-                return ("shared_layer", evaluated)
-    return ("shared_layer", None)
+                return (kind, evaluated)
+    return (kind, None)
 
 
 def _make_decorator(kind: _Kind, alias: str) -> cst.Decorator:
     if kind[0] == "build":
         return cst.Decorator(cst.parse_expression(f"{alias}.build"))
-    return cst.Decorator(cst.parse_expression(f'{alias}.shared_layer("{kind[1]}")'))
+    return cst.Decorator(cst.parse_expression(f'{alias}.{kind[0]}("{kind[1]}")'))
 
 
 class _Gather(cst.CSTVisitor):
@@ -319,9 +330,12 @@ class _Gather(cst.CSTVisitor):
             )
 
     def _in_our_decorator(self, attribute: cst.Attribute) -> bool:
+        """Whether the alias is spelled in one of our decorators or layer marks."""
         node: cst.CSTNode | None = attribute
-        while node is not None and not isinstance(node, cst.Decorator):
+        while node is not None and not isinstance(node, cst.Decorator | cst.WithItem):
             node = self.get_metadata(ParentNodeProvider, node, None)
+        if isinstance(node, cst.WithItem):
+            return _route.is_mark(node, self.shim.alias)
         return node is not None and _decorator_kind(node, self.shim.alias) is not None
 
 

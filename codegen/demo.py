@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
@@ -12,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from codegen import names, pipeline, report, write
-from codegen.apply import Applied, apply_edit
+from codegen.apply import Applied, unroute
 from codegen.commands import pending_changes
 from codegen.config import Config
 from codegen.model import Model, Plan
@@ -43,9 +42,7 @@ def _unrouted_copy(models: Path, project: Path) -> None:
     scanned = pipeline.scan(["models"], config, use_cache=False)
     for edit in model_edits(scanned.plan, pipeline.plan_options(config)):
         path = project / edit.path
-        result = apply_edit(
-            path.read_text(encoding="utf-8"), dataclasses.replace(edit, shared_builders=())
-        )
+        result = unroute(path.read_text(encoding="utf-8"), edit)
         if isinstance(result, Applied):
             path.write_text(result.new_source, encoding="utf-8")
 

@@ -246,6 +246,29 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class RootRoute:
+    """A function or method where one of a file's models is entered: `@<shim>.model("<name>")`."""
+
+    qualname: str  # "TextCNN.__init__", "model_fn_builder.model_fn", "create_model"
+    model: str  # the root's name in the shim ("TextCNN"), as `layer(...)` marks name it
+
+
+@dataclass(frozen=True)
+class LayerMark:
+    """A shared inline layer (or a call of an imported builder): `<shim>.layer(model, position)`.
+
+    Added as an item of the `with` that holds exactly the lines `line`..`end_line`, or as a new
+    `with` around the statements those lines cover.
+    """
+
+    function: str  # qualname of the function whose body holds the statements
+    line: int  # first line of the layer's statements, 1-based, in the text that was scanned
+    end_line: int  # last line, inclusive
+    model: str  # root name, as in RootRoute.model
+    position: int  # the layer's position in that model's trunk
+
+
+@dataclass(frozen=True)
 class ModelEdit:
     """What `apply` must do to one model file to route it through its shim."""
 
@@ -253,8 +276,15 @@ class ModelEdit:
     shim_module: str  # dotted import path, e.g. "generated.sentiment_transfer"
     shim_alias: str  # local name bound to the shim, e.g. "sentiment_transfer"
     shared_builders: tuple[str, ...]  # builder qualnames to decorate with shared_layer
-    build: str  # build function qualname to decorate with build
+    build: str  # build function qualname to decorate with build ("" for none: roots say where)
     common_module: str  # dotted path of layers_common, for rerouting its imports
+    roots: tuple[RootRoute, ...] = ()  # where each of the file's models is entered
+    marks: tuple[LayerMark, ...] = ()  # shared inline layers and calls of imported builders
+
+    @property
+    def routes(self) -> bool:
+        """Whether the file routes anything through its shim (False: un-route it)."""
+        return bool(self.shared_builders or self.roots or self.marks)
 
 
 # --- write --------------------------------------------------------------------

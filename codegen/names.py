@@ -12,10 +12,14 @@ from typing import Final, Literal
 COMMON_MODULE = "layers_common"  # one canonical copy of each shared builder
 SHIM_SUFFIX = "_transfer"  # generated/<model>_transfer.py, one shim per sharing model
 
-# The two decorators a shim offers: `@<alias>.shared_layer("qualname")` and `@<alias>.build`.
-RoutingKind = Literal["shared_layer", "build"]
+# The decorators a shim offers: `@<alias>.shared_layer("qualname")`, `@<alias>.build` and
+# `@<alias>.model("<root>")` (a class's constructor or build method, a model_fn, a create_model).
+RoutingKind = Literal["shared_layer", "build", "model"]
 SHARED_LAYER: Final = "shared_layer"
 BUILD: Final = "build"
+MODEL: Final = "model"
+# The context manager that marks a shared inline layer: `with <alias>.layer("<root>", <position>):`.
+LAYER: Final = "layer"
 
 
 def shim_alias(model_name: str) -> str:
@@ -54,7 +58,7 @@ def model_of_shim_file(name: str) -> str:
 
 
 # A decorator's dotted callee spelling (`x_transfer.build`, `x_transfer.shared_layer` for a call).
-_ROUTING = re.compile(rf"^(\w+){SHIM_SUFFIX}\.({SHARED_LAYER}|{BUILD})$")
+_ROUTING = re.compile(rf"^(\w+){SHIM_SUFFIX}\.({SHARED_LAYER}|{BUILD}|{MODEL})$")
 
 
 def routing_kind(dotted: str, *, alias: str | None = None) -> RoutingKind | None:
@@ -65,7 +69,8 @@ def routing_kind(dotted: str, *, alias: str | None = None) -> RoutingKind | None
     match = _ROUTING.match(dotted)
     if match is None or (alias is not None and f"{match.group(1)}{SHIM_SUFFIX}" != alias):
         return None
-    return SHARED_LAYER if match.group(2) == SHARED_LAYER else BUILD
+    kind = match.group(2)
+    return SHARED_LAYER if kind == SHARED_LAYER else MODEL if kind == MODEL else BUILD
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ def edited_models(
         source = by_path.get(edit.path)
         if source is None or source.text is None:
             continue
-        if not edit.shared_builders and edit.shim_alias not in source.text:
+        if not edit.routes and edit.shim_alias not in source.text:
             continue  # nothing routed and nothing to unroute: no need to parse
         key = memo.key(source.digest, edit)
         if key not in memo.known:

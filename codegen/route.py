@@ -1,0 +1,265 @@
+"""apply for real model shapes: `with <shim>.layer(model, position):` marks on shared inline layers.
+
+A mark is an item added to the `with` that holds exactly the layer's statements (the TextCNN
+`with tf.device("/cpu:0"), tf.name_scope("embedding"):` block), or a new `with` around them.
+Marks the edit no longer asks for are taken out again, and a `with` left with no item gives its
+body back to the enclosing block, so routing and un-routing round-trip to the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from codegen import diagnostics, names
+from codegen.model import Diagnostic, LayerMark, ModelEdit
+
+_Spot = tuple[str, int]  # (model, position): what one mark says
+
+
+@dataclass(frozen=True)
+class _Wrap:
+    """New `with` marks around body[start:end] of one block, in order."""
+
+    start: int
+    end: int
+    spot: _Spot
+
+
+def mark_spot(item: cst.WithItem, alias: str) -> _Spot | None:
+    """The (model, position) of our `alias.layer("model", position)` item; None if not ours."""
+    call = item.item
+    if not (
+        item.asname is None
+        and isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and isinstance(call.func.value, cst.Name)
+        and call.func.value.value == alias
+        and call.func.attr.value == names.LAYER
+    ):
+        return None
+    args = call.args
+    if (
+        len(args) == 2
+        and not any(arg.keyword or arg.star for arg in args)
+        and isinstance(args[0].value, cst.SimpleString)
+        and isinstance(args[1].value, cst.Integer)
+    ):
+        model = args[0].value.evaluated_value
+        if isinstance(model, str):
+            return model, int(args[1].value.value)
+    return "", -1  # ours, but not in a form we write: never wanted, so it is taken out
+
+
+def is_mark(item: cst.WithItem, alias: str) -> bool:
+    """Whether a with-item is one of our layer marks."""
+    return mark_spot(item, alias) is not None
+
+
+def mark_layers(module: cst.Module, edit: ModelEdit) -> tuple[cst.Module, tuple[Diagnostic, ...]]:
+    """Add the marks `edit` asks for and remove every other mark of its shim."""
+    wanted = edit.marks if edit.routes else ()
+    if not wanted and f"{edit.shim_alias}.{names.LAYER}" not in module.code:
+        return module, ()  # nothing to add, nothing of ours to take out: skip the position pass
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    finder = _Targets(edit.shim_alias, wanted)
+    wrapper.visit(finder)
+    problems = [
+        diagnostics.error(
+            edit.path,
+            diagnostics.MISSING_LAYER,
+            f"no statement of `{mark.function}` covers lines {mark.line}-{mark.end_line} "
+            f"for the shared layer {mark.position} of `{mark.model}`",
+            line=mark.line,
+        )
+        for mark in wanted
+        if mark not in finder.placed
+    ]
+    if problems:
+        return module, tuple(problems)
+    rewritten = wrapper.module.visit(_Marks(edit.shim_alias, finder.items, finder.wraps))
+    return rewritten, ()
+
+
+def _lines(node: cst.CSTNode, positions: Mapping[cst.CSTNode, object]) -> tuple[int, int]:
+    span = positions[node]
+    return span.start.line, span.end.line  # type: ignore[attr-defined]
+
+
+def _body(node: cst.BaseCompoundStatement) -> Sequence[cst.BaseStatement] | None:
+    body = node.body
+    return body.body if isinstance(body, cst.IndentedBlock) else None
+
+
+class _Targets(cst.CSTVisitor):
+    """Read-only: where each wanted mark goes (an existing `with`, or a new one in a block)."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, alias: str, wanted: Sequence[LayerMark]) -> None:
+        super().__init__()
+        self.alias = alias
+        self.by_function: dict[str, list[LayerMark]] = {}
+        for mark in wanted:
+            self.by_function.setdefault(mark.function, []).append(mark)
+        self.items: dict[int, list[_Spot]] = {}  # id(With) -> marks it must hold, in order
+        self.wraps: dict[int, list[_Wrap]] = {}  # id(IndentedBlock) -> new withs in it
+        self.placed: set[LayerMark] = set()
+        self._stack: list[str] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._stack.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._stack.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._stack.append(node.name.value)
+        marks = self.by_function.get(".".join(self._stack), [])
+        if marks and isinstance(node.body, cst.IndentedBlock):
+            positions = self.metadata[PositionProvider]
+            for mark in marks:
+                if self._place(node.body, mark, positions):
+                    self.placed.add(mark)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._stack.pop()
+
+    def _place(
+        self, block: cst.IndentedBlock, mark: LayerMark, positions: Mapping[cst.CSTNode, object]
+    ) -> bool:
+        spot = (mark.model, mark.position)
+        first, last = mark.line, mark.end_line
+        covered: list[int] = []
+        for index, stmt in enumerate(block.body):
+            start, end = _lines(stmt, positions)
+            if start <= first and last <= end and (start, end) != (first, last):
+                # The layer lies inside this statement: a `with` holding exactly it gets the
+                # item, any other compound statement is looked into.
+                if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+                    return False
+                inner = _body(stmt) if isinstance(stmt, cst.BaseCompoundStatement) else None
+                if inner is None:
+                    return False
+                if isinstance(stmt, cst.With) and all(
+                    first <= _lines(s, positions)[0] and _lines(s, positions)[1] <= last
+                    for s in inner
+                ):
+                    self.items.setdefault(id(stmt), []).append(spot)
+                    return True
+                assert isinstance(stmt, cst.BaseCompoundStatement)
+                assert isinstance(stmt.body, cst.IndentedBlock)
+                return self._place(stmt.body, mark, positions)
+            if first <= start and end <= last:
+                covered.append(index)
+        if not covered or covered != list(range(covered[0], covered[-1] + 1)):
+            return False
+        if len(covered) == 1 and isinstance(block.body[covered[0]], cst.With):
+            self.items.setdefault(id(block.body[covered[0]]), []).append(spot)
+            return True
+        self.wraps.setdefault(id(block), []).append(_Wrap(covered[0], covered[-1] + 1, spot))
+        return True
+
+
+class _Marks(cst.CSTTransformer):
+    """Puts each `with` item where `_Targets` said, takes out every other mark of ours."""
+
+    def __init__(
+        self, alias: str, items: dict[int, list[_Spot]], wraps: dict[int, list[_Wrap]]
+    ) -> None:
+        super().__init__()
+        self.alias = alias
+        self.items = items
+        self.wraps = wraps
+        # Withs left with no item, by id; the values keep them alive so no id is reused.
+        self._unwrap: dict[int, cst.With] = {}
+
+    def leave_With(self, original_node: cst.With, updated_node: cst.With) -> cst.With:
+        wanted = list(dict.fromkeys(self.items.get(id(original_node), [])))
+        kept: list[cst.WithItem] = []
+        present: set[_Spot] = set()
+        for item in updated_node.items:
+            spot = mark_spot(item, self.alias)
+            if spot is None or (spot in wanted and spot not in present):
+                kept.append(item)
+                if spot is not None:
+                    present.add(spot)
+        added = [_item(self.alias, spot) for spot in wanted if spot not in present]
+        if len(kept) == len(updated_node.items) and not added:
+            return updated_node
+        if not kept and not added:
+            self._unwrap[id(updated_node)] = updated_node
+            return updated_node
+        parenthesized = isinstance(updated_node.lpar, cst.LeftParen)
+        if kept and added and kept[-1].comma is not cst.MaybeSentinel.DEFAULT:
+            # `with (a, b,):` keeps its trailing comma style on the new last item.
+            added[-1] = added[-1].with_changes(comma=kept[-1].comma)
+            kept[-1] = kept[-1].with_changes(
+                comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            )
+        items = [*kept, *added]
+        if not parenthesized and items[-1].comma is not cst.MaybeSentinel.DEFAULT:
+            items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(items=items)
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        wraps = self.wraps.get(id(original_node), [])
+        if not wraps and not any(id(stmt) in self._unwrap for stmt in updated_node.body):
+            return updated_node
+        body = list(updated_node.body)
+        # Wrap from the end, so earlier indexes still point at the original statements.
+        for wrap in sorted(wraps, key=lambda w: w.start, reverse=True):
+            body[wrap.start : wrap.end] = [_wrap(body[wrap.start : wrap.end], self.alias, wrap)]
+        out: list[cst.BaseStatement] = []
+        for stmt in body:
+            if id(stmt) in self._unwrap:
+                assert isinstance(stmt, cst.With)
+                out.extend(_unwrapped(stmt))
+            else:
+                out.append(stmt)
+        return updated_node.with_changes(body=out)
+
+
+def _item(alias: str, spot: _Spot) -> cst.WithItem:
+    model, position = spot
+    text = f'"{model}"' if model.replace(".", "_").isidentifier() else repr(model)
+    return cst.WithItem(item=cst.parse_expression(f"{alias}.{names.LAYER}({text}, {position})"))
+
+
+def _wrap(stmts: list[cst.BaseStatement], alias: str, wrap: _Wrap) -> cst.With:
+    """`with alias.layer(...):` around `stmts`; comments above the first stay above the with."""
+    first = stmts[0]
+    assert isinstance(first, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+    leading = first.leading_lines
+    stmts = [first.with_changes(leading_lines=()), *stmts[1:]]
+    return cst.With(
+        items=[_item(alias, wrap.spot)],
+        body=cst.IndentedBlock(body=stmts),
+        leading_lines=leading,
+    )
+
+
+def _unwrapped(stmt: cst.With) -> list[cst.BaseStatement]:
+    """The body of a `with` that lost its last item, in its place; its comments kept."""
+    carried = list(stmt.leading_lines)
+    body = stmt.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        inner: list[cst.BaseStatement] = [
+            cst.SimpleStatementLine(body=body.body, trailing_whitespace=body.trailing_whitespace)
+        ]
+    else:
+        assert isinstance(body, cst.IndentedBlock)
+        inner = list(body.body)
+        header = body.header
+        if header.comment is not None:
+            carried.append(cst.EmptyLine(comment=header.comment))
+        carried.extend(body.footer)  # rare: comments below the last statement move above
+    first = inner[0]
+    assert isinstance(first, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+    inner[0] = first.with_changes(leading_lines=[*carried, *first.leading_lines])
+    return inner

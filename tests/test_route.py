@@ -1,0 +1,342 @@
+"""apply for real model shapes: class roots, model_fns, create_model and inline-layer marks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from textwrap import dedent
+
+from codegen.apply import Applied, Failed, Unchanged, apply_edit, unroute
+from codegen.model import LayerMark, ModelEdit, RootRoute
+
+
+def edit(
+    *,
+    roots: tuple[RootRoute, ...] = (),
+    marks: tuple[LayerMark, ...] = (),
+    shared: tuple[str, ...] = (),
+) -> ModelEdit:
+    return ModelEdit(
+        path="models/textcnn.py",
+        shim_module="generated.textcnn_transfer",
+        shim_alias="textcnn_transfer",
+        shared_builders=shared,
+        build="",
+        common_module="generated.layers_common",
+        roots=roots,
+        marks=marks,
+    )
+
+
+def assert_codemod(before: str, after: str, e: ModelEdit, again: ModelEdit | None = None) -> None:
+    """`e` turns `before` into `after`; the edit planned from `after` (`again`: its lines moved)
+    changes nothing, and un-routing gives back `before` exactly."""
+    before, after = dedent(before), dedent(after)
+    result = apply_edit(before, e)
+    assert result == Applied(after), result.new_source if isinstance(result, Applied) else result
+    assert apply_edit(after, again or e) == Unchanged()
+    assert unroute(after, e) == Applied(before)
+
+
+def shifted(e: ModelEdit, lines: int, *, inner: int = 0) -> ModelEdit:
+    """The edit a re-scan of the routed text gives: marks `lines` lower (`inner`: first line)."""
+    return replace(
+        e,
+        marks=tuple(
+            replace(m, line=m.line + lines + inner, end_line=m.end_line + lines) for m in e.marks
+        ),
+    )
+
+
+TEXTCNN = '''\
+import tensorflow as tf
+
+
+class TextCNN(object):
+    """A CNN for text classification."""
+
+    def __init__(self, sequence_length, vocab_size, embedding_size):
+        self.input_x = tf.placeholder(tf.int32, [None, sequence_length], name="input_x")
+        # Embedding layer
+        with tf.device("/cpu:0"), tf.name_scope("embedding"):
+            self.W = tf.Variable(
+                tf.random_uniform([vocab_size, embedding_size], -1.0, 1.0), name="W"
+            )
+            self.embedded_chars = tf.nn.embedding_lookup(self.W, self.input_x)
+        with tf.name_scope("output"):
+            W = tf.get_variable("W", shape=[embedding_size, 2])
+'''
+
+TEXTCNN_ROUTED = '''\
+import tensorflow as tf
+from generated import textcnn_transfer
+
+
+class TextCNN(object):
+    """A CNN for text classification."""
+
+    @textcnn_transfer.model("TextCNN")
+    def __init__(self, sequence_length, vocab_size, embedding_size):
+        self.input_x = tf.placeholder(tf.int32, [None, sequence_length], name="input_x")
+        # Embedding layer
+        with tf.device("/cpu:0"), tf.name_scope("embedding"), textcnn_transfer.layer("TextCNN", 0):
+            self.W = tf.Variable(
+                tf.random_uniform([vocab_size, embedding_size], -1.0, 1.0), name="W"
+            )
+            self.embedded_chars = tf.nn.embedding_lookup(self.W, self.input_x)
+        with tf.name_scope("output"):
+            W = tf.get_variable("W", shape=[embedding_size, 2])
+'''
+
+ROOT = (RootRoute("TextCNN.__init__", "TextCNN"),)
+
+
+def test_a_with_that_holds_exactly_the_layer_gets_an_item():
+    # The scanner may report the `with` block or only the statements inside it: same edit.
+    for line, end in ((10, 14), (11, 14)):
+        mark = LayerMark("TextCNN.__init__", line, end, "TextCNN", 0)
+        e = edit(roots=ROOT, marks=(mark,))
+        assert_codemod(TEXTCNN, TEXTCNN_ROUTED, e, shifted(e, 2))
+
+
+def test_the_routed_file_keeps_its_mark_when_scanned_again():
+    # Re-scanned after routing: one line down (the import), the with's span or its body's.
+    for line, end in ((12, 16), (13, 16)):
+        mark = LayerMark("TextCNN.__init__", line, end, "TextCNN", 0)
+        assert apply_edit(TEXTCNN_ROUTED, edit(roots=ROOT, marks=(mark,))) == Unchanged()
+
+
+def test_a_statement_among_others_is_wrapped_in_a_new_with():
+    before = """\
+    import tensorflow as tf
+
+
+    class Discriminator(object):
+        def __init__(self, vocab_size, emb_dim):
+            with tf.variable_scope("discriminator"):
+                self.input_x = tf.placeholder(tf.int32, [None, 20])
+                # the embedding, shared with TextCNN
+                self.W = tf.Variable(
+                    tf.random_uniform([vocab_size, emb_dim], -1.0, 1.0), name="W"
+                )  # trailing comment
+                self.h = tf.nn.embedding_lookup(self.W, self.input_x)
+    """
+    after = """\
+    import tensorflow as tf
+    from generated import textcnn_transfer
+
+
+    class Discriminator(object):
+        @textcnn_transfer.model("Discriminator")
+        def __init__(self, vocab_size, emb_dim):
+            with tf.variable_scope("discriminator"):
+                self.input_x = tf.placeholder(tf.int32, [None, 20])
+                # the embedding, shared with TextCNN
+                with textcnn_transfer.layer("Discriminator", 0):
+                    self.W = tf.Variable(
+                        tf.random_uniform([vocab_size, emb_dim], -1.0, 1.0), name="W"
+                    )  # trailing comment
+                self.h = tf.nn.embedding_lookup(self.W, self.input_x)
+    """
+    mark = LayerMark("Discriminator.__init__", 9, 11, "Discriminator", 0)
+    root = RootRoute("Discriminator.__init__", "Discriminator")
+    e = edit(roots=(root,), marks=(mark,))
+    assert_codemod(before, after, e, shifted(e, 3))
+    # Scanned again: the new with's span, or only the statement inside it.
+    for line, end in ((11, 14), (12, 14)):
+        again = LayerMark("Discriminator.__init__", line, end, "Discriminator", 0)
+        assert apply_edit(dedent(after), edit(roots=(root,), marks=(again,))) == Unchanged()
+
+
+def test_a_moved_position_rewrites_the_mark_in_place():
+    mark = LayerMark("TextCNN.__init__", 12, 16, "TextCNN", 1)
+    result = apply_edit(TEXTCNN_ROUTED, edit(roots=ROOT, marks=(mark,)))
+    assert result == Applied(TEXTCNN_ROUTED.replace('layer("TextCNN", 0)', 'layer("TextCNN", 1)'))
+
+
+def test_a_mark_no_longer_shared_is_taken_out_and_its_with_unwrapped():
+    routed = """\
+    import tensorflow as tf
+    from generated import textcnn_transfer
+
+
+    @textcnn_transfer.model("create_model")
+    def create_model(features, is_training):
+        # the backbone
+        with textcnn_transfer.layer("create_model", 0):  # routed by codegen
+            model = modeling.BertModel(features, is_training)
+        with textcnn_transfer.layer("create_model", 1):
+            logits = tf.layers.dense(model.pooled, 2)
+        return logits
+    """
+    kept = LayerMark("create_model", 8, 9, "create_model", 0)
+    root = RootRoute("create_model", "create_model")
+    result = apply_edit(dedent(routed), edit(roots=(root,), marks=(kept,)))
+    assert result == Applied(
+        dedent("""\
+        import tensorflow as tf
+        from generated import textcnn_transfer
+
+
+        @textcnn_transfer.model("create_model")
+        def create_model(features, is_training):
+            # the backbone
+            with textcnn_transfer.layer("create_model", 0):  # routed by codegen
+                model = modeling.BertModel(features, is_training)
+            logits = tf.layers.dense(model.pooled, 2)
+            return logits
+        """)
+    )
+    # Sharing ends: every trace goes; the comment on the with line is kept above the body.
+    assert unroute(dedent(routed), edit(roots=(root,), marks=(kept,))) == Applied(
+        dedent("""\
+        import tensorflow as tf
+
+
+        def create_model(features, is_training):
+            # the backbone
+            # routed by codegen
+            model = modeling.BertModel(features, is_training)
+            logits = tf.layers.dense(model.pooled, 2)
+            return logits
+        """)
+    )
+
+
+def test_model_fn_nested_in_a_builder_and_create_model_are_both_roots():
+    before = """\
+    import tensorflow as tf
+    import modeling
+
+
+    def create_model(bert_config, is_training, input_ids, num_labels):
+        model = modeling.BertModel(config=bert_config, input_ids=input_ids)
+        output_layer = model.get_pooled_output()
+        logits = tf.layers.dense(output_layer, num_labels)
+        return logits
+
+
+    def model_fn_builder(bert_config, num_labels):
+        def model_fn(features, labels, mode, params):
+            logits = create_model(bert_config, True, features["input_ids"], num_labels)
+            return logits
+
+        return model_fn
+    """
+    after = """\
+    import tensorflow as tf
+    import modeling
+    from generated import textcnn_transfer
+
+
+    @textcnn_transfer.model("create_model")
+    def create_model(bert_config, is_training, input_ids, num_labels):
+        with textcnn_transfer.layer("create_model", 0):
+            model = modeling.BertModel(config=bert_config, input_ids=input_ids)
+        output_layer = model.get_pooled_output()
+        logits = tf.layers.dense(output_layer, num_labels)
+        return logits
+
+
+    def model_fn_builder(bert_config, num_labels):
+        @textcnn_transfer.model("create_model")
+        def model_fn(features, labels, mode, params):
+            logits = create_model(bert_config, True, features["input_ids"], num_labels)
+            return logits
+
+        return model_fn
+    """
+    e = edit(
+        roots=(
+            RootRoute("create_model", "create_model"),
+            RootRoute("model_fn_builder.model_fn", "create_model"),
+        ),
+        marks=(LayerMark("create_model", 6, 6, "create_model", 0),),
+    )
+    assert_codemod(before, after, e, shifted(e, 3, inner=-1))
+
+
+def test_a_shared_method_is_decorated_where_it_is_defined():
+    before = '''\
+    import tensorflow as tf
+
+
+    class TextRNN:
+        def __init__(self, vocab_size):
+            self.vocab_size = vocab_size
+            self.instantiate_weights()
+            self.logits = self.inference()
+
+        def instantiate_weights(self):
+            """define all weights here"""
+            with tf.name_scope("embedding"):
+                self.Embedding = tf.get_variable("Embedding", shape=[self.vocab_size, 100])
+    '''
+    after = '''\
+    import tensorflow as tf
+    from generated import textcnn_transfer
+
+
+    class TextRNN:
+        @textcnn_transfer.model("TextRNN")
+        def __init__(self, vocab_size):
+            self.vocab_size = vocab_size
+            self.instantiate_weights()
+            self.logits = self.inference()
+
+        @textcnn_transfer.shared_layer("TextRNN.instantiate_weights")
+        def instantiate_weights(self):
+            """define all weights here"""
+            with tf.name_scope("embedding"):
+                self.Embedding = tf.get_variable("Embedding", shape=[self.vocab_size, 100])
+    '''
+    e = edit(
+        roots=(RootRoute("TextRNN.__init__", "TextRNN"),),
+        shared=("TextRNN.instantiate_weights",),
+    )
+    assert_codemod(before, after, e)
+
+
+def test_one_line_with_suite_gets_its_item_and_unwraps_back():
+    before = """\
+    def build(x):
+        with tf.variable_scope("emb"): W = tf.get_variable("W")
+        return W
+    """
+    after = """\
+    from generated import textcnn_transfer
+    def build(x):
+        with tf.variable_scope("emb"), textcnn_transfer.layer("build", 0): W = tf.get_variable("W")
+        return W
+    """
+    e = edit(
+        roots=(RootRoute("build", "build"),),
+        marks=(LayerMark("build", 2, 2, "build", 0),),
+    )
+    result = apply_edit(dedent(before), e)
+    assert isinstance(result, Applied)
+    assert result.new_source == dedent(after).replace(
+        "def build", '@textcnn_transfer.model("build")\ndef build'
+    )
+    assert apply_edit(result.new_source, shifted(e, 2)) == Unchanged()
+    assert unroute(result.new_source, e) == Applied(dedent(before))
+
+
+def test_lines_that_no_statement_covers_are_a_diagnostic_and_nothing_changes():
+    mark = LayerMark("TextCNN.__init__", 11, 12, "TextCNN", 0)  # half a statement
+    result = apply_edit(TEXTCNN, edit(roots=ROOT, marks=(mark,)))
+    assert isinstance(result, Failed)
+    (d,) = result.diagnostics
+    assert d.code == "CG405" and d.line == 11 and "TextCNN" in d.message
+    missing = LayerMark("TextCNN.nope", 10, 14, "TextCNN", 0)
+    assert isinstance(apply_edit(TEXTCNN, edit(roots=ROOT, marks=(missing,))), Failed)
+
+
+def test_a_missing_root_is_a_diagnostic():
+    result = apply_edit(TEXTCNN, edit(roots=(RootRoute("TextCNN.build", "TextCNN"),)))
+    assert isinstance(result, Failed)
+    assert result.diagnostics[0].code == "CG402"
+
+
+def test_marks_of_another_shim_are_left_alone():
+    other = TEXTCNN_ROUTED.replace("textcnn_transfer", "other_transfer")
+    assert apply_edit(other, edit()) == Unchanged()
