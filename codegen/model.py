@@ -189,6 +189,11 @@ class Model:
     name: str  # sanitised unique model name used for the shim module
     layers: tuple[Layer, ...]
     static_depth: int  # layers after this index sit in loops/branches and never transfer
+    # Where the model is entered (a class's constructor or build method, a model_fn and the
+    # create_model it calls), each routed with `@<shim>.model(root)`; empty: `build` is a
+    # module-level build function, routed with `@<shim>.build`.
+    entries: tuple[str, ...] = ()
+    root: str = ""  # the name the shim's object, `model(...)` and `layer(...)` marks use
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,9 @@ class TrunkLayer:
     shared_with: tuple[str, ...]  # every model id on this trie node, this one included
     imported: bool = False  # the builder is imported from generated code, not defined by the model
     expected: tuple[str, ...] | None = None  # canonical variable names the layer must create
+    # (function qualname, first line, last line) of a shared inline layer or of a call of an
+    # imported builder: apply marks it in place with `with <shim>.layer(root, position):`.
+    inline: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from codegen.model import (
     FunctionFacts,
     Layer,
     LayerCall,
+    LayerMark,
     Model,
     ModelEdit,
     ModuleFacts,
     Plan,
+    RootRoute,
     TrieNode,
     TrunkLayer,
 )
@@ -464,20 +466,39 @@ def _model_names(paths: Sequence[str]) -> dict[str, str]:
 
 
 def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
-    """What apply must change in each model file, derived from its trunk."""
+    """What apply must change in each model file (one edit per file), derived from its trunks."""
     trunks = dict(plan.trunks)
-    edits = []
+    by_path: dict[str, list[Model]] = {}
     for model in plan.models:
-        trunk = trunks.get(model.id, ())
-        builders = tuple(sorted({t.builder for t in trunk if t.builder}))
+        by_path.setdefault(model.path, []).append(model)
+    edits = []
+    for path, models in by_path.items():
+        builders: set[str] = set()
+        roots: list[RootRoute] = []
+        marks: list[LayerMark] = []
+        build = ""
+        for model in models:
+            trunk = trunks.get(model.id, ())
+            builders.update(t.builder for t in trunk if t.builder and t.inline is None)
+            if not model.entries:
+                build = build or model.build
+            elif trunk:
+                roots.extend(RootRoute(entry, model.root) for entry in model.entries)
+                marks.extend(
+                    LayerMark(t.inline[0], t.inline[1], t.inline[2], model.root, t.position)
+                    for t in trunk
+                    if t.inline is not None
+                )
         edits.append(
             ModelEdit(
-                path=model.path,
-                shim_module=shim_module(options.output_package, model.name),
-                shim_alias=shim_alias(model.name),
-                shared_builders=builders,
-                build=model.build,
+                path=path,
+                shim_module=shim_module(options.output_package, models[0].name),
+                shim_alias=shim_alias(models[0].name),
+                shared_builders=tuple(sorted(builders)),
+                build=build,
                 common_module=common_module(options.output_package),
+                roots=tuple(dict.fromkeys(roots)),
+                marks=tuple(marks),
             )
         )
     return tuple(edits)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from codegen import runtime, templates_dir
+from codegen import runtime, shims, templates_dir
 from codegen.canonical import canonical_copies
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, FunctionFacts, Model, Plan, TrunkLayer
@@ -107,11 +107,53 @@ class _Renderer:
         files[f"{COMMON_MODULE}.py"] = common
         files[f"{runtime.MODULE}.py"] = runtime.source()  # verbatim: real, linted, tested code
         trunks = dict(self.plan.trunks)
+        entered: dict[str, list[Model]] = {}  # classes, model_fns, create_models: one shim a file
         for model in self.plan.models:
             trunk = trunks.get(model.id, ())
-            if trunk:
+            if trunk and model.entries:
+                entered.setdefault(model.name, []).append(model)
+            elif trunk:
                 files[f"{model.name}_transfer.py"] = self.shim(model, trunk, shared)
+        for name, models in entered.items():
+            files[f"{name}_transfer.py"] = self.file_shim(models, trunks)
         return files
+
+    def file_shim(self, models: list[Model], trunks: dict[str, tuple[TrunkLayer, ...]]) -> str:
+        """The shim of a file whose models are entered through roots: one object per model."""
+        shim_models = []
+        partners: set[str] = set()
+        for model in models:
+            layers = []
+            for layer in trunks[model.id]:
+                sharing = self.node_set(layer.shared_with)
+                partners.update(sharing)
+                layers.append(
+                    shims.ShimLayer(
+                        layer.position,
+                        layer.key,
+                        layer.label,
+                        builder="" if layer.inline is not None else layer.builder or "",
+                        occurrence=layer.occurrence,
+                        marked=layer.inline is not None,
+                        expected=layer.expected,
+                        shared_with=_partners(model.id, sharing),
+                    )
+                )
+            shim_models.append(shims.ShimModel(model.id, model.root, tuple(layers)))
+        own = {model.id for model in models}
+        try:
+            return shims.render_file_shim(
+                shims.FileShim(
+                    _inline(models[0].path),
+                    tuple(shim_models),
+                    collection=self.collection,
+                    scope_prefix=self.scope_prefix,
+                    shared_with=_partners("", frozenset(partners - own)),
+                ),
+                self.env,
+            )
+        except shims.ShimError as exc:
+            raise RenderError(str(exc)) from exc
 
     def sources_line(self) -> str:
         return sources_line(self.plan)

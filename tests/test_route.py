@@ -340,3 +340,53 @@ def test_a_missing_root_is_a_diagnostic():
 def test_marks_of_another_shim_are_left_alone():
     other = TEXTCNN_ROUTED.replace("textcnn_transfer", "other_transfer")
     assert apply_edit(other, edit()) == Unchanged()
+
+
+# --- the plan -> edit contract ----------------------------------------------------------------
+
+
+def test_model_edits_route_every_model_of_a_file_by_its_entries_and_inline_layers():
+    from codegen.model import Model, Plan, TrunkLayer
+    from codegen.plan import PlanOptions, model_edits
+
+    def model(qualname: str, entries: tuple[str, ...], root: str) -> Model:
+        return Model(f"models/bert.py::{qualname}", "models/bert.py", qualname, "bert", (), 9,
+                     entries=entries, root=root)  # fmt: skip
+
+    def layer(position: int, *, builder: str | None = None, inline=None) -> TrunkLayer:  # type: ignore[no-untyped-def]
+        return TrunkLayer(position, builder, "C1", 0, f"0{position}_k", "x", ("a", "b"),
+                          inline=inline)  # fmt: skip
+
+    classifier = model("model_fn_builder.model_fn", ("model_fn_builder.model_fn", "create_model"),
+                       "model_fn")  # fmt: skip
+    cnn = model("TextCNN", ("TextCNN.__init__",), "TextCNN")
+    lonely = model("Lonely", ("Lonely.__init__",), "Lonely")  # shares nothing: not routed
+    plan = Plan(
+        files=(),
+        builders=(),
+        clone_classes=(),
+        near_misses=(),
+        models=(classifier, cnn, lonely),
+        trunks=(
+            (classifier.id, (layer(0, inline=("create_model", 5, 6)),)),
+            (
+                cnn.id,
+                (layer(0, inline=("TextCNN.__init__", 10, 14)), layer(1, builder="TextCNN.conv")),
+            ),
+        ),
+        nodes=(),
+        divergences=(),
+        diagnostics=(),
+    )
+    (e,) = model_edits(plan, PlanOptions())
+    assert e.path == "models/bert.py" and e.shim_alias == "bert_transfer" and e.build == ""
+    assert e.roots == (
+        RootRoute("model_fn_builder.model_fn", "model_fn"),
+        RootRoute("create_model", "model_fn"),
+        RootRoute("TextCNN.__init__", "TextCNN"),
+    )
+    assert e.marks == (
+        LayerMark("create_model", 5, 6, "model_fn", 0),
+        LayerMark("TextCNN.__init__", 10, 14, "TextCNN", 0),
+    )
+    assert e.shared_builders == ("TextCNN.conv",)
