@@ -182,7 +182,8 @@ def pending_changes(
 
 
 def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, ...]:
-    """In words: which checkpoint keys a change of the shims adds or drops, and for whom."""
+    """In words: which transfer-checkpoint keys a change of the shims adds or drops, and for
+    whom (variables keep their own names, so a model's own checkpoints are never at risk)."""
     notes: list[str] = []
     model_of = {names.shim_file(m.name): m for m in plan.models}
     for change in changes:
@@ -197,8 +198,9 @@ def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, .
             if key not in after:
                 notes.append(
                     f"{who} no longer shares `{old.label}` (layer {old.number}) with "
-                    f"{old.shared_with}: checkpoints of {old.shared_with} will not restore "
-                    f"{who}'s layer {old.number} (key {key})"
+                    f"{old.shared_with}: transfer checkpoints of {old.shared_with} will not "
+                    f"restore {who}'s layer {old.number} (key {key}); {who}'s own checkpoints "
+                    "are unaffected"
                 )
         for key, new in sorted(after.items()):
             if key not in before:

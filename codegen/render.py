@@ -241,6 +241,7 @@ class _Renderer:
         ]
         if layer.expected is not None:
             fields.append(f"expected={tuple(layer.expected)!r}")
+        fields.append(f"label={f'layer {layer.position + 1} {layer.label}'!r}")
         partners = _partners(model_id, self.node_set(layer.shared_with))
         comment = format_layer_comment(
             LayerComment(layer.position + 1, layer.label, layer.key, partners)

@@ -62,6 +62,11 @@ class Session:
         if initialise:
             self.session.run(self.init)
 
+    def shared(self, shim: ModuleType) -> dict[str, np.ndarray]:
+        """The transferable variables' values by canonical key."""
+        mapping = shim.variable_map(self.graph)
+        return dict(zip(mapping, self.session.run(list(mapping.values())), strict=True))
+
     def values(self) -> dict[str, np.ndarray]:
         """Every global variable (transferable or not) by name."""
         with self.graph.as_default():
@@ -97,12 +102,12 @@ def trained(project: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     folder = tmp_path_factory.mktemp("checkpoints")
     source = Session(model(project, "sentiment").build_model, seed=1)
     prefix = shim("sentiment").save(source.session, str(folder / "sentiment"))
-    variables = shim("sentiment").transferable_variables(source.graph)
+    variables = shim("sentiment").variable_map(source.graph)
     facts = {
         "prefix": prefix,
-        "keys": sorted(v.op.name for v in variables),
-        "shapes": {v.op.name: tuple(v.shape.as_list()) for v in variables},
-        "values": {k: v for k, v in source.values().items() if k.startswith("transfer/")},
+        "keys": sorted(variables),
+        "shapes": {key: tuple(v.shape.as_list()) for key, v in variables.items()},
+        "values": source.shared(shim("sentiment")),
     }
     source.close()
     return facts
@@ -146,13 +151,16 @@ def test_a_good_checkpoint_restores_exactly_its_keys(
     destination = sessions(model(project, "topic").build_model, seed=7)
     before = destination.values()
     report = shim("topic").restore(destination.session, trained["prefix"])
-    assert list(report.restored) == trained["keys"]
-    after = destination.values()
+    assert list(report.keys()) == trained["keys"]
+    shared = destination.shared(shim("topic"))
     for key in trained["keys"]:
-        np.testing.assert_array_equal(after[key], trained["values"][key])
+        np.testing.assert_array_equal(shared[key], trained["values"][key])
+    own = set(report.names())
+    assert own and all(name.startswith("topic_model/") for name in own)  # its own names
+    after = destination.values()
     assert_unchanged(
-        {k: v for k, v in before.items() if k not in trained["keys"]},
-        {k: v for k, v in after.items() if k not in trained["keys"]},
+        {k: v for k, v in before.items() if k not in own},
+        {k: v for k, v in after.items() if k not in own},
     )
 
 
@@ -336,23 +344,36 @@ def test_checkpoint_with_only_other_keys_and_optimizer_slots(
     assert "no transferable variables in common" in message
 
 
-def test_full_model_checkpoint_with_slots_restores_only_the_shared_layers(
+def test_a_models_own_checkpoint_is_not_a_transfer_checkpoint(
+    project: Path, sessions, tmp_path: Path
+) -> None:
+    """A whole-model checkpoint holds own names: a clear error that says what to pass instead."""
+    source = sessions(model(project, "sentiment").build_model, seed=11)
+    with source.graph.as_default():
+        prefix = tf.train.Saver().save(
+            source.session, str(tmp_path / "full"), write_meta_graph=False
+        )
+    message = restore_fails(project, sessions, prefix)
+    assert "no transferable variables in common" in message and "transfer checkpoint" in message
+
+
+def test_transfer_checkpoint_saved_during_training_restores_only_the_shared_layers(
     project: Path, trained: dict, sessions, tmp_path: Path
 ) -> None:
-    """Control: a whole-model checkpoint (Adam slots, step, head) is fine; only shared keys load."""
+    """Control: saver() next to Adam slots and a step counter writes only the shared keys."""
     source = sessions(model(project, "sentiment").build_model, seed=11)
     with source.graph.as_default():
         loss = tf_root.reduce_sum([tf_root.reduce_sum(v) for v in tf.trainable_variables()])
         step = tf.train.get_or_create_global_step()
         tf.train.AdamOptimizer(0.1).minimize(loss, global_step=step)
         source.session.run(tf.global_variables_initializer())
-        prefix = tf.train.Saver().save(
-            source.session, str(tmp_path / "full"), write_meta_graph=False
+        prefix = shim("sentiment").saver().save(
+            source.session, str(tmp_path / "during"), write_meta_graph=False
         )
+    assert sorted(dict(tf.train.list_variables(prefix))) == trained["keys"]
     destination = sessions(model(project, "topic").build_model, seed=12)
     report = shim("topic").restore(destination.session, prefix)
-    assert list(report.restored) == trained["keys"]
-    assert not [key for key in report.unexpected if "Adam" in key or "global_step" in key]
+    assert list(report.keys()) == trained["keys"] and not report.unexpected
 
 
 # --- copy between sessions -----------------------------------------------------------------------
@@ -403,10 +424,11 @@ def test_copy_to_several_destinations_is_all_or_nothing(project: Path, sessions)
     with pytest.raises(topic.TransferError) as raised:
         topic.copy(source.session, fits.session, misfit.session)
     message = str(raised.value)
-    conv_kernel = next(k for k in topic.transferable_variables(fits.graph) if "/01_" in k.op.name)
+    conv_kernel = next(k for k in topic.variable_map(fits.graph) if "/01_" in k)
     assert (
         "destination #1" in message
-        and conv_kernel.op.name in message
+        and conv_kernel in message
+        and "conv1/W" in message
         and "16" in message
         and "128" in message
     )

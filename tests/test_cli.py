@@ -330,8 +330,8 @@ def test_check_after_a_builder_edit_names_stale_files_and_the_broken_checkpoints
     assert "stale: models/sentiment.py" in out
     assert (
         "checkpoint compatibility: models/sentiment.py no longer shares `conv_block` (layer 2) "
-        "with models/ner.py, models/topic.py: checkpoints of models/ner.py, models/topic.py will "
-        "not restore models/sentiment.py's layer 2"
+        "with models/ner.py, models/topic.py: transfer checkpoints of models/ner.py, "
+        "models/topic.py will not restore models/sentiment.py's layer 2"
     ) in out
     assert "file(s) out of date" in out
 

@@ -82,6 +82,7 @@ EMBED = "transfer/00_embedding_c1"
 PROJ = "transfer/01_projection_c2"
 EMBED_W, PROJ_KERNEL, PROJ_BIAS = f"{EMBED}/v0", f"{PROJ}/v0", f"{PROJ}/v1"
 SHARED = (EMBED_W, PROJ_KERNEL, PROJ_BIAS)
+SHARED_NAMES = ("embed/W", "proj/kernel", "proj/bias")  # the same variables' own names
 
 
 def two_layer_model(rt, name: str = "a", *, vocab: int = 7, dtype=None, head: bool = True):
@@ -90,8 +91,8 @@ def two_layer_model(rt, name: str = "a", *, vocab: int = 7, dtype=None, head: bo
     transfer = rt.ModelTransfer(
         name,
         (
-            rt.SharedLayer("embedding", 0, "00_embedding_c1", expected=("v0",)),
-            rt.SharedLayer("projection", 0, "01_projection_c2", ("v0", "v1")),
+            rt.SharedLayer("embedding", 0, "00_embedding_c1", ("v0",), "layer 1 embedding"),
+            rt.SharedLayer("projection", 0, "01_projection_c2", ("v0", "v1"), "layer 2 projection"),
         ),
     )
     embed = transfer.shared_layer("embedding")(embedding)
@@ -122,6 +123,12 @@ def values(sess, variables) -> dict[str, np.ndarray]:
     return dict(zip(names(variables), sess.run(list(variables)), strict=True))
 
 
+def shared_values(sess, transfer, graph) -> dict[str, np.ndarray]:
+    """The transferable variables' values by canonical key."""
+    mapping = transfer.variable_map(graph)
+    return dict(zip(mapping, sess.run(list(mapping.values())), strict=True))
+
+
 def by_name(graph, name: str):
     [var] = [v for v in graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES) if v.op.name == name]
     return var
@@ -131,7 +138,13 @@ def by_name(graph, name: str):
 
 
 def test_module_exports_the_public_api_and_reads_no_template(rt) -> None:
-    assert sorted(rt.__all__) == ["ModelTransfer", "SharedLayer", "TransferError", "TransferReport"]
+    assert sorted(rt.__all__) == [
+        "Entry",
+        "ModelTransfer",
+        "SharedLayer",
+        "TransferError",
+        "TransferReport",
+    ]
     for name in rt.__all__:
         assert hasattr(rt, name)
     with pytest.raises(rt.TransferError, match="scope prefix"):
@@ -165,16 +178,20 @@ def test_keys_ignore_enclosing_scopes_and_graph_history(rt) -> None:
         build()
     with nested.as_default():
         tf.get_variable("unrelated", [2])
+        with tf.variable_scope("embed"):
+            tf.get_variable("W", [1])  # the same relative name, taken outside the model
         with tf.variable_scope("model"), tf.name_scope("tower_0"):
-            with tf.variable_scope("embed"):
-                tf.get_variable("W", [1])  # the same relative name, taken outside the layer
             loss = build()
     for graph in (plain, nested):
         assert keys(transfer, graph) == list(SHARED)
         assert len(graph.get_collection(COLLECTION)) == len(SHARED)
-    nested_names = names(nested.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
-    assert "model/head/W" in nested_names and "model/embed/W" in nested_names
-    # Only variables move: the model's ops keep their own name scopes.
+    # Nothing is renamed: the keys live in transfer checkpoints only.
+    assert names(transfer.transferable_variables(plain)) == ["embed/W", "proj/kernel", "proj/bias"]
+    assert names(transfer.transferable_variables(nested)) == [
+        "model/embed/W",
+        "model/proj/kernel",
+        "model/proj/bias",
+    ]
     assert loss.name.startswith("model/tower_0/")
 
 
@@ -190,7 +207,8 @@ def test_renamed_copy_gets_the_canonical_keys(rt, session, tmp_path: Path) -> No
     assert keys(original, graph_a) == keys(renamed, graph_b) == [EMBED_W]
     sess_a, sess_b = session(graph_a, seed=1), session(graph_b, seed=2)
     report = renamed.restore(sess_b, original.save(sess_a, tmp_path / "a"))
-    assert report.restored == (EMBED_W,)
+    assert report.keys() == (EMBED_W,)
+    assert report.restored == (rt.Entry(EMBED_W, "layer 1", "encoder/token_embedding/table"),)
     np.testing.assert_array_equal(
         *[
             s.run(t.transferable_variables(g)[0])
@@ -200,15 +218,11 @@ def test_renamed_copy_gets_the_canonical_keys(rt, session, tmp_path: Path) -> No
 
 
 def test_expected_names_are_checked_when_the_layer_is_built(rt) -> None:
-    transfer = rt.ModelTransfer(
-        "m", (rt.SharedLayer("projection", 0, "01_p", expected=("v0",)),)
-    )
+    transfer = rt.ModelTransfer("m", (rt.SharedLayer("projection", 0, "01_p", expected=("v0",)),))
     with tf.Graph().as_default(), pytest.raises(rt.TransferError) as err:
-        transfer.build(
-            lambda: transfer.shared_layer("projection")(projection)(tf.ones([1, 3]))
-        )()
+        transfer.build(lambda: transfer.shared_layer("projection")(projection)(tf.ones([1, 3])))()
     message = str(err.value)
-    for part in ("projection", "01_p", "'v0',)", "'v1')", "'m'"):
+    for part in ("projection", "01_p", "'v0',)", "'v1')", "'m'", "proj/kernel, proj/bias"):
         assert part in message
 
 
@@ -231,8 +245,8 @@ def test_occurrences_count_top_level_calls_only(rt) -> None:
     @transfer.build
     def build():
         x = block(tf.ones([1, 3]))
-        for _ in range(3):  # the third call is not listed, so it is not transferable
-            x = project(x)
+        for index in range(3):  # the third call is not listed, so it is not transferable
+            x = project(x, scope=f"p{index}")
         return x
 
     graph = tf.Graph()
@@ -248,8 +262,17 @@ def test_occurrences_count_top_level_calls_only(rt) -> None:
         "transfer/02_second/v0",
         "transfer/02_second/v1",
     ]
-    all_names = names(graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
-    assert "proj/kernel" in all_names and "proj/bias" in all_names
+    assert names(transfer.transferable_variables(graph)) == [
+        "block/a/kernel",
+        "block/a/bias",
+        "block/b/kernel",
+        "block/b/bias",
+        "p0/kernel",
+        "p0/bias",
+        "p1/kernel",
+        "p1/bias",
+    ]
+    assert "p2/kernel" in names(graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
 
 
 def test_build_resets_counters_per_build_but_not_when_nested(rt) -> None:
@@ -262,7 +285,7 @@ def test_build_resets_counters_per_build_but_not_when_nested(rt) -> None:
 
     @transfer.build
     def outer():
-        return inner(project(tf.ones([1, 4])))  # nested build: counting goes on
+        return inner(project(tf.ones([1, 4]), scope="first"))  # nested build: counting goes on
 
     graph = tf.Graph()
     with graph.as_default():
@@ -279,6 +302,12 @@ def test_build_resets_counters_per_build_but_not_when_nested(rt) -> None:
         "transfer/02_second/v1",
     ]
     assert len(graph.get_collection(COLLECTION)) == 4
+    assert names(transfer.transferable_variables(graph)) == [
+        "train/first/kernel",
+        "train/first/bias",
+        "train/proj/kernel",
+        "train/proj/bias",
+    ]
 
 
 def test_layers_dense_variables_get_canonical_keys(rt) -> None:
@@ -296,9 +325,7 @@ def test_layers_dense_variables_get_canonical_keys(rt) -> None:
     graph = tf.Graph()
     with graph.as_default(), tf.variable_scope("model"):
         tf.layers.dense(tf.ones([1, 2]), 2)  # the model's own "dense" comes first
-        transfer.build(
-            lambda: transfer.shared_layer("dense_stack")(dense_stack)(tf.ones([1, 2]))
-        )()
+        transfer.build(lambda: transfer.shared_layer("dense_stack")(dense_stack)(tf.ones([1, 2])))()
     assert keys(transfer, graph) == [f"transfer/03_dense/v{i}" for i in range(4)]
     kernel = transfer.variable_map(graph)["transfer/03_dense/v0"]
     assert kernel.shape.as_list() == [2, 4]  # creation order: the first layer's kernel
@@ -345,7 +372,7 @@ def test_model_scope_defaults_still_apply_inside_shared_layers(rt) -> None:
         ),
     ):
         transfer.build(lambda: transfer.shared_layer("embedding")(embedding)([1]))()
-    assert len(seen) == 1  # the model's getter sees the shared layer's variable
+    assert seen == ["model/embed/W"]  # the model's getter sees the variable's own name
     assert keys(transfer, graph) == ["transfer/00_e/v0/part_0", "transfer/00_e/v0/part_1"]
     with tf.Session(graph=graph) as sess:
         sess.run(tf.variables_initializer(transfer.transferable_variables(graph)))
@@ -388,12 +415,12 @@ def test_save_then_restore_into_another_graph(rt, session, tmp_path: Path) -> No
     assert not [key for key in keys(transfer, graph_a) if "Adam" in key]
 
     report = transfer.restore(sess_b, prefix)
-    assert report == rt.TransferReport(restored=SHARED)
-    shared_a = values(sess_a, transfer.transferable_variables(graph_a))
-    shared_b = values(sess_b, transfer.transferable_variables(graph_b))
-    for key in SHARED:
+    assert report.keys() == SHARED and not report.missing + report.unexpected
+    shared_a = shared_values(sess_a, transfer, graph_a)
+    shared_b = shared_values(sess_b, transfer, graph_b)
+    for key, name in zip(SHARED, SHARED_NAMES, strict=True):
         np.testing.assert_array_equal(shared_a[key], shared_b[key])
-        assert not np.array_equal(shared_b[key], before_b[key]) or key.endswith("bias")
+        assert not np.array_equal(shared_b[key], before_b[name]) or name.endswith("bias")
     np.testing.assert_array_equal(sess_b.run(by_name(graph_b, "head/W")), before_b["head/W"])
     assert "restored" in str(report) and EMBED_W in str(report)
 
@@ -437,17 +464,17 @@ def test_partial_restore_loads_exactly_the_intersection(rt, session, tmp_path) -
     with graph_b.as_default():
         build_b()
     sess_a, sess_b = session(graph_a, seed=1), session(graph_b, seed=2)
-    dense_before = values(sess_b, transfer_b.transferable_variables(graph_b))
+    dense_before = shared_values(sess_b, transfer_b, graph_b)
     report = transfer_b.restore(sess_b, transfer_a.save(sess_a, tmp_path / "a"))
-    assert report.restored == (EMBED_W,)
-    assert report.missing == tuple(f"transfer/03_dense/v{i}" for i in range(4))
-    assert report.unexpected == (PROJ_KERNEL, PROJ_BIAS)
+    assert report.keys() == (EMBED_W,)
+    assert report.keys("missing") == tuple(f"transfer/03_dense/v{i}" for i in range(4))
+    assert report.keys("unexpected") == (PROJ_KERNEL, PROJ_BIAS)
     assert report.mismatched == ()
-    after = values(sess_b, transfer_b.transferable_variables(graph_b))
+    after = shared_values(sess_b, transfer_b, graph_b)
     np.testing.assert_array_equal(
         after[EMBED_W], sess_a.run(transfer_a.variable_map(graph_a)[EMBED_W])
     )
-    for key in report.missing:
+    for key in report.keys("missing"):
         np.testing.assert_array_equal(after[key], dense_before[key])
 
 
@@ -470,17 +497,21 @@ def test_mismatch_raises_naming_both_sides_and_assigns_nothing(
     with graph_b.as_default():
         build_b()
     sess_a, sess_b = session(graph_a, seed=1), session(graph_b, seed=2)
-    before = values(sess_b, transfer_b.transferable_variables(graph_b))
+    before = shared_values(sess_b, transfer_b, graph_b)
     prefix = transfer_a.save(sess_a, tmp_path / "a")
 
     with pytest.raises(rt.TransferError) as err:
         transfer_b.restore(sess_b, prefix)
-    assert f"{EMBED_W}: model {ours} vs checkpoint {theirs}" in str(err.value)
+    assert f"{EMBED_W}  (layer 1 embedding: embed/W): model {ours} vs checkpoint {theirs}" in str(
+        err.value
+    )
     with pytest.raises(rt.TransferError) as err:
         transfer_b.copy(sess_a, sess_b)
-    assert f"{EMBED_W}: destination #0 {ours} vs source {theirs}" in str(err.value)
+    assert f"{EMBED_W}  (layer 1 embedding: embed/W): destination #0 {ours} vs source {theirs}" in (
+        str(err.value)
+    )
 
-    after = values(sess_b, transfer_b.transferable_variables(graph_b))
+    after = shared_values(sess_b, transfer_b, graph_b)
     for key, value in before.items():  # the projection matched, and was not assigned either
         np.testing.assert_array_equal(after[key], value)
     if "dtype" in change:
@@ -514,13 +545,13 @@ def test_unreadable_checkpoints_raise_transfer_error_naming_the_path(rt, session
         build()
     sess_a, sess_b = session(graph_a, seed=1), session(graph_b, seed=2)
     prefix = transfer.save(sess_a, tmp_path / "good" / "ckpt")
-    before = values(sess_b, transfer.transferable_variables(graph_b))
+    before = shared_values(sess_b, transfer, graph_b)
     for name, path in corrupt_copies(prefix, tmp_path).items():
         with pytest.raises(rt.TransferError) as err:
             transfer.restore(sess_b, path)
         assert path in str(err.value), name
         assert "Detected at node" not in str(err.value)  # TF's traceback noise is dropped
-    after = values(sess_b, transfer.transferable_variables(graph_b))
+    after = shared_values(sess_b, transfer, graph_b)
     for key, value in before.items():
         np.testing.assert_array_equal(after[key], value)
 
@@ -552,28 +583,28 @@ def test_copy_in_memory_to_one_and_two_destinations(rt, session) -> None:
     head_before = dst.run(by_name(graphs[1], "head/W"))
 
     report = transfer.copy(src, dst)
-    assert report == rt.TransferReport(restored=SHARED)
-    source = values(src, transfer.transferable_variables(graphs[0]))
-    copied = values(dst, transfer.transferable_variables(graphs[1]))
+    assert report.keys() == SHARED and not report.missing + report.unexpected
+    source = shared_values(src, transfer, graphs[0])
+    copied = shared_values(dst, transfer, graphs[1])
     for key in SHARED:
         np.testing.assert_array_equal(copied[key], source[key])
     np.testing.assert_array_equal(dst.run(by_name(graphs[1], "head/W")), head_before)
 
     train_step(graphs[0], src, losses[0])  # the source moves on; copy again to both
-    source = values(src, transfer.transferable_variables(graphs[0]))
-    assert transfer.copy(src, dst, dst2) == rt.TransferReport(restored=SHARED)
+    source = shared_values(src, transfer, graphs[0])
+    assert transfer.copy(src, dst, dst2).keys() == SHARED
     for sess, graph in ((dst, graphs[1]), (dst2, graphs[2])):
-        copied = values(sess, transfer.transferable_variables(graph))
+        copied = shared_values(sess, transfer, graph)
         for key in SHARED:
             np.testing.assert_array_equal(copied[key], source[key])
 
     # Copies share no state: training one destination changes neither the other nor the source.
     train_step(graphs[1], dst, losses[1])
     for sess, graph in ((src, graphs[0]), (dst2, graphs[2])):
-        untouched = values(sess, transfer.transferable_variables(graph))
+        untouched = shared_values(sess, transfer, graph)
         for key in SHARED:
             np.testing.assert_array_equal(untouched[key], source[key])
-    trained = values(dst, transfer.transferable_variables(graphs[1]))
+    trained = shared_values(dst, transfer, graphs[1])
     assert not np.array_equal(trained[PROJ_KERNEL], source[PROJ_KERNEL])
 
 
@@ -591,8 +622,8 @@ def test_copy_into_ref_variables_and_partial_destinations(rt, session) -> None:
     assert "Ref" in embed_b.dtype.name or not hasattr(embed_b, "handle")  # a RefVariable
     src, dst = session(graph_a, seed=1), session(graph_b, seed=2)
     report = transfer_b.copy(src, dst)
-    assert report.restored == (EMBED_W,)
-    assert report.unexpected == (PROJ_KERNEL, PROJ_BIAS)
+    assert report.keys() == (EMBED_W,)
+    assert report.keys("unexpected") == (PROJ_KERNEL, PROJ_BIAS)
     source = src.run(transfer_b.variable_map(graph_a)[EMBED_W])
     np.testing.assert_array_equal(dst.run(embed_b), source)
     train_step(graph_b, dst, loss_b)  # in-place update of a ref variable
@@ -622,9 +653,9 @@ def test_copy_and_restore_with_finalized_graphs(rt, session, tmp_path) -> None:
     graph_a.finalize()
     graph_b.finalize()
     n_ops = len(graph_b.get_operations())
-    assert transfer.copy(src, dst).restored == SHARED  # falls back to ops that already exist
-    source = values(src, transfer.transferable_variables(graph_a))
-    copied = values(dst, transfer.transferable_variables(graph_b))
+    assert transfer.copy(src, dst).keys() == SHARED  # falls back to ops that already exist
+    source = shared_values(src, transfer, graph_a)
+    copied = shared_values(dst, transfer, graph_b)
     for key in SHARED:
         np.testing.assert_array_equal(copied[key], source[key])
     assert len(graph_b.get_operations()) == n_ops
@@ -669,8 +700,8 @@ def test_copy_handles_mixed_dtypes_odd_sizes_and_unknown_shapes(
         src.run([v.assign_add(tf.ones_like(v)) for v in transfer.transferable_variables(graph_a)])
     report = transfer.copy(src, dst)
     assert len(report.restored) == (5 if ragged else 4)
-    source = values(src, transfer.transferable_variables(graph_a))
-    copied = values(dst, transfer.transferable_variables(graph_b))
+    source = shared_values(src, transfer, graph_a)
+    copied = shared_values(dst, transfer, graph_b)
     for key, value in source.items():
         np.testing.assert_array_equal(copied[key], value)
         assert copied[key].dtype == value.dtype
@@ -727,8 +758,8 @@ def test_restore_with_freeze_keeps_transferred_variables_out_of_training(
     before = values(sess_b, graph_b.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
     train_step(graph_b, sess_b, loss)  # optimizer created after the restore
     after = values(sess_b, graph_b.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
-    for key in SHARED:
-        np.testing.assert_array_equal(after[key], before[key])
+    for name in SHARED_NAMES:
+        np.testing.assert_array_equal(after[name], before[name])
     assert not np.array_equal(after["head/W"], before["head/W"])
 
 
@@ -740,22 +771,225 @@ def test_trainable_variables_as_var_list_freezes_transferred(rt, session) -> Non
     sess = session(graph)
     assert names(transfer.trainable_variables(graph)) == ["head/W"]
     assert sorted(names(transfer.trainable_variables(graph, exclude_transferred=False))) == sorted(
-        [*SHARED, "head/W"]
+        [*SHARED_NAMES, "head/W"]
     )
     with graph.as_default():
         assert names(transfer.trainable_variables()) == ["head/W"]  # default graph
     before = values(sess, graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
     train_step(graph, sess, loss, var_list=transfer.trainable_variables(graph))
     after = values(sess, graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
-    for key in SHARED:
-        np.testing.assert_array_equal(after[key], before[key])
+    for name in SHARED_NAMES:
+        np.testing.assert_array_equal(after[name], before[name])
     assert not np.array_equal(after["head/W"], before["head/W"])
 
 
-def test_report_prints_counts_and_keys(rt) -> None:
-    text = str(rt.TransferReport(restored=("a/x", "a/y"), missing=("b/z",)))
-    lines = text.splitlines()
-    assert lines[0].split()[:2] == ["restored", "2"] and "a/x, a/y" in lines[0]
-    assert lines[1].split() == ["missing", "1", "b/z"]
-    assert lines[2].split() == ["unexpected", "0", "-"]
-    assert lines[3].split() == ["mismatched", "0", "-"]
+def test_report_names_key_layer_and_own_name(rt) -> None:
+    report = rt.TransferReport(
+        restored=(
+            rt.Entry("t/00_a/v0", "layer 1 embed", "emb/W"),
+            rt.Entry("t/01_b/v0", "layer 2 conv_block", "conv1/W"),
+        ),
+        unexpected=(rt.Entry("t/02_c/v0", "layer 3", None),),
+    )
+    assert report.keys() == ("t/00_a/v0", "t/01_b/v0") and report.names() == ("emb/W", "conv1/W")
+    assert str(report).splitlines() == [
+        "restored       2",
+        "    t/00_a/v0  (layer 1 embed: emb/W)",
+        "    t/01_b/v0  (layer 2 conv_block: conv1/W)",
+        "missing        0  -",
+        "unexpected     1",
+        "    t/02_c/v0  (layer 3: not in this model)",
+        "mismatched     0  -",
+    ]
+
+
+# --- own names: routing changes nothing in the graph --------------------------------------
+
+
+def graph_signature(graph) -> dict:
+    """Everything routing must leave alone: variables, ops, every collection but ours."""
+    variables = graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)
+    collections = {}
+    for name in graph.get_all_collection_keys():
+        if name != COLLECTION:
+            collections[name] = [
+                getattr(item, "name", repr(type(item))) for item in graph.get_collection(name)
+            ]
+    return {
+        "variables": [
+            (v.op.name, tuple(v.shape.as_list()), v.dtype.base_dtype.name) for v in variables
+        ],
+        "ops": [op.name for op in graph.get_operations()],
+        "collections": collections,
+    }
+
+
+def busy_model(transfer=None):
+    """Default names before, inside and after the shared layers: dense, Keras, scope numbering."""
+    route = transfer.shared_layer if transfer else (lambda _: lambda fn: fn)
+
+    @route("dense_stack")
+    def shared_dense(x):
+        return dense_stack(x)
+
+    @route("keras_head")
+    def shared_keras(x):
+        return keras_head(x)
+
+    def build():
+        x = tf.layers.dense(tf.ones([2, 3]), 4)  # dense
+        with tf.variable_scope(None, default_name="block"):  # block
+            x = tf.layers.dense(x, 4)
+        x = shared_dense(x)  # dense_1, out
+        with tf.variable_scope(None, default_name="block"):  # block_1
+            x = tf.layers.dense(x, 4)  # block_1/dense
+        x = shared_keras(x)
+        x = tf.keras.layers.Dense(3)(x)
+        x = tf.layers.dense(x, 2)  # dense_2
+        return tf.reduce_sum(x)
+
+    return transfer.build(build) if transfer else build
+
+
+def test_a_routed_model_builds_exactly_the_unrouted_graph(rt) -> None:
+    transfer = rt.ModelTransfer(
+        "m",
+        (
+            rt.SharedLayer("dense_stack", 0, "00_d", ("v0", "v1", "v2", "v3"), "layer 1 dense"),
+            rt.SharedLayer("keras_head", 0, "01_k", ("v0", "v1"), "layer 2 head"),
+        ),
+    )
+    plain, routed = tf.Graph(), tf.Graph()
+    for graph, model in ((plain, busy_model()), (routed, busy_model(transfer))):
+        with graph.as_default(), tf.variable_scope("outer"), tf.name_scope("tower"):
+            model()
+    assert graph_signature(plain) == graph_signature(routed)
+    assert names(transfer.transferable_variables(routed)) == [
+        "outer/dense_1/kernel",
+        "outer/dense_1/bias",
+        "outer/out/kernel",
+        "outer/out/bias",
+        *[
+            n
+            for n in names(routed.get_collection(COLLECTION))
+            if "dense_1" not in n and "out/" not in n
+        ],
+    ]
+    assert keys(transfer, routed) == [
+        *(f"transfer/00_d/v{i}" for i in range(4)),
+        "transfer/01_k/v0",
+        "transfer/01_k/v1",
+    ]
+    assert len(routed.get_collection(COLLECTION)) == 6 and not plain.get_collection(COLLECTION)
+
+
+def test_reused_towers_map_keys_to_the_first_towers_variables(rt) -> None:
+    transfer, build = two_layer_model(rt)
+    graph = tf.Graph()
+    with graph.as_default():
+        with tf.variable_scope("tower"):
+            build()
+        with tf.variable_scope("tower", reuse=True):
+            build()
+    assert keys(transfer, graph) == list(SHARED)
+    assert names(transfer.transferable_variables(graph))[0] == "tower/embed/W"
+    assert len(graph.get_collection(COLLECTION)) == 3
+
+
+# --- without a session: saver() and init_from_checkpoint -------------------------------------
+
+
+def test_saver_writes_and_reads_transfer_checkpoints(rt, session, tmp_path) -> None:
+    transfer, build = two_layer_model(rt)
+    graph_a, graph_b = tf.Graph(), tf.Graph()
+    with graph_a.as_default():
+        build()
+        saver = transfer.saver()
+    with graph_b.as_default():
+        build()
+    assert isinstance(saver, tf.train.Saver) and transfer.saver(graph_a) is saver
+    sess_a, sess_b = session(graph_a, seed=1), session(graph_b, seed=2)
+    with graph_a.as_default():  # a Saver needs its graph as the default one
+        prefix = saver.save(sess_a, str(tmp_path / "s" / "ckpt"), write_meta_graph=False)
+    assert sorted(dict(tf.train.list_variables(prefix))) == list(SHARED)
+    assert transfer.restore(sess_b, prefix).keys() == SHARED
+    source, copied = (
+        shared_values(sess_a, transfer, graph_a),
+        shared_values(sess_b, transfer, graph_b),
+    )
+    for key in SHARED:
+        np.testing.assert_array_equal(copied[key], source[key])
+    with pytest.raises(rt.TransferError, match="no transferable variables"):
+        transfer.saver(tf.Graph())
+
+
+def built_with_seed(build, seed: int = 3):
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(seed)
+        build()
+    return graph
+
+
+def test_init_from_checkpoint_loads_exactly_the_shared_variables(rt, session, tmp_path) -> None:
+    transfer, build = two_layer_model(rt)
+    source_graph = built_with_seed(build, seed=1)
+    source_sess = session(source_graph, seed=1)
+    prefix = transfer.save(source_sess, tmp_path / "a")
+    trained = shared_values(source_sess, transfer, source_graph)
+
+    fresh_graph, graph = built_with_seed(build), built_with_seed(build)
+    fresh = values(session(fresh_graph), fresh_graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
+    report = transfer.init_from_checkpoint(prefix, graph)
+    assert report.keys() == SHARED and report.names() == SHARED_NAMES
+    sess = tf.Session(graph=graph)
+    with graph.as_default():
+        sess.run(tf.global_variables_initializer())
+    after = values(sess, graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
+    for key, name in zip(SHARED, SHARED_NAMES, strict=True):
+        np.testing.assert_array_equal(after[name], trained[key])
+    np.testing.assert_array_equal(after["head/W"], fresh["head/W"])
+    assert not np.array_equal(fresh["embed/W"], trained[EMBED_W])
+    sess.close()
+
+
+def test_init_from_checkpoint_checks_first_and_changes_nothing_on_mismatch(
+    rt, session, tmp_path
+) -> None:
+    transfer_a, build_a = two_layer_model(rt, "a")
+    transfer_b, build_b = two_layer_model(rt, "b", vocab=9)
+    prefix = transfer_a.save(session(built_with_seed(build_a, 1), seed=1), tmp_path / "a")
+    graph, fresh_graph = built_with_seed(build_b), built_with_seed(build_b)
+    n_ops = len(graph.get_operations())
+    with pytest.raises(rt.TransferError, match=r"(?s)nothing restored.*\(9, 3\) float32"):
+        transfer_b.init_from_checkpoint(prefix, graph)
+    assert len(graph.get_operations()) == n_ops  # no restore op, no initializer replaced
+    assert graph_signature(graph) == graph_signature(fresh_graph)
+    with pytest.raises(rt.TransferError, match="no transferable variables in common"):
+        other = rt.ModelTransfer("o", (rt.SharedLayer("dense_stack", 0, "09_other"),))
+        other_graph = tf.Graph()
+        with other_graph.as_default():
+            other.build(lambda: other.shared_layer("dense_stack")(dense_stack)(tf.ones([1, 2])))()
+        other.init_from_checkpoint(prefix, other_graph)
+    graph.finalize()
+    with pytest.raises(rt.TransferError, match="finalized"):
+        transfer_b.init_from_checkpoint(prefix, graph)
+
+
+def test_init_from_checkpoint_before_a_monitored_training_session(rt, session, tmp_path) -> None:
+    transfer, build = two_layer_model(rt)
+    source_graph = built_with_seed(build, seed=1)
+    source_sess = session(source_graph, seed=1)
+    prefix = transfer.save(source_sess, tmp_path / "a")
+    trained = shared_values(source_sess, transfer, source_graph)
+    graph = tf.Graph()
+    with graph.as_default():
+        loss = build()
+        step = tf.train.get_or_create_global_step()
+        train = tf.train.GradientDescentOptimizer(0.0).minimize(loss, global_step=step)
+        transfer.init_from_checkpoint(prefix, freeze=False)
+        with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path / "run")) as mts:
+            mts.run(train)
+            loaded = mts.run(transfer.variable_map())
+    for key in SHARED:
+        np.testing.assert_array_equal(loaded[key], trained[key])

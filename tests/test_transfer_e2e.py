@@ -1,22 +1,37 @@
-"""End to end with real TensorFlow: emit + apply a copy of models/, then move weights around."""
+"""End to end with real TensorFlow: emit + apply a copy of models/, then move weights around.
+
+Routing renames nothing: every test here compares variables by their own names, and the
+canonical keys appear only in transfer checkpoints and reports.
+"""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-from collections.abc import Iterator
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import MODELS, synced_copy_of_models
+from conftest import MODELS, REPO, synced_copy_of_models
 
 from codegen.cli import main
 
 tf = pytest.importorskip("tensorflow")
+v1 = tf.compat.v1
+
+pytestmark = pytest.mark.tf
 
 SEQ = 16
 BATCH = 4
+MODEL_NAMES = ("intent", "ner", "qa", "sentiment", "topic")
+COLLECTION = "transferable_variables"
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +42,23 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield root
 
 
-def load(project: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"e2e_{name}", project / "models" / f"{name}.py")
+@pytest.fixture(scope="module")
+def unrouted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same models before `apply`: no shim imports, no decorators."""
+    from codegen.demo import _unrouted_copy
+
+    root = tmp_path_factory.mktemp("unrouted")
+    _unrouted_copy(MODELS, root)
+    for path in (root / "models").glob("*.py"):
+        assert "_transfer" not in path.read_text(encoding="utf-8"), path
+    return root
+
+
+def load(root: Path, name: str) -> ModuleType:
+    tag = "routed" if (root / "generated").is_dir() else "plain"
+    spec = importlib.util.spec_from_file_location(
+        f"e2e_{tag}_{name}", root / "models" / f"{name}.py"
+    )
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
@@ -38,58 +68,69 @@ def shim(name: str) -> ModuleType:
     return importlib.import_module(f"generated.{name}_transfer")
 
 
-import importlib  # noqa: E402
+def build_inputs() -> tuple:
+    v1.set_random_seed(1)
+    ids = v1.placeholder(tf.int32, [None, SEQ])
+    labels = v1.placeholder(tf.int32, [None])
+    return ids, labels
+
+
+def batch(ids, labels, logits) -> dict:
+    rng = np.random.default_rng(0)
+    return {
+        ids: rng.integers(0, 20000, (BATCH, SEQ)),
+        labels: rng.integers(0, int(logits.shape[-1]), BATCH),
+    }
+
+
+def all_values(graph, session) -> dict[str, np.ndarray]:
+    with graph.as_default():
+        variables = v1.global_variables()
+    return dict(zip([v.op.name for v in variables], session.run(variables), strict=True))
 
 
 class Built:
     """A model in its own graph and session, initialised, with a train op."""
 
     def __init__(
-        self, build, *, optimizer: bool = True, var_list=None, before_optimizer=None
-    ) -> None:  # type: ignore[no-untyped-def]
+        self,
+        build: Callable,
+        *,
+        optimizer: bool = True,
+        var_list: Callable | None = None,
+        before_optimizer: Callable | None = None,
+    ) -> None:
         self.graph = tf.Graph()
         with self.graph.as_default():
-            tf.compat.v1.set_random_seed(1)
-            self.ids = tf.compat.v1.placeholder(tf.int32, [None, SEQ])
-            self.labels = tf.compat.v1.placeholder(tf.int32, [None])
+            self.ids, self.labels = build_inputs()
             self.logits, self.loss = build(self.ids, self.labels)
-            self.session = tf.compat.v1.Session(graph=self.graph)
-            self.session.run(tf.compat.v1.global_variables_initializer())
+            self.session = v1.Session(graph=self.graph)
+            self.session.run(v1.global_variables_initializer())
             if before_optimizer:
                 before_optimizer(self)
             self.train = None
             if optimizer:
-                opt = tf.compat.v1.train.GradientDescentOptimizer(0.5)
+                opt = v1.train.GradientDescentOptimizer(0.5)
                 self.train = opt.minimize(
                     self.loss, var_list=var_list(self.graph) if var_list else None
                 )
-                initialised = set(self.session.run(tf.compat.v1.report_uninitialized_variables()))
+                initialised = set(self.session.run(v1.report_uninitialized_variables()))
                 self.session.run(
-                    tf.compat.v1.variables_initializer(
-                        [
-                            v
-                            for v in tf.compat.v1.global_variables()
-                            if v.op.name.encode() in initialised
-                        ]
+                    v1.variables_initializer(
+                        [v for v in v1.global_variables() if v.op.name.encode() in initialised]
                     )
                 )
 
     def step(self, n: int = 1) -> None:
-        rng = np.random.default_rng(0)
-        classes = int(self.logits.shape[-1])
         for _ in range(n):
-            self.session.run(
-                self.train,
-                {
-                    self.ids: rng.integers(0, 20000, (BATCH, SEQ)),
-                    self.labels: rng.integers(0, classes, BATCH),
-                },
-            )
+            self.session.run(self.train, batch(self.ids, self.labels, self.logits))
 
     def values(self) -> dict[str, np.ndarray]:
-        with self.graph.as_default():
-            variables = tf.compat.v1.global_variables()
-        return dict(zip([v.op.name for v in variables], self.session.run(variables), strict=True))
+        return all_values(self.graph, self.session)
+
+    def names(self, transfer: ModuleType) -> dict[str, str]:
+        """{canonical key: own variable name} of this model's transferable variables."""
+        return {key: var.op.name for key, var in transfer.variable_map(self.graph).items()}
 
 
 def _sentiment_keys() -> set[str]:
@@ -113,24 +154,156 @@ def trained_sentiment(project: Path, tmp_path: Path) -> tuple[Built, str]:
     return a, shim("sentiment").save(a.session, str(tmp_path / "sentiment"))
 
 
+def assert_moved_exactly(
+    fresh: dict[str, np.ndarray],
+    after: dict[str, np.ndarray],
+    moved: dict[str, str],
+    trained: dict[str, np.ndarray],
+    *,
+    fresh_shared: bool = True,
+) -> None:
+    """`moved` ({own name here: own name in the source}) hold the trained values; the rest of
+    the destination kept its fresh values (`fresh_shared`: also the moved ones before)."""
+    assert moved
+    assert after.keys() == fresh.keys()
+    for mine, theirs in moved.items():
+        assert np.array_equal(after[mine], trained[theirs]), mine
+        assert not fresh_shared or not np.array_equal(fresh[mine], trained[theirs]), mine
+    for name in after.keys() - moved.keys():
+        assert np.array_equal(after[name], fresh[name]), name
+
+
+def moved_names(dst: dict[str, str], src: dict[str, str], keys) -> dict[str, str]:
+    return {dst[key]: src[key] for key in keys}
+
+
+# --- routing changes no graph and no name -------------------------------------------------------
+
+
+def graph_signature(graph) -> dict:
+    """Variables (name, shape, dtype), ops, and every collection but TRANSFERABLE_VARIABLES."""
+    variables = graph.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)
+    return {
+        "variables": [
+            (v.op.name, tuple(v.shape.as_list()), v.dtype.base_dtype.name) for v in variables
+        ],
+        "ops": [op.name for op in graph.get_operations()],
+        "collections": {
+            name: [
+                getattr(item, "name", type(item).__name__) for item in graph.get_collection(name)
+            ]
+            for name in sorted(graph.get_all_collection_keys())
+            if name != COLLECTION
+        },
+    }
+
+
+def model_graph(root: Path, name: str):
+    """The model with an Adam optimizer and a step counter, as a training script builds it."""
+    graph = tf.Graph()
+    with graph.as_default():
+        ids, labels = build_inputs()
+        _, loss = load(root, name).build_model(ids, labels)
+        step = v1.train.get_or_create_global_step()
+        v1.train.AdamOptimizer(1e-3).minimize(loss, global_step=step)
+    return graph
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_routing_builds_exactly_the_graph_of_the_unrouted_model(
+    project: Path, unrouted: Path, name: str
+) -> None:
+    before, after = model_graph(unrouted, name), model_graph(project, name)
+    assert graph_signature(after) == graph_signature(before)
+    transferable = after.get_collection(COLLECTION)
+    if (project / "generated" / f"{name}_transfer.py").exists():
+        assert transferable and not before.get_collection(COLLECTION)
+        own = {v.op.name for v in before.get_collection(v1.GraphKeys.GLOBAL_VARIABLES)}
+        assert {v.op.name for v in transferable} <= own  # the model's own names, no keys
+    else:
+        assert not transferable
+
+
+@pytest.mark.parametrize("name", [n for n in MODEL_NAMES if n != "intent"])
+def test_a_plain_checkpoint_from_before_sync_restores_after_it(
+    project: Path, unrouted: Path, tmp_path: Path, name: str
+) -> None:
+    old = model_graph(unrouted, name)
+    with old.as_default():
+        saver = v1.train.Saver()
+        sess = v1.Session(graph=old)
+        sess.run(v1.global_variables_initializer())
+        prefix = saver.save(sess, str(tmp_path / "before_sync"), write_meta_graph=False)
+    saved = all_values(old, sess)
+    new = model_graph(project, name)
+    with new.as_default():
+        restored = v1.Session(graph=new)
+        v1.train.Saver().restore(restored, prefix)
+    after = all_values(new, restored)
+    assert after.keys() == saved.keys()
+    for key, value in saved.items():
+        assert np.array_equal(after[key], value), key
+
+
+def _variables_in_subprocess(root: Path, name: str) -> dict:
+    """Own names and keys of a model built in a fresh interpreter (generated/ as on disk now)."""
+    script = f"""
+import importlib.util, json, sys
+import tensorflow as tf
+sys.path.insert(0, {str(root)!r})
+spec = importlib.util.spec_from_file_location("m", {str(root / "models" / f"{name}.py")!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+with tf.Graph().as_default() as graph:
+    module.build_model(tf.compat.v1.placeholder(tf.int32, [None, 16]),
+                       tf.compat.v1.placeholder(tf.int32, [None]))
+    from generated import {name}_transfer as shim
+    print(json.dumps({{"names": [v.op.name for v in tf.compat.v1.global_variables()],
+                      "keys": {{k: v.op.name for k, v in shim.variable_map(graph).items()}}}}))
+"""
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_adding_a_model_that_copies_another_changes_none_of_its_names(tmp_path: Path) -> None:
+    with synced_copy_of_models(tmp_path / "grow") as root:
+        before = _variables_in_subprocess(root, "ner")
+        shutil.copy(MODELS / "ner.py", root / "models" / "ner_copy.py")
+        assert main(["sync", "--no-cache"]) == 1
+        after = _variables_in_subprocess(root, "ner")
+    assert after["names"] == before["names"]
+    # Which variables transfer, and under which keys, may change; their names never do.
+    assert set(before["keys"].values()) <= set(after["keys"].values()) <= set(after["names"])
+    assert len(after["keys"]) > len(before["keys"])  # ner_copy shares all of ner's trunk
+
+
+# --- the transfer paths: exactly the shared layers move, nothing else changes ------------------
+
+
 def test_restore_moves_exactly_the_shared_layers(project: Path, tmp_path: Path) -> None:
     a, checkpoint = trained_sentiment(project, tmp_path)
+    assert set(shim("sentiment").variable_map(a.graph)) == SENTIMENT_KEYS
     trained = a.values()
-    assert {v.op.name for v in shim("sentiment").transferable_variables(a.graph)} == SENTIMENT_KEYS
     b = Built(load(project, "topic").build_model)  # built inside its outer variable_scope
     fresh = b.values()
     report = shim("topic").restore(b.session, checkpoint)
-    assert set(report.restored) == SENTIMENT_KEYS
+    assert set(report.keys()) == SENTIMENT_KEYS
     assert report.missing == report.unexpected == report.mismatched == ()
-    after = b.values()
-    for key in SENTIMENT_KEYS:
-        assert np.array_equal(after[key], trained[key]), key
-        assert not np.array_equal(fresh[key], trained[key]), key
-    others = [k for k in after if k not in SENTIMENT_KEYS]
-    assert any(k.startswith("topic_model/") for k in others)
-    for key in others:
-        assert np.array_equal(after[key], fresh[key]), key
-    assert "restored" in str(report) and "5" in str(report)
+    names = b.names(shim("topic"))
+    assert_moved_exactly(
+        fresh, b.values(), moved_names(names, a.names(shim("sentiment")), SENTIMENT_KEYS), trained
+    )
+    # The report names what a person recognises: key, layer, the model's own variable.
+    entries = {entry.key: entry for entry in report.restored}
+    conv1 = next(key for key in SENTIMENT_KEYS if "/01_" in key and key.endswith("/v0"))
+    assert entries[conv1].layer == "layer 2 conv_block"
+    assert entries[conv1].name == "topic_model/conv1/W"
+    assert f"{conv1}  (layer 2 conv_block: topic_model/conv1/W)" in str(report)
 
 
 def test_copy_in_memory_writes_no_file(
@@ -141,31 +314,147 @@ def test_copy_in_memory_writes_no_file(
     trained = a.values()
     b = Built(load(project, "topic").build_model)
     c = Built(load(project, "ner").build_model)
-    monkeypatch.setattr(
-        tf.compat.v1.train.Saver, "save", lambda *a, **k: pytest.fail("copy wrote a file")
-    )
+    fresh_b, fresh_c = b.values(), c.values()
+    monkeypatch.setattr(v1.train.Saver, "save", lambda *a, **k: pytest.fail("copy wrote a file"))
     report = shim("topic").copy(a.session, b.session, c.session)
-    assert SENTIMENT_KEYS <= set(report.restored) or set(report.restored) == SENTIMENT_KEYS
-    after_b, after_c = b.values(), c.values()
-    for key in SENTIMENT_KEYS:
-        assert np.array_equal(after_b[key], trained[key])
-    ner_shared = {k for k in after_c if k.startswith("transfer/")}
-    assert ner_shared == {k for k in SENTIMENT_KEYS if "/02_" not in k}
-    for key in ner_shared:
-        assert np.array_equal(after_c[key], trained[key])
+    assert set(report.keys()) == SENTIMENT_KEYS
+    source = a.names(shim("sentiment"))
+    assert_moved_exactly(
+        fresh_b, b.values(), moved_names(b.names(shim("topic")), source, SENTIMENT_KEYS), trained
+    )
+    ner_keys = set(shim("ner").variable_map(c.graph))
+    assert ner_keys == {k for k in SENTIMENT_KEYS if "/02_" not in k}
+    assert_moved_exactly(
+        fresh_c, c.values(), moved_names(c.names(shim("ner")), source, ner_keys), trained
+    )
+
+
+def test_saver_in_a_training_loop_and_a_scaffold(project: Path, tmp_path: Path) -> None:
+    a = Built(load(project, "sentiment").build_model)
+    with a.graph.as_default():
+        saver = shim("sentiment").saver()
+        for step in range(3):  # a user's own loop saving transfer checkpoints as it trains
+            a.step()
+            path = saver.save(a.session, str(tmp_path / "loop" / "shared"), global_step=step)
+    assert sorted(dict(v1.train.list_variables(path))) == sorted(SENTIMENT_KEYS)
+    trained = a.values()
+
+    graph = tf.Graph()
+    with graph.as_default():
+        ids, labels = build_inputs()
+        load(project, "topic").build_model(ids, labels)
+        topic_saver = shim("topic").saver()
+        scaffold = v1.train.Scaffold(init_fn=lambda _, sess: topic_saver.restore(sess, path))
+        with v1.train.MonitoredTrainingSession(scaffold=scaffold) as mts:
+            after = dict(
+                zip(
+                    [v.op.name for v in v1.global_variables()],
+                    mts.run(v1.global_variables()),
+                    strict=True,
+                )
+            )
+    fresh = initial_values(graph)  # what a session starts from without the init_fn
+    names = {key: var.op.name for key, var in shim("topic").variable_map(graph).items()}
+    assert_moved_exactly(
+        fresh, after, moved_names(names, a.names(shim("sentiment")), SENTIMENT_KEYS), trained
+    )
+
+
+def initial_values(graph) -> dict[str, np.ndarray]:
+    """What the graph's initializers give in a fresh session: the same graph gives the same
+    values (op seeds are fixed when ops are made; rebuilding a graph may not reproduce them)."""
+    with graph.as_default(), v1.Session(graph=graph) as sess:
+        sess.run(v1.global_variables_initializer())
+        return all_values(graph, sess)
+
+
+def _values_in_monitored_session(graph, fetch_train=None) -> dict[str, np.ndarray]:
+    with graph.as_default():
+        variables = v1.global_variables()
+        with v1.train.MonitoredTrainingSession() as mts:
+            values = mts.run(variables)  # the initial values, before any step
+            if fetch_train is not None:
+                mts.run(fetch_train[0], fetch_train[1])
+    return dict(zip([v.op.name for v in variables], values, strict=True))
+
+
+def test_init_from_checkpoint_then_a_monitored_training_session(
+    project: Path, tmp_path: Path
+) -> None:
+    a, checkpoint = trained_sentiment(project, tmp_path)
+    trained = a.values()
+    graph = tf.Graph()
+    with graph.as_default():
+        ids, labels = build_inputs()
+        logits, loss = load(project, "topic").build_model(ids, labels)
+        report = shim("topic").init_from_checkpoint(checkpoint)
+        step = v1.train.get_or_create_global_step()
+        train = v1.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=step)
+    assert set(report.keys()) == SENTIMENT_KEYS
+    assert all(name.startswith("topic_model/") for name in report.names())
+    fresh = initial_values(graph)
+    after = _values_in_monitored_session(graph, (train, batch(ids, labels, logits)))
+    names = {key: var.op.name for key, var in shim("topic").variable_map(graph).items()}
+    moved = moved_names(names, a.names(shim("sentiment")), SENTIMENT_KEYS)
+    # The initializers themselves now load the checkpoint: any session starts from it.
+    assert_moved_exactly(fresh, after, moved, trained, fresh_shared=False)
+
+
+def test_init_from_checkpoint_inside_a_model_fn(project: Path, tmp_path: Path) -> None:
+    a, checkpoint = trained_sentiment(project, tmp_path)
+    trained = a.values()
+    topic = load(project, "topic")
+    reports = []
+
+    def model_fn(features, labels, mode, params):  # type: ignore[no-untyped-def]
+        """Estimator-style: build, warm-start the shared layers, return the train op."""
+        logits, loss = topic.build_model(features["ids"], labels)
+        if params.get("warm_start"):
+            reports.append(shim("topic").init_from_checkpoint(params["warm_start"]))
+        step = v1.train.get_or_create_global_step()
+        optimizer = v1.train.GradientDescentOptimizer(0.1)
+        return {
+            "loss": loss,
+            "train_op": optimizer.minimize(loss, global_step=step),
+            "logits": logits,
+        }
+
+    graph = tf.Graph()
+    with graph.as_default():
+        ids, labels = build_inputs()
+        model_fn({"ids": ids}, labels, "train", {"warm_start": checkpoint})
+    fresh = initial_values(graph)
+    after = _values_in_monitored_session(graph)
+    [report] = reports
+    assert set(report.keys()) == SENTIMENT_KEYS
+    names = {key: v.op.name for key, v in shim("topic").variable_map(graph).items()}
+    moved = moved_names(names, a.names(shim("sentiment")), SENTIMENT_KEYS)
+    assert_moved_exactly(fresh, after, moved, trained, fresh_shared=False)
+    # Without warm_start the same model_fn builds the same graph, and nothing is loaded.
+    cold = tf.Graph()
+    with cold.as_default():
+        ids, labels = build_inputs()
+        model_fn({"ids": ids}, labels, "train", {})
+    assert graph_signature(cold)["variables"] == graph_signature(graph)["variables"]
+    assert len(reports) == 1
 
 
 def test_pair_sharing_two_layers_gets_two_layers(project: Path, tmp_path: Path) -> None:
-    _, checkpoint = trained_sentiment(project, tmp_path)
+    a, checkpoint = trained_sentiment(project, tmp_path)
     ner = Built(load(project, "ner").build_model)
     fresh = ner.values()
     report = shim("ner").restore(ner.session, checkpoint)
     # embed (renamed copy `token_embedding`) and the first conv block: 3 variables, 2 layers.
-    assert set(report.restored) == {k for k in SENTIMENT_KEYS if "/02_" not in k}
-    assert set(report.unexpected) == {k for k in SENTIMENT_KEYS if "/02_" in k}
-    after = ner.values()
-    conv2 = [k for k in after if "conv2" in k and not k.startswith("transfer/")]
-    assert conv2 and all(np.array_equal(after[k], fresh[k]) for k in conv2)
+    shared = {k for k in SENTIMENT_KEYS if "/02_" not in k}
+    assert set(report.keys()) == shared
+    assert set(report.keys("unexpected")) == {k for k in SENTIMENT_KEYS if "/02_" in k}
+    assert all(entry.name is None for entry in report.unexpected)
+    assert_moved_exactly(
+        fresh,
+        ner.values(),
+        moved_names(ner.names(shim("ner")), a.names(shim("sentiment")), shared),
+        a.values(),
+    )
 
 
 def test_same_builder_after_a_different_first_layer_gets_nothing(
@@ -173,7 +462,7 @@ def test_same_builder_after_a_different_first_layer_gets_nothing(
 ) -> None:
     assert not (project / "generated" / "intent_transfer.py").exists()
     intent = Built(load(project, "intent").build_model)
-    assert not [k for k in intent.values() if k.startswith("transfer/")]
+    assert not intent.graph.get_collection(COLLECTION)
     assert "intent_transfer" not in (project / "models" / "intent.py").read_text()
 
 
@@ -185,7 +474,7 @@ def test_shape_mismatch_raises_and_assigns_nothing(project: Path, tmp_path: Path
     def narrow(ids, labels):  # the same builders, the second one called with another width
         h = topic.embed(ids, 20000, 64)
         h = topic.conv_block(h, 32, 3, "conv1")
-        logits = tf.compat.v1.layers.dense(tf.reduce_max(h, 1), 2)
+        logits = v1.layers.dense(tf.reduce_max(h, 1), 2)
         return logits, tf.reduce_mean(
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
         )
@@ -196,8 +485,11 @@ def test_shape_mismatch_raises_and_assigns_nothing(project: Path, tmp_path: Path
         topic.restore(b.session, checkpoint)
     message = str(raised.value)
     conv1 = next(k for k in SENTIMENT_KEYS if "/01_" in k and k.endswith("/v0"))  # the kernel
-    assert conv1 in message
+    assert f"{conv1}  (layer 2 conv_block: conv1/W)" in message
     assert "32" in message and "128" in message
+    with pytest.raises(topic.TransferError):
+        with b.graph.as_default():
+            topic.init_from_checkpoint(checkpoint)
     after = b.values()
     assert all(np.array_equal(after[k], before[k]) for k in before)
 
@@ -219,12 +511,11 @@ def test_frozen_transfer_survives_an_optimizer_step(
             var_list=lambda g: topic.trainable_variables(g),
             before_optimizer=lambda m: topic.restore(m.session, checkpoint),
         )
+    shared = set(b.names(topic).values())
     before = b.values()
     b.step(1)
     after = b.values()
-    for key in SENTIMENT_KEYS:
-        assert np.array_equal(after[key], before[key]), key
-    changed = [
-        k for k in after if k not in SENTIMENT_KEYS and not np.array_equal(after[k], before[k])
-    ]
-    assert any(k.startswith("topic_model/") for k in changed)
+    for name in shared:
+        assert np.array_equal(after[name], before[name]), name
+    changed = [k for k in after if k not in shared and not np.array_equal(after[k], before[k])]
+    assert any(k.startswith("topic_model/head") for k in changed)

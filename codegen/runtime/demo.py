@@ -100,7 +100,7 @@ def main(
     print(report)
     after = b.values()
     names_b = b.own_names(shim_b)
-    restored = {names_b[key]: names_a[key] for key in report.restored}
+    restored = {names_b[key]: names_a[key] for key in report.keys()}
     equal = all(np.array_equal(after[mine], trained[theirs]) for mine, theirs in restored.items())
     kept = all(np.array_equal(after[name], fresh[name]) for name in after if name not in restored)
     print()
@@ -112,7 +112,7 @@ def main(
     moved = c.values()
     names_c = c.own_names(shim_b)
     same = all(
-        np.array_equal(moved[names_c[key]], trained[names_a[key]]) for key in copied.restored
+        np.array_equal(moved[names_c[key]], trained[names_a[key]]) for key in copied.keys()
     )
     print(
         f"check: in-memory copy (no file) moved {len(copied.restored)} variables, "

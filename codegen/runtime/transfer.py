@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf  # type: ignore[import-untyped]
 
-__all__ = ["ModelTransfer", "SharedLayer", "TransferError", "TransferReport"]
+__all__ = ["Entry", "ModelTransfer", "SharedLayer", "TransferError", "TransferReport"]
 
 # TensorFlow has no type stubs: graphs, sessions, variables and tensors are `Any` here.
 _Graph = Any
@@ -39,19 +39,43 @@ class TransferError(Exception):
 
 
 @dataclasses.dataclass(frozen=True)
-class TransferReport:
-    """What a restore or copy did, by canonical checkpoint key."""
+class Entry:
+    """One variable of a report: its checkpoint key, its layer, its own name in this model."""
 
-    restored: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-    unexpected: tuple[str, ...] = ()
-    mismatched: tuple[str, ...] = ()
+    key: str  # canonical key in transfer checkpoints, e.g. "transfer/01_ed5f3e09/v0"
+    layer: str  # e.g. "layer 2 conv_block"
+    name: str | None  # the variable's graph name in this model; None when it has no such key
+
+    def __str__(self) -> str:
+        return f"{self.key}  ({self.layer}: {self.name or 'not in this model'})"
+
+
+_FIELDS = ("restored", "missing", "unexpected", "mismatched")
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferReport:
+    """What a restore, init_from_checkpoint or copy did, one Entry per variable, sorted by key."""
+
+    restored: tuple[Entry, ...] = ()
+    missing: tuple[Entry, ...] = ()  # in this model, not in the checkpoint or source
+    unexpected: tuple[Entry, ...] = ()  # in the checkpoint or source, not in this model
+    mismatched: tuple[Entry, ...] = ()  # always empty when returned: a mismatch raises
+
+    def keys(self, field: str = "restored") -> tuple[str, ...]:
+        """The canonical keys of one field."""
+        return tuple(entry.key for entry in getattr(self, field))
+
+    def names(self, field: str = "restored") -> tuple[str, ...]:
+        """This model's own variable names of one field (entries that have one)."""
+        return tuple(entry.name for entry in getattr(self, field) if entry.name is not None)
 
     def __str__(self) -> str:
         rows = []
-        for field in ("restored", "missing", "unexpected", "mismatched"):
-            keys = getattr(self, field)
-            rows.append(f"{field:<11}{len(keys):>5}  {', '.join(keys) if keys else '-'}")
+        for field in _FIELDS:
+            entries = getattr(self, field)
+            rows.append(f"{field:<11}{len(entries):>5}{'' if entries else '  -'}")
+            rows.extend(f"    {entry}" for entry in entries)
         return "\n".join(rows)
 
 
@@ -62,9 +86,10 @@ class SharedLayer:
     builder: str
     occurrence: int
     key: str
-    # Canonical names relative to the layer's scope (v0, v1, ... in creation order), when the
-    # plan knows them statically; the runtime checks them as it builds the layer.
+    # Keys relative to the layer's scope (v0, v1, ... in creation order), when the plan knows
+    # how many variables the canonical copy creates; the runtime checks them as it builds.
     expected: tuple[str, ...] | None = None
+    label: str = ""  # how reports name the layer, e.g. "layer 2 conv_block"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,17 +100,17 @@ class _Settings:
     scope_prefix: str
 
     def is_transferable(self, name: str) -> bool:
-        """A canonical name under the prefix that is not an optimizer slot or step counter."""
+        """A canonical key under the prefix that is not an optimizer slot or step counter."""
         return name.startswith(self.scope_prefix + "/") and not _NEVER_TRANSFERABLE.search(name)
 
 
 @dataclasses.dataclass
-class _Members:
-    """The graph's transferable variables as last read from its collection."""
+class _KeyMap:
+    """A graph's transferable variables: canonical key -> (variable, layer label)."""
 
-    members: tuple[_Variable, ...] = ()
     variables: dict[str, _Variable] = dataclasses.field(default_factory=dict)
-    specs: dict[str, _Spec] = dataclasses.field(default_factory=dict)
+    layers: dict[str, str] = dataclasses.field(default_factory=dict)
+    specs: dict[str, _Spec] | None = None  # computed on first use, dropped on change
 
 
 _Layout = tuple[tuple[Any, int, tuple[tuple[str, int, int, tuple[int, ...]], ...]], ...]
@@ -96,9 +121,8 @@ class _GraphState:
 
     def __init__(self) -> None:
         self.counters: dict[object, dict[str, int]] = {}
-        self.collected: set[str] = set()
-        self.members: dict[_Settings, _Members] = {}
-        self.savers: dict[frozenset[str], Any] = {}
+        self.keys: dict[_Settings, _KeyMap] = {}
+        self.savers: dict[frozenset[tuple[str, int]], Any] = {}
         self.layouts: dict[tuple[str, ...], _Layout | None] = {}
         self.readers: dict[_Layout, list[Any]] = {}
         self.writers: dict[tuple[_Layout, tuple[str, ...]], tuple[Any, list[Any]]] = {}
@@ -113,26 +137,41 @@ def _graph_state(graph: _Graph) -> _GraphState:
     return state
 
 
-# Depth of shared-layer calls on this thread: nested builder calls neither count nor rename.
+# Depth of shared-layer calls on this thread: nested builder calls neither count nor record.
 _ACTIVE = threading.local()
+
+
+def _key_map(graph: _Graph, settings: _Settings) -> _KeyMap:
+    return _graph_state(graph).keys.setdefault(settings, _KeyMap())
 
 
 def _variables(graph: _Graph, settings: _Settings) -> tuple[dict[str, _Variable], dict[str, _Spec]]:
     """({key: variable}, {key: spec}) of the graph's transferable variables; do not mutate."""
-    state = _graph_state(graph)
-    found = state.members.setdefault(settings, _Members())
-    members = graph.get_collection(settings.collection)
-    cached = found.members
-    # Identity, not ==: Variable.__eq__ may build ops; the cache saves ~10 us per variable.
-    if len(cached) != len(members) or any(a is not b for a, b in zip(cached, members, strict=True)):
-        mapping: dict[str, _Variable] = {}
-        for var in members:
-            if isinstance(var, tf.Variable) and settings.is_transferable(var.op.name):
-                mapping.setdefault(var.op.name, var)
-        found.members = tuple(members)
-        found.variables = mapping
-        found.specs = {key: _spec(var.shape, var.dtype) for key, var in mapping.items()}
+    found = _key_map(graph, settings)
+    if found.specs is None:
+        found.specs = {key: _spec(var.shape, var.dtype) for key, var in found.variables.items()}
     return found.variables, found.specs
+
+
+def _layer_of(graph: _Graph, settings: _Settings, key: str) -> str:
+    """The layer a key belongs to: as the graph's model names it, else its position."""
+    known = _key_map(graph, settings).layers.get(key)
+    if known:
+        return known
+    return _position_label(key[len(settings.scope_prefix) + 1 :].split("/", 1)[0])
+
+
+def _position_label(layer_key: str) -> str:
+    """`layer 2` for a layer key `01_ed5f3e09` (keys start with the 0-based position)."""
+    position = layer_key.split("_", 1)[0]
+    return f"layer {int(position) + 1}" if position.isdigit() else f"layer {layer_key}"
+
+
+def _entry(graph: _Graph, settings: _Settings, key: str) -> Entry:
+    """A report entry for `key` as `graph`'s model sees it."""
+    variable = _key_map(graph, settings).variables.get(key)
+    name = None if variable is None else str(variable.op.name)
+    return Entry(key, _layer_of(graph, settings, key), name)
 
 
 def _spec(shape: Any, dtype: Any) -> _Spec:
@@ -165,10 +204,12 @@ def _mismatches(
     theirs: dict[str, _Spec],
     ours_label: str,
     theirs_label: str,
+    describe: Callable[[str], object],
 ) -> list[str]:
     """Human-readable lines for keys whose shape or dtype differ on the two sides."""
     return [
-        f"{key}: {ours_label} {_spec_text(ours[key])} vs {theirs_label} {_spec_text(theirs[key])}"
+        f"{describe(key)}: {ours_label} {_spec_text(ours[key])} "
+        f"vs {theirs_label} {_spec_text(theirs[key])}"
         for key in keys
         if not _fits(ours[key], theirs[key])
     ]
@@ -191,17 +232,18 @@ def _build_in(graph: _Graph, make: Callable[[], Any]) -> Any:
 
 
 def _saver(graph: _Graph, mapping: dict[str, _Variable]) -> Any:
-    """One cached Saver per graph and key set, so repeated calls add no ops."""
+    """One cached Saver per graph and {key: variable} map, so repeated calls add no ops."""
     state = _graph_state(graph)
-    keyset = frozenset(mapping)
-    saver = state.savers.get(keyset)
+    # Identity, not ==: Variable.__eq__ may build ops.
+    cache_key = frozenset((key, id(var)) for key, var in mapping.items())
+    saver = state.savers.get(cache_key)
     if saver is None:
         var_list = {key: mapping[key] for key in sorted(mapping)}
         saver = _build_in(
             graph,
             lambda: tf.compat.v1.train.Saver(var_list=var_list, sharded=False, name="saver"),
         )
-        state.savers[keyset] = saver
+        state.savers[cache_key] = saver
     return saver
 
 
@@ -357,13 +399,19 @@ def _read_checkpoint(path: str, settings: _Settings) -> dict[str, _Spec]:
     return {key: _spec(shapes[key], dtypes[key]) for key in shapes if settings.is_transferable(key)}
 
 
-def _report(model_keys: Iterable[str], source_keys: Iterable[str]) -> TransferReport:
-    """Report for loading the intersection of the two key sets."""
+def _report(
+    graph: _Graph, settings: _Settings, model_keys: Iterable[str], source_keys: Iterable[str]
+) -> TransferReport:
+    """Report for loading the intersection of the two key sets into `graph`."""
     ours, theirs = set(model_keys), set(source_keys)
+
+    def entries(keys: set[str]) -> tuple[Entry, ...]:
+        return tuple(_entry(graph, settings, key) for key in sorted(keys))
+
     return TransferReport(
-        restored=tuple(sorted(ours & theirs)),
-        missing=tuple(sorted(ours - theirs)),
-        unexpected=tuple(sorted(theirs - ours)),
+        restored=entries(ours & theirs),
+        missing=entries(ours - theirs),
+        unexpected=entries(theirs - ours),
     )
 
 
@@ -379,28 +427,26 @@ def _freeze(graph: _Graph, variables: Iterable[_Variable]) -> None:
 
 
 class _LayerRecorder:
-    """Renames and records the variables created while one shared layer is built."""
+    """Records, in creation order, the variables one shared layer creates, under their keys.
 
-    def __init__(self, graph: _Graph, layer: SharedLayer, settings: _Settings) -> None:
-        self.graph = graph
+    Nothing is renamed: a variable keeps its graph name, and its key is the layer's canonical
+    scope plus its number in the layer (v0, v1, ...), so keys depend only on the layer's code.
+    """
+
+    def __init__(self, layer: SharedLayer, settings: _Settings) -> None:
         self.prefix = f"{settings.scope_prefix}/{layer.key}"
-        self._numbers: dict[str, str] = {}
-        self.variables: list[_Variable] = []
+        self.active = True
+        self._numbers: dict[object, int] = {}  # getter name or variable identity -> number
+        self._getters: list[tuple[int, str]] = []  # (number, name) of get_variable calls open
+        self.recorded: list[tuple[str, _Variable]] = []  # (key, variable) in creation order
         self._seen: set[int] = set()
-        self._in_getter = 0
 
-    def canonical(self, name: str) -> str | None:
-        """Canonical absolute name for a name under the layer scope, else None."""
-        if not name.startswith(self.prefix + "/"):
-            return None
-        relative = name[len(self.prefix) + 1 :]
-        # Variables are numbered v0, v1, ... in creation order: keys then depend only on the
-        # layer's code. The same name asked twice (reuse inside the layer) keeps its number.
-        relative = self._numbers.setdefault(relative, f"v{len(self._numbers)}")
-        return f"{self.prefix}/{relative}"
+    def _number(self, token: object) -> int:
+        # The same name asked twice (reuse inside the layer) keeps its number.
+        return self._numbers.setdefault(token, len(self._numbers))
 
-    def record(self, var: Any) -> None:
-        """Remember a variable of this layer once, in creation order."""
+    def _record(self, var: Any, number: int, name: str | None) -> None:
+        """Remember a variable (or the parts of a partitioned one) once, under its key."""
         if isinstance(var, tf.Variable):
             parts = [var]
         else:  # a partitioner gives a PartitionedVariable; a custom getter may give anything
@@ -409,49 +455,56 @@ class _LayerRecorder:
             except TypeError:
                 parts = []
         for part in parts:
-            if isinstance(part, tf.Variable) and id(part) not in self._seen:
-                self._seen.add(id(part))
-                self.variables.append(part)
+            if not isinstance(part, tf.Variable) or id(part) in self._seen:
+                continue
+            own = str(part.op.name)
+            if _NEVER_TRANSFERABLE.search(own):
+                continue  # an optimizer slot or step counter made inside a layer stays home
+            self._seen.add(id(part))
+            # Partitions keep their suffix: v0/part_0, v0/part_1.
+            suffix = own[len(name) :] if name and own.startswith(name + "/") else ""
+            self.recorded.append((f"{self.prefix}/v{number}{suffix}", part))
 
     def getter(self, getter: Callable[..., Any], name: str, *args: Any, **kwargs: Any) -> Any:
-        """Custom getter: get_variable names become canonical before the store sees them."""
-        canonical = self.canonical(name)
-        if canonical is None:  # the builder jumped to a foreign absolute scope
+        """Custom getter: notes which get_variable call (own name, new or reused) made what."""
+        if not self.active:  # a scope captured inside the layer, entered again after it
             return getter(name, *args, **kwargs)
-        self._in_getter += 1
+        number = self._number(("name", name))
+        self._getters.append((number, name))
         try:
-            var = getter(canonical, *args, **kwargs)
+            var = getter(name, *args, **kwargs)
         finally:
-            self._in_getter -= 1
-        self.record(var)
+            self._getters.pop()
+        self._record(var, number, name)
         return var
 
     def creator(self, next_creator: Callable[..., Any], **kwargs: Any) -> Any:
-        """Variable creator: tf.Variable (and Keras) names follow the variable scope too."""
-        if self._in_getter:
-            var = next_creator(**kwargs)
-            self.record(var)
-            return var
-        scope = tf.compat.v1.get_variable_scope().name
-        base = str(kwargs.get("name") or "_Variable").split(":")[0]
-        canonical = self.canonical(f"{scope}/{base}")
-        if canonical is None:
-            return next_creator(**kwargs)
-        parent, _, leaf = canonical.rpartition("/")
-        kwargs["name"] = leaf
-        # A trailing "/" re-enters the absolute scope instead of nesting in the model's.
-        with self.graph.name_scope(parent + "/"):
-            var = next_creator(**kwargs)
-        self.record(var)
+        """Variable creator: tf.Variable and Keras weights, and what get_variable creates."""
+        var = next_creator(**kwargs)
+        if self.active:
+            if self._getters:
+                number, name = self._getters[-1]
+                self._record(var, number, name)
+            else:
+                self._record(var, self._number(("variable", id(var))), None)
         return var
 
-    def relative_names(self) -> tuple[str, ...]:
-        """Names of the recorded variables relative to the layer scope."""
-        return tuple(
-            var.op.name[len(self.prefix) + 1 :]
-            for var in self.variables
-            if var.op.name.startswith(self.prefix + "/")
-        )
+    def relative_keys(self) -> tuple[str, ...]:
+        """The recorded keys relative to the layer's scope."""
+        return tuple(key[len(self.prefix) + 1 :] for key, _ in self.recorded)
+
+
+def _compose_getter(
+    outer: Callable[..., Any], inner: Callable[..., Any] | None
+) -> Callable[..., Any]:
+    """`outer` wrapped around the scope's own custom getter, as tf.variable_scope composes them."""
+    if inner is None:
+        return outer
+
+    def composed(getter: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return outer(functools.partial(inner, getter), *args, **kwargs)
+
+    return composed
 
 
 class ModelTransfer:
@@ -547,61 +600,63 @@ class ModelTransfer:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Any:
-        recorder = _LayerRecorder(graph, layer, self.settings)
-        outer = tf.compat.v1.get_variable_scope()
-        name_scope = graph.get_name_scope()
-        # A VariableScope object is entered absolutely; it keeps the model's defaults.
-        scope = tf.compat.v1.VariableScope(
-            outer.reuse,
-            name=recorder.prefix,
-            initializer=outer.initializer,
-            regularizer=outer.regularizer,
-            caching_device=outer.caching_device,
-            partitioner=outer.partitioner,
-            custom_getter=outer.custom_getter,
-            name_scope=name_scope + "/" if name_scope else "",
-            dtype=outer.dtype,
-            use_resource=outer.use_resource,
-            constraint=outer.constraint,
-        )
-        with (
-            tf.compat.v1.variable_scope(
-                scope, custom_getter=recorder.getter, auxiliary_name_scope=False
-            ),
-            tf.compat.v1.variable_creator_scope(recorder.creator),
-        ):
-            result = fn(*args, **kwargs)
-        actual = recorder.relative_names()
+        recorder = _LayerRecorder(layer, self.settings)
+        # The current scope gets the recording getter for the call's duration; scopes opened
+        # inside inherit it. Entering a variable_scope instead would touch the scope store's
+        # default-name counters, and so the names of layers built after this one.
+        scope = tf.compat.v1.get_variable_scope()
+        own_getter = scope.custom_getter
+        scope.set_custom_getter(_compose_getter(recorder.getter, own_getter))
+        try:
+            with tf.compat.v1.variable_creator_scope(recorder.creator):
+                result = fn(*args, **kwargs)
+        finally:
+            scope.set_custom_getter(own_getter)
+            recorder.active = False
+        actual = recorder.relative_keys()
         if layer.expected is not None and actual != tuple(layer.expected):
+            made = ", ".join(str(var.op.name) for _, var in recorder.recorded) or "none"
             raise TransferError(
-                f"model {self.model!r}: layer {layer.builder!r} (call #{layer.occurrence}, "
-                f"key {layer.key!r}) expected variables {tuple(layer.expected)!r} "
-                f"but created {actual!r}"
+                f"model {self.model!r}: {layer.label or 'layer'} {layer.builder!r} "
+                f"(call #{layer.occurrence}, key {layer.key!r}) expected variables "
+                f"{tuple(layer.expected)!r} but created {actual!r} ({made})"
             )
-        state = _graph_state(graph)
-        for var in recorder.variables:
-            if var.op.name not in state.collected:
-                state.collected.add(var.op.name)
+        found = _key_map(graph, self.settings)
+        collection = graph.get_collection(self.settings.collection)
+        members = {id(var) for var in collection}
+        for key, var in recorder.recorded:
+            # A second build in the same graph (an eval tower) maps to the first one's variables.
+            if key not in found.variables:
+                found.variables[key] = var
+                found.layers[key] = layer.label or _position_label(layer.key)
+                found.specs = None
+            if id(var) not in members:
+                members.add(id(var))
                 graph.add_to_collection(self.settings.collection, var)
         return result
 
     # -- moving weights ---------------------------------------------------------
 
+    def _graph(self, graph: _Graph | None) -> _Graph:
+        return graph if graph is not None else tf.compat.v1.get_default_graph()
+
+    def _describe(self, graph: _Graph) -> Callable[[str], Entry]:
+        return lambda key: _entry(graph, self.settings, key)
+
     def variable_map(self, graph: _Graph | None = None) -> dict[str, _Variable]:
         """{canonical checkpoint key: variable} of the graph's transferable variables."""
-        variables, _ = _variables(graph or tf.compat.v1.get_default_graph(), self.settings)
+        variables, _ = _variables(self._graph(graph), self.settings)
         return {key: variables[key] for key in sorted(variables)}
 
     def transferable_variables(self, graph: _Graph | None = None) -> list[_Variable]:
-        """The graph's transferable variables, sorted by checkpoint key."""
-        variables, _ = _variables(graph or tf.compat.v1.get_default_graph(), self.settings)
-        return [variables[key] for key in sorted(variables)]
+        """The graph's transferable variables (under their own names), sorted by key."""
+        return list(self.variable_map(graph).values())
 
     def trainable_variables(
         self, graph: _Graph | None = None, exclude_transferred: bool = True
     ) -> list[_Variable]:
         """The graph's trainable variables, without the transferable ones by default."""
-        graph = graph or tf.compat.v1.get_default_graph()
+        graph = self._graph(graph)
         trainable: list[_Variable] = graph.get_collection(
             tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES
         )
@@ -610,8 +665,20 @@ class ModelTransfer:
         transferable = {id(var) for var in _variables(graph, self.settings)[0].values()}
         return [var for var in trainable if id(var) not in transferable]
 
+    def saver(self, graph: _Graph | None = None) -> Any:
+        """A tf.compat.v1.train.Saver writing and reading transfer checkpoints (canonical keys).
+
+        For a Scaffold, a CheckpointSaverHook or your own loop; build it before the graph is
+        finalized (a MonitoredTrainingSession finalizes it). The same Saver as `save` uses.
+        """
+        graph = self._graph(graph)
+        variables, _ = _variables(graph, self.settings)
+        if not variables:
+            raise TransferError(f"model {self.model!r}: no transferable variables in this graph")
+        return _saver(graph, variables)
+
     def save(self, sess: _Session, path: str | os.PathLike[str]) -> str:
-        """Save exactly the transferable variables; returns the checkpoint prefix."""
+        """Save exactly the transferable variables under their keys; returns the prefix."""
         path = os.fspath(path)
         variables, _ = _variables(sess.graph, self.settings)
         if not variables:
@@ -627,16 +694,14 @@ class ModelTransfer:
         except (OSError, ValueError, tf.errors.OpError) as exc:
             raise TransferError(f"cannot save checkpoint {path!r}: {_tf_error_text(exc)}") from exc
 
-    def restore(
-        self, sess: _Session, path: str | os.PathLike[str], *, freeze: bool = False
-    ) -> TransferReport:
-        """Check names, shapes and dtypes first, then load the intersection in one run."""
-        path = os.fspath(path)
-        graph = sess.graph
+    def _preflight(
+        self, graph: _Graph, path: str
+    ) -> tuple[dict[str, _Variable], dict[str, _Spec], list[str]]:
+        """Check names, shapes and dtypes against a checkpoint: (variables, source, common)."""
         variables, specs = _variables(graph, self.settings)
         source = _read_checkpoint(path, self.settings)
         common = sorted(specs.keys() & source.keys())
-        problems = _mismatches(common, specs, source, "model", "checkpoint")
+        problems = _mismatches(common, specs, source, "model", "checkpoint", self._describe(graph))
         if problems:
             raise TransferError(
                 f"checkpoint {path!r} does not fit model {self.model!r}, nothing restored:\n  "
@@ -645,8 +710,18 @@ class ModelTransfer:
         if not common:
             raise TransferError(
                 f"checkpoint {path!r}: no transferable variables in common with "
-                f"model {self.model!r}"
+                f"model {self.model!r} (a transfer checkpoint holds canonical keys under "
+                f"{self.settings.scope_prefix!r}/, as save() or saver() write them)"
             )
+        return variables, source, common
+
+    def restore(
+        self, sess: _Session, path: str | os.PathLike[str], *, freeze: bool = False
+    ) -> TransferReport:
+        """Check names, shapes and dtypes first, then load the intersection in one run."""
+        path = os.fspath(path)
+        graph = sess.graph
+        variables, source, common = self._preflight(graph, path)
         subset = {key: variables[key] for key in common}
         saver = _saver(graph, subset)
         try:
@@ -658,7 +733,35 @@ class ModelTransfer:
             ) from exc
         if freeze:
             _freeze(graph, subset.values())
-        return _report(variables, source)
+        return _report(graph, self.settings, variables, source)
+
+    def init_from_checkpoint(
+        self, path: str | os.PathLike[str], graph: _Graph | None = None, *, freeze: bool = False
+    ) -> TransferReport:
+        """Without a session (a model_fn, before a MonitoredTrainingSession): check first,
+        then make the variables' initializers load the intersection from the checkpoint.
+
+        Call it after the model is built and before the init op is made (Scaffold makes it
+        when the session starts); nothing is assigned on a mismatch.
+        """
+        path = os.fspath(path)
+        graph = self._graph(graph)
+        if graph.finalized:
+            raise TransferError(
+                "the graph is finalized; call init_from_checkpoint while building the model"
+            )
+        variables, source, common = self._preflight(graph, path)
+        assignment = {key: variables[key] for key in common}
+        try:
+            with graph.as_default():
+                tf.compat.v1.train.init_from_checkpoint(path, assignment)
+        except (ValueError, TypeError, tf.errors.OpError) as exc:
+            raise TransferError(
+                f"cannot initialise from checkpoint {path!r}: {_tf_error_text(exc)}"
+            ) from exc
+        if freeze:
+            _freeze(graph, assignment.values())
+        return _report(graph, self.settings, variables, source)
 
     def copy(
         self, src_sess: _Session, dst_sess: _Session, *more_dst_sessions: _Session
@@ -666,8 +769,9 @@ class ModelTransfer:
         """Copy in memory, all checked first: one run on the source, one per destination."""
         # With several destinations the report is their union: restored if any destination
         # took the key, missing if any destination has it and the source has not, unexpected
-        # if no destination took it. Destinations share the copied buffers copy-on-write:
-        # TF copies a variable's buffer before its first in-place update.
+        # if no destination took it; names are the first destination's that has the key.
+        # Destinations share the copied buffers copy-on-write: TF copies a variable's buffer
+        # before its first in-place update.
         source, source_specs = _variables(src_sess.graph, self.settings)
         plans: list[_Plan] = []
         problems: list[str] = []
@@ -680,7 +784,8 @@ class ModelTransfer:
                     f"and destination #{index} (model {self.model!r})"
                 )
             label = f"destination #{index}"
-            problems += _mismatches(keys, specs, source_specs, label, "source")
+            describe = self._describe(sess.graph)
+            problems += _mismatches(keys, specs, source_specs, label, "source", describe)
             plans.append((sess, variables, keys))
         if problems:
             raise TransferError("cannot copy, nothing assigned:\n  " + "\n  ".join(problems))
@@ -707,10 +812,17 @@ class ModelTransfer:
             raise TransferError(
                 f"cannot copy for model {self.model!r}: {_tf_error_text(error)}; nothing assigned"
             ) from error
+
+        def entry(key: str) -> Entry:
+            for sess, variables, _ in plans:
+                if key in variables:
+                    return _entry(sess.graph, self.settings, key)
+            return _entry(src_sess.graph, self.settings, key)
+
         restored = set(wanted)
         missing = {key for _, variables, _ in plans for key in variables if key not in source}
         return TransferReport(
-            restored=tuple(sorted(restored)),
-            missing=tuple(sorted(missing)),
-            unexpected=tuple(sorted(source.keys() - restored)),
+            restored=tuple(entry(key) for key in sorted(restored)),
+            missing=tuple(entry(key) for key in sorted(missing)),
+            unexpected=tuple(entry(key) for key in sorted(source.keys() - restored)),
         )
