@@ -605,7 +605,8 @@ def test_copy_in_memory_to_one_and_two_destinations(rt, session) -> None:
         for key in SHARED:
             np.testing.assert_array_equal(untouched[key], source[key])
     trained = shared_values(dst, transfer, graphs[1])
-    assert not np.array_equal(trained[PROJ_KERNEL], source[PROJ_KERNEL])
+    # Some shared variable moved (which one depends on the random init: a dead ReLU has none).
+    assert any(not np.array_equal(trained[key], source[key]) for key in SHARED)
 
 
 def test_copy_into_ref_variables_and_partial_destinations(rt, session) -> None:
