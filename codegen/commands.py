@@ -7,14 +7,18 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codegen import diagnostics, names, pipeline, report, write
+from codegen import diagnostics, names, write
 from codegen.cache.outputs import cached_outputs, remember_outputs
 from codegen.config import Config
 from codegen.discover import discover
 from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic, Plan
 from codegen.progress import terminal_progress
+
+if TYPE_CHECKING:
+    from codegen import pipeline
 
 EXIT_CLEAN, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
@@ -67,6 +71,9 @@ def run(options: Options, config: Config) -> int:
         else:
             print("everything already up to date.")
         return EXIT_CLEAN
+    # Only now: the planner and every stage behind it, which an in-sync tree never needs.
+    from codegen import pipeline
+
     scanned = pipeline.scan(
         paths,
         config,
@@ -143,6 +150,8 @@ def _unchanged_tree_in_sync(discovered: pipeline.Discovered, config: Config) -> 
 
 
 def _scan(scanned: pipeline.Scan, options: Options) -> int:
+    from codegen import report
+
     with gc_paused():  # a large report is a million acyclic dicts and lists
         if options.json:
             text = report.to_json_text(scanned.plan, scanned.diagnostics)
@@ -302,6 +311,8 @@ def _write(
     for change in everything:
         print(_describe(change, dry_run=False))
     if remember and options.use_cache:
+        from codegen import pipeline  # loaded already: this run planned
+
         # The tree as it now is on disk is in sync: the next check can skip planning entirely.
         written = {
             c.path: hashlib.sha256(getattr(c, "data", b"") or b"").hexdigest()

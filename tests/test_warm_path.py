@@ -28,7 +28,7 @@ RUNNER = textwrap.dedent(
     code = main(sys.argv[2:])
     loaded = sorted({m.split(".")[0] for m in sys.modules} & {"libcst", "jinja2"})
     with open(sys.argv[1], "w") as out:
-        json.dump({"code": code, "loaded": loaded}, out)
+        json.dump({"code": code, "loaded": loaded, "planned": "codegen.plan" in sys.modules}, out)
     raise SystemExit(code)
     """
 )
@@ -90,7 +90,7 @@ def test_a_file_that_does_not_parse_is_cached(tmp_path: Path) -> None:
     assert any(d.path == "models/broken.py" and d.code == "CG201" for d in warm.plan.diagnostics)
 
 
-def _run(project: Path, tmp_path: Path, *argv: str) -> tuple[int, str, str, list[str]]:
+def _run(project: Path, tmp_path: Path, *argv: str) -> tuple[int, str, str, list[str], bool]:
     runner = tmp_path / "runner.py"
     runner.write_text(RUNNER, encoding="utf-8")
     record = tmp_path / "record.json"
@@ -106,7 +106,7 @@ def _run(project: Path, tmp_path: Path, *argv: str) -> tuple[int, str, str, list
     )
     recorded = json.loads(record.read_text(encoding="utf-8"))
     assert recorded["code"] == result.returncode
-    return result.returncode, result.stdout, result.stderr, recorded["loaded"]
+    return result.returncode, result.stdout, result.stderr, recorded["loaded"], recorded["planned"]
 
 
 @pytest.mark.parametrize("command", [["scan"], ["scan", "--json"], ["check"], ["sync"]])
@@ -124,6 +124,8 @@ def test_a_warm_check_of_a_synced_tree_imports_neither(tmp_path: Path) -> None:
     project = _project(tmp_path)
     (project / "models" / "broken.py").unlink()
     assert _run(project, tmp_path, "sync")[0] == 1
-    for command in ("check", "sync", "scan"):
-        code, _, _, loaded = _run(project, tmp_path, command)
-        assert (code, loaded) == (0, []), command
+    for command in ("check", "sync"):
+        code, _, _, loaded, planned = _run(project, tmp_path, command)
+        assert (code, loaded, planned) == (0, [], False), command  # answered from the memo
+    code, _, _, loaded, planned = _run(project, tmp_path, "scan")
+    assert (code, loaded, planned) == (0, [], True)  # cached facts, but a real plan
