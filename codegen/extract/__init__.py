@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from codegen import diagnostics
 from codegen.extract.facts import Extractor
-from codegen.extract.nodes import ROUTING_DECORATOR, decorator_name, nested_blocks
+from codegen.extract.nodes import decorator_name, nested_blocks
 from codegen.extract.safety import parse_error, python_refuses, suspiciously_deep
-from codegen.model import Diagnostic, ModuleFacts, SourceFile
+from codegen.model import ModuleFacts, SourceFile
 
-__all__ = ["ROUTING_DECORATOR", "decorator_name", "extract", "nested_blocks", "parse_error"]
+__all__ = ["decorator_name", "extract", "nested_blocks", "parse_error"]
 
 
 def extract(source: SourceFile) -> ModuleFacts:
@@ -43,12 +44,9 @@ def extract(source: SourceFile) -> ModuleFacts:
         MemoryError,
         Exception,
     ) as error:  # the parser must never take the scan down
-        diagnostic = Diagnostic(
+        diagnostic = diagnostics.error(
             source.path,
-            1,
-            0,
-            "CG202",
-            "error",
+            diagnostics.PARSER_FAILED,
             f"cannot parse: {type(error).__name__}: {error}"[:300],
         )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
@@ -56,7 +54,9 @@ def extract(source: SourceFile) -> ModuleFacts:
     try:
         extractor.run()
     except RecursionError:
-        diagnostic = Diagnostic(source.path, 1, 0, "CG203", "error", "too deeply nested to analyse")
+        diagnostic = diagnostics.error(
+            source.path, diagnostics.TOO_DEEP, "too deeply nested to analyse"
+        )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
     return ModuleFacts(
         path=source.path,

@@ -7,13 +7,12 @@ from typing import Literal
 
 import libcst as cst
 
-from codegen import apis, stable_hash
+from codegen import apis, names, stable_hash
 from codegen.extract.context import ModuleContext, gather_module
 from codegen.extract.lines import LineIndex
 from codegen.extract.literals import literal
 from codegen.extract.nodes import (
     BLOCK_STATEMENTS,
-    ROUTING_DECORATOR,
     decorator_name,
     is_docstring,
     nested_blocks,
@@ -93,7 +92,7 @@ class Extractor:
         params = all_params[1:] if is_method and all_params else all_params
         walker.param_index = {name: i for i, name in enumerate(params)}
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
-            if not ROUTING_DECORATOR.match(spelled):  # our own decorators never make copies differ
+            if names.routing_kind(spelled) is None:  # our own decorators never make copies differ
                 walker.walk(decorator.decorator)
         walker.same("async" if node.asynchronous else "def")
         walker.walk(node.params)

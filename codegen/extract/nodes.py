@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import libcst as cst
 
-# Our own decorators, which never make two copies of a builder differ.
-ROUTING_DECORATOR = re.compile(r"^\w+_transfer\.(shared_layer|build|model)$")
 DOCSTRING_NODES = frozenset({cst.SimpleString, cst.ConcatenatedString})
 BLOCK_STATEMENTS = frozenset({cst.If, cst.Try, cst.With, cst.For, cst.While})  # nest statements
 

@@ -6,6 +6,7 @@ import ast
 import itertools
 import re
 
+from codegen import diagnostics
 from codegen.model import Diagnostic
 
 _PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
@@ -29,7 +30,13 @@ def parse_error(path: str, text: str, error: Exception) -> Diagnostic:
         pass
     if any(p.search(text) for p in _PY2_HINTS):
         message += " (this looks like Python 2 source, which codegen cannot read)"
-    return Diagnostic(path, int(line), int(column), "CG201", "error", f"syntax error: {message}")
+    return diagnostics.error(
+        path,
+        diagnostics.SYNTAX_ERROR,
+        f"syntax error: {message}",
+        line=int(line),
+        column=int(column),
+    )
 
 
 _NOT_BRACKET = re.compile(r"[^()\[\]{}]+")
@@ -50,21 +57,17 @@ def python_refuses(path: str, text: str) -> Diagnostic | None:
     try:
         compile(text, path, "exec", ast.PyCF_ONLY_AST | ast.PyCF_TYPE_COMMENTS, dont_inherit=True)
     except SyntaxError as error:
-        return Diagnostic(
+        return diagnostics.error(
             path,
-            error.lineno or 1,
-            max((error.offset or 1) - 1, 0),
-            "CG201",
-            "error",
+            diagnostics.SYNTAX_ERROR,
             f"syntax error: {error.msg}",
+            line=error.lineno or 1,
+            column=max((error.offset or 1) - 1, 0),
         )
     except (RecursionError, MemoryError, ValueError) as error:
-        return Diagnostic(
+        return diagnostics.error(
             path,
-            1,
-            0,
-            "CG201",
-            "error",
+            diagnostics.SYNTAX_ERROR,
             f"syntax error: too deeply nested for Python ({type(error).__name__})",
         )
     return None
