@@ -122,15 +122,19 @@ def skipped(name: str, goal: str, reason: str) -> dict[str, Any]:
     )
 
 
-def ensure_corpus(folder: Path, files: int) -> dict[str, Any]:
-    """Generate the corpus once per (files, seed); reuse it when the manifest matches."""
+def ensure_corpus(folder: Path, files: int, real_shapes: float = 0.0) -> dict[str, Any]:
+    """Generate the corpus once per (files, seed, shapes); reuse it when the manifest matches."""
     manifest_path = folder / "manifest.json"
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("files") == files and manifest.get("seed") == SEED:
+        if (
+            manifest.get("files") == files
+            and manifest.get("seed") == SEED
+            and manifest.get("real_shapes", 0.0) == real_shapes
+        ):
             return manifest
     folder.mkdir(parents=True, exist_ok=True)
-    return corpus.write_corpus(folder, files, SEED)
+    return corpus.write_corpus(folder, files, SEED, real_shapes)
 
 
 def corpus_bytes(folder: Path) -> int:
@@ -326,7 +330,8 @@ class Bench:
         self.slow_limit = 0.0  # the time limit that scan ran past
         self.scale = max(1.0, self.files / 1000)
         self.deadline = time.perf_counter() + args.budget
-        self.corpus = work / f"corpus-{self.files}"
+        shapes = f"-real{args.real_shapes:g}" if args.real_shapes else ""
+        self.corpus = work / f"corpus-{self.files}{shapes}"
 
     def log(self, message: str) -> None:
         print(f"[bench_scan {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -341,7 +346,7 @@ class Bench:
     def run(self) -> dict[str, Any]:
         self.log(f"corpus: {self.files} files, seed {SEED}, in {self.corpus}")
         start = time.perf_counter()
-        self.manifest = ensure_corpus(self.corpus, self.files)
+        self.manifest = ensure_corpus(self.corpus, self.files, self.args.real_shapes)
         self.details["corpus"] = {
             "files": self.manifest["files"],
             "model_files": self.manifest["model_files"],
@@ -956,6 +961,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--work", type=Path, default=None, help="work folder (default: a new temp folder)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--real-shapes",
+        type=float,
+        default=0.0,
+        help="share of model files written as class models or model_fns (default 0)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
     parser.add_argument(
         "--pylint-repeats",

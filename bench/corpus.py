@@ -1,11 +1,15 @@
 """Write a reproducible synthetic tree of TF1 NLP model files, with a manifest of what was planted.
 
-Usage: python bench/corpus.py OUT_DIR [--files 1000] [--seed 0]
+Usage: python bench/corpus.py OUT_DIR [--files 1000] [--seed 0] [--real-shapes 0.5]
 
 Each model file copies builder families (bench/corpus_templates.py): exact copies with other
 comments, docstrings, formatting and API spelling; renamed copies (params, locals and name strings
 renamed consistently); near-misses (one number changed). Build functions follow one of a few trunk
 templates for 1-5 layers with varied hyperparameters. About 10% of the files are unrelated Python.
+With --real-shapes SHARE, that share of the model files builds its model the way real TF1 code
+does instead (see REAL_SHAPES): a class whose constructor builds the graph through self.* methods,
+or an Estimator model_fn nested in a model_fn_builder calling create_model; both add an inline
+embedding block and a step counter. The default corpus (share 0) is unchanged, byte for byte.
 OUT_DIR/manifest.json records the ground truth so benchmarks can score what a tool finds.
 """
 
@@ -36,6 +40,7 @@ PREFIX = {"compat": "tf", "tf1_alias": "tf1", "full": "tf.compat.v1"}
 _BREAK = "\x00"
 _PLACEHOLDER = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _PYTHON_NAMES = frozenset({"tf", "tf1", "int", "len", "range", "zip", "sum", "max", "min", "_"})
+REAL_SHAPES = ("class", "model_fn")
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,11 @@ def rename_map(
 class CorpusWriter:
     """Generates every file in memory, deterministically from the seed."""
 
-    def __init__(self, files: int, seed: int):
+    def __init__(self, files: int, seed: int, real_shapes: float = 0.0):
         self.rng = Random(seed)
+        # Its own stream, so choosing shapes never changes what the default corpus draws.
+        self.shape_rng = Random(seed + 1)
+        self.real_shapes = real_shapes
         self.files = files
         self.seed = seed
         self.variants = {f.name: near_miss_variants(self.rng, f) for f in T.FAMILIES}
@@ -342,6 +350,10 @@ class CorpusWriter:
         ]
         sections += list(dict.fromkeys(helper_blocks))
         sections += blocks
+        shape = "function"
+        if self.real_shapes and self.shape_rng.random() < self.real_shapes:
+            shape = self.shape_rng.choice(REAL_SHAPES)
+            build = real_shape(build, shape, prefix, stem)
         sections.append("\n".join(build))
         if rng.random() < 0.5:
             sections.append(
@@ -352,7 +364,8 @@ class CorpusWriter:
         self.models.append(
             {
                 "path": path,
-                "build": f"{path}::build_model",
+                "build": f"{path}::{ROOT_OF[shape](stem)}",
+                "shape": shape,
                 "style": style,
                 "trunk": trunk_name,
                 "depth": int(depth),
@@ -469,6 +482,7 @@ class CorpusWriter:
         return {
             "generator": "bench/corpus.py",
             "seed": self.seed,
+            **({"real_shapes": self.real_shapes} if self.real_shapes else {}),
             "files": self.files,
             "model_files": len(self.models),
             "utility_files": len(self.utilities),
@@ -487,14 +501,71 @@ class CorpusWriter:
         }
 
 
-def generate(files: int, seed: int) -> tuple[dict[str, str], dict[str, object]]:
+ROOT_OF = {
+    "function": lambda stem: "build_model",
+    "class": lambda stem: class_name(stem),
+    "model_fn": lambda stem: "model_fn_builder.model_fn",
+}
+
+
+def class_name(stem: str) -> str:
+    """`topic_0012` -> `Topic0012Model`."""
+    return "".join(part.capitalize() for part in stem.split("_")) + "Model"
+
+
+def real_shape(build: list[str], shape: str, prefix: str, stem: str) -> list[str]:
+    """The build function's lines rewritten into a real-code shape: a class model (constructor ->
+    self.inference() -> the original body) or a model_fn (model_fn_builder -> model_fn ->
+    create_model, the original body); both add an inline embedding block and a step counter."""
+    body = [line for line in build[2:]]  # after the def line and its docstring
+    inline = [
+        f'with {prefix}.device("/cpu:0"), {prefix}.name_scope("extra_embedding"):',
+        f'    table = {prefix}.get_variable("table", [VOCAB_SIZE, EMBED_DIM])',
+        f"    extra = {prefix}.nn.embedding_lookup(table, token_ids)",
+    ]
+    if shape == "class":
+        return [
+            f"class {class_name(stem)}(object):",
+            '    """Builds the whole graph in its constructor."""',
+            "",
+            "    def __init__(self, token_ids, labels):",
+            f'        self.global_step = {prefix}.Variable(0, trainable=False, name="global_step")',
+            f'        with {prefix}.device("/cpu:0"), {prefix}.name_scope("extra_embedding"):',
+            f'            self.table = {prefix}.get_variable("table", [VOCAB_SIZE, EMBED_DIM])',
+            f"            self.extra = {prefix}.nn.embedding_lookup(self.table, token_ids)",
+            "        self.logits, self.loss = self.inference(token_ids, labels)",
+            "",
+            "    def inference(self, token_ids, labels):",
+            *(("    " + line) if line.strip() else line for line in body),
+        ]
+    return [
+        "def create_model(token_ids, labels):",
+        '    """The model proper: what model_fn calls."""',
+        *("    " + line for line in inline),
+        *body,
+        "",
+        "",
+        "def model_fn_builder(learning_rate):",
+        "    def model_fn(features, labels, mode, params):",
+        '        logits, loss = create_model(features["token_ids"], labels)',
+        "        return logits, loss",
+        "",
+        "    return model_fn",
+    ]
+
+
+def generate(
+    files: int, seed: int, real_shapes: float = 0.0
+) -> tuple[dict[str, str], dict[str, object]]:
     """(relative path -> text, manifest) for a corpus; pure and deterministic."""
-    writer = CorpusWriter(files, seed)
+    writer = CorpusWriter(files, seed, real_shapes)
     texts = writer.generate()
     return dict(sorted(texts.items())), writer.manifest()
 
 
-def write_corpus(out_dir: Path, files: int, seed: int) -> dict[str, object]:
+def write_corpus(
+    out_dir: Path, files: int, seed: int, real_shapes: float = 0.0
+) -> dict[str, object]:
     """Write OUT_DIR/models/... and OUT_DIR/manifest.json; returns the manifest."""
     out_dir = Path(out_dir)
     models = out_dir / "models"
@@ -505,7 +576,7 @@ def write_corpus(out_dir: Path, files: int, seed: int) -> dict[str, object]:
                 f"{models} exists and is not a generated corpus (no manifest.json); refusing"
             )
         shutil.rmtree(models)
-    texts, manifest = generate(files, seed)
+    texts, manifest = generate(files, seed, real_shapes)
     for relative, text in texts.items():
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -522,10 +593,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path, help="folder to write models/ and manifest.json into")
     parser.add_argument("--files", type=int, default=1000, help="number of files (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--real-shapes",
+        type=float,
+        default=0.0,
+        help="share of model files built as class models or model_fns (default 0)",
+    )
     args = parser.parse_args(argv)
     if args.files < 1:
         parser.error("--files must be at least 1")
-    manifest = write_corpus(args.out_dir, args.files, args.seed)
+    manifest = write_corpus(args.out_dir, args.files, args.seed, args.real_shapes)
     size = sum(p.stat().st_size for p in (args.out_dir / "models").rglob("*.py"))
     print(
         f"wrote {manifest['files']} files ({manifest['model_files']} models, "

@@ -35,7 +35,7 @@ _STATELESS_LAYER = re.compile(
     r"|alpha_dropout|layer|base_layer|arg_scope|repeat|stack|utils|one_hot_encoding|softmax"
     r"|relu|leaky_relu|elu|prelu_initializer|bias_add_grad|unit_norm|l2_regularizer"
     r"|l1_regularizer|variance_scaling_initializer|xavier_initializer\w*|dropoutwrapper"
-    r"|residualwrapper|devicewrapper)$",
+    r"|residualwrapper|devicewrapper|optimize_loss|apply_regularization|summarize_\w*)$",
     re.IGNORECASE,
 )
 
@@ -60,6 +60,17 @@ def normalize_api(dotted: str) -> str:
         return "tensorflow.contrib." + dotted[len("tensorflow.compat.v1.contrib.") :]
     if dotted.startswith("tensorflow.compat.v2."):
         return "tensorflow." + dotted[len("tensorflow.compat.v2.") :]
+    return dotted
+
+
+def tf1_flavour(dotted: str) -> str:
+    """In TF1 code through `import tensorflow as tf`, tf.X is tf.compat.v1.X: one spelling."""
+    if dotted == "tensorflow":
+        return "tensorflow.compat.v1"
+    if dotted.startswith("tensorflow.") and not dotted.startswith(
+        ("tensorflow.compat.", "tensorflow.contrib.", "tensorflow.keras")
+    ):
+        return "tensorflow.compat.v1." + dotted[len("tensorflow.") :]
     return dotted
 
 

@@ -8,11 +8,16 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen import apis, stable_hash
+from codegen import stable_hash
+from codegen.linking import Project
+from codegen.linking import function_id as function_id
 from codegen.model import Builder, CloneClass, FunctionFacts, ModuleFacts, NearMiss
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3
+# Two same-name bodies are a near-miss only when this share of their code (and half their
+# lines) match.
+MIN_ALIKE = 0.6
 # Bound on reported near-miss pairs per group, so a large tree stays readable.
 MAX_PAIRS_PER_GROUP = 6
 
@@ -31,15 +36,11 @@ class Fingerprints:
     closure_hash: dict[str, str]  # function id -> deep-equivalence hash
 
 
-def function_id(path: str, qualname: str) -> str:
-    """`path::qualname`, the id used in reports and JSON."""
-    return f"{path}::{qualname}"
-
-
 class _Graph:
     """Module-local symbols of every module: what each function or symbol depends on."""
 
-    def __init__(self, modules: Sequence[ModuleFacts]):
+    def __init__(self, modules: Sequence[ModuleFacts], project: Project):
+        self.project = project
         self.functions: dict[str, FunctionFacts] = {}
         self.module_of: dict[str, ModuleFacts] = {}
         self.shallow: dict[str, str] = {}
@@ -77,17 +78,27 @@ class _Graph:
 
     def creating(self) -> frozenset[str]:
         """Functions that create variables directly, or by calling one that does (fixed point)."""
-        creates = {fid for fid, f in self.functions.items() if f.direct_creation}
+        # Driver code (train, main, losses, optimizers, tests) never counts, whatever it calls.
+        drivers = {fid for fid in self.functions if self.project.is_driver(fid)}
+        creates = {
+            fid for fid, f in self.functions.items() if f.direct_creation and fid not in drivers
+        }
         for fid, function in self.functions.items():
             if any(_is_generated_builder(call) for call in function.external_calls):
                 creates.add(fid)
         callers: dict[str, list[str]] = defaultdict(list)
         for fid, function in self.functions.items():
+            if fid in drivers:
+                continue
             module = self.module_of[fid]
             for callee in function.local_calls:
                 callers[function_id(module.path, callee)].append(fid)
-            for callee in function.external_calls:
-                target = self.external_function(callee)
+            owner = function.qualname.split(".", 1)[0]
+            context = (module.path, owner) if (module.path, owner) in self.project.classes else None
+            for call in function.layer_calls:
+                if call.local:
+                    continue
+                target = self.project.callee(fid, call.callee, False, context)
                 if target:
                     callers[target].append(fid)
         pending = list(creates)
@@ -98,16 +109,6 @@ class _Graph:
                     creates.add(caller)
                     pending.append(caller)
         return frozenset(creates)
-
-    def external_function(self, dotted: str) -> str | None:
-        """Id of a function imported from another scanned file (`models.common.embed`), if any."""
-        module_path, _, name = dotted.rpartition(".")
-        candidate = module_path.replace(".", "/") + ".py"
-        for path in (candidate, candidate.split("/", 1)[-1]):
-            module = self.by_module_path.get(path)
-            if module is not None and any(f.qualname == name for f in module.functions):
-                return function_id(path, name)
-        return None
 
     def closure_hashes(self) -> dict[str, str]:
         """Deep-equivalence hash: a function's renamed form plus, recursively, what it uses."""
@@ -135,15 +136,25 @@ class _Graph:
         return {fid: visit(fid, [])[0] for fid in self.functions}
 
 
+def is_generated_builder(dotted: str) -> bool:
+    """A builder imported from generated code (`generated.layers_common.conv_block`)."""
+    return _is_generated_builder(dotted)
+
+
 def _is_generated_builder(dotted: str) -> bool:
     """A builder imported from generated code (`generated.layers_common.conv_block`)."""
     module = dotted.rpartition(".")[0]
     return module.endswith(GENERATED_MODULE_SUFFIXES)
 
 
-def fingerprint(modules: Sequence[ModuleFacts], *, build_pattern: str = r"^build") -> Fingerprints:
+def fingerprint(
+    modules: Sequence[ModuleFacts],
+    *,
+    build_pattern: str = r"^build",
+    project: Project | None = None,
+) -> Fingerprints:
     """Clone classes over variable-creating functions, with deep equivalence, plus near-misses."""
-    graph = _Graph(modules)
+    graph = _Graph(modules, project or Project(modules))
     creates = graph.creating()
     closure = graph.closure_hashes()
     groups: dict[str, list[str]] = defaultdict(list)
@@ -182,9 +193,12 @@ def fingerprint(modules: Sequence[ModuleFacts], *, build_pattern: str = r"^build
 
 
 def clone_name(function: FunctionFacts) -> str:
-    """A class used as a layer is named by its class (`Encoder.__call__` -> `Encoder`)."""
+    """A class used as a layer is named by its class (`Encoder.__call__` -> `Encoder`); any
+    other method by its own name (`instantiate_weights`), as a function is."""
     parts = function.qualname.split(".")
-    return parts[-2] if function.kind == "method" and len(parts) > 1 else function.name
+    if function.kind == "method" and len(parts) > 1 and function.name in ("__init__", "__call__"):
+        return parts[-2]
+    return function.name
 
 
 def _clone_classes(
@@ -196,7 +210,12 @@ def _clone_classes(
             continue
         exact = Counter(graph.functions[m].exact_hash for m in members)
         # The canonical copy is the most common spelling, then the first by id: stable and typical.
-        canonical = min(members, key=lambda m: (-exact[graph.functions[m].exact_hash], m))
+        # A TF1-flavoured copy (`import tensorflow as tf`, tf.layers...) last: generated code
+        # runs on TF2, where only the compat.v1 spelling of those APIs exists.
+        canonical = min(
+            members,
+            key=lambda m: (-exact[graph.functions[m].exact_hash], graph.module_of[m].tf1, m),
+        )
         kind = "exact" if len(exact) == 1 else "renamed"
         drafts.append(
             (clone_name(graph.functions[canonical]), canonical, kind, tuple(members), digest)
@@ -259,8 +278,32 @@ def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str
             return "differs only in " + "; ".join(_describe(x, y) for x, y in differences), a, b
         return None
     if fa.name == fb.name:
-        return f"same name `{fa.name}`, different code", a, b
+        alike, lines_a, lines_b = _alike(graph, a, b)
+        matcher = difflib.SequenceMatcher(None, lines_a, lines_b, autojunk=False)
+        shared = sum(block.size for block in matcher.get_matching_blocks())
+        total = max(len(lines_a), len(lines_b))
+        # Unrelated bodies that share a name are no near-miss: most lines and code must match.
+        if alike >= MIN_ALIKE and total and shared * 2 >= total:
+            return (
+                f"same name `{fa.name}`, different code ({total - shared} of {total} lines differ)",
+                a,
+                b,
+            )
     return None
+
+
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def _alike(graph: _Graph, a: str, b: str) -> tuple[float, list[str], list[str]]:
+    """How much of two definitions is the same code (0..1, by tokens), and their lines."""
+    lines = []
+    for fid in (a, b):
+        body = definition_lines(graph.module_of[fid], graph.functions[fid])
+        lines.append([line.strip() for line in body if not line.strip().startswith(('"', "'"))])
+    tokens_a, tokens_b = (_WORD.findall("\n".join(body)) for body in lines)
+    ratio = difflib.SequenceMatcher(None, tokens_a, tokens_b, autojunk=False).ratio()
+    return ratio, lines[0], lines[1]
 
 
 def _describe(x: str, y: str) -> str:
@@ -273,7 +316,7 @@ def _describe(x: str, y: str) -> str:
 def _shown(token: str) -> str:
     """A literal token as the user wrote it."""
     if token.startswith("A:"):
-        return apis.short_label(token[2:])
+        return token[2:]  # the full dotted path: two spellings that differ must both show
     return token.lstrip("#").removeprefix("s:")
 
 

@@ -67,6 +67,25 @@ class LayerCall:
 
 
 @dataclass(frozen=True)
+class InlineLayer:
+    """A statement or block of a function body that creates variables itself, not via a builder.
+
+    Blocks are `with` bodies that only open scopes or devices (the header never counts), loops and
+    branches (one layer when copied whole), or single statements (`self.W = tf.Variable(...)`)."""
+
+    kind: Literal["inline-api", "inline-block"]
+    api: str  # the first variable-creating API it calls, resolved ("tensorflow.compat.v1.Variable")
+    code_hash: str  # its code under the clone rules: names renumbered, name strings blanked
+    label: str  # "embedding: tf.Variable [vocab_size, embedding_size]"
+    line: int  # first line of the statement or block (the `with`/`for` line for a block)
+    end_line: int
+    calls: tuple[int, ...]  # indices of the function's layer_calls inside it, in order
+    static: bool  # False inside a loop or branch that is not itself the layer
+    frozen: bool  # every variable it creates is a non-trainable weight (trainable=False)
+    known_shape: bool  # False when a shape is only known at run time (params[...], config lookups)
+
+
+@dataclass(frozen=True)
 class FunctionFacts:
     """What the scanner needs to know about one function, method or nested function."""
 
@@ -96,6 +115,18 @@ class FunctionFacts:
     # Names of the variables it creates, relative to its layer scope, as symbolic parts
     # ("s:W" literal, "p:3" parameter 3); None when they cannot be known without running it.
     variable_names: tuple[tuple[str, ...], ...] | None = None
+    # Statements and blocks that create variables themselves (counters and slots never do).
+    inline_layers: tuple[InlineLayer, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClassFacts:
+    """A module-level class: its bases as spelled-and-resolved and its methods, for class models."""
+
+    name: str
+    line: int
+    bases: tuple[str, ...]  # local class name, or resolved dotted import ("base_model.BaseModel")
+    methods: tuple[str, ...]  # method names in source order
 
 
 @dataclass(frozen=True)
@@ -123,6 +154,15 @@ class ModuleFacts:
     diagnostics: tuple[Diagnostic, ...]
     ok: bool
     text: str  # kept so emit can copy canonical definitions without re-reading the disk
+    classes: tuple[ClassFacts, ...] = ()
+    # `from x import *` of modules that are not libraries, as spelled (relative ones keep dots).
+    star_imports: tuple[str, ...] = ()
+    # Module-level statements outside defs, classes and `if __name__ == "__main__"`, as one
+    # function (qualname "<module>"), when they create variables: module-level graph code.
+    module_code: FunctionFacts | None = None
+    # Names used but never bound, taken to come through a star import (`tf` -> `tensorflow`).
+    assumed: tuple[tuple[str, str], ...] = ()
+    tf1: bool = False  # TF1 code through `import tensorflow as tf`: tf.X means tf.compat.v1.X
 
 
 # --- fingerprint --------------------------------------------------------------
@@ -177,6 +217,15 @@ class Layer:
     builder: str | None  # model-local qualname of the called builder, when local
     occurrence: int  # how many earlier calls of the same callee this model's build made
     signature: str  # hash of callee identity and literal args: what must be equal to match
+    # What the layer is: a builder (function or class) call, a method of the model's class, a
+    # library call written inline, or an inline variable-creating statement or block.
+    kind: Literal["builder", "method", "inline-api", "inline-block"] = "builder"
+    holder: str = ""  # qualname of the function or method whose body holds the layer
+    path: str = ""  # file of the holder ("" = the model's own file)
+    end_line: int = 0  # last line of an inline layer's statement or block (0 = not inline)
+    builder_path: str = ""  # file that defines `builder` when it is imported from another file
+    frozen: bool = False  # a non-trainable weight (trainable=False): still a layer
+    known_shape: bool = True  # False when its shape is only known at run time (params[...])
 
 
 @dataclass(frozen=True)
@@ -194,6 +243,16 @@ class Model:
     # module-level build function, routed with `@<shim>.build`.
     entries: tuple[str, ...] = ()
     root: str = ""  # the name the shim's object, `model(...)` and `layer(...)` marks use
+    # The root's shape: a module-level build function, a class whose construction builds the
+    # graph, a build method, an Estimator model_fn, or module-level graph code.
+    kind: Literal["function", "class", "method", "model_fn", "module"] = "function"
+    # Function ids whose bodies make up the root, in the order the root reaches them
+    # (`TextCNN.__init__`, `TextCNN.instantiate_weights`, ...; a model_fn and its create_model).
+    members: tuple[str, ...] = ()
+    # Whether render/apply route it today. The scanner finds every shape, and fills `entries`,
+    # `root` and each layer's holder and lines for them; it sets this (and gives a trunk) only
+    # for module-level build functions until routing the other shapes is enabled (issue 13).
+    routable: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen import apis, literals, stable_hash
-from codegen.diagnostics import LIBRARY_LAYER_SHARED, SEVERAL_BUILD_FUNCTIONS, info, warning
+from codegen import apis, literals, roots, stable_hash
+from codegen.diagnostics import (
+    LIBRARY_LAYER_SHARED,
+    NOT_ROUTABLE,
+    SEVERAL_BUILD_FUNCTIONS,
+    UNRESOLVED_IMPORT,
+    info,
+    warning,
+)
 from codegen.fingerprint import Fingerprints, fingerprint, function_id
+from codegen.linking import Project
 from codegen.model import (
     CloneClass,
     Diagnostic,
@@ -41,7 +49,8 @@ class PlanOptions:
 def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
     """Scan facts in, plan out: clone classes, models, trie, keys and divergences."""
     modules = sorted(modules, key=lambda m: m.path)
-    prints = fingerprint(modules, build_pattern=options.build_function)
+    project = Project(modules)
+    prints = fingerprint(modules, build_pattern=options.build_function, project=project)
     diagnostics: list[Diagnostic] = [d for m in modules for d in m.diagnostics]
     classes = {c.id: c for c in prints.clone_classes}
     classes_by_name = {c.name: c for c in prints.clone_classes}
@@ -67,7 +76,9 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
                 static_depth=static_depth,
             )
         )
+    models += _other_models(project, prints, classes, options, models, names, diagnostics)
     trunks, nodes, divergences = _trie(models, prints, diagnostics, functions)
+    diagnostics += _unroutable(models, nodes)
     return Plan(
         files=tuple((m.path, "ok" if m.ok else "error") for m in modules),
         builders=prints.builders,
@@ -112,6 +123,100 @@ def _build_function(
             )
         )
     return candidates[0].qualname
+
+
+def _other_models(
+    project: Project,
+    prints: Fingerprints,
+    classes: dict[str, CloneClass],
+    options: PlanOptions,
+    legacy: list[Model],
+    names: dict[str, str],
+    diagnostics: list[Diagnostic],
+) -> list[Model]:
+    """Models of every other shape (classes, build methods, model_fns, module code), each with
+    the layers its root reaches; not routable until render and apply learn these shapes."""
+    found = roots.find_roots(
+        project, prints, build_pattern=options.build_function, legacy={m.id for m in legacy}
+    )
+    taken = set(names.values())
+    out = []
+    for root in found:
+        walk = roots.LayerWalk(project, prints, classes, root)
+        walk.build()
+        if not walk.layers or (root.kind == "function" and len(walk.layers) < 2):
+            continue  # only counters or slots; or a lone helper layer, not a model
+        base = f"{names[root.path]}_{_snake(root.qualname)}"
+        name, counter = base, 2
+        while name in taken:
+            name, counter = f"{base}_{counter}", counter + 1
+        taken.add(name)
+        for callee, line, holder in dict.fromkeys(walk.unresolved):
+            diagnostics.append(
+                info(
+                    root.path,
+                    UNRESOLVED_IMPORT,
+                    f"`{callee}` (called in `{holder}`) is not defined in any scanned file; "
+                    "if it creates variables, model "
+                    f"`{root.qualname}` has layers the scan cannot see",
+                    line=line,
+                )
+            )
+        out.append(
+            Model(
+                id=function_id(root.path, root.qualname),
+                path=root.path,
+                build=root.qualname,
+                name=name,
+                layers=tuple(walk.layers),
+                static_depth=len(walk.layers) if walk.static_depth is None else walk.static_depth,
+                entries=_entries(root, walk.members),
+                root=root.qualname,
+                kind=root.kind,  # type: ignore[arg-type]
+                members=tuple(walk.members),
+                routable=False,
+            )
+        )
+    return out
+
+
+def _entries(root: roots.Root, members: list[str]) -> tuple[str, ...]:
+    """Where a model is entered in its own file: the constructor or build method, or the model_fn
+    and the module-level functions it looks into (create_model), which users also call."""
+    if root.kind == "module":
+        return ()
+    own = [m.split("::", 1)[1] for m in members if m.split("::", 1)[0] == root.path]
+    if root.kind == "model_fn":
+        return tuple(q for q in own if q == root.qualname or "." not in q)
+    entry_path, entry = root.entry.split("::", 1)
+    return (entry,) if entry_path == root.path else ()
+
+
+def _snake(qualname: str) -> str:
+    """`BiLSTM_CRF.build_graph` -> `bilstm_crf_build_graph`; `<module>` -> `module`."""
+    return re.sub(r"\W+", "_", qualname).strip("_").lower() or "model"
+
+
+def _unroutable(models: list[Model], nodes: tuple[TrieNode, ...]) -> list[Diagnostic]:
+    """One note per model that shares layers but whose shape apply cannot route yet."""
+    depth: dict[str, int] = {}
+    for node in nodes:
+        for model_id in node.models:
+            depth[model_id] = max(depth.get(model_id, 0), node.depth)
+    out = []
+    for model in models:
+        if not model.routable and model.id in depth:
+            out.append(
+                info(
+                    model.path,
+                    NOT_ROUTABLE,
+                    f"model `{model.build}` ({model.kind}) shares {depth[model.id]} layer(s) with "
+                    "other models; shims and apply route only module-level build functions so "
+                    "far, so nothing is transferred for it yet",
+                    line=model.layers[0].line if model.layers else 1,
+                )
+            )
+    return out
 
 
 def _layer_sequence(
@@ -259,8 +364,8 @@ def _trie(
                 break
             if sharing[0] == model.id:
                 nodes.append(TrieNode(position + 1, layer.label, sharing))
-            if stopped:
-                continue
+            if stopped or not model.routable:
+                continue  # shared, but not (or not yet) transferable
             if layer.builder is None:
                 diagnostics.append(
                     info(
@@ -316,6 +421,8 @@ def _divergences(
             continue
         groups = sorted(branches.values(), key=lambda group: (-len(group), group[0]))
         pairs = [(x, y) for i, x in enumerate(groups) for y in groups[i + 1 :]]
+        if not path:  # before any shared layer: only first layers that are alike need words
+            pairs = [(x, y) for x, y in pairs if _alike_first(by_id[x[0]], by_id[y[0]])]
         for group_a, group_b in pairs[:MAX_DIVERGENCES_PER_NODE]:
             a, b = by_id[group_a[0]], by_id[group_b[0]]
             reason = _why_diverge(a, b, depth, near)
@@ -323,6 +430,13 @@ def _divergences(
                 reason += f" [{len(group_a)} vs {len(group_b)} models on these branches]"
             out.append(Divergence(a.id, b.id, depth, reason))
     return tuple(out)
+
+
+def _alike_first(a: Model, b: Model) -> bool:
+    """Whether two models' first layers are the same builder or API (differing in arguments)."""
+    if not a.layers or not b.layers:
+        return False
+    return a.layers[0].callee == b.layers[0].callee or a.layers[0].label == b.layers[0].label
 
 
 def pair_depths(plan: Plan, among: set[str] | None = None) -> dict[tuple[str, str], int]:
@@ -384,7 +498,9 @@ def _resolved_name(parts: tuple[str, ...], canonical: FunctionFacts, call: Layer
 
 def _why_diverge(a: Model, b: Model, depth: int, near: _NearMissIndex) -> str:
     """In words a person can act on: why a and b stop sharing after `depth` layers."""
-    name_a, name_b = a.path, b.path
+    # A file's one build function is named by the file; several models in a file, by their ids.
+    name_a = a.path if a.kind == "function" else a.id
+    name_b = b.path if b.kind == "function" else b.id
     for model in (a, b):
         if depth >= len(model.layers):
             return f"{model.path} has only {len(model.layers)} layers"
@@ -437,7 +553,8 @@ class _NearMissIndex:
     def between(self, path_a: str, la: Layer, path_b: str, lb: Layer) -> str | None:
         if la.builder is None or lb.builder is None:
             return None
-        ida, idb = function_id(path_a, la.builder), function_id(path_b, lb.builder)
+        ida = function_id(la.builder_path or path_a, la.builder)
+        idb = function_id(lb.builder_path or path_b, lb.builder)
         return self.reasons.get(frozenset((self.group.get(ida, ida), self.group.get(idb, idb))))
 
 
@@ -470,7 +587,8 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
     trunks = dict(plan.trunks)
     by_path: dict[str, list[Model]] = {}
     for model in plan.models:
-        by_path.setdefault(model.path, []).append(model)
+        if model.routable:  # the other shapes wait for issue 13: no edit, their files untouched
+            by_path.setdefault(model.path, []).append(model)
     edits = []
     for path, models in by_path.items():
         builders: set[str] = set()

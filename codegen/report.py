@@ -68,9 +68,21 @@ def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, A
                         "label": layer.label,
                         "args": _args_json(layer),
                         "line": layer.line,
+                        "end_line": layer.end_line or layer.line,
+                        "kind": layer.kind,
+                        "holder": layer.holder or m.build,
+                        "path": layer.path or m.path,
+                        "builder_path": layer.builder_path or None,
+                        "frozen": layer.frozen,
+                        "static_shape": layer.known_shape,
                     }
                     for layer in m.layers
                 ],
+                "kind": m.kind,
+                "path": m.path,
+                "root": m.build,
+                "members": list(m.members) or [m.id],
+                "routable": m.routable,
                 "trunk": [
                     {
                         "position": t.position,
@@ -131,20 +143,19 @@ def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int 
             lines.append(f"       {marker} {member}")
     _cut(lines, len(plan.clone_classes), limit)
 
-    lines += ["", "Layer sequences (build functions)"]
+    lines += ["", "Layer sequences (models and the layers their roots reach)"]
     trunks = dict(plan.trunks)
     for model in plan.models[:limit]:
         shared_positions = {t.position: t for t in trunks.get(model.id, ())}
-        lines.append(f"  {model.id}  (shim: {model.name}_transfer)")
+        how = f"shim: {model.name}_transfer" if model.routable else f"{model.kind}, not routed yet"
+        lines.append(f"  {model.id}  ({how})")
         for position, layer in enumerate(model.layers):
             trunk = shared_positions.get(position)
             where = f"-> {trunk.key}" if trunk else ""
             static = "" if position < model.static_depth else "  (in a loop/branch)"
-            callee = layer.callee if not layer.callee.startswith("local:") else "own"
             lines.append(
-                f"    {position + 1:>2}. {layer.label}({_args_text(layer)})"
-                f"  [{callee}, line {layer.line}]"
-                f"{static} {where}".rstrip()
+                f"    {position + 1:>2}. {_layer_text(layer)}  [{_where(layer, model)}]"
+                f"{_marks(layer)}{static} {where}".rstrip()
             )
         if not model.layers:
             lines.append("    (no layer calls)")
@@ -178,6 +189,36 @@ def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int 
         lines.append("  none")
     lines += [f"  {d.format()}" for d in all_diagnostics[: limit * 4]]
     return "\n".join(lines) + "\n"
+
+
+def _layer_text(layer: Layer) -> str:
+    """`conv_block(width=128)` for a call; the label alone for an inline layer."""
+    if layer.kind.startswith("inline"):
+        return layer.label
+    return f"{layer.label}({_args_text(layer)})"
+
+
+def _where(layer: Layer, model: Model) -> str:
+    """What identifies the layer and where it sits: `C1, line 30`, `inline, Model.build:12`."""
+    where = f"line {layer.line}"
+    if layer.holder and layer.holder != model.build:
+        path = f"{layer.path}:" if layer.path and layer.path != model.path else ""
+        where = f"in {path}{layer.holder}, line {layer.line}"
+    if layer.kind.startswith("inline"):
+        return f"inline, {where}"
+    if layer.callee.startswith("local:"):
+        origin = f"from {layer.builder_path}" if layer.builder_path else "own"
+        return f"{origin}, {where}"
+    return f"{layer.callee}, {where}"
+
+
+def _marks(layer: Layer) -> str:
+    marks = []
+    if layer.frozen:
+        marks.append("frozen: not trainable")
+    if not layer.known_shape:
+        marks.append("shape known only at run time")
+    return f"  ({'; '.join(marks)})" if marks else ""
 
 
 def _cut(lines: list[str], total: int, limit: int) -> None:

@@ -67,4 +67,9 @@ def extract(source: SourceFile) -> ModuleFacts:
         diagnostics=tuple(extractor.diagnostics),
         ok=True,
         text=text,
+        classes=tuple(extractor.classes),
+        star_imports=tuple(extractor.ctx.star_local),
+        module_code=extractor.module_code,
+        assumed=extractor.assumed,
+        tf1=extractor.ctx.tf1,
     )

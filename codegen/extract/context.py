@@ -3,6 +3,7 @@ resolve to, gathered before any function body is read."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -25,6 +26,9 @@ class ModuleContext:
     constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
     symbols: set[str] = field(default_factory=set)  # every module-level def, class and constant
     star_modules: list[str] = field(default_factory=list)
+    star_local: list[str] = field(default_factory=list)  # star imports of non-library modules
+    bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
+    tf1: bool = False  # set once the names are gathered: tf.X resolves to tf.compat.v1.X
     # resolve() results, for the function walkers only: they run once the names above are final.
     resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
 
@@ -36,7 +40,8 @@ class ModuleContext:
                 target = f"{self.star_modules[0]}.{parts[0]}"
             else:
                 return None
-        return apis.normalize_api(".".join([target, *parts[1:]]))
+        resolved = apis.normalize_api(".".join([target, *parts[1:]]))
+        return apis.tf1_flavour(resolved) if self.tf1 else resolved
 
     def resolve_final(self, parts: tuple[str, ...]) -> str | None:
         """resolve(), memoized: only once the module's names are all gathered."""
@@ -59,16 +64,19 @@ def import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, s
             elif dotted:
                 out.append((dotted[0], dotted[0], f"import {full}"))
         return out
-    if isinstance(node.names, cst.ImportStar) or node.relative:
+    if isinstance(node.names, cst.ImportStar):
         return out
     module = ".".join(dotted_name(node.module) or []) if node.module is not None else ""
+    if node.relative:  # `from . import modeling`: resolved against the file's package later
+        module = "." * len(node.relative) + module
     for alias in node.names:
         name = alias.name.value if type(alias.name) is cst.Name else ""
         bound = name
         if alias.asname is not None and type(alias.asname.name) is cst.Name:
             bound = alias.asname.name.value
         statement = f"from {module} import {name}" + (f" as {bound}" if bound != name else "")
-        out.append((bound, f"{module}.{name}", statement))
+        target = f"{module}{name}" if module.endswith(".") else f"{module}.{name}"
+        out.append((bound, target, statement))
     return out
 
 
@@ -91,6 +99,7 @@ def gather_module(
                 if type(s) is cst.FunctionDef
             }
             ctx.classes[statement.name.value] = methods
+            ctx.bases[statement.name.value] = _bases(ctx, statement)
             ctx.symbols.add(statement.name.value)
         elif type(statement) in BLOCK_STATEMENTS:
             # Conditional imports (try/except ImportError) still bind the names used below.
@@ -104,8 +113,12 @@ def _gather_small(
     if type(small) is cst.Import or type(small) is cst.ImportFrom:
         if type(small) is cst.ImportFrom and type(small.names) is cst.ImportStar:
             module = ".".join(dotted_name(small.module) or []) if small.module is not None else ""
-            if apis.is_library(module):
+            if small.relative:
+                ctx.star_local.append("." * len(small.relative) + module)
+            elif apis.is_library(module):
                 ctx.star_modules.append(module)
+            elif module:
+                ctx.star_local.append(module)
             return
         for bound, target, statement in import_bindings(small):
             ctx.aliases.setdefault(bound, target)
@@ -133,3 +146,50 @@ def _gather_small(
         if value is not None:
             ctx.constants[name] = value
         ctx.symbols.add(name)
+
+
+def _bases(ctx: ModuleContext, node: cst.ClassDef) -> tuple[str, ...]:
+    """A class's bases: local class names as they are, imported ones resolved (`object` dropped)."""
+    out = []
+    for base in node.bases:
+        parts = dotted_name(base.value)
+        if not parts or parts == ("object",):
+            continue
+        out.append(
+            ctx.resolve(parts) or ".".join(parts) if parts[0] in ctx.aliases else ".".join(parts)
+        )
+    return tuple(out)
+
+
+# APIs only TF1 has at the top of `tensorflow` (TF2 moved them under tf.compat.v1 or removed them).
+_TF1_ONLY = (
+    r"placeholder|get_variable|variable_scope|Session|InteractiveSession|contrib|layers\.|"
+    r"nn\.rnn_cell|global_variables_initializer|initialize_all_variables|random_normal|"
+    r"random_uniform|truncated_normal|train\.\w*Optimizer|train\.Saver|get_collection|"
+    r"add_to_collection|GraphKeys|trainable_variables|to_float|to_int32|logging\.info|app\.flags|"
+    r"truncated_normal_initializer|random_normal_initializer|global_variables|reset_default_graph"
+)
+
+
+def settle(
+    ctx: ModuleContext, text: str, symbols: list[SymbolFacts]
+) -> tuple[tuple[str, str], ...]:
+    """Final touches once a module's names are gathered: `tf` through a star import, TF1 flavour.
+
+    Returns the names taken to come through star imports."""
+    assumed: tuple[tuple[str, str], ...] = ()
+    if ctx.star_local and "tf" not in ctx.aliases and "tf" not in ctx.symbols and "tf." in text:
+        # `from utils.prepare_data import *` where that module imports tensorflow as tf: the
+        # only way real code uses a `tf` it never binds. The plan checks the star module says so.
+        ctx.aliases["tf"] = "tensorflow"
+        symbols.append(
+            SymbolFacts(
+                "tf", "import", 1, "tensorflow", (), "import tensorflow as tf", "tensorflow"
+            )
+        )
+        assumed = (("tf", "tensorflow"),)
+    plain = [alias for alias, target in ctx.aliases.items() if target == "tensorflow"]
+    if plain:
+        names = "|".join(re.escape(alias) for alias in plain)
+        ctx.tf1 = re.search(rf"\b(?:{names})\.(?:{_TF1_ONLY})", text) is not None
+    return assumed

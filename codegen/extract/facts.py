@@ -7,8 +7,9 @@ from typing import Literal
 
 import libcst as cst
 
-from codegen import apis, names, stable_hash
-from codegen.extract.context import ModuleContext, gather_module
+from codegen import names, stable_hash
+from codegen.extract import units
+from codegen.extract.context import ModuleContext, gather_module, settle
 from codegen.extract.lines import LineIndex
 from codegen.extract.literals import literal
 from codegen.extract.nodes import (
@@ -20,10 +21,26 @@ from codegen.extract.nodes import (
     suite,
 )
 from codegen.extract.walker import FunctionWalker
-from codegen.model import Diagnostic, FunctionFacts, LayerCall, SymbolFacts
+from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
 
 NON_LITERAL = "<expr>"  # a parameter default that is not a plain literal
 _Kind = Literal["function", "method", "nested"]
+_MODULE_CODE = frozenset({cst.SimpleStatementLine, cst.With, cst.For, cst.While, cst.If, cst.Try})
+
+
+def _is_main_guard(statement: cst.CSTNode) -> bool:
+    """`if __name__ == "__main__":`, the driver of a script."""
+    if type(statement) is not cst.If or type(statement.test) is not cst.Comparison:
+        return False
+    test = statement.test
+    sides = [test.left, *(target.comparator for target in test.comparisons)]
+    return any(type(side) is cst.Name and side.value == "__name__" for side in sides)
+
+
+def _only_imports(statement: cst.CSTNode) -> bool:
+    return type(statement) is cst.SimpleStatementLine and all(
+        type(small) in (cst.Import, cst.ImportFrom) for small in statement.body
+    )
 
 
 class Extractor:
@@ -38,10 +55,31 @@ class Extractor:
         self.functions: list[FunctionFacts] = []
         self.symbols: list[SymbolFacts] = []
         self.diagnostics: list[Diagnostic] = []
+        self.classes: list[ClassFacts] = []
+        self.module_code: FunctionFacts | None = None
+        self.assumed: tuple[tuple[str, str], ...] = ()
 
     def run(self) -> None:
         gather_module(self.ctx, self.module.body, self.symbols)
+        self.assumed = settle(self.ctx, self.text, self.symbols)
         self.collect_functions(self.module.body, prefix="", class_name=None, kind="function")
+        self.module_code = self.module_statements()
+
+    def module_statements(self) -> FunctionFacts | None:
+        """Module-level graph code (outside defs, classes and the `__main__` guard), as one
+        function, when it makes layer calls; None otherwise (nearly every module)."""
+        statements = [
+            s
+            for s in self.module.body
+            if type(s) in _MODULE_CODE and not _is_main_guard(s) and not _only_imports(s)
+        ]
+        if not statements:
+            return None
+        walker = FunctionWalker(self.ctx, qualname="<module>", class_name=None, nested={})
+        walker.unit_statements(statements)
+        if not walker.layer_calls:
+            return None
+        return self.facts(walker, "<module>", "<module>", "function", 1, (), (), (), False)
 
     # -- functions ------------------------------------------------------------------------
     def collect_functions(
@@ -55,6 +93,18 @@ class Extractor:
                 line = self.lines.take_line("class", statement.name.value)
                 if not prefix:
                     self.class_symbol(statement, line)
+                    self.classes.append(
+                        ClassFacts(
+                            statement.name.value,
+                            line,
+                            self.ctx.bases.get(statement.name.value, ()),
+                            tuple(
+                                s.name.value
+                                for s in suite(statement.body)
+                                if type(s) is cst.FunctionDef
+                            ),
+                        )
+                    )
                 self.collect_functions(
                     suite(statement.body),
                     prefix=qualname + ".",
@@ -98,38 +148,24 @@ class Extractor:
         walker.walk(node.params)
         if node.returns is not None:
             walker.walk(node.returns.annotation)
-        walker.body(node.body)
-        layer_calls = tuple([self.layer_call(line, *call) for call in walker.layer_calls])
+        walker.units(node.body)
+        defaults = tuple(
+            [
+                None if p.default is None else literal(p.default, {}) or NON_LITERAL
+                for p in node.params.params[1 if is_method else 0 :]
+            ]
+        )
         self.functions.append(
-            FunctionFacts(
-                qualname=qualname,
-                name=node.name.value,
-                kind=kind,
-                line=line,
-                column=0,
-                end_line=self.lines.end_line(line),
-                params=params,
-                param_defaults=tuple(
-                    [
-                        None if p.default is None else literal(p.default, {}) or NON_LITERAL
-                        for p in node.params.params[1 if is_method else 0 :]
-                    ]
-                ),
-                kwonly=tuple([p.name.value for p in node.params.kwonly_params]),
-                varargs=type(node.params.star_arg) is cst.Param
-                or node.params.star_kwarg is not None,
-                exact_hash=stable_hash("\x1f".join(walker.stream(walker.exact_overrides))),
-                renamed_hash=stable_hash("\x1f".join(walker.renamed)),
-                skeleton_hash=stable_hash("\x1f".join(walker.stream(walker.skeleton_overrides))),
-                deps=tuple(walker.deps),
-                direct_creation=any(map(apis.creates_variables, walker.api_calls)),
-                api_calls=tuple(dict.fromkeys(walker.api_calls)),
-                name_strings=tuple(walker.strings),
-                literals=tuple(walker.literals),
-                variable_names=walker.static_variable_names(),
-                layer_calls=layer_calls,
-                local_calls=tuple(dict.fromkeys(walker.local_calls)),
-                external_calls=tuple(dict.fromkeys(walker.external_calls)),
+            self.facts(
+                walker,
+                qualname,
+                node.name.value,
+                kind,
+                line,
+                params,
+                defaults,
+                tuple([p.name.value for p in node.params.kwonly_params]),
+                type(node.params.star_arg) is cst.Param or node.params.star_kwarg is not None,
             )
         )
         nested_scopes = [
@@ -139,6 +175,59 @@ class Extractor:
             self.collect_functions(
                 nested_scopes, prefix=qualname + ".", class_name=None, kind="nested"
             )
+
+    def facts(
+        self,
+        walker: FunctionWalker,
+        qualname: str,
+        name: str,
+        kind: _Kind,
+        line: int,
+        params: tuple[str, ...],
+        defaults: tuple[str | None, ...],
+        kwonly: tuple[str, ...],
+        varargs: bool,
+    ) -> FunctionFacts:
+        """The frozen facts of one walked function."""
+        kept: list[LayerCall] = []
+        index_of: dict[int, int] = {}
+        for index, call in enumerate(walker.layer_calls):
+            if call[0]:
+                index_of[index] = len(kept)
+                kept.append(self.layer_call(line, *call))
+            else:  # a counter: takes its line, is no layer
+                self.lines.call_line(line, call[5])
+        if len(kept) != len(walker.layer_calls):
+            for unit in walker.raw_units:
+                unit.calls = [index_of[i] for i in unit.calls if i in index_of]
+        layer_calls = tuple(kept)
+        return FunctionFacts(
+            qualname=qualname,
+            name=name,
+            kind=kind,
+            line=line,
+            column=0,
+            end_line=self.lines.end_line(line),
+            params=params,
+            param_defaults=defaults,
+            kwonly=kwonly,
+            varargs=varargs,
+            exact_hash=stable_hash("\x1f".join(walker.stream(walker.exact_overrides))),
+            renamed_hash=stable_hash("\x1f".join(walker.renamed)),
+            skeleton_hash=stable_hash("\x1f".join(walker.stream(walker.skeleton_overrides))),
+            deps=tuple(walker.deps),
+            direct_creation=bool(walker.creations),
+            api_calls=tuple(dict.fromkeys(walker.api_calls)),
+            name_strings=tuple(walker.strings),
+            literals=tuple(walker.literals),
+            variable_names=walker.static_variable_names(),
+            layer_calls=layer_calls,
+            local_calls=tuple(dict.fromkeys(walker.local_calls)),
+            external_calls=tuple(dict.fromkeys(walker.external_calls)),
+            inline_layers=units.inline_layers(walker, self.lines, layer_calls)
+            if walker.raw_units
+            else (),
+        )
 
     def layer_call(
         self,

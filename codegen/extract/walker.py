@@ -6,6 +6,7 @@ node types by hand: it is the scanner's hot loop, and these shapes are what the 
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 from collections.abc import Callable, Sequence
@@ -14,9 +15,12 @@ from typing import Any
 import libcst as cst
 
 from codegen import apis, literals
+from codegen.extract import units
 from codegen.extract.context import ModuleContext
 from codegen.extract.literals import NAME_VALUE_NODES, STRING_NODES, literal
 from codegen.extract.nodes import dotted, is_docstring, name_argument
+
+_BUILTINS = frozenset(dir(builtins))
 
 _LAYOUT_FIELD = re.compile(
     r"whitespace|lpar|rpar|lbracket|rbracket|lbrace|rbrace|comma|semicolon|leading_lines"
@@ -94,6 +98,11 @@ class FunctionWalker:
         self.reassigned: set[str] = set()
         self.scope_stack: list[str | None] = []
         self.var_names: list[tuple[str, ...]] | None = []
+        # Inline layers: each variable-creating call that is not a counter (api, call node,
+        # frozen, shape known statically), the units noted around them, the literal scope names.
+        self.creations: list[tuple[str, cst.Call, bool, bool]] = []
+        self.raw_units: list[units.RawUnit] = []
+        self.label_scopes: list[str | None] = []
 
     # -- token emission ---------------------------------------------------------------------
     def stream(self, overrides: list[tuple[int, str]]) -> list[str]:
@@ -429,8 +438,13 @@ class FunctionWalker:
         return tuple(self.var_names)
 
     def with_statement(self, node: cst.With) -> None:
+        self.with_block(node, as_units=False)
+
+    def with_block(self, node: cst.With, *, as_units: bool) -> int:
+        """Walk a `with`; its body as units when asked. Returns where the body's tokens start."""
         self.same("With")
         pushed = 0
+        labels = 0
         for item in node.items:
             self.walk(item.item)
             if item.asname is not None:
@@ -446,9 +460,72 @@ class FunctionWalker:
                         self.var_names = None
                     self.scope_stack.append(part)
                     pushed += 1
-        self.body(node.body)
+                if api is not None and api.endswith((".variable_scope", ".name_scope")):
+                    self.label_scopes.append(units.scope_name(call))
+                    labels += 1
+        body_start = len(self.renamed)
+        if as_units:
+            self.unit_statements(_statements(node.body))
+        else:
+            self.body(node.body)
         del self.scope_stack[len(self.scope_stack) - pushed :]
+        del self.label_scopes[len(self.label_scopes) - labels :]
         self.same(")")
+        return body_start
+
+    # -- inline layers ------------------------------------------------------------------------
+    def units(self, block: cst.BaseSuite) -> None:
+        """A function body, as body() walks it, noting the statements that are inline layers."""
+        self.unit_statements(_statements(block))
+
+    def unit_statements(self, statements: Sequence[cst.CSTNode]) -> None:
+        """Each statement that creates variables is a unit; a `with` that only opens scopes is a
+        unit as a whole unless it holds nested scope blocks or builder calls (then its statements
+        are); a loop or branch that holds layer calls is one unit."""
+        for statement in statements:
+            kind = type(statement)
+            start, made, calls = len(self.renamed), len(self.creations), len(self.layer_calls)
+            noted = len(self.raw_units)
+            scope = self.label_scopes[-1] if self.label_scopes else None
+            static = self.dynamic == 0
+            if kind is cst.With and units.transparent(statement, self):  # type: ignore[arg-type]
+                body_start = self.with_block(statement, as_units=True)  # type: ignore[arg-type]
+                if len(self.creations) == made:
+                    continue
+                inner = self.raw_units[noted:]
+                builders = len(self.layer_calls) - calls > len(self.creations) - made
+                if any(u.kind == "with" for u in inner) or builders:
+                    continue  # a container: its own statements are the units
+                del self.raw_units[noted:]
+                own = units.scope_name(statement.items[-1].item)  # type: ignore[attr-defined]
+                self.raw_units.append(
+                    units.RawUnit(
+                        "with",
+                        body_start,
+                        len(self.renamed) - 1,
+                        range(calls, len(self.layer_calls)),
+                        range(made, len(self.creations)),
+                        static,
+                        own if own is not None else scope,
+                        statement,
+                    )
+                )
+                continue
+            _WALK[kind](self, statement)
+            compound = kind in units.COMPOUND
+            if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
+                self.raw_units.append(
+                    units.RawUnit(
+                        "compound" if compound else "statement",
+                        start,
+                        len(self.renamed),
+                        range(calls, len(self.layer_calls)),
+                        range(made, len(self.creations)),
+                        static,
+                        scope,
+                        statement,
+                    )
+                )
 
     def record_variable(self, node: cst.Call, api: str) -> None:
         """Note the name a variable-creating call gives, or give up on static names."""
@@ -476,7 +553,9 @@ class FunctionWalker:
         append = self.renamed.append
         for index, arg in enumerate(node.args):
             value = arg.value
-            if type(value) in STRING_NODES and self.isname_argument(arg, index, callee_api, params):
+            if type(value) in STRING_NODES and self.is_name_argument(
+                arg, index, callee_api, params
+            ):
                 # Marked before its walk, which is the only place (with record_layer) that reads it.
                 self.name_nodes.add(id(value))
             # arg() inlined: a call's arguments are most of the Arg nodes there are.
@@ -490,6 +569,15 @@ class FunctionWalker:
         if callee_api is not None:
             self.api_calls.append(callee_api)
             if apis.creates_variables(callee_api):
+                role = units.creation_role(node, callee_api, self.dynamic > 0)
+                if role == "counter":
+                    # A step counter or an optimizer slot: never a layer. Its line is still taken,
+                    # so the calls after it find theirs (lines are looked up in textual order).
+                    self.layer_calls.append(
+                        ("", False, [], [], [], parts[-1] if parts else "", False)
+                    )
+                    return
+                self.creations.append((callee_api, node, role == "frozen", units.known_shape(node)))
                 self.record_variable(node, callee_api)
                 self.record_layer(callee_api, False, node, params, parts)
             elif not apis.is_library(callee_api):
@@ -498,9 +586,20 @@ class FunctionWalker:
         elif callee_local is not None:
             self.local_calls.append(callee_local)
             self.record_layer(callee_local, True, node, params, parts)
+        elif parts is not None:
+            if len(parts) == 2 and parts[0] == self.self_name:
+                # A method the class does not define itself: inherited, resolved across modules.
+                self.record_layer("self." + parts[1], False, node, params, parts)
+        elif (
+            type(func) is cst.Attribute
+            and type(func.value) is cst.Call
+            and type(func.value.func) is cst.Name
+            and func.value.func.value == "super"
+        ):
+            self.record_layer("super." + func.attr.value, False, node, params, None)
 
     @staticmethod
-    def isname_argument(
+    def is_name_argument(
         arg: cst.Arg, index: int, callee_api: str | None, params: tuple[str, ...]
     ) -> bool:
         """True for a string argument that gives a variable or scope name."""
@@ -547,6 +646,14 @@ class FunctionWalker:
             )
         if root in ctx.symbols:
             return None, None, ()
+        if (
+            ctx.star_local
+            and root not in ctx.aliases
+            and root not in _BUILTINS
+            and root != self.self_name
+        ):
+            # A free name in a module with `from utils.x import *`: it comes through the import.
+            return None, "*." + ".".join(parts), ()
         # Not resolve_final(): this string goes into the facts, and a memoized one would be one
         # object shared by every call of the API, which pickles differently (the facts' bytes
         # are compared before and after changes here); the same goes for a negated literal's repr.
@@ -583,6 +690,14 @@ class FunctionWalker:
         # The name its line is looked up by: the callee's last dotted part as spelled here.
         leaf = parts[-1] if parts else callee.rsplit(".", 1)[-1]
         self.layer_calls.append((callee, local, args, names, opaque, leaf, self.dynamic == 0))
+
+
+def _statements(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
+    """A suite's statements with its docstring left out, as body() walks them."""
+    statements: Sequence[cst.CSTNode] = block.body if type(block) is cst.IndentedBlock else (block,)
+    if statements and is_docstring(statements[0]):
+        statements = statements[1:]
+    return statements
 
 
 _Walk = Callable[[FunctionWalker, Any], None]

@@ -1,0 +1,236 @@
+"""Links across the scanned tree: imports resolved as Python would, base classes, drivers.
+
+Python finds `import modeling` on sys.path; the scanner does not know sys.path, so it tries what
+real repositories rely on: the importing file's folder and each folder above it (the repository
+root is one of them), nearest first. Relative imports go from the file's package; `*.name` (a
+free name in a module with non-library star imports) is looked up in each star-imported module."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from codegen.model import ClassFacts, FunctionFacts, ModuleFacts
+
+# Driver and training code: never a layer, never a model. By name, as real code spells it.
+_DRIVER = re.compile(
+    r"^_?(main|train|training|fit|test|evaluate|eval|predict|infer|run|serve|export)$"
+    r"|^_?(test|train|eval|predict|do)_|_test$"
+    r"|loss|optimi[sz]|train_?op|trainstep|train_step|summar|metric|accuracy|hook|input_fn"
+    r"|^_?init_op$|apply_gradients|minimize|compute_gradients",
+    re.IGNORECASE,
+)
+# Bases that make a class driver code: unit tests, session hooks, optimizers.
+_DRIVER_BASE = re.compile(r"(TestCase|Hook|Optimizer)$")
+
+
+def function_id(path: str, qualname: str) -> str:
+    """`path::qualname`, the id used in reports and JSON."""
+    return f"{path}::{qualname}"
+
+
+def is_test_file(path: str) -> bool:
+    """Unit-test modules by their file name (`test_x.py`, `x_test.py`, `tests/conftest.py`)."""
+    name = path.rsplit("/", 1)[-1]
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+
+
+class Project:
+    """Every scanned module, indexed for resolving names across files."""
+
+    def __init__(self, modules: Sequence[ModuleFacts]):
+        self.modules = {m.path: m for m in modules if m.ok}
+        self.functions: dict[str, FunctionFacts] = {}
+        self.path_of: dict[str, str] = {}
+        self.classes: dict[tuple[str, str], ClassFacts] = {}
+        self.top_level: dict[str, set[str]] = {}
+        for module in self.modules.values():
+            names = self.top_level.setdefault(module.path, set())
+            for function in module.functions:
+                fid = function_id(module.path, function.qualname)
+                self.functions[fid] = function
+                self.path_of[fid] = module.path
+                if function.kind == "function":
+                    names.add(function.qualname)
+            for cls in module.classes:
+                self.classes[(module.path, cls.name)] = cls
+                names.add(cls.name)
+        self._module_cache: dict[tuple[str, str], str | None] = {}
+
+    # -- modules --------------------------------------------------------------------------
+    def module_path(self, dotted: str, importer: str) -> str | None:
+        """The scanned file `dotted` names when imported from `importer`, or None."""
+        key = (dotted, importer)
+        if key not in self._module_cache:
+            self._module_cache[key] = self._find_module(dotted, importer)
+        return self._module_cache[key]
+
+    def _find_module(self, dotted: str, importer: str) -> str | None:
+        folders = importer.split("/")[:-1]
+        if dotted.startswith("."):
+            level = len(dotted) - len(dotted.lstrip("."))
+            rest = dotted[level:]
+            base = folders[: len(folders) - (level - 1)] if level - 1 <= len(folders) else []
+            return self._file_in("/".join(base), rest)
+        for depth in range(len(folders), -1, -1):
+            found = self._file_in("/".join(folders[:depth]), dotted)
+            if found is not None:
+                return found
+        return None
+
+    def _file_in(self, folder: str, dotted: str) -> str | None:
+        stem = "/".join(p for p in (folder, dotted.replace(".", "/")) if p)
+        for candidate in (f"{stem}.py", f"{stem}/__init__.py"):
+            if candidate in self.modules:
+                return candidate
+        return None
+
+    def target(self, dotted: str, importer: str) -> tuple[str, str] | None:
+        """(file, top-level name) that a resolved dotted callee names, or None when the name is
+        not defined in a scanned file (a library, or code outside the scan)."""
+        if dotted.startswith("*."):
+            return self._through_stars(dotted[2:], importer, set())
+        level = len(dotted) - len(dotted.lstrip("."))
+        parts = dotted[level:].split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            path = self.module_path("." * level + ".".join(parts[:cut]), importer)
+            if path is None:
+                continue
+            name = parts[cut]
+            if name in self.top_level.get(path, ()):
+                return path, ".".join(parts[cut:])
+            found = self._through_stars(name, path, set())  # re-exported through a star
+            if found is not None:
+                return found
+        return None
+
+    def _through_stars(self, name: str, importer: str, seen: set[str]) -> tuple[str, str] | None:
+        module = self.modules.get(importer)
+        if module is None or importer in seen:
+            return None
+        seen.add(importer)
+        for star in module.star_imports:
+            path = self.module_path(star, importer)
+            if path is None:
+                continue
+            if name in self.top_level.get(path, ()):
+                return path, name
+            found = self._through_stars(name, path, seen)
+            if found is not None:
+                return found
+        return None
+
+    def star_binding(self, name: str, importer: str) -> str | None:
+        """What a star-imported scanned module binds `name` to (its alias target), if any."""
+        module = self.modules.get(importer)
+        for star in module.star_imports if module is not None else ():
+            path = self.module_path(star, importer)
+            if path is not None:
+                aliases = dict(self.modules[path].aliases)
+                if name in aliases:
+                    return aliases[name]
+        return None
+
+    # -- classes and callables ------------------------------------------------------------
+    def callable_id(self, path: str, name: str) -> str | None:
+        """Function id run when `name` (top-level in `path`) is called: a function, or a class's
+        `__call__`/`__init__` (inherited ones included)."""
+        fid = function_id(path, name)
+        if fid in self.functions:
+            return fid
+        if (path, name) in self.classes:
+            for method in ("__call__", "__init__"):
+                found = self.method(path, name, method)
+                if found is not None:
+                    return found
+        return None
+
+    def resolve_class(self, spelled: str, path: str) -> tuple[str, str] | None:
+        """A base class as spelled in `path` (local name or resolved dotted), located."""
+        if (path, spelled) in self.classes:
+            return path, spelled
+        found = self.target(spelled, path) if "." in spelled else None
+        if found is None and "." not in spelled:
+            found = self._through_stars(spelled, path, set())
+        if found is not None and found in self.classes:
+            return found
+        return None
+
+    def mro(self, path: str, name: str) -> list[tuple[str, str]]:
+        """The class and its scanned bases, depth first (enough for the code TF1 models are)."""
+        out: list[tuple[str, str]] = []
+        pending = [(path, name)]
+        while pending:
+            current = pending.pop(0)
+            if current in out or current not in self.classes:
+                continue
+            out.append(current)
+            cls = self.classes[current]
+            for base in cls.bases:
+                located = self.resolve_class(base, current[0])
+                if located is not None:
+                    pending.append(located)
+        return out
+
+    def method(self, path: str, name: str, method: str, *, after: bool = False) -> str | None:
+        """The function id of `method` as an instance of (path, name) finds it; with `after`,
+        the next definition after the class itself (what `super().method` finds)."""
+        for index, (cpath, cname) in enumerate(self.mro(path, name)):
+            if after and index == 0:
+                continue
+            if method in self.classes[(cpath, cname)].methods:
+                return function_id(cpath, f"{cname}.{method}")
+        return None
+
+    def subclassed(self) -> set[tuple[str, str]]:
+        """Classes some other scanned class derives from."""
+        out: set[tuple[str, str]] = set()
+        for (path, _), cls in self.classes.items():
+            for base in cls.bases:
+                located = self.resolve_class(base, path)
+                if located is not None:
+                    out.add(located)
+        return out
+
+    # -- drivers --------------------------------------------------------------------------
+    def is_driver(self, fid: str) -> bool:
+        """Training and driver code: main/train/test/predict, losses, optimizers, hooks, tests."""
+        path = self.path_of.get(fid, fid.split("::", 1)[0])
+        if is_test_file(path):
+            return True
+        qualname = fid.split("::", 1)[1]
+        if any(_DRIVER.search(part) for part in qualname.split(".")):
+            return True
+        owner = qualname.split(".", 1)[0]
+        cls = self.classes.get((path, owner))
+        return cls is not None and any(_DRIVER_BASE.search(base) for base in cls.bases)
+
+    def callee(
+        self, fid: str, callee: str, local: bool, class_ctx: tuple[str, str] | None
+    ) -> str | None:
+        """The function id a layer call in function `fid` reaches, or None (a library, unknown)."""
+        path = self.path_of.get(fid) or fid.split("::", 1)[0]
+        if local:
+            found = function_id(path, callee)
+            if found in self.functions:
+                return found
+            owner, _, method = callee.rpartition(".")
+            if owner and (path, owner) in self.classes:
+                return self.method(path, owner, method)
+            return None
+        if callee.startswith("self."):
+            if class_ctx is None:
+                return None
+            return self.method(class_ctx[0], class_ctx[1], callee[5:])
+        if callee.startswith("super."):
+            qualname = fid.split("::", 1)[1]
+            owner = qualname.split(".", 1)[0]
+            return self.method(path, owner, callee[6:], after=True) if "." in qualname else None
+        located = self.target(callee, path)
+        if located is None:
+            return None
+        tpath, name = located
+        if "." in name:  # Class.method spelled through a module
+            owner, _, method = name.partition(".")
+            return self.method(tpath, owner, method)
+        return self.callable_id(tpath, name)

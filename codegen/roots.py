@@ -1,0 +1,283 @@
+"""Models in real code: which classes, build methods, model_fns and module code are roots, and the
+ordered layers each one reaches (builders, methods looked into, inline layers).
+
+Module-level build functions keep their own path in plan.py (they are what render and apply can
+route today); this module finds every other shape. See README "What counts as what"."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from codegen import stable_hash
+from codegen.fingerprint import Fingerprints, is_generated_builder
+from codegen.linking import Project, function_id
+from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
+
+RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
+DEFAULT_BUILD_PATTERN = r"^build"
+_MODEL_FN = re.compile(r"(^|_)model_fn$")
+_MODEL_FN_HOLDER = re.compile(r"(_builder|^get_model_fn|model_fn\w*)$")
+_MODEL_FN_PARAMS = ("features", "labels", "mode")
+# Modules whose calls are never layers: an unresolved call into them is not worth a diagnostic.
+_NOT_LAYERS = frozenset(
+    "numpy np math os sys re json random time collections itertools functools logging six absl "
+    "pickle codecs copy scipy sklearn pandas argparse shutil glob tqdm csv io string".split()
+)
+MAX_LOOK_INTO = 32  # methods and functions looked into per model: a bound for odd recursion
+
+
+@dataclass(frozen=True)
+class Root:
+    """Where one model is built."""
+
+    kind: RootKind
+    path: str
+    qualname: str  # the model's id part: "TextCNN", "BiLSTM_CRF.build_graph", "<module>"
+    entry: str  # function id whose body starts the sequence
+    class_ctx: tuple[str, str] | None  # (path, class) that `self.*()` calls resolve against
+
+
+def class_of(project: Project, fid: str) -> tuple[str, str] | None:
+    """(path, class) of a method's defining class, None for a function."""
+    path, qualname = fid.split("::", 1)
+    owner = qualname.split(".", 1)[0]
+    return (path, owner) if "." in qualname and (path, owner) in project.classes else None
+
+
+def called_functions(project: Project, prints: Fingerprints) -> set[str]:
+    """Functions reached by some other variable-creating, non-driver code (so not roots)."""
+    called: set[str] = set()
+    for fid, function in project.functions.items():
+        if fid not in prints.creates or project.is_driver(fid):
+            continue
+        ctx = class_of(project, fid)
+        for call in function.layer_calls:
+            target = project.callee(fid, call.callee, call.local, ctx)
+            if target is not None and target != fid:
+                called.add(target)
+    return called
+
+
+def find_roots(
+    project: Project,
+    prints: Fingerprints,
+    *,
+    build_pattern: str,
+    legacy: set[str],
+) -> list[Root]:
+    """Every root that is not a module-level build function (those are `legacy` ids)."""
+    called = called_functions(project, prints)
+    subclassed = project.subclassed()
+    roots: list[Root] = []
+    creates = prints.creates
+    taken = set(legacy)
+
+    def usable(fid: str | None) -> bool:
+        return fid is not None and fid in creates and not project.is_driver(fid)
+
+    for path, name in sorted(project.classes):
+        if (path, name) in subclassed or project.is_driver(function_id(path, name)):
+            continue
+        constructor = project.callable_id(path, name)
+        if constructor is not None and constructor in called:
+            continue  # constructed by other model code: a builder, a layer of that model
+        init = project.method(path, name, "__init__")
+        if usable(init) and init is not None:
+            roots.append(Root("class", path, name, init, (path, name)))
+            continue
+        seen: set[str] = set()
+        for cpath, cname in project.mro(path, name):
+            for method in project.classes[(cpath, cname)].methods:
+                if method in seen or method.startswith("__"):
+                    continue
+                seen.add(method)
+                fid = project.method(path, name, method)
+                if usable(fid) and fid not in called and fid is not None:
+                    roots.append(Root("method", path, f"{name}.{method}", fid, (path, name)))
+    for fid, function in sorted(project.functions.items()):
+        if fid in taken or not usable(fid) or function.kind == "method":
+            continue
+        path, qualname = fid.split("::", 1)
+        holder = qualname.rpartition(".")[0]
+        model_fn = bool(_MODEL_FN.search(function.name)) or (
+            function.params[:3] == _MODEL_FN_PARAMS
+        )
+        if model_fn and (function.kind == "function" or _MODEL_FN_HOLDER.search(holder)):
+            roots.append(Root("model_fn", path, qualname, fid, None))
+        elif (
+            function.kind == "function"
+            and fid not in called
+            and not re.search(build_pattern, function.name)
+        ):
+            roots.append(Root("function", path, qualname, fid, None))
+    for path, module in sorted(project.modules.items()):
+        if module.module_code is not None and not project.is_driver(function_id(path, "<module>")):
+            roots.append(Root("module", path, "<module>", function_id(path, "<module>"), None))
+    # An uncalled builder function is a model only in a module that builds no other model: next
+    # to a model it is a helper some code outside the scan may call (or dead code).
+    others = {r.path for r in roots if r.kind != "function"} | {i.split("::", 1)[0] for i in legacy}
+    roots = [r for r in roots if r.kind != "function" or r.path not in others]
+    if build_pattern != DEFAULT_BUILD_PATTERN:  # a chosen pattern narrows the roots to its names
+        pattern = re.compile(build_pattern)
+        roots = [r for r in roots if any(pattern.search(p) for p in r.qualname.split("."))]
+    return roots
+
+
+@dataclass
+class LayerWalk:
+    """A root's layers, gathered by walking its bodies in the order the root reaches them."""
+
+    project: Project
+    prints: Fingerprints
+    classes: dict[str, CloneClass]
+    root: Root
+    layers: list[Layer] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
+    static_depth: int | None = None
+    occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def build(self) -> None:
+        self.walk(self.root.entry, True, self.root.class_ctx, set())
+
+    def function(self, fid: str) -> FunctionFacts | None:
+        if fid.endswith("::<module>"):
+            module = self.project.modules.get(fid.split("::", 1)[0])
+            return module.module_code if module is not None else None
+        return self.project.functions.get(fid)
+
+    def walk(
+        self, fid: str, static: bool, class_ctx: tuple[str, str] | None, visiting: set[str]
+    ) -> None:
+        function = self.function(fid)
+        if function is None or fid in visiting or len(self.members) >= MAX_LOOK_INTO:
+            return
+        visiting.add(fid)
+        self.members.append(fid)
+        path = fid.split("::", 1)[0]
+        unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
+        done: set[int] = set()
+        for index, call in enumerate(function.layer_calls):
+            unit = unit_of.get(index)
+            if unit is not None:
+                if unit not in done:
+                    done.add(unit)
+                    self.inline(function, fid, function.inline_layers[unit], static)
+                continue
+            target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            if target is None:
+                if not call.local and not call.callee.startswith(("self.", "super.")):
+                    self.note_unresolved(call, function)
+                continue
+            if target not in self.prints.creates or self.project.is_driver(target):
+                continue
+            clone = self.prints.class_of.get(target)
+            method = call.callee.startswith(("self.", "super.")) or (
+                call.local
+                and class_ctx is not None
+                and class_of(self.project, target) is not None
+                and "." in call.callee
+                and not call.callee.endswith(("__init__", "__call__"))
+            )
+            helper = (
+                self.root.kind in ("model_fn", "module")
+                and call.local
+                and self.project.functions[target].kind == "function"
+            )
+            if clone is None and (method or helper):
+                self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                continue
+            self.builder(call, target, clone, path, function, static and call.static, method)
+        visiting.discard(fid)
+
+    def note_unresolved(self, call: LayerCall, function: FunctionFacts) -> None:
+        root = call.callee.lstrip(".*").split(".", 1)[0]
+        if root not in _NOT_LAYERS and not is_generated_builder(call.callee):
+            self.unresolved.append((call.callee, call.line, function.qualname))
+
+    def add(self, layer: Layer, static: bool) -> None:
+        if not static and self.static_depth is None:
+            self.static_depth = len(self.layers)
+        self.layers.append(layer)
+
+    def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
+        path = fid.split("::", 1)[0]
+        calls = [function.layer_calls[i] for i in unit.calls]
+        builders = []
+        for call in calls:
+            target = self.project.callee(fid, call.callee, call.local, None)
+            if target is not None and target in self.prints.creates:
+                builders.append(
+                    self.prints.class_of.get(target) or self.prints.closure_hash[target]
+                )
+        if not unit.api and not builders:
+            return  # a loop or branch around calls that create nothing
+        # The same code under the clone rules: literals and APIs decide, names never do.
+        signature = stable_hash(unit.code_hash + "|" + ",".join(builders))
+        args: tuple[tuple[str, str], ...] = ()
+        if unit.kind == "inline-api":
+            call = calls[0]
+            args = tuple(sorted(call.args)) + tuple((key, "<expr>") for key in sorted(call.opaque))
+        callee = "inline:" + signature[:12]
+        self.add(
+            Layer(
+                callee=callee,
+                label=unit.label,
+                args=args,
+                names=tuple(calls[0].names) if unit.kind == "inline-api" else (),
+                line=unit.line,
+                builder=None,
+                occurrence=self.occurrences[callee],
+                signature=signature,
+                kind=unit.kind,
+                holder=function.qualname,
+                path=path,
+                end_line=unit.end_line,
+                frozen=unit.frozen,
+                known_shape=unit.known_shape,
+            ),
+            static and unit.static,
+        )
+        self.occurrences[callee] += 1
+
+    def builder(
+        self,
+        call: LayerCall,
+        target: str,
+        clone_id: str | None,
+        path: str,
+        function: FunctionFacts,
+        static: bool,
+        method: bool,
+    ) -> None:
+        tpath, qualname = target.split("::", 1)
+        if clone_id is not None:
+            clone = self.classes[clone_id]
+            callee, label, identity = clone.id, clone.name, clone.content_hash
+        else:
+            # Identity, not a clone: the same imported builder reached from several models.
+            callee = "local:" + target
+            identity = "local:" + self.prints.closure_hash[target]
+            parts = qualname.split(".")
+            label = parts[-2] if len(parts) > 1 and parts[-1].startswith("__") else parts[-1]
+        signature = stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
+        self.add(
+            Layer(
+                callee=callee,
+                label=label,
+                args=tuple(sorted(call.args)) + tuple((k, "<expr>") for k in sorted(call.opaque)),
+                names=tuple(call.names),
+                line=call.line,
+                builder=qualname,
+                occurrence=self.occurrences[callee],
+                signature=signature,
+                kind="method" if method else "builder",
+                holder=function.qualname,
+                path=path,
+                builder_path=tpath if tpath != self.root.path else "",
+            ),
+            static,
+        )
+        self.occurrences[callee] += 1

@@ -1,0 +1,15 @@
+"""The same builder written against tf.compat.v1."""
+
+import tensorflow.compat.v1 as tf
+
+
+def dense_dropout(x, units, rate, scope="dense_dropout"):
+    with tf.variable_scope(scope):
+        h = tf.layers.dense(x, units, activation=tf.nn.relu)
+        return tf.nn.dropout(h, rate=rate)
+
+
+def build_scorer(ids):
+    x = tf.placeholder(tf.float32, [None, 32])
+    h = dense_dropout(x, 64, 0.1)
+    return tf.layers.dense(h, 1)
