@@ -15,6 +15,8 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parent.parent
+# Fixture trees that the tests scan, never run (realcode has a TF unit test of its own).
+collect_ignore_glob = ["realcode/*"]
 MODELS = REPO / "models"
 TEMPLATES = REPO / "templates"
 
