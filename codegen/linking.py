@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from codegen import apis
 from codegen.model import ClassFacts, FunctionFacts, ModuleFacts
 
 # Driver and training code: never a layer, never a model. By name, as real code spells it.
@@ -56,6 +57,9 @@ class Project:
                 self.classes[(module.path, cls.name)] = cls
                 names.add(cls.name)
         self._module_cache: dict[tuple[str, str], str | None] = {}
+        # Asked for every layer call of every function, several times per plan: memoized.
+        self._driver: dict[str, bool] = {}
+        self._callee: dict[tuple[str, str, bool, tuple[str, str] | None], str | None] = {}
 
     # -- modules --------------------------------------------------------------------------
     def module_path(self, dotted: str, importer: str) -> str | None:
@@ -195,6 +199,12 @@ class Project:
     # -- drivers --------------------------------------------------------------------------
     def is_driver(self, fid: str) -> bool:
         """Training and driver code: main/train/test/predict, losses, optimizers, hooks, tests."""
+        known = self._driver.get(fid)
+        if known is None:
+            known = self._driver[fid] = self._is_driver(fid)
+        return known
+
+    def _is_driver(self, fid: str) -> bool:
         path = self.path_of.get(fid, fid.split("::", 1)[0])
         if is_test_file(path):
             return True
@@ -209,6 +219,16 @@ class Project:
         self, fid: str, callee: str, local: bool, class_ctx: tuple[str, str] | None
     ) -> str | None:
         """The function id a layer call in function `fid` reaches, or None (a library, unknown)."""
+        key = (fid, callee, local, class_ctx)
+        if key not in self._callee:
+            self._callee[key] = self._find_callee(fid, callee, local, class_ctx)
+        return self._callee[key]
+
+    def _find_callee(
+        self, fid: str, callee: str, local: bool, class_ctx: tuple[str, str] | None
+    ) -> str | None:
+        if not local and apis.is_library(callee):
+            return None  # tf.layers.dense and friends: an API, never a scanned function
         path = self.path_of.get(fid) or fid.split("::", 1)[0]
         if local:
             found = function_id(path, callee)
