@@ -14,7 +14,7 @@ from codegen import runtime, shims, templates_dir
 from codegen.canonical import canonical_copies
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, FunctionFacts, Model, Plan, TrunkLayer
-from codegen.names import COMMON_MODULE, LayerComment, format_layer_comment
+from codegen.names import COMMON_MODULE, LayerComment, format_layer_comment, shim_file
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -113,9 +113,9 @@ class _Renderer:
             if trunk and model.entries:
                 entered.setdefault(model.name, []).append(model)
             elif trunk:
-                files[f"{model.name}_transfer.py"] = self.shim(model, trunk, shared)
+                files[shim_file(model.name)] = self.shim(model, trunk, shared)
         for name, models in entered.items():
-            files[f"{name}_transfer.py"] = self.file_shim(models, trunks)
+            files[shim_file(name)] = self.file_shim(models, trunks)
         return files
 
     def file_shim(self, models: list[Model], trunks: dict[str, tuple[TrunkLayer, ...]]) -> str:

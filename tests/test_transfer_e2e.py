@@ -519,3 +519,41 @@ def test_frozen_transfer_survives_an_optimizer_step(
         assert np.array_equal(after[name], before[name]), name
     changed = [k for k in after if k not in shared and not np.array_equal(after[k], before[k])]
     assert any(k.startswith("topic_model/head") for k in changed)
+
+
+def test_builders_imported_from_layers_common_keep_their_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model that imports a shared builder from generated code runs it through its shim after
+    `apply`: the same canonical code, so the same graph, now with the layer transferable."""
+    case = REPO / "tests" / "golden" / "cross_module" / "models"
+    root = tmp_path / "imported"
+    shutil.copytree(case, root / "models")
+    shutil.copytree(case, root / "plain")
+    monkeypatch.chdir(root)
+    assert main(["sync", "--no-cache"]) == 1
+    saved = {n: m for n, m in sys.modules.items() if n == "generated" or n.startswith("generated.")}
+    for name in saved:
+        del sys.modules[name]
+    monkeypatch.syspath_prepend(str(root))
+    try:
+        for stem in ("reader", "tagger", "zeta"):
+            graphs = []
+            for folder in ("plain", "models"):
+                spec = importlib.util.spec_from_file_location(
+                    f"imported_{folder}_{stem}", root / folder / f"{stem}.py"
+                )
+                module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+                spec.loader.exec_module(module)  # type: ignore[union-attr]
+                [build] = [v for n, v in vars(module).items() if n.startswith("build_")]
+                graph = tf.Graph()
+                with graph.as_default():
+                    build(v1.placeholder(tf.float32, [None, 16]), v1.placeholder(tf.int32, [None]))
+                graphs.append(graph)
+            plain, routed = graphs
+            assert graph_signature(routed) == graph_signature(plain), stem
+            assert routed.get_collection(COLLECTION) and not plain.get_collection(COLLECTION)
+    finally:
+        for name in [n for n in sys.modules if n == "generated" or n.startswith("generated.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
