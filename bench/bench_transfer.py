@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 def block(vars_per_block: int, shape: tuple) -> list:
     """A layer builder with several same-shaped weights, all through get_variable."""
     v1 = tf.compat.v1
-    with v1.variable_scope("block"):
+    with v1.variable_scope(None, default_name="block"):  # block, block_1, ...: own names
         return [
             v1.get_variable(f"w{i}", shape, initializer=v1.random_normal_initializer())
             for i in range(vars_per_block)
@@ -153,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         # restore: runtime restore vs a plain Saver over the same variables and checkpoint.
         prefix = transfer.save(src, str(work / "ckpt" / "bench"))
         with dst_graph.as_default():
-            plain = tf.compat.v1.train.Saver(var_list=dst_vars)
+            # The same {key: variable} map: a plain Saver.restore of the same checkpoint.
+            plain = tf.compat.v1.train.Saver(var_list=transfer.variable_map(dst_graph))
             restore_time, saver_time = median_times(
                 [lambda: transfer.restore(dst, prefix), lambda: plain.restore(dst, prefix)],
                 repeats,
