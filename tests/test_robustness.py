@@ -33,7 +33,7 @@ from pyflakes import reporter as pyflakes_reporter
 from codegen import discover, write
 from codegen.cli import main
 from codegen.demo import _unrouted_copy
-from codegen.write import JOURNAL, header_status
+from codegen.write import JOURNAL, header_status, journal
 
 CONFIG = '[tool.codegen]\npaths = ["models"]\ncache_dir = ""\n'
 STRAY = re.compile(
@@ -354,10 +354,10 @@ def test_a_read_only_output_is_an_error_and_keeps_the_old_tree(
         return real_mkdir(self, *args, **kwargs)
 
     if fault == "open":
-        monkeypatch.setattr(write.os, "open", read_only_open)
+        monkeypatch.setattr(os, "open", read_only_open)
         expected = "Read-only file system"
     elif fault == "replace":
-        monkeypatch.setattr(write.os, "replace", read_only_replace)
+        monkeypatch.setattr(os, "replace", read_only_replace)
         expected = "Permission denied"
     else:
         monkeypatch.setattr(Path, "mkdir", read_only_mkdir)
@@ -397,7 +397,7 @@ def test_an_exception_after_the_first_file_is_staged_leaves_the_old_tree(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old, _ = changed_project(project, capsys)
-    real = write._write_temp
+    real = journal.write_temp
     calls: list[Path] = []
 
     def failing(final, data, kind, mode):  # type: ignore[no-untyped-def]
@@ -406,7 +406,7 @@ def test_an_exception_after_the_first_file_is_staged_leaves_the_old_tree(
             raise RuntimeError("simulated bug after the first file was written")
         return real(final, data, kind, mode)
 
-    monkeypatch.setattr(write, "_write_temp", failing)
+    monkeypatch.setattr(journal, "write_temp", failing)
     code, _, err = run(project, capsys, "emit")
     assert code != 0 and len(calls) == 2
     assert "simulated bug" in err
@@ -434,7 +434,7 @@ def test_an_exception_after_the_first_file_is_replaced_finishes_the_new_tree(
             moved.append(os.fspath(dst))
         return real(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", failing)
+    monkeypatch.setattr(os, "replace", failing)
     code, _, err = run(project, capsys, "emit")
     assert code != 0 and "simulated bug" in err
     monkeypatch.undo()
@@ -465,7 +465,7 @@ def test_disk_full_during_replace_rolls_back_to_the_old_tree(
                 raise OSError(errno.ENOSPC, "No space left on device", os.fspath(dst))
         return real(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", full)
+    monkeypatch.setattr(os, "replace", full)
     code, _, err = run(project, capsys, "emit")
     monkeypatch.undo()
     assert code == 2 and "No space left on device" in err and "rolled back" in err

@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 
 from codegen import write
+from codegen.model import Change
 from codegen.write import (
     FileChange,
     add_header,
     apply_changes,
     header_status,
+    journal,
+    lock,
     plan_changes,
     plan_source_changes,
     read_header,
@@ -276,7 +279,7 @@ def test_failure_while_staging_leaves_old_tree_and_no_temps(tmp_path: Path, monk
     }
     changes, _ = plan_changes(rendered, out, root, force=False)
     before = tree(out)
-    real_write = write._write_temp
+    real_write = journal.write_temp
     calls = []
 
     def flaky_write(final, data, kind, mode):
@@ -285,7 +288,7 @@ def test_failure_while_staging_leaves_old_tree_and_no_temps(tmp_path: Path, monk
             raise OSError(28, "No space left on device", str(final))
         return real_write(final, data, kind, mode)
 
-    monkeypatch.setattr(write, "_write_temp", flaky_write)
+    monkeypatch.setattr(journal, "write_temp", flaky_write)
     problems = apply_changes(changes, out)
     assert [d.code for d in problems] == ["CG306"]
     assert "No space left on device" in problems[0].message
@@ -298,7 +301,7 @@ def test_interrupt_while_staging_removes_temps_and_propagates(tmp_path: Path, mo
     root, out = setup(tmp_path, {"a.py": gen("a1\n"), "b.py": gen("b1\n")})
     changes, _ = plan_changes({"a.py": gen("a2\n"), "b.py": gen("b2\n")}, out, root, force=False)
     before = tree(out)
-    real_write = write._write_temp
+    real_write = journal.write_temp
     calls = []
 
     def interrupted(final, data, kind, mode):
@@ -307,7 +310,7 @@ def test_interrupt_while_staging_removes_temps_and_propagates(tmp_path: Path, mo
             raise KeyboardInterrupt
         return real_write(final, data, kind, mode)
 
-    monkeypatch.setattr(write, "_write_temp", interrupted)
+    monkeypatch.setattr(journal, "write_temp", interrupted)
     with pytest.raises(KeyboardInterrupt):
         apply_changes(changes, out)
     assert tree(out) == before
@@ -326,7 +329,7 @@ def test_interrupt_while_replacing_finishes_the_write(tmp_path: Path, monkeypatc
             raise KeyboardInterrupt
         return real_replace(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", interrupt_once)
+    monkeypatch.setattr(os, "replace", interrupt_once)
     with pytest.raises(KeyboardInterrupt):
         apply_changes(changes, out)
     assert tree(out) == {name: text.encode() for name, text in rendered.items()}
@@ -348,7 +351,7 @@ def test_replace_failure_rolls_back_to_the_old_tree(tmp_path: Path, monkeypatch)
                 raise PermissionError(13, "Permission denied", os.fspath(dst))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", flaky_replace)
+    monkeypatch.setattr(os, "replace", flaky_replace)
     problems = apply_changes(changes, out)
     assert count["n"] == 3  # two files were already in place when the third failed
     assert [d.code for d in problems] == ["CG306"]
@@ -372,7 +375,7 @@ def test_replace_and_rollback_both_failing_leave_a_journal_that_recovers(
                 raise OSError(5, "Input/output error", os.fspath(dst))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", broken_disk)
+    monkeypatch.setattr(os, "replace", broken_disk)
     problems = apply_changes(changes, out)
     assert [d.code for d in problems] == ["CG306"]
     assert "run codegen again" in problems[0].message
@@ -398,10 +401,10 @@ def _crash_after_replaces(out: Path, changes, monkeypatch, replaces: int) -> Non
             count["n"] += 1
         return real_replace(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", cut)
+    monkeypatch.setattr(os, "replace", cut)
     # A real crash runs no cleanup: skip the in-process roll-forward as well.
-    monkeypatch.setattr(write, "_finish_quietly", lambda base, entries: None)
-    monkeypatch.setattr(write, "_unlink_quietly", lambda path: None)
+    monkeypatch.setattr(journal, "_finish_quietly", lambda base, entries: None)
+    monkeypatch.setattr(journal, "unlink_quietly", lambda path: None)
     with pytest.raises(PowerCut):
         apply_changes(changes, out)
     monkeypatch.undo()
@@ -502,7 +505,7 @@ def test_read_only_output_is_a_diagnostic_not_a_traceback(tmp_path: Path, monkey
             raise OSError(30, "Read-only file system", os.fspath(path))
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(write.os, "open", read_only)
+    monkeypatch.setattr(os, "open", read_only)
     problems = apply_changes(changes, out)
     assert [d.code for d in problems] == ["CG306"]
     assert "Read-only file system" in problems[0].message
@@ -516,7 +519,7 @@ def test_apply_rejects_targets_outside_the_folder(tmp_path: Path) -> None:
     assert [d.code for d in apply_changes([rogue], out)] == ["CG303"]
     assert not (tmp_path / "x.py").exists()
     with pytest.raises(TypeError):
-        apply_changes([write.Change("x", "create", "", None, "x")], out)
+        apply_changes([Change("x", "create", "", None, "x")], out)
 
 
 # --- locking --------------------------------------------------------------------
@@ -525,7 +528,7 @@ def test_apply_rejects_targets_outside_the_folder(tmp_path: Path) -> None:
 def test_lock_serialises_two_threads(tmp_path: Path, monkeypatch) -> None:
     root, out = setup(tmp_path, {})
     inside = []
-    real_transaction = write._transaction
+    real_transaction = journal._transaction
 
     def slow_transaction(work, base):
         inside.append(("enter", threading.get_ident()))
@@ -534,7 +537,7 @@ def test_lock_serialises_two_threads(tmp_path: Path, monkeypatch) -> None:
         inside.append(("leave", threading.get_ident()))
         return result
 
-    monkeypatch.setattr(write, "_transaction", slow_transaction)
+    monkeypatch.setattr(journal, "_transaction", slow_transaction)
     results = []
 
     def emit(name: str) -> None:
@@ -558,7 +561,7 @@ def test_lock_held_by_another_process_blocks_until_released(tmp_path: Path) -> N
         import sys
         sys.path.insert(0, {str(REPO)!r})
         from pathlib import Path
-        from codegen.write import _locked
+        from codegen.write.lock import locked as _locked
         with _locked(Path({str(out)!r})) as ok:
             print("held", ok, flush=True)
             sys.stdin.readline()
@@ -570,7 +573,7 @@ def test_lock_held_by_another_process_blocks_until_released(tmp_path: Path) -> N
     try:
         assert holder.stdout.readline().strip() == "held True"
         started = time.monotonic()
-        with write._locked(out, timeout=0.3) as acquired:
+        with lock.locked(out, timeout=0.3) as acquired:
             assert not acquired
         assert 0.25 <= time.monotonic() - started < 2
     finally:
@@ -584,9 +587,9 @@ def test_lock_held_by_another_process_blocks_until_released(tmp_path: Path) -> N
 def test_lock_timeout_from_apply_is_cg305(tmp_path: Path, monkeypatch) -> None:
     root, out = setup(tmp_path, {})
     changes, _ = plan_changes({"a.py": gen("a\n")}, out, root, force=False)
-    real_acquire = write._acquire
-    monkeypatch.setattr(write, "_acquire", lambda path, timeout: real_acquire(path, 0.2))
-    with write._locked(out):
+    real_acquire = lock.acquire
+    monkeypatch.setattr(lock, "acquire", lambda path, timeout: real_acquire(path, 0.2))
+    with lock.locked(out):
         problems = apply_changes(changes, out)
     assert [d.code for d in problems] == ["CG305"]
     assert not (out / "a.py").exists()

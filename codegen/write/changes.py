@@ -1,0 +1,216 @@
+"""Change planning: what to create, update, delete or refuse, compared with the bytes on disk."""
+
+from __future__ import annotations
+
+import io
+import os
+import tokenize
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from codegen.model import Change, Diagnostic
+from codegen.write.files import (
+    EDITED,
+    ESCAPES,
+    FOREIGN,
+    JOURNAL,
+    OUTPUT_NOT_DIR,
+    PENDING,
+    WRITE_FAILED,
+    diag,
+    digest,
+    display,
+    inside,
+    normalise,
+    read_bytes,
+    reason,
+    unsafe_relative,
+)
+from codegen.write.header import classify
+
+
+@dataclass(frozen=True)
+class FileChange(Change):
+    """A Change that knows where it goes on disk and exactly which bytes were and will be there."""
+
+    target: str = ""  # absolute path
+    data: bytes | None = None  # new bytes for create/update
+    old_digest: str | None = None  # sha256 of the bytes on disk when planned; None when absent
+
+
+def plan_changes(
+    rendered: Mapping[str, str], output_dir: Path, root: Path, *, force: bool
+) -> tuple[tuple[Change, ...], tuple[Diagnostic, ...]]:
+    """Compare rendered files with `output_dir`: what to create, update, delete or refuse."""
+    output_dir = Path(os.path.abspath(output_dir))
+    root = Path(os.path.abspath(root))
+    if os.path.lexists(output_dir) and not output_dir.is_dir():
+        message = "output folder exists but is not a folder; move it away or change `output`"
+        return (), (diag(display(output_dir, root), OUTPUT_NOT_DIR, message),)
+    real_out = os.path.realpath(output_dir)
+    changes: list[Change] = []
+    diagnostics: list[Diagnostic] = []
+    for relative in sorted(rendered):
+        target = output_dir / relative
+        shown = display(target, root)
+        if unsafe_relative(relative) or not inside(target, real_out):
+            message = f"refusing to write outside the output folder: {relative!r}"
+            diagnostics.append(diag(shown, ESCAPES, message))
+            continue
+        change, problem = _plan_generated(target, shown, rendered[relative], force=force)
+        changes.extend([change] if change else [])
+        diagnostics.extend([problem] if problem else [])
+    orphans, problems = _plan_orphans(output_dir, root, set(map(normalise, rendered)), force=force)
+    if os.path.lexists(output_dir / JOURNAL):
+        message = "an interrupted write is pending; call recover() before planning to finish it"
+        diagnostics.append(diag(display(output_dir / JOURNAL, root), PENDING, message, "warning"))
+    return tuple(sorted((*changes, *orphans), key=lambda change: change.path)), (
+        *diagnostics,
+        *problems,
+    )
+
+
+def plan_source_changes(
+    rendered: Mapping[str, str], root: Path
+) -> tuple[tuple[Change, ...], tuple[Diagnostic, ...]]:
+    """Plan rewrites of hand-written files (no header rules), keeping each file's encoding."""
+    root = Path(os.path.abspath(root))
+    real_root = os.path.realpath(root)
+    changes: list[Change] = []
+    diagnostics: list[Diagnostic] = []
+    for name in sorted(rendered):
+        target = Path(os.path.abspath(root / name))
+        shown = display(target, root)
+        if not inside(target, real_root):
+            diagnostics.append(diag(shown, ESCAPES, "refusing to write outside the project root"))
+            continue
+        try:
+            old = read_bytes(target)
+        except OSError as error:
+            diagnostics.append(diag(shown, WRITE_FAILED, f"cannot read: {reason(error)}"))
+            continue
+        text = rendered[name]
+        encoding = _target_encoding(text, old)
+        try:
+            data = text.encode(encoding)
+        except (UnicodeEncodeError, LookupError) as error:
+            diagnostics.append(diag(shown, WRITE_FAILED, f"cannot encode as {encoding}: {error}"))
+            continue
+        if old == data:
+            continue
+        old_text = None if old is None else _decode_loosely(old, encoding)
+        action: Literal["create", "update"] = "create" if old is None else "update"
+        why = "new file" if old is None else "content changed"
+        changes.append(
+            FileChange(shown, action, why, old_text, text, str(target), data, digest(old))
+        )
+    return tuple(changes), tuple(diagnostics)
+
+
+def encoded_bytes(text: str, target: str) -> bytes:
+    """The exact bytes `plan_source_changes` would store for `text` at `target`."""
+    try:
+        old = read_bytes(Path(target))
+    except OSError:
+        old = None
+    return text.encode(_target_encoding(text, old), errors="replace")
+
+
+def _plan_generated(
+    target: Path, shown: str, text: str, *, force: bool
+) -> tuple[Change | None, Diagnostic | None]:
+    """One rendered file against what is on disk."""
+    data = text.encode("utf-8")
+    if target.is_dir():
+        return None, diag(shown, FOREIGN, "a folder is in the way of a generated file; not touched")
+    try:
+        old = read_bytes(target)
+    except OSError as error:
+        return None, diag(shown, WRITE_FAILED, f"cannot read: {reason(error)}")
+    if old is None:
+        return FileChange(shown, "create", "new file", None, text, str(target), data, None), None
+    if old == data:
+        return None, None
+    old_text, status = classify(old)
+    old_digest = digest(old)
+    if status == "valid" or (status == "edited" and force):
+        why = "content changed" if status == "valid" else "overwriting hand edits (--force)"
+        return FileChange(shown, "update", why, old_text, text, str(target), data, old_digest), None
+    refused = FileChange(
+        shown, "refuse", f"{status} file", old_text, text, str(target), data, old_digest
+    )
+    if status == "edited":
+        message = "generated file was edited by hand; pass --force to overwrite it, or delete it"
+        return refused, diag(shown, EDITED, message)
+    message = "not written by codegen (no generated header); never overwritten, even with --force"
+    return refused, diag(shown, FOREIGN, message)
+
+
+def _plan_orphans(
+    output_dir: Path, root: Path, keep: set[str], *, force: bool
+) -> tuple[list[Change], list[Diagnostic]]:
+    """Files no longer rendered: delete ours, keep hand-edited (without --force) and foreign."""
+    changes: list[Change] = []
+    diagnostics: list[Diagnostic] = []
+    for path in _python_files(output_dir):
+        relative = path.relative_to(output_dir).as_posix()
+        if relative in keep:
+            continue
+        shown = display(path, root)
+        try:
+            old = path.read_bytes()
+        except OSError:
+            continue  # unreadable: we cannot tell it is ours, so it stays
+        old_text, status = classify(old)
+        if status == "valid" or (status == "edited" and force):
+            why = "no longer generated" + (
+                "" if status == "valid" else " (hand edits dropped, --force)"
+            )
+            changes.append(
+                FileChange(shown, "delete", why, old_text, None, str(path), None, digest(old))
+            )
+        elif status == "edited":
+            message = (
+                "stale generated file was edited by hand; left in place (pass --force to delete it)"
+            )
+            diagnostics.append(diag(shown, EDITED, message, severity="warning"))
+    return changes, diagnostics
+
+
+def _python_files(directory: Path) -> Iterator[Path]:
+    """`*.py` files below `directory`, sorted, skipping symlinks and hidden folders."""
+    if not directory.is_dir():
+        return
+    for current, folders, files in os.walk(directory):
+        folders[:] = sorted(
+            name
+            for name in folders
+            if not name.startswith(".")
+            and name != "__pycache__"
+            and not os.path.islink(os.path.join(current, name))
+        )
+        for name in sorted(files):
+            path = Path(current, name)
+            if name.endswith(".py") and not path.is_symlink():
+                yield path
+
+
+def _target_encoding(text: str, old: bytes | None) -> str:
+    """The encoding a rewritten source must use: its own cookie, keeping an existing UTF-8 BOM."""
+    head = "\n".join(text.splitlines()[:2]).encode("ascii", "replace")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(head).readline)
+    except SyntaxError:
+        encoding = "utf-8"
+    if encoding in ("utf-8", "utf-8-sig"):
+        encoding = "utf-8-sig" if old is not None and old.startswith(b"\xef\xbb\xbf") else "utf-8"
+    return encoding
+
+
+def _decode_loosely(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return data.decode("utf-8", "replace")
