@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import keyword
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -20,8 +22,10 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from codegen import diagnostics, names
 from codegen import route as _route
 from codegen.model import Diagnostic, ModelEdit
+from codegen.names import is_reserved_in_shim
 
 _BOM = "\ufeff"
 # A method's descriptor decorator must stay outermost, or the class would hold a plain function.
@@ -59,7 +63,11 @@ def apply_edit(source: str, edit: ModelEdit) -> ApplyResult:
     try:
         return _apply(source, edit)
     except Exception as exc:  # the contract is "never raises": a bug must not stop other files
-        return _failed(edit, "CG403", f"internal error while applying: {type(exc).__name__}: {exc}")
+        return _failed(
+            edit,
+            diagnostics.APPLY_INTERNAL,
+            f"internal error while applying: {type(exc).__name__}: {exc}",
+        )
 
 
 def unroute(source: str, edit: ModelEdit) -> ApplyResult:
@@ -68,7 +76,7 @@ def unroute(source: str, edit: ModelEdit) -> ApplyResult:
 
 
 def _failed(edit: ModelEdit, code: str, message: str, line: int = 1, column: int = 0) -> Failed:
-    return Failed((Diagnostic(edit.path, line, column, code, "error", message),))
+    return Failed((diagnostics.error(edit.path, code, message, line=line, column=column),))
 
 
 def _apply(source: str, edit: ModelEdit) -> ApplyResult:
@@ -76,21 +84,28 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     bom = _BOM if source.startswith(_BOM) else ""
     try:
         module = cst.parse_module(source[len(bom) :])
+        printed = bom + module.code  # what libcst prints for the file as it is
     except cst.ParserSyntaxError as exc:
-        return _failed(edit, "CG400", f"cannot parse: {exc.message}", exc.raw_line, exc.raw_column)
+        return _failed(
+            edit,
+            diagnostics.APPLY_SYNTAX_ERROR,
+            f"cannot parse: {exc.message}",
+            exc.raw_line,
+            exc.raw_column,
+        )
     invalid = _invalid_names(edit)
     if invalid:
-        return _failed(edit, "CG404", invalid)
+        return _failed(edit, diagnostics.INVALID_NAMES, invalid)
     route = edit.routes
     shim = _Shim(edit.shim_module, edit.shim_alias, edit.common_module)
     wanted: dict[str, list[_Kind]] = {}
     if route:
         for qualname in edit.shared_builders:
-            wanted.setdefault(qualname, []).append(("shared_layer", qualname))
+            wanted.setdefault(qualname, []).append((names.SHARED_LAYER, qualname))
         for root in edit.roots:
-            wanted.setdefault(root.qualname, []).append(("model", root.model))
+            wanted.setdefault(root.qualname, []).append((names.MODEL, root.model))
         if edit.build:
-            wanted.setdefault(edit.build, []).append(("build", None))
+            wanted.setdefault(edit.build, []).append((names.BUILD, None))
     # Inline-layer marks first: their lines are those of the text that was scanned.
     module, problems = _route.mark_layers(module, edit)
     if problems:
@@ -119,8 +134,170 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
         add_import=route and not facts.has_import,
         remove_import=not keep_import,
     )
+    # Every other shim this tool could have routed the file through (a renamed model, a model
+    # whose name changed when another file with its stem arrived) is un-routed first.
+    # (Only when this file is routed: a file the plan leaves alone keeps other shims' marks.)
+    stale = _stale_shims(module, source, shim) if route else ()
+    for old in stale:
+        module = module.visit(
+            _Rewrite(
+                old,
+                wanted={},
+                to_shim=frozenset(),
+                add_import=False,
+                remove_import=not _used_outside_routing(module, old.alias),
+            )
+        )
     new_source = bom + module.visit(transformer).code
-    return Unchanged() if new_source == source else Applied(new_source)
+    if new_source in (source, printed):
+        # Nothing meant to change: never rewrite a file only because libcst prints it otherwise.
+        return Unchanged()
+    lost = _first_difference(source, printed) or _unintended(source, new_source, (shim, *stale))
+    if lost:
+        line, what = lost
+        message = (
+            f"{what}: libcst cannot rewrite this file without changing lines it does not mean to "
+            "touch, so it is left alone; route it by hand (see README, Using a shim) or simplify "
+            "that line (form feeds, a bare CR, standalone `\\` lines)"
+        )
+        return _failed(edit, diagnostics.ROUND_TRIP, message, line)
+    return Applied(new_source)
+
+
+def _first_difference(source: str, printed: str) -> tuple[int, str] | None:
+    """Where libcst's printing of the untouched module differs from the file, or None."""
+    if source == printed:
+        return None
+    old, new = source.splitlines(keepends=True), printed.splitlines(keepends=True)
+    for number, (a, b) in enumerate(zip(old, new, strict=False), 1):
+        if a != b:
+            return number, f"line {number} would change ({a!r} -> {b!r})"
+    number = min(len(old), len(new)) + 1
+    return number, f"lines from {number} on would change (end of file)"
+
+
+_IMPORT_LINE = re.compile(r"^(from|import)\s")
+_IMPORT_PART = re.compile(r"^[\w\s,.()]*(#.*)?$")
+
+
+def _unintended(
+    source: str, new_source: str, shims: tuple[_Shim, ...]
+) -> tuple[int, str] | None:
+    """The first changed line that is not part of routing (the round-trip check), or None.
+
+    Changed lines may be: our import and decorators, imports rerouted between the common module
+    and the shim (and their parenthesised continuation lines), `pass` for an emptied block, a
+    comment moved off a removed line, and blank lines next to any of those.
+    """
+    old = source.splitlines(keepends=True)
+    new = new_source.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        removed, added = old[i1:i2], new[j1:j2]
+        text = "".join(removed + added)
+        removed_text = {line.strip() for line in removed}
+        added_text = {line.strip() for line in added}
+        routing = False
+        for line in (*removed, *added):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if any(
+                stripped.startswith(f"@{shim.alias}.")
+                or f"{shim.alias}.{names.LAYER}(" in stripped
+                or _is_our_import(stripped, shim)
+                for shim in shims
+            ):
+                routing = True
+            elif stripped in removed_text and stripped in added_text:
+                continue  # the same line, indented into or out of a layer mark's `with`
+            elif _gains_or_loses_a_mark(stripped, removed if line in added else added, shims):
+                continue  # `with a:` <-> `with a, <alias>.layer(...):`
+            elif stripped == "pass" or _IMPORT_PART.match(stripped):
+                continue
+            elif stripped.startswith("#") and text.count(stripped) >= 2:
+                continue  # a comment that moved off a removed line
+            else:
+                return i1 + 1, f"line {i1 + 1} would change ({line!r})"
+        if not routing and not any(_inside_our_import(old, i1, shim) for shim in shims):
+            return i1 + 1, f"line {i1 + 1} would change ({''.join(removed or added)[:60]!r})"
+    return None
+
+
+def _gains_or_loses_a_mark(stripped: str, other_side: list[str], shims: tuple[_Shim, ...]) -> bool:
+    """Whether a line of the other side is this one with a layer mark added to its `with`."""
+    core = stripped.rstrip(":").strip()
+    for shim in shims:
+        mark = rf"{re.escape(shim.alias)}\.{names.LAYER}\([^()]*\)"
+        for line in other_side:
+            if f"{shim.alias}.{names.LAYER}(" not in line:
+                continue
+            plain = re.sub(rf",\s*{mark}|{mark},\s*", "", line).strip()
+            if plain == stripped or (core and core in line):
+                return True
+    return False
+
+
+def _stale_shims(module: cst.Module, source: str, shim: _Shim) -> tuple[_Shim, ...]:
+    """Other shims of the same package the file imports under their own name (`x_transfer`)."""
+    package = shim.module.rpartition(".")[0]
+    if not package:
+        return ()
+    found: set[str] = set()
+    for candidate in set(re.findall(rf"\b(\w+{names.SHIM_SUFFIX})\b", source)) - {shim.alias}:
+        other = _Shim(f"{package}.{candidate}", candidate, shim.common)
+        if any(
+            isinstance(stmt, cst.SimpleStatementLine)
+            and any(other.binds_alias_anywhere(small) for small in stmt.body)
+            for stmt in module.body
+        ):
+            found.add(candidate)
+    return tuple(_Shim(f"{package}.{alias}", alias, shim.common) for alias in sorted(found))
+
+
+class _Uses(cst.CSTVisitor):
+    """Counts uses of a name outside imports and outside that shim's own decorators."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.count = 0
+
+    def visit_Decorator(self, node: cst.Decorator) -> bool:
+        return _decorator_kind(node, self.alias) is None
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.count += node.value == self.alias
+
+
+def _used_outside_routing(module: cst.Module, alias: str) -> bool:
+    uses = _Uses(alias)
+    module.visit(uses)
+    return uses.count > 0
+
+
+def _is_our_import(line: str, shim: _Shim) -> bool:
+    stripped = line.strip()
+    return bool(_IMPORT_LINE.match(stripped)) and any(
+        name in stripped for name in (shim.module, shim.common, shim.alias)
+    )
+
+
+def _inside_our_import(lines: list[str], index: int, shim: _Shim) -> bool:
+    """Whether line `index` continues a parenthesised import of the shim or common module."""
+    for back in range(index - 1, -1, -1):
+        if _is_our_import(lines[back], shim):
+            return True
+        if not _IMPORT_PART.match(lines[back].strip()) or not lines[back].strip():
+            return False
+    return False
 
 
 def _invalid_names(edit: ModelEdit) -> str:
@@ -148,7 +325,7 @@ def _missing(edit: ModelEdit, facts: _Gather) -> list[Diagnostic]:
             why = "is a class; only functions and methods can be routed through the shim"
         else:
             why = "is not defined in this file (renamed or removed since the scan?)"
-        out.append(Diagnostic(edit.path, 1, 0, "CG402", "error", f"`{qualname}` {why}"))
+        out.append(diagnostics.error(edit.path, diagnostics.MISSING_BUILDER, f"`{qualname}` {why}"))
     return out
 
 
@@ -210,22 +387,14 @@ def _local_name(name: cst.ImportAlias) -> str:
 def _decorator_kind(decorator: cst.Decorator, alias: str) -> _Kind | None:
     """Classify a decorator as one of ours (`alias.shared_layer(...)`, `alias.build`) or None."""
     expr = decorator.decorator
-    if (
-        isinstance(expr, cst.Attribute)
-        and isinstance(expr.value, cst.Name)
-        and expr.value.value == alias
-        and expr.attr.value == "build"
-    ):
-        return ("build", None)
-    if not (
-        isinstance(expr, cst.Call)
-        and isinstance(expr.func, cst.Attribute)
-        and isinstance(expr.func.value, cst.Name)
-        and expr.func.value.value == alias
-        and expr.func.attr.value in ("shared_layer", "model")
-    ):
+    callee = expr.func if isinstance(expr, cst.Call) else expr
+    if not (isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name)):
         return None
-    kind = expr.func.attr.value
+    kind = names.routing_kind(f"{callee.value.value}.{callee.attr.value}", alias=alias)
+    if kind == names.BUILD:
+        return None if isinstance(expr, cst.Call) else (names.BUILD, None)
+    if kind is None or not isinstance(expr, cst.Call):
+        return None
     if len(expr.args) == 1 and not expr.args[0].keyword and not expr.args[0].star:
         value = expr.args[0].value
         if isinstance(value, cst.SimpleString):
@@ -236,8 +405,8 @@ def _decorator_kind(decorator: cst.Decorator, alias: str) -> _Kind | None:
 
 
 def _make_decorator(kind: _Kind, alias: str) -> cst.Decorator:
-    if kind[0] == "build":
-        return cst.Decorator(cst.parse_expression(f"{alias}.build"))
+    if kind[0] == names.BUILD:
+        return cst.Decorator(cst.parse_expression(f"{alias}.{names.BUILD}"))
     return cst.Decorator(cst.parse_expression(f'{alias}.{kind[0]}("{kind[1]}")'))
 
 
@@ -317,15 +486,17 @@ class _Gather(cst.CSTVisitor):
             if self._is_ours(assignment) or not isinstance(assignment, Assignment):
                 continue
             pos = self.get_metadata(PositionProvider, assignment.node).start
+            message = (
+                f"`{self.shim.alias}` is already bound here to something other than "
+                f"`{self.shim.module}`; rename that binding or choose another shim alias"
+            )
             self.conflicts.append(
-                Diagnostic(
+                diagnostics.error(
                     self.path,
-                    pos.line,
-                    pos.column,
-                    "CG401",
-                    "error",
-                    f"`{self.shim.alias}` is already bound here to something other than "
-                    f"`{self.shim.module}`; rename that binding or choose another shim alias",
+                    diagnostics.ALIAS_CONFLICT,
+                    message,
+                    line=pos.line,
+                    column=pos.column,
                 )
             )
 
@@ -411,6 +582,7 @@ class _Rewrite(cst.CSTTransformer):
                 changed = True
                 if _has_comment(decorator.leading_lines):
                     carried.extend(decorator.leading_lines)
+                carried.extend(_own_line(decorator.trailing_whitespace))
                 continue
             if kind is not None:
                 present.add(kind)
@@ -447,6 +619,7 @@ class _Rewrite(cst.CSTTransformer):
                 assert isinstance(stmt, cst.SimpleStatementLine)
                 if _has_comment(stmt.leading_lines):
                     carried.extend(stmt.leading_lines)
+                carried.extend(_own_line(stmt.trailing_whitespace))
                 continue
             if carried:
                 first = new[0]
@@ -500,7 +673,10 @@ class _Rewrite(cst.CSTTransformer):
             return stmt, None
 
         def target(name: cst.ImportAlias) -> str:
-            return self.shim.module if _local_name(name) in self.to_shim else self.shim.common
+            local = _local_name(name)
+            if local in self.to_shim and not is_reserved_in_shim(local):
+                return self.shim.module
+            return self.shim.common
 
         staying = [name for name in names if target(name) == source]
         leaving = [name for name in names if target(name) != source]
@@ -571,6 +747,13 @@ def _dotted(module: str) -> cst.Attribute | cst.Name:
     expr = cst.parse_expression(module)
     assert isinstance(expr, (cst.Attribute, cst.Name))
     return expr
+
+
+def _own_line(trailing: cst.TrailingWhitespace) -> list[cst.EmptyLine]:
+    """The comment at the end of a removed line, kept on a line of its own (nothing if none)."""
+    if trailing.comment is None:
+        return []
+    return [cst.EmptyLine(indent=True, comment=trailing.comment)]
 
 
 def _has_comment(lines: Sequence[cst.EmptyLine]) -> bool:

@@ -130,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     options = commands.Options(
         command=args.command,
-        paths=tuple(args.paths) or tuple(config.paths),
+        # Path arguments are typed from the current folder; config paths are the project's.
+        paths=tuple(_from_cwd(path, config.root) for path in args.paths) or tuple(config.paths),
         use_cache=not args.no_cache,
         jobs=args.jobs,
         json=args.json,
@@ -160,3 +161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _from_cwd(path: str, root: str) -> str:
+    """A path argument as the scanner takes it: relative to the project root (may start `..`)."""
+    absolute = os.path.abspath(path)  # against the current folder, as a shell user means it
+    try:
+        return os.path.relpath(absolute, root)
+    except ValueError:  # another drive on Windows
+        return absolute

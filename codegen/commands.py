@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from codegen import diagnostics, names, write
 from codegen.cache.outputs import cached_outputs, remember_outputs
 from codegen.config import Config
-from codegen.discover import discover
+from codegen.discover import discover, routed_elsewhere
 from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic, Plan
 from codegen.progress import terminal_progress
@@ -111,8 +111,12 @@ def run(options: Options, config: Config) -> int:
         # Finish a write that a crash interrupted before planning against a half-old tree.
         root = Path(config.root)
         model_dirs = {Path(source.abspath).parent for source in scanned.sources}
-        recovered = (*write.recover(root / config.output), *write.recover(root, dirs=model_dirs))
-        _print_diagnostics([d for d in recovered if d.severity == "error"])
+        # One lock and one journal, at the project root, cover generated/ and the models.
+        recovered = write.recover(root, dirs=model_dirs, legacy=[root / config.output])
+        recovery_errors = [d for d in recovered if d.severity == "error"]
+        _print_diagnostics(recovery_errors)
+    else:
+        recovery_errors = []
     generated, models = command != "apply", command != "emit"
     outcome = pipeline.build(
         config,
@@ -126,12 +130,30 @@ def run(options: Options, config: Config) -> int:
     )
     if command == "check":
         code = _check(changes, config, options)
+        if _report_pending_journals(config):
+            return max(code, EXIT_CHANGED)
         if code == EXIT_CLEAN and options.use_cache:
             remember_outputs(
                 scanned.tree, config, outcome.files, pipeline.copied_sources(scanned.plan)
             )
         return code
-    return _write(changes, outcome, config, options, remember=command == "sync")
+    code = _write(changes, outcome, config, options, remember=command == "sync")
+    return max(code, EXIT_ERROR) if recovery_errors else code
+
+
+def _report_pending_journals(config: Config) -> bool:
+    """`check` names an interrupted write that is still pending (it never finishes one itself)."""
+    root = Path(config.root)
+    pending = [
+        journal
+        for journal in (root / write.JOURNAL, root / config.output / write.JOURNAL)
+        if os.path.lexists(journal)
+    ]
+    for journal in pending:
+        shown = os.path.relpath(journal, root).replace(os.sep, "/")
+        message = "an interrupted write is pending; run `codegen sync` to finish it"
+        print(diagnostics.error(shown, diagnostics.PENDING, message).format(), file=sys.stderr)
+    return bool(pending)
 
 
 def _unchanged_tree_in_sync(discovered: pipeline.Discovered, config: Config) -> bool:
@@ -183,11 +205,47 @@ def pending_changes(
             outcome.files, root / config.output, root, force=force
         )
         problems.extend(write_problems)
+        problems.extend(_partial_scan_conflicts(generated_changes, outcome, config))
         notes = compatibility_notes(outcome.plan, generated_changes)
     if models:
-        model_changes, source_problems = write.plan_source_changes(outcome.routed, root)
+        # Planned against the exact bytes that were scanned and edited, not a re-read.
+        read = {source.abspath: source.digest for source in outcome.scan.sources}
+        model_changes, source_problems = write.plan_source_changes(outcome.routed, root, read=read)
         problems.extend(source_problems)
     return Changes(generated_changes, model_changes, tuple(problems), notes)
+
+
+def _partial_scan_conflicts(
+    changes: tuple[Change, ...], outcome: pipeline.Outcome, config: Config
+) -> list[Diagnostic]:
+    """Deletions and rewrites of generated/ follow what is routed, not what this scan saw.
+
+    A file this scan did not see (excluded, not named by a path argument) that still imports a
+    shim keeps that shim, and the shared modules beside it, from being deleted or rewritten.
+    """
+    touched = [c for c in changes if c.action in ("update", "delete")]
+    if not touched:
+        return []
+    seen = {source.path for source in outcome.scan.sources}
+    from codegen import pipeline  # loaded already: this run planned
+
+    elsewhere = routed_elsewhere(config, pipeline.output_package(config), seen)
+    if not elsewhere:
+        return []
+    problems = []
+    for change in touched:
+        name = change.path.rsplit("/", 1)[-1]
+        users = elsewhere.get(name) if names.is_shim_file(name) else next(iter(elsewhere.values()))
+        if not users:
+            continue
+        verb = "delete" if change.action == "delete" else "rewrite"
+        message = (
+            f"this scan does not see {users[0]}, which still imports generated code: it would "
+            f"{verb} {change.path} under it. Scan the whole project (no path argument or "
+            "--exclude that leaves routed models out), or un-route that file first"
+        )
+        problems.append(diagnostics.error(users[0], diagnostics.PARTIAL_SCAN, message))
+    return problems
 
 
 def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, ...]:
@@ -296,15 +354,19 @@ def _write(
             print(_describe(change, dry_run=True))
         return EXIT_CHANGED if everything else EXIT_CLEAN
     root = Path(config.root)
-    failures: list[Diagnostic] = []
-    if changes.generated:
-        failures.extend(write.apply_changes(changes.generated, root / config.output))
-    if changes.models and not failures:
-        failures.extend(write.apply_changes(changes.models, root))
+    # One transaction covers generated/ and the models: all of it is written, or none of it. Every
+    # file read for this plan must still hold the bytes that were read (users' files are sacred).
+    expect = {s.abspath: s.digest for s in outcome.scan.sources if s.text is not None}
+    problems = write.apply_changes(everything, root, expect=expect)
+    failures = [d for d in problems if d.severity == "error"]
+    _print_diagnostics([d for d in problems if d.severity == "warning"])
     if failures:
         _print_diagnostics(failures)
+        journaled = any("journaled" in d.message for d in failures)
         print(
-            "nothing written." if not changes.generated else "write failed; previous files kept.",
+            "the write is journaled; run codegen again to finish it."
+            if journaled
+            else "nothing written.",
             file=sys.stderr,
         )
         return EXIT_ERROR

@@ -92,7 +92,8 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[Config, tupl
         start = start.parent
     pyproject = Path(os.path.abspath(explicit)) if explicit is not None else find_pyproject(start)
     if pyproject is None:
-        return Config(root=str(start)), ()
+        # Outside any project: scan what was asked, but leave no cache folder behind.
+        return Config(root=str(start), cache_dir=""), ()
     shown = _display(pyproject, start)
     root = str(pyproject.parent)
     try:
@@ -120,6 +121,8 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[Config, tupl
             diagnostics.error(shown, WRONG_TYPE, message, line=_key_line(text, "codegen")),
         )
     values, problems = _convert(table, text, shown)
+    if not (isinstance(document.get("tool"), dict) and "codegen" in document["tool"]):
+        values.setdefault("cache_dir", "")  # a pyproject.toml that is not set up for codegen
     config = Config(root=root, **values)
     return config, (*problems, *validate_config(config, path=shown, text=text))
 
@@ -169,6 +172,9 @@ def validate_config(
     output_problem = _output_problem(config.output)
     if output_problem:
         problems.append(("output", output_problem))
+    cache_problem = _cache_dir_problem(config.cache_dir, config.output)
+    if cache_problem:
+        problems.append(("cache_dir", cache_problem))
     if config.jobs < 0:
         problems.append(("jobs", f"jobs must be 0 (auto) or a positive number, got {config.jobs}"))
     if config.max_file_bytes <= 0:
@@ -181,6 +187,24 @@ def validate_config(
         diagnostics.error(path, INVALID_VALUE, message, line=_key_line(text, key))
         for key, message in problems
     )
+
+
+def _cache_dir_problem(cache_dir: str, output: str) -> str:
+    """Why `cache_dir` cannot be the cache folder, or "" when it can ("" disables the cache)."""
+    if not cache_dir:
+        return ""
+    problem = _output_problem(cache_dir).replace("output", "cache_dir")
+    if problem:
+        return problem
+    parts = _parts(cache_dir)
+    out = _parts(output)
+    if out and (parts[: len(out)] == out or out[: len(parts)] == parts):
+        return f"cache_dir {cache_dir!r} must not be, hold or lie inside the output folder"
+    return ""
+
+
+def _parts(path: str) -> list[str]:
+    return [part for part in path.replace("\\", "/").split("/") if part not in ("", ".")]
 
 
 def _output_problem(output: str) -> str:

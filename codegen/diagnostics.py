@@ -48,6 +48,11 @@ CHANGED_SINCE_PLAN = _code("CG307", "writing: a file changed on disk since it wa
 REFUSED = _code("CG308", "writing: a write was refused")
 BAD_JOURNAL = _code("CG309", "writing: the journal of an interrupted write is damaged")
 PENDING = _code("CG310", "writing: an interrupted write was pending; finished by recovery")
+READ_ONLY = _code("CG311", "writing: a model file is read-only; refused, never rewritten")
+FILE_LOCKED = _code("CG312", "writing: another process holds an advisory lock on a file")
+PARTIAL_SCAN = _code(
+    "CG313", "writing: a narrower scan would delete or rewrite what unscanned routed files import"
+)
 
 # --- rendering -------------------------------------------------------------------------------
 UNSAFE_NAME = _code("CG320", "rendering: a name that cannot be placed safely in generated code")
@@ -59,6 +64,7 @@ MISSING_BUILDER = _code("CG402", "apply: a builder to route is neither defined n
 APPLY_INTERNAL = _code("CG403", "apply: an internal error while applying one file")
 INVALID_NAMES = _code("CG404", "apply: names in the edit that are not valid identifiers")
 MISSING_LAYER = _code("CG405", "apply: no statements cover a shared inline layer's lines")
+ROUND_TRIP = _code("CG406", "apply: the rewrite would change lines outside the routing; left alone")
 
 # --- cache -----------------------------------------------------------------------------------
 CACHE_DISABLED = _code("CG601", "cache: the cache cannot be used; disabled for this run")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import stat
 import tokenize
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
@@ -15,6 +17,7 @@ from codegen import diagnostics
 from codegen.config import Config
 from codegen.diagnostics import MISSING_PATH, SYMLINK_LOOP, TOO_LARGE, UNDECODABLE, UNREADABLE
 from codegen.model import Diagnostic, SourceFile
+from codegen.names import SHIM_SUFFIX
 
 SKIPPED_NAMES = frozenset({"__pycache__", "venv", "env", "site-packages", "node_modules"})
 
@@ -223,3 +226,32 @@ def _cookie_line(data: bytes) -> int:
 
 def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
+
+
+def routed_elsewhere(
+    config: Config, package: str, seen: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """Shim files that files this scan did not see still import: {shim file: (paths, ...)}.
+
+    Deletions and rewrites of generated/ must follow what is routed, not what one scan saw: a
+    narrower scan (`--exclude`, a path argument naming one file, `sync generated`) leaves routed
+    models out. This looks at every `*.py` under the configured paths, excludes ignored, for the
+    imports `apply` writes (a cheap text search, no parse) and over-approximates: a file that only
+    mentions a shim in a comment counts too, which can only keep more.
+    """
+    if not package:
+        return {}
+    everything = replace(config, exclude=())
+    sources, _ = discover(list(config.paths), everything)
+    skip = set(seen)
+    shim = re.compile(rf"\b(\w+{SHIM_SUFFIX})\b")
+    imports = re.compile(
+        rf"^\s*(from\s+{re.escape(package)}\s+import|import\s+{re.escape(package)}\.)", re.M
+    )
+    found: dict[str, list[str]] = {}
+    for source in sources:
+        if source.path in skip or source.text is None or not imports.search(source.text):
+            continue
+        for alias in sorted(set(shim.findall(source.text))):
+            found.setdefault(f"{alias}.py", []).append(source.path)
+    return {name: tuple(paths) for name, paths in sorted(found.items())}

@@ -22,6 +22,39 @@ MODEL: Final = "model"
 LAYER: Final = "layer"
 
 
+# What a shim itself defines (templates/transfer.py.jinja): a shared builder of that name is not
+# exposed under it (it would shadow the API; `build` would even break the model's import), and
+# apply leaves such a builder's import on layers_common.
+SHIM_API: Final = frozenset(
+    {
+        "MODEL",
+        "TRANSFERABLE_VARIABLES",
+        "SCOPE_PREFIX",
+        "LAYERS",
+        "TransferError",
+        "TransferReport",
+        "Entry",
+        SHARED_LAYER,
+        BUILD,
+        MODEL,
+        LAYER,
+        "variable_map",
+        "transferable_variables",
+        "trainable_variables",
+        "save",
+        "restore",
+        "copy",
+        "saver",
+        "init_from_checkpoint",
+    }
+)
+
+
+def is_reserved_in_shim(name: str) -> bool:
+    """Whether a shim cannot expose a builder under `name` (its API, or a private name)."""
+    return name in SHIM_API or name.startswith("_")
+
+
 def shim_alias(model_name: str) -> str:
     """The local name a model binds its shim to (`sentiment` -> `sentiment_transfer`)."""
     return f"{model_name}{SHIM_SUFFIX}"
@@ -64,13 +97,18 @@ _ROUTING = re.compile(rf"^(\w+){SHIM_SUFFIX}\.({SHARED_LAYER}|{BUILD}|{MODEL})$"
 def routing_kind(dotted: str, *, alias: str | None = None) -> RoutingKind | None:
     """Which of our decorators a dotted callee spelling is, or None when it is not ours.
 
-    With `alias`, only that shim's decorators count; without, any `<word>_transfer` shim's.
+    With `alias`, only that shim's decorators count (whatever the alias is spelled like);
+    without, any `<word>_transfer` shim's.
     """
-    match = _ROUTING.match(dotted)
-    if match is None or (alias is not None and f"{match.group(1)}{SHIM_SUFFIX}" != alias):
+    owner, _, attr = dotted.rpartition(".")
+    if alias is not None:
+        if owner != alias or attr not in (SHARED_LAYER, BUILD, MODEL):
+            return None
+    elif _ROUTING.match(dotted) is None:
         return None
-    kind = match.group(2)
-    return SHARED_LAYER if kind == SHARED_LAYER else MODEL if kind == MODEL else BUILD
+    if attr == SHARED_LAYER:
+        return SHARED_LAYER
+    return MODEL if attr == MODEL else BUILD
 
 
 @dataclass(frozen=True)

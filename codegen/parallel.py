@@ -20,10 +20,12 @@ Result = TypeVar("Result")
 
 
 def resolve_jobs(requested: int, pending: int) -> int:
-    """0 means automatic: every core for a large tree, one process for a small one."""
+    """0 means automatic: every core for a large tree, one process for a small one. Never more
+    processes than files to parse, nor than cores (`--jobs 100` for 5 files starts 5 at most)."""
+    cores = os.cpu_count() or 1
     if requested > 0:
-        return requested
-    return (os.cpu_count() or 1) if pending >= PARALLEL_THRESHOLD else 1
+        return max(1, min(requested, pending, cores))
+    return cores if pending >= PARALLEL_THRESHOLD else 1
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from codegen import runtime, shims, templates_dir
+from codegen import names, runtime, shims, templates_dir
 from codegen.canonical import canonical_copies
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, FunctionFacts, Model, Plan, TrunkLayer
@@ -195,6 +195,8 @@ class _Renderer:
                 continue
             seen.add(builder)
             clone, canonical = shared[layer.callee]
+            if names.is_reserved_in_shim(builder.split(".")[0]):
+                continue  # would shadow the shim's own API; the model keeps its own definition
             method = self.class_method(clone)
             if method is not None:
                 name = builder if layer.imported else builder.split(".")[0]

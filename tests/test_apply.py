@@ -800,3 +800,93 @@ def test_skipping_scope_analysis_when_the_alias_is_never_spelled_changes_no_outp
         assert fast.new_source == routed
         compared += 1
     assert compared >= 3
+
+
+# --- issue 14, cases 8 and 9: comments on removed lines, the explicit round-trip check ----------
+
+
+def test_unrouting_keeps_a_comment_on_the_line_of_a_removed_import_or_decorator():
+    before = dedent(
+        """\
+        import tensorflow as tf
+        from generated import sentiment_transfer  # routed by codegen; ask Ann first
+
+
+        class Model:
+            @sentiment_transfer.shared_layer("Model.embed")  # the slow one
+            def embed(self, x):
+                return x
+
+
+        @sentiment_transfer.build  # entry point
+        def build_model(x):
+            return x
+        """
+    )
+    result = unroute(before, make_edit("Model.embed"))
+    assert isinstance(result, Applied)
+    assert result.new_source == dedent(
+        """\
+        import tensorflow as tf
+        # routed by codegen; ask Ann first
+
+
+        class Model:
+            # the slow one
+            def embed(self, x):
+                return x
+
+
+        # entry point
+        def build_model(x):
+            return x
+        """
+    )
+
+
+ROUND_TRIP_LOSSES = {
+    "form feed before def": "import os\n\n\x0cdef embed(x):\n    return x\n\n\n"
+    "def build_model(x):\n    return embed(x)\n",
+    "bare CR at EOF": "def embed(x):\n    return x\n\n\ndef build_model(x):\n    return embed(x)\r",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUND_TRIP_LOSSES))
+def test_a_file_libcst_cannot_print_back_is_left_alone_with_a_diagnostic(name: str):
+    source = ROUND_TRIP_LOSSES[name]
+    result = apply_edit(source, make_edit("embed"))
+    assert isinstance(result, Failed), result
+    [problem] = result.diagnostics
+    assert problem.code == "CG406" and "left alone" in problem.message
+    assert problem.line >= 1
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1\n\n\n\n",  # blank lines at EOF
+        "x = 1\n\\\n\ny = 2\n",  # a standalone continuation line
+        "import os\n\n\x0cdef f():\n    pass\n",  # a form feed
+    ],
+)
+def test_routing_changes_only_routing_lines_or_nothing(source: str):
+    """Blank lines at EOF and `\\` lines survive a routing; anything lost is refused instead."""
+    text = source + "\n\ndef embed(x):\n    return x\n\n\n"
+    text += "def build_model(x):\n    return embed(x)\n"
+    text += "\n\n\n"
+    result = apply_edit(text, make_edit("embed"))
+    if isinstance(result, Applied):
+        assert unroute(result.new_source, make_edit("embed")) == Applied(text)
+        removed = [line for line in text.splitlines(True) if line not in result.new_source]
+        assert removed == []
+    else:
+        assert isinstance(result, Failed) and result.diagnostics[0].code == "CG406"
+
+
+def test_an_already_routed_file_is_not_rewritten_to_strip_a_form_feed():
+    routed = (
+        "from generated import sentiment_transfer\n\n\n"
+        '@sentiment_transfer.shared_layer("embed")\ndef embed(x):\n    return x\n\n\x0c'
+        "@sentiment_transfer.build\ndef build_model(x):\n    return embed(x)\n"
+    )
+    assert apply_edit(routed, make_edit("embed")) == Unchanged()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from codegen.cache import facts as cache_module
-from codegen.cache.facts import MAGIC, FactsCache
+from codegen.cache.facts import MAGIC, FactsCache, claim
 from codegen.model import Diagnostic, ModuleFacts
 from tests.conftest import REPO
 
@@ -40,6 +40,15 @@ def facts(number: int, *, size: int = 200) -> ModuleFacts:
             field.name, () if kind.startswith("tuple") else defaults.get(kind)
         )
     return ModuleFacts(**values)
+
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """A cache folder codegen made itself: an existing folder it did not create is never used."""
+    folder = tmp_path / "cache"
+    assert claim(folder) == ""
+    return folder
 
 
 def packs(directory: Path) -> list[Path]:

@@ -69,7 +69,8 @@ def test_no_pyproject_anywhere_uses_defaults_rooted_at_start(tmp_path: Path, mon
     monkeypatch.setattr("codegen.config.find_pyproject", lambda start: None)
     config, diagnostics = load_config(tmp_path)
     assert diagnostics == ()
-    assert config == Config(root=str(tmp_path))
+    # Outside a project nothing may be left behind: no cache folder (issue 14, case 11).
+    assert config == Config(root=str(tmp_path), cache_dir="")
 
 
 def test_explicit_file_is_used_instead_of_walking(tmp_path: Path) -> None:

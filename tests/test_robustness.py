@@ -440,8 +440,9 @@ def test_an_exception_after_the_first_file_is_replaced_finishes_the_new_tree(
     monkeypatch.undo()
     if persistent:
         # Even the in-process roll-forward failed: the journal stays and the next run finishes it.
-        assert JOURNAL in snapshot(project / "generated")
-        assert run(project, capsys, "emit")[0] in (0, 1)
+        assert os.path.lexists(project / JOURNAL)  # one journal, at the project root
+        rerun = run(project, capsys, "emit")
+        assert rerun[0] in (0, 1), rerun
     assert generated(project) == new  # the journal promised the whole set: rolled forward
     assert_no_strays(project)
     assert run(project, capsys, "emit")[0] == 0
@@ -600,7 +601,7 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
         return any(".codegen-tmp-" in name for name in os.listdir(out))
 
     def committing() -> bool:
-        return os.path.exists(out / JOURNAL)
+        return os.path.exists(root / JOURNAL)
 
     def half_replaced() -> bool:
         try:
@@ -640,7 +641,7 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
         news = sum(
             1 for name, data in in_place.items() if data == new.get(name) and data != old.get(name)
         )
-        journaled = JOURNAL in after_kill
+        journaled = os.path.lexists(root / JOURNAL)
         observed.append(
             (
                 label,
@@ -652,7 +653,7 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
         )
         if index in (0, 2, 3, 5):  # rounds 1 and 4 leave the recovery to the next emit itself
             # What the next run does first: recovery alone gives exactly the old or the new set.
-            assert [d for d in write.recover(out) if d.severity != "info"] == []
+            assert [d for d in write.recover(root, dirs={out}) if d.severity != "info"] == []
             recovered = generated(root)
             assert recovered == (new if journaled else old), label
             assert_no_strays(root / "generated")
@@ -699,7 +700,7 @@ def test_two_emits_at_once_both_finish_and_leave_one_valid_tree(
         for err, code in results:
             assert "Traceback" not in err, err
             # One wins; the other finds nothing left to do, or sees the files move and says so.
-            assert code in (0, 1) or (code == 2 and "run again" in err), (code, err)
+            assert code in (0, 1) or (code == 2 and "CG307" in err and "again" in err), (code, err)
         outcomes.append(sorted(code for _, code in results))
         assert 1 in outcomes[-1]
         assert generated(root) == new

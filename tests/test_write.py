@@ -403,7 +403,7 @@ def _crash_after_replaces(out: Path, changes, monkeypatch, replaces: int) -> Non
 
     monkeypatch.setattr(os, "replace", cut)
     # A real crash runs no cleanup: skip the in-process roll-forward as well.
-    monkeypatch.setattr(journal, "_finish_quietly", lambda base, entries: None)
+    monkeypatch.setattr(journal, "_finish_quietly", lambda base, entries, handles: None)
     monkeypatch.setattr(journal, "unlink_quietly", lambda path: None)
     with pytest.raises(PowerCut):
         apply_changes(changes, out)
@@ -530,10 +530,10 @@ def test_lock_serialises_two_threads(tmp_path: Path, monkeypatch) -> None:
     inside = []
     real_transaction = journal._transaction
 
-    def slow_transaction(work, base):
+    def slow_transaction(work, base, expect):
         inside.append(("enter", threading.get_ident()))
         time.sleep(0.2)
-        result = real_transaction(work, base)
+        result = real_transaction(work, base, expect)
         inside.append(("leave", threading.get_ident()))
         return result
 
@@ -646,3 +646,90 @@ def test_unified_diff_git_style(tmp_path: Path) -> None:
     assert "--- a/generated/gone.py\n+++ /dev/null\n" in diff
     assert diff.index("generated/gone.py") < diff.index("generated/new.py")
     assert unified_diff([]) == ""
+
+
+# --- users' files are sacred (issue 14): recovery compares, in-place writes, torn writes -------
+
+
+def test_recovery_leaves_a_file_edited_after_the_crash_alone(tmp_path: Path, monkeypatch) -> None:
+    root, out = setup(tmp_path, {"a.py": gen("a1\n"), "b.py": gen("b1\n"), "c.py": gen("c1\n")})
+    rendered = {"a.py": gen("a2\n"), "b.py": gen("b2\n"), "c.py": gen("c2\n")}
+    changes, _ = plan_changes(rendered, out, root, force=False)
+    _crash_after_replaces(out, changes, monkeypatch, replaces=1)  # a new; b, c old
+    (out / "b.py").write_text("# my own b, saved after the crash\n")
+    problems = recover(out)
+    assert [(d.path, d.code, d.severity) for d in problems] == [
+        (str(out / write.JOURNAL), "CG310", "info"),
+        ("b.py", "CG307", "error"),
+    ]
+    assert "not overwritten" in problems[1].message
+    assert tree(out) == {
+        "a.py": gen("a2\n").encode(),
+        "b.py": b"# my own b, saved after the crash\n",  # kept: neither old nor ours
+        "c.py": gen("c2\n").encode(),
+    }
+
+
+def _model(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    root = tmp_path / "project"
+    model = root / "models" / "m.py"
+    model.parent.mkdir(parents=True)
+    model.write_text(text)
+    return root, model
+
+
+def test_source_changes_are_planned_against_the_bytes_that_were_read(tmp_path: Path) -> None:
+    import hashlib
+
+    root, model = _model(tmp_path, "x = 1\n")
+    read = {str(model): hashlib.sha256(b"x = 1\n").hexdigest()}
+    model.write_text("x = 2  # saved after the scan\n")
+    changes, problems = plan_source_changes({str(model): "y = 1\n"}, root, read=read)
+    assert changes == ()
+    assert [(d.path, d.code) for d in problems] == [("models/m.py", "CG307")]
+
+
+def test_source_changes_are_written_in_place_and_recover_from_a_cut(
+    tmp_path: Path, monkeypatch
+) -> None:
+    old = "".join(f"value_{i} = {i}\n" for i in range(2000))
+    new = "import shim\n" + old.replace("value_1999", "changed")
+    root, model = _model(tmp_path, old)
+    inode = os.stat(model).st_ino
+    changes, _ = plan_source_changes({str(model): new}, root)
+    assert [c.in_place for c in changes] == [True]
+    real_pwrite = os.pwrite
+
+    class PowerCut(BaseException):
+        pass
+
+    def half(fd, data, offset):  # the disk takes a third of the bytes, then the power goes
+        real_pwrite(fd, bytes(data[: len(data) // 3]), offset)
+        raise PowerCut
+
+    monkeypatch.setattr(os, "pwrite", half)
+    monkeypatch.setattr(journal, "_finish_quietly", lambda base, entries, handles: None)
+    with pytest.raises(PowerCut):
+        apply_changes(changes, root)
+    monkeypatch.undo()
+    torn = model.read_text()
+    assert torn not in (old, new) and os.path.exists(root / write.JOURNAL)
+    assert [d.code for d in recover(root, dirs=[model.parent])] == ["CG310"]
+    assert model.read_text() == new and os.stat(model).st_ino == inode
+    assert sorted(os.listdir(model.parent)) == ["m.py"]
+
+
+def test_a_torn_in_place_write_is_told_apart_from_an_edit(tmp_path: Path) -> None:
+    from codegen.write.files import digest
+
+    old, new = b"abcdefgh", b"ABCDEFGHIJ"
+    temp, backup = tmp_path / "new", tmp_path / "old"
+    temp.write_bytes(new)
+    backup.write_bytes(old)
+    entry = journal._Entry(
+        tmp_path / "f", temp, backup, digest(old), digest(new), in_place=True, checked=True
+    )
+    for cut in range(len(new) + 1):  # every state a write front to back passes through
+        assert journal._torn(new[:cut] + old[cut:], entry), cut
+    for edit in (b"abcdXfgh", b"ABCxEFGH", b"abc", b"", b"ABCDEFGHIJK", old + b"!"):
+        assert not journal._torn(edit, entry), edit

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
-from codegen.cache.records import replace_text
+from codegen.cache.records import cache_file, replace_text
 from codegen.cache.salt import package_digest
 from codegen.config import Config
 from codegen.model import ModelEdit
@@ -17,11 +16,7 @@ class AppliedMemo:
     """Keys of the (digest, edit) pairs known to be in sync; saved as one sorted text file."""
 
     def __init__(self, config: Config, enabled: bool):
-        self.path = (
-            Path(config.root) / config.cache_dir / APPLIED_FILE
-            if enabled and config.cache_dir
-            else None
-        )
+        self.path = cache_file(config, APPLIED_FILE, use_cache=enabled)
         self.salt = package_digest()[:16]
         self.known: set[str] = set()
         self.dirty = False

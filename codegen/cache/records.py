@@ -7,12 +7,16 @@ import json
 from pathlib import Path
 
 from codegen import atomic
+from codegen.cache.facts import claim
 from codegen.config import Config
 
 
 def cache_file(config: Config, name: str, *, use_cache: bool = True) -> Path | None:
-    """A file in the project's cache folder, None when caching is off."""
-    return Path(config.root) / config.cache_dir / name if use_cache and config.cache_dir else None
+    """A file in the project's cache folder, None when caching is off or the folder is not ours."""
+    if not (use_cache and config.cache_dir):
+        return None
+    directory = Path(config.root) / config.cache_dir
+    return directory / name if claim(directory) == "" else None
 
 
 def replace_text(path: Path, text: str) -> None:

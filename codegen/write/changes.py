@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,12 +13,14 @@ from typing import Literal
 
 from codegen.model import Change, Diagnostic
 from codegen.write.files import (
+    CHANGED_SINCE_PLAN,
     EDITED,
     ESCAPES,
     FOREIGN,
     JOURNAL,
     OUTPUT_NOT_DIR,
     PENDING,
+    READ_ONLY,
     WRITE_FAILED,
     diag,
     digest,
@@ -37,7 +40,8 @@ class FileChange(Change):
 
     target: str = ""  # absolute path
     data: bytes | None = None  # new bytes for create/update
-    old_digest: str | None = None  # sha256 of the bytes on disk when planned; None when absent
+    old_digest: str | None = None  # sha256 of the bytes read for the plan; None when absent
+    in_place: bool = False  # write through the file itself (hand-written files), not by rename
 
 
 def plan_changes(
@@ -73,9 +77,15 @@ def plan_changes(
 
 
 def plan_source_changes(
-    rendered: Mapping[str, str], root: Path
+    rendered: Mapping[str, str], root: Path, *, read: Mapping[str, str] | None = None
 ) -> tuple[tuple[Change, ...], tuple[Diagnostic, ...]]:
-    """Plan rewrites of hand-written files (no header rules), keeping each file's encoding."""
+    """Plan rewrites of hand-written files (no header rules), keeping each file's encoding.
+
+    `read` maps a file (as keyed in `rendered`) to the sha256 of the bytes that were scanned and
+    edited: the change is planned against exactly those bytes, and a file that holds anything else
+    now is refused (CG307). A symlink is written through at its target; a read-only file is
+    refused (CG311).
+    """
     root = Path(os.path.abspath(root))
     real_root = os.path.realpath(root)
     changes: list[Change] = []
@@ -86,10 +96,19 @@ def plan_source_changes(
         if not inside(target, real_root):
             diagnostics.append(diag(shown, ESCAPES, "refusing to write outside the project root"))
             continue
+        real = Path(os.path.realpath(target))  # a link is written through, at its target
         try:
-            old = read_bytes(target)
+            old = read_bytes(real)
         except OSError as error:
             diagnostics.append(diag(shown, WRITE_FAILED, f"cannot read: {reason(error)}"))
+            continue
+        expected = None if read is None else read.get(name)
+        if expected is not None and digest(old) != expected:
+            message = (
+                "changed on disk since codegen read it; nothing written (your version is kept): "
+                "run codegen again"
+            )
+            diagnostics.append(diag(shown, CHANGED_SINCE_PLAN, message))
             continue
         text = rendered[name]
         encoding = _target_encoding(text, old)
@@ -101,12 +120,39 @@ def plan_source_changes(
         if old == data:
             continue
         old_text = None if old is None else _decode_loosely(old, encoding)
-        action: Literal["create", "update"] = "create" if old is None else "update"
+        action: Literal["create", "update", "refuse"] = "create" if old is None else "update"
         why = "new file" if old is None else "content changed"
+        if old is not None and not _writable(real):
+            mode = stat.S_IMODE(os.stat(real).st_mode)
+            message = (
+                f"file is read-only (mode {mode:04o}); not rewritten: make it writable "
+                "(chmod u+w) to let codegen route it, or exclude it"
+            )
+            diagnostics.append(diag(shown, READ_ONLY, message))
+            action, why = "refuse", "read-only file"
         changes.append(
-            FileChange(shown, action, why, old_text, text, str(target), data, digest(old))
+            FileChange(
+                shown,
+                action,
+                why,
+                old_text,
+                text,
+                str(real),
+                data,
+                digest(old),
+                in_place=old is not None,
+            )
         )
     return tuple(changes), tuple(diagnostics)
+
+
+def _writable(path: Path) -> bool:
+    """The owner may write it and so may we (root ignores modes, so both are asked)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_IWUSR) and os.access(path, os.W_OK)
 
 
 def encoded_bytes(text: str, target: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Small file-system primitives the planner and the transaction share, and the writer's codes."""
+"""Small file-system primitives the planner and the transaction share."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from codegen import diagnostics
+from codegen.diagnostics import (  # noqa: F401  (re-exported: the writer's codes)
+    BAD_JOURNAL,
+    CHANGED_SINCE_PLAN,
+    EDITED,
+    ESCAPES,
+    FILE_LOCKED,
+    FOREIGN,
+    LOCKED,
+    OUTPUT_NOT_DIR,
+    PENDING,
+    READ_ONLY,
+    REFUSED,
+    WRITE_FAILED,
+)
 from codegen.model import Diagnostic, Severity
-
-EDITED = "CG301"
-FOREIGN = "CG302"
-ESCAPES = "CG303"
-OUTPUT_NOT_DIR = "CG304"
-LOCKED = "CG305"
-WRITE_FAILED = "CG306"
-CHANGED_SINCE_PLAN = "CG307"
-REFUSED = "CG308"
-BAD_JOURNAL = "CG309"
-PENDING = "CG310"  # an interrupted write: pending at plan time, finished by recover()
 
 JOURNAL = ".codegen-journal"
 
@@ -147,5 +151,9 @@ def reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
+_FACTORIES = {"error": diagnostics.error, "warning": diagnostics.warning, "info": diagnostics.info}
+
+
 def diag(path: str, code: str, message: str, severity: Severity = "error") -> Diagnostic:
-    return Diagnostic(path, 1, 0, code, severity, message)
+    """A whole-file diagnostic (line 1, column 0) through the one factory."""
+    return _FACTORIES[severity](path, code, message)
