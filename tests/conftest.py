@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parent.parent
 # Fixture trees that the tests scan, never run (realcode has a TF unit test of its own).
-collect_ignore_glob = ["realcode/*"]
+collect_ignore_glob = ["realcode/*", "realcode_imports/*"]
 MODELS = REPO / "models"
 TEMPLATES = REPO / "templates"
 
