@@ -140,6 +140,7 @@ def by_name(graph, name: str):
 def test_module_exports_the_public_api_and_reads_no_template(rt) -> None:
     assert sorted(rt.__all__) == [
         "Entry",
+        "FileTransfer",
         "ModelTransfer",
         "SharedLayer",
         "TransferError",

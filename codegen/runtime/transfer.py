@@ -6,18 +6,26 @@ their settings (collection, scope prefix) and their layers as data.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import tensorflow as tf  # type: ignore[import-untyped]
 
-__all__ = ["Entry", "ModelTransfer", "SharedLayer", "TransferError", "TransferReport"]
+__all__ = [
+    "Entry",
+    "FileTransfer",
+    "ModelTransfer",
+    "SharedLayer",
+    "TransferError",
+    "TransferReport",
+]
 
 # TensorFlow has no type stubs: graphs, sessions, variables and tensors are `Any` here.
 _Graph = Any
@@ -90,6 +98,9 @@ class SharedLayer:
     # how many variables the canonical copy creates; the runtime checks them as it builds.
     expected: tuple[str, ...] | None = None
     label: str = ""  # how reports name the layer, e.g. "layer 2 conv_block"
+    # A shared inline layer (or a call of an imported builder) marked in the model's code with
+    # `with layer(root, position):`: found by its trunk position, not by a builder call.
+    position: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -524,14 +535,22 @@ class ModelTransfer:
             raise TransferError(f"model {model!r}: bad scope prefix {scope_prefix!r}")
         self.settings = _Settings(collection, scope_prefix)
         self._by_call: dict[tuple[str, int], SharedLayer] = {}
+        self._by_position: dict[int, SharedLayer] = {}
         keys: set[str] = set()
         for layer in self.layers:
             call = (layer.builder, layer.occurrence)
-            if call in self._by_call or layer.key in keys:
+            if layer.key in keys or (
+                call in self._by_call
+                if layer.position is None
+                else layer.position in self._by_position
+            ):
                 raise TransferError(f"model {model!r}: duplicate shared layer {layer}")
             if not layer.key or layer.key.startswith("/") or layer.key.endswith("/"):
                 raise TransferError(f"model {model!r}: bad layer key {layer.key!r}")
-            self._by_call[call] = layer
+            if layer.position is None:
+                self._by_call[call] = layer
+            else:
+                self._by_position[layer.position] = layer
             keys.add(layer.key)
         self._local = threading.local()
 
@@ -569,6 +588,32 @@ class ModelTransfer:
 
         return wrapper
 
+    def routes(self, builder: str) -> bool:
+        """Whether calls of `builder` are one of this model's shared layers."""
+        return any(call[0] == builder for call in self._by_call)
+
+    @contextlib.contextmanager
+    def layer(self, position: int) -> Iterator[None]:
+        """`with` body = this model's shared inline layer at trunk `position`: what it creates
+        is recorded under the layer's keys, in creation order; nothing is renamed."""
+        layer = self._by_position.get(position)
+        depth = getattr(_ACTIVE, "depth", 0)
+        if layer is None or depth:  # not shared (any more), or inside another shared layer
+            yield
+            return
+        if tf.executing_eagerly():
+            raise TransferError(
+                f"model {self.model!r}: shared layer {position} needs graph mode "
+                "(tf.compat.v1, inside a tf.Graph)"
+            )
+        graph = tf.compat.v1.get_default_graph()
+        _ACTIVE.depth = depth + 1
+        try:
+            with self._recording(graph, layer):
+                yield
+        finally:
+            _ACTIVE.depth = depth
+
     def call_layer(self, builder: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Run `fn` as this model's next top-level call of `builder`, canonically if shared."""
         depth = getattr(_ACTIVE, "depth", 0)
@@ -600,6 +645,12 @@ class ModelTransfer:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> Any:
+        with self._recording(graph, layer):
+            return fn(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _recording(self, graph: _Graph, layer: SharedLayer) -> Iterator[None]:
+        """Record the variables created inside as `layer`'s, then check and collect them."""
         recorder = _LayerRecorder(layer, self.settings)
         # The current scope gets the recording getter for the call's duration; scopes opened
         # inside inherit it. Entering a variable_scope instead would touch the scope store's
@@ -609,7 +660,7 @@ class ModelTransfer:
         scope.set_custom_getter(_compose_getter(recorder.getter, own_getter))
         try:
             with tf.compat.v1.variable_creator_scope(recorder.creator):
-                result = fn(*args, **kwargs)
+                yield
         finally:
             scope.set_custom_getter(own_getter)
             recorder.active = False
@@ -617,7 +668,7 @@ class ModelTransfer:
         if layer.expected is not None and actual != tuple(layer.expected):
             made = ", ".join(str(var.op.name) for _, var in recorder.recorded) or "none"
             raise TransferError(
-                f"model {self.model!r}: {layer.label or 'layer'} {layer.builder!r} "
+                f"model {self.model!r}: {layer.label or 'layer'} {layer.builder or 'inline'!r} "
                 f"(call #{layer.occurrence}, key {layer.key!r}) expected variables "
                 f"{tuple(layer.expected)!r} but created {actual!r} ({made})"
             )
@@ -633,7 +684,6 @@ class ModelTransfer:
             if id(var) not in members:
                 members.add(id(var))
                 graph.add_to_collection(self.settings.collection, var)
-        return result
 
     # -- moving weights ---------------------------------------------------------
 
@@ -826,3 +876,133 @@ class ModelTransfer:
             missing=tuple(entry(key) for key in sorted(missing)),
             unexpected=tuple(entry(key) for key in sorted(source.keys() - restored)),
         )
+
+
+def _root_of(model: str) -> str:
+    """A model id's root name: `models/textcnn.py::TextCNN` -> `TextCNN`."""
+    return model.rpartition("::")[2].rpartition(".")[2]
+
+
+class FileTransfer:
+    """The models of one file: decorators and marks go to the model they name; saving, restoring
+    and copying act on whichever of the file's models were built in the graph or session."""
+
+    def __init__(self, models: dict[str, ModelTransfer]) -> None:
+        if not models:
+            raise TransferError("a file shim needs at least one model")
+        self.models = dict(models)
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"FileTransfer({', '.join(self.models)})"
+
+    def _named(self, root: str) -> ModelTransfer:
+        try:
+            return self.models[root]
+        except KeyError:
+            raise TransferError(
+                f"no model {root!r} in this shim (it has {', '.join(self.models)}); "
+                "run `codegen sync` to bring the routing up to date"
+            ) from None
+
+    # -- building ---------------------------------------------------------------
+
+    def model(self, root: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator for where model `root` is entered: constructor, build method, model_fn,
+        create_model. Its layers count from the outermost entry; nested entries add nothing."""
+        transfer = self._named(root)
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            built = transfer.build(fn)
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                stack = self._stack()
+                stack.append(transfer)
+                try:
+                    return built(*args, **kwargs)
+                finally:
+                    stack.pop()
+
+            return wrapper
+
+        return decorate
+
+    def layer(self, root: str, position: int) -> contextlib.AbstractContextManager[None]:
+        """`with layer(root, position):` around a shared inline layer of model `root`."""
+        return self._named(root).layer(position)
+
+    def shared_layer(self, builder: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator for a shared builder or method: routed as a layer of the model being built
+        (or of the one model of this file that shares it, when called outside any entry)."""
+        owners = [m for m in self.models.values() if m.routes(builder)]
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                stack = self._stack()
+                transfer = stack[-1] if stack else (owners[0] if len(owners) == 1 else None)
+                if transfer is None:
+                    return fn(*args, **kwargs)
+                return transfer.call_layer(builder, fn, *args, **kwargs)
+
+            return wrapper
+
+        return decorate
+
+    def _stack(self) -> list[ModelTransfer]:
+        stack: list[ModelTransfer] | None = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
+
+    # -- moving weights: every model of the file reads the same per-graph key map ----------
+
+    def _built(self, graph: _Graph | None) -> ModelTransfer:
+        """The first of the file's models built in `graph` (any one: they share its key map)."""
+        graph = graph if graph is not None else tf.compat.v1.get_default_graph()
+        counters = _graph_state(graph).counters
+        return next((m for m in self.models.values() if m in counters), self._any())
+
+    def _any(self) -> ModelTransfer:
+        return next(iter(self.models.values()))
+
+    def variable_map(self, graph: _Graph | None = None) -> dict[str, _Variable]:
+        """{canonical checkpoint key: variable} of the graph's transferable variables."""
+        return self._built(graph).variable_map(graph)
+
+    def transferable_variables(self, graph: _Graph | None = None) -> list[_Variable]:
+        """The graph's transferable variables (under their own names), sorted by key."""
+        return self._built(graph).transferable_variables(graph)
+
+    def trainable_variables(
+        self, graph: _Graph | None = None, exclude_transferred: bool = True
+    ) -> list[_Variable]:
+        """The graph's trainable variables, without the transferable ones by default."""
+        return self._built(graph).trainable_variables(graph, exclude_transferred)
+
+    def saver(self, graph: _Graph | None = None) -> Any:
+        """A Saver over the canonical map of the graph's transferable variables."""
+        return self._built(graph).saver(graph)
+
+    def save(self, sess: _Session, path: str | os.PathLike[str]) -> str:
+        """Save exactly the transferable variables under their keys; returns the prefix."""
+        return self._built(sess.graph).save(sess, path)
+
+    def restore(
+        self, sess: _Session, path: str | os.PathLike[str], *, freeze: bool = False
+    ) -> TransferReport:
+        """Check names, shapes and dtypes first, then load the intersection in one run."""
+        return self._built(sess.graph).restore(sess, path, freeze=freeze)
+
+    def init_from_checkpoint(
+        self, path: str | os.PathLike[str], graph: _Graph | None = None, *, freeze: bool = False
+    ) -> TransferReport:
+        """Check first, then make the variables' initializers load the intersection."""
+        return self._built(graph).init_from_checkpoint(path, graph, freeze=freeze)
+
+    def copy(
+        self, src_sess: _Session, dst_sess: _Session, *more_dst_sessions: _Session
+    ) -> TransferReport:
+        """Copy in memory, all checked first: one run on the source, one per destination."""
+        return self._built(dst_sess.graph).copy(src_sess, dst_sess, *more_dst_sessions)
