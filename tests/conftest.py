@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,27 @@ def synced_copy_of_models(root: Path) -> Iterator[Path]:
             del sys.modules[name]
         sys.modules.update(saved)  # type: ignore[arg-type]
         monkey.undo()
+
+
+def sigkill_when(
+    process: subprocess.Popen[bytes], condition: Callable[[], bool], deadline: float
+) -> tuple[str, float]:
+    """SIGKILL `process` and its session once `condition()` holds or `deadline` s pass."""
+    started = time.monotonic()
+    how = "deadline"
+    while process.poll() is None:
+        if condition():
+            how = "condition"
+            break
+        if time.monotonic() - started > deadline:
+            break
+        time.sleep(0.0005)
+    elapsed = time.monotonic() - started
+    finished_first = process.poll() is not None
+    process.kill()  # the fault under test: SIGKILL of codegen itself
+    process.wait()
+    try:  # belt and braces: its workers exit on their own too
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return ("finished" if finished_first else how), elapsed

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import MODELS, REPO
+from conftest import MODELS, REPO, sigkill_when
 from pyflakes import api as pyflakes_api
 from pyflakes import reporter as pyflakes_reporter
 
@@ -506,23 +506,10 @@ def kill_when(
         env={**os.environ, "PYTHONPATH": str(REPO)},
         start_new_session=True,
     )
-    started = time.monotonic()
-    how = "deadline"
-    while process.poll() is None:
-        if condition():
-            how = "condition"
-            break
-        if time.monotonic() - started > deadline:
-            break
-        time.sleep(0.0005)
-    elapsed = time.monotonic() - started
-    finished_first = process.poll() is not None
-    process.kill()  # the fault under test: SIGKILL of codegen itself
-    process.wait()
-    end_session(process.pid)  # belt and braces: its workers exit on their own too
+    how, elapsed = sigkill_when(process, condition, deadline)
     _, err = process.communicate(timeout=60)
     assert b"Traceback" not in err
-    return ("finished" if finished_first else how), elapsed
+    return how, elapsed
 
 
 def end_session(leader: int) -> None:

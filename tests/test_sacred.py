@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import pytest
 
 from codegen.cli import main
 from codegen.write import JOURNAL
-from tests.conftest import MODELS, REPO
+from tests.conftest import MODELS, REPO, sigkill_when
 
 CONFIG = '[tool.codegen]\npaths = ["models"]\ncache_dir = ""\n'
 TRIALS = int(os.environ.get("CODEGEN_SACRED_TRIALS", "0"))
@@ -188,24 +187,9 @@ SLOW_WRITES = (
 
 def kill_when(root: Path, condition, deadline: float = 60) -> str:  # type: ignore[no-untyped-def]
     process = start(root, SLOW_WRITES)
-    started = time.monotonic()
-    how = "deadline"
-    while process.poll() is None:
-        if condition():
-            how = "condition"
-            break
-        if time.monotonic() - started > deadline:
-            break
-        time.sleep(0.0005)
-    finished = process.poll() is not None
-    process.kill()
-    process.wait()
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    how, _ = sigkill_when(process, condition, deadline)
     process.communicate(timeout=60)
-    return "finished" if finished else how
+    return how
 
 
 def test_recovery_after_sigkill_never_overwrites_an_edit_made_since(tmp_path: Path) -> None:
