@@ -34,7 +34,7 @@ TOO_DEEP = _code("CG203", "parsing: a file too deeply nested to analyse")
 # --- planning --------------------------------------------------------------------------------
 SEVERAL_BUILD_FUNCTIONS = _code("CG210", "planning: several functions match build_function")
 LIBRARY_LAYER_SHARED = _code("CG220", "planning: a shared inline library layer cannot transfer")
-NOT_ROUTABLE = _code("CG221", "planning: a sharing model of a shape apply cannot route yet")
+NOT_ROUTABLE = _code("CG221", "planning: a shared layer or model that apply cannot route")
 UNRESOLVED_IMPORT = _code("CG230", "planning: a model calls an import no scanned file defines")
 
 # --- writing ---------------------------------------------------------------------------------

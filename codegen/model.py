@@ -249,10 +249,12 @@ class Model:
     # Function ids whose bodies make up the root, in the order the root reaches them
     # (`TextCNN.__init__`, `TextCNN.instantiate_weights`, ...; a model_fn and its create_model).
     members: tuple[str, ...] = ()
-    # Whether render/apply route it today. The scanner finds every shape, and fills `entries`,
-    # `root` and each layer's holder and lines for them; it sets this (and gives a trunk) only
-    # for module-level build functions until routing the other shapes is enabled (issue 13).
+    # Whether render/apply can route it: every shape but module-level script code, which has no
+    # function to enter (and a file that mixes a build function with other models: see plan).
     routable: bool = True
+    # The shim of a model entered through roots: one `<file stem>_transfer` per file, holding
+    # one object per model of the file ("" for a build function, whose shim is named by `name`).
+    shim: str = ""
 
 
 @dataclass(frozen=True)

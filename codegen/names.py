@@ -94,6 +94,14 @@ def model_of_shim_file(name: str) -> str:
 _ROUTING = re.compile(rf"^(\w+){SHIM_SUFFIX}\.({SHARED_LAYER}|{BUILD}|{MODEL})$")
 
 
+_LAYER_MARK = re.compile(rf"^\w+{SHIM_SUFFIX}\.{LAYER}$")
+
+
+def is_layer_mark(dotted: str) -> bool:
+    """Whether a `with` item's callee spelling is one of our layer marks (`x_transfer.layer`)."""
+    return _LAYER_MARK.match(dotted) is not None
+
+
 def routing_kind(dotted: str, *, alias: str | None = None) -> RoutingKind | None:
     """Which of our decorators a dotted callee spelling is, or None when it is not ours.
 

@@ -135,11 +135,12 @@ def _other_models(
     diagnostics: list[Diagnostic],
 ) -> list[Model]:
     """Models of every other shape (classes, build methods, model_fns, module code), each with
-    the layers its root reaches; not routable until render and apply learn these shapes."""
+    the layers its root reaches and the file shim (named by the file) that routes it."""
     found = roots.find_roots(
         project, prints, build_pattern=options.build_function, legacy={m.id for m in legacy}
     )
     taken = set(names.values())
+    legacy_paths = {m.path for m in legacy}
     out = []
     for root in found:
         walk = roots.LayerWalk(project, prints, classes, root)
@@ -174,7 +175,10 @@ def _other_models(
                 root=root.qualname,
                 kind=root.kind,  # type: ignore[arg-type]
                 members=tuple(walk.members),
-                routable=False,
+                # Module-level script code has no function apply could enter; a file whose build
+                # function has its own shim (named by the file) cannot hold a second one.
+                routable=root.kind != "module" and root.path not in legacy_paths,
+                shim=names[root.path],
             )
         )
     return out
@@ -198,7 +202,7 @@ def _snake(qualname: str) -> str:
 
 
 def _unroutable(models: list[Model], nodes: tuple[TrieNode, ...]) -> list[Diagnostic]:
-    """One note per model that shares layers but whose shape apply cannot route yet."""
+    """One note per model that shares layers but that apply cannot route, saying why."""
     depth: dict[str, int] = {}
     for node in nodes:
         for model_id in node.models:
@@ -211,12 +215,57 @@ def _unroutable(models: list[Model], nodes: tuple[TrieNode, ...]) -> list[Diagno
                     model.path,
                     NOT_ROUTABLE,
                     f"model `{model.build}` ({model.kind}) shares {depth[model.id]} layer(s) with "
-                    "other models; shims and apply route only module-level build functions so "
-                    "far, so nothing is transferred for it yet",
+                    f"other models but is not transferred: {_why_unroutable(model)}",
                     line=model.layers[0].line if model.layers else 1,
                 )
             )
     return out
+
+
+def _why_unroutable(model: Model) -> str:
+    if model.kind == "module":
+        return (
+            "module-level script code has no function to enter; move the graph code into a "
+            "function (or a class) to route it"
+        )
+    return (
+        "its file also has a build function with its own shim; move this model to a file of "
+        "its own to route it"
+    )
+
+
+def _entered_route(model: Model, layer: Layer) -> tuple[str | None, tuple[str, int, int] | None]:
+    """How apply routes a shared layer of a model entered through roots: the builder or method
+    to decorate where it is defined, or the lines to mark where the layer is built."""
+    if layer.kind in ("inline-api", "inline-block"):
+        return None, (layer.holder, layer.line, layer.end_line)
+    if not layer.builder_path:  # defined in this file: decorated there, wherever it is called
+        return layer.builder, None
+    # Imported from another scanned file (a backbone class, an inherited method): the call is
+    # marked where this model makes it, so the other file and its other callers stay untouched.
+    return None, (layer.holder, layer.line, layer.line)
+
+
+def _unmarkable(model: Model, layer: Layer) -> str:
+    """Why a shared layer of an entered model cannot be routed in the model's file, or ""."""
+    needs_mark = layer.kind in ("inline-api", "inline-block") or bool(layer.builder_path)
+    if needs_mark and layer.path and layer.path != model.path:
+        return (
+            f"it is built in `{layer.holder}` of {layer.path}, another file, where this model's "
+            "shim cannot mark it"
+        )
+    if needs_mark and layer.kind in ("builder", "method"):
+        crowded = [
+            other
+            for other in model.layers
+            if other is not layer
+            and other.holder == layer.holder
+            and (other.path or model.path) == (layer.path or model.path)
+            and other.line <= layer.line <= max(other.line, other.end_line)
+        ]
+        if crowded:
+            return "its call shares a statement with another layer, so no mark can hold it alone"
+    return ""
 
 
 def _layer_sequence(
@@ -365,8 +414,24 @@ def _trie(
             if sharing[0] == model.id:
                 nodes.append(TrieNode(position + 1, layer.label, sharing))
             if stopped or not model.routable:
-                continue  # shared, but not (or not yet) transferable
-            if layer.builder is None:
+                continue  # shared, but not transferable
+            builder, inline = layer.builder, None
+            if model.entries:
+                why = _unmarkable(model, layer)
+                if why:
+                    diagnostics.append(
+                        info(
+                            model.path,
+                            NOT_ROUTABLE,
+                            f"layer {position + 1} ({layer.label}) of `{model.root}` is shared "
+                            f"but {why}; only the {position} layer(s) before it transfer",
+                            line=layer.line,
+                        )
+                    )
+                    stopped = True
+                    continue
+                builder, inline = _entered_route(model, layer)
+            elif layer.builder is None:
                 diagnostics.append(
                     info(
                         model.path,
@@ -386,16 +451,19 @@ def _trie(
             trunk.append(
                 TrunkLayer(
                     position=position,
-                    builder=layer.builder,
+                    builder=builder,
                     callee=layer.callee,
                     occurrence=layer.occurrence,
                     key=key,
                     label=layer.label,
                     shared_with=sharing,
-                    imported=function_id(model.path, layer.builder) not in functions,
+                    imported=builder is not None
+                    and not model.entries
+                    and function_id(model.path, builder) not in functions,
                     expected=_expected_names(
                         reference.layers[position], classes, prints, functions
                     ),
+                    inline=inline,
                 )
             )
         trunks.append((model.id, tuple(trunk)))
@@ -587,7 +655,7 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
     trunks = dict(plan.trunks)
     by_path: dict[str, list[Model]] = {}
     for model in plan.models:
-        if model.routable:  # the other shapes wait for issue 13: no edit, their files untouched
+        if model.routable:  # module-level script code: no edit, its file untouched
             by_path.setdefault(model.path, []).append(model)
     edits = []
     for path, models in by_path.items():
@@ -610,8 +678,8 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
         edits.append(
             ModelEdit(
                 path=path,
-                shim_module=shim_module(options.output_package, models[0].name),
-                shim_alias=shim_alias(models[0].name),
+                shim_module=shim_module(options.output_package, models[0].shim or models[0].name),
+                shim_alias=shim_alias(models[0].shim or models[0].name),
                 shared_builders=tuple(sorted(builders)),
                 build=build,
                 common_module=common_module(options.output_package),

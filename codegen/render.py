@@ -111,7 +111,7 @@ class _Renderer:
         for model in self.plan.models:
             trunk = trunks.get(model.id, ())
             if trunk and model.entries:
-                entered.setdefault(model.name, []).append(model)
+                entered.setdefault(model.shim or model.name, []).append(model)
             elif trunk:
                 files[shim_file(model.name)] = self.shim(model, trunk, shared)
         for name, models in entered.items():
@@ -299,8 +299,16 @@ def _partners(model_id: str, sharing: frozenset[str]) -> str:
 
 
 def _transferred_classes(plan: Plan) -> list[CloneClass]:
-    """Clone classes that some model's trunk transfers: what layers_common must hold."""
-    used = {layer.callee for _, trunk in plan.trunks for layer in trunk}
+    """Clone classes that some build function's trunk transfers: what layers_common must hold.
+
+    Models entered through roots keep their builders where they are (decorated in place)."""
+    entered = {m.id for m in plan.models if m.entries}
+    used = {
+        layer.callee
+        for model_id, trunk in plan.trunks
+        if model_id not in entered
+        for layer in trunk
+    }
     return [c for c in plan.clone_classes if c.id in used]
 
 

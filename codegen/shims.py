@@ -116,16 +116,12 @@ def render_file_shim(shim: FileShim, env: jinja2.Environment | None = None) -> s
         }
         for name, m in zip(names, shim.models, strict=True)
     ]
-    return (
-        environment()
-        .get_template("file_transfer.py.jinja")
-        .render(
-            path=shim.path.replace("\n", " "),
-            roots=", ".join(f"`{name}`" for name in names),
-            single=len(names) == 1,
-            shared_with=shim.shared_with,
-            collection=repr(shim.collection),
-            scope_prefix=repr(shim.scope_prefix),
-            models=models,
-        )
+    return env.get_template("file_transfer.py.jinja").render(
+        path=shim.path.replace("\n", " "),
+        roots=", ".join(f"`{name}`" for name in names),
+        single=len(names) == 1,
+        shared_with=shim.shared_with,
+        collection=repr(shim.collection),
+        scope_prefix=repr(shim.scope_prefix),
+        models=models,
     )

@@ -67,8 +67,8 @@ def test_the_tree_gives_exactly_these_models(plan: Plan) -> None:
     }
     names = [m.name for m in plan.models]
     assert len(set(names)) == len(names)
-    # Only module-level build functions can be routed until apply learns the other shapes.
-    assert {m.kind for m in plan.models if m.routable} == {"function"}
+    # Every shape is routed but module-level script code, which has no function to enter.
+    assert {m.kind for m in plan.models if not m.routable} == {"module"}
 
 
 def test_no_driver_noise_and_no_false_builders(plan: Plan) -> None:
@@ -267,7 +267,7 @@ def test_module_level_graph_code_is_a_model(plan: Plan) -> None:
 
 def test_build_function_narrows_the_roots() -> None:
     plan = make_plan(_facts(), PlanOptions(build_function=r"TextCNN|model_fn"))
-    kinds = {m.id.removeprefix(f"{ROOT}/"): m.kind for m in plan.models if not m.routable}
+    kinds = {m.id.removeprefix(f"{ROOT}/"): m.kind for m in plan.models if m.entries}
     assert kinds == {
         "textcnn/text_cnn.py::TextCNN": "class",
         "albert/run_classifier.py::model_fn_builder.model_fn": "model_fn",
@@ -280,7 +280,7 @@ def test_json_adds_fields_and_keeps_schema_1(plan: Plan) -> None:
     assert report["schema"] == 1
     cnn = next(m for m in report["models"] if m["id"].endswith("::TextCNN"))
     assert {"id", "name", "layers", "trunk"} <= set(cnn)
-    assert (cnn["kind"], cnn["routable"], cnn["root"]) == ("class", False, "TextCNN")
+    assert (cnn["kind"], cnn["routable"], cnn["root"]) == ("class", True, "TextCNN")
     layer = cnn["layers"][0]
     assert {"callee", "label", "args", "line"} <= set(layer)
     assert (layer["kind"], layer["holder"], layer["end_line"]) == (
@@ -288,25 +288,43 @@ def test_json_adds_fields_and_keeps_schema_1(plan: Plan) -> None:
         "TextCNN.__init__",
         21,
     )
-    assert not cnn["trunk"]  # nothing transferable until apply can route classes
+    disc = next(m for m in report["models"] if m["id"].endswith("::Discriminator"))
+    # The embedding block and the conv loop, copied between the two classes: same keys in both.
+    assert len(cnn["trunk"]) == 2
+    assert [t["key"] for t in cnn["trunk"]] == [t["key"] for t in disc["trunk"]]
 
 
-def test_apply_gets_no_edit_for_unroutable_models(plan: Plan) -> None:
-    edits = model_edits(plan, PlanOptions())
-    routed = {e.path.removeprefix(f"{ROOT}/") for e in edits}
-    assert routed == {
+def test_apply_routes_every_sharing_shape(plan: Plan) -> None:
+    edits = {e.path.removeprefix(f"{ROOT}/"): e for e in model_edits(plan, PlanOptions())}
+    routing = {path for path, e in edits.items() if e.routes}
+    assert routing == {
         "tf1_compat/blocks_tf1.py",
         "tf1_compat/blocks_v1.py",
-        "nearmiss/gates_a.py",
-        "nearmiss/gates_b.py",
+        "textcnn/text_cnn.py",
+        "seqgan/discriminator.py",
+        "albert/run_classifier.py",
+        "albert/run_squad.py",
     }
-    codes = {d.code for d in plan.diagnostics}
-    assert "CG221" in codes  # the sharing class and model_fn models are said to be not routed
+    cnn = edits["textcnn/text_cnn.py"]
+    assert [(r.qualname, r.model) for r in cnn.roots] == [("TextCNN.__init__", "TextCNN")]
+    assert [(m.function, m.model, m.position) for m in cnn.marks] == [
+        ("TextCNN.__init__", "TextCNN", 0),
+        ("TextCNN.__init__", "TextCNN", 1),
+    ]
+    squad = edits["albert/run_squad.py"]
+    assert {r.qualname for r in squad.roots} == {"model_fn_builder.model_fn", "create_model"}
+    assert [(m.function, m.line, m.end_line) for m in squad.marks] == [
+        ("create_model", squad.marks[0].line, squad.marks[0].line)  # the backbone call
+    ]
+    assert "albert/modeling.py" not in edits  # the imported backbone's file is never edited
+    assert "mnist_script/softmax.py" not in routing
+    assert "CG221" not in {d.code for d in plan.diagnostics}
 
 
 def test_sync_on_the_tree_routes_only_what_it_can_and_writes_valid_code(tmp_path: Path) -> None:
-    """`codegen sync` on a tree with every shape: no crash, class/model_fn/module files untouched,
-    everything written compiles, a second sync and check find nothing to do."""
+    """`codegen sync` on a tree with every shape: no crash, the sharing class and model_fn files
+    routed, the rest untouched, everything written compiles, a second sync and check find
+    nothing to do."""
     shutil.copytree(TREE, tmp_path / ROOT)
     (tmp_path / "pyproject.toml").write_text(f'[tool.codegen]\npaths = ["{ROOT}"]\n')
     before = {p: p.read_bytes() for p in (tmp_path / ROOT).rglob("*.py")}
@@ -327,7 +345,17 @@ def test_sync_on_the_tree_routes_only_what_it_can_and_writes_valid_code(tmp_path
     changed = {
         p.relative_to(tmp_path).as_posix() for p, data in before.items() if p.read_bytes() != data
     }
-    assert changed == {f"{ROOT}/tf1_compat/blocks_tf1.py", f"{ROOT}/tf1_compat/blocks_v1.py"}
+    assert changed == {
+        f"{ROOT}/{path}"
+        for path in (
+            "tf1_compat/blocks_tf1.py",
+            "tf1_compat/blocks_v1.py",
+            "textcnn/text_cnn.py",
+            "seqgan/discriminator.py",
+            "albert/run_classifier.py",
+            "albert/run_squad.py",
+        )
+    }
     for path in [*(tmp_path / "generated").glob("*.py"), *(tmp_path / ROOT).rglob("*.py")]:
         compile(path.read_text(), str(path), "exec")
     assert run("sync").returncode == 0

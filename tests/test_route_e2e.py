@@ -2,10 +2,9 @@
 
 The fixtures in tests/route_fixtures/models are written the way TF1 NLP repositories build
 models (TextCNN, SeqGAN's discriminator, brightmart's TextRNN, BERT's run_classifier/run_squad
-over a backbone class in another module). `apply` routes them from the edits below, which stand
-for what the plan asks (roots, shared methods, inline-layer marks), and the shims are the ones the
-multi-model shim writer makes. Each test trains one model, transfers into another and checks that
-exactly the shared layers' variables changed.
+over a backbone class in another module). The real `codegen sync` routes them (roots, shared
+methods, inline-layer marks) and writes their shims. Each test trains one model, transfers into
+another and checks that exactly the shared layers' variables changed.
 """
 
 from __future__ import annotations
@@ -20,11 +19,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import REPO
 
-from codegen import shims
-from codegen.apply import Applied, apply_edit
-from codegen.model import LayerMark, ModelEdit, RootRoute
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
@@ -33,128 +28,23 @@ FIXTURES = Path(__file__).parent / "route_fixtures" / "models"
 VOCAB, EMB, SEQ, CLASSES = 50, 8, 12, 2
 
 
-def span(text: str, first: str, last: str) -> tuple[int, int]:
-    """1-based lines of the first line containing `first` and the next containing `last`."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if first in line)
-    end = next(i for i in range(start, len(lines)) if last in lines[i])
-    return start + 1, end + 1
-
-
-def edit(path: str, stem: str, **fields: object) -> ModelEdit:
-    return ModelEdit(
-        path=path,
-        shim_module=f"generated.{stem}_transfer",
-        shim_alias=f"{stem}_transfer",
-        shared_builders=fields.pop("shared", ()),  # type: ignore[arg-type]
-        build="",
-        common_module="generated.layers_common",
-        **fields,  # type: ignore[arg-type]
-    )
-
-
-def plan_for(models: Path) -> tuple[list[ModelEdit], dict[str, shims.FileShim]]:
-    """The edits and shims the plan gives for the fixture tree (keys as the trie names them)."""
-    text = {p.name: p.read_text() for p in models.glob("*.py")}
-    emb = "00_9a1c2e3f"  # TextCNN and Discriminator: the inline embedding block
-    weights = "00_41be07d2"  # TextRNN and TextRNNAttention: instantiate_weights
-    bert = "00_5d0f6a11"  # run_classifier and run_squad: modeling.BertModel
-    edits, files = [], {}
-
-    start, end = span(text["textcnn.py"], 'tf.device("/cpu:0")', "tf.expand_dims")
-    edits.append(
-        edit(
-            "models/textcnn.py",
-            "textcnn",
-            roots=(RootRoute("TextCNN.__init__", "TextCNN"),),
-            marks=(LayerMark("TextCNN.__init__", start, end, "TextCNN", 0),),
-        )
-    )
-    start, end = span(text["discriminator.py"], 'tf.device("/cpu:0")', "tf.expand_dims")
-    edits.append(
-        edit(
-            "models/discriminator.py",
-            "discriminator",
-            roots=(RootRoute("Discriminator.__init__", "Discriminator"),),
-            marks=(LayerMark("Discriminator.__init__", start, end, "Discriminator", 0),),
-        )
-    )
-    for stem, root in (("textrnn", "TextRNN"), ("textrnn_attention", "TextRNNAttention")):
-        edits.append(
-            edit(
-                f"models/{stem}.py",
-                stem,
-                roots=(RootRoute(f"{root}.__init__", root),),
-                shared=(f"{root}.instantiate_weights",),
-            )
-        )
-    for stem in ("run_classifier", "run_squad"):
-        start, end = span(text[f"{stem}.py"], "modeling.BertModel(", "modeling.BertModel(")
-        edits.append(
-            edit(
-                f"models/{stem}.py",
-                stem,
-                roots=(
-                    RootRoute("model_fn_builder.model_fn", "model_fn"),
-                    RootRoute("create_model", "model_fn"),
-                ),
-                marks=(LayerMark("create_model", start, end, "model_fn", 0),),
-            )
-        )
-
-    def one(path: str, root: str, layer: shims.ShimLayer, qualname: str = "") -> shims.FileShim:
-        model = shims.ShimModel(f"{path}::{qualname or root}", root, (layer,))
-        return shims.FileShim(path, (model,))
-
-    files["textcnn"] = one(
-        "models/textcnn.py",
-        "TextCNN",
-        shims.ShimLayer(0, emb, "embedding: tf.Variable", marked=True, expected=("v0",)),
-    )
-    files["discriminator"] = one(
-        "models/discriminator.py",
-        "Discriminator",
-        shims.ShimLayer(0, emb, "embedding: tf.Variable", marked=True, expected=("v0",)),
-    )
-    for stem, root in (("textrnn", "TextRNN"), ("textrnn_attention", "TextRNNAttention")):
-        files[stem] = one(
-            f"models/{stem}.py",
-            root,
-            shims.ShimLayer(
-                0,
-                weights,
-                "instantiate_weights",
-                builder=f"{root}.instantiate_weights",
-                expected=("v0", "v1", "v2"),
-            ),
-        )
-    for stem in ("run_classifier", "run_squad"):
-        files[stem] = one(
-            f"models/{stem}.py",
-            "model_fn",
-            shims.ShimLayer(0, bert, "modeling.BertModel", marked=True),  # not known statically
-            "model_fn_builder.model_fn",
-        )
-    return edits, files
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The fixture tree, routed by apply, with its shims and the runtime in generated/."""
+    """The fixture tree as users write it, routed by the real `codegen sync` (roots, shared
+    methods and inline-layer marks from the plan), its shims and the runtime in generated/."""
+    from codegen.cli import main
+
     root = tmp_path_factory.mktemp("route_e2e")
     shutil.copytree(FIXTURES, root / "models")
-    edits, files = plan_for(root / "models")
-    for e in edits:
-        path = root / e.path
-        result = apply_edit(path.read_text(), e)
-        assert isinstance(result, Applied), (e.path, result)
-        path.write_text(result.new_source)
+    monkey = pytest.MonkeyPatch()
+    monkey.chdir(root)
+    try:
+        assert main(["sync", "--no-cache"]) == 1  # wrote generated/ and routed the models
+        assert main(["sync", "--no-cache"]) == 0  # a routed tree plans the same routing again
+        assert main(["check", "--no-cache"]) == 0
+    finally:
+        monkey.undo()
     generated = root / "generated"
-    generated.mkdir()
-    (generated / "__init__.py").write_text("")
-    shutil.copy(REPO / "codegen" / "runtime" / "transfer.py", generated / "_runtime.py")
-    for stem, shim in files.items():
-        (generated / f"{stem}_transfer.py").write_text(shims.render_file_shim(shim))
     for path in [*generated.glob("*_transfer.py"), *(root / "models").glob("*.py")]:
         assert flakes(path) == "", path  # routed models and shims: no undefined names
     saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ("generated", "bert")}
@@ -169,6 +59,63 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         for name in [n for n in sys.modules if n.split(".")[0] in ("generated", "bert")]:
             del sys.modules[name]
         sys.modules.update(saved)
+
+
+def routed_lines(project: Path, stem: str) -> list[str]:
+    """The lines sync added to a fixture model (its smallest edit), stripped."""
+    before = (FIXTURES / f"{stem}.py").read_text().splitlines()
+    after = (project / "models" / f"{stem}.py").read_text().splitlines()
+    return [line.strip() for line in after if line not in before]
+
+
+def test_sync_routes_each_shape_with_the_smallest_edit(project: Path) -> None:
+    # A class: its constructor entered, the inline embedding block marked in its own `with`.
+    assert routed_lines(project, "textcnn") == [
+        "from generated import textcnn_transfer",
+        '@textcnn_transfer.model("TextCNN")',
+        'with tf.device("/cpu:0"), tf.name_scope("embedding"), '
+        'textcnn_transfer.layer("TextCNN", 0):',
+    ]
+    # A shared method: decorated where it is defined.
+    assert routed_lines(project, "textrnn")[-1] == (
+        '@textrnn_transfer.shared_layer("TextRNN.instantiate_weights")'
+    )
+    # A model_fn nested in its builder and the create_model it calls are both entries; the
+    # imported backbone is marked where this file calls it, with a new `with` around the call.
+    assert routed_lines(project, "run_squad") == [
+        "from generated import run_squad_transfer",
+        '@run_squad_transfer.model("model_fn_builder.model_fn")',
+        'with run_squad_transfer.layer("model_fn_builder.model_fn", 0):',
+        "model = modeling.BertModel(config=bert_config, is_training=is_training, "
+        "input_ids=input_ids)",
+        '@run_squad_transfer.model("model_fn_builder.model_fn")',
+    ]
+    # The backbone's own module is not touched, and gets no shim.
+    bert = FIXTURES / "bert" / "modeling.py"
+    assert (project / "models" / "bert" / "modeling.py").read_bytes() == bert.read_bytes()
+    assert not (project / "generated" / "modeling_transfer.py").exists()
+
+
+def test_unrouting_when_sharing_ends_gives_back_the_original_bytes(
+    project: Path, tmp_path: Path
+) -> None:
+    from codegen.cli import main
+
+    root = tmp_path / "tree"
+    shutil.copytree(project / "models", root / "models")
+    monkey = pytest.MonkeyPatch()
+    monkey.chdir(root)
+    try:
+        assert main(["sync", "--no-cache"]) == 1
+        (root / "models" / "discriminator.py").unlink()  # TextCNN's only partner
+        assert main(["check", "--no-cache"]) == 1  # stale routing is reported
+        assert main(["sync", "--no-cache"]) == 1
+        assert main(["sync", "--no-cache"]) == 0
+    finally:
+        monkey.undo()
+    original = (FIXTURES / "textcnn.py").read_bytes()
+    assert (root / "models" / "textcnn.py").read_bytes() == original
+    assert not (root / "generated" / "textcnn_transfer.py").exists()
 
 
 def flakes(path: Path) -> str:

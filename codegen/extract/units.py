@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
 
-from codegen import apis, literals, stable_hash
+from codegen import apis, literals, names, stable_hash
 from codegen.extract.nodes import dotted
 from codegen.model import InlineLayer, LayerCall
 
@@ -47,9 +47,25 @@ class RawUnit:
     node: cst.CSTNode
 
 
+def is_mark(item: cst.WithItem) -> bool:
+    """Whether a `with` item is a layer mark apply wrote (`<model>_transfer.layer(...)`)."""
+    call = item.item
+    if type(call) is not cst.Call or item.asname is not None:
+        return False
+    parts = dotted(call.func)
+    return parts is not None and names.is_layer_mark(".".join(parts))
+
+
+def only_marks(node: cst.With) -> bool:
+    """True for a `with` apply added around a layer's statements: it holds nothing else."""
+    return all(is_mark(item) for item in node.items)
+
+
 def transparent(node: cst.With, walker: FunctionWalker) -> bool:
-    """True for a `with` whose items only open scopes or devices."""
+    """True for a `with` whose items only open scopes or devices (or are our layer marks)."""
     for item in node.items:
+        if is_mark(item):
+            continue
         call = item.item
         if type(call) is not cst.Call:
             return False

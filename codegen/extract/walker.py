@@ -438,6 +438,9 @@ class FunctionWalker:
         return tuple(self.var_names)
 
     def with_statement(self, node: cst.With) -> None:
+        if units.only_marks(node):
+            self.body(node.body)  # apply's own `with <shim>.layer(...)`: as if it were not there
+            return
         self.with_block(node, as_units=False)
 
     def with_block(self, node: cst.With, *, as_units: bool) -> int:
@@ -446,6 +449,8 @@ class FunctionWalker:
         pushed = 0
         labels = 0
         for item in node.items:
+            if units.is_mark(item):
+                continue  # a layer mark apply added never makes the routed file differ
             self.walk(item.item)
             if item.asname is not None:
                 self.walk(item.asname)
@@ -488,6 +493,9 @@ class FunctionWalker:
             noted = len(self.raw_units)
             scope = self.label_scopes[-1] if self.label_scopes else None
             static = self.dynamic == 0
+            if kind is cst.With and units.only_marks(statement):  # type: ignore[arg-type]
+                self.unit_statements(_statements(statement.body))  # type: ignore[attr-defined]
+                continue  # apply's own wrapping `with`: its statements are the block's
             if kind is cst.With and units.transparent(statement, self):  # type: ignore[arg-type]
                 body_start = self.with_block(statement, as_units=True)  # type: ignore[arg-type]
                 if len(self.creations) == made:
@@ -497,7 +505,8 @@ class FunctionWalker:
                 if any(u.kind == "with" for u in inner) or builders:
                     continue  # a container: its own statements are the units
                 del self.raw_units[noted:]
-                own = units.scope_name(statement.items[-1].item)  # type: ignore[attr-defined]
+                opened = [i for i in statement.items if not units.is_mark(i)]  # type: ignore[attr-defined]
+                own = units.scope_name(opened[-1].item)
                 self.raw_units.append(
                     units.RawUnit(
                         "with",
