@@ -64,7 +64,7 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
         if build is None:
             continue
         layers, static_depth = _layer_sequence(
-            module, build, prints, classes, classes_by_name, options, functions
+            module, build, prints, classes, classes_by_name, options, project, diagnostics
         )
         models.append(
             Model(
@@ -275,81 +275,145 @@ def _layer_sequence(
     classes: dict[str, CloneClass],
     classes_by_name: dict[str, CloneClass],
     options: PlanOptions,
-    functions: dict[str, FunctionFacts],
+    project: Project,
+    diagnostics: list[Diagnostic],
 ) -> tuple[list[Layer], int]:
     """The build function's layer calls, each identified independent of this model's names."""
     function = next(f for f in module.functions if f.qualname == build)
+    fid = function_id(module.path, build)
     layers: list[Layer] = []
     static_depth: int | None = None
     occurrences: dict[str, int] = defaultdict(int)
     for call in function.layer_calls:
-        identity = _identify(module, call, prints, classes, classes_by_name, options, functions)
+        identity = _identify(module, fid, call, prints, classes, classes_by_name, options, project)
         if identity is None:
+            if (
+                not call.local
+                and roots.worth_noting(call.callee)
+                and project.callee(fid, call.callee, False, None) is None
+            ):
+                diagnostics.append(
+                    info(
+                        module.path,
+                        UNRESOLVED_IMPORT,
+                        f"`{call.callee}` (called in `{build}`) is not defined in any scanned "
+                        f"file; if it creates variables, model `{build}` has layers the scan "
+                        "cannot see",
+                        line=call.line,
+                    )
+                )
             continue
-        callee, label, identity_hash, builder, params = identity
         if not call.static and static_depth is None:
             static_depth = len(layers)
+        params = identity.params
         args = tuple(sorted((_arg_label(key, params), value) for key, value in call.args))
         opaque = tuple(sorted(_arg_label(key, params) for key in call.opaque))
         # Positions, not parameter names: which copy is canonical must not change a signature.
-        signature = stable_hash(repr((identity_hash, sorted(call.args), sorted(call.opaque))))
-        occurrence_key = builder or callee
+        signature = stable_hash(repr((identity.hash, sorted(call.args), sorted(call.opaque))))
+        # A builder of another file counts apart from a same-named one of this file.
+        occurrence_key = (
+            function_id(identity.builder_path, identity.builder)
+            if identity.builder and identity.builder_path
+            else identity.builder or identity.callee
+        )
         layers.append(
             Layer(
-                callee=callee,
-                label=label,
+                callee=identity.callee,
+                label=identity.label,
                 args=args + tuple((key, "<expr>") for key in opaque),
                 names=tuple((_arg_label(key, params), value) for key, value in call.names),
                 line=call.line,
-                builder=builder,
+                builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
                 signature=signature,
+                builder_path=identity.builder_path,
             )
         )
         occurrences[occurrence_key] += 1
     return layers, len(layers) if static_depth is None else static_depth
 
 
+@dataclass(frozen=True)
+class _Identity:
+    """What a layer call of a build function is, independent of the model's names."""
+
+    callee: str  # clone class id, API dotted name, or "local:<builder id>" for a lone builder
+    label: str
+    hash: str  # what the signature hashes: the clone class's content, the API, the closure
+    builder: str | None  # qualname of the builder where it is defined; None for an API
+    params: tuple[str, ...]  # canonical parameter names, to label positional arguments
+    builder_path: str = ""  # the file defining `builder` when it is not the model's own
+
+
 def _identify(
     module: ModuleFacts,
+    fid: str,
     call: LayerCall,
     prints: Fingerprints,
     classes: dict[str, CloneClass],
     classes_by_name: dict[str, CloneClass],
     options: PlanOptions,
-    functions: dict[str, FunctionFacts],
-) -> tuple[str, str, str, str | None, tuple[str, ...]] | None:
-    """(callee id, label, identity hash, local builder, canonical params), or None: no layer."""
+    project: Project,
+) -> _Identity | None:
+    """What a layer call of build function `fid` is, or None: no layer."""
     if call.local:
-        fid = function_id(module.path, call.callee)
-        if fid not in prints.creates:
-            return None
-        class_id = prints.class_of.get(fid)
-        if class_id is None:
-            # A builder only this model has: its identity is its own content, so it never matches.
-            return (
-                f"local:{fid}",
-                _builder_label(call.callee),
-                "local:" + prints.closure_hash[fid],
-                call.callee,
-                (),
-            )
-        clone = classes[class_id]
-        return (
-            clone.id,
-            clone.name,
-            clone.content_hash,
-            call.callee,
-            _canonical_params(functions, clone),
+        return _builder_identity(
+            function_id(module.path, call.callee), module.path, prints, classes, project
         )
     if apis.creates_variables(call.callee):
-        return call.callee, apis.short_label(call.callee), call.callee, None, ()
+        return _Identity(call.callee, apis.short_label(call.callee), call.callee, None, ())
     module_path, _, name = call.callee.rpartition(".")
     if module_path.startswith(options.output_package + ".") and name in classes_by_name:
         # Imported from generated code: the shared builder of that name, routed through the shim.
         clone = classes_by_name[name]
-        return clone.id, clone.name, clone.content_hash, name, _canonical_params(functions, clone)
-    return None
+        return _Identity(
+            clone.id,
+            clone.name,
+            clone.content_hash,
+            name,
+            _canonical_params(project.functions, clone),
+        )
+    # Imported from another scanned file (plain, package-qualified, relative or star import):
+    # the builder itself, so every model reaching it gets the same layer, by identity.
+    target = project.callee(fid, call.callee, False, None)
+    if target is None:
+        return None
+    return _builder_identity(target, module.path, prints, classes, project)
+
+
+def _builder_identity(
+    target: str,
+    model_path: str,
+    prints: Fingerprints,
+    classes: dict[str, CloneClass],
+    project: Project,
+) -> _Identity | None:
+    """A call of the builder `target` (a function id), from a build function in `model_path`."""
+    if target not in prints.creates:
+        return None
+    path, qualname = target.split("::", 1)
+    builder_path = "" if path == model_path else path
+    class_id = prints.class_of.get(target)
+    if class_id is None:
+        # A builder without copies: its identity is its own content and definition, so it is
+        # shared only by the models that reach this very definition.
+        return _Identity(
+            f"local:{target}",
+            _builder_label(qualname),
+            "local:" + prints.closure_hash[target],
+            qualname,
+            (),
+            builder_path,
+        )
+    clone = classes[class_id]
+    return _Identity(
+        clone.id,
+        clone.name,
+        clone.content_hash,
+        qualname,
+        _canonical_params(project.functions, clone),
+        builder_path,
+    )
 
 
 def _builder_label(qualname: str) -> str:
@@ -431,14 +495,21 @@ def _trie(
                     stopped = True
                     continue
                 builder, inline = _entered_route(model, layer)
-            elif layer.builder is None:
+            elif layer.builder is None or layer.builder_path:
+                # apply routes the builders a build function's file defines or imports from
+                # generated code; one imported from another scanned file is shared, not routed.
+                what = (
+                    "a library call in the build function; wrap it in a builder function"
+                    if layer.builder is None
+                    else f"imported from {layer.builder_path}, which apply does not route yet; "
+                    "define the builder in the model file or import it from generated code"
+                )
                 diagnostics.append(
                     info(
                         model.path,
                         LIBRARY_LAYER_SHARED,
-                        f"layer {position + 1} ({layer.label}) is shared but is a library call in "
-                        f"the build function; wrap it in a builder function to transfer it and "
-                        f"the layers after it",
+                        f"layer {position + 1} ({layer.label}) is shared but is {what} to "
+                        "transfer it and the layers after it",
                         line=layer.line,
                     )
                 )

@@ -28,6 +28,13 @@ _NOT_LAYERS = frozenset(
 MAX_LOOK_INTO = 32  # methods and functions looked into per model: a bound for odd recursion
 
 
+def worth_noting(callee: str) -> bool:
+    """Whether a call that resolves to no scanned definition may hide layers (CG230): not one
+    into numpy, os, ... (never layers) or into generated code (routed builders)."""
+    root = callee.lstrip(".*").split(".", 1)[0]
+    return root not in _NOT_LAYERS and not is_generated_builder(callee)
+
+
 @dataclass(frozen=True)
 class Root:
     """Where one model is built."""
@@ -193,8 +200,7 @@ class LayerWalk:
         visiting.discard(fid)
 
     def note_unresolved(self, call: LayerCall, function: FunctionFacts) -> None:
-        root = call.callee.lstrip(".*").split(".", 1)[0]
-        if root not in _NOT_LAYERS and not is_generated_builder(call.callee):
+        if worth_noting(call.callee):
             self.unresolved.append((call.callee, call.line, function.qualname))
 
     def add(self, layer: Layer, static: bool) -> None:
