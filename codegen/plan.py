@@ -496,13 +496,14 @@ def _trie(
                     continue
                 builder, inline = _entered_route(model, layer)
             elif layer.builder is None or layer.builder_path:
-                # apply routes the builders a build function's file defines or imports from
+                # A build function's shim routes the builders its file defines or imports from
                 # generated code; one imported from another scanned file is shared, not routed.
                 what = (
                     "a library call in the build function; wrap it in a builder function"
                     if layer.builder is None
-                    else f"imported from {layer.builder_path}, which apply does not route yet; "
-                    "define the builder in the model file or import it from generated code"
+                    else f"a builder imported from {layer.builder_path}, which a build "
+                    "function's shim does not route yet; define it in the model file or import "
+                    "it from generated code"
                 )
                 diagnostics.append(
                     info(
