@@ -463,6 +463,10 @@ def _trie(
     # One tuple per node, shared by every TrunkLayer on it: memory stays linear in the models.
     sharing_of = {path: tuple(ids) for path, ids in node_models.items() if len(ids) >= 2}
     by_id = {m.id: m for m in models}
+    # Builders some model calls through an import of the file that defines them.
+    imported = {
+        (lay.builder_path, lay.builder) for m in models for lay in m.layers if lay.builder_path
+    }
     classes = {c.id: c for c in prints.clone_classes}
     trunks = []
     nodes = []
@@ -495,16 +499,29 @@ def _trie(
                     stopped = True
                     continue
                 builder, inline = _entered_route(model, layer)
-            elif layer.builder is None or layer.builder_path:
+            elif (
+                layer.builder is None
+                or layer.builder_path
+                or (model.path, layer.builder) in imported
+            ):
                 # A build function's shim routes the builders its file defines or imports from
                 # generated code; one imported from another scanned file is shared, not routed.
-                what = (
-                    "a library call in the build function; wrap it in a builder function"
-                    if layer.builder is None
-                    else f"a builder imported from {layer.builder_path}, which a build "
-                    "function's shim does not route yet; define it in the model file or import "
-                    "it from generated code"
-                )
+                # Nor is one that other model files import: its decorator would record their
+                # calls as this model's layer.
+                if layer.builder is None:
+                    what = "a library call in the build function; wrap it in a builder function"
+                elif layer.builder_path:
+                    what = (
+                        f"a builder imported from {layer.builder_path}, which a build "
+                        "function's shim does not route yet; define it in the model file or "
+                        "import it from generated code"
+                    )
+                else:
+                    what = (
+                        "a builder that other model files import from this one (routing it here "
+                        "would record their calls as this model's layer); give them their own "
+                        "copy"
+                    )
                 diagnostics.append(
                     info(
                         model.path,

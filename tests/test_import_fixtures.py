@@ -61,6 +61,7 @@ A, B, C = (f"textrepo/model_{x}.py::build_{x}" for x in "abc")
 OTHER = "otherrepo/model_o.py::build_o"
 CLASSIFIER, SQUAD = "bert/run_classifier.py::create_model", "bert/run_squad.py::create_model"
 CNN, RNN = "pkg/models/cnn.py::build_cnn", "pkg/models/rnn.py::build_rnn"
+P, Q = "otherrepo/model_p.py::build_p", "otherrepo/model_q.py::build_q"  # q imports p's encoder
 
 
 def layer(plan: Plan, model_id: str, index: int) -> Layer:
@@ -102,6 +103,7 @@ def test_shared_depths_across_imports(plan: Plan) -> None:
         pair(C, OTHER): 1,
         pair(CLASSIFIER, SQUAD): 1,  # BertModel, imported plainly and package-qualified
         pair(CNN, RNN): 1,  # conv_block, imported relatively and package-qualified
+        pair(P, Q): 1,  # encoder, defined in p's file, imported by q
     }
     [why] = [d for d in plan.divergences if {d.a, d.b} == {A, B}]
     assert why.depth == 1 and "[64, 2] in textrepo/model_a.py but [64, 5]" in why.reason
@@ -113,9 +115,13 @@ def test_a_build_function_does_not_route_an_imported_builder_yet_and_nothing_bre
     # A build function's shim routes builders its file defines or imports from generated code;
     # one imported from another scanned file is shared (reported) but ends the trunk, with a note.
     trunks = dict(plan.trunks)
-    assert all(trunks[m] == () for m in (A, B, C, OTHER, CNN, RNN))
-    notes = {d.path for d in plan.diagnostics if d.code == LIBRARY_LAYER_SHARED}
-    assert notes == {m.split("::", 1)[0] for m in (A, B, C, OTHER, CNN, RNN)}
+    sharing = (A, B, C, OTHER, CNN, RNN, P, Q)
+    assert all(trunks[m] == () for m in sharing)
+    notes = {d.path: d.message for d in plan.diagnostics if d.code == LIBRARY_LAYER_SHARED}
+    assert set(notes) == {m.split("::", 1)[0] for m in sharing}
+    assert "imported from otherrepo/model_p.py" in notes["otherrepo/model_q.py"]
+    # p's own encoder is not routed either: its decorator would record q's calls as p's layer.
+    assert "other model files import from this one" in notes["otherrepo/model_p.py"]
     files = render.render(
         plan, collection="transferable_variables", scope_prefix="transfer", output="generated"
     )
