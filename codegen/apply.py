@@ -135,10 +135,26 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
         remove_import=not keep_import,
     )
     # Every other shim this tool could have routed the file through (a renamed model, a model
-    # whose name changed when another file with its stem arrived) is un-routed first.
-    # (Only when this file is routed: a file the plan leaves alone keeps other shims' marks.)
-    stale = _stale_shims(module, source, shim) if route else ()
+    # whose name changed when another file with its stem arrived, a model that no longer shares
+    # anything) is un-routed first: its marks, decorators and rerouted imports, and its import
+    # unless the file uses the alias for something else (`x_transfer.restore(...)`). This holds
+    # whether or not the plan routes this file: what decides is what the file routes.
+    stale = _stale_shims(module, source, shim)
     for old in stale:
+        module, problems = _route.mark_layers(
+            module,
+            replace(
+                edit,
+                shim_module=old.module,
+                shim_alias=old.alias,
+                shared_builders=(),
+                build="",
+                roots=(),
+                marks=(),
+            ),
+        )
+        if problems:  # only wanted marks can fail to be placed; none is wanted here
+            return Failed(problems)
         module = module.visit(
             _Rewrite(
                 old,
@@ -241,7 +257,9 @@ def _gains_or_loses_a_mark(stripped: str, other_side: list[str], shims: tuple[_S
 
 
 def _stale_shims(module: cst.Module, source: str, shim: _Shim) -> tuple[_Shim, ...]:
-    """Other shims of the same package the file imports under their own name (`x_transfer`)."""
+    """Other shims of the same package the file imports the way apply writes it: bound to their
+    own name (`from generated import x_transfer`), or builders imported from them (`from
+    generated.x_transfer import embed`, a rerouted layers_common import)."""
     package = shim.module.rpartition(".")[0]
     if not package:
         return ()
@@ -250,7 +268,11 @@ def _stale_shims(module: cst.Module, source: str, shim: _Shim) -> tuple[_Shim, .
         other = _Shim(f"{package}.{candidate}", candidate, shim.common)
         if any(
             isinstance(stmt, cst.SimpleStatementLine)
-            and any(other.binds_alias_anywhere(small) for small in stmt.body)
+            and any(
+                other.binds_alias_anywhere(small)
+                or (isinstance(small, cst.ImportFrom) and _from_module(small) == other.module)
+                for small in stmt.body
+            )
             for stmt in module.body
         ):
             found.add(candidate)

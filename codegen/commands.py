@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from codegen import diagnostics, names, write
 from codegen.cache.outputs import cached_outputs, remember_outputs
 from codegen.config import Config
-from codegen.discover import discover, routed_elsewhere
+from codegen.discover import discover, imported_shims, routed_elsewhere
 from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic, Plan
 from codegen.progress import terminal_progress
@@ -206,6 +206,7 @@ def pending_changes(
         )
         problems.extend(write_problems)
         problems.extend(_partial_scan_conflicts(generated_changes, outcome, config))
+        problems.extend(_still_imported(generated_changes, outcome, config, models=models))
         notes = compatibility_notes(outcome.plan, generated_changes)
     if models:
         # Planned against the exact bytes that were scanned and edited, not a re-read.
@@ -245,6 +246,47 @@ def _partial_scan_conflicts(
             "--exclude that leaves routed models out), or un-route that file first"
         )
         problems.append(diagnostics.error(users[0], diagnostics.PARTIAL_SCAN, message))
+    return problems
+
+
+def _still_imported(
+    changes: tuple[Change, ...], outcome: pipeline.Outcome, config: Config, *, models: bool
+) -> list[Diagnostic]:
+    """A shim is deleted only when no scanned file imports it once this run is written.
+
+    Each file is judged by the text it will hold (its routed text when this run rewrites it), so
+    a renamed model that `sync` un-routes lets its old shim go, while `emit` alone, or a file
+    that also uses the shim for itself (`x_transfer.restore(...)`), keeps it and says why.
+    """
+    deleted = {
+        c.path.rsplit("/", 1)[-1]: c.path
+        for c in changes
+        if c.action == "delete" and names.is_shim_file(c.path.rsplit("/", 1)[-1])
+    }
+    if not deleted:
+        return []
+    from codegen import pipeline  # loaded already: this run planned
+
+    package = pipeline.output_package(config)
+    problems = []
+    for source in outcome.scan.sources:
+        text = outcome.routed.get(source.abspath, source.text) if models else source.text
+        if text is None:
+            continue
+        for alias, line in imported_shims(text, package).items():
+            shim = deleted.get(f"{alias}.py")
+            if shim is None:
+                continue
+            how = (
+                "remove that import, or stop using the shim there"
+                if models
+                else "run `codegen sync` (or apply first): it un-routes the file and deletes the "
+                "shim in one go"
+            )
+            message = f"imports `{alias}`, but this run would delete {shim}: {how}"
+            problems.append(
+                diagnostics.error(source.path, diagnostics.STILL_IMPORTED, message, line=line)
+            )
     return problems
 
 

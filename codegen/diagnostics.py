@@ -53,6 +53,9 @@ FILE_LOCKED = _code("CG312", "writing: another process holds an advisory lock on
 PARTIAL_SCAN = _code(
     "CG313", "writing: a narrower scan would delete or rewrite what unscanned routed files import"
 )
+STILL_IMPORTED = _code(
+    "CG314", "writing: a scanned file would still import a shim this run deletes; nothing written"
+)
 
 # --- rendering -------------------------------------------------------------------------------
 UNSAFE_NAME = _code("CG320", "rendering: a name that cannot be placed safely in generated code")

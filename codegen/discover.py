@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -244,14 +245,55 @@ def routed_elsewhere(
     everything = replace(config, exclude=())
     sources, _ = discover(list(config.paths), everything)
     skip = set(seen)
-    shim = re.compile(rf"\b(\w+{SHIM_SUFFIX})\b")
-    imports = re.compile(
-        rf"^\s*(from\s+{re.escape(package)}\s+import|import\s+{re.escape(package)}\.)", re.M
-    )
     found: dict[str, list[str]] = {}
     for source in sources:
-        if source.path in skip or source.text is None or not imports.search(source.text):
+        if source.path in skip or source.text is None:
             continue
-        for alias in sorted(set(shim.findall(source.text))):
+        for alias in shims_mentioned(source.text, package):
             found.setdefault(f"{alias}.py", []).append(source.path)
     return {name: tuple(paths) for name, paths in sorted(found.items())}
+
+
+def shims_mentioned(text: str, package: str) -> tuple[str, ...]:
+    """The `<x>_transfer` names a file that imports from `package` mentions, sorted (a cheap text
+    search, no parse: it over-approximates what the file imports, never misses an import)."""
+    if not package or not _imports_package(package).search(text):
+        return ()
+    return tuple(sorted(set(_SHIM_NAME.findall(text))))
+
+
+def imported_shims(text: str, package: str) -> dict[str, int]:
+    """The `<x>_transfer` modules of `package` that import statements of `text` name, with the
+    line of the first: `from pkg import a_transfer, (b_transfer)`, `from pkg.a_transfer import
+    f`, `import pkg.a_transfer` (at any indentation; text only, so an import in a string counts)."""
+    if not package or not _imports_package(package).search(text):
+        return {}
+    found: dict[str, int] = {}
+    for match in _import_statements(package).finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        for alias in _SHIM_NAME.findall(match.group(0)):
+            found.setdefault(alias, line)
+    return found
+
+
+_SHIM_NAME = re.compile(rf"\b(\w+{SHIM_SUFFIX})\b")
+
+
+@functools.lru_cache(maxsize=8)
+def _import_statements(package: str) -> re.Pattern[str]:
+    pkg = re.escape(package)
+    names = r"(\([^)]*\)|(?:[^\n\\]|\\\n)*)"  # a parenthesised list, or one (continued) line
+    return re.compile(
+        rf"^[ \t]*(?:from[ \t]+{pkg}[ \t]+import[ \t]*{names}"
+        rf"|from[ \t]+{pkg}\.\w+[ \t]+import"
+        rf"|import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+)?[ \t]*,[ \t]*)*{pkg}\.\w+)",
+        re.M,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _imports_package(package: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"^\s*(from\s+{re.escape(package)}(\s+|\.\w+\s+)import|import\s+{re.escape(package)}\.)",
+        re.M,
+    )

@@ -15,7 +15,7 @@ from codegen.cache.applied import AppliedMemo
 from codegen.cache.facts import FactsCache, open_facts_cache
 from codegen.cache.rendered import CommonCache, RenderedCache
 from codegen.config import Config
-from codegen.discover import discover
+from codegen.discover import discover, shims_mentioned
 from codegen.gcpause import gc_paused
 from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
 from codegen.plan import PlanOptions, make_plan, model_edits
@@ -233,14 +233,18 @@ def edited_models(
     """New text of every model file that `apply` would change, by absolute path."""
     changed: dict[str, str] = {}
     problems: list[Diagnostic] = []
-    by_path = {s.path: s for s in scan_result.sources}
     memo = AppliedMemo(config, use_cache)
     pending: list[tuple[SourceFile, ModelEdit, str]] = []
-    for edit in model_edits(scan_result.plan, plan_options(config)):
-        source = by_path.get(edit.path)
-        if source is None or source.text is None:
+    package = output_package(config)
+    edits = {edit.path: edit for edit in model_edits(scan_result.plan, plan_options(config))}
+    for source in scan_result.sources:
+        if source.text is None:
             continue
-        if not edit.routes and edit.shim_alias not in source.text:
+        # What a file routes decides, not what the plan says of it: every shim of ours a file
+        # imports and the plan does not want is un-routed, also in files the plan leaves alone.
+        mentioned = shims_mentioned(source.text, package)
+        edit = edits.get(source.path) or _unrouting_edit(source.path, mentioned, package)
+        if edit is None or not (edit.routes or mentioned or edit.shim_alias in source.text):
             continue  # nothing routed and nothing to unroute: no need to parse
         key = memo.key(source.digest, edit)
         if key not in memo.known:
@@ -268,6 +272,22 @@ def edited_models(
             memo.add(key)
     memo.save()
     return changed, tuple(problems)
+
+
+def _unrouting_edit(path: str, mentioned: Sequence[str], package: str) -> ModelEdit | None:
+    """An edit that routes nothing, for a file the plan has no edit for but that mentions shims:
+    apply then takes out every alias of ours it finds (None when it mentions none)."""
+    if not mentioned:
+        return None
+    alias = mentioned[0]
+    return ModelEdit(
+        path=path,
+        shim_module=f"{package}.{alias}",
+        shim_alias=alias,
+        shared_builders=(),
+        build="",
+        common_module=names.common_module(package),
+    )
 
 
 def _digest_text(text: str, original: SourceFile) -> str:

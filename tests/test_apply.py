@@ -890,3 +890,101 @@ def test_an_already_routed_file_is_not_rewritten_to_strip_a_form_feed():
         "@sentiment_transfer.build\ndef build_model(x):\n    return embed(x)\n"
     )
     assert apply_edit(routed, make_edit("embed")) == Unchanged()
+
+
+# --- stale shims of ours (issue 14 case 5): un-routed whatever the plan says of the file ---------
+
+STALE = '''\
+"""Doc."""
+
+import tensorflow.compat.v1 as tf
+from generated import old_transfer  # routed by codegen
+
+
+@old_transfer.shared_layer("embed")
+def embed(x):
+    return x
+
+
+@old_transfer.build
+def build_model(x):
+    with tf.name_scope("top"), old_transfer.layer("build_model", 1):
+        h = embed(x)
+    return h
+'''
+
+UNROUTED = '''\
+"""Doc."""
+
+import tensorflow.compat.v1 as tf
+# routed by codegen
+
+
+def embed(x):
+    return x
+
+
+def build_model(x):
+    with tf.name_scope("top"):
+        h = embed(x)
+    return h
+'''
+
+
+def test_a_stale_shim_is_unrouted_in_a_file_the_plan_does_not_route():
+    # The model was renamed (its shim is now `new_transfer`) and shares nothing any more.
+    edit = make_edit(build="", alias="new_transfer", module="generated.new_transfer")
+    assert apply_edit(STALE, edit) == Applied(UNROUTED)
+    assert apply_edit(UNROUTED, edit) == Unchanged()
+    # A file with no edit of its own is given one naming a shim it mentions: the same result.
+    assert unroute(STALE, make_edit(alias="old_transfer", module="generated.old_transfer")) == (
+        Applied(UNROUTED)
+    )
+
+
+def test_a_stale_shim_is_replaced_by_the_wanted_one_in_a_routed_file():
+    edit = make_edit("embed", alias="new_transfer", module="generated.new_transfer")
+    result = apply_edit(STALE, edit)
+    assert isinstance(result, Applied)
+    assert "old_transfer" not in result.new_source
+    assert "from generated import new_transfer\n" in result.new_source
+    assert '@new_transfer.shared_layer("embed")' in result.new_source
+    assert "@new_transfer.build" in result.new_source
+    assert apply_edit(result.new_source, edit) == Unchanged()
+
+
+def test_a_stale_shim_the_file_also_uses_keeps_its_import_only():
+    source = (
+        STALE + "\n\ndef warm_start(sess, path):\n    return old_transfer.restore(sess, path)\n"
+    )
+    edit = make_edit(build="", alias="new_transfer", module="generated.new_transfer")
+    result = apply_edit(source, edit)
+    assert isinstance(result, Applied)
+    assert "from generated import old_transfer  # routed by codegen\n" in result.new_source
+    assert "@old_transfer" not in result.new_source
+    assert "old_transfer.layer" not in result.new_source
+    assert "return old_transfer.restore(sess, path)" in result.new_source
+
+
+def test_builders_imported_through_a_stale_shim_go_back_to_layers_common():
+    source = dedent(
+        '''\
+        from generated.old_transfer import embed, conv_block
+
+
+        def build_model(x):
+            return conv_block(embed(x))
+        '''
+    )
+    edit = make_edit(build="", alias="new_transfer", module="generated.new_transfer")
+    assert apply_edit(source, edit) == Applied(
+        source.replace("generated.old_transfer", "generated.layers_common")
+    )
+
+
+def test_an_alias_of_another_package_is_not_ours_and_is_left_alone():
+    source = STALE.replace("from generated import", "from elsewhere import")
+    edit = make_edit(build="", alias="new_transfer", module="generated.new_transfer")
+    assert apply_edit(source, edit) == Unchanged()
+    renamed = STALE.replace("import old_transfer", "import old_transfer as old")
+    assert apply_edit(renamed, edit) == Unchanged()  # `as old`: not a spelling apply writes

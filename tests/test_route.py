@@ -338,8 +338,21 @@ def test_a_missing_root_is_a_diagnostic():
 
 
 def test_marks_of_another_shim_are_left_alone():
-    other = TEXTCNN_ROUTED.replace("textcnn_transfer", "other_transfer")
+    # An alias bound to another package is not one this tool could have written: left alone.
+    other = TEXTCNN_ROUTED.replace("textcnn_transfer", "other_transfer").replace(
+        "from generated import", "from elsewhere import"
+    )
     assert apply_edit(other, edit()) == Unchanged()
+
+
+def test_marks_of_a_stale_shim_of_ours_are_taken_out():
+    # Another shim of the output package (the file was renamed, or its model renamed): un-routed
+    # whether or not the plan routes the file (issue 14 case 5).
+    other = TEXTCNN_ROUTED.replace("textcnn_transfer", "other_transfer")
+    assert apply_edit(other, edit()) == Applied(TEXTCNN)
+    mark = LayerMark("TextCNN.__init__", 10, 14, "TextCNN", 0)  # lines of TEXTCNN: shifted by 2
+    routed = shifted(edit(roots=ROOT, marks=(mark,)), 2)
+    assert apply_edit(other, routed) == Applied(TEXTCNN_ROUTED)
 
 
 # --- the plan -> edit contract ----------------------------------------------------------------

@@ -449,6 +449,26 @@ def assert_every_import_resolves(root: Path) -> None:
         assert len(imported_shims(model)) <= 1, (model, imported_shims(model))
 
 
+def assert_models_import(root: Path) -> None:
+    """Every model file of `root` imports (its shims and their runtime, TensorFlow included)."""
+    script = (
+        "import importlib.util, pathlib, sys\n"
+        "for path in sorted(pathlib.Path('models').rglob('*.py')):\n"
+        "    spec = importlib.util.spec_from_file_location(path.stem, path)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print('imported')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=300,
+    )
+    assert result.returncode == 0 and "imported" in result.stdout, result.stderr[-3000:]
+
+
 def test_a_renamed_routed_model_is_rerouted_and_its_old_shim_goes(tmp_path: Path) -> None:
     root = small_project(tmp_path / "p")
     assert run(root, "sync")[0] == 1
@@ -463,13 +483,88 @@ def test_a_renamed_routed_model_is_rerouted_and_its_old_shim_goes(tmp_path: Path
     assert run(root, "check")[0] == 0
 
 
-def test_a_second_model_with_the_same_stem_leaves_no_stale_alias(tmp_path: Path) -> None:
+def test_a_renamed_model_that_shares_nothing_any_more_is_unrouted(tmp_path: Path) -> None:
+    # The plan routes nothing in the renamed file: what it routes decides, not what the plan says.
+    root = small_project(tmp_path / "p")
+    assert run(root, "sync")[0] == 1
+    routed = (root / "models" / "m002.py").read_text()
+    (root / "models" / "m002.py").unlink()
+    renamed = root / "models" / "renamed.py"
+    renamed.write_text(routed.replace("20000", "99"))  # another vocabulary: no layer in common
+    code, out, _ = run(root, "check")
+    assert code == 1 and "stale: models/renamed.py" in out, out
+    shims = sorted(p.name for p in (root / "generated").iterdir())
+    # emit alone would delete the shim the file still imports: refused, nothing written.
+    code, _, err = run(root, "emit")
+    assert code == 2 and "models/renamed.py:4:0: CG314 imports `m002_transfer`" in err, err
+    assert sorted(p.name for p in (root / "generated").iterdir()) == shims
+    assert run(root, "sync")[0] == 1
+    assert renamed.read_text() == unrouted(routed).replace("20000", "99")
+    assert "_transfer" not in renamed.read_text()
+    assert not (root / "generated" / "m002_transfer.py").exists()
+    assert not (root / "generated" / "renamed_transfer.py").exists()
+    assert_every_import_resolves(root)
+    assert run(root, "check")[0] == 0
+    assert_models_import(root)
+
+
+def test_a_routed_file_that_is_no_longer_a_model_is_unrouted(tmp_path: Path) -> None:
+    # No model, so no edit at all for the file: its routing is still taken out.
+    root = small_project(tmp_path / "p")
+    assert run(root, "sync")[0] == 1
+    path = root / "models" / "m002.py"
+    routed = path.read_text()
+    helpers = routed[: routed.index("@m002_transfer.build")]  # the builders, no build function
+    path.write_text(helpers)
+    assert run(root, "check")[0] == 1
+    assert run(root, "sync")[0] == 1
+    assert path.read_text() == unrouted(helpers)
+    assert not (root / "generated" / "m002_transfer.py").exists()
+    assert_every_import_resolves(root)
+    assert run(root, "check")[0] == 0
+
+
+def test_a_shim_a_file_still_uses_is_never_deleted_under_it(tmp_path: Path) -> None:
+    # A driver script uses the shim's API: the import is not routing, so it stays, and the shim
+    # it needs is not deleted when its model stops sharing (CG314, nothing written).
+    root = small_project(tmp_path / "p")
+    assert run(root, "sync")[0] == 1
+    driver = root / "models" / "train.py"
+    driver.write_text(
+        "from generated import m002_transfer\n\n\ndef warm_start(sess, path):\n"
+        "    return m002_transfer.restore(sess, path)\n"
+    )
+    model = root / "models" / "m002.py"
+    model.write_text(model.read_text().replace("20000", "99"))
+    before = {p.name: p.read_bytes() for p in (root / "generated").iterdir()}
+    code, _, err = run(root, "sync")
+    assert code == 2 and "models/train.py:1:0: CG314 imports `m002_transfer`" in err, err
+    assert "nothing written" in err
+    assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before
+    assert run(root, "check")[0] != 0
+    driver.unlink()
+    assert run(root, "sync")[0] == 1
+    assert run(root, "check")[0] == 0
+
+
+@pytest.mark.parametrize("shares", [True, False], ids=["sharing", "sharing-nothing"])
+def test_a_second_model_with_the_same_stem_leaves_no_stale_alias(
+    tmp_path: Path, shares: bool
+) -> None:
     root = small_project(tmp_path / "p")
     assert run(root, "sync")[0] == 1
     (root / "models" / "aaa").mkdir()  # sorts first: it takes the name `m000`
-    (root / "models" / "aaa" / "m000.py").write_text(model_text("aaa m0"))
+    newcomer = model_text("aaa m0", vocab=20000 if shares else 99)
+    (root / "models" / "aaa" / "m000.py").write_text(newcomer)
     assert run(root, "check")[0] != 0
     assert run(root, "sync")[0] == 1
+    first = root / "models" / "m000.py"
+    assert imported_shims(first) == {"m000_2_transfer"}, first.read_text()[:300]
+    assert "m000_transfer" not in first.read_text()
+    assert imported_shims(root / "models" / "aaa" / "m000.py") == (
+        {"m000_transfer"} if shares else set()
+    )
+    assert (root / "generated" / "m000_transfer.py").exists() == shares
     assert_every_import_resolves(root)
     assert run(root, "check")[0] == 0
 
