@@ -18,9 +18,7 @@ from codegen.model import Model, Plan
 from codegen.plan import model_edits, pair_depths
 from codegen.render import environment
 
-_TF_NOISE = re.compile(
-    r"^(I0000|E0000|W0000|WARNING: All log messages)|cuda|oneDNN|is deprecated|^\s+logits = "
-)
+_TF_NOISE = re.compile(r"^(I0000|E0000|W0000|WARNING: All log messages)|cuda|oneDNN|is deprecated")
 
 
 def bundled_models() -> Path:
@@ -83,7 +81,7 @@ def _run(models: Path, project: Path) -> int:
             print(problem.format(), file=sys.stderr)
         return 2
 
-    _step("3. codegen apply  (route each model's shared builders through its shim)")
+    _step("3. codegen apply  (route each model's shared layers through its shim)")
     print(write.unified_diff(changes.models), end="")
     problems = write.apply_changes(changes.models, project)
     if problems:
@@ -107,8 +105,8 @@ def _run(models: Path, project: Path) -> int:
             target_path=str(project / target.path),
             source_build=source.build,
             target_build=target.build,
-            source_shim=names.shim_alias(source.name),
-            target_shim=names.shim_alias(target.name),
+            source_shim=names.shim_alias(source.shim or source.name),
+            target_shim=names.shim_alias(target.shim or target.name),
         ),
         encoding="utf-8",
     )
@@ -122,18 +120,30 @@ def _run(models: Path, project: Path) -> int:
         text=True,
     )
     # TensorFlow's start-up chatter (oneDNN, CUDA probing) is not news; real errors still show.
+    echo = False  # a Python warning is followed by the indented source line it points at
     for line in result.stderr.splitlines():
-        if not _TF_NOISE.search(line):
-            print(line, file=sys.stderr)
+        if _TF_NOISE.search(line) or (echo and line.startswith(" ")):
+            echo = not echo and "is deprecated" in line
+            continue
+        echo = False
+        print(line, file=sys.stderr)
     print("\ndemo " + ("succeeded" if result.returncode == 0 else "FAILED"))
     return 0 if result.returncode == 0 else 1
 
 
 def _best_pair(plan: Plan) -> tuple[Model | None, Model | None]:
-    """The two models sharing the most layers (ties: first by path)."""
+    """(source, target): the two models sharing the most layers, a class model as the target
+    when one shares (the shape real code has most), a build function as the source."""
     by_id = {m.id: m for m in plan.models}
-    ranked = sorted(pair_depths(plan).items(), key=lambda item: (-item[1], item[0]))
-    if not ranked:
+    routed = {m.id for m in plan.models if m.routable and m.kind in ("function", "class")}
+    pairs = [(pair, depth) for pair, depth in pair_depths(plan).items() if set(pair) <= routed]
+
+    def rank(item: tuple[tuple[str, str], int]) -> tuple[bool, int, tuple[str, str]]:
+        pair, depth = item
+        return (not any(by_id[m].kind == "class" for m in pair), -depth, pair)
+
+    if not pairs:
         return None, None
-    (a, b), _depth = ranked[0]
-    return by_id[a], by_id[b]
+    a, b = sorted(pairs, key=rank)[0][0]
+    source, target = sorted((by_id[a], by_id[b]), key=lambda m: (m.kind == "class", m.path))
+    return source, target

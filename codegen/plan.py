@@ -147,11 +147,16 @@ def _other_models(
         walk.build()
         if not walk.layers or (root.kind == "function" and len(walk.layers) < 2):
             continue  # only counters or slots; or a lone helper layer, not a model
-        base = f"{names[root.path]}_{_snake(root.qualname)}"
-        name, counter = base, 2
-        while name in taken:
-            name, counter = f"{base}_{counter}", counter + 1
-        taken.add(name)
+        # A file's only model is named by the file, as a build function is; several by root too.
+        alone = root.path not in legacy_paths and sum(r.path == root.path for r in found) == 1
+        if alone:
+            name = names[root.path]  # unique: file names are
+        else:
+            base = name = f"{names[root.path]}_{_snake(root.qualname)}"
+            counter = 2
+            while name in taken:
+                name, counter = f"{base}_{counter}", counter + 1
+            taken.add(name)
         for callee, line, holder in dict.fromkeys(walk.unresolved):
             diagnostics.append(
                 info(

@@ -7,6 +7,7 @@ from typing import Any
 
 from codegen import literals
 from codegen.model import Diagnostic, Layer, Model, Plan
+from codegen.names import shim_alias
 from codegen.plan import pair_depths
 
 SCHEMA_VERSION = 1
@@ -83,11 +84,13 @@ def to_json(plan: Plan, diagnostics: tuple[Diagnostic, ...] = ()) -> dict[str, A
                 "root": m.build,
                 "members": list(m.members) or [m.id],
                 "routable": m.routable,
+                "shim": _shim(m) if m.routable else None,
                 "trunk": [
                     {
                         "position": t.position,
                         "key": t.key,
                         "builder": t.builder,
+                        "marked": t.inline is not None,
                         "models_sharing": len(t.shared_with),
                     }
                     for t in dict(plan.trunks).get(m.id, ())
@@ -147,7 +150,7 @@ def to_text(plan: Plan, diagnostics: tuple[Diagnostic, ...] = (), *, limit: int 
     trunks = dict(plan.trunks)
     for model in plan.models[:limit]:
         shared_positions = {t.position: t for t in trunks.get(model.id, ())}
-        how = f"shim: {model.name}_transfer" if model.routable else f"{model.kind}, not routed yet"
+        how = f"shim: {_shim(model)}" if model.routable else f"{model.kind}, not routed"
         lines.append(f"  {model.id}  ({how})")
         for position, layer in enumerate(model.layers):
             trunk = shared_positions.get(position)
@@ -256,3 +259,8 @@ def _matrix(models: tuple[Model, ...], depth: dict[tuple[str, str], int]) -> lis
             cells.append(f"{value:>11}")
         rows.append(f"  {a.name:<{width}}" + "".join(cells))
     return rows
+
+
+def _shim(model: Model) -> str:
+    """The shim module a routable model goes through (one per file for entered models)."""
+    return shim_alias(model.shim or model.name)

@@ -19,7 +19,7 @@ from codegen.cli import main
 
 # The routing `codegen apply` adds to a model: its shim import and the decorators.
 ROUTING = re.compile(
-    r"^(@\w+_transfer\.\w+.*|from generated import \w+_transfer.*)\n", re.MULTILINE
+    r"^[ \t]*(@\w+_transfer\.\w+.*|from generated import \w+_transfer.*)\n", re.MULTILINE
 )
 
 # A new model, sorting before every example model, whose author copied sentiment.py's `embed`.
@@ -221,7 +221,7 @@ def test_scan_reports_the_shared_builders_and_exits_0(
 ) -> None:
     code, out, _ = run(capsys, "scan")
     assert code == 0
-    assert "Scanned 5 files (5 ok, 0 with errors)" in out
+    assert "Scanned 7 files (7 ok, 0 with errors)" in out
     assert "models/sentiment.py::conv_block" in out and "models/topic.py::conv_block" in out
     assert not (project / "generated").exists()
 
@@ -330,8 +330,9 @@ def test_check_after_a_builder_edit_names_stale_files_and_the_broken_checkpoints
     assert "stale: models/sentiment.py" in out
     assert (
         "checkpoint compatibility: models/sentiment.py no longer shares `conv_block` (layer 2) "
-        "with models/ner.py, models/topic.py: transfer checkpoints of models/ner.py, "
-        "models/topic.py will not restore models/sentiment.py's layer 2"
+        "with models/ner.py, models/review.py, models/slots.py, models/topic.py: transfer "
+        "checkpoints of models/ner.py, models/review.py, models/slots.py, models/topic.py will "
+        "not restore models/sentiment.py's layer 2"
     ) in out
     assert "file(s) out of date" in out
 

@@ -43,7 +43,11 @@ class Built:
             tf.compat.v1.set_random_seed(0)
             self.ids = tf.compat.v1.placeholder(tf.int32, [None, SEQ_LEN])
             self.labels = tf.compat.v1.placeholder(tf.int32, [None])
-            self.logits, loss = getattr(module, build_name)(self.ids, self.labels)
+            entry = getattr(module, build_name)
+            built = entry(self.ids, self.labels)
+            # A class model builds in its constructor and keeps its tensors; a build function
+            # returns them.
+            self.logits, loss = (built.logits, built.loss) if isinstance(entry, type) else built
             self.train = tf.compat.v1.train.AdamOptimizer(1e-2).minimize(loss)
             init = tf.compat.v1.global_variables_initializer()
         self.session = tf.compat.v1.Session(graph=self.graph)
@@ -111,9 +115,7 @@ def main(
     copied = shim_b.copy(a.session, c.session)
     moved = c.values()
     names_c = c.own_names(shim_b)
-    same = all(
-        np.array_equal(moved[names_c[key]], trained[names_a[key]]) for key in copied.keys()
-    )
+    same = all(np.array_equal(moved[names_c[key]], trained[names_a[key]]) for key in copied.keys())
     print(
         f"check: in-memory copy (no file) moved {len(copied.restored)} variables, "
         f"equal to the trained values: {same}"
