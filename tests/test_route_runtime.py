@@ -156,3 +156,24 @@ def test_file_functions_act_on_the_models_built_in_the_session(rt, tmp_path) -> 
     np.testing.assert_array_equal(a_value, b_value)
     # The objects named after the roots see the same per-graph map.
     assert shim.models["B"].variable_map(graphs[1]) == shim.variable_map(graphs[1])
+
+
+def test_a_shared_builder_called_outside_every_entry_is_a_plain_call(rt) -> None:
+    """Another model file importing the builder, or a unit test calling it, builds no layer of
+    this file's models: nothing is recorded, nothing joins the collection."""
+    shim = file_shim(rt)
+
+    @shim.shared_layer("B.weights")
+    def weights(name="table"):  # type: ignore[no-untyped-def]
+        return tf.get_variable(name, [2, 3])
+
+    graph = tf.Graph()
+    with graph.as_default():
+        weights("outside")
+        assert len(tf.global_variables()) == 1
+        assert tf.get_collection("transferable_variables") == []
+        assert shim.variable_map(graph) == {}
+        shim.model("B")(weights)()  # entered: now it is B's layer 1
+        assert {k: v.op.name for k, v in shim.variable_map(graph).items()} == {
+            "transfer/00_emb/v0": "table"
+        }

@@ -933,17 +933,18 @@ class FileTransfer:
         return self._named(root).layer(position)
 
     def shared_layer(self, builder: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator for a shared builder or method: routed as a layer of the model being built
-        (or of the one model of this file that shares it, when called outside any entry)."""
-        owners = [m for m in self.models.values() if m.routes(builder)]
+        """Decorator for a shared builder or method: routed as a layer of the model being built.
+
+        Called outside every entry of this file's models (a unit test, another model that
+        imports the builder), it is a plain call: none of this file's models is being built."""
 
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(fn)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 stack = self._stack()
-                transfer = stack[-1] if stack else (owners[0] if len(owners) == 1 else None)
-                if transfer is None:
+                if not stack:
                     return fn(*args, **kwargs)
+                transfer = stack[-1]
                 return transfer.call_layer(builder, fn, *args, **kwargs)
 
             return wrapper
