@@ -632,6 +632,41 @@ def test_copy_into_ref_variables_and_partial_destinations(rt, session) -> None:
     np.testing.assert_array_equal(src.run(transfer_b.variable_map(graph_a)[EMBED_W]), source)
 
 
+def test_copy_report_follows_key_maps_that_change_between_copies(rt, session) -> None:
+    # copy remembers what it checked per version of the key maps; a new layer is a new version.
+    _, build_a = two_layer_model(rt, "a")
+    transfer_b = rt.ModelTransfer("b", (rt.SharedLayer("embedding", 0, "00_embedding_c1"),))
+    graph_a, graph_b = tf.Graph(), tf.Graph()
+    with graph_a.as_default():
+        build_a()
+    with graph_b.as_default():
+        transfer_b.build(lambda: transfer_b.shared_layer("embedding")(embedding)([1, 2]))()
+    src, dst = session(graph_a, seed=1), session(graph_b, seed=2)
+    first = transfer_b.copy(src, dst)
+    assert first.keys() == (EMBED_W,) and first.keys("unexpected") == (PROJ_KERNEL, PROJ_BIAS)
+    assert first.names() == ("embed/W",)
+    assert first.names("unexpected") == ("proj/kernel", "proj/bias")  # the source's
+    assert transfer_b.copy(src, dst) == first
+
+    transfer_p = rt.ModelTransfer("p", (rt.SharedLayer("projection", 0, "01_projection_c2"),))
+    with graph_b.as_default():
+        transfer_p.build(
+            lambda: transfer_p.shared_layer("projection")(projection)(tf.ones([1, 3]))
+        )()
+        dst.run(
+            tf.variables_initializer(
+                [by_name(graph_b, "proj/kernel"), by_name(graph_b, "proj/bias")]
+            )
+        )
+    second = transfer_b.copy(src, dst)
+    assert second.keys() == SHARED and not second.unexpected + second.missing
+    assert second.names() == SHARED_NAMES
+    assert [entry.layer for entry in second.restored] == ["layer 1", "layer 2", "layer 2"]
+    copied = shared_values(dst, transfer_b, graph_b)
+    for key, value in shared_values(src, transfer_b, graph_a).items():
+        np.testing.assert_array_equal(copied[key], value)
+
+
 def test_copy_between_unrelated_graphs_raises(rt, session) -> None:
     transfer, build = two_layer_model(rt)
     graph_a, graph_plain = tf.Graph(), tf.Graph()

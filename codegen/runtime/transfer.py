@@ -117,11 +117,21 @@ class _Settings:
 
 @dataclasses.dataclass
 class _KeyMap:
-    """A graph's transferable variables: canonical key -> (variable, layer label)."""
+    """A graph's transferable variables: canonical key -> (variable, report entry)."""
 
     variables: dict[str, _Variable] = dataclasses.field(default_factory=dict)
-    layers: dict[str, str] = dataclasses.field(default_factory=dict)
-    specs: dict[str, _Spec] | None = None  # computed on first use, dropped on change
+    # Made once when the layer is recorded: reports ask for them per key on every call.
+    entries: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    specs: dict[str, _Spec] | None = None  # computed on first use, replaced on change
+
+    def entry(self, key: str, settings: _Settings) -> Entry:
+        """A report entry for `key` as this graph's model sees it."""
+        found = self.entries.get(key)
+        if found is not None:
+            return found
+        # Not in this graph: its layer by position, from the key alone.
+        layer_key = key[len(settings.scope_prefix) + 1 :].split("/", 1)[0]
+        return Entry(key, _position_label(layer_key), None)
 
 
 _Layout = tuple[tuple[Any, int, tuple[tuple[str, int, int, tuple[int, ...]], ...]], ...]
@@ -137,6 +147,7 @@ class _GraphState:
         self.layouts: dict[tuple[str, ...], _Layout | None] = {}
         self.readers: dict[_Layout, list[Any]] = {}
         self.writers: dict[tuple[_Layout, tuple[str, ...]], tuple[Any, list[Any]]] = {}
+        self.copies: dict[tuple[int, ...], _CheckedCopy] = {}
 
 
 def _graph_state(graph: _Graph) -> _GraphState:
@@ -164,14 +175,6 @@ def _variables(graph: _Graph, settings: _Settings) -> tuple[dict[str, _Variable]
     return found.variables, found.specs
 
 
-def _layer_of(graph: _Graph, settings: _Settings, key: str) -> str:
-    """The layer a key belongs to: as the graph's model names it, else its position."""
-    known = _key_map(graph, settings).layers.get(key)
-    if known:
-        return known
-    return _position_label(key[len(settings.scope_prefix) + 1 :].split("/", 1)[0])
-
-
 def _position_label(layer_key: str) -> str:
     """`layer 2` for a layer key `01_ed5f3e09` (keys start with the 0-based position)."""
     position = layer_key.split("_", 1)[0]
@@ -180,9 +183,7 @@ def _position_label(layer_key: str) -> str:
 
 def _entry(graph: _Graph, settings: _Settings, key: str) -> Entry:
     """A report entry for `key` as `graph`'s model sees it."""
-    variable = _key_map(graph, settings).variables.get(key)
-    name = None if variable is None else str(variable.op.name)
-    return Entry(key, _layer_of(graph, settings, key), name)
+    return _key_map(graph, settings).entry(key, settings)
 
 
 def _spec(shape: Any, dtype: Any) -> _Spec:
@@ -367,6 +368,20 @@ def _chunk_writer(
 _Plan = tuple[_Session, dict[str, _Variable], tuple[str, ...]]  # destination, variables, keys
 
 
+@dataclasses.dataclass(frozen=True)
+class _CheckedCopy:
+    """A copy between given versions of the key maps, checked: what to move and its report."""
+
+    specs: tuple[dict[str, _Spec], ...]  # source first: held so that their ids stay theirs
+    keys: tuple[tuple[str, ...], ...]  # per destination, sorted
+    wanted: tuple[str, ...]  # every destination's keys, sorted
+    layout: _Layout | None
+    report: TransferReport
+
+
+_MAX_CHECKED_COPIES = 32
+
+
 def _chunks_possible(src_sess: _Session, plans: list[_Plan], layout: _Layout | None) -> bool:
     """Chunked copy needs static shapes and its ops built already or buildable now."""
     if layout is None:
@@ -415,9 +430,10 @@ def _report(
 ) -> TransferReport:
     """Report for loading the intersection of the two key sets into `graph`."""
     ours, theirs = set(model_keys), set(source_keys)
+    found = _key_map(graph, settings)
 
     def entries(keys: set[str]) -> tuple[Entry, ...]:
-        return tuple(_entry(graph, settings, key) for key in sorted(keys))
+        return tuple(found.entry(key, settings) for key in sorted(keys))
 
     return TransferReport(
         restored=entries(ours & theirs),
@@ -679,7 +695,8 @@ class ModelTransfer:
             # A second build in the same graph (an eval tower) maps to the first one's variables.
             if key not in found.variables:
                 found.variables[key] = var
-                found.layers[key] = layer.label or _position_label(layer.key)
+                label = layer.label or _position_label(layer.key)
+                found.entries[key] = Entry(key, label, str(var.op.name))
                 found.specs = None
             if id(var) not in members:
                 members.add(id(var))
@@ -817,33 +834,17 @@ class ModelTransfer:
         self, src_sess: _Session, dst_sess: _Session, *more_dst_sessions: _Session
     ) -> TransferReport:
         """Copy in memory, all checked first: one run on the source, one per destination."""
-        # With several destinations the report is their union: restored if any destination
-        # took the key, missing if any destination has it and the source has not, unexpected
-        # if no destination took it; names are the first destination's that has the key.
         # Destinations share the copied buffers copy-on-write: TF copies a variable's buffer
         # before its first in-place update.
+        sessions = (dst_sess, *more_dst_sessions)
         source, source_specs = _variables(src_sess.graph, self.settings)
-        plans: list[_Plan] = []
-        problems: list[str] = []
-        for index, sess in enumerate((dst_sess, *more_dst_sessions)):
-            variables, specs = _variables(sess.graph, self.settings)
-            keys = tuple(sorted(specs.keys() & source_specs.keys()))
-            if not keys:
-                raise TransferError(
-                    "no transferable variables in common between the source session "
-                    f"and destination #{index} (model {self.model!r})"
-                )
-            label = f"destination #{index}"
-            describe = self._describe(sess.graph)
-            problems += _mismatches(keys, specs, source_specs, label, "source", describe)
-            plans.append((sess, variables, keys))
-        if problems:
-            raise TransferError("cannot copy, nothing assigned:\n  " + "\n  ".join(problems))
-        wanted = tuple(sorted({key for _, _, keys in plans for key in keys}))
-        layouts = _graph_state(src_sess.graph).layouts
-        if wanted not in layouts:
-            layouts[wanted] = _layout(source_specs, wanted)
-        layout = layouts[wanted]
+        sides = [_variables(sess.graph, self.settings) for sess in sessions]
+        checked = self._check_copy(src_sess.graph, source_specs, sessions, sides)
+        plans: list[_Plan] = [
+            (sess, variables, keys)
+            for sess, (variables, _), keys in zip(sessions, sides, checked.keys, strict=True)
+        ]
+        layout = checked.layout
         # An uninitialised or closed session fails here; the source is read before anything
         # is written, so such a failure assigns nothing.
         try:
@@ -857,25 +858,75 @@ class ModelTransfer:
                             f"cannot write destination #{index}: {_tf_error_text(error)}"
                         ) from error
             else:
-                _copy_by_variable(src_sess, source, wanted, plans)
+                _copy_by_variable(src_sess, source, checked.wanted, plans)
         except (tf.errors.OpError, RuntimeError) as error:
             raise TransferError(
                 f"cannot copy for model {self.model!r}: {_tf_error_text(error)}; nothing assigned"
             ) from error
+        return checked.report
+
+    def _check_copy(
+        self,
+        src_graph: _Graph,
+        source_specs: dict[str, _Spec],
+        sessions: tuple[_Session, ...],
+        sides: list[tuple[dict[str, _Variable], dict[str, _Spec]]],
+    ) -> _CheckedCopy:
+        """Keys, layout and report of a copy between these key maps; raises on a mismatch."""
+        state = _graph_state(src_graph)
+        # A key map gets a new specs dict whenever it changes, and the memo keeps the dicts
+        # alive, so their ids name one version of every side: a repeated copy checks nothing.
+        memo_key = (id(source_specs), *(id(specs) for _, specs in sides))
+        found = state.copies.get(memo_key)
+        if found is not None:
+            return found
+        all_keys: list[tuple[str, ...]] = []
+        problems: list[str] = []
+        for index, (sess, (_, specs)) in enumerate(zip(sessions, sides, strict=True)):
+            keys = tuple(sorted(specs.keys() & source_specs.keys()))
+            if not keys:
+                raise TransferError(
+                    "no transferable variables in common between the source session "
+                    f"and destination #{index} (model {self.model!r})"
+                )
+            label = f"destination #{index}"
+            describe = self._describe(sess.graph)
+            problems += _mismatches(keys, specs, source_specs, label, "source", describe)
+            all_keys.append(keys)
+        if problems:
+            raise TransferError("cannot copy, nothing assigned:\n  " + "\n  ".join(problems))
+        wanted = tuple(sorted({key for keys in all_keys for key in keys}))
+        if wanted not in state.layouts:
+            state.layouts[wanted] = _layout(source_specs, wanted)
+
+        # With several destinations the report is their union: restored if any destination
+        # took the key, missing if any destination has it and the source has not, unexpected
+        # if no destination took it; names are the first destination's that has the key.
+        maps = [_key_map(sess.graph, self.settings) for sess in sessions]
+        source_map = _key_map(src_graph, self.settings)
 
         def entry(key: str) -> Entry:
-            for sess, variables, _ in plans:
-                if key in variables:
-                    return _entry(sess.graph, self.settings, key)
-            return _entry(src_sess.graph, self.settings, key)
+            owner = next((found for found in maps if key in found.variables), source_map)
+            return owner.entry(key, self.settings)
 
         restored = set(wanted)
-        missing = {key for _, variables, _ in plans for key in variables if key not in source}
-        return TransferReport(
+        missing = {key for _, specs in sides for key in specs if key not in source_specs}
+        report = TransferReport(
             restored=tuple(entry(key) for key in sorted(restored)),
             missing=tuple(entry(key) for key in sorted(missing)),
-            unexpected=tuple(entry(key) for key in sorted(source.keys() - restored)),
+            unexpected=tuple(entry(key) for key in sorted(source_specs.keys() - restored)),
         )
+        if len(state.copies) >= _MAX_CHECKED_COPIES:  # old versions only: start afresh
+            state.copies.clear()
+        checked = _CheckedCopy(
+            (source_specs, *(specs for _, specs in sides)),
+            tuple(all_keys),
+            wanted,
+            state.layouts[wanted],
+            report,
+        )
+        state.copies[memo_key] = checked
+        return checked
 
 
 def _root_of(model: str) -> str:
