@@ -585,3 +585,25 @@ def test_json_follows_schema_1() -> None:
     layer = data["models"][0]["layers"][0]
     assert set(layer) >= {"callee", "args", "line"} and layer["args"]["vocab_size"] == 20000
     assert all(set(d) == {"a", "b", "depth"} for d in data["shared_depth"])
+
+
+def test_the_example_models_share_exactly_what_models_readme_documents() -> None:
+    """models/README.md's shared-depth matrix is what the scan finds (it must be kept true)."""
+    from conftest import MODELS
+
+    plan = scan(**{p.stem: p.read_text(encoding="utf-8") for p in MODELS.glob("*.py")})
+    by_stem = {m.id: m.path.rsplit("/", 1)[-1].removesuffix(".py") for m in plan.models}
+    found = {
+        frozenset((by_stem[a], by_stem[b])): depth for (a, b), depth in pair_depths(plan).items()
+    }
+    lines = (MODELS / "README.md").read_text(encoding="utf-8").split("## Expected sharing")[1]
+    rows = [r.strip("|").split("|") for r in lines.splitlines() if r.startswith("| ")]
+    header = [c.strip() for c in rows[0][1:]]
+    documented = {}
+    for row in rows[1:]:
+        name, cells = row[0].strip(), [c.strip() for c in row[1:]]
+        for other, cell in zip(header, cells, strict=True):
+            if other != name and cell != "0":
+                documented[frozenset((name, other))] = int(cell)
+    assert sorted(header) == sorted(by_stem.values())
+    assert documented == found
