@@ -193,11 +193,24 @@ class LayerWalk:
                 and call.local
                 and self.project.functions[target].kind == "function"
             )
-            if clone is None and (method or helper):
+            if (method or helper) and (clone is None or self.composes(target, class_ctx)):
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
                 continue
             self.builder(call, target, clone, path, function, static and call.static, method)
         visiting.discard(fid)
+
+    def composes(self, fid: str, class_ctx: tuple[str, str] | None) -> bool:
+        """Whether a method or helper calls builders: then it is looked into even when it is a
+        clone (a copied class's `inference`), so its builders stay the layers other models share;
+        one that makes its variables itself (`instantiate_weights`) is one layer."""
+        function = self.function(fid)
+        if function is None:
+            return False
+        for call in function.layer_calls:
+            target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            if target is not None and target != fid and target in self.prints.creates:
+                return True
+        return False
 
     def note_unresolved(self, call: LayerCall, function: FunctionFacts) -> None:
         if worth_noting(call.callee):

@@ -141,6 +141,12 @@ class _Targets(cst.CSTVisitor):
                 # item, any other compound statement is looked into.
                 if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
                     return False
+                if isinstance(stmt, cst.SimpleStatementLine) and first == last:
+                    # The call of an imported builder, on a line of a longer statement
+                    # (`model = modeling.BertModel(` over several lines): the mark holds the
+                    # whole statement.
+                    self.wraps.setdefault(id(block), []).append(_Wrap(index, index + 1, spot))
+                    return True
                 inner = _body(stmt) if isinstance(stmt, cst.BaseCompoundStatement) else None
                 if inner is None:
                     return False

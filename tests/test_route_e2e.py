@@ -82,14 +82,18 @@ def test_sync_routes_each_shape_with_the_smallest_edit(project: Path) -> None:
     )
     # A model_fn nested in its builder and the create_model it calls are both entries; the
     # imported backbone is marked where this file calls it, with a new `with` around the call.
-    assert routed_lines(project, "run_squad") == [
-        "from generated import run_squad_transfer",
-        '@run_squad_transfer.model("model_fn_builder.model_fn")',
-        'with run_squad_transfer.layer("model_fn_builder.model_fn", 0):',
-        "model = modeling.BertModel(config=bert_config, is_training=is_training, "
-        "input_ids=input_ids)",
-        '@run_squad_transfer.model("model_fn_builder.model_fn")',
-    ]
+    squad = (project / "models" / "run_squad.py").read_text()
+    assert squad.count('@run_squad_transfer.model("model_fn_builder.model_fn")\n') == 2
+    # The call spans five lines: the new `with` holds the whole statement, re-indented.
+    assert (
+        '    with run_squad_transfer.layer("model_fn_builder.model_fn", 0):\n'
+        "        model = modeling.BertModel(\n"
+        "            config=bert_config,\n"
+        "            is_training=is_training,\n"
+        "            input_ids=input_ids,\n"
+        "        )\n"
+    ) in squad
+    assert len(squad.splitlines()) - len((FIXTURES / "run_squad.py").read_text().splitlines()) == 4
     # The backbone's own module is not touched, and gets no shim.
     bert = FIXTURES / "bert" / "modeling.py"
     assert (project / "models" / "bert" / "modeling.py").read_bytes() == bert.read_bytes()

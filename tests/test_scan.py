@@ -607,3 +607,21 @@ def test_the_example_models_share_exactly_what_models_readme_documents() -> None
                 documented[frozenset((name, other))] = int(cell)
     assert sorted(header) == sorted(by_stem.values())
     assert documented == found
+
+
+def test_a_copy_of_a_class_model_keeps_its_layers_and_keys() -> None:
+    """Copying review.py to start a new model makes `inference` a clone; a clone method that calls
+    builders is still looked into, so both copies keep the trunk they share with sentiment."""
+    from conftest import MODELS
+
+    sources = {p.stem: p.read_text(encoding="utf-8") for p in MODELS.glob("*.py")}
+    keys = {m: [t.key for t in trunk] for m, trunk in scan(**sources).trunks}
+    copied = scan(**sources, review_copy=sources["review"])
+    assert any(c.name == "inference" for c in copied.clone_classes)
+    after = {m: [t.key for t in trunk] for m, trunk in copied.trunks}
+    sentiment = keys["models/sentiment.py::build_model"]
+    assert keys["models/review.py::ReviewCNN"] == sentiment
+    # The copies now also share their inline head: one more layer, the first three unchanged.
+    assert after["models/review.py::ReviewCNN"][:3] == sentiment
+    assert after["models/review_copy.py::ReviewCNN"] == after["models/review.py::ReviewCNN"]
+    assert len(after["models/review.py::ReviewCNN"]) == 4

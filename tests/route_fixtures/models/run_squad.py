@@ -7,7 +7,11 @@ from bert import modeling
 
 def create_model(bert_config, is_training, input_ids):
     """Creates a span-prediction model: start and end logits for each token."""
-    model = modeling.BertModel(config=bert_config, is_training=is_training, input_ids=input_ids)
+    model = modeling.BertModel(
+        config=bert_config,
+        is_training=is_training,
+        input_ids=input_ids,
+    )
 
     final_hidden = model.get_sequence_output()
     hidden_size = final_hidden.shape[-1]
