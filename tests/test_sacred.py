@@ -1,8 +1,11 @@
 """Users' files are sacred (issue 14): races with edits, recovery, links, one transaction.
 
 Cases 1 and 2 run real `codegen sync` processes and change the tree from this process while they
-run (or after SIGKILLing them), at several moments. `CODEGEN_SACRED_TRIALS=N` runs N moments per
-race test instead of the default few (bench figures in docs/reliability.md come from that).
+run (or after SIGKILLing them), at several moments: the write phases (staging, replacing) are
+found by watching the tree, so a tree of 12 models hits them as surely as a big one; one more
+moment is timed between the reads and the write. `CODEGEN_SACRED_TRIALS=N` runs N moments per
+race test (the extra ones spread over the whole run) and `CODEGEN_SACRED_MODELS=M` a bigger tree
+(bench/bench_sacred.py; the figures in docs/reliability.md come from that).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +29,7 @@ from tests.conftest import MODELS, REPO, sigkill_when
 
 CONFIG = '[tool.codegen]\npaths = ["models"]\ncache_dir = ""\n'
 TRIALS = int(os.environ.get("CODEGEN_SACRED_TRIALS", "0"))
-MODELS_IN_RACE = int(os.environ.get("CODEGEN_SACRED_MODELS", "40"))
+MODELS_IN_RACE = int(os.environ.get("CODEGEN_SACRED_MODELS", "12"))
 ROUTING = re.compile(r"^from generated import \w+_transfer\n|^@\w+_transfer\.\w+.*\n", re.M)
 
 
@@ -89,21 +93,78 @@ def save_by_rename(path: Path, text: str) -> None:
     os.replace(temp, path)  # a new inode, as vim/IDEs with "atomic save" do
 
 
-def timed_sync(template: Path, scratch: Path) -> float:
+def staging(root: Path) -> bool:
+    """The write has begun: temp files are being staged next to the models."""
+    try:
+        return any(".codegen-tmp-" in name for name in os.listdir(root / "models"))
+    except OSError:
+        return False
+
+
+def writing(root: Path) -> bool:
+    """Every file is staged and checked, the journal is written: files are being replaced."""
+    return os.path.exists(root / JOURNAL)
+
+
+def timed_sync(template: Path, scratch: Path) -> tuple[float, float]:
+    """How long a sync of `template` takes, and when its write begins (seconds from the start)."""
     shutil.copytree(template, scratch)
     started = time.monotonic()
     process = start(scratch)
+    write_starts = wait_until(process, lambda: staging(scratch))[1]
     process.communicate(timeout=120)
     elapsed = time.monotonic() - started
     assert process.returncode == 1
     shutil.rmtree(scratch)
-    return elapsed
+    return elapsed, min(write_starts, elapsed)
 
 
-def moments(default: int) -> list[float]:
-    """Fractions of a sync's duration at which to strike."""
-    count = TRIALS or default
-    return [0.05 + 0.95 * index / max(count - 1, 1) for index in range(count)]
+def wait_until(
+    process: subprocess.Popen[bytes], condition: Callable[[], bool], deadline: float = 60
+) -> tuple[str, float]:
+    """Poll `condition()` while `process` runs: ("hit" | "finished first" | "deadline", seconds)."""
+    started = time.monotonic()
+    how = "finished first"
+    while process.poll() is None:
+        if condition():
+            how = "hit"
+            break
+        if time.monotonic() - started > deadline:
+            how = "deadline"
+            break
+        time.sleep(0.0005)
+    return how, time.monotonic() - started
+
+
+Moment = tuple[str, float | None]  # (label, seconds after the start) or (phase, None)
+
+
+def moments(phases: tuple[str, ...], timing: tuple[float, float]) -> list[Moment]:
+    """When to strike: once after every file is read and before the write begins (the window in
+    which issue 14 lost 8 of 10 edits), then at each write phase (`staging`, `writing`), which
+    are found by watching the tree, so a small tree hits them as surely as a big one.
+
+    With CODEGEN_SACRED_TRIALS=N, the N - len(phases) timed moments are spread over the whole run.
+    """
+    duration, write_starts = timing
+    timed = max((TRIALS or 1 + len(phases)) - len(phases), 1)
+    if TRIALS:
+        at = [duration * (0.05 + 0.95 * i / max(timed - 1, 1)) for i in range(timed)]
+    else:
+        at = [0.6 * write_starts]
+    return [(f"t={seconds:.2f}s", seconds) for seconds in at] + [(p, None) for p in phases]
+
+
+PHASES = {"staging": staging, "writing": writing}
+
+
+def strike(process: subprocess.Popen[bytes], root: Path, moment: Moment) -> str:
+    """Wait for `moment` of the run `process` is doing in `root`; what happened first."""
+    label, seconds = moment
+    if seconds is not None:
+        time.sleep(seconds)
+        return "timed"
+    return wait_until(process, lambda: PHASES[label](root))[0]
 
 
 # --- case 1: an edit saved while sync runs ----------------------------------------------------
@@ -112,23 +173,25 @@ def moments(default: int) -> list[float]:
 @pytest.mark.parametrize("save", [save_in_place, save_by_rename], ids=["in_place", "rename"])
 def test_an_edit_saved_while_sync_runs_is_never_overwritten(tmp_path: Path, save) -> None:  # type: ignore[no-untyped-def]
     template = corpus(tmp_path / "template", MODELS_IN_RACE)
-    duration = timed_sync(template, tmp_path / "timing")
+    timing = timed_sync(template, tmp_path / "timing")
     outcomes = []
-    for trial, fraction in enumerate(moments(3)):
+    for trial, moment in enumerate(moments(("staging", "writing"), timing)):
         work = tmp_path / f"trial{trial}"
         shutil.copytree(template, work)
-        name = f"m{(trial * 17) % MODELS_IN_RACE:03d}.py"  # first, middle and last files alike
+        # The last file is written last: at `writing` it is the one most likely still pending.
+        index = MODELS_IN_RACE - 1 if moment[0] == "writing" else (trial * 7) % MODELS_IN_RACE
+        name = f"m{index:03d}.py"
         target = work / "models" / name
         edited = target.read_text("utf-8") + f"\n\ndef user_edit_{trial}():\n    return {trial}\n"
         process = start(work)
-        time.sleep(duration * fraction)
+        how = strike(process, work, moment)
         save(target, edited)
         _, err_bytes = process.communicate(timeout=120)
         err = err_bytes.decode()
         assert "Traceback" not in err
         content = target.read_text("utf-8")
         # Never the old content (routed or not) over the new: the user's text is all there.
-        assert unrouted(content) == edited, (fraction, name, content[-200:])
+        assert unrouted(content) == edited, (moment, name, content[-200:])
         if process.returncode == 2:
             assert f"models/{name}:1:0: CG307 " in err and "nothing written" in err, err
             assert not (work / "generated").exists()  # one transaction: generated/ neither
@@ -136,7 +199,7 @@ def test_an_edit_saved_while_sync_runs_is_never_overwritten(tmp_path: Path, save
         else:
             assert process.returncode in (0, 1), err
             outcome = "routed the edit" if content != edited else "edit saved after the write"
-        outcomes.append((round(fraction, 2), outcome))
+        outcomes.append((moment[0], how, outcome))
         # Whatever happened, the next sync routes the user's text and check is then clean.
         assert run(work, "sync")[0] in (0, 1)
         assert unrouted((work / "models" / name).read_text("utf-8")) == edited
@@ -151,13 +214,13 @@ def test_a_git_checkout_during_sync_never_writes_the_old_branch(tmp_path: Path) 
         f"m{index:03d}.py": model_text(f"m{index}", vocab=20001, marker="branch b")
         for index in range(MODELS_IN_RACE)
     }
-    duration = timed_sync(branch_a, tmp_path / "timing")
+    timing = timed_sync(branch_a, tmp_path / "timing")
     outcomes = []
-    for trial, fraction in enumerate(moments(2)):
+    for trial, moment in enumerate(moments(("writing",), timing)):
         work = tmp_path / f"trial{trial}"
         shutil.copytree(branch_a, work)
         process = start(work)
-        time.sleep(duration * fraction)
+        how = strike(process, work, moment)
         for name, text in branch_b.items():  # what git does: unlink, then write the new file
             (work / "models" / name).unlink()
             (work / "models" / name).write_text(text, "utf-8")
@@ -165,8 +228,8 @@ def test_a_git_checkout_during_sync_never_writes_the_old_branch(tmp_path: Path) 
         assert b"Traceback" not in err
         for name, text in branch_b.items():
             content = (work / "models" / name).read_text("utf-8")
-            assert unrouted(content) == text, (fraction, name)
-        outcomes.append((round(fraction, 2), process.returncode))
+            assert unrouted(content) == text, (moment, name)
+        outcomes.append((moment[0], how, process.returncode))
         assert run(work, "sync")[0] in (0, 1)
         assert run(work, "check")[0] == 0
         shutil.rmtree(work)
@@ -196,19 +259,13 @@ def test_recovery_after_sigkill_never_overwrites_an_edit_made_since(tmp_path: Pa
     template = corpus(tmp_path / "template", MODELS_IN_RACE)
     models = lambda root: root / "models"  # noqa: E731
 
-    def staging(root: Path) -> bool:
-        return any(".codegen-tmp-" in name for name in os.listdir(models(root)))
-
-    def journaled(root: Path) -> bool:
-        return os.path.exists(root / JOURNAL)
-
     def half_written(root: Path) -> bool:
         try:
-            return journaled(root) and "_transfer" in (models(root) / "m000.py").read_text()
+            return writing(root) and "_transfer" in (models(root) / "m000.py").read_text()
         except OSError:
             return False
 
-    points = [("staging", staging), ("journal written", journaled), ("half written", half_written)]
+    points = [("staging", staging), ("journal written", writing), ("half written", half_written)]
     if TRIALS:
         points = [points[index % 3] for index in range(TRIALS)]
     observed = []
