@@ -285,9 +285,27 @@ def test_model_names_that_collide_are_keywords_or_odd_get_distinct_safe_shims(
     for shim_name, text in shims.items():
         module = shim_name.removesuffix(".py")
         assert module.isidentifier() and "/" not in shim_name, shim_name
-        found = re.search(r"^MODEL = (.+)$", text, flags=re.M)
-        assert found, shim_name
-        owners[ast.literal_eval(found.group(1)).split("::")[0]] = module
+        # A build function's shim says `MODEL = 'path::qualname'`; a file shim (a class model,
+        # a model_fn) names each model in its `_runtime.ModelTransfer('path::Root', ...)`.
+        found = [
+            node.value.value
+            if isinstance(node, ast.Assign)
+            else node.args[0].value  # type: ignore[attr-defined]
+            for node in ast.walk(ast.parse(text))
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == ["MODEL"]
+                and isinstance(node.value, ast.Constant)
+            )
+            or (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", None) == "ModelTransfer"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            )
+        ]
+        assert found and len({f.split("::")[0] for f in found}) == 1, (shim_name, found)
+        owners[found[0].split("::")[0]] = module
     for name in names:
         assert f"models/{name}" in owners, name
     assert len(set(owners.values())) == len(owners)  # no two models share a shim
