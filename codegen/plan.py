@@ -66,6 +66,9 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
         layers, static_depth = _layer_sequence(
             module, build, prints, classes, classes_by_name, options, project, diagnostics
         )
+        # A build function calling builders of other scanned files is routed as the other
+        # shapes are (its shim marks those calls where it makes them), not by a build shim.
+        entered = any(layer.builder_path for layer in layers[:static_depth])
         models.append(
             Model(
                 id=function_id(module.path, build),
@@ -74,6 +77,9 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
                 name=names[module.path],
                 layers=tuple(layers),
                 static_depth=static_depth,
+                entries=(build,) if entered else (),
+                root=build if entered else "",
+                shim=names[module.path] if entered else "",
             )
         )
     models += _other_models(project, prints, classes, options, models, names, diagnostics)
@@ -242,18 +248,20 @@ def _why_unroutable(model: Model) -> str:
 def _entered_route(model: Model, layer: Layer) -> tuple[str | None, tuple[str, int, int] | None]:
     """How apply routes a shared layer of a model entered through roots: the builder or method
     to decorate where it is defined, or the lines to mark where the layer is built."""
+    holder = layer.holder or model.build
     if layer.kind in ("inline-api", "inline-block"):
-        return None, (layer.holder, layer.line, layer.end_line)
-    if not layer.builder_path:  # defined in this file: decorated there, wherever it is called
+        return None, (holder, layer.line, layer.end_line)
+    if layer.builder and not layer.builder_path:  # defined here: decorated where it is defined
         return layer.builder, None
-    # Imported from another scanned file (a backbone class, an inherited method): the call is
-    # marked where this model makes it, so the other file and its other callers stay untouched.
-    return None, (layer.holder, layer.line, layer.line)
+    # Imported from another scanned file (a backbone class, an inherited method), or a library
+    # call in a build function: marked where this model makes the call, so the other file and
+    # its other callers stay untouched.
+    return None, (holder, layer.line, layer.line)
 
 
 def _unmarkable(model: Model, layer: Layer) -> str:
     """Why a shared layer of an entered model cannot be routed in the model's file, or ""."""
-    needs_mark = layer.kind in ("inline-api", "inline-block") or bool(layer.builder_path)
+    needs_mark = layer.builder is None or bool(layer.builder_path)  # inline, library, imported
     if needs_mark and layer.path and layer.path != model.path:
         return (
             f"it is built in `{layer.holder}` of {layer.path}, another file, where this model's "

@@ -109,27 +109,31 @@ def test_shared_depths_across_imports(plan: Plan) -> None:
     assert why.depth == 1 and "[64, 2] in textrepo/model_a.py but [64, 5]" in why.reason
 
 
-def test_a_build_function_does_not_route_an_imported_builder_yet_and_nothing_breaks(
-    plan: Plan,
-) -> None:
-    # A build function's shim routes builders its file defines or imports from generated code;
-    # one imported from another scanned file is shared (reported) but ends the trunk, with a note.
+def test_a_build_function_marks_the_calls_of_imported_builders(plan: Plan) -> None:
+    # A build function that calls builders of other scanned files is routed like the other
+    # shapes: a file shim, `@model("build_a")` on the build function, a mark at each call.
     trunks = dict(plan.trunks)
-    sharing = (A, B, C, OTHER, CNN, RNN, P, Q)
-    assert all(trunks[m] == () for m in sharing)
+    by_id = {m.id: m for m in plan.models}
+    for model_id in (A, B, C, OTHER, CNN, RNN, Q):
+        model = by_id[model_id]
+        assert model.entries == (model.build,) and model.shim, model_id
+        assert trunks[model_id] and all(t.inline is not None for t in trunks[model_id]), model_id
+    # The star-imported, the plainly imported and the other repository's copy of highway: one key.
+    assert len({trunks[m][0].key for m in (A, B, C, OTHER)}) == 1
+    # a and c also share the head they build inline after it (a library call in the build
+    # function: marked too, since the whole model is routed by marks).
+    assert [t.key for t in trunks[A]] == [t.key for t in trunks[C]] and len(trunks[A]) == 2
+    # p's own encoder is not routed: its decorator would record q's calls as p's layer.
+    assert trunks[P] == ()
     notes = {d.path: d.message for d in plan.diagnostics if d.code == LIBRARY_LAYER_SHARED}
-    assert set(notes) == {m.split("::", 1)[0] for m in sharing}
-    assert "imported from otherrepo/model_p.py" in notes["otherrepo/model_q.py"]
-    # p's own encoder is not routed either: its decorator would record q's calls as p's layer.
+    assert set(notes) == {"otherrepo/model_p.py"}
     assert "other model files import from this one" in notes["otherrepo/model_p.py"]
     files = render.render(
         plan, collection="transferable_variables", scope_prefix="transfer", output="generated"
     )
-    # Only the create_models (entered, their imported BertModel marked at the call) get shims.
-    assert {name for name in files if name.endswith("_transfer.py")} == {
-        "run_classifier_transfer.py",
-        "run_squad_transfer.py",
-    }
+    shims = {name for name in files if name.endswith("_transfer.py")}
+    assert {"model_a_transfer.py", "cnn_transfer.py", "run_squad_transfer.py"} <= shims
+    assert "model_p_transfer.py" not in shims
     for edit in model_edits(plan, PlanOptions()):
         source = (ROOT / edit.path).read_text(encoding="utf-8")
         assert not isinstance(apply_edit(source, edit), Failed), edit.path

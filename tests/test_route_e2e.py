@@ -330,3 +330,28 @@ def test_routing_changes_no_variable_name_shape_or_dtype(project: Path) -> None:
                     [(v.op.name, v.shape.as_list(), v.dtype.name) for v in v1.global_variables()]
                 )
         assert layouts[0] == layouts[1], stem
+
+
+def test_a_build_function_gets_the_imported_backbone_marked_at_its_call(
+    project: Path, tmp_path: Path
+) -> None:
+    """A module-level build function that calls a backbone class of another module: routed as the
+    other shapes are (its call marked), it receives run_classifier's trained backbone."""
+    assert routed_lines(project, "ner_tagger") == [
+        "from generated import ner_tagger_transfer",
+        '@ner_tagger_transfer.model("build_tagger")',
+        'with ner_tagger_transfer.layer("build_tagger", 0):',
+        "model = modeling.BertModel(config=bert_config, is_training=is_training, "
+        "input_ids=input_ids)",
+    ]
+    path, trained = train_classifier(project, tmp_path)
+    tagger = load(project, "ner_tagger")
+    b = Graph(
+        lambda: tagger.build_tagger(bert_config(project), v1.placeholder(tf.int32, [None, SEQ]), 5)
+    )
+    before = b.values()
+    report = shim("ner_tagger").restore(b.session, path)
+    backbone = {name: name for name in before if name.startswith("bert/")}
+    assert len(backbone) > 10 and sorted(e.name for e in report.restored) == sorted(backbone)
+    assert any(name.startswith("tagger/") for name in before)  # its head: not shared, kept
+    assert_moved_exactly(before, b.values(), trained, backbone)
