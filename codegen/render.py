@@ -289,9 +289,14 @@ def _sorted_paths(sharing: frozenset[str]) -> tuple[tuple[str, str], ...]:
 
 
 def _partners(model_id: str, sharing: frozenset[str]) -> str:
-    """`models/a.py, models/b.py and 12 more`: the other models on a trie node."""
+    """`models/a.py, models/b.py and 12 more`: the other models on a trie node (by id when
+    their file holds several of them: `models/cnns.py::WideCNN`)."""
     ordered = _sorted_paths(sharing)
-    shown = [_inline(path) for m, path in ordered[: MAX_PARTNERS_SHOWN + 1] if m != model_id]
+    window = ordered[: MAX_PARTNERS_SHOWN + 2]
+    paths = [path for _, path in window]
+    shown = [
+        _inline(path if paths.count(path) == 1 else m) for m, path in window if m != model_id
+    ]
     shown = shown[:MAX_PARTNERS_SHOWN]
     extra = len(ordered) - 1 - len(shown)
     text = ", ".join(shown)

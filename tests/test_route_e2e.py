@@ -355,3 +355,20 @@ def test_a_build_function_gets_the_imported_backbone_marked_at_its_call(
     assert len(backbone) > 10 and sorted(e.name for e in report.restored) == sorted(backbone)
     assert any(name.startswith("tagger/") for name in before)  # its head: not shared, kept
     assert_moved_exactly(before, b.values(), trained, backbone)
+
+
+def test_two_models_in_one_file_share_one_shim_with_an_object_each(project: Path) -> None:
+    """The file's shim has one object per root; its module functions act on whichever of the
+    file's models each session built."""
+    variants = load(project, "cnn_variants")
+    module = shim("cnn_variants")
+    assert isinstance(module.SmallCNN, type(module.WideCNN))
+    a = Graph(lambda: variants.SmallCNN(SEQ, VOCAB, EMB))
+    b = Graph(lambda: variants.WideCNN(SEQ, VOCAB, EMB), seed=2)
+    trained, before = a.values(), b.values()
+    report = module.copy(a.session, b.session)
+    assert [e.name for e in report.restored] == ["wide/embedding/W"]
+    assert (
+        module.SmallCNN.variable_map(a.graph).keys() == module.WideCNN.variable_map(b.graph).keys()
+    )
+    assert_moved_exactly(before, b.values(), trained, {"wide/embedding/W": "embedding/W"})
