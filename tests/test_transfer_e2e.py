@@ -272,14 +272,14 @@ with tf.Graph().as_default() as graph:
 
 def test_adding_a_model_that_copies_another_changes_none_of_its_names(tmp_path: Path) -> None:
     with synced_copy_of_models(tmp_path / "grow") as root:
-        before = _variables_in_subprocess(root, "ner")
-        shutil.copy(MODELS / "ner.py", root / "models" / "ner_copy.py")
+        before = _variables_in_subprocess(root, "qa")
+        shutil.copy(MODELS / "qa.py", root / "models" / "qa_copy.py")
         assert main(["sync", "--no-cache"]) == 1
-        after = _variables_in_subprocess(root, "ner")
+        after = _variables_in_subprocess(root, "qa")
     assert after["names"] == before["names"]
     # Which variables transfer, and under which keys, may change; their names never do.
     assert set(before["keys"].values()) <= set(after["keys"].values()) <= set(after["names"])
-    assert len(after["keys"]) > len(before["keys"])  # ner_copy shares all of ner's trunk
+    assert len(after["keys"]) > len(before["keys"])  # qa_copy shares all of qa's trunk
 
 
 # --- the transfer paths: exactly the shared layers move, nothing else changes ------------------
@@ -322,7 +322,8 @@ def test_copy_in_memory_writes_no_file(
     assert_moved_exactly(
         fresh_b, b.values(), moved_names(b.names(shim("topic")), source, SENTIMENT_KEYS), trained
     )
-    ner_keys = set(shim("ner").variable_map(c.graph))
+    # ner shares two layers with sentiment (its third, 256 wide, only with slots): those move.
+    ner_keys = SENTIMENT_KEYS & set(shim("ner").variable_map(c.graph))
     assert ner_keys == {k for k in SENTIMENT_KEYS if "/02_" not in k}
     assert_moved_exactly(
         fresh_c, c.values(), moved_names(c.names(shim("ner")), source, ner_keys), trained
