@@ -83,6 +83,9 @@ class InlineLayer:
     static: bool  # False inside a loop or branch that is not itself the layer
     frozen: bool  # every variable it creates is a non-trainable weight (trainable=False)
     known_shape: bool  # False when a shape is only known at run time (params[...], config lookups)
+    # How many variables it creates, when every one comes from `tf.Variable`/`get_variable` in
+    # straight-line code (None: a library layer, a loop, or a builder call decides the count).
+    variables: int | None = None
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,7 @@ class Layer:
     builder_path: str = ""  # file that defines `builder` when it is imported from another file
     frozen: bool = False  # a non-trainable weight (trainable=False): still a layer
     known_shape: bool = True  # False when its shape is only known at run time (params[...])
+    variables: int | None = None  # an inline layer's variable count, when known statically
 
 
 @dataclass(frozen=True)

@@ -629,6 +629,8 @@ def _expected_names(
     functions: dict[str, FunctionFacts],
 ) -> tuple[str, ...] | None:
     """Numbered names (v0, v1, ...) of the variables the layer creates, when known statically."""
+    if reference.variables is not None:  # an inline layer of tf.Variable/get_variable calls
+        return tuple(f"v{index}" for index in range(reference.variables))
     clone = classes.get(reference.callee)
     if clone is None:
         return None

@@ -256,6 +256,7 @@ class LayerWalk:
                 end_line=unit.end_line,
                 frozen=unit.frozen,
                 known_shape=unit.known_shape,
+                variables=unit.variables,
             ),
             static and unit.static,
         )

@@ -319,9 +319,21 @@ def inline_layers(
                 static=unit.static,
                 frozen=bool(made) and all(m[2] for m in made),
                 known_shape=all(m[3] for m in made),
+                variables=_variable_count(unit, made, covered),
             )
         )
     return _with_their_cells(out)
+
+
+def _variable_count(
+    unit: RawUnit, made: Sequence[tuple[str, cst.Call, bool, bool]], covered: Sequence[int]
+) -> int | None:
+    """One variable per `tf.Variable`/`get_variable` in straight-line code; None otherwise."""
+    if unit.kind == "compound" or len(made) != len(covered):
+        return None  # repeated or conditional, or builder calls inside: not known statically
+    if all(m[0].endswith((".Variable", ".get_variable")) for m in made):
+        return len(made)
+    return None
 
 
 def is_rnn_runner(api: str) -> bool:
