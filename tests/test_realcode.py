@@ -294,17 +294,21 @@ def test_json_adds_fields_and_keeps_schema_1(plan: Plan) -> None:
     assert [t["key"] for t in cnn["trunk"]] == [t["key"] for t in disc["trunk"]]
 
 
+# The files of the tree whose models share layers with another file's: the ones sync routes.
+SHARING_FILES = {
+    "tf1_compat/blocks_tf1.py",
+    "tf1_compat/blocks_v1.py",
+    "textcnn/text_cnn.py",
+    "seqgan/discriminator.py",
+    "albert/run_classifier.py",
+    "albert/run_squad.py",
+}
+
+
 def test_apply_routes_every_sharing_shape(plan: Plan) -> None:
     edits = {e.path.removeprefix(f"{ROOT}/"): e for e in model_edits(plan, PlanOptions())}
     routing = {path for path, e in edits.items() if e.routes}
-    assert routing == {
-        "tf1_compat/blocks_tf1.py",
-        "tf1_compat/blocks_v1.py",
-        "textcnn/text_cnn.py",
-        "seqgan/discriminator.py",
-        "albert/run_classifier.py",
-        "albert/run_squad.py",
-    }
+    assert routing == SHARING_FILES
     cnn = edits["textcnn/text_cnn.py"]
     assert [(r.qualname, r.model) for r in cnn.roots] == [("TextCNN.__init__", "TextCNN")]
     assert [(m.function, m.model, m.position) for m in cnn.marks] == [
@@ -345,17 +349,7 @@ def test_sync_on_the_tree_routes_only_what_it_can_and_writes_valid_code(tmp_path
     changed = {
         p.relative_to(tmp_path).as_posix() for p, data in before.items() if p.read_bytes() != data
     }
-    assert changed == {
-        f"{ROOT}/{path}"
-        for path in (
-            "tf1_compat/blocks_tf1.py",
-            "tf1_compat/blocks_v1.py",
-            "textcnn/text_cnn.py",
-            "seqgan/discriminator.py",
-            "albert/run_classifier.py",
-            "albert/run_squad.py",
-        )
-    }
+    assert changed == {f"{ROOT}/{path}" for path in SHARING_FILES}
     for path in [*(tmp_path / "generated").glob("*.py"), *(tmp_path / ROOT).rglob("*.py")]:
         compile(path.read_text(), str(path), "exec")
     assert run("sync").returncode == 0
