@@ -332,3 +332,20 @@ def _diff(graph: _Graph, a: str, b: str) -> str:
     lines_b = definition_lines(graph.module_of[b], graph.functions[b])
     diff = difflib.unified_diff(lines_a, lines_b, a, b, n=0, lineterm="")
     return "\n".join(line for line in diff if not line.startswith("@@"))
+
+
+def canonical_params(functions: dict[str, FunctionFacts], clone: CloneClass) -> tuple[str, ...]:
+    """Parameter names of a clone class's canonical copy, to label positional arguments."""
+    canonical = functions[clone.canonical]
+    # A class used as a layer is called with its constructor's arguments, not the method's.
+    return () if canonical.kind != "function" else canonical.params
+
+
+def arg_label(key: str, params: tuple[str, ...]) -> str:
+    """`#1` becomes the canonical parameter name when it is known (reports only: signatures
+    use positions, so which copy is canonical never changes a key)."""
+    if key.startswith("#") and params:
+        index = int(key[1:])
+        if index < len(params):
+            return params[index]
+    return key

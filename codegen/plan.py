@@ -17,7 +17,13 @@ from codegen.diagnostics import (
     info,
     warning,
 )
-from codegen.fingerprint import Fingerprints, fingerprint, function_id
+from codegen.fingerprint import (
+    Fingerprints,
+    arg_label,
+    canonical_params,
+    fingerprint,
+    function_id,
+)
 from codegen.linking import Project
 from codegen.model import (
     CloneClass,
@@ -319,8 +325,8 @@ def _layer_sequence(
         if not call.static and static_depth is None:
             static_depth = len(layers)
         params = identity.params
-        args = tuple(sorted((_arg_label(key, params), value) for key, value in call.args))
-        opaque = tuple(sorted(_arg_label(key, params) for key in call.opaque))
+        args = tuple(sorted((arg_label(key, params), value) for key, value in call.args))
+        opaque = tuple(sorted(arg_label(key, params) for key in call.opaque))
         # Positions, not parameter names: which copy is canonical must not change a signature.
         signature = stable_hash(repr((identity.hash, sorted(call.args), sorted(call.opaque))))
         # A builder of another file counts apart from a same-named one of this file.
@@ -334,7 +340,7 @@ def _layer_sequence(
                 callee=identity.callee,
                 label=identity.label,
                 args=args + tuple((key, "<expr>") for key in opaque),
-                names=tuple((_arg_label(key, params), value) for key, value in call.names),
+                names=tuple((arg_label(key, params), value) for key, value in call.names),
                 line=call.line,
                 builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
@@ -384,7 +390,7 @@ def _identify(
             clone.name,
             clone.content_hash,
             name,
-            _canonical_params(project.functions, clone),
+            canonical_params(project.functions, clone),
         )
     # Imported from another scanned file (plain, package-qualified, relative or star import):
     # the builder itself, so every model reaching it gets the same layer, by identity.
@@ -424,7 +430,7 @@ def _builder_identity(
         clone.name,
         clone.content_hash,
         qualname,
-        _canonical_params(project.functions, clone),
+        canonical_params(project.functions, clone),
         builder_path,
     )
 
@@ -433,22 +439,6 @@ def _builder_label(qualname: str) -> str:
     """`conv_block` for a function, `AnswerHead` for a class used as a layer."""
     parts = qualname.split(".")
     return parts[-2] if len(parts) > 1 and parts[-1].startswith("__") else parts[-1]
-
-
-def _canonical_params(functions: dict[str, FunctionFacts], clone: CloneClass) -> tuple[str, ...]:
-    """Parameter names of a clone class's canonical copy, to label positional arguments."""
-    canonical = functions[clone.canonical]
-    # A class used as a layer is called with its constructor's arguments, not the method's.
-    return () if canonical.kind != "function" else canonical.params
-
-
-def _arg_label(key: str, params: tuple[str, ...]) -> str:
-    """`#1` becomes the canonical parameter name when it is known."""
-    if key.startswith("#") and params:
-        index = int(key[1:])
-        if index < len(params):
-            return params[index]
-    return key
 
 
 # At most this many divergences are explained per branch point (one per pair of branches).

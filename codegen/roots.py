@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from codegen import stable_hash
-from codegen.fingerprint import Fingerprints, is_generated_builder
+from codegen.fingerprint import Fingerprints, arg_label, canonical_params, is_generated_builder
 from codegen.linking import Project, function_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
 
@@ -273,9 +273,11 @@ class LayerWalk:
         method: bool,
     ) -> None:
         tpath, qualname = target.split("::", 1)
+        params: tuple[str, ...] = ()
         if clone_id is not None:
             clone = self.classes[clone_id]
             callee, label, identity = clone.id, clone.name, clone.content_hash
+            params = canonical_params(self.project.functions, clone)
         else:
             # Identity, not a clone: the same imported builder reached from several models.
             callee = "local:" + target
@@ -287,8 +289,9 @@ class LayerWalk:
             Layer(
                 callee=callee,
                 label=label,
-                args=tuple(sorted(call.args)) + tuple((k, "<expr>") for k in sorted(call.opaque)),
-                names=tuple(call.names),
+                args=tuple(sorted((arg_label(k, params), v) for k, v in call.args))
+                + tuple(sorted((arg_label(k, params), "<expr>") for k in call.opaque)),
+                names=tuple((arg_label(k, params), v) for k, v in call.names),
                 line=call.line,
                 builder=qualname,
                 occurrence=self.occurrences[callee],

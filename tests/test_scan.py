@@ -625,3 +625,32 @@ def test_a_copy_of_a_class_model_keeps_its_layers_and_keys() -> None:
     assert after["models/review.py::ReviewCNN"][:3] == sentiment
     assert after["models/review_copy.py::ReviewCNN"] == after["models/review.py::ReviewCNN"]
     assert len(after["models/review.py::ReviewCNN"]) == 4
+
+
+def test_a_class_and_a_build_function_name_the_same_argument_the_same_way() -> None:
+    """Layer args are keyed by the canonical copy's parameter names in every shape, so a
+    divergence between a class model and a build function names the one argument that differs."""
+    embed = '''
+def embed(ids, vocab_size, dim, scope="embed"):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [vocab_size, dim])
+        return tf.nn.embedding_lookup(w, ids)
+
+
+def conv(x, width, scope="conv"):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [3, 64, width])
+        return tf.nn.conv1d(x, w, 1, "SAME")
+'''
+    plan = scan(
+        a=TF1 + embed + "\n\ndef build_model(ids):\n    return conv(embed(ids, 20000, 64), 8)\n",
+        b=TF1
+        + embed
+        + "\n\nclass Tagger(object):\n    def __init__(self, ids):\n"
+        + "        self.out = conv(embed(ids, 30000, 64), 8)\n",
+    )
+    [model] = [m for m in plan.models if m.kind == "class"]
+    assert dict(model.layers[0].args) == {"ids": "<expr>", "dim": "64", "vocab_size": "30000"}
+    [why] = [d.reason for d in plan.divergences]
+    assert "`vocab_size` is 20000 in models/a.py but 30000 in models/b.py::Tagger" in why, why
+    assert "argument" not in why and "not given" not in why
