@@ -147,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:
+        # The reader went away (`codegen scan | head`): not an error of ours; as SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a hook must never spray a traceback; CODEGEN_DEBUG=1 shows it
         if os.environ.get("CODEGEN_DEBUG"):
             raise
