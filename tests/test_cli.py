@@ -637,3 +637,18 @@ def test_build_gives_the_committed_outputs_of_the_example_models() -> None:
         Config(root=str(REPO)), ["models"], use_cache=False, with_generated=False
     )
     assert only_models.files == {} and only_models.routed == {}
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`codegen scan | head`: the closed pipe ends the run as SIGPIPE would, without the
+    'internal error, please report it' message."""
+    import codegen.commands
+
+    def closed(*args: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(codegen.commands, "run", closed)
+    code, _, err = run(capsys, "scan")
+    assert code == 141 and "internal error" not in err
