@@ -198,7 +198,13 @@ def test_an_edit_saved_while_sync_runs_is_never_overwritten(tmp_path: Path, save
             outcome = "refused"
         else:
             assert process.returncode in (0, 1), err
-            outcome = "routed the edit" if content != edited else "edit saved after the write"
+            if content != edited:
+                outcome = "routed the edit"
+            elif f"models/{name}:1:0: CG307 " in err:  # renamed in while we wrote the old inode
+                assert "your version is kept" in err, err
+                outcome = "kept, CG307 warning"
+            else:
+                outcome = "edit saved after the write"
         outcomes.append((moment[0], how, outcome))
         # Whatever happened, the next sync routes the user's text and check is then clean.
         assert run(work, "sync")[0] in (0, 1)
@@ -206,6 +212,32 @@ def test_an_edit_saved_while_sync_runs_is_never_overwritten(tmp_path: Path, save
         assert run(work, "check")[0] == 0
         shutil.rmtree(work)
     print("\nedit while sync runs:", outcomes)
+
+
+def test_a_save_by_rename_while_staging_is_kept_and_named(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Deterministic companion of the race: the save lands after our fds are open. We write the
+    # old inode, the user's new one stays at the path, and the run says so (it used to report
+    # nothing: the check ran after the fds were closed).
+    from codegen.write import journal
+
+    root = small_project(tmp_path / "p")
+    target = root / "models" / "m001.py"
+    edited = target.read_text("utf-8") + "\n\ndef mine():\n    return 1\n"
+    real, saved = journal._stage, []
+
+    def stage(*args):  # type: ignore[no-untyped-def]
+        if not saved:
+            saved.append(save_by_rename(target, edited))
+        return real(*args)
+
+    monkeypatch.setattr(journal, "_stage", stage)
+    code, _, err = run(root, "sync")
+    assert code == 1 and target.read_text("utf-8") == edited
+    assert "models/m001.py:1:0: CG307 was replaced while codegen wrote it; your version" in err
+    monkeypatch.setattr(journal, "_stage", real)
+    assert run(root, "sync")[0] == 1
+    assert unrouted(target.read_text("utf-8")) == edited
+    assert run(root, "check")[0] == 0
 
 
 def test_a_git_checkout_during_sync_never_writes_the_old_branch(tmp_path: Path) -> None:

@@ -194,6 +194,7 @@ def _transaction(
     staged: list[Path] = []
     made_dirs: list[Path] = []
     outcome, error = "staging", ""
+    meanwhile: list[Diagnostic] = []
     try:
         moved = _moved(work, expect, handles)
         if moved:
@@ -213,6 +214,8 @@ def _transaction(
         _write_journal(base, "commit", entries)
         outcome = "journaled"  # from here on the staged files belong to the journal
         outcome, error = _commit(base, entries, handles)
+        if outcome == "committed":
+            meanwhile = _replaced_meanwhile(work, handles)  # while our fds are still open
     except _Refused as refusal:
         return (*problems, refusal.problem)
     except OSError as staging_error:
@@ -236,7 +239,7 @@ def _transaction(
     if outcome == "pending":
         message = f"cannot replace {error}; the write is journaled, run codegen again to finish"
         return (*problems, diag(str(base), WRITE_FAILED, message))
-    return (*problems, *_replaced_meanwhile(work, handles))
+    return (*problems, *meanwhile)
 
 
 def _moved(
