@@ -7,6 +7,7 @@ free name in a module with non-library star imports) is looked up in each star-i
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -23,6 +24,12 @@ _DRIVER = re.compile(
 )
 # Bases that make a class driver code: unit tests, session hooks, optimizers.
 _DRIVER_BASE = re.compile(r"(TestCase|Hook|Optimizer)$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _driver_name(part: str) -> bool:
+    """One part of a qualname names driver code (the same names recur in every file)."""
+    return _DRIVER.search(part) is not None
 
 
 def function_id(path: str, qualname: str) -> str:
@@ -60,6 +67,7 @@ class Project:
         # Asked for every layer call of every function, several times per plan: memoized.
         self._driver: dict[str, bool] = {}
         self._callee: dict[tuple[str, str, bool, tuple[str, str] | None], str | None] = {}
+        self._mro: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # method() asks often
 
     # -- modules --------------------------------------------------------------------------
     def module_path(self, dotted: str, importer: str) -> str | None:
@@ -160,8 +168,14 @@ class Project:
             return found
         return None
 
-    def mro(self, path: str, name: str) -> list[tuple[str, str]]:
+    def mro(self, path: str, name: str) -> tuple[tuple[str, str], ...]:
         """The class and its scanned bases, depth first (enough for the code TF1 models are)."""
+        known = self._mro.get((path, name))
+        if known is None:
+            known = self._mro[(path, name)] = tuple(self._find_mro(path, name))
+        return known
+
+    def _find_mro(self, path: str, name: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         pending = [(path, name)]
         while pending:
@@ -209,7 +223,7 @@ class Project:
         if is_test_file(path):
             return True
         qualname = fid.split("::", 1)[1]
-        if any(_DRIVER.search(part) for part in qualname.split(".")):
+        if any(_driver_name(part) for part in qualname.split(".")):
             return True
         owner = qualname.split(".", 1)[0]
         cls = self.classes.get((path, owner))

@@ -52,7 +52,11 @@ def is_mark(item: cst.WithItem) -> bool:
     call = item.item
     if type(call) is not cst.Call or item.asname is not None:
         return False
-    parts = dotted(call.func)
+    func = call.func
+    # Asked of every `with` item several times: most are rejected by their last name alone.
+    if type(func) is not cst.Attribute or func.attr.value != names.LAYER:
+        return False
+    parts = dotted(func)
     return parts is not None and names.is_layer_mark(".".join(parts))
 
 
@@ -230,15 +234,25 @@ def _shape_text(call: cst.Call, api: str) -> str:
 # A placeholder token in the joined stream: a local/parameter (L), name string (S) or module
 # symbol (D) numbered in the function, or a `self` attribute as one token or as `SELF` + `.attr`.
 _PLACEHOLDER = re.compile(r"(?<=\x1f)(?:([LSD])(\d+)|SELF(?:\x1f)?\.(\w+))(?=[\x1f.])")
+# Hashes of units that use no module symbol (no D token), by their tokens: copied layers are
+# what this tool looks for, so the same unit recurs across files. Bounded, for huge trees.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 1 << 16
 
 
-def _normalized(walker: FunctionWalker, start: int, end: int) -> str:
+def _normalized(walker: FunctionWalker, symbol_of: dict[str, str], start: int, end: int) -> str:
     """The unit's renamed tokens with names renumbered from zero: placement-independent.
 
     Locals, parameters and `self` attributes are renumbered in order of first use (they may be
     renamed consistently), name strings too (they never decide); module symbols are kept by
-    name, and literal constants by value."""
-    symbol_of = {placeholder: name for name, placeholder in walker.deps.items()}
+    name (`symbol_of`: placeholder -> name), and literal constants by value."""
+    text = "\x1f" + "\x1f".join(walker.renamed[start:end]) + "\x1f"
+    # Without a D token the hash depends on the tokens alone (a `Dict` token only skips this).
+    plain = "\x1fD" not in text
+    if plain:
+        known = _NORMALIZED.get(text)
+        if known is not None:
+            return known
     constants = walker.ctx.constants
     numbers: dict[str, str] = {}
 
@@ -252,8 +266,12 @@ def _normalized(walker: FunctionWalker, start: int, end: int) -> str:
             return f"C:{constants[name]}" if name in constants else f"G:{name}"
         return numbers.setdefault(head + digits, f"{head}{len(numbers)}")
 
-    text = "\x1f" + "\x1f".join(walker.renamed[start:end]) + "\x1f"
-    return stable_hash(_PLACEHOLDER.sub(renumber, text))
+    digest = stable_hash(_PLACEHOLDER.sub(renumber, text))
+    if plain:
+        if len(_NORMALIZED) >= _NORMALIZED_MAX:
+            _NORMALIZED.clear()
+        _NORMALIZED[text] = digest
+    return digest
 
 
 def _header_line(lines: LineIndex, unit: RawUnit, first_call_line: int) -> int:
@@ -281,6 +299,7 @@ def inline_layers(
 ) -> tuple[InlineLayer, ...]:
     """The walker's noted units as facts, in walk order."""
     out: list[InlineLayer] = []
+    symbol_of = {placeholder: name for name, placeholder in walker.deps.items()}
     for unit in walker.raw_units:
         covered = tuple(unit.calls)
         if not covered:
@@ -311,7 +330,7 @@ def inline_layers(
             InlineLayer(
                 kind=kind,
                 api=api,
-                code_hash=_normalized(walker, unit.start, unit.end),
+                code_hash=_normalized(walker, symbol_of, unit.start, unit.end),
                 label=f"{scope}: {label}" if scope else label,
                 line=line,
                 end_line=end_line,

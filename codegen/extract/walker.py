@@ -663,10 +663,9 @@ class FunctionWalker:
         ):
             # A free name in a module with `from utils.x import *`: it comes through the import.
             return None, "*." + ".".join(parts), ()
-        # Not resolve_final(): this string goes into the facts, and a memoized one would be one
-        # object shared by every call of the API, which pickles differently (the facts' bytes
-        # are compared before and after changes here); the same goes for a negated literal's repr.
-        return None, ctx.resolve(parts), ()
+        # Memoized: every call of an API then shares one string object, which only makes the
+        # pickled facts smaller (facts compare equal, and their repr is the same).
+        return None, ctx.resolve_final(parts), ()
 
     def record_layer(
         self,
