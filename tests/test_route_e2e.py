@@ -114,7 +114,8 @@ def test_unrouting_when_sharing_ends_gives_back_the_original_bytes(
     monkey.chdir(root)
     try:
         assert main(["sync", "--no-cache"]) == 1
-        (root / "models" / "discriminator.py").unlink()  # TextCNN's only partner
+        for partner in ("discriminator.py", "sentence_tagger.py"):  # TextCNN's partners
+            (root / "models" / partner).unlink()
         assert main(["check", "--no-cache"]) == 1  # stale routing is reported
         assert main(["sync", "--no-cache"]) == 1
         assert main(["sync", "--no-cache"]) == 0
@@ -375,3 +376,26 @@ def test_two_models_in_one_file_share_one_shim_with_an_object_each(project: Path
         module.SmallCNN.variable_map(a.graph).keys() == module.WideCNN.variable_map(b.graph).keys()
     )
     assert_moved_exactly(before, b.values(), trained, {"wide/embedding/W": "embedding/W"})
+
+
+def test_a_build_method_model_entered_after_construction(project: Path, tmp_path: Path) -> None:
+    """A class whose constructor builds nothing: its `build_graph` method is the entry, and a
+    TextCNN transfer checkpoint restores the embedding it builds."""
+    assert routed_lines(project, "sentence_tagger")[1] == (
+        '@sentence_tagger_transfer.model("SentenceTagger.build_graph")'
+    )
+    textcnn, tagger = load(project, "textcnn"), load(project, "sentence_tagger")
+    a = Graph(lambda: textcnn.TextCNN(SEQ, CLASSES, VOCAB, EMB, [2, 3], 4))
+    path = shim("textcnn").save(a.session, tmp_path / "cnn")
+    trained = a.values()
+
+    def build():  # type: ignore[no-untyped-def]
+        model = tagger.SentenceTagger(num_tags=5)  # builds nothing yet
+        model.build_graph(SEQ, VOCAB, EMB)
+        return model
+
+    b = Graph(build, seed=2)
+    before = b.values()
+    report = shim("sentence_tagger").restore(b.session, path)
+    assert [e.name for e in report.restored] == ["embedding/W"]
+    assert_moved_exactly(before, b.values(), trained, {"embedding/W": "embedding/W"})
