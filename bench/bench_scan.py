@@ -566,10 +566,10 @@ class Bench:
         if tree.exists():
             shutil.rmtree(tree)
         shutil.copytree(self.corpus / "models", tree / "models")
-        limit = self.limit(120 if self.quick else 300)
+        step = 120 if self.quick else 300  # each command's limit, cut to what is left of the budget
         self.interpreter_rows()
-        sync_s, sync_rc = run_timed(codegen("sync", "models"), tree, limit)
-        _, check_rc = run_timed(codegen("check", "models"), tree, limit)
+        sync_s, sync_rc = run_timed(codegen("sync", "models"), tree, self.limit(step))
+        _, check_rc = run_timed(codegen("check", "models"), tree, self.limit(step))
         self.details["sync"] = {
             "seconds": round(sync_s, 3),
             "rc": sync_rc,
@@ -583,7 +583,7 @@ class Bench:
         rcs: dict[str, list[int]] = {name: [] for name in times}
 
         def check(kind: str) -> None:
-            seconds, code = run_timed(codegen("check", "models"), tree, limit)
+            seconds, code = run_timed(codegen("check", "models"), tree, self.limit(step))
             times[kind].append(seconds)
             rcs[kind].append(code)
 
@@ -591,7 +591,7 @@ class Bench:
         try:
             # The unchanged tree first: an edit, even reverted, may cost the tool its warm state.
             for _ in range(self.repeats):
-                cold.append(run_timed(cold_cmd, tree, limit)[0])
+                cold.append(run_timed(cold_cmd, tree, self.limit(step))[0])
                 check("warm")
             for repeat in range(self.repeats):
                 target.write_text(original + f"\n# benchmark edit {repeat}\n", encoding="utf-8")
