@@ -349,3 +349,31 @@ def arg_label(key: str, params: tuple[str, ...]) -> str:
         if index < len(params):
             return params[index]
     return key
+
+
+def builder_label(qualname: str) -> str:
+    """`conv_block` for a function, `AnswerHead` for a class used as a layer."""
+    parts = qualname.split(".")
+    return parts[-2] if len(parts) > 1 and parts[-1].startswith("__") else parts[-1]
+
+
+def builder_identity(
+    target: str,
+    prints: Fingerprints,
+    classes: dict[str, CloneClass],
+    functions: dict[str, FunctionFacts],
+) -> tuple[str, str, str, tuple[str, ...]]:
+    """(callee, label, identity hash, canonical params) of a call of the builder `target`: its
+    clone class when it has copies, else the definition itself (identity, not a clone), so every
+    model reaching that very definition gets the same layer."""
+    class_id = prints.class_of.get(target)
+    if class_id is None:
+        qualname = target.split("::", 1)[1]
+        return (
+            f"local:{target}",
+            builder_label(qualname),
+            "local:" + prints.closure_hash[target],
+            (),
+        )
+    clone = classes[class_id]
+    return clone.id, clone.name, clone.content_hash, canonical_params(functions, clone)

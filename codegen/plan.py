@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +20,7 @@ from codegen.diagnostics import (
 from codegen.fingerprint import (
     Fingerprints,
     arg_label,
+    builder_identity,
     canonical_params,
     fingerprint,
     function_id,
@@ -153,6 +154,7 @@ def _other_models(
     )
     taken = set(names.values())
     legacy_paths = {m.path for m in legacy}
+    roots_per_file = Counter(root.path for root in found)
     out = []
     for root in found:
         walk = roots.LayerWalk(project, prints, classes, root)
@@ -160,7 +162,7 @@ def _other_models(
         if not walk.layers or (root.kind == "function" and len(walk.layers) < 2):
             continue  # only counters or slots; or a lone helper layer, not a model
         # A file's only model is named by the file, as a build function is; several by root too.
-        alone = root.path not in legacy_paths and sum(r.path == root.path for r in found) == 1
+        alone = root.path not in legacy_paths and roots_per_file[root.path] == 1
         if alone:
             name = names[root.path]  # unique: file names are
         else:
@@ -411,34 +413,9 @@ def _builder_identity(
     if target not in prints.creates:
         return None
     path, qualname = target.split("::", 1)
+    callee, label, identity, params = builder_identity(target, prints, classes, project.functions)
     builder_path = "" if path == model_path else path
-    class_id = prints.class_of.get(target)
-    if class_id is None:
-        # A builder without copies: its identity is its own content and definition, so it is
-        # shared only by the models that reach this very definition.
-        return _Identity(
-            f"local:{target}",
-            _builder_label(qualname),
-            "local:" + prints.closure_hash[target],
-            qualname,
-            (),
-            builder_path,
-        )
-    clone = classes[class_id]
-    return _Identity(
-        clone.id,
-        clone.name,
-        clone.content_hash,
-        qualname,
-        canonical_params(project.functions, clone),
-        builder_path,
-    )
-
-
-def _builder_label(qualname: str) -> str:
-    """`conv_block` for a function, `AnswerHead` for a class used as a layer."""
-    parts = qualname.split(".")
-    return parts[-2] if len(parts) > 1 and parts[-1].startswith("__") else parts[-1]
+    return _Identity(callee, label, identity, qualname, params, builder_path)
 
 
 # At most this many divergences are explained per branch point (one per pair of branches).

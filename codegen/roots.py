@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from codegen import stable_hash
-from codegen.fingerprint import Fingerprints, arg_label, canonical_params, is_generated_builder
+from codegen.fingerprint import Fingerprints, arg_label, builder_identity, is_generated_builder
 from codegen.linking import Project, function_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
 
@@ -196,7 +196,7 @@ class LayerWalk:
             if (method or helper) and (clone is None or self.composes(target, class_ctx)):
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
                 continue
-            self.builder(call, target, clone, path, function, static and call.static, method)
+            self.builder(call, target, path, function, static and call.static, method)
         visiting.discard(fid)
 
     def composes(self, fid: str, class_ctx: tuple[str, str] | None) -> bool:
@@ -266,24 +266,15 @@ class LayerWalk:
         self,
         call: LayerCall,
         target: str,
-        clone_id: str | None,
         path: str,
         function: FunctionFacts,
         static: bool,
         method: bool,
     ) -> None:
         tpath, qualname = target.split("::", 1)
-        params: tuple[str, ...] = ()
-        if clone_id is not None:
-            clone = self.classes[clone_id]
-            callee, label, identity = clone.id, clone.name, clone.content_hash
-            params = canonical_params(self.project.functions, clone)
-        else:
-            # Identity, not a clone: the same imported builder reached from several models.
-            callee = "local:" + target
-            identity = "local:" + self.prints.closure_hash[target]
-            parts = qualname.split(".")
-            label = parts[-2] if len(parts) > 1 and parts[-1].startswith("__") else parts[-1]
+        callee, label, identity, params = builder_identity(
+            target, self.prints, self.classes, self.project.functions
+        )
         signature = stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
         self.add(
             Layer(
