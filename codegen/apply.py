@@ -24,6 +24,7 @@ from libcst.metadata import (
 
 from codegen import diagnostics, names
 from codegen import route as _route
+from codegen.extract import parse_module
 from codegen.model import Diagnostic, ModelEdit
 from codegen.names import is_reserved_in_shim
 
@@ -83,7 +84,7 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     # libcst drops a byte-order mark, so it is put back by hand.
     bom = _BOM if source.startswith(_BOM) else ""
     try:
-        module = cst.parse_module(source[len(bom) :])
+        module = parse_module(source[len(bom) :])
         printed = bom + module.code  # what libcst prints for the file as it is
     except cst.ParserSyntaxError as exc:
         return _failed(

@@ -12,7 +12,7 @@ from typing import cast
 
 import libcst as cst
 
-from codegen.extract import decorator_name, nested_blocks
+from codegen.extract import decorator_name, nested_blocks, parse_module
 from codegen.fingerprint import function_id
 from codegen.model import CloneClass, ModuleFacts, Plan
 from codegen.names import routing_kind
@@ -151,7 +151,7 @@ class _Copier:
     def definitions(self, path: str) -> dict[str, cst.CSTNode]:
         """Top-level definitions of a module by name (parsed lazily, once)."""
         if path not in self.parsed:
-            module = cst.parse_module(self.plan.modules[path].text)
+            module = parse_module(self.plan.modules[path].text)
             found: dict[str, cst.CSTNode] = {}
             pending: list[Sequence[cst.CSTNode]] = [module.body]
             while pending:

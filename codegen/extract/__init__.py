@@ -2,7 +2,8 @@
 
 The package, by concern: `safety` (screens and syntax errors), `context` (the names a module
 binds), `walker` (the hand-unrolled walk of function bodies), `literals` (literal arguments),
-`lines` (line lookup) and `facts` (the extractor that assembles the frozen facts)."""
+`lines` (line lookup), `parser` (libcst's parse minus its per-node re-validation) and `facts`
+(the extractor that assembles the frozen facts)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import libcst as cst
 from codegen import diagnostics
 from codegen.extract.facts import Extractor
 from codegen.extract.nodes import decorator_name, nested_blocks
+from codegen.extract.parser import parse_module
 from codegen.extract.safety import parse_error, python_refuses, suspiciously_deep
 from codegen.model import ModuleFacts, SourceFile
 
-__all__ = ["decorator_name", "extract", "nested_blocks", "parse_error"]
+__all__ = ["decorator_name", "extract", "nested_blocks", "parse_error", "parse_module"]
 
 
 def extract(source: SourceFile) -> ModuleFacts:
@@ -27,7 +29,7 @@ def extract(source: SourceFile) -> ModuleFacts:
         if refused is not None:
             return ModuleFacts(source.path, source.digest, (), (), (), (refused,), False, "")
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except cst.ParserSyntaxError as error:
         return ModuleFacts(
             source.path,
