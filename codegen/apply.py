@@ -212,7 +212,8 @@ def _unintended(
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        removed, added = old[i1:i2], new[j1:j2]
+        # A mark continued on its own line (`with a, \\` + `alias.layer(...):`) is one line.
+        removed, added = _logical_lines(old[i1:i2]), _logical_lines(new[j1:j2])
         text = "".join(removed + added)
         removed_text = {line.strip() for line in removed}
         added_text = {line.strip() for line in added}
@@ -241,6 +242,22 @@ def _unintended(
         if not routing and not any(_inside_our_import(old, i1, shim) for shim in shims):
             return i1 + 1, f"line {i1 + 1} would change ({''.join(removed or added)[:60]!r})"
     return None
+
+
+def _logical_lines(lines: list[str]) -> list[str]:
+    """`lines` with each backslash continuation joined to the line it continues."""
+    joined: list[str] = []
+    pending = ""
+    for line in lines:
+        body = line.rstrip("\r\n")
+        if body.endswith("\\"):
+            pending += body[:-1].rstrip() + " " if not pending else body[:-1].strip() + " "
+            continue
+        joined.append(pending + (line.lstrip() if pending else line))
+        pending = ""
+    if pending:
+        joined.append(pending)
+    return joined
 
 
 def _gains_or_loses_a_mark(stripped: str, other_side: list[str], shims: tuple[_Shim, ...]) -> bool:

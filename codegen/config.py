@@ -19,6 +19,9 @@ PYPROJECT = "pyproject.toml"
 SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
 
 
+DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting a run uses; `root` is the absolute folder that relative paths start from."""
@@ -33,6 +36,8 @@ class Config:
     jobs: int = 0
     max_file_bytes: int = 2_000_000
     root: str = field(default_factory=os.getcwd)
+    # Not a [tool.codegen] key: the project formatter's (ruff, then black), so marks fit its lines.
+    line_length: int = DEFAULT_LINE_LENGTH
 
 
 @dataclass(frozen=True)
@@ -123,8 +128,19 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[Config, tupl
     values, problems = _convert(table, text, shown)
     if not (isinstance(document.get("tool"), dict) and "codegen" in document["tool"]):
         values.setdefault("cache_dir", "")  # a pyproject.toml that is not set up for codegen
-    config = Config(root=root, **values)
+    config = Config(root=root, line_length=formatter_line_length(document), **values)
     return config, (*problems, *validate_config(config, path=shown, text=text))
+
+
+def formatter_line_length(document: dict[str, Any]) -> int:
+    """`line-length` of `[tool.ruff]`, else of `[tool.black]`, else their default of 88."""
+    tool = document.get("tool")
+    for formatter in ("ruff", "black"):
+        table = tool.get(formatter) if isinstance(tool, dict) else None
+        value = table.get("line-length") if isinstance(table, dict) else None
+        if isinstance(value, int) and _is_int(value) and 0 < value <= 1000:
+            return value
+    return DEFAULT_LINE_LENGTH
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -353,6 +353,7 @@ class ModelEdit:
     common_module: str  # dotted path of layers_common, for rerouting its imports
     roots: tuple[RootRoute, ...] = ()  # where each of the file's models is entered
     marks: tuple[LayerMark, ...] = ()  # shared inline layers and calls of imported builders
+    line_length: int = 88  # a `with` header a mark would lengthen past it is continued
 
     @property
     def routes(self) -> bool:

@@ -69,7 +69,11 @@ class Outcome:
 
 def plan_options(config: Config) -> PlanOptions:
     """The subset of the configuration the planner reads."""
-    return PlanOptions(build_function=config.build_function, output_package=output_package(config))
+    return PlanOptions(
+        build_function=config.build_function,
+        output_package=output_package(config),
+        line_length=config.line_length,
+    )
 
 
 def output_package(config: Config) -> str:

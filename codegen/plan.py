@@ -51,6 +51,7 @@ class PlanOptions:
 
     build_function: str = r"^build"
     output_package: str = "generated"
+    line_length: int = 88  # the project formatter's, for the lines apply adds
 
 
 def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
@@ -756,6 +757,7 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
                 common_module=common_module(options.output_package),
                 roots=tuple(dict.fromkeys(roots)),
                 marks=tuple(marks),
+                line_length=options.line_length,
             )
         )
     return tuple(edits)

@@ -80,8 +80,8 @@ def mark_layers(module: cst.Module, edit: ModelEdit) -> tuple[cst.Module, tuple[
     ]
     if problems:
         return module, tuple(problems)
-    rewritten = wrapper.module.visit(_Marks(edit.shim_alias, finder.items, finder.wraps))
-    return rewritten, ()
+    marks = _Marks(edit.shim_alias, finder.items, finder.wraps, finder.columns, edit.line_length)
+    return wrapper.module.visit(marks), ()
 
 
 def _lines(node: cst.CSTNode, positions: Mapping[cst.CSTNode, object]) -> tuple[int, int]:
@@ -107,6 +107,7 @@ class _Targets(cst.CSTVisitor):
             self.by_function.setdefault(mark.function, []).append(mark)
         self.items: dict[int, list[_Spot]] = {}  # id(With) -> marks it must hold, in order
         self.wraps: dict[int, list[_Wrap]] = {}  # id(IndentedBlock) -> new withs in it
+        self.columns: dict[int, int] = {}  # id(With) -> the column its `with` starts at
         self.placed: set[LayerMark] = set()
         self._stack: list[str] = []
 
@@ -154,7 +155,7 @@ class _Targets(cst.CSTVisitor):
                     first <= _lines(s, positions)[0] and _lines(s, positions)[1] <= last
                     for s in inner
                 ):
-                    self.items.setdefault(id(stmt), []).append(spot)
+                    self._add_item(stmt, spot, positions)
                     return True
                 assert isinstance(stmt, cst.BaseCompoundStatement)
                 assert isinstance(stmt.body, cst.IndentedBlock)
@@ -163,23 +164,37 @@ class _Targets(cst.CSTVisitor):
                 covered.append(index)
         if not covered or covered != list(range(covered[0], covered[-1] + 1)):
             return False
-        if len(covered) == 1 and isinstance(block.body[covered[0]], cst.With):
-            self.items.setdefault(id(block.body[covered[0]]), []).append(spot)
+        only = block.body[covered[0]]
+        if len(covered) == 1 and isinstance(only, cst.With):
+            self._add_item(only, spot, positions)
             return True
         self.wraps.setdefault(id(block), []).append(_Wrap(covered[0], covered[-1] + 1, spot))
         return True
+
+    def _add_item(
+        self, stmt: cst.With, spot: _Spot, positions: Mapping[cst.CSTNode, object]
+    ) -> None:
+        self.items.setdefault(id(stmt), []).append(spot)
+        self.columns[id(stmt)] = positions[stmt].start.column  # type: ignore[attr-defined]
 
 
 class _Marks(cst.CSTTransformer):
     """Puts each `with` item where `_Targets` said, takes out every other mark of ours."""
 
     def __init__(
-        self, alias: str, items: dict[int, list[_Spot]], wraps: dict[int, list[_Wrap]]
+        self,
+        alias: str,
+        items: dict[int, list[_Spot]],
+        wraps: dict[int, list[_Wrap]],
+        columns: dict[int, int],
+        line_length: int,
     ) -> None:
         super().__init__()
         self.alias = alias
         self.items = items
         self.wraps = wraps
+        self.columns = columns
+        self.line_length = line_length
         # Withs left with no item, by id; the values keep them alive so no id is reused.
         self._unwrap: dict[int, cst.With] = {}
 
@@ -209,7 +224,27 @@ class _Marks(cst.CSTTransformer):
         items = [*kept, *added]
         if not parenthesized and items[-1].comma is not cst.MaybeSentinel.DEFAULT:
             items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        column = self.columns.get(id(original_node), 0)
+        if added and kept and not parenthesized and self._too_long(updated_node, items, column):
+            # The marks go on a continuation line under the first item (`\` works on every
+            # Python; a parenthesised `with` needs 3.10), so the header keeps the line length.
+            continued = cst.Comma(
+                whitespace_after=cst.SimpleWhitespace(" \\\n" + " " * (column + len("with ")))
+            )
+            items[len(kept) - 1] = items[len(kept) - 1].with_changes(comma=continued)
         return updated_node.with_changes(items=items)
+
+    def _too_long(self, node: cst.With, items: list[cst.WithItem], column: int) -> bool:
+        """Whether the `with` header's last line, with `items`, passes the line length."""
+        header = cst.Module(body=()).code_for_node(
+            node.with_changes(
+                items=items, leading_lines=(), body=cst.SimpleStatementSuite(body=(cst.Pass(),))
+            )
+        )
+        last = header.removesuffix(" pass\n").splitlines()[-1]
+        comment = node.body.header.comment if isinstance(node.body, cst.IndentedBlock) else None
+        width = len(last) + (len(comment.value) + 2 if comment is not None else 0)
+        return (column if "\n" not in header.rstrip("\n") else 0) + width > self.line_length
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock

@@ -214,11 +214,31 @@ def test_overrides_replace_only_given_flags_and_share_validation(tmp_path: Path)
         apply_overrides(base, not_a_field=1)
 
 
-def test_options_table_documents_every_field_but_root() -> None:
-    fields = {field.name for field in dataclasses.fields(Config)} - {"root"}
+def test_options_table_documents_every_field_but_root_and_line_length() -> None:
+    # root is where the pyproject.toml is; line_length is the formatter's, not a codegen key.
+    fields = {field.name for field in dataclasses.fields(Config)} - {"root", "line_length"}
     assert {option.key for option in OPTIONS} == fields
     table = options_table()
     for key in fields:
         assert f"| `{key}` |" in table
     assert '`["models"]`' in table
     assert "`2000000`" in table
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        ("", 88),
+        ("[tool.black]\nline-length = 79\n", 79),
+        ("[tool.ruff]\nline-length = 120\n[tool.black]\nline-length = 79\n", 120),
+        ("[tool.ruff]\nline-length = true\n[tool.black]\nline-length = 99\n", 99),
+        ("[tool.ruff]\nline-length = '100'\n", 88),
+    ],
+)
+def test_line_length_comes_from_the_projects_formatter(
+    tmp_path: Path, tables: str, expected: int
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.codegen]\n" + tables)
+    config, problems = load_config(tmp_path)
+    assert not problems
+    assert config.line_length == expected

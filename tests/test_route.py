@@ -14,6 +14,7 @@ def edit(
     roots: tuple[RootRoute, ...] = (),
     marks: tuple[LayerMark, ...] = (),
     shared: tuple[str, ...] = (),
+    line_length: int = 100,
 ) -> ModelEdit:
     return ModelEdit(
         path="models/textcnn.py",
@@ -24,6 +25,7 @@ def edit(
         common_module="generated.layers_common",
         roots=roots,
         marks=marks,
+        line_length=line_length,
     )
 
 
@@ -96,6 +98,29 @@ def test_a_with_that_holds_exactly_the_layer_gets_an_item():
         mark = LayerMark("TextCNN.__init__", line, end, "TextCNN", 0)
         e = edit(roots=ROOT, marks=(mark,))
         assert_codemod(TEXTCNN, TEXTCNN_ROUTED, e, shifted(e, 2))
+
+
+def test_a_mark_that_would_pass_the_line_length_goes_on_a_continuation_line():
+    # With ruff's and black's default of 88 the one-line header would be 100 characters long.
+    continued = TEXTCNN_ROUTED.replace(
+        ' tf.name_scope("embedding"), textcnn_transfer.layer(',
+        ' tf.name_scope("embedding"), \\\n             textcnn_transfer.layer(',
+    )
+    assert max(len(line) for line in continued.splitlines()) <= 88
+    mark = LayerMark("TextCNN.__init__", 10, 14, "TextCNN", 0)
+    e = edit(roots=ROOT, marks=(mark,), line_length=88)
+    rescanned = LayerMark("TextCNN.__init__", 12, 17, "TextCNN", 0)  # the header is 2 lines
+    assert_codemod(TEXTCNN, continued, e, replace(e, marks=(rescanned,)))
+    # Re-scanned: the with's span is a line longer, its body a line lower.
+    for line, end in ((12, 17), (14, 17)):
+        again = LayerMark("TextCNN.__init__", line, end, "TextCNN", 0)
+        assert apply_edit(continued, edit(roots=ROOT, marks=(again,), line_length=88)) == (
+            Unchanged()
+        )
+    # Under a wide limit the item stays on the with's own line.
+    assert apply_edit(TEXTCNN, edit(roots=ROOT, marks=(mark,), line_length=100)) == Applied(
+        TEXTCNN_ROUTED
+    )
 
 
 def test_the_routed_file_keeps_its_mark_when_scanned_again():
