@@ -197,9 +197,7 @@ _IMPORT_LINE = re.compile(r"^(from|import)\s")
 _IMPORT_PART = re.compile(r"^[\w\s,.()]*(#.*)?$")
 
 
-def _unintended(
-    source: str, new_source: str, shims: tuple[_Shim, ...]
-) -> tuple[int, str] | None:
+def _unintended(source: str, new_source: str, shims: tuple[_Shim, ...]) -> tuple[int, str] | None:
     """The first changed line that is not part of routing (the round-trip check), or None.
 
     Changed lines may be: our import and decorators, imports rerouted between the common module
@@ -244,19 +242,29 @@ def _unintended(
     return None
 
 
+# A one-line string literal: its brackets are not the code's.
+_STRING_LITERAL = re.compile(r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'|" r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+
+
 def _logical_lines(lines: list[str]) -> list[str]:
-    """`lines` with each backslash continuation joined to the line it continues."""
+    """`lines` with continuations (a `\\` or an open bracket) joined to the line they continue,
+    so a mark that a formatter spread over several lines reads as one line."""
     joined: list[str] = []
     pending = ""
+    depth = 0
     for line in lines:
         body = line.rstrip("\r\n")
-        if body.endswith("\\"):
-            pending += body[:-1].rstrip() + " " if not pending else body[:-1].strip() + " "
+        code = _STRING_LITERAL.sub("", body).split("#", 1)[0]
+        opened = sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+        depth = max(0, depth + opened)
+        piece = body.strip() if pending else body.rstrip()
+        if body.endswith("\\") or depth > 0:
+            pending += piece.removesuffix("\\").rstrip() + " "
             continue
-        joined.append(pending + (line.lstrip() if pending else line))
+        joined.append((pending + piece) + line[len(body) :])
         pending = ""
     if pending:
-        joined.append(pending)
+        joined.append(pending.rstrip() + "\n")
     return joined
 
 

@@ -157,6 +157,13 @@ class _Targets(cst.CSTVisitor):
                 ):
                     self._add_item(stmt, spot, positions)
                     return True
+                if isinstance(stmt, cst.With) and all(
+                    mark_spot(item, self.alias) is not None for item in stmt.items
+                ):
+                    # A `with` of our marks only, written around a longer statement holding the
+                    # layer's call: it stays, even where a formatter has re-wrapped its header.
+                    self._add_item(stmt, spot, positions)
+                    return True
                 assert isinstance(stmt, cst.BaseCompoundStatement)
                 assert isinstance(stmt.body, cst.IndentedBlock)
                 return self._place(stmt.body, mark, positions)

@@ -172,6 +172,50 @@ def test_a_statement_among_others_is_wrapped_in_a_new_with():
         assert apply_edit(dedent(after), edit(roots=(root,), marks=(again,))) == Unchanged()
 
 
+def test_a_mark_a_formatter_rewrapped_stays_as_it_is():
+    before = """\
+    from generated import textcnn_transfer
+
+
+    @textcnn_transfer.model("create_model")
+    def create_model(bert_config, is_training, input_ids):
+        model = modeling.BertModel(
+            config=bert_config,
+            is_training=is_training,
+        )
+        return model.pooled
+    """
+    # What black or ruff make of the routed file at a short line length, with single quotes.
+    formatted = """\
+    from generated import textcnn_transfer
+
+
+    @textcnn_transfer.model('create_model')
+    def create_model(bert_config, is_training, input_ids):
+        with textcnn_transfer.layer(
+            'create_model', 0
+        ):
+            model = modeling.BertModel(
+                config=bert_config,
+                is_training=is_training,
+            )
+        return model.pooled
+    """
+    root = RootRoute("create_model", "create_model")
+    call = LayerMark("create_model", 6, 6, "create_model", 0)  # the call's line, as scanned
+    routed = apply_edit(dedent(before), edit(roots=(root,), marks=(call,)))
+    assert isinstance(routed, Applied)
+    assert '    with textcnn_transfer.layer("create_model", 0):\n' in routed.new_source
+    rescanned = LayerMark("create_model", 9, 9, "create_model", 0)
+    assert apply_edit(dedent(formatted), edit(roots=(root,), marks=(rescanned,))) == Unchanged()
+    # A new position is written into the formatter's with, which keeps its place and its body.
+    moved = apply_edit(
+        dedent(formatted), edit(roots=(root,), marks=(replace(rescanned, position=1),))
+    )
+    assert isinstance(moved, Applied)
+    assert 'with textcnn_transfer.layer("create_model", 1):\n        model = ' in moved.new_source
+
+
 def test_a_moved_position_rewrites_the_mark_in_place():
     mark = LayerMark("TextCNN.__init__", 12, 16, "TextCNN", 1)
     result = apply_edit(TEXTCNN_ROUTED, edit(roots=ROOT, marks=(mark,)))

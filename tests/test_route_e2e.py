@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import io
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -66,6 +67,32 @@ def routed_lines(project: Path, stem: str) -> list[str]:
     before = (FIXTURES / f"{stem}.py").read_text().splitlines()
     after = (project / "models" / f"{stem}.py").read_text().splitlines()
     return [line.strip() for line in after if line not in before]
+
+
+def test_models_a_formatter_rewrote_keep_their_routing(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ruff format (single quotes, 70 columns: every mark re-wrapped or re-quoted) changes no
+    routing: check passes, and sync leaves the formatted model files as they are."""
+    from codegen.cli import main
+
+    tree = tmp_path / "tree"
+    shutil.copytree(project / "models", tree / "models")
+    shutil.copytree(project / "generated", tree / "generated")
+    options = ["--config", "format.quote-style='single'", "--config", "line-length=70"]
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", *options, "--isolated", "models"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+    )
+    assert formatted.returncode == 0, formatted.stderr
+    models = {path: path.read_bytes() for path in (tree / "models").rglob("*.py")}
+    assert any(b"_transfer.layer(\n" in text for text in models.values())  # a re-wrapped mark
+    monkeypatch.chdir(tree)
+    assert main(["check", "--no-cache"]) == 0
+    assert main(["sync", "--no-cache"]) == 0
+    assert {path: path.read_bytes() for path in (tree / "models").rglob("*.py")} == models
 
 
 def test_sync_routes_each_shape_with_the_smallest_edit(project: Path) -> None:
