@@ -13,13 +13,10 @@ from typing import Any
 
 from codegen import diagnostics
 from codegen.diagnostics import BAD_TOML, INVALID_VALUE, UNKNOWN_KEY, WRONG_TYPE
-from codegen.model import Diagnostic
+from codegen.model import DEFAULT_LINE_LENGTH, Diagnostic
 
 PYPROJECT = "pyproject.toml"
 SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
-
-
-DEFAULT_LINE_LENGTH = 88  # ruff's and black's default
 
 
 @dataclass(frozen=True)

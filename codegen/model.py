@@ -341,6 +341,9 @@ class LayerMark:
     position: int  # the layer's position in that model's trunk
 
 
+DEFAULT_LINE_LENGTH = 88  # ruff's and black's default, when the project sets none
+
+
 @dataclass(frozen=True)
 class ModelEdit:
     """What `apply` must do to one model file to route it through its shim."""
@@ -353,7 +356,7 @@ class ModelEdit:
     common_module: str  # dotted path of layers_common, for rerouting its imports
     roots: tuple[RootRoute, ...] = ()  # where each of the file's models is entered
     marks: tuple[LayerMark, ...] = ()  # shared inline layers and calls of imported builders
-    line_length: int = 88  # a `with` header a mark would lengthen past it is continued
+    line_length: int = DEFAULT_LINE_LENGTH  # a mark that would pass it goes on a continuation
 
     @property
     def routes(self) -> bool:

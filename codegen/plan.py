@@ -27,6 +27,7 @@ from codegen.fingerprint import (
 )
 from codegen.linking import Project
 from codegen.model import (
+    DEFAULT_LINE_LENGTH,
     CloneClass,
     Diagnostic,
     Divergence,
@@ -51,7 +52,7 @@ class PlanOptions:
 
     build_function: str = r"^build"
     output_package: str = "generated"
-    line_length: int = 88  # the project formatter's, for the lines apply adds
+    line_length: int = DEFAULT_LINE_LENGTH  # the project formatter's, for the lines apply adds
 
 
 def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
