@@ -80,7 +80,14 @@ def mark_layers(module: cst.Module, edit: ModelEdit) -> tuple[cst.Module, tuple[
     ]
     if problems:
         return module, tuple(problems)
-    marks = _Marks(edit.shim_alias, finder.items, finder.wraps, finder.columns, edit.line_length)
+    marks = _Marks(
+        edit.shim_alias,
+        finder.items,
+        finder.wraps,
+        finder.columns,
+        edit.line_length,
+        module.default_newline,
+    )
     return wrapper.module.visit(marks), ()
 
 
@@ -195,6 +202,7 @@ class _Marks(cst.CSTTransformer):
         wraps: dict[int, list[_Wrap]],
         columns: dict[int, int],
         line_length: int,
+        newline: str,  # the file's own, for the continuation line
     ) -> None:
         super().__init__()
         self.alias = alias
@@ -202,6 +210,7 @@ class _Marks(cst.CSTTransformer):
         self.wraps = wraps
         self.columns = columns
         self.line_length = line_length
+        self.newline = newline
         # Withs left with no item, by id; the values keep them alive so no id is reused.
         self._unwrap: dict[int, cst.With] = {}
 
@@ -236,7 +245,9 @@ class _Marks(cst.CSTTransformer):
             # The marks go on a continuation line under the first item (`\` works on every
             # Python; a parenthesised `with` needs 3.10), so the header keeps the line length.
             continued = cst.Comma(
-                whitespace_after=cst.SimpleWhitespace(" \\\n" + " " * (column + len("with ")))
+                whitespace_after=cst.SimpleWhitespace(
+                    " \\" + self.newline + " " * (column + len("with "))
+                )
             )
             items[len(kept) - 1] = items[len(kept) - 1].with_changes(comma=continued)
         return updated_node.with_changes(items=items)

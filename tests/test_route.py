@@ -123,6 +123,18 @@ def test_a_mark_that_would_pass_the_line_length_goes_on_a_continuation_line():
     )
 
 
+def test_a_continuation_line_keeps_the_files_crlf_newlines():
+    mark = LayerMark("TextCNN.__init__", 10, 14, "TextCNN", 0)
+    result = apply_edit(
+        TEXTCNN.replace("\n", "\r\n"), edit(roots=ROOT, marks=(mark,), line_length=88)
+    )
+    assert isinstance(result, Applied)
+    assert 'tf.name_scope("embedding"), \\\r\n             textcnn_transfer.layer(' in (
+        result.new_source
+    )
+    assert "\n" not in result.new_source.replace("\r\n", "")
+
+
 def test_the_routed_file_keeps_its_mark_when_scanned_again():
     # Re-scanned after routing: one line down (the import), the with's span or its body's.
     for line, end in ((12, 16), (13, 16)):
