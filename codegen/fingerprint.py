@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from codegen import stable_hash
 from codegen.linking import Project
 from codegen.linking import function_id as function_id
-from codegen.model import Builder, CloneClass, FunctionFacts, ModuleFacts, NearMiss
+from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3
@@ -349,6 +349,22 @@ def arg_label(key: str, params: tuple[str, ...]) -> str:
         if index < len(params):
             return params[index]
     return key
+
+
+def labelled_args(
+    call: LayerCall, params: tuple[str, ...]
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """A builder call's (args, names) for reports, keyed by canonical parameter names: its
+    literal arguments, then the others as `<expr>`, each group sorted."""
+    args = tuple(sorted((arg_label(key, params), value) for key, value in call.args))
+    opaque = tuple(sorted((arg_label(key, params), "<expr>") for key in call.opaque))
+    return args + opaque, tuple((arg_label(key, params), value) for key, value in call.names)
+
+
+def call_signature(identity: str, call: LayerCall) -> str:
+    """What makes two calls of one builder the same layer: its identity and its arguments by
+    position, not by parameter name, so which copy is canonical never changes a signature."""
+    return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
 
 
 def builder_label(qualname: str) -> str:

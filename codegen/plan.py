@@ -19,11 +19,12 @@ from codegen.diagnostics import (
 )
 from codegen.fingerprint import (
     Fingerprints,
-    arg_label,
     builder_identity,
+    call_signature,
     canonical_params,
     fingerprint,
     function_id,
+    labelled_args,
 )
 from codegen.linking import Project
 from codegen.model import (
@@ -328,11 +329,7 @@ def _layer_sequence(
             continue
         if not call.static and static_depth is None:
             static_depth = len(layers)
-        params = identity.params
-        args = tuple(sorted((arg_label(key, params), value) for key, value in call.args))
-        opaque = tuple(sorted(arg_label(key, params) for key in call.opaque))
-        # Positions, not parameter names: which copy is canonical must not change a signature.
-        signature = stable_hash(repr((identity.hash, sorted(call.args), sorted(call.opaque))))
+        args, arg_names = labelled_args(call, identity.params)
         # A builder of another file counts apart from a same-named one of this file.
         occurrence_key = (
             function_id(identity.builder_path, identity.builder)
@@ -343,12 +340,12 @@ def _layer_sequence(
             Layer(
                 callee=identity.callee,
                 label=identity.label,
-                args=args + tuple((key, "<expr>") for key in opaque),
-                names=tuple((arg_label(key, params), value) for key, value in call.names),
+                args=args,
+                names=arg_names,
                 line=call.line,
                 builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
-                signature=signature,
+                signature=call_signature(identity.hash, call),
                 builder_path=identity.builder_path,
             )
         )

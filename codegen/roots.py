@@ -11,7 +11,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from codegen import stable_hash
-from codegen.fingerprint import Fingerprints, arg_label, builder_identity, is_generated_builder
+from codegen.fingerprint import (
+    Fingerprints,
+    builder_identity,
+    call_signature,
+    is_generated_builder,
+    labelled_args,
+)
 from codegen.linking import Project, function_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
 
@@ -275,18 +281,17 @@ class LayerWalk:
         callee, label, identity, params = builder_identity(
             target, self.prints, self.classes, self.project.functions
         )
-        signature = stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
+        args, arg_names = labelled_args(call, params)
         self.add(
             Layer(
                 callee=callee,
                 label=label,
-                args=tuple(sorted((arg_label(k, params), v) for k, v in call.args))
-                + tuple(sorted((arg_label(k, params), "<expr>") for k in call.opaque)),
-                names=tuple((arg_label(k, params), v) for k, v in call.names),
+                args=args,
+                names=arg_names,
                 line=call.line,
                 builder=qualname,
                 occurrence=self.occurrences[callee],
-                signature=signature,
+                signature=call_signature(identity, call),
                 kind="method" if method else "builder",
                 holder=function.qualname,
                 path=path,

@@ -158,17 +158,16 @@ class _Targets(cst.CSTVisitor):
                 inner = _body(stmt) if isinstance(stmt, cst.BaseCompoundStatement) else None
                 if inner is None:
                     return False
-                if isinstance(stmt, cst.With) and all(
-                    first <= _lines(s, positions)[0] and _lines(s, positions)[1] <= last
-                    for s in inner
+                # The `with` gets the item when it holds just the layer, or when it is one of
+                # ours only, written around a longer statement holding the layer's call (it
+                # stays, even where a formatter has re-wrapped its header).
+                if isinstance(stmt, cst.With) and (
+                    all(
+                        first <= _lines(s, positions)[0] and _lines(s, positions)[1] <= last
+                        for s in inner
+                    )
+                    or all(is_mark(item, self.alias) for item in stmt.items)
                 ):
-                    self._add_item(stmt, spot, positions)
-                    return True
-                if isinstance(stmt, cst.With) and all(
-                    mark_spot(item, self.alias) is not None for item in stmt.items
-                ):
-                    # A `with` of our marks only, written around a longer statement holding the
-                    # layer's call: it stays, even where a formatter has re-wrapped its header.
                     self._add_item(stmt, spot, positions)
                     return True
                 assert isinstance(stmt, cst.BaseCompoundStatement)
