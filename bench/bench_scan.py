@@ -161,7 +161,7 @@ def child_floor(folder: str, repeats: int, parse_only: bool = False) -> dict[str
             libcst.parse_module(path.read_text(encoding="utf-8"))
 
     try:  # the scan's own parse: libcst's minus re-validating lexical nodes
-        from codegen.extract import parse_module as own_parse_module
+        from codegen.scan.extract import parse_module as own_parse_module
     except ImportError:  # an older codegen: its parse is libcst's
         own_parse_module = libcst.parse_module
 
@@ -223,9 +223,9 @@ def breakdown(config: Any, paths: Sequence[str] = ("models",)) -> dict[str, Any]
     """Seconds in discover, extract (parse + walk) and plan for one cold single-process scan."""
     try:
         from codegen import pipeline
-        from codegen.discover import discover
-        from codegen.extract import extract
-        from codegen.plan import make_plan
+        from codegen.plan.planner import make_plan
+        from codegen.scan.discover import discover
+        from codegen.scan.extract import extract
 
         start = time.perf_counter()
         sources, _ = discover(list(paths), config)

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from codegen import diagnostics, names, write
 from codegen.cache.outputs import cached_outputs, remember_outputs
 from codegen.config import Config
-from codegen.discover import discover, imported_shims, routed_elsewhere
 from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic, Plan
 from codegen.progress import terminal_progress
+from codegen.scan.discover import discover, imported_shims, routed_elsewhere
 
 if TYPE_CHECKING:
     from codegen import pipeline
@@ -172,7 +172,7 @@ def _unchanged_tree_in_sync(discovered: pipeline.Discovered, config: Config) -> 
 
 
 def _scan(scanned: pipeline.Scan, options: Options) -> int:
-    from codegen import report
+    from codegen.report import text as report
 
     with gc_paused():  # a large report is a million acyclic dicts and lists
         if options.json:

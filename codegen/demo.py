@@ -10,13 +10,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from codegen import names, pipeline, report, write
-from codegen.apply import Applied, unroute
+from codegen import names, pipeline, write
+from codegen.apply.rewrite import Applied, unroute
 from codegen.commands import pending_changes
 from codegen.config import Config
+from codegen.emit.render import environment
 from codegen.model import Model, Plan
-from codegen.plan import model_edits, pair_depths
-from codegen.render import environment
+from codegen.plan.planner import model_edits, pair_depths
+from codegen.report import text as report
 
 _TF_NOISE = re.compile(r"^(I0000|E0000|W0000|WARNING: All log messages)|cuda|oneDNN|is deprecated")
 

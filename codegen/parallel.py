@@ -84,7 +84,7 @@ def map_as_done(
 
 def extract_chunk(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
     """Worker entry point: extract a chunk of files in one process."""
-    from codegen.extract import extract  # libcst: only in processes that parse
+    from codegen.scan.extract import extract  # libcst: only in processes that parse
 
     with gc_paused():
         return [extract(source) for source in sources]
@@ -92,6 +92,6 @@ def extract_chunk(sources: Sequence[SourceFile]) -> list[ModuleFacts]:
 
 def apply_chunk(work: Sequence[tuple[str, ModelEdit]]) -> list[object]:
     """Worker entry point: apply a chunk of edits in one process."""
-    from codegen.apply import apply_edit  # libcst and its metadata: only when applying
+    from codegen.apply.rewrite import apply_edit  # libcst and its metadata: only when applying
 
     return [apply_edit(text, edit) for text, edit in work]

@@ -15,11 +15,11 @@ from codegen.cache.applied import AppliedMemo
 from codegen.cache.facts import FactsCache, open_facts_cache
 from codegen.cache.rendered import CommonCache, RenderedCache
 from codegen.config import Config
-from codegen.discover import discover, shims_mentioned
 from codegen.gcpause import gc_paused
 from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
-from codegen.plan import PlanOptions, make_plan, model_edits
+from codegen.plan.planner import PlanOptions, make_plan, model_edits
 from codegen.progress import Progress
+from codegen.scan.discover import discover, shims_mentioned
 from codegen.write import add_header
 
 # libcst and jinja2 (extract, render, apply) are imported where they are used: a warm check on an
@@ -168,7 +168,7 @@ def _gather_facts(
             if progress:
                 progress(done, len(sources))
     elif pending:
-        from codegen.extract import extract  # libcst: only when something needs parsing
+        from codegen.scan.extract import extract  # libcst: only when something needs parsing
 
         for source in pending:
             facts[source.path] = extract(source)
@@ -200,7 +200,7 @@ def _render_files(
     scan_result: Scan, config: Config, *, use_cache: bool
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
     """Render and add headers (the uncached path)."""
-    from codegen.render import RenderError, common_inputs, render, sources_line
+    from codegen.emit.render import RenderError, common_inputs, render, sources_line
 
     store = CommonCache(config, common_inputs(scan_result.plan), use_cache=use_cache)
     common = store.get()
@@ -226,7 +226,7 @@ def _render_files(
 
 def copied_sources(plan: Plan) -> list[str]:
     """Files whose source text layers_common copies (where even a comment changes the output)."""
-    from codegen.render import copied_sources as copied  # the rule lives with the copying
+    from codegen.emit.render import copied_sources as copied  # the rule lives with the copying
 
     return copied(plan)
 
@@ -256,7 +256,7 @@ def edited_models(
     if not pending:
         memo.save()
         return changed, ()
-    from codegen.apply import Applied, Failed  # libcst: only when some file must be applied
+    from codegen.apply.rewrite import Applied, Failed  # libcst: only when some file must be applied
 
     work = [(source.text or "", edit) for source, edit, _ in pending]
     workers = parallel.resolve_jobs(config.jobs if jobs is None else jobs, len(work))

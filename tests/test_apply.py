@@ -7,8 +7,8 @@ from textwrap import dedent
 
 import pytest
 
-from codegen import apply as apply_module
-from codegen.apply import Applied, Failed, Unchanged, apply_edit, unroute
+from codegen.apply import rewrite as apply_module
+from codegen.apply.rewrite import Applied, Failed, Unchanged, apply_edit, unroute
 from codegen.model import ModelEdit
 
 

@@ -16,8 +16,9 @@ sys.path.insert(0, str(REPO / "bench"))
 import corpus
 import scoring
 
-from codegen import pipeline, report
+from codegen import pipeline
 from codegen.config import Config
+from codegen.report import text as report
 
 FILES = 40
 SEED = 3

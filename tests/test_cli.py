@@ -522,7 +522,7 @@ def test_check_after_a_comment_inside_a_copied_builder_reports_layers_common(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from codegen.config import Config
-    from codegen.render import copied_sources
+    from codegen.emit.render import copied_sources
 
     synced(capsys)
     plan = pipeline.scan(["models"], Config(root=str(project))).plan
@@ -567,7 +567,7 @@ def test_sync_of_an_in_sync_tree_answers_without_planning(
 def test_scan_json_is_indented_for_a_small_project_and_compact_for_a_large_one(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from codegen import report
+    from codegen.report import text as report
 
     code, out, _ = run(capsys, "scan", "--json")
     assert code == 0 and out.startswith('{\n  "builders": [')

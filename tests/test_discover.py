@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from codegen.config import Config
-from codegen.discover import discover, is_excluded, read_source
+from codegen.scan.discover import discover, is_excluded, read_source
 
 
 def make(root: Path, files: dict[str, bytes | str]) -> None:
@@ -178,7 +178,7 @@ def test_unlistable_folder_is_a_warning_and_the_walk_goes_on(tmp_path: Path, mon
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
-    monkeypatch.setattr("codegen.discover.os.scandir", fussy_scandir)
+    monkeypatch.setattr("codegen.scan.discover.os.scandir", fussy_scandir)
     files, diagnostics = run(tmp_path)
     assert [f.path for f in files] == ["models/a.py"]
     assert [(d.code, d.severity, d.path) for d in diagnostics] == [

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 from codegen import pipeline
 from codegen.config import Config
-from codegen.discover import decode_source
-from codegen.extract import extract
 from codegen.model import Diagnostic, ModuleFacts, SourceFile
+from codegen.scan.discover import decode_source
+from codegen.scan.extract import extract
 from codegen.write import header_status
 
 # Fuzzed sources make ast/libcst warn about odd escapes and literals; that is expected noise.

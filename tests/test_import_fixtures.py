@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from codegen import pipeline, render
-from codegen.apply import Failed, apply_edit
+from codegen import pipeline
+from codegen.apply.rewrite import Failed, apply_edit
 from codegen.config import Config
 from codegen.diagnostics import LIBRARY_LAYER_SHARED, UNRESOLVED_IMPORT
+from codegen.emit import render
 from codegen.model import Layer, Plan
-from codegen.plan import PlanOptions, model_edits, pair_depths
+from codegen.plan.planner import PlanOptions, model_edits, pair_depths
 
 ROOT = Path(__file__).parent / "realcode_imports"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from codegen.extract import parse_module
+from codegen.scan.extract import parse_module
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from codegen.extract import extract
 from codegen.model import Model, Plan, SourceFile
-from codegen.plan import PlanOptions, make_plan, model_edits, pair_depths
-from codegen.report import to_json, to_text
+from codegen.plan.planner import PlanOptions, make_plan, model_edits, pair_depths
+from codegen.report.text import to_json, to_text
+from codegen.scan.extract import extract
 
 TREE = Path(__file__).parent / "realcode"
 ROOT = "realcode"

@@ -30,9 +30,10 @@ from conftest import MODELS, REPO, sigkill_when
 from pyflakes import api as pyflakes_api
 from pyflakes import reporter as pyflakes_reporter
 
-from codegen import discover, write
+from codegen import write
 from codegen.cli import main
 from codegen.demo import _unrouted_copy
+from codegen.scan import discover
 from codegen.write import JOURNAL, header_status, journal
 
 CONFIG = '[tool.codegen]\npaths = ["models"]\ncache_dir = ""\n'

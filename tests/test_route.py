@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from textwrap import dedent
 
-from codegen.apply import Applied, Failed, Unchanged, apply_edit, unroute
+from codegen.apply.rewrite import Applied, Failed, Unchanged, apply_edit, unroute
 from codegen.model import LayerMark, ModelEdit, RootRoute
 
 
@@ -441,7 +441,7 @@ def test_marks_of_a_stale_shim_of_ours_are_taken_out():
 
 def test_model_edits_route_every_model_of_a_file_by_its_entries_and_inline_layers():
     from codegen.model import Model, Plan, TrunkLayer
-    from codegen.plan import PlanOptions, model_edits
+    from codegen.plan.planner import PlanOptions, model_edits
 
     def model(qualname: str, entries: tuple[str, ...], root: str) -> Model:
         return Model(f"models/bert.py::{qualname}", "models/bert.py", qualname, "bert", (), 9,

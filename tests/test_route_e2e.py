@@ -21,7 +21,6 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import textwrap
 
-from codegen.extract import extract
 from codegen.model import Plan, SourceFile
-from codegen.plan import make_plan, pair_depths
-from codegen.report import to_json
+from codegen.plan.planner import make_plan, pair_depths
+from codegen.report.text import to_json
+from codegen.scan.extract import extract
 
 TF1 = "import tensorflow.compat.v1 as tf\n"
 

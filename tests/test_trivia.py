@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 from conftest import MODELS
 
-from codegen.trivia import code_digest, copied_text_digest
+from codegen.cache.trivia import code_digest, copied_text_digest
 
 SOURCE = textwrap.dedent(
     '''\

@@ -28,7 +28,7 @@ RUNNER = textwrap.dedent(
     code = main(sys.argv[2:])
     loaded = sorted({m.split(".")[0] for m in sys.modules} & {"libcst", "jinja2"})
     with open(sys.argv[1], "w") as out:
-        json.dump({"code": code, "loaded": loaded, "planned": "codegen.plan" in sys.modules}, out)
+        json.dump({"code": code, "loaded": loaded, "planned": "codegen.plan.planner" in sys.modules}, out)
     raise SystemExit(code)
     """
 )

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from codegen.cache.facts import open_facts_cache
 from codegen.cache.records import cache_file, read_record, text_map, write_record
 from codegen.cache.salt import settings_key, tree_key
+from codegen.cache.trivia import code_digest, copied_text_digest
 from codegen.config import Config
 from codegen.model import SourceFile
-from codegen.trivia import code_digest, copied_text_digest
 
 OUTPUTS_FILE = "outputs.json"
 

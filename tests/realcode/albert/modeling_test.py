@@ -1,8 +1,7 @@
 """Unit tests build the backbone too; they are never models or layers."""
 
-import tensorflow as tf
-
 import modeling
+import tensorflow as tf
 
 
 class BertModelTest(tf.test.TestCase):

@@ -2,8 +2,7 @@
 
 import tensorflow as tf
 
-from albert import modeling
-from albert import optimization
+from albert import modeling, optimization
 
 
 def create_model(bert_config, is_training, input_ids, num_outputs):

@@ -1,9 +1,8 @@
 """A bidirectional-LSTM classifier; its weights come from the base class in base_model.py."""
 
 import tensorflow as tf
-from tensorflow.contrib import rnn
-
 from base_model import BaseClassifier
+from tensorflow.contrib import rnn
 
 
 class TextRNN(BaseClassifier):

@@ -2,7 +2,6 @@
 
 import numpy as np
 import tensorflow as tf
-
 from text_cnn import TextCNN
 
 FLAGS = tf.app.flags.FLAGS

@@ -1,8 +1,7 @@
 """Classifier over the backbone, imported the way a script run from its folder does."""
 
-import tensorflow as tf
-
 import modeling
+import tensorflow as tf
 
 
 def create_model(input_ids, labels, num_labels):

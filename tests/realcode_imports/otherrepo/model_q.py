@@ -1,7 +1,6 @@
 """A model reusing the encoder of another model's file."""
 
 import tensorflow.compat.v1 as tf
-
 from model_p import encoder
 
 

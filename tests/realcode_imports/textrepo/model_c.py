@@ -2,7 +2,6 @@
 `import tensorflow as tf`."""
 
 import tensorflow as tf
-
 from utils import prepare_data
 
 

@@ -1,7 +1,6 @@
 """Span prediction (SQuAD-style) on top of the BERT-style encoder."""
 
 import tensorflow.compat.v1 as tf
-
 from bert import modeling
 
 

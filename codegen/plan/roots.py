@@ -11,15 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from codegen import stable_hash
-from codegen.fingerprint import (
+from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
     call_signature,
     is_generated_builder,
     labelled_args,
 )
-from codegen.linking import Project, function_id
-from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.plan.linking import Project, function_id
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
 DEFAULT_BUILD_PATTERN = r"^build"

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen import apis, literals, roots, stable_hash
+from codegen import literals, stable_hash
 from codegen.diagnostics import (
     LIBRARY_LAYER_SHARED,
     NOT_ROUTABLE,
@@ -17,16 +17,6 @@ from codegen.diagnostics import (
     info,
     warning,
 )
-from codegen.fingerprint import (
-    Fingerprints,
-    builder_identity,
-    call_signature,
-    canonical_params,
-    fingerprint,
-    function_id,
-    labelled_args,
-)
-from codegen.linking import Project
 from codegen.model import (
     DEFAULT_LINE_LENGTH,
     CloneClass,
@@ -45,6 +35,18 @@ from codegen.model import (
     TrunkLayer,
 )
 from codegen.names import COMMON_MODULE, common_module, shim_alias, shim_module
+from codegen.plan import roots
+from codegen.plan.fingerprint import (
+    Fingerprints,
+    builder_identity,
+    call_signature,
+    canonical_params,
+    fingerprint,
+    function_id,
+    labelled_args,
+)
+from codegen.plan.linking import Project
+from codegen.scan import apis
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from typing import Any
 
 import libcst as cst
 
-from codegen import apis, literals
-from codegen.extract import units
-from codegen.extract.context import ModuleContext
-from codegen.extract.literals import NAME_VALUE_NODES, STRING_NODES, literal
-from codegen.extract.nodes import dotted, is_docstring, name_argument
+from codegen import literals
+from codegen.scan import apis
+from codegen.scan.extract import units
+from codegen.scan.extract.context import ModuleContext
+from codegen.scan.extract.literals import NAME_VALUE_NODES, STRING_NODES, literal
+from codegen.scan.extract.nodes import dotted, is_docstring, name_argument
 
 _BUILTINS = frozenset(dir(builtins))
 

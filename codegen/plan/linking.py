@@ -11,8 +11,8 @@ import functools
 import re
 from collections.abc import Sequence
 
-from codegen import apis
 from codegen.model import ClassFacts, FunctionFacts, ModuleFacts
+from codegen.scan import apis
 
 # Driver and training code: never a layer, never a model. By name, as real code spells it.
 _DRIVER = re.compile(

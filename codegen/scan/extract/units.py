@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
 
-from codegen import apis, literals, names, stable_hash
-from codegen.extract.nodes import dotted
+from codegen import literals, names, stable_hash
 from codegen.model import InlineLayer, LayerCall
+from codegen.scan import apis
+from codegen.scan.extract.nodes import dotted
 
 if TYPE_CHECKING:
-    from codegen.extract.lines import LineIndex
-    from codegen.extract.walker import FunctionWalker
+    from codegen.scan.extract.lines import LineIndex
+    from codegen.scan.extract.walker import FunctionWalker
 
 # Statements whose body runs conditionally or repeatedly: one layer when copied whole.
 COMPOUND = frozenset({cst.For, cst.While, cst.If, cst.Try})

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen import stable_hash
-from codegen.linking import Project
-from codegen.linking import function_id as function_id
 from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
+from codegen.plan.linking import Project
+from codegen.plan.linking import function_id as function_id
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3

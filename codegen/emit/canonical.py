@@ -12,10 +12,10 @@ from typing import cast
 
 import libcst as cst
 
-from codegen.extract import decorator_name, nested_blocks, parse_module
-from codegen.fingerprint import function_id
 from codegen.model import CloneClass, ModuleFacts, Plan
 from codegen.names import routing_kind
+from codegen.plan.fingerprint import function_id
+from codegen.scan.extract import decorator_name, nested_blocks, parse_module
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from codegen import literals
 from codegen.model import Diagnostic, Layer, Model, Plan
 from codegen.names import shim_alias
-from codegen.plan import pair_depths
+from codegen.plan.planner import pair_depths
 
 SCHEMA_VERSION = 1
 MATRIX_LIMIT = 12  # above this many models the text report lists trie nodes instead

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import jinja2
 
-from codegen import names, runtime, shims, templates_dir
-from codegen.canonical import canonical_copies
-from codegen.fingerprint import function_id
+from codegen import names, runtime, templates_dir
+from codegen.emit import shims
+from codegen.emit.canonical import canonical_copies
 from codegen.model import CloneClass, FunctionFacts, Model, Plan, TrunkLayer
 from codegen.names import COMMON_MODULE, LayerComment, format_layer_comment, shim_file
+from codegen.plan.fingerprint import function_id
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from codegen import apis
-from codegen.extract.literals import literal
-from codegen.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params
-from codegen.extract.nodes import dotted as dotted_name
 from codegen.model import SymbolFacts
+from codegen.scan import apis
+from codegen.scan.extract.literals import literal
+from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params
+from codegen.scan.extract.nodes import dotted as dotted_name
 
 
 @dataclass

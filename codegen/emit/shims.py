@@ -100,7 +100,7 @@ def object_name(root: str) -> str:
 def render_file_shim(shim: FileShim, env: jinja2.Environment | None = None) -> str:
     """The shim's text (without the generated-file header, which write adds)."""
     if env is None:
-        from codegen.render import environment  # jinja2: only when rendering
+        from codegen.emit.render import environment  # jinja2: only when rendering
 
         env = environment()
 

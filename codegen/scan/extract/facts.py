@@ -8,11 +8,12 @@ from typing import Literal
 import libcst as cst
 
 from codegen import names, stable_hash
-from codegen.extract import units
-from codegen.extract.context import ModuleContext, gather_module, settle
-from codegen.extract.lines import LineIndex
-from codegen.extract.literals import literal
-from codegen.extract.nodes import (
+from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
+from codegen.scan.extract import units
+from codegen.scan.extract.context import ModuleContext, gather_module, settle
+from codegen.scan.extract.lines import LineIndex
+from codegen.scan.extract.literals import literal
+from codegen.scan.extract.nodes import (
     BLOCK_STATEMENTS,
     decorator_name,
     is_docstring,
@@ -20,8 +21,7 @@ from codegen.extract.nodes import (
     positional_params,
     suite,
 )
-from codegen.extract.walker import FunctionWalker
-from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
+from codegen.scan.extract.walker import FunctionWalker
 
 NON_LITERAL = "<expr>"  # a parameter default that is not a plain literal
 _Kind = Literal["function", "method", "nested"]

@@ -23,10 +23,10 @@ from libcst.metadata import (
 )
 
 from codegen import diagnostics, names
-from codegen import route as _route
-from codegen.extract import parse_module
+from codegen.apply import marks as _route
 from codegen.model import Diagnostic, ModelEdit
 from codegen.names import is_reserved_in_shim
+from codegen.scan.extract import parse_module
 
 _BOM = "\ufeff"
 # A method's descriptor decorator must stay outermost, or the class would hold a plain function.

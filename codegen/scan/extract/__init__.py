@@ -10,11 +10,11 @@ from __future__ import annotations
 import libcst as cst
 
 from codegen import diagnostics
-from codegen.extract.facts import Extractor
-from codegen.extract.nodes import decorator_name, nested_blocks
-from codegen.extract.parser import parse_module
-from codegen.extract.safety import parse_error, python_refuses, suspiciously_deep
 from codegen.model import ModuleFacts, SourceFile
+from codegen.scan.extract.facts import Extractor
+from codegen.scan.extract.nodes import decorator_name, nested_blocks
+from codegen.scan.extract.parser import parse_module
+from codegen.scan.extract.safety import parse_error, python_refuses, suspiciously_deep
 
 __all__ = ["decorator_name", "extract", "nested_blocks", "parse_error", "parse_module"]
 

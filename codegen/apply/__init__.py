@@ -1,0 +1,1 @@
+"""Apply: route model files through their shims with the smallest libcst edit."""

@@ -1,0 +1,1 @@
+"""Emit: render `generated/` from a plan (canonical copies, shims, the runtime)."""
