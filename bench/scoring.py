@@ -8,6 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from codegen.ids import id_path
+
 # pylint's R0801 block: a header line, then one `==module:[start:end]` line per file.
 _PYLINT_ENTRY = re.compile(r"^==([\w.]+):\[(\d+):(\d+)\]\s*$")
 # Lines a pylint block must share with a function before it counts as reporting that function.
@@ -119,7 +121,7 @@ def pylint_scores(
             index[module].append((number, first, last))
 
     def blocks_covering(builder: str) -> set[int]:
-        path = builder.split("::", 1)[0]
+        path = id_path(builder)
         first, last = ranges[builder]
         return {
             number

@@ -18,6 +18,7 @@ import scoring
 
 from codegen import pipeline
 from codegen.config import Config
+from codegen.ids import split_id
 from codegen.report import text as report
 
 FILES = 40
@@ -55,7 +56,7 @@ def test_renamed_copy_differs_in_names_only(generated):
     pair = manifest["renamed_pairs"][0]
 
     def body(builder_id: str) -> str:
-        path, name = builder_id.split("::")
+        path, name = split_id(builder_id)
         tree = ast.parse(texts[path])
         node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
         return ast.unparse(node)

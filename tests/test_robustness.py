@@ -33,6 +33,7 @@ from pyflakes import reporter as pyflakes_reporter
 from codegen import write
 from codegen.cli import main
 from codegen.demo import _unrouted_copy
+from codegen.ids import id_path
 from codegen.scan import discover
 from codegen.write import JOURNAL, header_status, journal
 
@@ -305,8 +306,8 @@ def test_model_names_that_collide_are_keywords_or_odd_get_distinct_safe_shims(
                 and isinstance(node.args[0], ast.Constant)
             )
         ]
-        assert found and len({f.split("::")[0] for f in found}) == 1, (shim_name, found)
-        owners[found[0].split("::")[0]] = module
+        assert found and len({id_path(f) for f in found}) == 1, (shim_name, found)
+        owners[id_path(found[0])] = module
     for name in names:
         assert f"models/{name}" in owners, name
     assert len(set(owners.values())) == len(owners)  # no two models share a shim

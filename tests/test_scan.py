@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import textwrap
 
+from codegen.ids import id_path
 from codegen.model import Plan, SourceFile
 from codegen.plan.planner import make_plan, pair_depths
 from codegen.report.text import to_json
@@ -451,8 +452,8 @@ def _all_pairs(plan: Plan) -> list[tuple[str, str]]:
 def depth(plan: Plan, a: str, b: str) -> int:
     for (x, y), d in {**{k: 0 for k in _all_pairs(plan)}, **pair_depths(plan)}.items():
         if {x, y} == {f"models/{a}.py::build_model", f"models/{b}.py::build_model"} or {
-            x.split("::")[0],
-            y.split("::")[0],
+            id_path(x),
+            id_path(y),
         } == {f"models/{a}.py", f"models/{b}.py"}:
             return d
     raise AssertionError("pair not found")
@@ -481,7 +482,7 @@ def test_trunk_depth_and_history_aware_keys() -> None:
     assert depth(plan, "a", "b") == 2
     assert depth(plan, "a", "c") == 0
     assert depth(plan, "a", "d") == 4  # other function name and scope string: same layers
-    trunks = {mid.split("::")[0]: t for mid, t in plan.trunks}
+    trunks = {id_path(mid): t for mid, t in plan.trunks}
     keys = {path: [t.key for t in trunk] for path, trunk in trunks.items()}
     assert keys["models/a.py"][:2] == keys["models/b.py"]
     assert keys["models/c.py"] == []  # same builders after another first layer: nothing shared
@@ -490,7 +491,7 @@ def test_trunk_depth_and_history_aware_keys() -> None:
     why = next(
         d.reason
         for d in plan.divergences
-        if {d.a.split("::")[0], d.b.split("::")[0]} == {"models/a.py", "models/c.py"}
+        if {id_path(d.a), id_path(d.b)} == {"models/a.py", "models/c.py"}
     )
     assert "20000" in why and "30000" in why
 

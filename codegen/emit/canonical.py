@@ -12,9 +12,9 @@ from typing import cast
 
 import libcst as cst
 
+from codegen.ids import function_id, split_id
 from codegen.model import CloneClass, ModuleFacts, Plan
 from codegen.names import routing_kind
-from codegen.plan.fingerprint import function_id
 from codegen.scan.extract import decorator_name, nested_blocks, parse_module
 
 
@@ -185,7 +185,7 @@ class _Copier:
             return state.names[identity]
         if identity[0] == "class":
             fid = clone.canonical  # type: ignore[union-attr]
-        path, qualname = fid.split("::", 1)
+        path, qualname = split_id(fid)
         module = self.plan.modules[path]
         top = qualname.split(".", 1)[0]  # a method is copied with its whole class
         name = state.names.get(identity) or _unique(state, top)

@@ -13,9 +13,9 @@ import jinja2
 from codegen import names, runtime, templates_dir
 from codegen.emit import shims
 from codegen.emit.canonical import canonical_copies
+from codegen.ids import function_id, id_path
 from codegen.model import CloneClass, FunctionFacts, Model, Plan, TrunkLayer
 from codegen.names import COMMON_MODULE, LayerComment, format_layer_comment, shim_file
-from codegen.plan.fingerprint import function_id
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -286,7 +286,7 @@ MAX_PARTNERS_SHOWN = 8
 @functools.lru_cache(maxsize=256)
 def _sorted_paths(sharing: frozenset[str]) -> tuple[tuple[str, str], ...]:
     """(model id, path) of a node's models sorted by path, computed once per trie node."""
-    return tuple(sorted(((m, m.split("::", 1)[0]) for m in sharing), key=lambda item: item[1]))
+    return tuple(sorted(((m, id_path(m)) for m in sharing), key=lambda item: item[1]))
 
 
 def _partners(model_id: str, sharing: frozenset[str]) -> str:
@@ -358,14 +358,14 @@ def render(
 
 def copied_sources(plan: Plan) -> list[str]:
     """Files whose source text layers_common copies: where even a comment changes the output."""
-    return sorted({c.canonical.split("::", 1)[0] for c in _transferred_classes(plan)})
+    return sorted({id_path(c.canonical) for c in _transferred_classes(plan)})
 
 
 def common_inputs(plan: Plan) -> list[str]:
     """Everything layers_common shows besides the settings: its sources, classes and members."""
     parts = [f"sources|{sources_line(plan)}"]
     for clone in _transferred_classes(plan):
-        path = clone.canonical.split("::", 1)[0]
+        path = id_path(clone.canonical)
         members = ",".join(clone.members)
         parts.append(f"{clone.id}|{clone.name}|{clone.kind}|{members}|{plan.modules[path].digest}")
     return parts

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen import stable_hash
+from codegen.ids import function_id, id_qualname
 from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
 from codegen.plan.linking import Project
-from codegen.plan.linking import function_id as function_id
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3
@@ -263,7 +263,7 @@ def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str
             if closure.get(dep_a, graph.shallow.get(dep_a)) != closure.get(
                 dep_b, graph.shallow.get(dep_b)
             ):
-                name_a, name_b = dep_a.split("::", 1)[1], dep_b.split("::", 1)[1]
+                name_a, name_b = id_qualname(dep_a), id_qualname(dep_b)
                 reason = (
                     f"same code, but it uses `{name_a}` ({dep_a.split('::')[0]}) and `{name_b}` "
                     f"({dep_b.split('::')[0]}), which differ"
@@ -384,7 +384,7 @@ def builder_identity(
     model reaching that very definition gets the same layer."""
     class_id = prints.class_of.get(target)
     if class_id is None:
-        qualname = target.split("::", 1)[1]
+        qualname = id_qualname(target)
         return (
             f"local:{target}",
             builder_label(qualname),

@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Sequence
 
+from codegen.ids import function_id, id_path, id_qualname
 from codegen.model import ClassFacts, FunctionFacts, ModuleFacts
 from codegen.scan import apis
 
@@ -31,10 +32,6 @@ def _driver_name(part: str) -> bool:
     """One part of a qualname names driver code (the same names recur in every file)."""
     return _DRIVER.search(part) is not None
 
-
-def function_id(path: str, qualname: str) -> str:
-    """`path::qualname`, the id used in reports and JSON."""
-    return f"{path}::{qualname}"
 
 
 def is_test_file(path: str) -> bool:
@@ -219,10 +216,10 @@ class Project:
         return known
 
     def _is_driver(self, fid: str) -> bool:
-        path = self.path_of.get(fid, fid.split("::", 1)[0])
+        path = self.path_of.get(fid, id_path(fid))
         if is_test_file(path):
             return True
-        qualname = fid.split("::", 1)[1]
+        qualname = id_qualname(fid)
         if any(_driver_name(part) for part in qualname.split(".")):
             return True
         owner = qualname.split(".", 1)[0]
@@ -243,7 +240,7 @@ class Project:
     ) -> str | None:
         if not local and apis.is_library(callee):
             return None  # tf.layers.dense and friends: an API, never a scanned function
-        path = self.path_of.get(fid) or fid.split("::", 1)[0]
+        path = self.path_of.get(fid) or id_path(fid)
         if local:
             found = function_id(path, callee)
             if found in self.functions:
@@ -257,7 +254,7 @@ class Project:
                 return None
             return self.method(class_ctx[0], class_ctx[1], callee[5:])
         if callee.startswith("super."):
-            qualname = fid.split("::", 1)[1]
+            qualname = id_qualname(fid)
             owner = qualname.split(".", 1)[0]
             return self.method(path, owner, callee[6:], after=True) if "." in qualname else None
         located = self.target(callee, path)

@@ -17,6 +17,7 @@ from codegen.diagnostics import (
     info,
     warning,
 )
+from codegen.ids import function_id, id_path, id_qualname, split_id
 from codegen.model import (
     DEFAULT_LINE_LENGTH,
     CloneClass,
@@ -42,7 +43,6 @@ from codegen.plan.fingerprint import (
     call_signature,
     canonical_params,
     fingerprint,
-    function_id,
     labelled_args,
 )
 from codegen.plan.linking import Project
@@ -213,10 +213,10 @@ def _entries(root: roots.Root, members: list[str]) -> tuple[str, ...]:
     and the module-level functions it looks into (create_model), which users also call."""
     if root.kind == "module":
         return ()
-    own = [m.split("::", 1)[1] for m in members if m.split("::", 1)[0] == root.path]
+    own = [id_qualname(m) for m in members if id_path(m) == root.path]
     if root.kind == "model_fn":
         return tuple(q for q in own if q == root.qualname or "." not in q)
-    entry_path, entry = root.entry.split("::", 1)
+    entry_path, entry = split_id(root.entry)
     return (entry,) if entry_path == root.path else ()
 
 
@@ -413,7 +413,7 @@ def _builder_identity(
     """A call of the builder `target` (a function id), from a build function in `model_path`."""
     if target not in prints.creates:
         return None
-    path, qualname = target.split("::", 1)
+    path, qualname = split_id(target)
     callee, label, identity, params = builder_identity(target, prints, classes, project.functions)
     builder_path = "" if path == model_path else path
     return _Identity(callee, label, identity, qualname, params, builder_path)
@@ -603,7 +603,7 @@ def _expected_names(
     if clone is None:
         return None
     canonical = functions[clone.canonical]
-    path = clone.canonical.split("::", 1)[0]
+    path = id_path(clone.canonical)
     if canonical.variable_names is None or any(
         function_id(path, callee) in prints.creates for callee in canonical.local_calls
     ):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from codegen import stable_hash
+from codegen.ids import function_id, id_path, split_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
 from codegen.plan.fingerprint import (
     Fingerprints,
@@ -19,7 +20,7 @@ from codegen.plan.fingerprint import (
     is_generated_builder,
     labelled_args,
 )
-from codegen.plan.linking import Project, function_id
+from codegen.plan.linking import Project
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
 DEFAULT_BUILD_PATTERN = r"^build"
@@ -54,7 +55,7 @@ class Root:
 
 def class_of(project: Project, fid: str) -> tuple[str, str] | None:
     """(path, class) of a method's defining class, None for a function."""
-    path, qualname = fid.split("::", 1)
+    path, qualname = split_id(fid)
     owner = qualname.split(".", 1)[0]
     return (path, owner) if "." in qualname and (path, owner) in project.classes else None
 
@@ -112,7 +113,7 @@ def find_roots(
     for fid, function in sorted(project.functions.items()):
         if fid in taken or not usable(fid) or function.kind == "method":
             continue
-        path, qualname = fid.split("::", 1)
+        path, qualname = split_id(fid)
         holder = qualname.rpartition(".")[0]
         model_fn = bool(_MODEL_FN.search(function.name)) or (
             function.params[:3] == _MODEL_FN_PARAMS
@@ -130,7 +131,7 @@ def find_roots(
             roots.append(Root("module", path, "<module>", function_id(path, "<module>"), None))
     # An uncalled builder function is a model only in a module that builds no other model: next
     # to a model it is a helper some code outside the scan may call (or dead code).
-    others = {r.path for r in roots if r.kind != "function"} | {i.split("::", 1)[0] for i in legacy}
+    others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in legacy}
     roots = [r for r in roots if r.kind != "function" or r.path not in others]
     if build_pattern != DEFAULT_BUILD_PATTERN:  # a chosen pattern narrows the roots to its names
         pattern = re.compile(build_pattern)
@@ -157,7 +158,7 @@ class LayerWalk:
 
     def function(self, fid: str) -> FunctionFacts | None:
         if fid.endswith("::<module>"):
-            module = self.project.modules.get(fid.split("::", 1)[0])
+            module = self.project.modules.get(id_path(fid))
             return module.module_code if module is not None else None
         return self.project.functions.get(fid)
 
@@ -169,7 +170,7 @@ class LayerWalk:
             return
         visiting.add(fid)
         self.members.append(fid)
-        path = fid.split("::", 1)[0]
+        path = id_path(fid)
         unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
         done: set[int] = set()
         for index, call in enumerate(function.layer_calls):
@@ -228,7 +229,7 @@ class LayerWalk:
         self.layers.append(layer)
 
     def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
-        path = fid.split("::", 1)[0]
+        path = id_path(fid)
         calls = [function.layer_calls[i] for i in unit.calls]
         builders = []
         for call in calls:
@@ -277,7 +278,7 @@ class LayerWalk:
         static: bool,
         method: bool,
     ) -> None:
-        tpath, qualname = target.split("::", 1)
+        tpath, qualname = split_id(target)
         callee, label, identity, params = builder_identity(
             target, self.prints, self.classes, self.project.functions
         )

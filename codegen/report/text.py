@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from codegen import literals
+from codegen.ids import id_path
 from codegen.model import Diagnostic, Layer, Model, Plan
 from codegen.names import shim_alias
 from codegen.plan.planner import pair_depths
@@ -234,7 +235,7 @@ def _deepest_pairs(plan: Plan, limit: int) -> list[str]:
     nodes = sorted(plan.nodes, key=lambda n: (-n.depth, -len(n.models), n.models[0]))
     rows = [f"  {len(plan.models)} models; shared layer positions, deepest first:"]
     for node in nodes[:limit]:
-        shown = ", ".join(m.split("::")[0] for m in node.models[:4])
+        shown = ", ".join(id_path(m) for m in node.models[:4])
         more = f" and {len(node.models) - 4} more" if len(node.models) > 4 else ""
         rows.append(
             f"    depth {node.depth} ({node.label}): {len(node.models)} models: {shown}{more}"

@@ -1,7 +1,8 @@
 """Unit tests build the backbone too; they are never models or layers."""
 
-import modeling
 import tensorflow as tf
+
+import modeling
 
 
 class BertModelTest(tf.test.TestCase):

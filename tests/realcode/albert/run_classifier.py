@@ -1,8 +1,9 @@
 """Sentence classification head on the backbone: an Estimator model_fn made by a builder."""
 
+import tensorflow as tf
+
 import modeling
 import optimization
-import tensorflow as tf
 
 
 def create_model(bert_config, is_training, input_ids, labels, num_labels):

@@ -2,7 +2,8 @@
 
 import tensorflow as tf
 
-from albert import modeling, optimization
+from albert import modeling
+from albert import optimization
 
 
 def create_model(bert_config, is_training, input_ids, num_outputs):

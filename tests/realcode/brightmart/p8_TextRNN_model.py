@@ -1,8 +1,9 @@
 """A bidirectional-LSTM classifier; its weights come from the base class in base_model.py."""
 
 import tensorflow as tf
-from base_model import BaseClassifier
 from tensorflow.contrib import rnn
+
+from base_model import BaseClassifier
 
 
 class TextRNN(BaseClassifier):

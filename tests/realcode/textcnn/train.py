@@ -2,6 +2,7 @@
 
 import numpy as np
 import tensorflow as tf
+
 from text_cnn import TextCNN
 
 FLAGS = tf.app.flags.FLAGS

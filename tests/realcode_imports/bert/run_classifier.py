@@ -1,7 +1,8 @@
 """Classifier over the backbone, imported the way a script run from its folder does."""
 
-import modeling
 import tensorflow as tf
+
+import modeling
 
 
 def create_model(input_ids, labels, num_labels):

@@ -1,6 +1,7 @@
 """A model of the other repository over its own copy of `highway`: a clone across modules."""
 
 import tensorflow.compat.v1 as tf
+
 from layers import highway
 
 

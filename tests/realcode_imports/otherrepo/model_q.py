@@ -1,6 +1,7 @@
 """A model reusing the encoder of another model's file."""
 
 import tensorflow.compat.v1 as tf
+
 from model_p import encoder
 
 

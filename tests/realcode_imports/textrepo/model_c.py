@@ -2,6 +2,7 @@
 `import tensorflow as tf`."""
 
 import tensorflow as tf
+
 from utils import prepare_data
 
 

@@ -1,6 +1,7 @@
 """Token tagging on the BERT-style encoder, written as a module-level build function."""
 
 import tensorflow.compat.v1 as tf
+
 from bert import modeling
 
 

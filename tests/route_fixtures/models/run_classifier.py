@@ -1,6 +1,7 @@
 """Sentence classification on top of the BERT-style encoder (model_fn_builder -> create_model)."""
 
 import tensorflow.compat.v1 as tf
+
 from bert import modeling
 
 

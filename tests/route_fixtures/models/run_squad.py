@@ -1,6 +1,7 @@
 """Span prediction (SQuAD-style) on top of the BERT-style encoder."""
 
 import tensorflow.compat.v1 as tf
+
 from bert import modeling
 
 

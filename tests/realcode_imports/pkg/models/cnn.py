@@ -3,11 +3,11 @@
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from ..base import BaseModel
-from ..layers import conv_block
 from . import heads
-from .gone import never_called
+from ..layers import conv_block
 from .missing import mystery_layer
+from .gone import never_called
+from ..base import BaseModel
 
 
 class TextCNN(BaseModel):
