@@ -2,8 +2,8 @@
 
 The package, by concern: `safety` (screens and syntax errors), `context` (the names a module
 binds), `walker` (the hand-unrolled walk of function bodies), `literals` (literal arguments),
-`lines` (line lookup), `parser` (libcst's parse minus its per-node re-validation) and `facts`
-(the extractor that assembles the frozen facts)."""
+`positions` (where each node is, as libcst counts), `parser` (libcst's parse minus its per-node
+re-validation) and `facts` (the extractor that assembles the frozen facts)."""
 
 from __future__ import annotations
 

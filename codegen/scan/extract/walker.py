@@ -89,7 +89,8 @@ class FunctionWalker:
         self.api_calls: list[str] = []
         self.local_calls: list[str] = []
         self.external_calls: list[str] = []
-        self.layer_calls: list[tuple[str, bool, list, list, list, str, bool]] = []
+        # (callee, local, args, names, opaque, call node, static); callee "" for a counter.
+        self.layer_calls: list[tuple[str, bool, list, list, list, cst.Call, bool]] = []
         self.dynamic = 0
         self.nested_depth = 0
         self.storing = False
@@ -553,7 +554,7 @@ class FunctionWalker:
 
     def call(self, node: cst.Call) -> None:
         func = node.func
-        parts = dotted(func)  # computed once for the callee, its walk and its line
+        parts = dotted(func)  # computed once for the callee and its walk
         callee_local, callee_api, params = self.classify_callee(parts)
         self.renamed.append("Call")
         if type(func) is cst.Attribute:
@@ -581,32 +582,30 @@ class FunctionWalker:
             if apis.creates_variables(callee_api):
                 role = units.creation_role(node, callee_api, self.dynamic > 0)
                 if role == "counter":
-                    # A step counter or an optimizer slot: never a layer. Its line is still taken,
-                    # so the calls after it find theirs (lines are looked up in textual order).
-                    self.layer_calls.append(
-                        ("", False, [], [], [], parts[-1] if parts else "", False)
-                    )
+                    # A step counter or an optimizer slot: never a layer (noted, as the units
+                    # around it count the calls they hold).
+                    self.layer_calls.append(("", False, [], [], [], node, False))
                     return
                 self.creations.append((callee_api, node, role == "frozen", units.known_shape(node)))
                 self.record_variable(node, callee_api)
-                self.record_layer(callee_api, False, node, params, parts)
+                self.record_layer(callee_api, False, node, params)
             elif not apis.is_library(callee_api):
                 self.external_calls.append(callee_api)
-                self.record_layer(callee_api, False, node, params, parts)
+                self.record_layer(callee_api, False, node, params)
         elif callee_local is not None:
             self.local_calls.append(callee_local)
-            self.record_layer(callee_local, True, node, params, parts)
+            self.record_layer(callee_local, True, node, params)
         elif parts is not None:
             if len(parts) == 2 and parts[0] == self.self_name:
                 # A method the class does not define itself: inherited, resolved across modules.
-                self.record_layer("self." + parts[1], False, node, params, parts)
+                self.record_layer("self." + parts[1], False, node, params)
         elif (
             type(func) is cst.Attribute
             and type(func.value) is cst.Call
             and type(func.value.func) is cst.Name
             and func.value.func.value == "super"
         ):
-            self.record_layer("super." + func.attr.value, False, node, params, None)
+            self.record_layer("super." + func.attr.value, False, node, params)
 
     @staticmethod
     def is_name_argument(
@@ -674,7 +673,6 @@ class FunctionWalker:
         local: bool,
         node: cst.Call,
         params: tuple[str, ...],
-        parts: tuple[str, ...] | None,
     ) -> None:
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
@@ -696,9 +694,7 @@ class FunctionWalker:
                 names.append((key, value))
             else:
                 args.append((key, value))
-        # The name its line is looked up by: the callee's last dotted part as spelled here.
-        leaf = parts[-1] if parts else callee.rsplit(".", 1)[-1]
-        self.layer_calls.append((callee, local, args, names, opaque, leaf, self.dynamic == 0))
+        self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0))
 
 
 def _statements(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
