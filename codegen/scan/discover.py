@@ -268,7 +268,7 @@ def imported_shims(text: str, package: str) -> dict[str, int]:
         return {}
     found: dict[str, int] = {}
     for match in _import_statements(package).finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
+        line = position_in(text, match.start())[0]
         for alias in _SHIM_NAME.findall(match.group(0)):
             found.setdefault(alias, line)
     return found
