@@ -52,8 +52,8 @@ def extract(source: SourceFile) -> ModuleFacts:
             f"cannot parse: {type(error).__name__}: {error}"[:300],
         )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
-    extractor = Extractor(source.path, text, module)
     try:
+        extractor = Extractor(source.path, text, module)
         extractor.run()
     except RecursionError:
         diagnostic = diagnostics.error(

@@ -12,6 +12,7 @@ parentheses), which is what `apply` places marks by; `tests/test_positions.py` p
 from __future__ import annotations
 
 import itertools
+import sys
 from types import TracebackType
 
 import libcst as cst
@@ -21,6 +22,7 @@ from codegen.lines import line_starts, position
 
 __all__ = ["Positions"]
 
+_PRINT_DEPTH = 20_000
 _Span = tuple[int, int]  # token indexes: where a node's printing starts and ends
 
 
@@ -72,7 +74,15 @@ class Positions:
 
     def __init__(self, module: cst.Module) -> None:
         recorder = _Recorder(module)
-        module._codegen(recorder)
+        # libcst prints a nested node a few Python frames deeper than its parent: a chain the
+        # walker still handles (600 `+` terms, 600 adjacent strings) passes the default limit.
+        # Those frames are Python's own (no C stack), so a higher limit, for this pass only.
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, _PRINT_DEPTH))
+        try:
+            module._codegen(recorder)
+        finally:
+            sys.setrecursionlimit(limit)
         self._module = module  # keeps every node alive, so no id in `spans` is reused
         self._spans = recorder.spans
         self._offsets = list(itertools.accumulate(map(len, recorder.tokens), initial=0))
