@@ -1,7 +1,8 @@
 """Parse one file with libcst (once) and gather the facts every later stage needs.
 
 The package, by concern: `safety` (screens and syntax errors), `context` (the names a module
-binds), `walker` (the hand-unrolled walk of function bodies), `literals` (literal arguments),
+binds), the hand-unrolled walk of function bodies (`dispatch`, its node-type table; `tokens`,
+`calls` and `walker`, its layers; `units`, inline layers), `literals` (literal arguments),
 `positions` (where each node is, as libcst counts), `parser` (libcst's parse minus its per-node
 re-validation) and `facts` (the extractor that assembles the frozen facts)."""
 
