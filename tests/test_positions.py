@@ -50,14 +50,19 @@ def sprinkle(text: str, char: str) -> str:
 
 
 def run(root: Path, *argv: str) -> tuple[int, str]:
-    """One real `codegen` command in `root`, and what it printed."""
+    """One real `codegen` command in `root`, and what it printed to stdout."""
+    return run_all(root, *argv)[:2]  # type: ignore[return-value]
+
+
+def run_all(root: Path, *argv: str) -> tuple[int, str, str]:
+    """One real `codegen` command in `root`, and what it printed to stdout and stderr."""
     monkey = pytest.MonkeyPatch()
     monkey.chdir(root)
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     monkey.setattr("sys.stdout", out)
-    monkey.setattr("sys.stderr", io.StringIO())
+    monkey.setattr("sys.stderr", err)
     try:
-        return main(list(argv)), out.getvalue()
+        return main(list(argv)), out.getvalue(), err.getvalue()
     finally:
         monkey.undo()
 
@@ -106,7 +111,7 @@ def routed(root: Path) -> dict[str, str]:
     counts as on its `with` line: the character makes the header longer."""
     assert run(root, "sync", "--no-cache")[0] == 1
     return {
-        p.relative_to(root).as_posix(): re.sub(r" \\\n *", " ", p.read_text(encoding="utf-8"))
+        p.relative_to(root).as_posix(): re.sub(r" \\(\r\n?|\n) *", " ", p.read_bytes().decode())
         for p in sorted((root / "models").rglob("*.py"))
     }
 
@@ -139,6 +144,36 @@ def test_characters_that_are_no_newline_move_no_mark(
         for model, v in found.items()
     } == statements
     assert {path: text.replace(char, "") for path, text in routed(root).items()} == files
+
+
+@pytest.mark.parametrize("ending", ["\r\n", "\r"], ids=["CRLF", "CR"])
+@pytest.mark.parametrize("tree", ["models", "route_fixtures"])
+def test_line_endings_move_no_mark(
+    originals: dict[str, tuple[dict, dict]], tmp_path: Path, tree: str, ending: str
+) -> None:
+    """Every fixture file with other line endings (both end a line for Python and libcst): the
+    same layer statements, and the same routing in the file's own line endings, or (a bare CR,
+    which libcst does not print back faithfully) a refusal that names each file and writes
+    nothing."""
+    statements, files = originals[tree]
+    root = project(tmp_path, tree, None)
+    for path in (root / "models").rglob("*.py"):
+        path.write_bytes(path.read_bytes().replace(b"\n", ending.encode()))
+    assert layer_statements(root) == statements
+    before = {p: p.read_bytes() for p in (root / "models").rglob("*.py")}
+    code, _, err = run_all(root, "sync", "--no-cache")
+    if code == 2 and ending == "\r":
+        assert "CG406" in err and "a bare CR" in err, err
+        assert {p: p.read_bytes() for p in (root / "models").rglob("*.py")} == before
+        return
+    assert code == 1, err
+    texts = {}
+    for path in sorted((root / "models").rglob("*.py")):
+        text = re.sub(r" \\(\r\n?|\n) *", " ", path.read_bytes().decode())
+        others = text.replace(ending, "")
+        assert "\n" not in others and "\r" not in others, path  # no other kind of line ending
+        texts[path.relative_to(root).as_posix()] = text.replace(ending, "\n")
+    assert texts == files
 
 
 def fixture_files() -> Iterator[Path]:
