@@ -80,10 +80,19 @@ def test_reference_lists_every_diagnostic_code() -> None:
     )
 
 
-def test_relative_links_resolve() -> None:
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_relative_links_and_their_anchors_resolve() -> None:
     for page in [README, *sorted(DOCS.glob("*.md"))]:
         text = page.read_text(encoding="utf-8")
-        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", text):
             if re.match(r"[a-z]+://", target):
                 continue
-            assert (page.parent / target).exists(), f"{page.relative_to(REPO)} links to {target}"
+            linked = (page.parent / target) if target else page
+            assert linked.exists(), f"{page.relative_to(REPO)} links to {target}"
+            if anchor:
+                headings = re.findall(r"^#+ (.*)$", linked.read_text(encoding="utf-8"), re.M)
+                assert anchor in {_anchor(h) for h in headings}, f"{page.name}: no #{anchor}"
