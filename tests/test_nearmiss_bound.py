@@ -20,7 +20,7 @@ from codegen.scan.extract import extract
 
 sys.path.insert(0, str(REPO / "bench"))
 
-import corpus  # noqa: E402
+import corpus
 
 MAX_PAIRS_PER_NAME = 60  # every same-name pair of small groups; a sample of big ones (`__init__`)
 
