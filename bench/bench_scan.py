@@ -32,6 +32,8 @@ import corpus  # noqa: E402
 import scoring  # noqa: E402
 
 SEED = 0
+# Set by main() to a folder inside the work folder (see env()).
+USER_CACHE = Path(tempfile.gettempdir()) / "layershare-bench-user-cache"
 PYLINT_ARGS = (
     "--disable=all",
     "--enable=duplicate-code",
@@ -48,6 +50,13 @@ WARM_ROWS = (
     "check_after_comment_edit_vs_cold_scan",
     "check_after_builder_edit_vs_cold_scan",
 )
+# Warm `scan --json` of an unchanged tree vs a cold one, in a tree with and without [tool.codegen].
+WARM_SCAN_ROWS = {
+    "configured": "scan_warm_unchanged_vs_cold_with_tool_codegen",
+    "unconfigured": "scan_warm_unchanged_vs_cold_without_tool_codegen",
+}
+WARM_SCAN_GOAL = "ratio <= 0.10"
+SECTIONS = ("floor", "pylint", "warm_check", "warm_scan", "memory")
 
 
 class Timeout(Exception):
@@ -59,6 +68,8 @@ def env() -> dict[str, str]:
     out = dict(os.environ)
     out["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), out.get("PYTHONPATH", "")) if p)
     out.pop("CODEGEN_DEBUG", None)
+    # A tree without [tool.codegen] caches in the user's cache folder: the bench's own, not theirs.
+    out["LAYERSHARE_CACHE_DIR"] = str(USER_CACHE)
     # Users run with cached bytecode; without it every subprocess would recompile the tool.
     out.pop("PYTHONDONTWRITEBYTECODE", None)
     return out
@@ -391,6 +402,7 @@ class Bench:
                 ),
             ),
             (self.warm_check, tuple((name, "ratio <= 0.05") for name in WARM_ROWS)),
+            (self.warm_scan, tuple((name, WARM_SCAN_GOAL) for name in WARM_SCAN_ROWS.values())),
             (
                 self.memory,
                 (
@@ -399,6 +411,8 @@ class Bench:
                 ),
             ),
         ):
+            if section.__name__ not in self.args.sections:
+                continue
             try:
                 section()
             except Timeout as error:
@@ -594,7 +608,7 @@ class Bench:
         if tree.exists():
             shutil.rmtree(tree)
         shutil.copytree(self.corpus / "models", tree / "models")
-        # A project root: outside one, codegen keeps no cache (issue 14), so every check is cold.
+        # A project root, so the cache is the project's own .codegen_cache.
         (tree / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
         step = 120 if self.quick else 300  # each command's limit, cut to what is left of the budget
         self.interpreter_rows()
@@ -687,6 +701,68 @@ class Bench:
                     ratio,
                     "ratio <= 0.05",
                     ratio <= 0.05 and not wrong,
+                    "s",
+                    note,
+                )
+            )
+
+    # 2b. warm scan of an unchanged tree against a cold one, with and without [tool.codegen]
+    def warm_scan(self) -> None:
+        if self.too_slow:
+            raise Timeout(f"skipped: {self.too_slow}")
+        step = 120 if self.quick else 300
+        start_s = self.interpreter_rows()
+        for kind, name in WARM_SCAN_ROWS.items():
+            self.log(f"warm scan of an unchanged tree vs cold scan ({kind})")
+            tree = self.work / f"scan-{kind}-{self.files}"
+            if tree.exists():
+                shutil.rmtree(tree)
+            shutil.copytree(self.corpus / "models", tree / "models")
+            if kind == "configured":
+                (tree / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
+            command = codegen("scan", "--json", "models")
+            first_s, first_rc = run_timed(command, tree, self.limit(step))  # fills the cache
+            cold: list[float] = []
+            warm: list[float] = []
+            codes: set[int] = {first_rc}
+            for repeat in range(self.repeats):
+                order = [("cold", "--no-cache"), ("warm", "")]
+                for label, flag in order if repeat % 2 == 0 else order[::-1]:
+                    args = codegen("scan", "--json", *([flag] if flag else []), "models")
+                    seconds, code = run_timed(args, tree, self.limit(step))
+                    (cold if label == "cold" else warm).append(seconds)
+                    codes.add(code)
+            cold_s, warm_s = median(cold), median(warm)
+            ratio = warm_s / cold_s
+            in_tree = sorted(p.name for p in tree.iterdir())
+            self.details[f"warm_scan_{kind}"] = {
+                "first_s": round(first_s, 3),
+                "cold_s": cold,
+                "warm_s": warm,
+                "exit_codes": sorted(codes),
+                "tree_after": in_tree,
+            }
+            where = (
+                "cache in .codegen_cache"
+                if kind == "configured"
+                else "no pyproject.toml: cache in the user cache folder; the tree holds "
+                + ", ".join(in_tree)
+            )
+            note = (
+                f"`scan --json models`, default jobs, median of {self.repeats}, alternating "
+                f"with `--no-cache` (the baseline); {where}; the first scan, which fills the "
+                f"cache, took {first_s:.2f} s; exit codes {sorted(codes)}; subprocess times "
+                f"include interpreter start ({start_s:.2f} s); without it: "
+                f"{(warm_s - start_s) / (cold_s - start_s):.3f}"
+            )
+            self.rows.append(
+                row(
+                    name,
+                    round(warm_s, 3),
+                    round(cold_s, 3),
+                    ratio,
+                    WARM_SCAN_GOAL,
+                    ratio <= 0.10,
                     "s",
                     note,
                 )
@@ -999,6 +1075,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
     parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
         "--pylint-repeats",
         type=int,
         default=None,
@@ -1012,8 +1093,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.files = args.files or (200 if args.quick else 1000)
+    args.sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
     work = args.work or Path(tempfile.mkdtemp(prefix="layershare-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    global USER_CACHE
+    USER_CACHE = work.resolve() / "user-cache"
     try:
         result = Bench(args, work.resolve()).run()
     finally:
