@@ -319,7 +319,7 @@ def test_a_new_tree_folder_prunes_the_least_recently_used(
     from codegen.config import Config
 
     monkeypatch.setattr(location, "MAX_TREES", 2)
-    monkeypatch.setattr(location, "_maintained", set())
+    monkeypatch.setattr(location, "_maintained", {})
     monkeypatch.setenv(location.USER_CACHE_ENV, str(tmp_path / "home"))
     roots = [tmp_path / f"root{n}" for n in range(3)]
     opened = []
@@ -330,3 +330,24 @@ def test_a_new_tree_folder_prunes_the_least_recently_used(
         opened.append(folder)
     assert [folder.exists() for folder in opened] == [False, True, True]
     assert location.cache_folder(Config(root=str(roots[0]), cache_dir="")) is None
+
+
+def test_an_unusable_user_cache_means_no_cache_and_no_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen import pipeline
+    from codegen.cache import location
+    from codegen.config import Config
+
+    monkeypatch.setattr(location, "_maintained", {})
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv(location.USER_CACHE_ENV, str(blocker))
+    root = tmp_path / "tree"
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "a.py").write_text("def build():\n    return 1\n")
+    config = Config(root=str(root), cache_dir="", user_cache=True)
+    assert location.cache_folder(config) is None
+    scanned = pipeline.scan(["models"], config)
+    assert scanned.diagnostics == () and scanned.stats.parsed == 1
+    assert blocker.read_text() == "a file where the cache folder would go"

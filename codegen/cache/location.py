@@ -22,7 +22,7 @@ TREES = "trees"
 MAX_TREES = 32
 MAX_USER_CACHE_BYTES = 256 * 1024 * 1024
 
-_maintained: set[Path] = set()  # user folders already claimed and touched by this process
+_maintained: dict[Path, bool] = {}  # user folders this process claimed and touched: usable?
 
 
 def cache_folder(config: Config) -> Path | None:
@@ -34,9 +34,10 @@ def cache_folder(config: Config) -> Path | None:
         return None
     folder = user_cache_root() / TREES / tree_folder_name(config.root)
     if folder not in _maintained:
-        _maintained.add(folder)
-        _maintain(folder)
-    return folder
+        _maintained[folder] = _maintain(folder)
+    # Nobody asked for this cache: when it cannot be used (a read-only home), run without it
+    # rather than warn on every run.
+    return folder if _maintained[folder] else None
 
 
 def user_cache_root() -> Path:
@@ -54,17 +55,18 @@ def tree_folder_name(root: str) -> str:
     return hashlib.sha256(os.fsencode(os.path.realpath(root))).hexdigest()[:24]
 
 
-def _maintain(folder: Path) -> None:
-    """Claim `folder`, record its use, and prune the others when it is new."""
+def _maintain(folder: Path) -> bool:
+    """Claim `folder`, record its use, and prune the others when it is new; False: unusable."""
     new = not os.path.lexists(folder)
     if claim(folder):
-        return  # not ours (or not writable): the caches report that and disable themselves
+        return False  # not ours, or not writable
     try:
         os.utime(folder / OWNER_MARKER)  # least recently used is judged by this mtime
     except OSError:
-        return
+        return False
     if new:
         prune(folder.parent, keep=folder)
+    return True
 
 
 def prune(trees: Path, *, keep: Path) -> list[Path]:
