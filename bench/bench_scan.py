@@ -620,7 +620,7 @@ class Bench:
             "check_after_sync_rc": check_rc,
             "generated_files": sum(1 for _ in (tree / "generated").glob("*.py")),
         }
-        target = self.edit_target(tree)
+        target, function = self.edit_target(tree)
         original = target.read_text(encoding="utf-8")
         cold: list[float] = []
         times: dict[str, list[float]] = {"warm": [], "comment": [], "builder": [], "reverted": []}
@@ -642,7 +642,7 @@ class Bench:
                 check("comment")
                 target.write_text(original, encoding="utf-8")
             for repeat in range(self.repeats):
-                target.write_text(self.number_edit(original, repeat), encoding="utf-8")
+                target.write_text(self.number_edit(original, repeat, function), encoding="utf-8")
                 check("builder")
                 target.write_text(original, encoding="utf-8")
             check("reverted")
@@ -650,7 +650,7 @@ class Bench:
             target.write_text(original, encoding="utf-8")
         cold_s = median(cold)
         self.details["warm_check"] = {
-            "target": str(target.relative_to(tree)),
+            "target": f"{target.relative_to(tree)}::{function}",
             "cold_scan_s": cold,
             **{f"{kind}_s": series for kind, series in times.items()},
             "exit_codes": rcs,
@@ -792,22 +792,25 @@ class Bench:
         )
         return cli_s
 
-    def edit_target(self, tree: Path) -> Path:
-        """A model file whose embedding is the shared base copy, so an edit there matters."""
+    def edit_target(self, tree: Path) -> tuple[Path, str]:
+        """A model file whose embedding is the shared base copy, so an edit there matters, and
+        the name of that embedding builder."""
         base = {
-            b["path"]
+            b["path"]: b["qualname"]
             for b in self.manifest["builders"]
             if b["family"] == "embed" and b["variant"] == 0
         }
         for model in self.manifest["models"]:
             if model["path"] in base and model["depth"] >= 2:
-                return tree / model["path"]
-        return tree / self.manifest["models"][0]["path"]
+                return tree / model["path"], base[model["path"]]
+        return tree / self.manifest["models"][0]["path"], ""
 
     @staticmethod
-    def number_edit(text: str, repeat: int) -> str:
-        """Change the first stddev literal to a new value each time (never one seen before)."""
-        match = re.search(r"stddev=(\d+\.\d+)", text)
+    def number_edit(text: str, repeat: int, function: str = "") -> str:
+        """Change the first stddev literal of `function` (else of the file) to a new value each
+        time (never one seen before)."""
+        start = text.find(f"def {function}(") if function else -1
+        match = re.compile(r"stddev=(\d+\.\d+)").search(text, max(start, 0))
         if match is None:
             return text.replace("VOCAB_SIZE = ", f"VOCAB_SIZE = 1{repeat}", 1)
         return text[: match.start(1)] + f"{match.group(1)}{repeat + 1}" + text[match.end(1) :]
