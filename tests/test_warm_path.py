@@ -260,3 +260,14 @@ def test_the_user_cache_is_platformdirs_user_cache_dir(
     monkeypatch.delenv(location.USER_CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert location.user_cache_root() == tmp_path / "xdg" / "layershare"
+
+
+def test_a_synced_tree_without_tool_codegen_checks_from_the_user_cache(tmp_path: Path) -> None:
+    project = _tree(tmp_path, None)
+    user_cache = tmp_path / "user-cache"
+    assert _run(project, tmp_path, "sync", user_cache=user_cache)[0] == 1
+    assert sorted(os.listdir(project)) == ["generated", "models"]  # what sync writes, no cache
+    for command in ("check", "sync"):
+        code, _, _, loaded, planned = _run(project, tmp_path, command, user_cache=user_cache)
+        assert (code, loaded, planned) == (0, [], False), command  # answered from the memo
+    assert sorted(os.listdir(project)) == ["generated", "models"]
