@@ -144,3 +144,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.network)
         if module is not None and _imports_tensorflow(module):
             item.add_marker(pytest.mark.tf)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A tree without [tool.codegen] caches in the user's cache folder: never the real one here
+    (subprocesses inherit the variable)."""
+    saved = os.environ.get("LAYERSHARE_CACHE_DIR")
+    os.environ["LAYERSHARE_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("LAYERSHARE_CACHE_DIR", None)
+    else:
+        os.environ["LAYERSHARE_CACHE_DIR"] = saved
