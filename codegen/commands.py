@@ -35,6 +35,9 @@ class Options:
     check: bool = False  # emit/apply --check: write nothing, exit 1 when something would change
     diff: bool = False  # print a unified diff; never writes
     force: bool = False  # emit/sync --force: overwrite hand-edited generated files
+    mermaid: bool = False  # scan --format mermaid: print the shared trie as a flowchart
+    html: str | None = None  # scan --html PATH: also write the self-contained HTML report
+    report: str | None = None  # check --report PATH: also write what changed (HTML or Mermaid)
 
     @property
     def dry_run(self) -> bool:
@@ -64,6 +67,7 @@ def run(options: Options, config: Config) -> int:
     if (
         command in ("check", "sync")
         and options.use_cache
+        and not options.report  # the report draws the plan: plan even an in-sync tree
         and _unchanged_tree_in_sync(discovered, config)
     ):
         if command == "check":
@@ -85,6 +89,8 @@ def run(options: Options, config: Config) -> int:
     missing = [d for d in scanned.diagnostics if d.code == diagnostics.MISSING_PATH]
     if command == "scan":
         code = _scan(scanned, options)
+        if options.html:
+            code = max(code, _write_report(options.html, scanned, config, None))
         return EXIT_ERROR if missing else code
     if missing:  # a path argument that does not exist: nothing sensible to generate
         _print_diagnostics(missing)
@@ -130,6 +136,8 @@ def run(options: Options, config: Config) -> int:
     )
     if command == "check":
         code = _check(changes, config, options)
+        if options.report:
+            code = max(code, _write_report(options.report, scanned, config, changes.generated))
         if _report_pending_journals(config):
             return max(code, EXIT_CHANGED)
         if code == EXIT_CLEAN and options.use_cache:
@@ -177,6 +185,10 @@ def _scan(scanned: pipeline.Scan, options: Options) -> int:
     with gc_paused():  # a large report is a million acyclic dicts and lists
         if options.json:
             text = report.to_json_text(scanned.plan, scanned.diagnostics)
+        elif options.mermaid:
+            from codegen.report.mermaid import to_mermaid
+
+            text = to_mermaid(scanned.plan).text
         else:
             text = report.to_text(scanned.plan, scanned.diagnostics)
     sys.stdout.write(text)
@@ -184,6 +196,25 @@ def _scan(scanned: pipeline.Scan, options: Options) -> int:
         d.severity == "error" for d in (*scanned.diagnostics, *scanned.plan.diagnostics)
     )
     return EXIT_CHANGED if failed else EXIT_CLEAN
+
+
+def _write_report(
+    path: str, scanned: pipeline.Scan, config: Config, changed: tuple[Change, ...] | None
+) -> int:
+    """scan --html (changed: None) / check --report: a file the user asked for, written whole."""
+    from codegen.atomic import write_text
+    from codegen.report.changes import report_text
+
+    notes = compatibility_notes(scanned.plan, changed) if changed else ()
+    text = report_text(
+        scanned.plan, scanned.diagnostics, changed, notes, path=path, root=config.root
+    )
+    try:
+        write_text(Path(path), text)
+    except OSError as error:
+        print(f"codegen: cannot write the report {path}: {error.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_CLEAN
 
 
 def pending_changes(
