@@ -15,6 +15,7 @@ from codegen.report.trie import ROOT, Tree, build_tree
 MAX_CHARS = 50_000  # GitHub's and Mermaid's `maxTextSize`
 MAX_NODES = 150  # past this a flowchart is a wall; Mermaid's default edge cap is 500
 NAMES_SHOWN = 3  # models named in a summary node before "and N more"
+LABEL_CHARS = 60  # longer labels are cut: 150 nodes of this stay far below MAX_CHARS
 SHADES = ("#e3f2fd", "#bbdefb", "#90caf9", "#64b5f6", "#2f8fe0", "#1565c0")
 
 
@@ -27,8 +28,10 @@ class Diagram:
     collapsed: bool
 
 
-def label(text: str) -> str:
+def label(text: str, limit: int = LABEL_CHARS) -> str:
     """Text safe inside a quoted Mermaid label: quotes, brackets and `#` as entity codes."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
     out = text.replace("#", "#35;").replace('"', "#quot;")
     return out.replace("<", "#lt;").replace(">", "#gt;")
 
@@ -155,7 +158,7 @@ def _draw(
         stack.extend(reversed(children))
     if notes:
         text = "Collapsed to fit GitHub: " + "; ".join(notes) + ". codegen scan --html shows all."
-        lines.append(f'  notice["{label(text)}"]')
+        lines.append(f'  notice["{label(text, limit=len(text))}"]')
         lines.append(f"  %% {text}")
         count += 1
     lines += edges
