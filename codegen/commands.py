@@ -206,9 +206,10 @@ def _write_report(
     from codegen.report.changes import report_text
 
     notes = compatibility_notes(scanned.plan, changed) if changed else ()
-    text = report_text(
-        scanned.plan, scanned.diagnostics, changed, notes, path=path, root=config.root
-    )
+    with gc_paused():  # the page is built while the whole plan is alive: no full collections
+        text = report_text(
+            scanned.plan, scanned.diagnostics, changed, notes, path=path, root=config.root
+        )
     try:
         write_text(Path(path), text)
     except OSError as error:

@@ -4,7 +4,7 @@
   "use strict";
   var data = JSON.parse(document.getElementById("data").textContent);
   var L = JSON.parse(document.getElementById("layout").textContent);
-  var models = data.models, nodes = data.nodes, why = data.why, links = data.links;
+  var models = data.models, nodes = data.nodes, why = data.why, base = data.base;
   var MATRIX_MAX = 300;  // cells are quadratic: past this many shown models, filter first
   var AUTO_COLLAPSE = 60;  // past this many models the tree opens as an overview
 
@@ -33,7 +33,7 @@
     });
   }
   function link(path, line) {
-    var href = (links[path] || path) + "#L" + line;
+    var href = base + path + "#L" + line;
     return "<a href=\"" + esc(href) + "\">" + esc(path + ":" + line) + "</a>";
   }
   function elbow(x1, y1, x2, y2) {
@@ -112,8 +112,8 @@
     }
     html += "<table><tr><td><b>model</b></td><td><b>" + (i ? "this copy" : "file") + "</b></td></tr>";
     ms.slice(0, 500).forEach(function (m) {
-      var where = i ? layerOf(m, n.d) : [0, 0, models[m].p, 1];
-      html += "<tr><td>" + esc(models[m].n) + "</td><td>" + link(where[2], where[3]) + "</td></tr>";
+      var where = i ? layerOf(m, n.d) : [0, 0, "", 1];
+      html += "<tr><td>" + esc(models[m].n) + "</td><td>" + link(where[2] || models[m].p, where[3]) + "</td></tr>";
     });
     html += "</table>" + (ms.length > 500 ? "<p>&hellip; and " + (ms.length - 500) + " more</p>" : "");
     byId("detail").innerHTML = html;
@@ -125,7 +125,7 @@
       var cls = layer[4] ? "shared" : (p >= m.s ? "loose" : "");
       html += "<tr class=\"" + cls + "\"><td>" + (p + 1) + "</td><td>" + esc(layer[0]) + "</td><td><code>" + esc(layer[1]) +
         "</code></td><td>" + (layer[4] ? "<code>" + esc(layer[4]) + "</code>" : (p >= m.s ? "in a loop/branch" : "")) +
-        "</td><td>" + link(layer[2], layer[3]) + " <small>" + esc(layer[6]) + "</small></td></tr>";
+        "</td><td>" + link(layer[2] || m.p, layer[3]) + (layer[5] ? " <small>in " + esc(layer[5]) + "</small>" : "") + "</td></tr>";
     });
     return html + "</table>" + (m.L.length ? "" : "<p>No layer calls.</p>");
   }

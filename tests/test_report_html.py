@@ -126,12 +126,14 @@ def test_page_is_self_contained_and_places_every_node_and_model() -> None:
     assert leaves == len(scanned.plan.models)
     assert html.escape(KNOWN_REASON, quote=False) in page
     # Source links are relative to the page's folder.
-    assert 'href="models/ner.py#L37"' in page or "models/ner.py" in page
+    assert '<a href="models/intent.py#L' in page
+    elsewhere = to_html(scanned.plan, root=str(REPO), report_dir=str(REPO / "build" / "site"))
+    assert '<a href="../../models/intent.py#L' in elsewhere and str(REPO) not in elsewhere
 
 
 def test_every_divergence_is_found_again_by_the_page() -> None:
     plan = scan_plan(REPO).plan
-    data = report_data(plan, build_tree(plan), {})
+    data = report_data(plan, build_tree(plan))
     assert len(data["why"]) == len(plan.divergences)  # one cell key per divergence, no clash
     assert KNOWN_REASON in " ".join(data["why"].values())
     assert sorted(m["n"] for m in data["models"]) == sorted(m.name for m in plan.models)

@@ -7,7 +7,6 @@ import os
 from codegen import names
 from codegen.model import Change, Diagnostic, Plan
 from codegen.report.html import to_html
-from codegen.report.mermaid import to_mermaid
 
 
 def changed_keys(changed: tuple[Change, ...]) -> frozenset[str]:
@@ -46,6 +45,8 @@ def report_text(
             changes=notes if changed is not None else None,
             highlight=highlight,
         )
+    from codegen.report.mermaid import to_mermaid  # only Markdown needs it
+
     diagram = to_mermaid(plan, highlight=highlight)
     lines = ["## Shared layers", ""]
     lines.append(

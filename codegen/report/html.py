@@ -1,7 +1,9 @@
 """The scan report as one self-contained HTML page: the shared trie drawn in SVG, a sortable
 shared-depth heatmap, each model's layers, near-misses and diagnostics (no network, no CDN).
 
-Python lays out and prepares everything; the template only places it. The page's own script
+Python lays out and writes every fragment; templates/report.html only places them
+(`string.Template`: importing jinja2 alone would cost more than the report's whole budget, 5% of
+a warm 1,000-file scan). The page's own script
 re-runs the same row layout when a reader collapses or filters the tree, and builds the matrix
 from each model's trie path (a pair's shared depth is the length of their common prefix), so the
 file stays linear in the models while the matrix is quadratic only in what a reader shows."""
@@ -11,15 +13,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import string
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-from markupsafe import Markup
-
 from codegen import templates_dir
 from codegen.ids import id_path
-from codegen.model import Diagnostic, Layer, Model, Plan
+from codegen.model import Diagnostic, Plan
 from codegen.report.trie import ROOT, Tree, build_tree, order
 
 COLUMN = 190  # horizontal step per trie depth, px
@@ -77,47 +77,6 @@ class Drawing:
     nodes: tuple[SvgNode, ...]
     leaves: tuple[SvgLeaf, ...]
     edges: tuple[SvgEdge, ...]
-
-
-@dataclass(frozen=True)
-class DiffLine:
-    """One line of a near-miss diff and how to highlight it."""
-
-    kind: str  # "add" | "del" | "head" | "ctx"
-    text: str
-
-
-@dataclass(frozen=True)
-class Near:
-    """A near-miss, with both builders' source links."""
-
-    a: str
-    a_href: str
-    b: str
-    b_href: str
-    reason: str
-    diff: tuple[DiffLine, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A diagnostic with its source link."""
-
-    code: str
-    severity: str
-    where: str
-    href: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Ending:
-    """Why two branches part: one divergence, written out."""
-
-    a: str
-    b: str
-    depth: int
-    reason: str
 
 
 def layout(tree: Tree, names: list[str], highlight: frozenset[str] = frozenset()) -> Drawing:
@@ -195,7 +154,7 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
-def report_data(plan: Plan, tree: Tree, links: dict[str, str]) -> dict[str, Any]:
+def report_data(plan: Plan, tree: Tree, base: str = "") -> dict[str, Any]:
     """What the page's script needs: each model's trie path and layers, each node's facts."""
     index_of = {m.id: i for i, m in enumerate(plan.models)}
     ends = [
@@ -212,6 +171,7 @@ def report_data(plan: Plan, tree: Tree, links: dict[str, str]) -> dict[str, Any]
     models = []
     for i, model in enumerate(plan.models):
         shared = {t.position: t.key for t in keys_of.get(model.id, ())}
+        path, build = model.path, model.build
         models.append(
             {
                 "n": model.name,
@@ -221,8 +181,17 @@ def report_data(plan: Plan, tree: Tree, links: dict[str, str]) -> dict[str, Any]
                 "t": list(tree.paths[i]),
                 "e": 1 if ends[i] else 0,
                 "s": model.static_depth,
+                # [label, hyperparameters, path, line, key, holder]; path and holder are ""
+                # when they are the model's own (most layers: it keeps the page small)
                 "L": [
-                    _layer_row(layer, model, shared.get(pos, ""))
+                    [
+                        layer.label,
+                        _args(layer.args),
+                        "" if layer.path in ("", path) else layer.path,
+                        layer.line,
+                        shared.get(pos, ""),
+                        "" if layer.holder in ("", build) else layer.holder,
+                    ]
                     for pos, layer in enumerate(model.layers)
                 ],
             }
@@ -231,25 +200,25 @@ def report_data(plan: Plan, tree: Tree, links: dict[str, str]) -> dict[str, Any]
         {"p": n.parent, "d": n.depth, "l": n.label, "k": n.key, "c": len(n.models)}
         for n in tree.nodes
     ]
-    return {"models": models, "nodes": nodes, "why": why, "links": links}
+    return {"models": models, "nodes": nodes, "why": why, "base": base}
 
 
-def _layer_row(layer: Layer, model: Model, key: str) -> list[Any]:
-    """[label, hyperparameters, path, line, key, kind, holder] of one layer."""
-    args = ", ".join(f"{k}={v}" for k, v in layer.args if v != "<expr>")
-    return [
-        layer.label,
-        args,
-        layer.path or model.path,
-        layer.line,
-        key,
-        layer.kind,
-        layer.holder or model.build,
-    ]
+def _args(args: tuple[tuple[str, str], ...]) -> str:
+    """`key=value, ...` of a layer's literal hyperparameters."""
+    return ", ".join(f"{k}={v}" for k, v in args if v != "<expr>")
 
 
-def _diff(text: str) -> tuple[DiffLine, ...]:
-    kinds = []
+def escape(text: str) -> str:
+    """Text safe in HTML content and quoted attributes (the stdlib's `html` imports a table of
+    2,000 entities for its unescape: a cost every report would pay for nothing)."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _diff(text: str) -> str:
+    """A near-miss diff with its removed and added lines marked for highlighting."""
+    rows = []
     for line in text.splitlines():
         if line.startswith(("---", "+++", "@@")):
             kind = "head"
@@ -259,44 +228,68 @@ def _diff(text: str) -> tuple[DiffLine, ...]:
             kind = "add"
         else:
             kind = "ctx"
-        kinds.append(DiffLine(kind, line))
-    return tuple(kinds)
+        rows.append(f'<span class="{kind}">{escape(line)}</span>')
+    return "\n".join(rows)
+
+
+def svg(drawing: Drawing) -> str:
+    """The tree's <svg> element: edges under nodes, nodes, then the model leaves."""
+    half = BOX_HEIGHT // 2
+    out = [
+        f'<svg id="trie" xmlns="http://www.w3.org/2000/svg" width="{drawing.width}" '
+        f'height="{drawing.height}" viewBox="0 0 {drawing.width} {drawing.height}">',
+        '<g id="edges">',
+    ]
+    out += [
+        f'<path class="e" data-c="{e.child}" d="{e.d}" stroke-width="{e.width}"/>'
+        for e in drawing.edges
+    ]
+    out.append('</g>\n<g id="nodes">')
+    toggle = (
+        f'<g class="t" transform="translate({BOX_WIDTH + 8},0)"><circle r="6"/>'
+        '<text y="4">&minus;</text></g></g>'
+    )
+    for n in drawing.nodes:
+        changed = " chg" if n.changed else ""
+        out.append(
+            f'<g class="n s{n.shade}{changed}" id="n{n.index}" data-i="{n.index}" '
+            f'transform="translate({n.x},{n.y})"><title>{escape(n.title)}</title>'
+            f'<rect y="-{half}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="5"/>'
+            f'<text class="l" x="7" y="-2">{escape(n.label)}</text>'
+            f'<text class="k" x="7" y="9">{escape(n.sub)}</text>'
+            f'<text class="c" x="{BOX_WIDTH - 6}" y="-2">{n.count}</text>{toggle}'
+        )
+    out.append('</g>\n<g id="leaves">')
+    out += [
+        f'<g class="leaf" id="m{m.model}" data-m="{m.model}" transform="translate({m.x},{m.y})">'
+        f'<title>{escape(m.title)}</title><circle r="4"/><text x="8" y="4">{escape(m.name)}'
+        "</text></g>"
+        for m in drawing.leaves
+    ]
+    out.append("</g>\n</svg>")
+    return "\n".join(out)
+
+
+def _json_script(value: Any) -> str:
+    """JSON that is safe inside <script>: no `<` can close the element or open a comment."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c")
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
-    """As emit's environment (strict, trimmed), but escaping HTML: scanned text reaches a page."""
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=True,
-    )
+def _template(name: str) -> str:
+    """A file under templates/ (the page, its stylesheet and script): ours, never scanned text."""
+    return (templates_dir() / name).read_text(encoding="utf-8")
 
 
-def _inline(name: str) -> Markup:
-    """A stylesheet or script under templates/, placed verbatim (ours, never scanned text)."""
-    return Markup((templates_dir() / name).read_text(encoding="utf-8"))
-
-
-def _json_script(value: Any) -> Markup:
-    """JSON that is safe inside <script>: no `<` can close the element or open a comment."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return Markup(text.replace("<", "\\u003c"))
-
-
-def source_links(paths: list[str], root: str, report_dir: str) -> dict[str, str]:
-    """Each scanned path as a link from the report's folder (relative: no absolute paths)."""
-    links = {}
-    for path in paths:
-        target = os.path.normpath(os.path.join(root, path))
-        try:
-            links[path] = os.path.relpath(target, report_dir).replace(os.sep, "/")
-        except ValueError:  # another drive on Windows: the path as scanned
-            links[path] = path
-    return links
+def link_base(root: str, report_dir: str) -> str:
+    """What turns a scanned path into a link from the report's folder ("" or "../x/"), relative:
+    the page carries no absolute path, and moving the project with it keeps the links."""
+    try:
+        base = os.path.relpath(root, report_dir).replace(os.sep, "/")
+    except ValueError:  # another drive on Windows: paths as scanned
+        return ""
+    return "" if base == "." else base + "/"
 
 
 def to_html(
@@ -314,60 +307,82 @@ def to_html(
     `changes` (check --report): what the checked change does to transfer checkpoints, in words;
     the layers whose key is in `highlight` are outlined."""
     tree = build_tree(plan)
-    names = [m.name for m in plan.models]
     builders = {b.id: b for b in plan.builders}
     problems = sorted(set(plan.diagnostics) | set(diagnostics))
-    paths = sorted(
-        {path for path, _ in plan.files}
-        | {m.path for m in plan.models}
-        | {layer.path for m in plan.models for layer in m.layers if layer.path}
-        | {d.path for d in problems}
-    )
-    links = source_links(paths, root, report_dir)
+    base = link_base(root, report_dir)
 
-    def href(path: str, line: int) -> str:
-        return f"{links.get(path, path)}#L{line}"
+    def link(path: str, line: int, text: str) -> str:
+        href = escape(f"{base}{path}#L{line}")
+        return f'<a href="{href}">{escape(text)}</a>'
 
     def builder_link(builder_id: str) -> str:
         builder = builders.get(builder_id)
-        path = id_path(builder_id)
-        return href(path, builder.line if builder else 1)
+        return link(id_path(builder_id), builder.line if builder else 1, builder_id)
 
-    nears = tuple(
-        Near(n.a, builder_link(n.a), n.b, builder_link(n.b), n.reason, _diff(n.diff))
+    nears = [
+        f'<div class="nm"><p>{builder_link(n.a)} ~ {builder_link(n.b)}: {escape(n.reason)}</p>'
+        f'<pre class="diff">{_diff(n.diff)}</pre></div>'
         for n in plan.near_misses
-    )
-    shown = tuple(
-        Problem(d.code, d.severity, f"{d.path}:{d.line}", href(d.path, d.line), d.message)
+    ]
+    rows = [
+        f'<tr class="{d.severity}"><td>{link(d.path, d.line, f"{d.path}:{d.line}")}</td>'
+        f"<td>{d.code}</td><td>{d.severity}</td><td>{escape(d.message)}</td></tr>"
         for d in problems
-    )
-    endings = tuple(Ending(d.a, d.b, d.depth, d.reason) for d in plan.divergences)
+    ]
+    endings = [
+        f"<li><code>{escape(d.a)}</code> ~ <code>{escape(d.b)}</code>: <b>{d.depth} shared</b>; "
+        f"{escape(d.reason)}</li>"
+        for d in plan.divergences
+    ]
     ok = sum(1 for _, status in plan.files if status == "ok")
-    summary = {
-        "files": len(plan.files),
-        "ok": ok,
-        "errors": len(plan.files) - ok,
-        "builders": sum(1 for b in plan.builders if b.creates_variables),
-        "shared": len(plan.clone_classes),
-        "models": len(plan.models),
-        "nodes": len(plan.nodes),
-        "transferable": sum(1 for n in tree.nodes if n.key),
-    }
-    template = _environment().get_template("report.html.jinja")
-    return template.render(
-        title=title,
+    creating = sum(1 for b in plan.builders if b.creates_variables)
+    summary = (
+        f"{len(plan.files)} files ({ok} ok, {len(plan.files) - ok} with errors) &middot; "
+        f"{creating} layer builders, {len(plan.clone_classes)} shared &middot; "
+        f"<b>{len(plan.models)} models</b> &middot; {len(plan.nodes)} shared layer positions, "
+        f"{sum(1 for n in tree.nodes if n.key)} transferable"
+    )
+    layout_data = {"column": COLUMN, "row": ROW, "box": BOX_WIDTH, "leafText": LEAF_TEXT}
+    page = string.Template(_template("report.html"))
+    return page.substitute(
+        title=escape(title),
         summary=summary,
-        drawing=layout(tree, names, highlight),
-        changes=changes,
-        box_width=BOX_WIDTH,
-        box_height=BOX_HEIGHT,
-        nears=nears,
-        problems=shown,
-        endings=endings,
-        data=_json_script(report_data(plan, tree, links)),
-        layout=_json_script(
-            {"column": COLUMN, "row": ROW, "box": BOX_WIDTH, "leafText": LEAF_TEXT}
-        ),
-        css=_inline("report.css"),
-        script=_inline("report.js"),
+        changes=_changes(changes),
+        legend="".join(f'<i class="s{shade}"></i>' for shade in range(1, SHADES + 1)),
+        svg=svg(layout(tree, [m.name for m in plan.models], highlight)),
+        endings=_wrap('<ul class="endings">', endings, "</ul>")
+        or "<p>Fewer than two models, or none share a first layer.</p>",
+        nears="\n".join(nears) or "<p>None.</p>",
+        diagnostics=_wrap(DIAGNOSTICS_HEAD, rows, "</tbody></table>") or "<p>None.</p>",
+        data=_json_script(report_data(plan, tree, base)),
+        layout=_json_script(layout_data),
+        css=_template("report.css"),
+        script=_template("report.js"),
+    )
+
+
+DIAGNOSTICS_HEAD = (
+    '<table class="diags"><thead><tr><th>where</th><th>code</th><th>severity</th>'
+    "<th>message</th></tr></thead><tbody>"
+)
+
+
+def _wrap(head: str, rows: list[str], tail: str) -> str:
+    """Rows between an opening and a closing tag, one a line; "" for no rows."""
+    return "\n".join([head, *rows, tail]) if rows else ""
+
+
+def _changes(notes: tuple[str, ...] | None) -> str:
+    """check --report's section: what the change does to transfer checkpoints (none for scan)."""
+    if notes is None:
+        return ""
+    if not notes:
+        body = "<p>No model gains or loses a shared layer: transfer checkpoints are unaffected.</p>"
+    else:
+        items = "\n".join(f"<li>{escape(note)}</li>" for note in notes)
+        hint = '<p class="hint">Layers outlined in red gain or lose models.</p>'
+        body = f"<ul>\n{items}\n</ul>\n{hint}"
+    return (
+        '<section id="changes">\n<h2>What this change does to transfer checkpoints</h2>\n'
+        f"{body}\n</section>"
     )
