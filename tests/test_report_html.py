@@ -206,3 +206,42 @@ def test_two_hundred_model_report_in_chromium(tmp_path: Path) -> None:
     assert done.returncode in (0, 1), done.stderr  # 1: the corpus plants unreadable files
     reason = next(d.reason for d in plan.divergences if d.depth >= 1)
     check_in_browser(page, plan, reason, tmp_path / "report.png")
+
+
+def changed_copy(root: Path) -> Path:
+    """The bundled project with one edit: sentiment's second conv_block gets width 256, so it
+    leaves review and topic and joins ner and slots at layer 3."""
+    for name in ("models", "generated"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    model = root / "models" / "sentiment.py"
+    text = model.read_text(encoding="utf-8")
+    edited = text.replace('conv_block(h, 128, 3, "conv2")', 'conv_block(h, 256, 3, "conv2")')
+    assert edited != text
+    model.write_text(edited, encoding="utf-8")
+    return root
+
+
+def test_check_report_html_says_what_the_change_does(tmp_path: Path) -> None:
+    root = changed_copy(tmp_path)
+    page = root / "review" / "shared.html"
+    page.parent.mkdir()
+    done = codegen("check", "--no-cache", "--report", str(page), cwd=root)
+    assert done.returncode == 1, done.stderr  # out of date, and the report is written anyway
+    text = page.read_text(encoding="utf-8")
+    assert "What this change does to transfer checkpoints" in text
+    assert "models/sentiment.py no longer shares `conv_block` (layer 3)" in text
+    # The two layer-3 nodes (the one sentiment leaves, the one it joins) are outlined.
+    assert len(re.findall(r'<g class="n s\d chg"', text)) == 2
+    assert '<a href="../models/' in text  # links from the report's own folder
+
+
+def test_check_report_in_sync_says_nothing_changes(tmp_path: Path) -> None:
+    for name in ("models", "generated"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    page = tmp_path / "shared.html"
+    done = codegen("check", "--report", str(page), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = page.read_text(encoding="utf-8")
+    assert "No model gains or loses a shared layer" in text and " chg" not in text

@@ -141,3 +141,17 @@ def test_the_docs_diagram_is_current() -> None:
     assert block is not None
     assert block.group(1) == to_mermaid(scan_plan(REPO).plan).text
     assert os.path.isfile(REPO / "docs" / "report.png")
+
+
+def test_check_report_markdown_outlines_the_changed_layers(tmp_path: Path) -> None:
+    from test_report_html import changed_copy
+
+    root = changed_copy(tmp_path)
+    done = codegen("check", "--no-cache", "--report", "shared.md", cwd=root)
+    assert done.returncode == 1, done.stderr
+    text = (root / "shared.md").read_text(encoding="utf-8")
+    assert "models/sentiment.py no longer shares `conv_block` (layer 3)" in text
+    block = re.search(r"```mermaid\n(.*?)```", text, re.S)
+    assert block is not None
+    outlined = re.search(r"^  class (\S+) changed$", block.group(1), re.M)
+    assert outlined is not None and len(outlined.group(1).split(",")) == 2
