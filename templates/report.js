@@ -306,6 +306,8 @@
       li.classList.toggle("hide", !!q && li.textContent.toLowerCase().indexOf(q) < 0);
     });
     byId("shown").textContent = q ? count + " of " + models.length + " models match" : "";
+    // A filter that leaves few models shows them all; clearing it goes back to the overview.
+    if (q && count <= AUTO_COLLAPSE) { collapsed = {}; } else if (models.length > AUTO_COLLAPSE) { overview(); }
     relayout();
     matrix();
   }
