@@ -38,12 +38,11 @@ class SvgNode:
     index: int
     x: int
     y: int
-    label: str
-    title: str
+    label: str  # cut to fit the box
+    title: str  # the whole label, shown on hover
     sub: str  # the second line: its checkpoint key, or why it has none
     count: int
-    shade: int
-    depth: int
+    shade: int  # 1..SHADES: the share of all models that build this layer
     changed: bool  # a layer that a checked change makes some model gain or lose
 
 
@@ -52,11 +51,9 @@ class SvgLeaf:
     """A model at the end of its shared run, placed."""
 
     model: int
-    node: int
     x: int
     y: int
     name: str
-    title: str
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class SvgEdge:
 
 @dataclass(frozen=True)
 class Drawing:
-    """The whole tree, placed: what the template writes into the <svg>."""
+    """The whole tree, placed: what `svg` writes out."""
 
     width: int
     height: int
@@ -105,7 +102,7 @@ def layout(tree: Tree, names: list[str], highlight: frozenset[str] = frozenset()
         x = current.depth * COLUMN
         if model >= 0:
             lx, ly = x + COLUMN, leaf_y[model]
-            leaves.append(SvgLeaf(model, node, lx, ly, names[model], names[model]))
+            leaves.append(SvgLeaf(model, lx, ly, names[model]))
             edges.append(SvgEdge(f"m{model}", _elbow(x, node_y[node], lx, ly), 1.0))
             deepest = max(deepest, lx)
             continue
@@ -120,7 +117,6 @@ def layout(tree: Tree, names: list[str], highlight: frozenset[str] = frozenset()
                 _sub(current.key, current.depth, count),
                 count,
                 max(1, -(-SHADES * count // total)),
-                current.depth,
                 bool(current.key) and current.key in highlight,
             )
         )
@@ -138,6 +134,7 @@ def layout(tree: Tree, names: list[str], highlight: frozenset[str] = frozenset()
 
 
 def _sub(key: str, depth: int, count: int) -> str:
+    """A box's second line: the layer's checkpoint key, or why it has none."""
     if depth == 0:
         return f"{count} models"
     return f"key {key}" if key else "shared, not transferable"
@@ -151,6 +148,7 @@ def _elbow(x1: int, y1: int, x2: int, y2: int) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
@@ -262,7 +260,7 @@ def svg(drawing: Drawing) -> str:
     out.append('</g>\n<g id="leaves">')
     out += [
         f'<g class="leaf" id="m{m.model}" data-m="{m.model}" transform="translate({m.x},{m.y})">'
-        f'<title>{escape(m.title)}</title><circle r="4"/><text x="8" y="4">{escape(m.name)}'
+        f'<title>{escape(m.name)}</title><circle r="4"/><text x="8" y="4">{escape(m.name)}'
         "</text></g>"
         for m in drawing.leaves
     ]
