@@ -245,3 +245,10 @@ def test_check_report_in_sync_says_nothing_changes(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     text = page.read_text(encoding="utf-8")
     assert "No model gains or loses a shared layer" in text and " chg" not in text
+
+
+def test_a_report_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
+    page = tmp_path / "missing" / "report.html"
+    done = codegen("scan", "models", "--no-cache", "--html", str(page), cwd=REPO)
+    assert done.returncode == 2
+    assert "cannot write the report" in done.stderr and not page.exists()
