@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
             )
             continue
         # Flags a subcommand lacks read as off, so the options are built the same for all.
-        sub.set_defaults(json=False, check=False, diff=False, force=False)
+        sub.set_defaults(json=False, check=False, diff=False, force=False, html=None, report=None)
         sub.add_argument(
             "paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)"
         )
@@ -80,6 +80,23 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--scope-prefix", help="variable scope holding every canonical key")
         if name == "scan":
             sub.add_argument("--json", action="store_true", help="print the schema-1 JSON report")
+            sub.add_argument(
+                "--format",
+                choices=("text", "json", "mermaid"),
+                default="text",
+                help="what to print: the text report, the JSON (as --json), or the shared trunks "
+                "as a Mermaid flowchart (GitHub renders it)",
+            )
+            sub.add_argument(
+                "--html", metavar="PATH", help="also write the report as one self-contained page"
+            )
+        if name == "check":
+            sub.add_argument(
+                "--report",
+                metavar="PATH",
+                help="also write what changed in the shared trunks: HTML for a .html PATH, "
+                "else Markdown with a Mermaid diagram",
+            )
         if name in ("emit", "apply", "check", "sync"):
             sub.add_argument(
                 "--diff", action="store_true", help="print a unified diff of what would change"
@@ -135,7 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths=tuple(_from_cwd(path, config.root) for path in args.paths) or tuple(config.paths),
         use_cache=not args.no_cache,
         jobs=args.jobs,
-        json=args.json,
+        json=args.json or getattr(args, "format", "") == "json",
+        mermaid=getattr(args, "format", "") == "mermaid",
+        html=os.path.abspath(args.html) if args.html else None,
+        report=os.path.abspath(args.report) if args.report else None,
         check=args.check,
         diff=args.diff,
         force=args.force,

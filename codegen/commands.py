@@ -36,6 +36,9 @@ class Options:
     check: bool = False  # emit/apply --check: write nothing, exit 1 when something would change
     diff: bool = False  # print a unified diff; never writes
     force: bool = False  # emit/sync --force: overwrite hand-edited generated files
+    mermaid: bool = False  # scan --format mermaid: print the shared trie as a flowchart
+    html: str | None = None  # scan --html PATH: also write the self-contained HTML report
+    report: str | None = None  # check --report PATH: also write what changed (HTML or Mermaid)
 
     @property
     def dry_run(self) -> bool:
@@ -65,6 +68,7 @@ def run(options: Options, config: Config) -> int:
     if (
         command in ("check", "sync")
         and options.use_cache
+        and not options.report  # the report draws the plan: plan even an in-sync tree
         and _unchanged_tree_in_sync(discovered, config)
     ):
         if command == "check":
@@ -92,6 +96,8 @@ def run(options: Options, config: Config) -> int:
     missing = [d for d in scanned.diagnostics if d.code == diagnostics.MISSING_PATH]
     if command == "scan":
         code = _scan(scanned, options, config)
+        if options.html:
+            code = max(code, _write_report(options.html, scanned, config, None))
         return EXIT_ERROR if missing else code
     if missing:  # a path argument that does not exist: nothing sensible to generate
         _print_diagnostics(missing)
@@ -137,6 +143,8 @@ def run(options: Options, config: Config) -> int:
     )
     if command == "check":
         code = _check(changes, config, options)
+        if options.report:
+            code = max(code, _write_report(options.report, scanned, config, changes.generated))
         if _report_pending_journals(config):
             return max(code, EXIT_CHANGED)
         if code == EXIT_CLEAN and options.use_cache:
@@ -184,6 +192,10 @@ def _scan(scanned: pipeline.Scan, options: Options, config: Config) -> int:
     with gc_paused():  # a large report is a million acyclic dicts and lists
         if options.json:
             text = report.to_json_text(scanned.plan, scanned.diagnostics)
+        elif options.mermaid:
+            from codegen.report.mermaid import to_mermaid
+
+            text = to_mermaid(scanned.plan).text
         else:
             text = report.to_text(scanned.plan, scanned.diagnostics)
     sys.stdout.write(text)
@@ -196,6 +208,26 @@ def _scan(scanned: pipeline.Scan, options: Options, config: Config) -> int:
             scanned.sources, scanned.diagnostics, config, as_json=options.json, text=text, code=code
         )
     return code
+
+
+def _write_report(
+    path: str, scanned: pipeline.Scan, config: Config, changed: tuple[Change, ...] | None
+) -> int:
+    """scan --html (changed: None) / check --report: a file the user asked for, written whole."""
+    from codegen.atomic import write_text
+    from codegen.report.changes import report_text
+
+    notes = compatibility_notes(scanned.plan, changed) if changed else ()
+    with gc_paused():  # the page is built while the whole plan is alive: no full collections
+        text = report_text(
+            scanned.plan, scanned.diagnostics, changed, notes, path=path, root=config.root
+        )
+    try:
+        write_text(Path(path), text)
+    except OSError as error:
+        print(f"codegen: cannot write the report {path}: {error.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_CLEAN
 
 
 def pending_changes(
