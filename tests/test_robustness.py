@@ -311,7 +311,7 @@ def test_model_names_that_collide_are_keywords_or_odd_get_distinct_safe_shims(
     for name in names:
         assert f"models/{name}" in owners, name
     assert len(set(owners.values())) == len(owners)  # no two models share a shim
-    assert files["_runtime.py"].decode().count("class ModelTransfer") == 1  # not a model's shim
+    assert files["_runtime/tf1.py"].decode().count("class ModelTransfer") == 1  # not a shim
     assert run(project, capsys, "sync")[0] == 1
     assert run(project, capsys, "check")[0] == 0
 
