@@ -115,7 +115,7 @@ def test_two_models_in_one_graph_each_restore_only_their_own_variables(
         "topic/proj/kernel",
         "topic/proj/bias",
     ]
-    assert [v.op.name for v in sentiment.transferable_variables(graph)][0] == "sentiment/embed/W"
+    assert next(v.op.name for v in sentiment.transferable_variables(graph)) == "sentiment/embed/W"
     sess = session(graph, seed=1)
     sentiment_before = values(sess, sentiment.transferable_variables(graph))
     report = topic.restore(sess, prefix)
@@ -146,8 +146,8 @@ def test_two_instances_of_one_model_in_one_graph_need_instance(rt, session, tmp_
         transfer.variable_map(graph)
     teacher = transfer.transferable_variables(graph, instance=0)
     student = transfer.transferable_variables(graph, instance=1)
-    assert [v.op.name for v in teacher][0] == "teacher/embed/W"
-    assert [v.op.name for v in student][0] == "student/embed/W"
+    assert next(v.op.name for v in teacher) == "teacher/embed/W"
+    assert next(v.op.name for v in student) == "student/embed/W"
     teacher_before = values(sess, teacher)
     assert transfer.restore(sess, prefix, instance=1).names()[0] == "student/embed/W"
     reader = tf.train.load_checkpoint(prefix)
@@ -159,7 +159,7 @@ def test_two_instances_of_one_model_in_one_graph_need_instance(rt, session, tmp_
 
 
 def test_a_copy_from_a_graph_holding_two_models_refuses_to_guess(rt, session) -> None:
-    sentiment, build_sentiment = model(rt, "sentiment")
+    _sentiment, build_sentiment = model(rt, "sentiment")
     topic, build_topic = model(rt, "topic")
     both, alone = tf.Graph(), tf.Graph()
     with both.as_default():
