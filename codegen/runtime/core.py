@@ -272,7 +272,7 @@ def error_text(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines()]
     noise = ("Graph execution error", "Detected at node", "File ", "Node:", "[[")
     kept = [line for line in lines if line and not line.startswith(noise)]
-    return f"{type(exc).__name__}: {'; '.join(kept) or exc!r}"
+    return f"{type(exc).__name__}: {'; '.join(kept) or repr(exc)}"
 
 
 def checkpoint_specs(
