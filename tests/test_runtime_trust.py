@@ -156,6 +156,11 @@ def test_two_instances_of_one_model_in_one_graph_need_instance(rt, session, tmp_
         np.testing.assert_array_equal(before, after)
     with pytest.raises(rt.TransferError, match="no instance 2"):
         transfer.variable_map(graph, instance=2)
+    alone = tf.Graph()
+    with alone.as_default():
+        build("m")
+    with pytest.raises(rt.TransferError, match=r"2 model instances \(m\).*instance=\.\.\."):
+        transfer.copy(sess, session(alone))
 
 
 def test_a_copy_from_a_graph_holding_two_models_refuses_to_guess(rt, session) -> None:

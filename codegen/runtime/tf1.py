@@ -251,13 +251,15 @@ class ModelTransfer:
         """A copy's side: this model's instance if it was built in `graph`, else the one model
         instance the graph holds, whichever model it is (another model's own key map)."""
         state = graph_state(graph)
-        if state.built(self.key):
-            return self._instance(graph, None)
+        own = state.built(self.key)
+        if len(own) == 1:
+            return own[0]
         candidates = [
             (model, found)
             for (model, settings), instances in state.instances.items()
             if settings == self.settings
             for found in instances.distinct()
+            if not own or model == self.model
         ]
         if len(candidates) > 1:
             built = ", ".join(sorted({model for model, _ in candidates}))
