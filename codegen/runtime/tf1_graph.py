@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tensorflow as tf  # type: ignore[import-untyped]
 
-from .core import Instances, KeyMap, Spec, TransferError, Variable, checkpoint_specs
-
-if TYPE_CHECKING:
-    from .core import Settings
+from .core import Instances, KeyMap, Settings, Spec, TransferError, Variable, checkpoint_specs
 
 # TensorFlow has no type stubs: graphs, sessions and tensors are `Any` here.
 Graph = Any
