@@ -631,7 +631,10 @@ def test_build_gives_the_committed_outputs_of_the_example_models() -> None:
     outcome = pipeline.build(Config(root=str(REPO)), ["models"], use_cache=False)
     assert outcome.diagnostics == ()
     assert outcome.plan is outcome.scan.plan
-    committed = {p.name: p.read_text("utf-8") for p in (REPO / "generated").glob("*.py")}
+    folder = REPO / "generated"
+    committed = {
+        p.relative_to(folder).as_posix(): p.read_text("utf-8") for p in folder.rglob("*.py")
+    }
     assert outcome.files == committed
     assert outcome.routed == {}  # the committed models are routed already
     only_models = pipeline.build(

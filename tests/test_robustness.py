@@ -30,7 +30,7 @@ from conftest import MODELS, REPO, sigkill_when
 from pyflakes import api as pyflakes_api
 from pyflakes import reporter as pyflakes_reporter
 
-from codegen import write
+from codegen import runtime, write
 from codegen.cli import main
 from codegen.demo import _unrouted_copy
 from codegen.ids import id_path
@@ -311,7 +311,7 @@ def test_model_names_that_collide_are_keywords_or_odd_get_distinct_safe_shims(
     for name in names:
         assert f"models/{name}" in owners, name
     assert len(set(owners.values())) == len(owners)  # no two models share a shim
-    assert files["_runtime.py"].decode().count("class ModelTransfer") == 1  # not a model's shim
+    assert files["_runtime/tf1.py"].decode().count("class ModelTransfer") == 1  # not a shim
     assert run(project, capsys, "sync")[0] == 1
     assert run(project, capsys, "check")[0] == 0
 
@@ -603,7 +603,8 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
     shutil.copytree(root, scratch, ignore=shutil.ignore_patterns("generated", ".codegen_cache"))
     assert run(scratch, capsys, "emit")[0] == 1
     new = generated(scratch)
-    assert len(old) == len(new) == 123 and old.keys() != new.keys()  # 120 shims + 3 shared
+    # 120 shims, __init__, layers_common and the runtime package's modules
+    assert len(old) == len(new) == 122 + len(runtime.files()) and old.keys() != new.keys()
     out = root / "generated"
 
     def staging() -> bool:
@@ -632,13 +633,17 @@ def test_sigkill_mid_emit_never_leaves_a_torn_or_mixed_tree(
     observed = []
     for index, (label, condition, deadline, slow) in enumerate(kill_points):
         # Every round starts from the complete old tree.
-        for name in os.listdir(out):
-            os.unlink(out / name)
+        shutil.rmtree(out)
         for name, data in old.items():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
             (out / name).write_bytes(data)
         how, elapsed = kill_when(root, condition, deadline=deadline, slow=slow)
         after_kill = snapshot(out)
-        in_place = {name: data for name, data in after_kill.items() if not STRAY.search(name)}
+        in_place = {
+            name: data
+            for name, data in after_kill.items()
+            if not STRAY.search(name) and data != "folder"  # the runtime is a package
+        }
         for name, data in in_place.items():  # whatever is in place is a whole old or whole new file
             assert isinstance(data, bytes) and header_status(data.decode()) == "valid", (
                 label,
@@ -952,8 +957,11 @@ def hostile_model() -> str:
 
 def known_names(root: Path) -> set[str]:
     """Names a generated module may define: the runtime's, and those of the scanned models' code."""
-    runtime = (REPO / "codegen" / "runtime" / "transfer.py").read_text("utf-8")
-    names = set(re.findall(r"^(?:class|def) (\w+)", runtime, flags=re.M))
+    names = {
+        name
+        for text in runtime.files().values()
+        for name in re.findall(r"^(?:class|def) (\w+)", text, flags=re.M)
+    }
     for path in (root / "models").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):

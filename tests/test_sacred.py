@@ -342,6 +342,14 @@ def test_recovery_after_sigkill_never_overwrites_an_edit_made_since(tmp_path: Pa
 # --- case 4: links, metadata, read-only files, advisory locks -----------------------------------
 
 
+def generated_bytes(root: Path) -> dict[str, bytes]:
+    """Every file below generated/ (the runtime is a package there), by relative path."""
+    folder = root / "generated"
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
 def small_project(root: Path) -> Path:
     return corpus(root, 3)
 
@@ -625,11 +633,11 @@ def test_a_shim_a_file_still_uses_is_never_deleted_under_it(tmp_path: Path) -> N
     )
     model = root / "models" / "m002.py"
     model.write_text(model.read_text().replace("20000", "99"))
-    before = {p.name: p.read_bytes() for p in (root / "generated").iterdir()}
+    before = generated_bytes(root)
     code, _, err = run(root, "sync")
     assert code == 2 and "models/train.py:1:0: CG314 imports `m002_transfer`" in err, err
     assert "nothing written" in err
-    assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before
+    assert generated_bytes(root) == before
     assert run(root, "check")[0] != 0
     driver.unlink()
     assert run(root, "sync")[0] == 1
@@ -673,12 +681,12 @@ def test_a_second_model_with_the_same_stem_leaves_no_stale_alias(
 def test_a_narrower_scan_never_breaks_routed_models(tmp_path: Path, argv: tuple[str, ...]) -> None:
     root = small_project(tmp_path / "p")
     assert run(root, "sync")[0] == 1
-    before = {p.name: p.read_bytes() for p in (root / "generated").iterdir()}
+    before = generated_bytes(root)
     code, _, err = run(root, "check", *argv)
     assert code != 0, err  # check with the same flags reports it
     code, _, err = run(root, "sync", *argv)
     assert code == 2 and "CG313" in err, err
-    assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before
+    assert generated_bytes(root) == before
     assert_every_import_resolves(root)
     assert run(root, "check")[0] == 0
 

@@ -106,7 +106,7 @@ class _Renderer:
             )
         }
         files[f"{COMMON_MODULE}.py"] = common
-        files[f"{runtime.MODULE}.py"] = runtime.source()  # verbatim: real, linted, tested code
+        files.update(runtime.files())  # verbatim: real, linted, tested code
         trunks = dict(self.plan.trunks)
         entered: dict[str, list[Model]] = {}  # classes, model_fns, create_models: one shim a file
         for model in self.plan.models:
