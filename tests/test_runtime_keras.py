@@ -327,3 +327,14 @@ def test_unbuilt_weightless_and_stale_layers_raise(tmp_path: Path, shim) -> None
 def test_keras_layers_need_positions() -> None:
     with pytest.raises(TransferError, match="no trunk position"):
         KerasModelTransfer("m/a.py::f", (SharedLayer("conv_block", 0, "00_ab"),))
+
+
+def test_damaged_file_raises_before_anything_is_assigned(tmp_path: Path, shim) -> None:
+    source, dest = _build(shim, "build_a", "a")(), _build(shim, "build_a", "d")()
+    path = Path(shim.save(source, tmp_path / "t.safetensors"))
+    path.write_bytes(path.read_bytes()[:-8])  # a truncated copy
+    before = _values(dest)
+    with pytest.raises(TransferError, match="cannot read checkpoint"):
+        shim.restore(dest, path)
+    assert _values(dest) == before
+    assert not list(tmp_path.glob(".layershare-*"))  # save left no temp file behind

@@ -45,6 +45,7 @@ from .core import (
     check_layers,
     checkpoint_specs,
     copy_report,
+    error_text,
     first_lines,
     mismatches,
     position_label,
@@ -390,7 +391,7 @@ def save_view(view: View, path: str) -> str:
     try:
         return keras3_io.write(path, arrays, described, view.transfer.model)
     except (OSError, ValueError, TypeError) as exc:
-        raise TransferError(f"cannot save transfer file {path!r}: {exc}") from exc
+        raise TransferError(f"cannot save transfer file {path!r}: {error_text(exc)}") from exc
 
 
 def restore_view(view: View, path: str, freeze: bool) -> TransferReport:
@@ -398,26 +399,26 @@ def restore_view(view: View, path: str, freeze: bool) -> TransferReport:
     variables, specs = view.found.view(_spec)
     source = checkpoint_specs(path, settings, keras3_io.read_specs, _file_spec)
     common = preflight(view.transfer.model, path, specs, source, settings, _describe(view))
-    try:
-        values = keras3_io.read_values(path, common)
-    except Exception as exc:  # safetensors raises its own error types for a damaged file
-        raise TransferError(f"cannot read transfer file {path!r}: {exc}; nothing restored") from exc
-    _assign([(variables[key], values[key]) for key in common], f"restoring {path!r}")
+    # The pre-flight read the header only; safetensors has checked there that every tensor
+    # lies inside the file, so the values stream in one at a time: no second copy in memory.
+    pairs = ((variables[key], value) for key, value in keras3_io.read_values(path, common))
+    _assign(pairs, len(common), f"restoring {path!r}")
     if freeze:
         freeze_layers(view.layer_of[key] for key in common)
     return report(view.found, settings, variables, source)
 
 
-def _assign(pairs: list[tuple[Variable, np.ndarray]], doing: str) -> None:
-    """Assign every pair; a failure says how far it got (values are checked before)."""
-    for index, (var, value) in enumerate(pairs):
-        try:
+def _assign(pairs: Iterable[tuple[Variable, np.ndarray]], count: int, doing: str) -> None:
+    """Assign every pair; a failure says how far it got (shapes and dtypes are checked before)."""
+    done = 0
+    try:
+        for var, value in pairs:
             var.assign(value)
-        except Exception as exc:  # backends raise their own types
-            raise TransferError(
-                f"{doing}: cannot assign {_own_path(var)!r} ({exc}); {index} of "
-                f"{len(pairs)} weights were assigned before it"
-            ) from exc
+            done += 1
+    except Exception as exc:  # backends and safetensors raise their own types
+        raise TransferError(
+            f"{doing}: {error_text(exc)}; {done} of {count} weights were assigned before it"
+        ) from exc
 
 
 def copy_models(
@@ -448,7 +449,8 @@ def copy_models(
     values = {key: _to_numpy(source_vars[key]) for key in wanted}
     for index, (side, keys) in enumerate(zip(sides, keys_of, strict=True)):
         variables = side.found.variables
-        _assign([(variables[key], values[key]) for key in keys], f"copying to destination #{index}")
+        pairs = ((variables[key], values[key]) for key in keys)
+        _assign(pairs, len(keys), f"copying to destination #{index}")
     return copy_report(
         src.found, [side.found for side in sides], source_specs, wanted, src.transfer.settings
     )

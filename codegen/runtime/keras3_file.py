@@ -1,4 +1,26 @@
-"""Keras family: one object per model file, routing its entries and marks by model name."""
+"""Keras family: one object per model file, routing its entries and marks by model name.
+
+A routed model file and a training script, for example (`x_transfer` is the file's shim):
+
+    @x_transfer.model("build_model")
+    def build_model(vocab_size=20000):
+        return keras.Sequential([
+            keras.Input((None,), dtype="int32"),
+            x_transfer.layer("build_model", 0, layers.Embedding(vocab_size, 128)),
+            x_transfer.layer("build_model", 1, layers.Conv1D(128, 5, activation="relu")),
+            layers.GlobalMaxPooling1D(),
+            layers.Dense(num_classes),
+        ])
+
+    model = build_model()                      # built: it has an Input (or call it once)
+    report = x_transfer.restore(model, "trunk.safetensors", freeze=True)
+    print(report)                              # restored / missing / unexpected, by key
+    model.compile(...)                         # compile after freezing: Keras reads trainable
+    model.fit(...)
+    x_transfer.save(model, "trunk.safetensors")  # the shared layers only, for the next model
+
+A restore can also run inside `fit`, from a callback's `on_train_begin`.
+"""
 
 from __future__ import annotations
 

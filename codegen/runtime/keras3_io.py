@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -90,12 +90,13 @@ def read_specs(path: str) -> tuple[dict[str, list[int]], dict[str, str]]:
     return shapes, dtypes
 
 
-def read_values(path: str, keys: Iterable[str]) -> dict[str, np.ndarray]:
-    """The tensors of `keys` only, as NumPy arrays."""
+def read_values(path: str, keys: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """(key, tensor) for `keys` only, one at a time, the file open meanwhile (lazy reads)."""
     from safetensors import safe_open
 
     with safe_open(path, framework="numpy") as handle:
-        return {key: handle.get_tensor(key) for key in keys}
+        for key in keys:
+            yield key, handle.get_tensor(key)
 
 
 def read_description(path: str) -> dict[str, Any]:

@@ -54,6 +54,7 @@ KEYS = ("transfer/00_aaaa1111/v0", "transfer/01_bbbb2222/v0", "transfer/01_bbbb2
 ROOTS = ("build_seq", "build_func", "build_func_k5", "SubA", "SubB", "build_lazy")
 T = KerasFileTransfer({root: KerasModelTransfer(f"models/x.py::{root}", SHARED) for root in ROOTS})
 
+keras.utils.set_random_seed(0)
 rng = np.random.default_rng(0)
 X = rng.integers(0, VOCAB, size=(32, SEQ)).astype("int32")
 Y = rng.integers(0, 2, size=(32,)).astype("int32")
@@ -267,12 +268,14 @@ def case_freeze() -> None:
     train(dest, lr=0.5)  # compile after freezing: Keras honours trainable at compile
     after = values(dest)
     assert all(np.array_equal(before[p], after[p]) for p in trunk)
-    assert all(not np.array_equal(before[p], after[p]) for p in head), "head did not train"
+    # The output layer always gets a gradient (a hidden ReLU unit may be dead for a batch).
+    output = {w.path for w in dest.layers[-1].weights}
+    assert output <= head and all(not np.array_equal(before[p], after[p]) for p in output)
 
     other = build_func()
     train(other)  # compiled before freezing
     frozen = T.freeze(other)
-    assert {layer.name for layer in frozen} == {"embedding", "conv1d"} or len(frozen) == 2
+    assert [layer.name for layer in frozen] == [other.layers[1].name, other.layers[2].name]
     assert {w.path for w in other.trainable_weights} == {w.path for w in other.weights} - {
         v.path for v in T.variable_map(other).values()
     }
