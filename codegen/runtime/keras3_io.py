@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import struct
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -91,12 +92,31 @@ def read_specs(path: str) -> tuple[dict[str, list[int]], dict[str, str]]:
 
 
 def read_values(path: str, keys: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
-    """(key, tensor) for `keys` only, one at a time, the file open meanwhile (lazy reads)."""
-    from safetensors import safe_open
+    """(key, tensor) for `keys` only: read-only views of the memory-mapped file, so a tensor's
+    pages are read once, when it is assigned (safetensors' own numpy reader copies twice)."""
+    # Call after read_specs: safetensors has validated the header and the data offsets there.
+    with open(path, "rb") as raw:
+        (length,) = struct.unpack("<Q", raw.read(8))
+        header = json.loads(raw.read(length))
+    mapped = np.memmap(path, dtype=np.uint8, mode="r")
+    start = 8 + length
+    for key in keys:
+        entry = header[key]
+        begin, end = entry["data_offsets"]
+        dtype = _numpy_dtype(entry["dtype"])
+        flat = np.frombuffer(
+            mapped, dtype=dtype, count=(end - begin) // dtype.itemsize, offset=start + begin
+        )
+        yield key, flat.reshape(entry["shape"])
 
-    with safe_open(path, framework="numpy") as handle:
-        for key in keys:
-            yield key, handle.get_tensor(key)
+
+def _numpy_dtype(code: str) -> np.dtype[Any]:
+    """The little-endian NumPy dtype of a safetensors dtype code."""
+    if code == "BF16":  # not a NumPy type: Keras's own dependency ml_dtypes names it
+        import ml_dtypes  # type: ignore[import-untyped, unused-ignore]
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(_DTYPES[code]).newbyteorder("<")
 
 
 def read_description(path: str) -> dict[str, Any]:

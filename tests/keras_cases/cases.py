@@ -397,6 +397,14 @@ def case_restore_from_tf() -> None:
     assert same(shared_values(dest), expected)
     train(dest)
 
+    class RestoreAtStart(keras.callbacks.Callback):
+        def on_train_begin(self, logs: object = None) -> None:
+            T.restore(self.model, OUT / "from_tf.safetensors")
+
+    inside = build_func()  # inside fit on JAX: fit reads the variables after on_train_begin
+    train(inside, lr=0.0, callbacks=[RestoreAtStart()])
+    assert same(shared_values(inside), expected)
+
     devices = jax.devices()
     assert len(devices) == 2, devices
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
