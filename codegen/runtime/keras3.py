@@ -132,6 +132,34 @@ def _to_numpy(var: Variable) -> np.ndarray:
     return np.asarray(var.numpy())
 
 
+def _snapshot(var: Variable) -> tuple[Any, bool]:
+    """(the weight's current value as a backend tensor, whether destinations may share it)."""
+    value = getattr(var, "value", None)
+    if callable(value):  # tf.Variable (tf_keras): value() reads it
+        value = value()
+    if value is None:
+        return _to_numpy(var), True  # every backend's assign copies a NumPy array
+    # TF: the read shares the buffer copy-on-write, so training either side later copies it.
+    read = getattr(value, "read_value", None)
+    if callable(read):
+        return read(), True
+    # JAX may donate a weight's buffer to a jitted train step: no two models may hold one.
+    return value, False
+
+
+def _own_copy(value: Any, shareable: bool) -> Any:
+    """`value` as one destination may keep it: itself if shareable, else a fresh copy."""
+    if shareable:
+        return value
+    # JAX arrays copy (keeping their sharding; their clone() shares the buffer); torch
+    # tensors have no copy() and clone.
+    for name in ("copy", "clone"):
+        method = getattr(value, name, None)
+        if callable(method):
+            return method()
+    return np.array(value)
+
+
 def _layer_name(obj: Layer) -> str:
     return f"{type(obj).__name__} {getattr(obj, 'name', '?')!r}"
 
@@ -408,7 +436,7 @@ def restore_view(view: View, path: str, freeze: bool) -> TransferReport:
     return report(view.found, settings, variables, source)
 
 
-def _assign(pairs: Iterable[tuple[Variable, np.ndarray]], count: int, doing: str) -> None:
+def _assign(pairs: Iterable[tuple[Variable, Any]], count: int, doing: str) -> None:
     """Assign every pair; a failure says how far it got (shapes and dtypes are checked before)."""
     done = 0
     try:
@@ -446,10 +474,10 @@ def copy_models(
     if problems:
         raise TransferError("cannot copy, nothing assigned:" + first_lines(problems))
     wanted = sorted({key for keys in keys_of for key in keys})
-    values = {key: _to_numpy(source_vars[key]) for key in wanted}
+    values = {key: _snapshot(source_vars[key]) for key in wanted}
     for index, (side, keys) in enumerate(zip(sides, keys_of, strict=True)):
         variables = side.found.variables
-        pairs = ((variables[key], values[key]) for key in keys)
+        pairs = ((variables[key], _own_copy(*values[key])) for key in keys)
         _assign(pairs, len(keys), f"copying to destination #{index}")
     return copy_report(
         src.found, [side.found for side in sides], source_specs, wanted, src.transfer.settings

@@ -92,22 +92,24 @@ def read_specs(path: str) -> tuple[dict[str, list[int]], dict[str, str]]:
 
 
 def read_values(path: str, keys: Sequence[str]) -> Iterator[tuple[str, np.ndarray]]:
-    """(key, tensor) for `keys` only: read-only views of the memory-mapped file, so a tensor's
-    pages are read once, when it is assigned (safetensors' own numpy reader copies twice)."""
+    """(key, tensor) for `keys` only, each read straight into a fresh array of its own."""
     # Call after read_specs: safetensors has validated the header and the data offsets there.
+    # One read per tensor, no intermediate bytes object (safetensors' numpy reader copies
+    # twice). Not a memory map: a backend may keep the array's memory as the weight's, and a
+    # mapped file rewritten in place would then crash the process.
     with open(path, "rb") as raw:
         (length,) = struct.unpack("<Q", raw.read(8))
         header = json.loads(raw.read(length))
-    mapped = np.memmap(path, dtype=np.uint8, mode="r")
-    start = 8 + length
-    for key in keys:
-        entry = header[key]
-        begin, end = entry["data_offsets"]
-        dtype = _numpy_dtype(entry["dtype"])
-        flat = np.frombuffer(
-            mapped, dtype=dtype, count=(end - begin) // dtype.itemsize, offset=start + begin
-        )
-        yield key, flat.reshape(entry["shape"])
+        start = 8 + length
+        for key in keys:
+            entry = header[key]
+            begin, end = entry["data_offsets"]
+            dtype = _numpy_dtype(entry["dtype"])
+            array = np.empty((end - begin) // dtype.itemsize, dtype=dtype)
+            raw.seek(start + begin)
+            if raw.readinto(array.view(np.uint8).data) != end - begin:
+                raise OSError(f"{path}: tensor {key!r} is cut short")
+            yield key, array.reshape(entry["shape"])
 
 
 def _numpy_dtype(code: str) -> np.dtype[Any]:

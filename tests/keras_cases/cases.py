@@ -55,6 +55,8 @@ ROOTS = ("build_seq", "build_func", "build_func_k5", "SubA", "SubB", "build_lazy
 T = KerasFileTransfer({root: KerasModelTransfer(f"models/x.py::{root}", SHARED) for root in ROOTS})
 
 keras.utils.set_random_seed(0)
+# The heads output logits: probabilities would be clipped, and then nothing trains.
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 rng = np.random.default_rng(0)
 X = rng.integers(0, VOCAB, size=(32, SEQ)).astype("int32")
 Y = rng.integers(0, 2, size=(32,)).astype("int32")
@@ -159,7 +161,7 @@ def same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
 
 
 def train(model: keras.Model, steps: int = 2, lr: float = 0.05, **fit: object) -> None:
-    model.compile(optimizer=keras.optimizers.SGD(lr), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.SGD(lr), loss=LOSS)
     model.fit(X[: 16 * steps], Y[: 16 * steps], batch_size=16, epochs=1, verbose=0, **fit)
 
 
@@ -228,6 +230,14 @@ def case_subclassed_renamed_and_copy() -> None:
     assert report.keys() == KEYS and not report.missing and not report.unexpected, report
     assert same(shared_values(other), shared_values(source))
     assert same(shared_values(func), shared_values(source))
+    # The copies are the destinations' own: training the source (in-place optimizer updates)
+    # or a destination afterwards changes no other model.
+    copied, func_before = shared_values(source), values(func)
+    train(source)
+    assert same(shared_values(other), copied) and same(values(func), func_before)
+    train(other)
+    assert same(values(func), func_before)
+    assert not same(shared_values(source), copied)
 
 
 def case_mismatch_changes_nothing() -> None:
@@ -324,7 +334,7 @@ def case_mirrored() -> None:
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         dest = build_func()
-        dest.compile(optimizer=keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+        dest.compile(optimizer=keras.optimizers.SGD(0.0), loss=LOSS)
     report = T.restore(dest, path)
     assert report.keys() == KEYS
     expected = shared_values(source)
@@ -351,7 +361,7 @@ def case_routing_changes_nothing() -> None:
         model(X[:1])
         model.compile(
             optimizer=keras.optimizers.SGD(0.05),
-            loss="sparse_categorical_crossentropy",
+            loss=LOSS,
             run_eagerly=True,
         )
         losses = model.fit(X, Y, batch_size=16, epochs=2, verbose=0).history["loss"]
