@@ -338,3 +338,17 @@ def test_damaged_file_raises_before_anything_is_assigned(tmp_path: Path, shim) -
         shim.restore(dest, path)
     assert _values(dest) == before
     assert not list(tmp_path.glob(".layershare-*"))  # save left no temp file behind
+
+
+def test_bfloat16_round_trip(tmp_path: Path, shim) -> None:
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+
+    def build(prefix: str) -> FakeModel:
+        layer = FakeLayer(f"{prefix}_embed", (10, 4))
+        layer.weights[0].value = layer.weights[0].value.astype(ml_dtypes.bfloat16)
+        return shim.model("build_b")(lambda: FakeModel(shim.layer("build_b", 0, layer)))()
+
+    source, dest = build("s"), build("d")
+    report = shim.restore(dest, shim.save(source, tmp_path / "bf16.safetensors"))
+    assert report.keys() == KEYS[:1]
+    assert _values(dest)["d_embed/v0"] == _values(source)["s_embed/v0"]

@@ -346,6 +346,17 @@ def case_mirrored() -> None:
     dest.fit(X[:16], Y[:16], batch_size=16, epochs=1, verbose=0)  # the strategy still trains
     assert same(shared_values(dest), expected)  # at learning rate 0
 
+    # In memory, from a plain model into a mirrored one and back out.
+    with strategy.scope():
+        mirrored = build_func()
+    T.copy(source, mirrored)
+    for key, var in T.variable_map(mirrored).items():
+        for replica in strategy.experimental_local_results(var.value):
+            assert np.array_equal(replica.numpy(), expected[key]), (key, replica.device)
+    plain = build_func()
+    T.copy(mirrored, plain)
+    assert same(shared_values(plain), expected)
+
 
 def case_routing_changes_nothing() -> None:
     """A routed model's own weight layout, config and eager fit equal the unrouted one's."""
