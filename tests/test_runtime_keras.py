@@ -352,3 +352,35 @@ def test_bfloat16_round_trip(tmp_path: Path, shim) -> None:
     report = shim.restore(dest, shim.save(source, tmp_path / "bf16.safetensors"))
     assert report.keys() == KEYS[:1]
     assert _values(dest)["d_embed/v0"] == _values(source)["s_embed/v0"]
+
+
+@pytest.mark.tf
+def test_tf_keras_models_move_too(tmp_path: Path, shim) -> None:
+    """The same duck-typed runtime serves tf_keras (Keras 2) models, in this process."""
+    tf_keras = pytest.importorskip("tf_keras")
+    layers = tf_keras.layers
+
+    def build(root: str, head: int) -> Any:
+        return tf_keras.Sequential(
+            [
+                tf_keras.Input((6,), dtype="int32"),
+                shim.layer(root, 0, layers.Embedding(30, 4)),
+                shim.layer(root, 1, layers.Conv1D(5, 3)),
+                layers.GlobalMaxPooling1D(),
+                layers.Dense(head),
+            ]
+        )
+
+    source = shim.model("build_a")(lambda: build("build_a", 2))()
+    dest = shim.model("build_a")(lambda: build("build_a", 7))()
+    report = shim.restore(dest, shim.save(source, tmp_path / "k2.safetensors"))
+    assert report.keys() == KEYS
+    assert report.names()[0].endswith("embeddings:0")  # tf_keras names: no variable.path
+    for key, var in shim.variable_map(dest).items():
+        assert np.array_equal(var.numpy(), shim.variable_map(source)[key].numpy())
+    other = shim.model("build_a")(lambda: build("build_a", 3))()
+    assert shim.copy(source, other).keys() == KEYS
+    source.layers[1].weights[0].assign_add(np.ones((3, 4, 5), "float32"))
+    assert not np.array_equal(
+        other.layers[1].weights[0].numpy(), source.layers[1].weights[0].numpy()
+    )
