@@ -21,7 +21,6 @@ def edit(
         shim_module="generated.textcnn_transfer",
         shim_alias="textcnn_transfer",
         shared_builders=shared,
-        build="",
         common_module="generated.layers_common",
         roots=roots,
         marks=marks,
@@ -445,7 +444,7 @@ def test_model_edits_route_every_model_of_a_file_by_its_entries_and_inline_layer
 
     def model(qualname: str, entries: tuple[str, ...], root: str) -> Model:
         return Model(f"models/bert.py::{qualname}", "models/bert.py", qualname, "bert", (), 9,
-                     entries=entries, root=root)  # fmt: skip
+                     entries=entries, root=root, shim="bert")  # fmt: skip
 
     def layer(position: int, *, builder: str | None = None, inline=None) -> TrunkLayer:  # type: ignore[no-untyped-def]
         return TrunkLayer(position, builder, "C1", 0, f"0{position}_k", "x", ("a", "b"),
@@ -473,7 +472,7 @@ def test_model_edits_route_every_model_of_a_file_by_its_entries_and_inline_layer
         diagnostics=(),
     )
     (e,) = model_edits(plan, PlanOptions())
-    assert e.path == "models/bert.py" and e.shim_alias == "bert_transfer" and e.build == ""
+    assert e.path == "models/bert.py" and e.shim_alias == "bert_transfer"
     assert e.roots == (
         RootRoute("model_fn_builder.model_fn", "model_fn"),
         RootRoute("create_model", "model_fn"),

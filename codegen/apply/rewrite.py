@@ -25,7 +25,7 @@ from libcst.metadata import (
 from codegen import diagnostics, names
 from codegen.apply import marks as _route
 from codegen.model import Diagnostic, ModelEdit
-from codegen.names import is_reserved_in_shim
+from codegen.names import SHIM_API
 from codegen.scan.extract import parse_module
 
 _BOM = "\ufeff"
@@ -33,7 +33,8 @@ _BOM = "\ufeff"
 _DESCRIPTORS = frozenset({"staticmethod", "classmethod", "property"})
 
 # Our decorators: ("shared_layer", qualname or None when the argument is not a plain string),
-# ("model", root name or None likewise) or ("build", None).
+# ("model", root name or None likewise), or ("build", None): the old spelling of `model` for a
+# build function, which apply recognises (to replace it) and never writes.
 _Kind = tuple[str, str | None]
 
 
@@ -105,8 +106,6 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
             wanted.setdefault(qualname, []).append((names.SHARED_LAYER, qualname))
         for root in edit.roots:
             wanted.setdefault(root.qualname, []).append((names.MODEL, root.model))
-        if edit.build:
-            wanted.setdefault(edit.build, []).append((names.BUILD, None))
     # Inline-layer marks first: their lines are those of the text that was scanned.
     module, problems = _route.mark_layers(module, edit)
     if problems:
@@ -131,7 +130,6 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     transformer = _Rewrite(
         shim,
         wanted=wanted,
-        to_shim=frozenset(edit.shared_builders),
         add_import=route and not facts.has_import,
         remove_import=not keep_import,
     )
@@ -149,7 +147,6 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
                 shim_module=old.module,
                 shim_alias=old.alias,
                 shared_builders=(),
-                build="",
                 roots=(),
                 marks=(),
             ),
@@ -160,7 +157,6 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
             _Rewrite(
                 old,
                 wanted={},
-                to_shim=frozenset(),
                 add_import=False,
                 remove_import=not _used_outside_routing(module, old.alias),
             )
@@ -365,9 +361,8 @@ def _missing(edit: ModelEdit, facts: _Gather) -> list[Diagnostic]:
     """CG402 for each qualname the edit names that the file neither defines nor imports."""
     out = []
     roots = tuple(root.qualname for root in edit.roots)
-    build = (edit.build,) if edit.build else ()
-    for qualname in dict.fromkeys((*edit.shared_builders, *roots, *build)):
-        if qualname in facts.functions or (qualname in facts.imported and qualname != edit.build):
+    for qualname in dict.fromkeys((*edit.shared_builders, *roots)):
+        if qualname in facts.functions:
             continue
         if qualname in facts.classes:
             why = "is a class; only functions and methods can be routed through the shim"
@@ -428,12 +423,9 @@ def _from_module(stmt: cst.ImportFrom) -> str | None:
     return get_full_name_for_node(stmt.module)
 
 
-def _local_name(name: cst.ImportAlias) -> str:
-    return name.evaluated_alias or name.evaluated_name
-
-
 def _decorator_kind(decorator: cst.Decorator, alias: str) -> _Kind | None:
-    """Classify a decorator as one of ours (`alias.shared_layer(...)`, `alias.build`) or None."""
+    """Classify a decorator as one of ours (`alias.shared_layer(...)`, `alias.model(...)`, the old
+    `alias.build`) or None."""
     expr = decorator.decorator
     callee = expr.func if isinstance(expr, cst.Call) else expr
     if not (isinstance(callee, cst.Attribute) and isinstance(callee.value, cst.Name)):
@@ -453,13 +445,11 @@ def _decorator_kind(decorator: cst.Decorator, alias: str) -> _Kind | None:
 
 
 def _make_decorator(kind: _Kind, alias: str) -> cst.Decorator:
-    if kind[0] == names.BUILD:
-        return cst.Decorator(cst.parse_expression(f"{alias}.{names.BUILD}"))
     return cst.Decorator(cst.parse_expression(f'{alias}.{kind[0]}("{kind[1]}")'))
 
 
 class _Gather(cst.CSTVisitor):
-    """Read-only facts: defined qualnames, imported builders, the alias's bindings and uses."""
+    """Read-only facts: defined qualnames, the alias's bindings and uses."""
 
     METADATA_DEPENDENCIES = (ParentNodeProvider, PositionProvider, ScopeProvider)
 
@@ -471,7 +461,6 @@ class _Gather(cst.CSTVisitor):
         self.targets = targets
         self.functions: set[str] = set()
         self.classes: set[str] = set()
-        self.imported: set[str] = set()  # local names from-imported from the common module or shim
         self.has_import = False  # the module scope already binds the alias to the shim
         self.other_alias_uses = False  # the alias is used outside our own decorators
         self.conflicts: list[Diagnostic] = []
@@ -514,12 +503,6 @@ class _Gather(cst.CSTVisitor):
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._stack.pop()
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if isinstance(node.names, cst.ImportStar):
-            return
-        if _from_module(node) in (self.shim.common, self.shim.module):
-            self.imported.update(_local_name(name) for name in node.names)
 
     def _is_ours(self, assignment: object) -> bool:
         return isinstance(assignment, ImportAssignment) and self.shim.binds_alias_anywhere(
@@ -566,14 +549,12 @@ class _Rewrite(cst.CSTTransformer):
         shim: _Shim,
         *,
         wanted: dict[str, list[_Kind]],
-        to_shim: frozenset[str],
         add_import: bool,
         remove_import: bool,
     ) -> None:
         super().__init__()
         self.shim = shim
         self.wanted = wanted
-        self.to_shim = to_shim
         self.add_import = add_import
         self.remove_import = remove_import
         self._stack: list[tuple[str, bool]] = []  # (name, is a class)
@@ -716,21 +697,15 @@ class _Rewrite(cst.CSTTransformer):
                 names = remaining
         if isinstance(stmt, cst.Import):
             return stmt, None
-        source = _from_module(stmt)
-        if source is None or source not in (self.shim.common, self.shim.module):
+        if _from_module(stmt) != self.shim.module:
             return stmt, None
-
-        def target(name: cst.ImportAlias) -> str:
-            local = _local_name(name)
-            if local in self.to_shim and not is_reserved_in_shim(local):
-                return self.shim.module
-            return self.shim.common
-
-        staying = [name for name in names if target(name) == source]
-        leaving = [name for name in names if target(name) != source]
+        # Builders imported from the shim (which re-exported canonical copies until shims stopped
+        # doing so) come from layers_common; the shim's own API stays imported from the shim.
+        staying = [name for name in names if name.evaluated_name in SHIM_API]
+        leaving = [name for name in names if name.evaluated_name not in SHIM_API]
         if not leaving:
             return stmt, None
-        destination = _dotted(target(leaving[0]))
+        destination = _dotted(self.shim.common)
         if not staying:
             return stmt.with_changes(module=destination), None
         moved = cst.ImportFrom(

@@ -58,17 +58,31 @@ class PlanOptions:
     line_length: int = DEFAULT_LINE_LENGTH  # the project formatter's, for the lines apply adds
 
 
-def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
-    """Scan facts in, plan out: clone classes, models, trie, keys and divergences."""
+def make_plan(
+    modules: Sequence[ModuleFacts],
+    options: PlanOptions = PlanOptions(),
+    *,
+    prints: Fingerprints | None = None,
+    project: Project | None = None,
+) -> Plan:
+    """Scan facts and their fingerprints in, plan out: models, trie, keys and divergences.
+
+    The driver passes the fingerprints (and the linked project they were made over); without
+    them, as in tests, they are made here."""
     modules = sorted(modules, key=lambda m: m.path)
-    project = Project(modules)
-    prints = fingerprint(modules, build_pattern=options.build_function, project=project)
+    if project is None:
+        project = Project(modules)
+    if prints is None:
+        prints = fingerprint(modules, build_pattern=options.build_function, project=project)
     diagnostics: list[Diagnostic] = [d for m in modules for d in m.diagnostics]
     classes = {c.id: c for c in prints.clone_classes}
     classes_by_name = {c.name: c for c in prints.clone_classes}
     functions = {function_id(m.path, f.qualname): f for m in modules if m.ok for f in m.functions}
     names = _model_names([m.path for m in modules])
     models: list[Model] = []
+    # Build functions whose layers all live in their own file keep the build-function rules of
+    # what transfers (see _trie); they are routed like every other model.
+    own_file: set[str] = set()
     for module in modules:
         if not module.ok:
             continue
@@ -78,9 +92,10 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
         layers, static_depth = _layer_sequence(
             module, build, prints, classes, classes_by_name, options, project, diagnostics
         )
-        # A build function calling builders of other scanned files is routed as the other
-        # shapes are (its shim marks those calls where it makes them), not by a build shim.
-        entered = any(layer.builder_path for layer in layers[:static_depth])
+        # One calling builders of other scanned files follows the rules of the other shapes:
+        # its shim marks those calls where it makes them.
+        if not any(layer.builder_path for layer in layers[:static_depth]):
+            own_file.add(function_id(module.path, build))
         models.append(
             Model(
                 id=function_id(module.path, build),
@@ -89,13 +104,13 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
                 name=names[module.path],
                 layers=tuple(layers),
                 static_depth=static_depth,
-                entries=(build,) if entered else (),
-                root=build if entered else "",
-                shim=names[module.path] if entered else "",
+                entries=(build,),
+                root=build,
+                shim=names[module.path],
             )
         )
     models += _other_models(project, prints, classes, options, models, names, diagnostics)
-    trunks, nodes, divergences = _trie(models, prints, diagnostics, functions)
+    trunks, nodes, divergences = _trie(models, prints, diagnostics, functions, own_file)
     diagnostics += _unroutable(models, nodes)
     return Plan(
         files=tuple((m.path, "ok" if m.ok else "error") for m in modules),
@@ -109,6 +124,25 @@ def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions
         diagnostics=tuple(sorted(set(diagnostics))),
         functions=functions,
         modules={m.path: m for m in modules},
+        common=_common_builders(trunks, own_file),
+    )
+
+
+def _common_builders(
+    trunks: tuple[tuple[str, tuple[TrunkLayer, ...]], ...], own_file: set[str]
+) -> tuple[str, ...]:
+    """Clone classes layers_common publishes: those the build functions' trunks share, so a
+    model may import the canonical copy instead of defining it. (Classes, model_fns and the
+    build functions that reach into other files keep their builders where they are.)"""
+    return tuple(
+        sorted(
+            {
+                layer.callee
+                for model_id, trunk in trunks
+                if model_id in own_file
+                for layer in trunk
+            }
+        )
     )
 
 
@@ -148,17 +182,20 @@ def _other_models(
     prints: Fingerprints,
     classes: dict[str, CloneClass],
     options: PlanOptions,
-    legacy: list[Model],
+    build_functions: list[Model],
     names: dict[str, str],
     diagnostics: list[Diagnostic],
 ) -> list[Model]:
     """Models of every other shape (classes, build methods, model_fns, module code), each with
     the layers its root reaches and the file shim (named by the file) that routes it."""
     found = roots.find_roots(
-        project, prints, build_pattern=options.build_function, legacy={m.id for m in legacy}
+        project,
+        prints,
+        build_pattern=options.build_function,
+        build_functions={m.id for m in build_functions},
     )
     taken = set(names.values())
-    legacy_paths = {m.path for m in legacy}
+    build_paths = {m.path for m in build_functions}
     roots_per_file = Counter(root.path for root in found)
     out = []
     for root in found:
@@ -167,7 +204,7 @@ def _other_models(
         if not walk.layers or (root.kind == "function" and len(walk.layers) < 2):
             continue  # only counters or slots; or a lone helper layer, not a model
         # A file's only model is named by the file, as a build function is; several by root too.
-        alone = root.path not in legacy_paths and roots_per_file[root.path] == 1
+        alone = root.path not in build_paths and roots_per_file[root.path] == 1
         if alone:
             name = names[root.path]  # unique: file names are
         else:
@@ -199,9 +236,8 @@ def _other_models(
                 root=root.qualname,
                 kind=root.kind,  # type: ignore[arg-type]
                 members=tuple(walk.members),
-                # Module-level script code has no function apply could enter; a file whose build
-                # function has its own shim (named by the file) cannot hold a second one.
-                routable=root.kind != "module" and root.path not in legacy_paths,
+                # Module-level script code has no function apply could enter.
+                routable=root.kind != "module",
                 shim=names[root.path],
             )
         )
@@ -247,34 +283,63 @@ def _unroutable(models: list[Model], nodes: tuple[TrieNode, ...]) -> list[Diagno
 
 
 def _why_unroutable(model: Model) -> str:
-    if model.kind == "module":
-        return (
-            "module-level script code has no function to enter; move the graph code into a "
-            "function (or a class) to route it"
-        )
+    assert model.kind == "module", model  # every other shape is entered where it is built
     return (
-        "its file also has a build function with its own shim; move this model to a file of "
-        "its own to route it"
+        "module-level script code has no function to enter; move the graph code into a "
+        "function (or a class) to route it"
     )
 
 
-def _entered_route(model: Model, layer: Layer) -> tuple[str | None, tuple[str, int, int] | None]:
-    """How apply routes a shared layer of a model entered through roots: the builder or method
-    to decorate where it is defined, or the lines to mark where the layer is built."""
+def _defined_here(model: Model, layer: Layer, functions: dict[str, FunctionFacts]) -> bool:
+    """Whether a layer's builder or method is defined in the model's own file (not imported
+    from another scanned file or from generated code, not a library call)."""
+    return (
+        layer.builder is not None
+        and not layer.builder_path
+        and function_id(model.path, layer.builder) in functions
+    )
+
+
+def _route(
+    model: Model, layer: Layer, functions: dict[str, FunctionFacts]
+) -> tuple[str | None, tuple[str, int, int] | None]:
+    """How apply routes a shared layer: the builder or method to decorate where it is defined,
+    or the lines to mark where the layer is built."""
     holder = layer.holder or model.build
     if layer.kind in ("inline-api", "inline-block"):
         return None, (holder, layer.line, layer.end_line)
-    if layer.builder and not layer.builder_path:  # defined here: decorated where it is defined
+    if _defined_here(model, layer, functions):
         return layer.builder, None
-    # Imported from another scanned file (a backbone class, an inherited method), or a library
-    # call in a build function: marked where this model makes the call, so the other file and
-    # its other callers stay untouched.
+    # Imported from another scanned file (a backbone class, an inherited method) or from
+    # generated code, or a library call: marked where this model makes the call, so the file
+    # defining it and its other callers stay untouched.
     return None, (holder, layer.line, layer.line)
 
 
-def _unmarkable(model: Model, layer: Layer) -> str:
-    """Why a shared layer of an entered model cannot be routed in the model's file, or ""."""
-    needs_mark = layer.builder is None or bool(layer.builder_path)  # inline, library, imported
+def _not_transferred(layer: Layer, imported: set[tuple[str, str | None]], path: str) -> str:
+    """Why a shared layer of a build function whose layers all live in its file does not
+    transfer, or "": such a model transfers builders only."""
+    if layer.builder is None:
+        return "a library call in the build function; wrap it in a builder function"
+    if layer.builder_path:
+        return (
+            f"a builder imported from {layer.builder_path}, which a build "
+            "function's shim does not route yet; define it in the model file or "
+            "import it from generated code"
+        )
+    if (path, layer.builder) in imported:
+        # Its decorator would record the other files' calls as this model's layer.
+        return (
+            "a builder that other model files import from this one (routing it here "
+            "would record their calls as this model's layer); give them their own "
+            "copy"
+        )
+    return ""
+
+
+def _unmarkable(model: Model, layer: Layer, functions: dict[str, FunctionFacts]) -> str:
+    """Why a shared layer cannot be routed in the model's file, or ""."""
+    needs_mark = not _defined_here(model, layer, functions)  # inline, library, imported
     if needs_mark and layer.path and layer.path != model.path:
         return (
             f"it is built in `{layer.holder}` of {layer.path}, another file, where this model's "
@@ -428,12 +493,17 @@ def _trie(
     prints: Fingerprints,
     diagnostics: list[Diagnostic],
     functions: dict[str, FunctionFacts],
+    own_file: set[str],
 ) -> tuple[
     tuple[tuple[str, tuple[TrunkLayer, ...]], ...],
     tuple[TrieNode, ...],
     tuple[Divergence, ...],
 ]:
-    """Insert every layer sequence into a prefix trie; nodes on two or more paths transfer."""
+    """Insert every layer sequence into a prefix trie; nodes on two or more paths transfer.
+
+    `own_file`: build functions whose layers all live in their own file; they transfer only
+    builders (what other shapes mark, a library call or a builder other files import, ends
+    their trunk with a note)."""
     node_models: dict[tuple[str, ...], list[str]] = defaultdict(list)
     for model in models:
         path: tuple[str, ...] = ()
@@ -464,56 +534,34 @@ def _trie(
                 nodes.append(TrieNode(position + 1, layer.label, sharing))
             if stopped or not model.routable:
                 continue  # shared, but not transferable
-            builder, inline = layer.builder, None
-            if model.entries:
-                why = _unmarkable(model, layer)
-                if why:
+            if model.id in own_file:
+                what = _not_transferred(layer, imported, model.path)
+                if what:
                     diagnostics.append(
                         info(
                             model.path,
-                            NOT_ROUTABLE,
-                            f"layer {position + 1} ({layer.label}) of `{model.root}` is shared "
-                            f"but {why}; only the {position} layer(s) before it transfer",
+                            LIBRARY_LAYER_SHARED,
+                            f"layer {position + 1} ({layer.label}) is shared but is {what} to "
+                            "transfer it and the layers after it",
                             line=layer.line,
                         )
                     )
                     stopped = True
                     continue
-                builder, inline = _entered_route(model, layer)
-            elif (
-                layer.builder is None
-                or layer.builder_path
-                or (model.path, layer.builder) in imported
-            ):
-                # A build function's shim routes the builders its file defines or imports from
-                # generated code; one imported from another scanned file is shared, not routed.
-                # Nor is one that other model files import: its decorator would record their
-                # calls as this model's layer.
-                if layer.builder is None:
-                    what = "a library call in the build function; wrap it in a builder function"
-                elif layer.builder_path:
-                    what = (
-                        f"a builder imported from {layer.builder_path}, which a build "
-                        "function's shim does not route yet; define it in the model file or "
-                        "import it from generated code"
-                    )
-                else:
-                    what = (
-                        "a builder that other model files import from this one (routing it here "
-                        "would record their calls as this model's layer); give them their own "
-                        "copy"
-                    )
+            why = _unmarkable(model, layer, functions)
+            if why:
                 diagnostics.append(
                     info(
                         model.path,
-                        LIBRARY_LAYER_SHARED,
-                        f"layer {position + 1} ({layer.label}) is shared but is {what} to "
-                        "transfer it and the layers after it",
+                        NOT_ROUTABLE,
+                        f"layer {position + 1} ({layer.label}) of `{model.root}` is shared "
+                        f"but {why}; only the {position} layer(s) before it transfer",
                         line=layer.line,
                     )
                 )
                 stopped = True
                 continue
+            builder, inline = _route(model, layer, functions)
             # Position and whole-path hash only: names (which copy is canonical, how the models
             # call things) would change when an unrelated model is added.
             key = f"{position:02d}_{stable_hash('/'.join(path))[:8]}"
@@ -527,9 +575,6 @@ def _trie(
                     key=key,
                     label=layer.label,
                     shared_with=sharing,
-                    imported=builder is not None
-                    and not model.entries
-                    and function_id(model.path, builder) not in functions,
                     expected=_expected_names(
                         reference.layers[position], classes, prints, functions
                     ),
@@ -734,13 +779,10 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
         builders: set[str] = set()
         roots: list[RootRoute] = []
         marks: list[LayerMark] = []
-        build = ""
         for model in models:
             trunk = trunks.get(model.id, ())
             builders.update(t.builder for t in trunk if t.builder and t.inline is None)
-            if not model.entries:
-                build = build or model.build
-            elif trunk:
+            if trunk:
                 roots.extend(RootRoute(entry, model.root) for entry in model.entries)
                 marks.extend(
                     LayerMark(t.inline[0], t.inline[1], t.inline[2], model.root, t.position)
@@ -750,10 +792,9 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
         edits.append(
             ModelEdit(
                 path=path,
-                shim_module=shim_module(options.output_package, models[0].shim or models[0].name),
-                shim_alias=shim_alias(models[0].shim or models[0].name),
+                shim_module=shim_module(options.output_package, models[0].shim),
+                shim_alias=shim_alias(models[0].shim),
                 shared_builders=tuple(sorted(builders)),
-                build=build,
                 common_module=common_module(options.output_package),
                 roots=tuple(dict.fromkeys(roots)),
                 marks=tuple(marks),
