@@ -109,7 +109,7 @@ def test_sync_routes_each_shape_with_the_smallest_edit(project: Path) -> None:
     )
     # One tf.Variable in straight-line code: the runtime checks the mark creates exactly one.
     textcnn_shim = (project / "generated" / "textcnn_transfer.py").read_text()
-    assert "position=0, expected=('v0',)" in textcnn_shim
+    assert 'position=0,\n            expected=("v0",),' in textcnn_shim
     # A shared method: decorated where it is defined.
     assert routed_lines(project, "textrnn")[-1] == (
         '@textrnn_transfer.shared_layer("TextRNN.instantiate_weights")'
