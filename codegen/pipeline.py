@@ -223,7 +223,7 @@ def _render_files(
         store.put(bodies[names.common_file()])
     everything = sources_line(scan_result.plan)
     # A shim derives from its own model alone; the shared modules from every scanned file.
-    shim_sources = {names.shim_file(m.name): m.path for m in scan_result.plan.models}
+    shim_sources = {names.shim_file(m.shim or m.name): m.path for m in scan_result.plan.models}
     return {
         path: add_header(body, shim_sources.get(path, everything)) for path, body in bodies.items()
     }, ()

@@ -158,9 +158,7 @@ def _partners(model_id: str, sharing: frozenset[str]) -> str:
     window = ordered[: MAX_PARTNERS_SHOWN + 2]
     paths = [path for _, path in window]
     shown = [
-        text.one_line(path if paths.count(path) == 1 else m)
-        for m, path in window
-        if m != model_id
+        text.one_line(path if paths.count(path) == 1 else m) for m, path in window if m != model_id
     ]
     shown = shown[:MAX_PARTNERS_SHOWN]
     extra = len(ordered) - 1 - len(shown)

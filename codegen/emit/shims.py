@@ -14,6 +14,7 @@ Python prepares every line; `templates/shim.py.jinja` only places them. Data flo
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,8 +97,6 @@ def object_name(root: str) -> str:
 
 
 def _is_keyword(name: str) -> bool:
-    import keyword
-
     return keyword.iskeyword(name) or keyword.issoftkeyword(name)
 
 
@@ -130,9 +129,9 @@ def render_file_shim(shim: FileShim, env: jinja2.Environment) -> str:
             f"Transfer shim for {text.one_line(shim.path)}: its models' shared layers under "
             "canonical checkpoint keys.",
             "`codegen apply` routes each model where it is entered "
-            f"(`@{names.MODEL}(\"<root>\")`), its shared builders and methods "
-            f"(`@{names.SHARED_LAYER}(\"<qualname>\")`) and "
-            f"the calls and inline layers it marks (`with {names.LAYER}(\"<root>\", "
+            f'(`@{names.MODEL}("<root>")`), its shared builders and methods '
+            f'(`@{names.SHARED_LAYER}("<qualname>")`) and '
+            f'the calls and inline layers it marks (`with {names.LAYER}("<root>", '
             "<position>):`). Variables keep their own names; the keys exist only in transfer "
             "checkpoints. The module-level functions act on whichever of this file's models "
             f"were built in the given graph or session; {spelled} "
