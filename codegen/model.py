@@ -239,7 +239,7 @@ class Model:
     id: str  # "models/a.py::build_model"
     path: str
     build: str  # qualname of the build function
-    name: str  # sanitised unique model name used for the shim module
+    name: str  # sanitised unique model name (a file's only model: its stem, as the shim is)
     layers: tuple[Layer, ...]
     static_depth: int  # layers after this index sit in loops/branches and never transfer
     # Where the model is entered (a build function, a class's constructor or build method, a

@@ -122,7 +122,7 @@ def render_file_shim(shim: FileShim, env: jinja2.Environment) -> str:
     ]
     # The old routing of a build function (`@<alias>.build`, `<alias>.MODEL`) keeps working for
     # one release where it existed: a file whose only model is a build function.
-    legacy = shim.models[0] if len(shim.models) == 1 and shim.models[0].build_function else None
+    old = shim.models[0] if len(shim.models) == 1 and shim.models[0].build_function else None
     spelled = ", ".join(f"`{name}`" for name in objects)
     return env.get_template("shim.py.jinja").render(
         docstring=text.docstring(
@@ -145,11 +145,11 @@ def render_file_shim(shim: FileShim, env: jinja2.Environment) -> str:
         models=models,
         types=names.SHIM_TYPES,
         functions=names.SHIM_FUNCTIONS,
-        legacy=None if legacy is None else _legacy(shim, legacy),
+        legacy=None if old is None else _deprecated(shim, old),
     )
 
 
-def _legacy(shim: FileShim, model: ShimModel) -> dict[str, object]:
+def _deprecated(shim: FileShim, model: ShimModel) -> dict[str, object]:
     """The deprecated `build` and `MODEL` of a build function's shim, as the template needs them."""
     routed = f'@{shim.alias}.{names.MODEL}("{model.root}")'
     note = (
