@@ -236,7 +236,7 @@ def test_hook_passes_fails_on_a_builder_edit_regenerates_and_passes_once_staged(
     _synced(project, pre_commit)
     before = _snapshot(project)
     assert '@sentiment_transfer.shared_layer("conv_block")' in before["models/sentiment.py"]
-    assert "builder='conv_block'" in before["generated/sentiment_transfer.py"]
+    assert 'builder="conv_block"' in before["generated/sentiment_transfer.py"]
     assert "models/sentiment.py::conv_block" in before["generated/layers_common.py"]
 
     _change_number_in(project / "models/sentiment.py", "conv_block", "stddev=0.02", "stddev=0.05")
@@ -260,8 +260,8 @@ def test_hook_passes_fails_on_a_builder_edit_regenerates_and_passes_once_staged(
     ), _output(failed)
     after = _snapshot(project)
     # sentiment's conv_block now differs from its copies: not shared, not routed, never merged.
-    assert "builder='conv_block'" not in after["generated/sentiment_transfer.py"]
-    assert "builder='embed'" in after["generated/sentiment_transfer.py"]
+    assert 'builder="conv_block"' not in after["generated/sentiment_transfer.py"]
+    assert 'builder="embed"' in after["generated/sentiment_transfer.py"]
     assert "models/sentiment.py::conv_block" not in after["generated/layers_common.py"]
     assert "models/topic.py::conv_block" in after["generated/layers_common.py"]
     assert "stddev=0.05" not in after["generated/layers_common.py"]
