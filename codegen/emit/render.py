@@ -137,8 +137,19 @@ class _Renderer:
             ),
             listed=listed,
             imports=copies.imports,
-            definitions=copies.definitions,
+            definitions=_spaced(copies.imports, copies.definitions),
         )
+
+
+def _spaced(imports: tuple[str, ...], definitions: tuple[str, ...]) -> list[dict[str, str]]:
+    """Each definition with the blank lines before it, as ruff wants them: two, but one between
+    the imports and a first statement that is not a function or class (isort's rule)."""
+    spaced = []
+    for index, definition in enumerate(definitions):
+        statement = not definition.startswith(("def ", "async def ", "class ", "@"))
+        one = index == 0 and bool(imports) and statement
+        spaced.append({"gap": "\n" if one else "\n\n", "text": definition})
+    return spaced
 
 
 # Shims name their partners; past this many, a count keeps large projects' shims small.
