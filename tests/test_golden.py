@@ -1,4 +1,4 @@
-"""Golden outputs: committed expected files must equal a fresh run (regenerate: tests/golden/regen.py)."""
+"""Golden outputs: committed expected files equal a fresh run (regen: tests/golden/regen.py)."""
 
 from __future__ import annotations
 
