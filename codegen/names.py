@@ -6,14 +6,17 @@ Each format has its writer and its reader here, so the two cannot drift apart.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Final, Literal
 
 COMMON_MODULE = "layers_common"  # one canonical copy of each shared builder
 SHIM_SUFFIX = "_transfer"  # generated/<model>_transfer.py, one shim per sharing model
 
-# The decorators a shim offers: `@<alias>.shared_layer("qualname")`, `@<alias>.build` and
-# `@<alias>.model("<root>")` (a class's constructor or build method, a model_fn, a create_model).
+# The decorators a shim offers: `@<alias>.shared_layer("qualname")` on a shared builder or
+# method, and `@<alias>.model("<root>")` where a model is entered (a build function, a class's
+# constructor or build method, a model_fn, a create_model). `@<alias>.build` is the old spelling
+# of `model` for a build function: still recognised (and rewritten by `sync`), never written.
 RoutingKind = Literal["shared_layer", "build", "model"]
 SHARED_LAYER: Final = "shared_layer"
 BUILD: Final = "build"
@@ -21,37 +24,37 @@ MODEL: Final = "model"
 # The context manager that marks a shared inline layer: `with <alias>.layer("<root>", <position>):`.
 LAYER: Final = "layer"
 
-
-# What a shim itself defines (templates/transfer.py.jinja): a shared builder of that name is not
-# exposed under it (it would shadow the API; `build` would even break the model's import), and
-# apply leaves such a builder's import on layers_common.
-SHIM_API: Final = frozenset(
-    {
-        "MODEL",
-        "TRANSFERABLE_VARIABLES",
-        "SCOPE_PREFIX",
-        "LAYERS",
-        "TransferError",
-        "TransferReport",
-        "Entry",
-        SHARED_LAYER,
-        BUILD,
-        MODEL,
-        LAYER,
-        "variable_map",
-        "transferable_variables",
-        "trainable_variables",
-        "save",
-        "restore",
-        "copy",
-        "saver",
-        "init_from_checkpoint",
-    }
+# The shim API: every per-file shim binds each of these to its `_runtime.FileTransfer`'s method
+# of the same name, in this order. (`freeze` joins when the runtime offers it.)
+SHIM_FUNCTIONS: Final = (
+    MODEL,
+    LAYER,
+    SHARED_LAYER,
+    "save",
+    "restore",
+    "copy",
+    "saver",
+    "init_from_checkpoint",
+    "variable_map",
+    "transferable_variables",
+    "trainable_variables",
+    "freeze",
 )
+# The runtime's types a shim re-exports under the same names (`_runtime.TransferError`, ...).
+SHIM_TYPES: Final = ("TransferError", "TransferReport", "Entry")
+# The shim's settings constants: the collection its variables join, the keys' scope prefix.
+SHIM_COLLECTION: Final = "TRANSFERABLE_VARIABLES"
+SHIM_SCOPE_PREFIX: Final = "SCOPE_PREFIX"
+SHIM_SETTINGS: Final = (SHIM_COLLECTION, SHIM_SCOPE_PREFIX)
+# Kept for one release in the shims of build functions, so files routed the old way import:
+# `build` (the old decorator, now `model`) and `MODEL` (the model's id).
+SHIM_DEPRECATED: Final = (BUILD, "MODEL")
+# Every module-level name a shim defines: a model's object named like one would shadow it.
+SHIM_API: Final = frozenset((*SHIM_FUNCTIONS, *SHIM_TYPES, *SHIM_SETTINGS, *SHIM_DEPRECATED))
 
 
 def is_reserved_in_shim(name: str) -> bool:
-    """Whether a shim cannot expose a builder under `name` (its API, or a private name)."""
+    """Whether a shim cannot bind a model's object to `name` (its API, or a private name)."""
     return name in SHIM_API or name.startswith("_")
 
 
@@ -137,16 +140,40 @@ def format_layer_comment(comment: LayerComment) -> str:
     )
 
 
-_LAYER_COMMENT = re.compile(
-    r"^\s*# layer (\d+): (.+?), key (\S+), shared with: (.*)$", re.MULTILINE
-)
+_CONTINUED = "#   "  # how a layer comment's continuation lines start
+
+
+def layer_comment_lines(comment: LayerComment, width: int) -> list[str]:
+    """The comment as lines of at most `width` columns (from `#`), continuations `#   `-led."""
+    return textwrap.wrap(
+        format_layer_comment(comment),
+        width=width,
+        initial_indent="# ",
+        subsequent_indent=_CONTINUED,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+_LAYER_COMMENT = re.compile(r"^layer (\d+): (.+?), key (\S+), shared with: ?(.*)$")
 
 
 def parse_layer_comments(text: str | None) -> dict[str, LayerComment]:
     """Every layer comment of a shim's text, by key (empty for no text)."""
     if not text:
         return {}
-    return {
-        m.group(3): LayerComment(int(m.group(1)), m.group(2), m.group(3), m.group(4))
-        for m in _LAYER_COMMENT.finditer(text)
-    }
+    found: dict[str, LayerComment] = {}
+    lines = [line.strip() for line in text.splitlines()]
+    for index, line in enumerate(lines):
+        if not line.startswith("# layer "):
+            continue
+        whole = line[2:]
+        for more in lines[index + 1 :]:
+            if not more.startswith(_CONTINUED):
+                break
+            whole += " " + more[len(_CONTINUED) :]
+        match = _LAYER_COMMENT.match(whole)
+        if match:
+            key = match.group(3)
+            found[key] = LayerComment(int(match.group(1)), match.group(2), key, match.group(4))
+    return found

@@ -339,7 +339,7 @@ def test_check_after_a_builder_edit_names_stale_files_and_the_broken_checkpoints
     code, out, _ = run(capsys, "check", "--diff")
     assert code == 1
     assert "--- a/generated/sentiment_transfer.py\n+++ b/generated/sentiment_transfer.py\n" in out
-    assert "-    # layer 2: conv_block, key 01_" in out
+    assert "-        # layer 2: conv_block, key 01_" in out
     assert tree(project) == before
 
     assert run(capsys, "sync")[0] == 1
@@ -413,11 +413,11 @@ def test_config_is_used_and_flags_override_it(
     assert "created gen_flag/layers_common.py" in out
     assert not (project / "gen_cfg").exists()
     shim = (project / "gen_flag/sentiment_transfer.py").read_text("utf-8")
-    assert "SCOPE_PREFIX = 'flag_scope'" in shim and "cfg_scope" not in shim
+    assert 'SCOPE_PREFIX = "flag_scope"' in shim and "cfg_scope" not in shim
 
     assert run(capsys, "emit")[0] == 1
     shim = (project / "gen_cfg/sentiment_transfer.py").read_text("utf-8")
-    assert "SCOPE_PREFIX = 'cfg_scope'" in shim
+    assert 'SCOPE_PREFIX = "cfg_scope"' in shim
 
 
 def test_the_nearest_pyproject_is_found_from_a_subfolder(
@@ -541,7 +541,8 @@ def test_check_after_a_removed_decorator_replans_and_fails(
 ) -> None:
     synced(capsys)
     ner = project / "models/ner.py"
-    ner.write_text(ner.read_text("utf-8").replace("@ner_transfer.build\n", ""), "utf-8")
+    routed = ner.read_text("utf-8")
+    ner.write_text(routed.replace('@ner_transfer.model("build_model")\n', ""), "utf-8")
     code, out, _ = run(capsys, "check")
     assert code == 1
     assert "stale: models/ner.py" in out

@@ -1,8 +1,9 @@
 """Models in real code: which classes, build methods, model_fns and module code are roots, and the
 ordered layers each one reaches (builders, methods looked into, inline layers).
 
-Module-level build functions keep their own path in plan.py (they are what render and apply can
-route today); this module finds every other shape. See README "What counts as what"."""
+Module-level build functions (named by the build pattern) are found, and their layers sequenced,
+by the planner; this module finds every other shape. All are routed the same way, by one shim
+per file. See README "What counts as what"."""
 
 from __future__ import annotations
 
@@ -79,14 +80,14 @@ def find_roots(
     prints: Fingerprints,
     *,
     build_pattern: str,
-    legacy: set[str],
+    build_functions: set[str],
 ) -> list[Root]:
-    """Every root that is not a module-level build function (those are `legacy` ids)."""
+    """Every root that is not a module-level build function (those are `build_functions` ids)."""
     called = called_functions(project, prints)
     subclassed = project.subclassed()
     roots: list[Root] = []
     creates = prints.creates
-    taken = set(legacy)
+    taken = set(build_functions)
 
     def usable(fid: str | None) -> bool:
         return fid is not None and fid in creates and not project.is_driver(fid)
@@ -131,7 +132,7 @@ def find_roots(
             roots.append(Root("module", path, "<module>", function_id(path, "<module>"), None))
     # An uncalled builder function is a model only in a module that builds no other model: next
     # to a model it is a helper some code outside the scan may call (or dead code).
-    others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in legacy}
+    others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in build_functions}
     roots = [r for r in roots if r.kind != "function" or r.path not in others]
     if build_pattern != DEFAULT_BUILD_PATTERN:  # a chosen pattern narrows the roots to its names
         pattern = re.compile(build_pattern)

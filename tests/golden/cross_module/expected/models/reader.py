@@ -32,7 +32,7 @@ class Encoder:
             return tf.nn.relu(tf.matmul(x, w))
 
 
-@reader_transfer.build
+@reader_transfer.model("build_reader")
 def build_reader(features, labels):
     h = project(features, HIDDEN)
     h = Encoder(HIDDEN)(h)

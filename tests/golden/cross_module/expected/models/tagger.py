@@ -3,7 +3,7 @@
 import tensorflow as tf
 import tensorflow.compat.v1 as tf1  # here `tf1` is compat.v1: the opposite of reader.py
 
-from generated.tagger_transfer import Encoder
+from generated.layers_common import Encoder
 from generated import tagger_transfer
 
 WIDTH = 32
@@ -28,10 +28,11 @@ def gate(x, scope="gate"):
         return x * tf1.sigmoid(g)
 
 
-@tagger_transfer.build
+@tagger_transfer.model("build_tagger")
 def build_tagger(features, labels):
     h = dense_proj(features, WIDTH)
-    h = Encoder(WIDTH)(h)
+    with tagger_transfer.layer("build_tagger", 1):
+        h = Encoder(WIDTH)(h)
     h = gate(h)
     logits = tf1.layers.dense(h, 5)
     return logits, tf1.reduce_mean(tf1.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
