@@ -483,7 +483,7 @@ def test_an_existing_folder_we_did_not_create_is_never_used_as_cache(tmp_path: P
 
 
 def test_a_cache_folder_is_created_whole_and_marked_as_ours(tmp_path: Path) -> None:
-    from codegen.cache.facts import CACHEDIR_TAG, OWNER_MARKER
+    from codegen.cache.location import CACHEDIR_TAG, OWNER_MARKER
 
     root = small_project(tmp_path / "p")
     (root / "pyproject.toml").write_text(CONFIG.replace('""', '"build/cache"'))
