@@ -14,6 +14,7 @@ from codegen.cache.outputs import cached_outputs, remember_outputs
 from codegen.config import Config
 from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic, Plan
+from codegen.paths import display_path
 from codegen.progress import terminal_progress
 from codegen.scan.discover import discover, imported_shims, routed_elsewhere
 
@@ -150,7 +151,7 @@ def _report_pending_journals(config: Config) -> bool:
         if os.path.lexists(journal)
     ]
     for journal in pending:
-        shown = os.path.relpath(journal, root).replace(os.sep, "/")
+        shown = display_path(journal, root)
         message = "an interrupted write is pending; run `codegen sync` to finish it"
         print(diagnostics.error(shown, diagnostics.PENDING, message).format(), file=sys.stderr)
     return bool(pending)
@@ -404,7 +405,7 @@ def _write(
     _print_diagnostics([d for d in problems if d.severity == "warning"])
     if failures:
         _print_diagnostics(failures)
-        journaled = any("journaled" in d.message for d in failures)
+        journaled = any(d.code == diagnostics.JOURNALED for d in failures)
         print(
             "the write is journaled; run codegen again to finish it."
             if journaled

@@ -56,6 +56,9 @@ PARTIAL_SCAN = _code(
 STILL_IMPORTED = _code(
     "CG314", "writing: a scanned file would still import a shim this run deletes; nothing written"
 )
+JOURNALED = _code(
+    "CG315", "writing: a write failed midway and could not be rolled back; the next run finishes it"
+)
 
 # --- rendering -------------------------------------------------------------------------------
 UNSAFE_NAME = _code("CG320", "rendering: a name that cannot be placed safely in generated code")

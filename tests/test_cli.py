@@ -154,6 +154,11 @@ def test_usage_errors_exit_2_and_write_nothing(
         ('jobs = "many"', "jobs", "CG002"),
         ('scope_prefix = "/root"', "scope_prefix", "CG003"),
         ('output = "../outside"', "output", "CG003"),
+        # Each of these passed the config check before and broke later (issue 19):
+        ('scope_prefix = "team/transfer"', "scope_prefix", "CG003"),  # shims raised on import
+        ('output = "gen.v2"', "output", "CG003"),  # `from gen.v2 import ...` cannot import
+        ('output = "models"', "output", "CG003"),  # 0 files scanned, runtime files in models/
+        ("max_file_bytes = 9223372036854775807", "max_file_bytes", "CG003"),  # OverflowError
     ],
 )
 @pytest.mark.parametrize("command", ["check", "sync", "scan"])
@@ -186,6 +191,8 @@ def test_invalid_toml_exits_2_with_its_line(
         (["--jobs", "-1"], "jobs"),
         (["--output", "/abs"], "output"),
         (["--build-function", "("], "build_function"),
+        (["--build-function", "(a+)+$"], "build_function"),  # would hang a commit hook
+        (["--jobs", "1000000"], "jobs"),
     ],
 )
 def test_a_bad_flag_value_exits_2_naming_the_setting(

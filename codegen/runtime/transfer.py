@@ -40,6 +40,8 @@ _NEVER_TRANSFERABLE = re.compile(
     r"|ExponentialMovingAverage)(_\d+)?(/|$)"
 )
 _GRAPH_STATE_ATTR = "_layershare_transfer_state"
+# What a collection or scope prefix may be: codegen.names.SETTING_NAME (a test holds them equal).
+_SETTING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
 class TransferError(Exception):
@@ -547,8 +549,10 @@ class ModelTransfer:
     ) -> None:
         self.model = model
         self.layers = tuple(layers)
-        if not scope_prefix or "/" in scope_prefix:
+        if not _SETTING_NAME.fullmatch(scope_prefix):
             raise TransferError(f"model {model!r}: bad scope prefix {scope_prefix!r}")
+        if not _SETTING_NAME.fullmatch(collection):
+            raise TransferError(f"model {model!r}: bad collection {collection!r}")
         self.settings = _Settings(collection, scope_prefix)
         self._by_call: dict[tuple[str, int], SharedLayer] = {}
         self._by_position: dict[int, SharedLayer] = {}

@@ -19,6 +19,7 @@ from codegen.config import Config
 from codegen.diagnostics import MISSING_PATH, SYMLINK_LOOP, TOO_LARGE, UNDECODABLE, UNREADABLE
 from codegen.model import Diagnostic, SourceFile
 from codegen.names import SHIM_SUFFIX
+from codegen.paths import display_path
 
 SKIPPED_NAMES = frozenset({"__pycache__", "venv", "env", "site-packages", "node_modules"})
 
@@ -201,12 +202,8 @@ class _Walker:
         self.files[shown] = SourceFile(shown, abspath, text, digest, diagnostics)
 
     def relative(self, abspath: str) -> str:
-        """`/`-separated path relative to the root (with `..` when outside it), never absolute."""
-        try:
-            relative = os.path.relpath(abspath, self.root)
-        except ValueError:  # another drive on Windows: no relative form exists
-            relative = abspath
-        return relative.replace(os.sep, "/")
+        """`/`-separated path relative to the root (with `..` when outside it)."""
+        return display_path(abspath, self.root)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

@@ -17,6 +17,7 @@ from codegen.diagnostics import (  # noqa: F401  (re-exported: the writer's code
     ESCAPES,
     FILE_LOCKED,
     FOREIGN,
+    JOURNALED,
     LOCKED,
     OUTPUT_NOT_DIR,
     PENDING,
@@ -141,10 +142,6 @@ def inside(path: Path, real_base: str) -> bool:
 
 def normalise(relative: str) -> str:
     return PurePosixPath(relative).as_posix()
-
-
-def display(path: Path, root: Path) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 def reason(error: OSError) -> str:

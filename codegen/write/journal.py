@@ -25,6 +25,7 @@ from pathlib import Path
 
 from codegen import atomic
 from codegen.model import Change, Diagnostic
+from codegen.paths import display_path
 from codegen.write.changes import FileChange
 from codegen.write.files import (
     BAD_JOURNAL,
@@ -32,6 +33,7 @@ from codegen.write.files import (
     ESCAPES,
     FILE_LOCKED,
     JOURNAL,
+    JOURNALED,
     LOCKED,
     OUTPUT_NOT_DIR,
     PENDING,
@@ -40,7 +42,6 @@ from codegen.write.files import (
     backup,
     diag,
     digest,
-    display,
     fsync_dirs,
     inside,
     make_parents,
@@ -221,7 +222,7 @@ def _transaction(
     except OSError as staging_error:
         failed = staging_error.filename if isinstance(staging_error.filename, str) else str(base)
         message = f"cannot write: {reason(staging_error)}; nothing changed"
-        return (*problems, diag(display(Path(failed), base.parent), WRITE_FAILED, message))
+        return (*problems, diag(display_path(Path(failed), base.parent), WRITE_FAILED, message))
     finally:
         for fd in handles.values():
             os.close(fd)
@@ -238,7 +239,7 @@ def _transaction(
         return (*problems, diag(str(base), WRITE_FAILED, message))
     if outcome == "pending":
         message = f"cannot replace {error}; the write is journaled, run codegen again to finish"
-        return (*problems, diag(str(base), WRITE_FAILED, message))
+        return (*problems, diag(str(base), JOURNALED, message))
     return (*problems, *meanwhile)
 
 
@@ -592,7 +593,7 @@ def _recover_locked(base: Path, dirs: set[Path]) -> tuple[Diagnostic, ...]:
                 "changed since an interrupted codegen write; left as it is, not overwritten: "
                 "run codegen again to route it"
             )
-            problems.append(diag(display(entry.final, base), CHANGED_SINCE_PLAN, message))
+            problems.append(diag(display_path(entry.final, base), CHANGED_SINCE_PLAN, message))
     for folder in sorted(dirs):
         _sweep(folder)
     _sweep(base, _ATOMIC_STRAY)  # a journal write cut short by a crash
@@ -614,7 +615,7 @@ def _write_journal(base: Path, phase: str, entries: list[_Entry]) -> None:
     """Atomically record what the commit phase does, with paths relative to `base`."""
 
     def rel(path: Path | None) -> str | None:
-        return None if path is None else os.path.relpath(path, base).replace(os.sep, "/")
+        return None if path is None else display_path(path, base)
 
     document = {
         "version": 2,
