@@ -16,7 +16,13 @@ from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic, Plan
 from codegen.paths import display_path
 from codegen.progress import terminal_progress
-from codegen.scan.discover import discover, imported_shims, routed_elsewhere
+from codegen.scan.discover import (
+    committed_only,
+    discover,
+    imported_shims,
+    in_commit_hook,
+    routed_elsewhere,
+)
 
 if TYPE_CHECKING:
     from codegen import pipeline
@@ -61,6 +67,11 @@ def run(options: Options, config: Config) -> int:
     """Dispatch one subcommand."""
     command, paths = options.command, list(options.paths)
     discovered = discover(paths, config)
+    if in_commit_hook():
+        # The commit holds what git tracks: plan from exactly that, as a fresh clone would.
+        sources, left_out = committed_only(discovered[0], config.root)
+        discovered = (sources, discovered[1])
+        _print_diagnostics(left_out)
     # The pre-commit hook runs `sync` on every commit: an in-sync tree answers from the cache.
     if (
         command in ("check", "sync")

@@ -8,6 +8,7 @@ import io
 import os
 import re
 import stat
+import subprocess
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -16,7 +17,14 @@ from pathlib import PurePosixPath
 
 from codegen import diagnostics
 from codegen.config import Config
-from codegen.diagnostics import MISSING_PATH, SYMLINK_LOOP, TOO_LARGE, UNDECODABLE, UNREADABLE
+from codegen.diagnostics import (
+    MISSING_PATH,
+    SYMLINK_LOOP,
+    TOO_LARGE,
+    UNDECODABLE,
+    UNREADABLE,
+    UNTRACKED,
+)
 from codegen.model import Diagnostic, SourceFile
 from codegen.names import SHIM_SUFFIX
 from codegen.paths import display_path
@@ -34,6 +42,60 @@ def discover(
     walker.walk_deferred()
     files = tuple(sorted(walker.files.values(), key=lambda source: source.path))
     return files, tuple(walker.diagnostics)
+
+
+def in_commit_hook() -> bool:
+    """Whether this run is a pre-commit hook (pre-commit sets PRE_COMMIT=1 for every hook)."""
+    return os.environ.get("PRE_COMMIT") == "1"
+
+
+def committed_only(
+    sources: Sequence[SourceFile], root: str
+) -> tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]]:
+    """The files git tracks, and a note for each one left out: what a commit (and so a fresh
+    clone) holds. pre-commit stashes unstaged edits of tracked files, never untracked files, so
+    without this a work-in-progress model would shape the generated code that gets committed."""
+    tracked = _git_tracked(root)
+    if tracked is None:  # not a git work tree (or no git): nothing to tell apart
+        return tuple(sources), ()
+    kept: list[SourceFile] = []
+    notes: list[Diagnostic] = []
+    for source in sources:
+        if os.path.realpath(source.abspath) in tracked:
+            kept.append(source)
+            continue
+        message = (
+            "not tracked by git, so not part of this commit: left out of the plan "
+            "(`git add` it to share its layers)"
+        )
+        notes.append(diagnostics.info(source.path, UNTRACKED, message))
+    return tuple(kept), tuple(notes)
+
+
+def _git_tracked(root: str) -> frozenset[str] | None:
+    """Real paths of every file in git's index for the work tree holding `root`, or None."""
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--full-name"],
+            cwd=top,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    base = os.path.realpath(top)
+    return frozenset(
+        os.path.join(base, os.fsdecode(name).replace("/", os.sep))
+        for name in listed.split(b"\0")
+        if name
+    )
 
 
 def read_source(
