@@ -12,10 +12,10 @@ from pathlib import Path
 
 from codegen import names, pipeline, write
 from codegen.apply.rewrite import Applied, unroute
-from codegen.commands import pending_changes
 from codegen.config import Config
 from codegen.emit.render import environment
 from codegen.model import Model, Plan
+from codegen.pending import pending_changes
 from codegen.plan.planner import model_edits, pair_depths
 from codegen.report import text as report
 
@@ -31,8 +31,9 @@ def _step(title: str) -> None:
     print(f"\n=== {title} ===", flush=True)
 
 
-def _unrouted_copy(models: Path, project: Path) -> None:
-    """Copy the models as a user has them before `apply`: without shim decorators or imports."""
+def unrouted_copy(models: Path, project: Path) -> None:
+    """Copy `models` to `project`/models as a user has them before `apply`: without shim
+    decorators or imports (the demo starts there, and so do the tests of a first sync)."""
     target = project / "models"
     target.mkdir(parents=True)
     for source in sorted(models.glob("*.py")):
@@ -65,7 +66,7 @@ def run_demo(*, keep: Path | None = None, models: Path | None = None) -> int:
 
 def _run(models: Path, project: Path) -> int:
     print(f"working on a copy of {models} in {project}")
-    _unrouted_copy(models, project)
+    unrouted_copy(models, project)
     config = Config(root=str(project))
 
     _step("1. codegen scan models/")

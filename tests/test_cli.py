@@ -659,3 +659,48 @@ def test_a_reader_that_goes_away_is_not_an_internal_error(
     monkeypatch.setattr(codegen.commands, "run", closed)
     code, _, err = run(capsys, "scan")
     assert code == 141 and "internal error" not in err
+
+
+def test_no_module_or_test_imports_a_private_name_of_codegen() -> None:
+    """Modules meet through public names (the demo and the tests once reached for
+    `demo._unrouted_copy` and `commands.pending_changes` sat in the wrong module)."""
+    import ast
+
+    found = []
+    for folder in ("codegen", "tests"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if {"realcode", "realcode_imports", "route_fixtures", "golden"} & set(path.parts):
+                continue
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("codegen"):
+                    found += [
+                        f"{path.relative_to(REPO)}: {alias.name}"
+                        for alias in node.names
+                        if alias.name.startswith("_") and not alias.name.startswith("__")
+                    ]
+    assert found == []
+
+
+def test_a_write_that_cannot_be_finished_nor_undone_says_it_is_journaled(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The advice follows the diagnostic code (CG315), not words in a message."""
+    import os
+
+    synced(capsys)
+    edit_literal(project / "models/sentiment.py", "conv_block", "stddev=0.02", "stddev=0.05")
+    real_replace = os.replace
+
+    def failing_disk(src, dst):  # type: ignore[no-untyped-def]
+        if (project / ".codegen-journal").exists():  # it landed; then no rename works, even
+            raise OSError(5, "Input/output error", os.fspath(dst))  # rollback's journal
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_disk)
+    code, _, err = run(capsys, "sync")
+    monkeypatch.undo()
+    assert code == 2
+    assert "CG315" in err and "the write is journaled; run codegen again to finish it." in err
+    assert "nothing written" not in err
+    code, out, _ = run(capsys, "sync")  # the next run finishes the journaled write
+    assert code in (0, 1) and run(capsys, "check")[0] == 0, out

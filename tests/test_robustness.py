@@ -32,7 +32,7 @@ from pyflakes import reporter as pyflakes_reporter
 
 from codegen import write
 from codegen.cli import main
-from codegen.demo import _unrouted_copy
+from codegen.demo import unrouted_copy
 from codegen.ids import id_path
 from codegen.scan import discover
 from codegen.write import JOURNAL, header_status, journal
@@ -54,7 +54,7 @@ def make_project(root: Path, *, routed: bool = False, config: str = CONFIG) -> P
         for path in sorted(MODELS.glob("*.py")):
             shutil.copy2(path, root / "models" / path.name)
     else:
-        _unrouted_copy(MODELS, root)
+        unrouted_copy(MODELS, root)
     (root / "pyproject.toml").write_text(config, "utf-8")
     return root
 

@@ -59,7 +59,7 @@ def claim(directory: Path) -> str:
                 "left untouched: choose another cache_dir, or delete that folder"
             )
         directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = directory.with_name(f"{atomic.TEMP_PREFIX}{secrets.token_hex(8)}")
+        staging = atomic.temp_path(directory)
         staging.mkdir()
         try:
             for name, content in (
@@ -283,7 +283,11 @@ def _parse_pack(data: bytes) -> list[tuple[bytes, int, int, int]] | None:
 def _remove_stale_temps(directory: Path) -> None:
     """Temp files of crashed runs; recent ones may belong to a process that is writing right now."""
     now = time.time()
-    for temp in directory.glob(f"{atomic.TEMP_PREFIX}*"):
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for temp in (directory / name for name in names if atomic.is_temp_name(name)):
         try:
             if now - temp.stat().st_mtime > STALE_TEMP_SECONDS:
                 temp.unlink()
