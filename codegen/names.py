@@ -109,6 +109,17 @@ def common_module(package: str) -> str:
     return f"{package}.{COMMON_MODULE}"
 
 
+def is_generated_call(dotted: str, package: str) -> bool:
+    """Whether a resolved callee is a builder in the configured output `package` (its
+    `layers_common` or a `<model>_transfer` shim): decided by the package, never by a suffix
+    alone, so an unscanned library called `style_transfer` is not taken for generated code."""
+    if not package:
+        return False
+    module = dotted.lstrip(".").rpartition(".")[0]
+    owner, _, name = module.rpartition(".")
+    return owner == package and (name == COMMON_MODULE or name.endswith(SHIM_SUFFIX))
+
+
 def is_shim_file(name: str) -> bool:
     """Whether an output file name is a shim's."""
     return name.endswith(f"{SHIM_SUFFIX}.py")

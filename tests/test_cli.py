@@ -704,3 +704,56 @@ def test_a_write_that_cannot_be_finished_nor_undone_says_it_is_journaled(
     assert "nothing written" not in err
     code, out, _ = run(capsys, "sync")  # the next run finishes the journaled write
     assert code in (0, 1) and run(capsys, "check")[0] == 0, out
+
+
+STYLED_MODEL = textwrap.dedent(
+    '''\
+    import {library}
+    import tensorflow.compat.v1 as tf
+
+
+    def embed(ids, vocab_size, dim, scope="embed"):
+        with tf.variable_scope(scope):
+            W = tf.get_variable("W", [vocab_size, dim])
+            return tf.nn.embedding_lookup(W, ids)
+
+
+    def build_model(ids):
+        h = embed(ids, 20000, 64)
+        h = {library}.stylize(h)
+        return tf.layers.dense(tf.reduce_max(h, axis=1), {classes}, name="head")
+    '''
+)
+
+
+@pytest.mark.parametrize(
+    ("library", "output", "ours"),
+    [
+        ("style_transfer", "generated", False),  # a library whose name ends like a shim's
+        ("generated.layers_common", "generated", True),
+        ("generated.layers_common", "gen", False),  # not the configured output: not ours
+        ("gen.topic_transfer", "gen", True),
+    ],
+)
+def test_generated_code_is_told_by_the_configured_output_package(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    library: str,
+    output: str,
+    ours: bool,
+) -> None:
+    """A call nobody scanned may hide layers (CG230), unless it goes into our own output."""
+    (tmp_path / "models").mkdir()
+    for name, classes in (("a", 3), ("b", 5)):
+        text = STYLED_MODEL.format(library=library, classes=classes)
+        (tmp_path / "models" / f"{name}.py").write_text(text, "utf-8")
+    write_config(tmp_path, 'paths = ["models"]', f'output = "{output}"', 'cache_dir = ""')
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run(capsys, "scan", "--json")
+    noted = [
+        d["path"]
+        for d in json.loads(out)["diagnostics"]
+        if d["code"] == "CG230" and f"{library}.stylize" in d["message"]
+    ]
+    assert noted == ([] if ours else ["models/a.py", "models/b.py"])

@@ -61,7 +61,7 @@ class PlanOptions:
 def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
     """Scan facts in, plan out: clone classes, models, trie, keys and divergences."""
     modules = sorted(modules, key=lambda m: m.path)
-    project = Project(modules)
+    project = Project(modules, output_package=options.output_package)
     prints = fingerprint(modules, build_pattern=options.build_function, project=project)
     diagnostics: list[Diagnostic] = [d for m in modules for d in m.diagnostics]
     classes = {c.id: c for c in prints.clone_classes}
@@ -315,7 +315,7 @@ def _layer_sequence(
         if identity is None:
             if (
                 not call.local
-                and roots.worth_noting(call.callee)
+                and roots.worth_noting(call.callee, project)
                 and project.callee(fid, call.callee, False, None) is None
             ):
                 diagnostics.append(

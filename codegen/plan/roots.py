@@ -17,7 +17,6 @@ from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
     call_signature,
-    is_generated_builder,
     labelled_args,
 )
 from codegen.plan.linking import Project
@@ -35,11 +34,11 @@ _NOT_LAYERS = frozenset(
 MAX_LOOK_INTO = 32  # methods and functions looked into per model: a bound for odd recursion
 
 
-def worth_noting(callee: str) -> bool:
+def worth_noting(callee: str, project: Project) -> bool:
     """Whether a call that resolves to no scanned definition may hide layers (CG230): not one
-    into numpy, os, ... (never layers) or into generated code (routed builders)."""
+    into numpy, os, ... (never layers) or into the project's generated code (routed builders)."""
     root = callee.lstrip(".*").split(".", 1)[0]
-    return root not in _NOT_LAYERS and not is_generated_builder(callee)
+    return root not in _NOT_LAYERS and not project.is_generated(callee)
 
 
 @dataclass(frozen=True)
@@ -220,7 +219,7 @@ class LayerWalk:
         return False
 
     def note_unresolved(self, call: LayerCall, function: FunctionFacts) -> None:
-        if worth_noting(call.callee):
+        if worth_noting(call.callee, self.project):
             self.unresolved.append((call.callee, call.line, function.qualname))
 
     def add(self, layer: Layer, static: bool) -> None:
