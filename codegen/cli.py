@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import __version__
-from codegen.config import apply_overrides, load_config, validate_config
+from codegen.config import Config, apply_overrides, load_config, validate_config
 
 EXIT_HELP = """\
 exit codes:
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)"
         )
-        sub.add_argument("--output", help="output folder (default: generated)")
+        sub.add_argument("--output", help=f"output folder (default: {Config.output})")
         sub.add_argument(
             "--exclude", action="append", default=None, metavar="GLOB", help="skip matching paths"
         )

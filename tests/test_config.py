@@ -323,3 +323,19 @@ def test_the_runtime_accepts_exactly_what_the_config_accepts(value: str) -> None
             assert not accepted, (key, value)
         else:
             assert accepted, (key, value)
+
+
+def test_each_default_is_written_in_config_only() -> None:
+    """Stages take settings from their caller; a second copy of a default would drift."""
+    import re
+
+    from tests.conftest import REPO
+
+    defaults = {"build_function": Config.build_function}
+    for path in sorted((REPO / "codegen").rglob("*.py")):
+        if path.name == "config.py" or "runtime" in path.parts:
+            continue
+        text = path.read_text("utf-8")
+        for key, value in defaults.items():
+            spelled = re.compile(rf"""r?["']{re.escape(value)}["']""")
+            assert not spelled.search(text), f"{path.relative_to(REPO)} repeats {key}'s default"

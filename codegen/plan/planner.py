@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen import literals, stable_hash
+from codegen.config import Config
 from codegen.diagnostics import (
     LIBRARY_LAYER_SHARED,
     NOT_ROUTABLE,
@@ -36,6 +37,7 @@ from codegen.model import (
     TrunkLayer,
 )
 from codegen.names import COMMON_MODULE, common_module, shim_alias, shim_module
+from codegen.paths import package_of
 from codegen.plan import roots
 from codegen.plan.fingerprint import (
     Fingerprints,
@@ -53,9 +55,15 @@ from codegen.scan import apis
 class PlanOptions:
     """The configuration that shapes a plan (a subset of Config, so plan stays config-agnostic)."""
 
-    build_function: str = r"^build"
-    output_package: str = "generated"
+    # The defaults are Config's (they live there only).
+    build_function: str = Config.build_function
+    output_package: str = package_of(Config.output)
     line_length: int = DEFAULT_LINE_LENGTH  # the project formatter's, for the lines apply adds
+
+    @property
+    def narrows_roots(self) -> bool:
+        """A chosen build_function narrows the models found to the names it matches."""
+        return self.build_function != Config.build_function
 
 
 def make_plan(modules: Sequence[ModuleFacts], options: PlanOptions = PlanOptions()) -> Plan:
@@ -155,7 +163,11 @@ def _other_models(
     """Models of every other shape (classes, build methods, model_fns, module code), each with
     the layers its root reaches and the file shim (named by the file) that routes it."""
     found = roots.find_roots(
-        project, prints, build_pattern=options.build_function, legacy={m.id for m in legacy}
+        project,
+        prints,
+        build_pattern=options.build_function,
+        narrow=options.narrows_roots,
+        legacy={m.id for m in legacy},
     )
     taken = set(names.values())
     legacy_paths = {m.path for m in legacy}

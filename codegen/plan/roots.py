@@ -22,7 +22,6 @@ from codegen.plan.fingerprint import (
 from codegen.plan.linking import Project
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
-DEFAULT_BUILD_PATTERN = r"^build"
 _MODEL_FN = re.compile(r"(^|_)model_fn$")
 _MODEL_FN_HOLDER = re.compile(r"(_builder|^get_model_fn|model_fn\w*)$")
 _MODEL_FN_PARAMS = ("features", "labels", "mode")
@@ -78,9 +77,11 @@ def find_roots(
     prints: Fingerprints,
     *,
     build_pattern: str,
+    narrow: bool,
     legacy: set[str],
 ) -> list[Root]:
-    """Every root that is not a module-level build function (those are `legacy` ids)."""
+    """Every root that is not a module-level build function (those are `legacy` ids); with
+    `narrow`, only those with a name `build_pattern` matches."""
     called = called_functions(project, prints)
     subclassed = project.subclassed()
     roots: list[Root] = []
@@ -132,7 +133,7 @@ def find_roots(
     # to a model it is a helper some code outside the scan may call (or dead code).
     others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in legacy}
     roots = [r for r in roots if r.kind != "function" or r.path not in others]
-    if build_pattern != DEFAULT_BUILD_PATTERN:  # a chosen pattern narrows the roots to its names
+    if narrow:
         pattern = re.compile(build_pattern)
         roots = [r for r in roots if any(pattern.search(p) for p in r.qualname.split("."))]
     return roots
