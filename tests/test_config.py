@@ -339,3 +339,24 @@ def test_each_default_is_written_in_config_only() -> None:
         for key, value in defaults.items():
             spelled = re.compile(rf"""r?["']{re.escape(value)}["']""")
             assert not spelled.search(text), f"{path.relative_to(REPO)} repeats {key}'s default"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("generated", True),
+        ("v2", True),
+        ("gen.v2", False),
+        ("my-gen", False),
+        ("class", False),
+        ("match", True),  # a soft keyword is a fine name
+        ("caf\u00e9", True),
+        ("\ufb01t", False),  # Python would bind it as `fit`
+        ("abc\n", False),
+        ("", False),
+    ],
+)
+def test_one_identifier_rule(name: str, ok: bool) -> None:
+    from codegen import names
+
+    assert names.is_identifier(name) is ok

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import keyword
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from libcst.metadata import (
 from codegen import diagnostics, names
 from codegen.apply import marks as _route
 from codegen.model import Diagnostic, ModelEdit
-from codegen.names import is_reserved_in_shim
+from codegen.names import is_identifier, is_reserved_in_shim
 from codegen.scan.extract import parse_module
 
 _BOM = "\ufeff"
@@ -356,7 +355,7 @@ def _invalid_names(edit: ModelEdit) -> str:
         "common module": edit.common_module.split("."),
     }
     for what, parts in names.items():
-        if not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+        if not all(is_identifier(part) for part in parts):
             return f"invalid {what} `{'.'.join(parts)}` in the apply plan"
     return ""
 

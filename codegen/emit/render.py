@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import keyword
-import re
 from dataclasses import dataclass
 
 import jinja2
@@ -16,8 +14,6 @@ from codegen.emit.canonical import canonical_copies
 from codegen.ids import function_id, id_path
 from codegen.model import CloneClass, FunctionFacts, Model, Plan, TrunkLayer
 from codegen.names import COMMON_MODULE, LayerComment, format_layer_comment, shim_file
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def environment() -> jinja2.Environment:
@@ -41,7 +37,7 @@ class RenderError(Exception):
 
 def safe_identifier(name: str) -> str:
     """Refuse anything that is not a plain identifier: names reach generated code verbatim."""
-    if not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+    if not names.is_identifier(name):
         raise RenderError(f"refusing to generate code with the name {name!r}")
     return name
 

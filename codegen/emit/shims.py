@@ -5,11 +5,10 @@ Python prepares every line; `templates/file_transfer.py.jinja` only places them.
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from codegen.names import LayerComment, format_layer_comment
+from codegen.names import LayerComment, format_layer_comment, is_identifier
 
 if TYPE_CHECKING:
     import jinja2
@@ -92,7 +91,7 @@ class FileShim:
 def object_name(root: str) -> str:
     """The module-level name of a model's object: its root, made a safe identifier."""
     name = root.rpartition(".")[2]
-    if not name.isidentifier() or keyword.iskeyword(name):
+    if not is_identifier(name):
         raise ShimError(f"refusing to generate code with the name {root!r}")
     return f"{name}_model" if name in RESERVED or name.startswith("_") else name
 
