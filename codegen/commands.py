@@ -255,11 +255,9 @@ def _write(
         for change in everything:
             print(_describe(change, dry_run=True))
         return EXIT_CHANGED if everything else EXIT_CLEAN
-    root = Path(config.root)
-    # One transaction covers generated/ and the models: all of it is written, or none of it. Every
-    # file read for this plan must still hold the bytes that were read (users' files are sacred).
-    expect = {s.abspath: s.digest for s in outcome.scan.sources if s.text is not None}
-    problems = write.apply_changes(everything, root, expect=expect)
+    from codegen.pending import write_changes  # loaded already: this run planned
+
+    problems = write_changes(changes, outcome, config)
     failures = [d for d in problems if d.severity == "error"]
     _print_diagnostics([d for d in problems if d.severity == "warning"])
     if failures:

@@ -57,6 +57,17 @@ def pending_changes(
     return Changes(generated_changes, model_changes, tuple(problems), notes)
 
 
+def write_changes(changes: Changes, outcome: Outcome, config: Config) -> tuple[Diagnostic, ...]:
+    """Write `changes` in one transaction: all of generated/ and the models, or none of it.
+
+    Every file read for this plan must still hold the bytes that were read (users' files are
+    sacred); the problems say what was refused, or that a failed write is journaled (CG315).
+    """
+    expect = {s.abspath: s.digest for s in outcome.scan.sources if s.text is not None}
+    everything = (*changes.generated, *changes.models)
+    return write.apply_changes(everything, Path(config.root), expect=expect)
+
+
 def _partial_scan_conflicts(
     changes: tuple[Change, ...], outcome: Outcome, config: Config
 ) -> list[Diagnostic]:

@@ -757,3 +757,20 @@ def test_generated_code_is_told_by_the_configured_output_package(
         if d["code"] == "CG230" and f"{library}.stylize" in d["message"]
     ]
     assert noted == ([] if ours else ["models/a.py", "models/b.py"])
+
+
+def test_the_demo_writes_what_sync_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo is built on the commands' change planning and their one transaction: the copy
+    it leaves behind is in sync for `codegen check` (steps 1 to 3; step 4 needs TensorFlow)."""
+    from codegen.config import Config
+    from codegen.demo import scan_emit_apply, unrouted_copy
+
+    unrouted_copy(MODELS, tmp_path)
+    assert scan_emit_apply(Config(root=str(tmp_path), cache_dir="")) is not None
+    out = capsys.readouterr().out
+    assert "create generated/layers_common.py" in out and "+from generated import" in out
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "check", "--no-cache")[0] == 0
+    assert not (tmp_path / "generated" / ".codegen-journal").exists()
