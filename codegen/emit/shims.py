@@ -83,8 +83,8 @@ class FileShim:
 
     path: str
     models: tuple[ShimModel, ...]
-    collection: str = "transferable_variables"
-    scope_prefix: str = "transfer"
+    collection: str  # the configured ones: their defaults live in Config only
+    scope_prefix: str
     shared_with: str = ""
 
 
