@@ -774,3 +774,33 @@ def test_the_demo_writes_what_sync_writes(
     monkeypatch.chdir(tmp_path)
     assert run(capsys, "check", "--no-cache")[0] == 0
     assert not (tmp_path / "generated" / ".codegen-journal").exists()
+
+
+def test_no_decision_in_codegen_reads_a_diagnostic_message() -> None:
+    """Control flow follows diagnostic codes; messages are for people (and may change)."""
+    import ast
+
+    def reads_message(node: ast.AST) -> bool:
+        return any(
+            isinstance(inner, ast.Attribute) and inner.attr == "message"
+            for inner in ast.walk(node)
+        )
+
+    found = []
+    for path in sorted((REPO / "codegen").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            tests = []
+            if isinstance(node, ast.If | ast.IfExp | ast.While | ast.Assert):
+                tests = [node.test]
+            elif isinstance(node, ast.comprehension):
+                tests = list(node.ifs)
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("any", "all"):
+                tests = list(node.args)
+            elif isinstance(node, ast.Compare):
+                tests = [node]
+            found += [
+                f"{path.relative_to(REPO)}:{node.lineno}"  # type: ignore[attr-defined]
+                for test in tests
+                if reads_message(test)
+            ]
+    assert found == []
