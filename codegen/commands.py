@@ -19,6 +19,7 @@ from codegen.progress import terminal_progress
 from codegen.scan.discover import (
     committed_only,
     discover,
+    git_tracked,
     in_commit_hook,
 )
 
@@ -56,9 +57,11 @@ def run(options: Options, config: Config) -> int:
     """Dispatch one subcommand."""
     command, paths = options.command, list(options.paths)
     discovered = discover(paths, config)
-    if in_commit_hook():
-        # The commit holds what git tracks: plan from exactly that, as a fresh clone would.
-        sources, left_out = committed_only(discovered[0], config.root)
+    # In a commit hook, the commit holds what git tracks: plan from exactly that, as a fresh
+    # clone would (None: not a hook, or not a git work tree, so nothing to tell apart).
+    tracked = git_tracked(config.root) if in_commit_hook() else None
+    if tracked is not None:
+        sources, left_out = committed_only(discovered[0], tracked)
         discovered = (sources, discovered[1])
         _print_diagnostics(left_out)
     # The pre-commit hook runs `sync` on every commit: an in-sync tree answers from the cache.
@@ -127,7 +130,7 @@ def run(options: Options, config: Config) -> int:
         with_models=models,
     )
     changes = pending.pending_changes(
-        outcome, config, force=options.force, generated=generated, models=models
+        outcome, config, force=options.force, generated=generated, models=models, tracked=tracked
     )
     if command == "check":
         code = _check(changes, config, options)

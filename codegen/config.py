@@ -200,8 +200,8 @@ def _range_problem(option: Option, value: object) -> str:
     return f"{option.key} must be between {low} and {high}, got {value}"
 
 
-# Most unbounded repeats a build_function pattern may hold: matching costs up to
-# (name length) ** (repeats + 1) steps, so three keep any function name well under a millisecond.
+# Most repeats a build_function pattern may hold: matching one name costs up to
+# (name length) ** (repeats + 1) steps, and three keep a 40-character name under a millisecond.
 MAX_PATTERN_REPEATS = 3
 
 

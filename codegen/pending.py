@@ -2,11 +2,12 @@
 
 `pending_changes` turns a pipeline `Outcome` into the creates, updates, deletes and refusals of
 generated/ and the models, the problems that stop them and the checkpoint-compatibility notes;
-`check` prints them, `emit`/`apply`/`sync` write them, `demo` shows them.
+`check` prints them; `emit`, `apply`, `sync` and `demo` write them with `write_changes`.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,13 @@ def pending_changes(
     force: bool,
     generated: bool = True,
     models: bool = True,
+    tracked: frozenset[str] | None = None,
 ) -> Changes:
-    """Everything emit/apply would change on disk for this outcome, without writing."""
+    """Everything emit/apply would change on disk for this outcome, without writing.
+
+    `tracked`, in a commit hook: the real paths git tracks. A generated file outside them is
+    not part of the commit, so it is left alone (named in a note), never deleted.
+    """
     root = Path(config.root)
     problems = list(outcome.diagnostics)
     generated_changes: tuple[Change, ...] = ()
@@ -46,6 +52,9 @@ def pending_changes(
             outcome.files, root / config.output, root, force=force
         )
         problems.extend(write_problems)
+        if tracked is not None:
+            generated_changes, left = _committed_changes(generated_changes, tracked)
+            problems.extend(left)
         problems.extend(_partial_scan_conflicts(generated_changes, outcome, config))
         problems.extend(_still_imported(generated_changes, outcome, config, models=models))
         notes = compatibility_notes(outcome.plan, generated_changes)
@@ -66,6 +75,22 @@ def write_changes(changes: Changes, outcome: Outcome, config: Config) -> tuple[D
     expect = {s.abspath: s.digest for s in outcome.scan.sources if s.text is not None}
     everything = (*changes.generated, *changes.models)
     return write.apply_changes(everything, Path(config.root), expect=expect)
+
+
+def _committed_changes(
+    changes: tuple[Change, ...], tracked: frozenset[str]
+) -> tuple[tuple[Change, ...], list[Diagnostic]]:
+    """The changes a commit holds: deleting a generated file git does not track is not one."""
+    kept: list[Change] = []
+    notes: list[Diagnostic] = []
+    for change in changes:
+        target = change.target if isinstance(change, write.FileChange) else ""
+        if change.action == "delete" and os.path.realpath(target) not in tracked:
+            message = "not tracked by git, so not part of this commit: left alone"
+            notes.append(diagnostics.info(change.path, diagnostics.UNTRACKED, message))
+        else:
+            kept.append(change)
+    return tuple(kept), notes
 
 
 def _partial_scan_conflicts(

@@ -386,6 +386,21 @@ def test_the_hook_plans_from_tracked_files_and_names_the_untracked_ones(tmp_path
     assert (project / "generated" / "summary_transfer.py").is_file()
     _git(project, "reset", "-q", "--hard")  # back to the commit; summary.py leaves the index
 
+    # A work-in-progress model the user synced by hand: its shim is untracked too, and the
+    # hook runs with unstaged edits stashed (as pre-commit does). Neither is part of the commit:
+    # both are left alone and named, and the commit passes.
+    (project / "models" / "summary.py").write_text(SUMMARY_MODEL, "utf-8")
+    assert _codegen(project, "sync", hook=False).returncode == 1
+    _git(project, "stash", "-q")  # keeps untracked files, as pre-commit's stash does
+    hooked = _codegen(project, "sync", hook=True)
+    assert hooked.returncode == 0, _output(hooked)
+    assert "models/summary.py:1:0: CG106" in hooked.stderr, _output(hooked)
+    assert "generated/summary_transfer.py:1:0: CG106" in hooked.stderr, _output(hooked)
+    assert (project / "generated" / "summary_transfer.py").is_file()
+    _git(project, "stash", "pop", "-q")
+    _git(project, "reset", "-q", "--hard")
+    _git(project, "clean", "-q", "-f", "models", "generated")
+
     # The committed tree regenerates to itself in a fresh clone.
     clone = tmp_path / "clone"
     _git(tmp_path, "clone", "-q", str(project), str(clone))

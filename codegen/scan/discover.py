@@ -50,14 +50,11 @@ def in_commit_hook() -> bool:
 
 
 def committed_only(
-    sources: Sequence[SourceFile], root: str
+    sources: Sequence[SourceFile], tracked: frozenset[str]
 ) -> tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]]:
-    """The files git tracks, and a note for each one left out: what a commit (and so a fresh
-    clone) holds. pre-commit stashes unstaged edits of tracked files, never untracked files, so
-    without this a work-in-progress model would shape the generated code that gets committed."""
-    tracked = _git_tracked(root)
-    if tracked is None:  # not a git work tree (or no git): nothing to tell apart
-        return tuple(sources), ()
+    """The files git tracks (real paths in `tracked`), and a note for each one left out: what a
+    commit (and so a fresh clone) holds. pre-commit stashes unstaged edits of tracked files, never
+    untracked files, so without this a work-in-progress model would shape what gets committed."""
     kept: list[SourceFile] = []
     notes: list[Diagnostic] = []
     for source in sources:
@@ -72,7 +69,7 @@ def committed_only(
     return tuple(kept), tuple(notes)
 
 
-def _git_tracked(root: str) -> frozenset[str] | None:
+def git_tracked(root: str) -> frozenset[str] | None:
     """Real paths of every file in git's index for the work tree holding `root`, or None."""
     try:
         top = subprocess.run(
