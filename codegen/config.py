@@ -61,20 +61,36 @@ OPTIONS: tuple[Option, ...] = (
         "Glob patterns (fnmatch) on the relative `/` path or any of its parent folders;"
         " a pattern without `/` also matches any single path component.",
     ),
-    Option("output", "string", "Folder for generated modules, relative and inside the project."),
     Option(
-        "collection", "string", "Graph collection that the shims add transferable variables to."
+        "output",
+        "string",
+        "Folder for generated modules: an importable package path inside the project (`gen/v2`,"
+        " not `gen.v2`); not a scanned folder, nor inside or holding one (scanning `.` is fine).",
     ),
-    Option("scope_prefix", "string", "Variable scope under which all canonical keys live."),
     Option(
-        "build_function", "string", "Regex (re.search) that a model's build function name matches."
+        "collection",
+        "string",
+        "Graph collection that the shims add transferable variables to (letters, digits, `_.-`).",
+    ),
+    Option(
+        "scope_prefix",
+        "string",
+        "Variable scope under which all canonical keys live: one name (letters, digits, `_.-`).",
+    ),
+    Option(
+        "build_function",
+        "string",
+        "Regex (re.search) that a model's build function name matches; patterns that can"
+        " backtrack badly (nested repeats, backreferences) are refused.",
     ),
     Option("cache_dir", "string", 'Scan cache folder; `""` disables the cache. Safe to delete.'),
-    Option("jobs", "integer", "Parallel parser processes; 0 picks one per CPU.", (0, 1024)),
+    Option(
+        "jobs", "integer", "Parallel parser processes (0 to 1024); 0 picks one per CPU.", (0, 1024)
+    ),
     Option(
         "max_file_bytes",
         "integer",
-        "Files larger than this are reported (CG103) and not scanned.",
+        "Files larger than this (at most 2**30) are reported (CG103) and not scanned.",
         (1, 2**30),
     ),
 )
