@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from codegen import diagnostics, write
 from codegen.cache.outputs import cached_outputs, remember_outputs
+from codegen.cache.reports import cached_report, remember_report
 from codegen.config import Config
 from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic
@@ -75,6 +76,12 @@ def run(options: Options, config: Config) -> int:
         else:
             print("everything already up to date.")
         return EXIT_CLEAN
+    if command == "scan" and options.use_cache:
+        # An unchanged tree's report, as the last scan printed it: no parse, no plan.
+        answered = cached_report(*discovered, config, as_json=options.json)
+        if answered is not None:
+            sys.stdout.write(answered[0])
+            return answered[1]
     # Only now: the planner and every stage behind it, which an in-sync tree never needs.
     from codegen import pending, pipeline
 
@@ -88,7 +95,7 @@ def run(options: Options, config: Config) -> int:
     )
     missing = [d for d in scanned.diagnostics if d.code == diagnostics.MISSING_PATH]
     if command == "scan":
-        code = _scan(scanned, options)
+        code = _scan(scanned, options, config)
         return EXIT_ERROR if missing else code
     if missing:  # a path argument that does not exist: nothing sensible to generate
         _print_diagnostics(missing)
@@ -175,7 +182,7 @@ def _unchanged_tree_in_sync(discovered: pipeline.Discovered, config: Config) -> 
     return not changes and not issues
 
 
-def _scan(scanned: pipeline.Scan, options: Options) -> int:
+def _scan(scanned: pipeline.Scan, options: Options, config: Config) -> int:
     from codegen.report import text as report
 
     with gc_paused():  # a large report is a million acyclic dicts and lists
@@ -187,7 +194,12 @@ def _scan(scanned: pipeline.Scan, options: Options) -> int:
     failed = any(status == "error" for _, status in scanned.plan.files) or any(
         d.severity == "error" for d in (*scanned.diagnostics, *scanned.plan.diagnostics)
     )
-    return EXIT_CHANGED if failed else EXIT_CLEAN
+    code = EXIT_CHANGED if failed else EXIT_CLEAN
+    if options.use_cache:
+        remember_report(
+            scanned.sources, scanned.diagnostics, config, as_json=options.json, text=text, code=code
+        )
+    return code
 
 
 def _describe(change: Change, *, dry_run: bool) -> str:

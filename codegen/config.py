@@ -36,6 +36,8 @@ class Config:
     root: str = field(default_factory=os.getcwd)
     # Not a [tool.codegen] key: the project formatter's (ruff, then black), so marks fit its lines.
     line_length: int = DEFAULT_LINE_LENGTH
+    # Not a key either: a tree without [tool.codegen] caches in the user's cache folder (issue 22).
+    user_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,8 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[Config, tupl
         start = start.parent
     pyproject = Path(os.path.abspath(explicit)) if explicit is not None else find_pyproject(start)
     if pyproject is None:
-        # Outside any project: scan what was asked, but leave no cache folder behind.
-        return Config(root=str(start), cache_dir=""), ()
+        # Outside any project: scan what was asked, but leave no cache folder in the user's files.
+        return Config(root=str(start), cache_dir="", user_cache=True), ()
     shown = _display(pyproject, start)
     root = str(pyproject.parent)
     try:
@@ -146,6 +148,7 @@ def load_config(start: Path, explicit: Path | None = None) -> tuple[Config, tupl
     values, problems = _convert(table, text, shown)
     if not (isinstance(document.get("tool"), dict) and "codegen" in document["tool"]):
         values.setdefault("cache_dir", "")  # a pyproject.toml that is not set up for codegen
+        values["user_cache"] = True
     config = Config(root=root, line_length=formatter_line_length(document), **values)
     return config, (*problems, *validate_config(config, path=shown, text=text))
 

@@ -69,8 +69,9 @@ def test_no_pyproject_anywhere_uses_defaults_rooted_at_start(tmp_path: Path, mon
     monkeypatch.setattr("codegen.config.find_pyproject", lambda start: None)
     config, diagnostics = load_config(tmp_path)
     assert diagnostics == ()
-    # Outside a project nothing may be left behind: no cache folder (issue 14, case 11).
-    assert config == Config(root=str(tmp_path), cache_dir="")
+    # Outside a project nothing may be left behind: no cache folder (issue 14, case 11); it
+    # caches in the user's cache folder instead (issue 22).
+    assert config == Config(root=str(tmp_path), cache_dir="", user_cache=True)
 
 
 def test_explicit_file_is_used_instead_of_walking(tmp_path: Path) -> None:
@@ -231,8 +232,10 @@ def test_overrides_replace_only_given_flags_and_share_validation(tmp_path: Path)
 
 
 def test_options_table_documents_every_field_but_root_and_line_length() -> None:
-    # root is where the pyproject.toml is; line_length is the formatter's, not a codegen key.
-    fields = {field.name for field in dataclasses.fields(Config)} - {"root", "line_length"}
+    # root is where the pyproject.toml is; line_length is the formatter's, not a codegen key;
+    # user_cache says whether there is a [tool.codegen] at all.
+    not_keys = {"root", "line_length", "user_cache"}
+    fields = {field.name for field in dataclasses.fields(Config)} - not_keys
     assert {option.key for option in OPTIONS} == fields
     table = options_table()
     for key in fields:

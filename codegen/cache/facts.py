@@ -303,7 +303,10 @@ def _mtime(path: Path) -> float:
 
 
 def open_facts_cache(config: Config, enabled: bool = True) -> FactsCache:
-    """The facts cache of this project, or a disabled one."""
-    if not enabled or not config.cache_dir:
+    """The facts cache of this tree (see location.py), or a disabled one."""
+    from codegen.cache.location import cache_folder  # it claims folders with this module's claim
+
+    folder = cache_folder(config) if enabled else None
+    if folder is None:
         return FactsCache(None, "")
-    return FactsCache(Path(config.root) / config.cache_dir, facts_salt())
+    return FactsCache(folder, facts_salt())
