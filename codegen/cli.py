@@ -11,6 +11,7 @@ from pathlib import Path
 
 from codegen import __version__
 from codegen.config import Config, apply_overrides, load_config, validate_config
+from codegen.paths import display_path
 
 EXIT_HELP = """\
 exit codes:
@@ -171,8 +172,5 @@ if __name__ == "__main__":
 
 def _from_cwd(path: str, root: str) -> str:
     """A path argument as the scanner takes it: relative to the project root (may start `..`)."""
-    absolute = os.path.abspath(path)  # against the current folder, as a shell user means it
-    try:
-        return os.path.relpath(absolute, root)
-    except ValueError:  # another drive on Windows
-        return absolute
+    # Against the current folder, as a shell user means it.
+    return display_path(os.path.abspath(path), root)

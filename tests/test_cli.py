@@ -158,6 +158,7 @@ def test_usage_errors_exit_2_and_write_nothing(
         ('scope_prefix = "team/transfer"', "scope_prefix", "CG003"),  # shims raised on import
         ('output = "gen.v2"', "output", "CG003"),  # `from gen.v2 import ...` cannot import
         ('output = "models"', "output", "CG003"),  # 0 files scanned, runtime files in models/
+        ('collection = "my vars"', "collection", "CG003"),  # not a name the runtime takes
         ("max_file_bytes = 9223372036854775807", "max_file_bytes", "CG003"),  # OverflowError
     ],
 )

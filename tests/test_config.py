@@ -369,3 +369,15 @@ def test_one_identifier_rule(name: str, ok: bool) -> None:
     from codegen import names
 
     assert names.is_identifier(name) is ok
+
+
+def test_paths_are_shown_by_one_helper() -> None:
+    """Relative `/` paths are spelled in codegen/paths.py only (they were written six times)."""
+    from tests.conftest import REPO
+
+    spelled = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "codegen").rglob("*.py"))
+        if path.name != "paths.py" and "os.path.relpath(" in path.read_text("utf-8")
+    ]
+    assert spelled == []
