@@ -55,7 +55,7 @@ def pending_changes(
         if tracked is not None:
             generated_changes, left = _committed_changes(generated_changes, tracked)
             problems.extend(left)
-        problems.extend(_partial_scan_conflicts(generated_changes, outcome, config))
+        problems.extend(_partial_scan_conflicts(generated_changes, outcome, config, tracked))
         problems.extend(_still_imported(generated_changes, outcome, config, models=models))
         notes = compatibility_notes(outcome.plan, generated_changes)
     if models:
@@ -94,18 +94,22 @@ def _committed_changes(
 
 
 def _partial_scan_conflicts(
-    changes: tuple[Change, ...], outcome: Outcome, config: Config
+    changes: tuple[Change, ...],
+    outcome: Outcome,
+    config: Config,
+    tracked: frozenset[str] | None,
 ) -> list[Diagnostic]:
     """Deletions and rewrites of generated/ follow what is routed, not what this scan saw.
 
     A file this scan did not see (excluded, not named by a path argument) that still imports a
-    shim keeps that shim, and the shared modules beside it, from being deleted or rewritten.
+    shim keeps that shim, and the shared modules beside it, from being deleted or rewritten; in
+    a commit hook, only a file the commit holds (`tracked`) does.
     """
     touched = [c for c in changes if c.action in ("update", "delete")]
     if not touched:
         return []
     seen = {source.path for source in outcome.scan.sources}
-    elsewhere = routed_elsewhere(config, output_package(config), seen)
+    elsewhere = routed_elsewhere(config, output_package(config), seen, tracked=tracked)
     if not elsewhere:
         return []
     problems = []

@@ -397,6 +397,16 @@ def test_the_hook_plans_from_tracked_files_and_names_the_untracked_ones(tmp_path
     assert "models/summary.py:1:0: CG106" in hooked.stderr, _output(hooked)
     assert "generated/summary_transfer.py:1:0: CG106" in hooked.stderr, _output(hooked)
     assert (project / "generated" / "summary_transfer.py").is_file()
+    # An edit the commit holds still regenerates what it shares; the untracked model that
+    # imports generated code does not hold the commit back (it is not part of it).
+    sentiment = project / "models" / "sentiment.py"
+    sentiment.write_text(sentiment.read_text("utf-8").replace("stddev=0.02", "stddev=0.05"))
+    _git(project, "add", "models/sentiment.py")
+    edited = _codegen(project, "sync", hook=True)
+    assert edited.returncode == 1 and "CG313" not in edited.stderr, _output(edited)
+    assert "d generated/sentiment_transfer.py" in edited.stdout, _output(edited)  # updated/deleted
+    assert (project / "generated" / "summary_transfer.py").is_file()
+    _git(project, "reset", "-q", "--hard")
     _git(project, "stash", "pop", "-q")
     _git(project, "reset", "-q", "--hard")
     _git(project, "clean", "-q", "-f", "models", "generated")

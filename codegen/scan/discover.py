@@ -286,7 +286,7 @@ def _reason(error: OSError) -> str:
 
 
 def routed_elsewhere(
-    config: Config, package: str, seen: Iterable[str]
+    config: Config, package: str, seen: Iterable[str], *, tracked: frozenset[str] | None = None
 ) -> dict[str, tuple[str, ...]]:
     """Shim files that files this scan did not see still import: {shim file: (paths, ...)}.
 
@@ -294,7 +294,8 @@ def routed_elsewhere(
     narrower scan (`--exclude`, a path argument naming one file, `sync generated`) leaves routed
     models out. This looks at every `*.py` under the configured paths, excludes ignored, for the
     imports `apply` writes (a cheap text search, no parse) and over-approximates: a file that only
-    mentions a shim in a comment counts too, which can only keep more.
+    mentions a shim in a comment counts too, which can only keep more. With `tracked` (in a
+    commit hook), files git does not track are not part of the commit and do not count.
     """
     if not package:
         return {}
@@ -304,6 +305,8 @@ def routed_elsewhere(
     found: dict[str, list[str]] = {}
     for source in sources:
         if source.path in skip or source.text is None:
+            continue
+        if tracked is not None and os.path.realpath(source.abspath) not in tracked:
             continue
         for alias in shims_mentioned(source.text, package):
             found.setdefault(f"{alias}.py", []).append(source.path)
