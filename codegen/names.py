@@ -5,10 +5,39 @@ Each format has its writer and its reader here, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import keyword
 import re
 import textwrap
+import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
+
+
+def is_identifier(name: str) -> bool:
+    """A name Python binds as written: an identifier, not a keyword, unchanged by NFKC."""
+    # Python NFKC-normalises identifiers: `ﬁt` would silently be bound as `fit`.
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and unicodedata.normalize("NFKC", name) == name
+    )
+
+
+# The collection and the scope prefix the shims pass to the runtime: one component of a
+# TensorFlow name. The runtime cannot import codegen and checks its copy of this pattern
+# (`_SETTING_NAME` in codegen/runtime); tests/test_config.py holds the two equal.
+SETTING_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def setting_name_problem(key: str, value: str) -> str:
+    """Why `value` cannot be the runtime's `key` (collection, scope_prefix), or "" when it can."""
+    if SETTING_NAME.fullmatch(value):
+        return ""
+    return (
+        f"{key} {value!r} is not one TensorFlow name component (letters, digits, `_.-`, starting"
+        " with a letter or digit, no `/`): the generated shims would raise on import"
+    )
+
 
 COMMON_MODULE = "layers_common"  # one canonical copy of each shared builder
 SHIM_SUFFIX = "_transfer"  # generated/<model>_transfer.py, one shim per sharing model
@@ -81,6 +110,17 @@ def common_file() -> str:
 def common_module(package: str) -> str:
     """layers_common's dotted import path (`generated.layers_common`)."""
     return f"{package}.{COMMON_MODULE}"
+
+
+def is_generated_call(dotted: str, package: str) -> bool:
+    """Whether a resolved callee is a builder in the configured output `package` (its
+    `layers_common` or a `<model>_transfer` shim): decided by the package, never by a suffix
+    alone, so an unscanned library called `style_transfer` is not taken for generated code."""
+    if not package:
+        return False
+    module = dotted.lstrip(".").rpartition(".")[0]
+    owner, _, name = module.rpartition(".")
+    return owner == package and (name == COMMON_MODULE or name.endswith(SHIM_SUFFIX))
 
 
 def is_shim_file(name: str) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from codegen import diagnostics, names, parallel
 from codegen.cache.applied import AppliedMemo
@@ -17,6 +16,7 @@ from codegen.cache.rendered import CommonCache, RenderedCache
 from codegen.config import Config
 from codegen.gcpause import gc_paused
 from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
+from codegen.paths import package_of
 from codegen.plan.fingerprint import fingerprint
 from codegen.plan.linking import Project
 from codegen.plan.planner import PlanOptions, make_plan, model_edits
@@ -80,9 +80,7 @@ def plan_options(config: Config) -> PlanOptions:
 
 def output_package(config: Config) -> str:
     """Dotted import path of the output dir (`generated`, `build/gen` -> `build.gen`)."""
-    return ".".join(
-        part for part in Path(config.output).as_posix().split("/") if part not in ("", ".")
-    )
+    return package_of(config.output)
 
 
 def build(

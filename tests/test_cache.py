@@ -207,7 +207,7 @@ def test_write_failure_on_flush_disables_quietly(tmp_path: Path, monkeypatch) ->
     assert [w.code for w in cache.warnings] == ["CG601"]
     assert "No space left" in cache.warnings[0].message
     assert not cache.enabled
-    assert list(tmp_path.glob(".tmp-*")) == []
+    assert list(tmp_path.glob(".*.codegen-tmp-*")) == []
 
 
 def test_size_cap_drops_least_recently_used_entries(tmp_path: Path, monkeypatch) -> None:
@@ -267,7 +267,7 @@ def test_concurrent_writers_and_readers_never_crash_or_lose_all(tmp_path: Path) 
     assert found >= 3
     for me in "abc":
         assert final.get(f"{me}-14") == facts(14, size=3000)
-    assert list(tmp_path.glob(".tmp-*")) == []
+    assert list(tmp_path.glob(".*.codegen-tmp-*")) == []
 
 
 # --- issue 22: the user cache folder holds one folder per tree, bounded by count and size ------

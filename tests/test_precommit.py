@@ -338,3 +338,96 @@ def test_this_repos_own_local_hook_works_in_a_fresh_clone(
     assert again.returncode == 0, _output(again)
     ci = pre_commit.run(clone, "codegen-check", "--hook-stage", "manual")
     assert ci.returncode == 0, _output(ci)
+
+
+def _codegen(project: Path, *args: str, hook: bool) -> subprocess.CompletedProcess[str]:
+    """This checkout's `codegen` CLI, as pre-commit runs it (PRE_COMMIT=1) or as a user does."""
+    env = _env()
+    env["PYTHONPATH"] = str(REPO)
+    if hook:
+        env["PRE_COMMIT"] = "1"
+    else:
+        env.pop("PRE_COMMIT", None)
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def test_the_hook_plans_from_tracked_files_and_names_the_untracked_ones(tmp_path: Path) -> None:
+    """An untracked work-in-progress model must not shape what the hook commits: the committed
+    tree is what a fresh clone regenerates (`codegen check` passes there)."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    for model in sorted(MODELS.glob("*.py")):
+        shutil.copy2(model, project / "models" / model.name)
+    (project / "pyproject.toml").write_text('[tool.codegen]\npaths = ["models"]\n', "utf-8")
+    (project / ".gitignore").write_text(".codegen_cache/\n", "utf-8")
+    _git(project, "init", "-q")
+    assert _codegen(project, "sync", hook=False).returncode == 1
+    _commit_all(project, "routed models")
+    (project / "models" / "summary.py").write_text(SUMMARY_MODEL, "utf-8")  # not `git add`ed
+    before = _snapshot(project)
+
+    hooked = _codegen(project, "sync", hook=True)
+    assert hooked.returncode == 0, _output(hooked)  # nothing the commit holds is out of date
+    assert "models/summary.py:1:0: CG106" in hooked.stderr, _output(hooked)
+    assert _snapshot(project) == before  # no shim for it, no routing of its partners
+    assert _codegen(project, "check", hook=True).returncode == 0
+
+    _git(project, "add", "models/summary.py")  # once staged, the hook takes it in
+    staged = _codegen(project, "sync", hook=True)
+    assert staged.returncode == 1 and "CG106" not in staged.stderr, _output(staged)
+    assert (project / "generated" / "summary_transfer.py").is_file()
+    _git(project, "reset", "-q", "--hard")  # back to the commit; summary.py leaves the index
+
+    # A work-in-progress model the user synced by hand: its shim is untracked too, and the
+    # hook runs with unstaged edits stashed (as pre-commit does). Neither is part of the commit:
+    # both are left alone and named, and the commit passes.
+    (project / "models" / "summary.py").write_text(SUMMARY_MODEL, "utf-8")
+    assert _codegen(project, "sync", hook=False).returncode == 1
+    _git(project, "stash", "-q")  # keeps untracked files, as pre-commit's stash does
+    hooked = _codegen(project, "sync", hook=True)
+    assert hooked.returncode == 0, _output(hooked)
+    assert "models/summary.py:1:0: CG106" in hooked.stderr, _output(hooked)
+    assert "generated/summary_transfer.py:1:0: CG106" in hooked.stderr, _output(hooked)
+    assert (project / "generated" / "summary_transfer.py").is_file()
+    # An edit the commit holds still regenerates what it shares; the untracked model that
+    # imports generated code does not hold the commit back (it is not part of it).
+    sentiment = project / "models" / "sentiment.py"
+    sentiment.write_text(sentiment.read_text("utf-8").replace("stddev=0.02", "stddev=0.05"))
+    _git(project, "add", "models/sentiment.py")
+    edited = _codegen(project, "sync", hook=True)
+    assert edited.returncode == 1 and "CG313" not in edited.stderr, _output(edited)
+    assert "d generated/sentiment_transfer.py" in edited.stdout, _output(edited)  # updated/deleted
+    assert (project / "generated" / "summary_transfer.py").is_file()
+    _git(project, "reset", "-q", "--hard")
+    _git(project, "stash", "pop", "-q")
+    _git(project, "reset", "-q", "--hard")
+    _git(project, "clean", "-q", "-f", "models", "generated")
+
+    # The committed tree regenerates to itself in a fresh clone.
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", str(project), str(clone))
+    fresh = _codegen(clone, "check", "--no-cache", hook=False)
+    assert fresh.returncode == 0, _output(fresh)
+
+
+def test_outside_the_hook_an_untracked_model_is_planned_as_before(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    for model in sorted(MODELS.glob("*.py")):
+        shutil.copy2(model, project / "models" / model.name)
+    (project / "pyproject.toml").write_text('[tool.codegen]\npaths = ["models"]\n', "utf-8")
+    _git(project, "init", "-q")
+    assert _codegen(project, "sync", hook=False).returncode == 1
+    _commit_all(project, "routed models")
+    (project / "models" / "summary.py").write_text(SUMMARY_MODEL, "utf-8")
+    done = _codegen(project, "sync", hook=False)
+    assert done.returncode == 1 and "CG106" not in done.stderr, _output(done)
+    assert (project / "generated" / "summary_transfer.py").is_file()

@@ -45,10 +45,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def unrouted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same models before `apply`: no shim imports, no decorators."""
-    from codegen.demo import _unrouted_copy
+    from codegen.demo import unrouted_copy
 
     root = tmp_path_factory.mktemp("unrouted")
-    _unrouted_copy(MODELS, root)
+    unrouted_copy(MODELS, root)
     for path in (root / "models").glob("*.py"):
         assert "_transfer" not in path.read_text(encoding="utf-8"), path
     return root

@@ -4,7 +4,6 @@ decorator is."""
 
 from __future__ import annotations
 
-import keyword
 import re
 from dataclasses import dataclass
 
@@ -24,6 +23,7 @@ from libcst.metadata import (
 from codegen import diagnostics, names
 from codegen.apply import marks as _route
 from codegen.model import Diagnostic, ModelEdit
+from codegen.names import is_identifier
 
 # Our decorators: ("shared_layer", qualname or None when the argument is not a plain string),
 # ("model", root name or None likewise), or ("build", None): the old spelling of `model` for a
@@ -160,7 +160,7 @@ def invalid_names(edit: ModelEdit) -> str:
         "common module": edit.common_module.split("."),
     }
     for what, parts in names.items():
-        if not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+        if not all(is_identifier(part) for part in parts):
             return f"invalid {what} `{'.'.join(parts)}` in the apply plan"
     return ""
 

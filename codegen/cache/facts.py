@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import os
 import pickle
 import secrets
 import struct
@@ -223,7 +224,11 @@ def _parse_pack(data: bytes) -> list[tuple[bytes, int, int, int]] | None:
 def _remove_stale_temps(directory: Path) -> None:
     """Temp files of crashed runs; recent ones may belong to a process that is writing right now."""
     now = time.time()
-    for temp in directory.glob(f"{atomic.TEMP_PREFIX}*"):
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for temp in (directory / name for name in names if atomic.is_temp_name(name)):
         try:
             if now - temp.stat().st_mtime > STALE_TEMP_SECONDS:
                 temp.unlink()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import shutil
 from pathlib import Path
 
@@ -58,7 +57,7 @@ def claim(directory: Path) -> str:
                 "left untouched: choose another cache_dir, or delete that folder"
             )
         directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = directory.with_name(f"{atomic.TEMP_PREFIX}{secrets.token_hex(8)}")
+        staging = atomic.temp_path(directory)
         staging.mkdir()
         try:
             for name, content in (

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import functools
-import keyword
-import re
 
-from codegen import runtime
+from codegen import names, runtime
 from codegen.emit import shims, text
 from codegen.emit.canonical import canonical_copies
 from codegen.emit.jinja import environment
@@ -16,8 +14,6 @@ from codegen.names import COMMON_MODULE, shim_alias, shim_file
 
 __all__ = ["RenderError", "common_inputs", "copied_sources", "environment", "render"]
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
 
 class RenderError(Exception):
     """A name from the scanned code that cannot be placed safely in generated code."""
@@ -25,7 +21,7 @@ class RenderError(Exception):
 
 def safe_identifier(name: str) -> str:
     """Refuse anything that is not a plain identifier: names reach generated code verbatim."""
-    if not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+    if not names.is_identifier(name):
         raise RenderError(f"refusing to generate code with the name {name!r}")
     return name
 

@@ -14,13 +14,12 @@ Python prepares every line; `templates/shim.py.jinja` only places them. Data flo
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from codegen import names
 from codegen.emit import text
-from codegen.names import LayerComment, layer_comment_lines
+from codegen.names import LayerComment, is_identifier, layer_comment_lines
 
 if TYPE_CHECKING:
     import jinja2
@@ -83,21 +82,19 @@ class FileShim:
     path: str
     alias: str  # the name model files bind the shim to: `sentiment_transfer`
     models: tuple[ShimModel, ...]
-    collection: str = "transferable_variables"
-    scope_prefix: str = "transfer"
+    collection: str  # the configured ones: their defaults live in Config only
+    scope_prefix: str
     shared_with: str = ""
 
 
 def object_name(root: str) -> str:
     """The module-level name of a model's object: its root, made a safe identifier."""
     name = root.rpartition(".")[2]
-    if not name.isidentifier() or not name.isascii() or _is_keyword(name):
+    if not is_identifier(name):
         raise ShimError(f"refusing to generate code with the name {root!r}")
     return f"{name}_model" if names.is_reserved_in_shim(name) else name
 
 
-def _is_keyword(name: str) -> bool:
-    return keyword.iskeyword(name) or keyword.issoftkeyword(name)
 
 
 def _tuple(items: tuple[str, ...]) -> str:

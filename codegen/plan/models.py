@@ -92,7 +92,7 @@ def _layer_sequence(
         if identity is None:
             if (
                 not call.local
-                and roots.worth_noting(call.callee)
+                and roots.worth_noting(call.callee, project)
                 and project.callee(fid, call.callee, False, None) is None
             ):
                 diagnostics.append(
@@ -211,6 +211,7 @@ def _other_models(
         project,
         prints,
         build_pattern=options.build_function,
+        narrow=options.narrows_roots,
         build_functions={m.id for m in build_functions},
     )
     taken = set(names.values())

@@ -31,7 +31,7 @@ def make_plan(
     them, as in tests, they are made here."""
     modules = sorted(modules, key=lambda m: m.path)
     if project is None:
-        project = Project(modules)
+        project = Project(modules, output_package=options.output_package)
     if prints is None:
         prints = fingerprint(modules, build_pattern=options.build_function, project=project)
     diagnostics: list[Diagnostic] = [d for m in modules for d in m.diagnostics]
