@@ -32,6 +32,8 @@ import corpus  # noqa: E402
 import scoring  # noqa: E402
 
 SEED = 0
+# Set by main() to a folder inside the work folder (see env()).
+USER_CACHE = Path(tempfile.gettempdir()) / "layershare-bench-user-cache"
 PYLINT_ARGS = (
     "--disable=all",
     "--enable=duplicate-code",
@@ -48,6 +50,19 @@ WARM_ROWS = (
     "check_after_comment_edit_vs_cold_scan",
     "check_after_builder_edit_vs_cold_scan",
 )
+# Warm `scan --json` of an unchanged tree vs a cold one, in a tree with and without [tool.codegen].
+WARM_SCAN_ROWS = {
+    "configured": "scan_warm_unchanged_vs_cold_with_tool_codegen",
+    "unconfigured": "scan_warm_unchanged_vs_cold_without_tool_codegen",
+}
+WARM_SCAN_GOAL = "ratio <= 0.10"
+# Real code (issue 22, item 6): the trees of public repositories kept as test fixtures.
+REAL_TREES = ("tests/realcode", "tests/realcode_imports")
+REAL_ROWS = {
+    "floor": "real_scan_vs_parse_floor",
+    "warm": "real_scan_warm_unchanged_vs_cold",
+}
+SECTIONS = ("floor", "pylint", "warm_check", "warm_scan", "real", "memory")
 
 
 class Timeout(Exception):
@@ -59,6 +74,8 @@ def env() -> dict[str, str]:
     out = dict(os.environ)
     out["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), out.get("PYTHONPATH", "")) if p)
     out.pop("CODEGEN_DEBUG", None)
+    # A tree without [tool.codegen] caches in the user's cache folder: the bench's own, not theirs.
+    out["LAYERSHARE_CACHE_DIR"] = str(USER_CACHE)
     # Users run with cached bytecode; without it every subprocess would recompile the tool.
     out.pop("PYTHONDONTWRITEBYTECODE", None)
     return out
@@ -203,6 +220,40 @@ def child_floor(folder: str, repeats: int, parse_only: bool = False) -> dict[str
     if not parse_only:
         result["breakdown"] = breakdown(config)
     return result
+
+
+def child_real_floor(folder: str, repeats: int) -> dict[str, Any]:
+    """Cold scan (jobs 1) of a real tree against libcst.parse_module of the files it scans."""
+    os.chdir(folder)
+    import libcst
+
+    from codegen import pipeline
+    from codegen.config import Config
+    from codegen.scan.discover import discover
+
+    config = Config(root=folder, cache_dir="")
+    sources, _ = discover(["."], config)
+    paths = [Path(source.abspath) for source in sources if source.text is not None]
+    size = sum(p.stat().st_size for p in paths)
+
+    def parse() -> None:
+        for path in paths:
+            libcst.parse_module(path.read_text(encoding="utf-8"))
+
+    def scan() -> None:
+        pipeline.scan(["."], config, jobs=1, use_cache=False)
+
+    scan()  # warm imports before anything is timed
+    steps = {"parse": parse, "scan_jobs1": scan}
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for repeat in range(repeats):
+        order = list(steps) if repeat % 2 == 0 else list(steps)[::-1]
+        for name in order:
+            gc.collect()
+            start = time.perf_counter()
+            steps[name]()
+            times[name].append(time.perf_counter() - start)
+    return {"files": len(paths), "bytes": size, "times": times}
 
 
 def subset(count: int) -> list[str]:
@@ -391,6 +442,14 @@ class Bench:
                 ),
             ),
             (self.warm_check, tuple((name, "ratio <= 0.05") for name in WARM_ROWS)),
+            (self.warm_scan, tuple((name, WARM_SCAN_GOAL) for name in WARM_SCAN_ROWS.values())),
+            (
+                self.real,
+                (
+                    (REAL_ROWS["floor"], "ratio >= 0.85"),
+                    (REAL_ROWS["warm"], WARM_SCAN_GOAL),
+                ),
+            ),
             (
                 self.memory,
                 (
@@ -399,6 +458,8 @@ class Bench:
                 ),
             ),
         ):
+            if section.__name__ not in self.args.sections:
+                continue
             try:
                 section()
             except Timeout as error:
@@ -594,7 +655,7 @@ class Bench:
         if tree.exists():
             shutil.rmtree(tree)
         shutil.copytree(self.corpus / "models", tree / "models")
-        # A project root: outside one, codegen keeps no cache (issue 14), so every check is cold.
+        # A project root, so the cache is the project's own .codegen_cache.
         (tree / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
         step = 120 if self.quick else 300  # each command's limit, cut to what is left of the budget
         self.interpreter_rows()
@@ -606,7 +667,7 @@ class Bench:
             "check_after_sync_rc": check_rc,
             "generated_files": sum(1 for _ in (tree / "generated").glob("*.py")),
         }
-        target = self.edit_target(tree)
+        target, function = self.edit_target(tree)
         original = target.read_text(encoding="utf-8")
         cold: list[float] = []
         times: dict[str, list[float]] = {"warm": [], "comment": [], "builder": [], "reverted": []}
@@ -628,7 +689,7 @@ class Bench:
                 check("comment")
                 target.write_text(original, encoding="utf-8")
             for repeat in range(self.repeats):
-                target.write_text(self.number_edit(original, repeat), encoding="utf-8")
+                target.write_text(self.number_edit(original, repeat, function), encoding="utf-8")
                 check("builder")
                 target.write_text(original, encoding="utf-8")
             check("reverted")
@@ -636,7 +697,7 @@ class Bench:
             target.write_text(original, encoding="utf-8")
         cold_s = median(cold)
         self.details["warm_check"] = {
-            "target": str(target.relative_to(tree)),
+            "target": f"{target.relative_to(tree)}::{function}",
             "cold_scan_s": cold,
             **{f"{kind}_s": series for kind, series in times.items()},
             "exit_codes": rcs,
@@ -692,6 +753,125 @@ class Bench:
                 )
             )
 
+    # 2b. warm scan of an unchanged tree against a cold one, with and without [tool.codegen]
+    def warm_scan(self) -> None:
+        if self.too_slow:
+            raise Timeout(f"skipped: {self.too_slow}")
+        step = 120 if self.quick else 300
+        start_s = self.interpreter_rows()
+        for kind, name in WARM_SCAN_ROWS.items():
+            self.log(f"warm scan of an unchanged tree vs cold scan ({kind})")
+            tree = self.work / f"scan-{kind}-{self.files}"
+            if tree.exists():
+                shutil.rmtree(tree)
+            shutil.copytree(self.corpus / "models", tree / "models")
+            if kind == "configured":
+                (tree / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
+            command = codegen("scan", "--json", "models")
+            first_s, first_rc = run_timed(command, tree, self.limit(step))  # fills the cache
+            cold: list[float] = []
+            warm: list[float] = []
+            codes: set[int] = {first_rc}
+            for repeat in range(self.repeats):
+                order = [("cold", "--no-cache"), ("warm", "")]
+                for label, flag in order if repeat % 2 == 0 else order[::-1]:
+                    args = codegen("scan", "--json", *([flag] if flag else []), "models")
+                    seconds, code = run_timed(args, tree, self.limit(step))
+                    (cold if label == "cold" else warm).append(seconds)
+                    codes.add(code)
+            cold_s, warm_s = median(cold), median(warm)
+            ratio = warm_s / cold_s
+            in_tree = sorted(p.name for p in tree.iterdir())
+            self.details[f"warm_scan_{kind}"] = {
+                "first_s": round(first_s, 3),
+                "cold_s": cold,
+                "warm_s": warm,
+                "exit_codes": sorted(codes),
+                "tree_after": in_tree,
+            }
+            where = (
+                "cache in .codegen_cache"
+                if kind == "configured"
+                else "no pyproject.toml: cache in the user cache folder; the tree holds "
+                + ", ".join(in_tree)
+            )
+            note = (
+                f"`scan --json models`, default jobs, median of {self.repeats}, alternating "
+                f"with `--no-cache` (the baseline); {where}; the first scan, which fills the "
+                f"cache, took {first_s:.2f} s; exit codes {sorted(codes)}; subprocess times "
+                f"include interpreter start ({start_s:.2f} s); without it: "
+                f"{(warm_s - start_s) / (cold_s - start_s):.3f}"
+            )
+            self.rows.append(
+                row(
+                    name,
+                    round(warm_s, 3),
+                    round(cold_s, 3),
+                    ratio,
+                    WARM_SCAN_GOAL,
+                    ratio <= 0.10,
+                    "s",
+                    note,
+                )
+            )
+
+    # 2c. real code: cold scan vs the parse floor, warm scan vs cold
+    def real(self) -> None:
+        tree = self.work / "real"
+        if tree.exists():
+            shutil.rmtree(tree)
+        tree.mkdir()
+        for source in REAL_TREES:  # one tree, no pyproject.toml: the user cache folder applies
+            shutil.copytree(REPO / source, tree / Path(source).name)
+        self.log(f"real code ({', '.join(REAL_TREES)}): scan vs parse floor")
+        repeats = max(5, self.repeats)
+        result = run_child("real-floor", tree, self.limit(120), str(repeats))
+        parse_s, scan_s = median(result["times"]["parse"]), median(result["times"]["scan_jobs1"])
+        megabytes = result["bytes"] / 1e6
+        ratio = parse_s / scan_s
+        self.details["real_floor"] = result
+        self.rows.append(
+            row(
+                REAL_ROWS["floor"],
+                round(megabytes / scan_s, 3),
+                round(megabytes / parse_s, 3),
+                ratio,
+                "ratio >= 0.85",
+                ratio >= 0.85,
+                "MB/s",
+                f"{' + '.join(REAL_TREES)} as one tree: {result['files']} files, "
+                f"{result['bytes'] / 1e3:.0f} KB; in-process scan --jobs 1 vs libcst.parse_module "
+                f"of the same files, median of {repeats}, alternating",
+            )
+        )
+        self.log("real code: warm scan of the unchanged tree vs cold")
+        start_s = self.interpreter_rows()
+        first_s, _ = run_timed(codegen("scan", "--json", "."), tree, self.limit(60))
+        cold: list[float] = []
+        warm: list[float] = []
+        for repeat in range(repeats):
+            order = [("cold", "--no-cache"), ("warm", "")]
+            for label, flag in order if repeat % 2 == 0 else order[::-1]:
+                args = codegen("scan", "--json", *([flag] if flag else []), ".")
+                (cold if label == "cold" else warm).append(run_timed(args, tree, self.limit(60))[0])
+        cold_s, warm_s = median(cold), median(warm)
+        self.details["real_warm"] = {"first_s": first_s, "cold_s": cold, "warm_s": warm}
+        self.rows.append(
+            row(
+                REAL_ROWS["warm"],
+                round(warm_s, 3),
+                round(cold_s, 3),
+                warm_s / cold_s,
+                WARM_SCAN_GOAL,
+                warm_s / cold_s <= 0.10,
+                "s",
+                f"`scan --json .` subprocesses, no pyproject.toml (user cache folder), median of "
+                f"{repeats}, alternating with `--no-cache`; both include interpreter start "
+                f"({start_s:.2f} s): on a tree this small it is most of the cold scan, so the "
+                f"ratio without it is {(warm_s - start_s) / (cold_s - start_s):.3f}",
+            )
+        )
+
     def interpreter_rows(self) -> float:
         """Interpreter start plus `import codegen.cli`, against a bare `python -c pass`."""
         if "interpreter" in self.details:
@@ -716,22 +896,25 @@ class Bench:
         )
         return cli_s
 
-    def edit_target(self, tree: Path) -> Path:
-        """A model file whose embedding is the shared base copy, so an edit there matters."""
+    def edit_target(self, tree: Path) -> tuple[Path, str]:
+        """A model file whose embedding is the shared base copy, so an edit there matters, and
+        the name of that embedding builder."""
         base = {
-            b["path"]
+            b["path"]: b["qualname"]
             for b in self.manifest["builders"]
             if b["family"] == "embed" and b["variant"] == 0
         }
         for model in self.manifest["models"]:
             if model["path"] in base and model["depth"] >= 2:
-                return tree / model["path"]
-        return tree / self.manifest["models"][0]["path"]
+                return tree / model["path"], base[model["path"]]
+        return tree / self.manifest["models"][0]["path"], ""
 
     @staticmethod
-    def number_edit(text: str, repeat: int) -> str:
-        """Change the first stddev literal to a new value each time (never one seen before)."""
-        match = re.search(r"stddev=(\d+\.\d+)", text)
+    def number_edit(text: str, repeat: int, function: str = "") -> str:
+        """Change the first stddev literal of `function` (else of the file) to a new value each
+        time (never one seen before)."""
+        start = text.find(f"def {function}(") if function else -1
+        match = re.compile(r"stddev=(\d+\.\d+)").search(text, max(start, 0))
         if match is None:
             return text.replace("VOCAB_SIZE = ", f"VOCAB_SIZE = 1{repeat}", 1)
         return text[: match.start(1)] + f"{match.group(1)}{repeat + 1}" + text[match.end(1) :]
@@ -965,6 +1148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         kind, folder, *rest = argv[1:]
         if kind == "floor":
             result = child_floor(folder, int(rest[0]), parse_only=rest[1:] == ["parse-only"])
+        elif kind == "real-floor":
+            result = child_real_floor(folder, int(rest[0]))
         elif kind == "scaling":
             result = child_scaling(folder, [int(n) for n in rest])
         elif kind == "profile":
@@ -999,6 +1184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
     parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
+    )
+    parser.add_argument(
         "--pylint-repeats",
         type=int,
         default=None,
@@ -1012,8 +1202,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.files = args.files or (200 if args.quick else 1000)
+    args.sections = [name.strip() for name in args.sections.split(",") if name.strip()]
+    unknown = sorted(set(args.sections) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(unknown)}")
     work = args.work or Path(tempfile.mkdtemp(prefix="layershare-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    global USER_CACHE
+    USER_CACHE = work.resolve() / "user-cache"
     try:
         result = Bench(args, work.resolve()).run()
     finally:

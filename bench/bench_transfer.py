@@ -37,10 +37,10 @@ def block(vars_per_block: int, shape: tuple) -> list:
 
 
 def load_runtime() -> ModuleType:
-    """The runtime module itself (`emit` copies it verbatim into generated/_runtime.py)."""
-    from codegen.runtime import transfer
+    """The runtime package's facade (`emit` copies it verbatim into generated/_runtime/)."""
+    from codegen.runtime import api
 
-    return transfer
+    return api
 
 
 def build_model(rt: ModuleType, transfer, blocks: int, vars_per_block: int, shape: tuple):

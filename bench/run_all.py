@@ -84,8 +84,9 @@ def notes(rows: list[dict[str, Any]]) -> str:
 def tool_state() -> dict[str, str]:
     """Which code was measured: HEAD and a digest of codegen/ and templates/ as on disk."""
     digest = hashlib.sha256()
-    for path in sorted([*(REPO / "codegen").glob("*.py"), *(REPO / "templates").glob("*")]):
-        digest.update(path.name.encode() + path.read_bytes())
+    files = [*(REPO / "codegen").rglob("*.py"), *(REPO / "templates").rglob("*")]
+    for path in sorted(p for p in files if p.is_file()):
+        digest.update(path.relative_to(REPO).as_posix().encode() + path.read_bytes())
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()

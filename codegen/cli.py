@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import __version__
-from codegen.config import apply_overrides, load_config, validate_config
+from codegen.config import Config, apply_overrides, load_config, validate_config
+from codegen.paths import display_path
 
 EXIT_HELP = """\
 exit codes:
@@ -61,11 +62,11 @@ def _parser() -> argparse.ArgumentParser:
             )
             continue
         # Flags a subcommand lacks read as off, so the options are built the same for all.
-        sub.set_defaults(json=False, check=False, diff=False, force=False)
+        sub.set_defaults(json=False, check=False, diff=False, force=False, html=None, report=None)
         sub.add_argument(
             "paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)"
         )
-        sub.add_argument("--output", help="output folder (default: generated)")
+        sub.add_argument("--output", help=f"output folder (default: {Config.output})")
         sub.add_argument(
             "--exclude", action="append", default=None, metavar="GLOB", help="skip matching paths"
         )
@@ -80,6 +81,23 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--scope-prefix", help="variable scope holding every canonical key")
         if name == "scan":
             sub.add_argument("--json", action="store_true", help="print the schema-1 JSON report")
+            sub.add_argument(
+                "--format",
+                choices=("text", "json", "mermaid"),
+                default="text",
+                help="what to print: the text report, the JSON (as --json), or the shared trunks "
+                "as a Mermaid flowchart (GitHub renders it)",
+            )
+            sub.add_argument(
+                "--html", metavar="PATH", help="also write the report as one self-contained page"
+            )
+        if name == "check":
+            sub.add_argument(
+                "--report",
+                metavar="PATH",
+                help="also write what changed in the shared trunks: HTML for a .html PATH, "
+                "else Markdown with a Mermaid diagram",
+            )
         if name in ("emit", "apply", "check", "sync"):
             sub.add_argument(
                 "--diff", action="store_true", help="print a unified diff of what would change"
@@ -135,7 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         paths=tuple(_from_cwd(path, config.root) for path in args.paths) or tuple(config.paths),
         use_cache=not args.no_cache,
         jobs=args.jobs,
-        json=args.json,
+        json=args.json or getattr(args, "format", "") == "json",
+        mermaid=getattr(args, "format", "") == "mermaid",
+        html=os.path.abspath(args.html) if args.html else None,
+        report=os.path.abspath(args.report) if args.report else None,
         check=args.check,
         diff=args.diff,
         force=args.force,
@@ -171,8 +192,5 @@ if __name__ == "__main__":
 
 def _from_cwd(path: str, root: str) -> str:
     """A path argument as the scanner takes it: relative to the project root (may start `..`)."""
-    absolute = os.path.abspath(path)  # against the current folder, as a shell user means it
-    try:
-        return os.path.relpath(absolute, root)
-    except ValueError:  # another drive on Windows
-        return absolute
+    # Against the current folder, as a shell user means it.
+    return display_path(os.path.abspath(path), root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -36,9 +38,9 @@ def synced_copy_of_models(root: Path) -> Iterator[Path]:
     """The example models as users write them, `codegen sync`ed in `root` (the cwd meanwhile), with
     the `generated` package importable from there only (the repo's own is put back afterwards)."""
     from codegen.cli import main
-    from codegen.demo import _unrouted_copy
+    from codegen.demo import unrouted_copy
 
-    _unrouted_copy(MODELS, root)
+    unrouted_copy(MODELS, root)
     monkey = pytest.MonkeyPatch()
     monkey.chdir(root)
     assert main(["sync", "--no-cache"]) == 1  # it wrote generated/ and routed the models
@@ -78,3 +80,80 @@ def sigkill_when(
     except (ProcessLookupError, PermissionError):
         pass
     return ("finished" if finished_first else how), elapsed
+
+
+# --- Test lanes ---------------------------------------------------------------------------------
+# `pytest -m "not slow"` is the inner loop (under 90 s on a shared 2-core box); CI runs every lane.
+# Lanes are given here, by module and by test function, from `--durations` measurements, rather
+# than in each file; a test may also carry the mark itself. A module that imports TensorFlow at
+# its top is `tf` without being listed.
+SLOW_MODULES: dict[str, str] = {
+    "test_fuzz.py": "about 4,700 fuzzed inputs through the scanner and the pipeline",
+    "test_robustness.py": "fault injection: SIGKILLs, concurrent emits, failing file systems",
+    "test_sacred.py": "real sync processes racing edits, checkouts and SIGKILLs",
+    "test_precommit.py": "real pre-commit runs that pip-install the hook",
+    "test_transfer_e2e.py": "TensorFlow models built, trained and transferred end to end",
+    "test_route_e2e.py": "TensorFlow models routed, built and transferred end to end",
+}
+SLOW_TESTS: dict[str, frozenset[str]] = {
+    "test_parser.py": frozenset({"test_every_repository_source_parses_to_the_same_tree"}),
+    "test_realcode.py": frozenset(
+        {"test_sync_on_the_tree_routes_only_what_it_can_and_writes_valid_code"}
+    ),
+}
+NETWORK_MODULES: dict[str, str] = {
+    "test_precommit.py": "pre-commit pip-installs the hook's environment from PyPI",
+}
+TF_PACKAGES = frozenset({"tensorflow", "tf_keras", "keras"})
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# Without TensorFlow these cannot even be imported; `-m "not tf"` still runs everything else.
+collect_ignore = [] if _installed("tensorflow") else ["test_models_train.py"]
+
+
+def _imports_tensorflow(module: object) -> bool:
+    return any(
+        isinstance(value, ModuleType) and value.__name__.partition(".")[0] in TF_PACKAGES
+        for value in vars(module).values()
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects on these marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put each test in its lanes: slow, network and tf."""
+    seen: set[str] = set()
+    for item in items:
+        name = item.path.name
+        module = getattr(item, "module", None)
+        if module is not None and name not in seen:
+            seen.add(name)
+            stale = sorted(f for f in SLOW_TESTS.get(name, ()) if not hasattr(module, f))
+            if stale:
+                raise pytest.UsageError(f"conftest SLOW_TESTS names tests {name} lacks: {stale}")
+        function = getattr(item, "originalname", item.name)
+        if name in SLOW_MODULES or function in SLOW_TESTS.get(name, ()):
+            item.add_marker(pytest.mark.slow)
+        if name in NETWORK_MODULES:
+            item.add_marker(pytest.mark.network)
+        if module is not None and _imports_tensorflow(module):
+            item.add_marker(pytest.mark.tf)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A tree without [tool.codegen] caches in the user's cache folder: never the real one here
+    (subprocesses inherit the variable)."""
+    saved = os.environ.get("LAYERSHARE_CACHE_DIR")
+    os.environ["LAYERSHARE_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("LAYERSHARE_CACHE_DIR", None)
+    else:
+        os.environ["LAYERSHARE_CACHE_DIR"] = saved

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from codegen.cache import facts as cache_module
-from codegen.cache.facts import MAGIC, FactsCache, claim
+from codegen.cache.facts import MAGIC, FactsCache
+from codegen.cache.location import claim
 from codegen.model import Diagnostic, ModuleFacts
 from tests.conftest import REPO
 
@@ -206,7 +207,7 @@ def test_write_failure_on_flush_disables_quietly(tmp_path: Path, monkeypatch) ->
     assert [w.code for w in cache.warnings] == ["CG601"]
     assert "No space left" in cache.warnings[0].message
     assert not cache.enabled
-    assert list(tmp_path.glob(".tmp-*")) == []
+    assert list(tmp_path.glob(".*.codegen-tmp-*")) == []
 
 
 def test_size_cap_drops_least_recently_used_entries(tmp_path: Path, monkeypatch) -> None:
@@ -266,4 +267,88 @@ def test_concurrent_writers_and_readers_never_crash_or_lose_all(tmp_path: Path) 
     assert found >= 3
     for me in "abc":
         assert final.get(f"{me}-14") == facts(14, size=3000)
-    assert list(tmp_path.glob(".tmp-*")) == []
+    assert list(tmp_path.glob(".*.codegen-tmp-*")) == []
+
+
+# --- issue 22: the user cache folder holds one folder per tree, bounded by count and size ------
+
+
+def _tree_folder(trees: Path, name: str, age: int, size: int = 0) -> Path:
+    from codegen.cache.location import OWNER_MARKER
+
+    folder = trees / name
+    assert claim(folder) == ""
+    (folder / "pack-0.bin").write_bytes(b"x" * size)
+    os.utime(folder / OWNER_MARKER, (1_000_000 + age, 1_000_000 + age))
+    return folder
+
+
+def test_prune_keeps_the_most_recently_used_tree_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen.cache import location
+
+    monkeypatch.setattr(location, "MAX_TREES", 3)
+    trees = tmp_path / "trees"
+    folders = [_tree_folder(trees, f"t{age}", age) for age in range(6)]
+    foreign = trees / "not-ours"
+    foreign.mkdir()
+    (foreign / "data").write_text("keep me")
+    (trees / "link").symlink_to(folders[0])
+    # The folder being opened is kept even when its marker is the oldest.
+    removed = location.prune(trees, keep=folders[0])
+    assert sorted(p.name for p in removed) == ["t1", "t2", "t3"]
+    assert sorted(p.name for p in trees.iterdir()) == ["link", "not-ours", "t0", "t4", "t5"]
+    assert (foreign / "data").read_text() == "keep me"
+
+
+def test_prune_bounds_the_total_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from codegen.cache import location
+
+    monkeypatch.setattr(location, "MAX_USER_CACHE_BYTES", 3000)
+    trees = tmp_path / "trees"
+    folders = [_tree_folder(trees, f"t{age}", age, size=1000) for age in range(4)]
+    removed = location.prune(trees, keep=folders[3])
+    # Markers and tags count too: t3 (kept) and t2 fit, t1 and t0 do not.
+    assert sorted(p.name for p in removed) == ["t0", "t1"]
+
+
+def test_a_new_tree_folder_prunes_the_least_recently_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen.cache import location
+    from codegen.config import Config
+
+    monkeypatch.setattr(location, "MAX_TREES", 2)
+    monkeypatch.setattr(location, "_maintained", {})
+    monkeypatch.setenv(location.USER_CACHE_ENV, str(tmp_path / "home"))
+    roots = [tmp_path / f"root{n}" for n in range(3)]
+    opened = []
+    for age, root in enumerate(roots):
+        folder = location.cache_folder(Config(root=str(root), cache_dir="", user_cache=True))
+        assert folder is not None and folder.is_dir() and not root.exists()
+        os.utime(folder / location.OWNER_MARKER, (1_000_000 + age, 1_000_000 + age))
+        opened.append(folder)
+    assert [folder.exists() for folder in opened] == [False, True, True]
+    assert location.cache_folder(Config(root=str(roots[0]), cache_dir="")) is None
+
+
+def test_an_unusable_user_cache_means_no_cache_and_no_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen import pipeline
+    from codegen.cache import location
+    from codegen.config import Config
+
+    monkeypatch.setattr(location, "_maintained", {})
+    blocker = tmp_path / "home"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv(location.USER_CACHE_ENV, str(blocker))
+    root = tmp_path / "tree"
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "a.py").write_text("def build():\n    return 1\n")
+    config = Config(root=str(root), cache_dir="", user_cache=True)
+    assert location.cache_folder(config) is None
+    scanned = pipeline.scan(["models"], config)
+    assert scanned.diagnostics == () and scanned.stats.parsed == 1
+    assert blocker.read_text() == "a file where the cache folder would go"

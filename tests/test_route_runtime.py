@@ -15,9 +15,9 @@ pytestmark = pytest.mark.tf
 
 @pytest.fixture(scope="module")
 def rt() -> ModuleType:
-    from codegen.runtime import transfer
+    from codegen.runtime import api
 
-    return transfer
+    return api
 
 
 def file_shim(rt: ModuleType, *, expected: tuple[str, ...] | None = ("v0",)):  # type: ignore[no-untyped-def]

@@ -342,6 +342,14 @@ def test_recovery_after_sigkill_never_overwrites_an_edit_made_since(tmp_path: Pa
 # --- case 4: links, metadata, read-only files, advisory locks -----------------------------------
 
 
+def generated_bytes(root: Path) -> dict[str, bytes]:
+    """Every file below generated/ (the runtime is a package there), by relative path."""
+    folder = root / "generated"
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
 def small_project(root: Path) -> Path:
     return corpus(root, 3)
 
@@ -355,7 +363,7 @@ def test_a_symlinked_model_is_written_through_at_its_target(tmp_path: Path) -> N
     assert run(root, "sync")[0] == 1
     link = root / "models" / "m002.py"
     assert link.is_symlink() and link.resolve() == real.resolve()
-    assert "@m002_transfer.build" in real.read_text("utf-8")  # the target is what got routed
+    assert "@m002_transfer.model(" in real.read_text("utf-8")  # the target is what got routed
     assert run(root, "check")[0] == 0
 
 
@@ -377,7 +385,7 @@ def test_hard_links_owner_mode_and_xattrs_survive_a_rewrite(tmp_path: Path) -> N
     assert kept == (before.st_ino, before.st_uid, before.st_gid)
     assert stat.S_IMODE(after.st_mode) == 0o640 and after.st_nlink == 2
     assert twin.read_text("utf-8") == model.read_text("utf-8")
-    assert "@m001_transfer.build" in twin.read_text("utf-8")
+    assert "@m001_transfer.model(" in twin.read_text("utf-8")
     if xattrs:
         assert os.getxattr(model, "user.codegen_test") == b"kept"
 
@@ -475,7 +483,7 @@ def test_an_existing_folder_we_did_not_create_is_never_used_as_cache(tmp_path: P
 
 
 def test_a_cache_folder_is_created_whole_and_marked_as_ours(tmp_path: Path) -> None:
-    from codegen.cache.facts import CACHEDIR_TAG, OWNER_MARKER
+    from codegen.cache.location import CACHEDIR_TAG, OWNER_MARKER
 
     root = small_project(tmp_path / "p")
     (root / "pyproject.toml").write_text(CONFIG.replace('""', '"build/cache"'))
@@ -603,7 +611,7 @@ def test_a_routed_file_that_is_no_longer_a_model_is_unrouted(tmp_path: Path) -> 
     assert run(root, "sync")[0] == 1
     path = root / "models" / "m002.py"
     routed = path.read_text()
-    helpers = routed[: routed.index("@m002_transfer.build")]  # the builders, no build function
+    helpers = routed[: routed.index("@m002_transfer.model(")]  # the builders, no build function
     path.write_text(helpers)
     assert run(root, "check")[0] == 1
     assert run(root, "sync")[0] == 1
@@ -625,11 +633,11 @@ def test_a_shim_a_file_still_uses_is_never_deleted_under_it(tmp_path: Path) -> N
     )
     model = root / "models" / "m002.py"
     model.write_text(model.read_text().replace("20000", "99"))
-    before = {p.name: p.read_bytes() for p in (root / "generated").iterdir()}
+    before = generated_bytes(root)
     code, _, err = run(root, "sync")
     assert code == 2 and "models/train.py:1:0: CG314 imports `m002_transfer`" in err, err
     assert "nothing written" in err
-    assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before
+    assert generated_bytes(root) == before
     assert run(root, "check")[0] != 0
     driver.unlink()
     assert run(root, "sync")[0] == 1
@@ -673,12 +681,12 @@ def test_a_second_model_with_the_same_stem_leaves_no_stale_alias(
 def test_a_narrower_scan_never_breaks_routed_models(tmp_path: Path, argv: tuple[str, ...]) -> None:
     root = small_project(tmp_path / "p")
     assert run(root, "sync")[0] == 1
-    before = {p.name: p.read_bytes() for p in (root / "generated").iterdir()}
+    before = generated_bytes(root)
     code, _, err = run(root, "check", *argv)
     assert code != 0, err  # check with the same flags reports it
     code, _, err = run(root, "sync", *argv)
     assert code == 2 and "CG313" in err, err
-    assert {p.name: p.read_bytes() for p in (root / "generated").iterdir()} == before
+    assert generated_bytes(root) == before
     assert_every_import_resolves(root)
     assert run(root, "check")[0] == 0
 

@@ -7,15 +7,15 @@ import json
 from pathlib import Path
 
 from codegen import atomic
-from codegen.cache.facts import claim
+from codegen.cache.location import cache_folder, claim
 from codegen.config import Config
 
 
 def cache_file(config: Config, name: str, *, use_cache: bool = True) -> Path | None:
-    """A file in the project's cache folder, None when caching is off or the folder is not ours."""
-    if not (use_cache and config.cache_dir):
+    """A file in the tree's cache folder, None when caching is off or the folder is not ours."""
+    directory = cache_folder(config) if use_cache else None
+    if directory is None:
         return None
-    directory = Path(config.root) / config.cache_dir
     return directory / name if claim(directory) == "" else None
 
 

@@ -50,7 +50,13 @@ def facts_salt() -> str:
 def settings_key(config: Config) -> str:
     """What the outputs depend on besides the model files: the settings and the tool's code."""
     digest = hashlib.sha256(package_digest().encode())
-    settings = (config.collection, config.scope_prefix, config.output, config.build_function)
+    settings = (
+        config.collection,
+        config.scope_prefix,
+        config.output,
+        config.build_function,
+        config.line_length,  # where apply wraps the lines it adds
+    )
     digest.update(repr(settings).encode())
     return digest.hexdigest()
 

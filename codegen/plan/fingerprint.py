@@ -22,7 +22,6 @@ MIN_ALIKE = 0.6
 # Bound on reported near-miss pairs per group, so a large tree stays readable.
 MAX_PAIRS_PER_GROUP = 6
 
-GENERATED_MODULE_SUFFIXES = ("layers_common", "_transfer")
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class _Graph:
             fid for fid, f in self.functions.items() if f.direct_creation and fid not in drivers
         }
         for fid, function in self.functions.items():
-            if any(_is_generated_builder(call) for call in function.external_calls):
+            if any(self.project.is_generated(call) for call in function.external_calls):
                 creates.add(fid)
         callers: dict[str, list[str]] = defaultdict(list)
         for fid, function in self.functions.items():
@@ -137,25 +136,14 @@ class _Graph:
         return {fid: visit(fid, [])[0] for fid in self.functions}
 
 
-def is_generated_builder(dotted: str) -> bool:
-    """A builder imported from generated code (`generated.layers_common.conv_block`)."""
-    return _is_generated_builder(dotted)
-
-
-def _is_generated_builder(dotted: str) -> bool:
-    """A builder imported from generated code (`generated.layers_common.conv_block`)."""
-    module = dotted.rpartition(".")[0]
-    return module.endswith(GENERATED_MODULE_SUFFIXES)
-
-
 def fingerprint(
     modules: Sequence[ModuleFacts],
     *,
-    build_pattern: str = r"^build",
-    project: Project | None = None,
+    build_pattern: str,
+    project: Project,
 ) -> Fingerprints:
     """Clone classes over variable-creating functions, with deep equivalence, plus near-misses."""
-    graph = _Graph(modules, project or Project(modules))
+    graph = _Graph(modules, project)
     creates = graph.creating()
     closure = graph.closure_hashes()
     groups: dict[str, list[str]] = defaultdict(list)
@@ -167,7 +155,7 @@ def fingerprint(
         call.rpartition(".")[2]
         for function in graph.functions.values()
         for call in function.external_calls
-        if _is_generated_builder(call)
+        if graph.project.is_generated(call)
     }
     classes = _clone_classes(graph, groups, imported)
     class_of = {member: c.id for c in classes for member in c.members}
@@ -237,6 +225,7 @@ def _near_misses(
     """Pairs alike in shape (or name) but not equivalent; one representative per clone class."""
     seen: set[tuple[str, str]] = set()
     out: list[NearMiss] = []
+    texts = _Texts(graph)
     for key_of in (lambda f: "shape:" + f.skeleton_hash, lambda f: "name:" + f.name):
         groups: dict[str, dict[str, str]] = defaultdict(dict)
         for fid in builders:
@@ -247,7 +236,7 @@ def _near_misses(
             for a, b in pairs[:MAX_PAIRS_PER_GROUP]:
                 if (a, b) in seen:
                     continue
-                found = _reason(graph, a, b, closure)
+                found = _reason(graph, a, b, closure, texts)
                 if found is None:
                     continue
                 reason, shown_a, shown_b = found
@@ -256,7 +245,9 @@ def _near_misses(
     return tuple(sorted(out, key=lambda n: (n.a, n.b)))
 
 
-def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str, str, str] | None:
+def _reason(
+    graph: _Graph, a: str, b: str, closure: dict[str, str], texts: _Texts
+) -> tuple[str, str, str] | None:
     """Why two alike builders are kept apart (and which definitions to diff), or None."""
     fa, fb = graph.functions[a], graph.functions[b]
     if fa.renamed_hash == fb.renamed_hash:
@@ -279,12 +270,9 @@ def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str
             return "differs only in " + "; ".join(_describe(x, y) for x, y in differences), a, b
         return None
     if fa.name == fb.name:
-        alike, lines_a, lines_b = _alike(graph, a, b)
-        matcher = difflib.SequenceMatcher(None, lines_a, lines_b, autojunk=False)
-        shared = sum(block.size for block in matcher.get_matching_blocks())
-        total = max(len(lines_a), len(lines_b))
-        # Unrelated bodies that share a name are no near-miss: most lines and code must match.
-        if alike >= MIN_ALIKE and total and shared * 2 >= total:
+        verdict = alike_bounded(texts.get(a), texts.get(b))
+        if verdict is not None:
+            shared, total = verdict
             return (
                 f"same name `{fa.name}`, different code ({total - shared} of {total} lines differ)",
                 a,
@@ -296,15 +284,73 @@ def _reason(graph: _Graph, a: str, b: str, closure: dict[str, str]) -> tuple[str
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
-def _alike(graph: _Graph, a: str, b: str) -> tuple[float, list[str], list[str]]:
-    """How much of two definitions is the same code (0..1, by tokens), and their lines."""
-    lines = []
-    for fid in (a, b):
-        body = definition_lines(graph.module_of[fid], graph.functions[fid])
-        lines.append([line.strip() for line in body if not line.strip().startswith(('"', "'"))])
-    tokens_a, tokens_b = (_WORD.findall("\n".join(body)) for body in lines)
-    ratio = difflib.SequenceMatcher(None, tokens_a, tokens_b, autojunk=False).ratio()
-    return ratio, lines[0], lines[1]
+@dataclass(frozen=True)
+class Definition:
+    """What near-miss scoring compares of one definition: its code lines and tokens."""
+
+    lines: tuple[str, ...]  # stripped, without docstring-looking and comment-only lines
+    tokens: tuple[str, ...]
+    counts: Counter[str]  # the token multiset, for the cheap upper bound
+
+
+def definition(module: ModuleFacts, function: FunctionFacts) -> Definition:
+    """A definition's lines and tokens as near-miss scoring sees them."""
+    body = definition_lines(module, function)
+    lines = tuple(line.strip() for line in body if not line.strip().startswith(('"', "'")))
+    tokens = tuple(_WORD.findall("\n".join(lines)))
+    return Definition(lines, tokens, Counter(tokens))
+
+
+class _Texts:
+    """Each definition's lines and tokens, computed once per scan (one builder is in many pairs)."""
+
+    def __init__(self, graph: _Graph):
+        self.graph = graph
+        self.memo: dict[str, Definition] = {}
+
+    def get(self, fid: str) -> Definition:
+        found = self.memo.get(fid)
+        if found is None:
+            found = definition(self.graph.module_of[fid], self.graph.functions[fid])
+            self.memo[fid] = found
+        return found
+
+
+def alike_exact(a: Definition, b: Definition) -> tuple[int, int] | None:
+    """(shared lines, total lines) when two same-name definitions are alike enough to be a
+    near-miss, else None: most of their code (by tokens) and half their lines match."""
+    ratio = difflib.SequenceMatcher(None, a.tokens, b.tokens, autojunk=False).ratio()
+    return _line_verdict(a, b) if ratio >= MIN_ALIKE else None
+
+
+def alike_bounded(a: Definition, b: Definition) -> tuple[int, int] | None:
+    """The verdict of `alike_exact`, with the token diff run only for pairs that can pass.
+
+    The token multiset overlap bounds `SequenceMatcher.ratio()` from above (it is exactly
+    `quick_ratio()`, computed with the same float operations), so a pair whose bound misses
+    `MIN_ALIKE` is refused without the quadratic diff; the line check is cheap and comes next.
+    """
+    length = len(a.tokens) + len(b.tokens)
+    if not length:
+        return _line_verdict(a, b)  # two empty token lists: ratio() is 1.0
+    if 2.0 * min(len(a.tokens), len(b.tokens)) / length < MIN_ALIKE:
+        return None  # real_quick_ratio: lengths alone
+    if 2.0 * sum((a.counts & b.counts).values()) / length < MIN_ALIKE:
+        return None  # quick_ratio: shared tokens regardless of order
+    lines = _line_verdict(a, b)
+    if lines is None:
+        return None
+    ratio = difflib.SequenceMatcher(None, a.tokens, b.tokens, autojunk=False).ratio()
+    return lines if ratio >= MIN_ALIKE else None
+
+
+def _line_verdict(a: Definition, b: Definition) -> tuple[int, int] | None:
+    """(shared, total) lines when at least half the lines match, else None."""
+    matcher = difflib.SequenceMatcher(None, a.lines, b.lines, autojunk=False)
+    shared = sum(block.size for block in matcher.get_matching_blocks())
+    total = max(len(a.lines), len(b.lines))
+    # Unrelated bodies that share a name are no near-miss: most lines and code must match.
+    return (shared, total) if total and shared * 2 >= total else None
 
 
 def _describe(x: str, y: str) -> str:

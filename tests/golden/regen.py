@@ -19,10 +19,11 @@ def expected_outputs(case: Path) -> dict[str, str]:
     if outcome.diagnostics:
         raise SystemExit(f"{case.name}: {[p.format() for p in outcome.diagnostics]}")
     # The runtime is copied verbatim from codegen/runtime/: test_golden checks it, cases skip it.
+    runtime_files = runtime.files()
     out = {
         f"generated/{name}": text
         for name, text in outcome.files.items()
-        if name != f"{runtime.MODULE}.py"
+        if name not in runtime_files
     }
     for source in outcome.scan.sources:
         out[source.path] = outcome.routed.get(source.abspath, source.text or "")
