@@ -18,7 +18,7 @@ from conftest import MODELS, REPO
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from codegen.cli import main
-from codegen.demo import _unrouted_copy
+from codegen.demo import unrouted_copy
 from codegen.lines import line_starts, split_lines
 from codegen.scan.extract.parser import parse_module
 from codegen.scan.extract.positions import Positions
@@ -71,7 +71,7 @@ def project(tmp: Path, tree: str, char: str | None) -> Path:
     """A copy of a fixture tree as users have it before `sync`, with `char` sprinkled in."""
     root = tmp / (tree + ("" if char is None else f"_{ord(char):x}"))
     if tree == "models":
-        _unrouted_copy(MODELS, root)
+        unrouted_copy(MODELS, root)
     else:
         shutil.copytree(ROUTE_FIXTURES, root / "models")
     if char is not None:
