@@ -16,7 +16,6 @@ from codegen.config import Config
 from codegen.gcpause import gc_paused
 from codegen.model import Change, Diagnostic
 from codegen.paths import display_path
-from codegen.pending import compatibility_notes
 from codegen.progress import terminal_progress
 from codegen.scan.discover import (
     committed_only,
@@ -220,6 +219,7 @@ def _write_report(
 ) -> int:
     """scan --html (changed: None) / check --report: a file the user asked for, written whole."""
     from codegen.atomic import write_text
+    from codegen.pending import compatibility_notes
     from codegen.report.changes import report_text
 
     notes = compatibility_notes(scanned.plan, changed) if changed else ()

@@ -125,9 +125,10 @@ def scan(
             sources, cache, config.jobs if jobs is None else jobs, progress
         )
         modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
-        project = Project(modules)
-        prints = fingerprint(modules, build_pattern=config.build_function, project=project)
-        plan = make_plan(modules, plan_options(config), prints=prints, project=project)
+        options = plan_options(config)
+        project = Project(modules, output_package=options.output_package)
+        prints = fingerprint(modules, build_pattern=options.build_function, project=project)
+        plan = make_plan(modules, options, prints=prints, project=project)
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), parsed, len(sources) - parsed, workers)
     return Scan(plan, diagnostics, stats, tuple(sources))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codegen import stable_hash
-from codegen.ids import function_id, id_qualname
+from codegen.ids import function_id, id_path, id_qualname
 from codegen.lines import split_lines
 from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
 from codegen.plan.linking import Project
@@ -257,8 +257,8 @@ def _reason(
             ):
                 name_a, name_b = id_qualname(dep_a), id_qualname(dep_b)
                 reason = (
-                    f"same code, but it uses `{name_a}` ({dep_a.split('::')[0]}) and `{name_b}` "
-                    f"({dep_b.split('::')[0]}), which differ"
+                    f"same code, but it uses `{name_a}` ({id_path(dep_a)}) and `{name_b}` "
+                    f"({id_path(dep_b)}), which differ"
                 )
                 if dep_a in graph.functions and dep_b in graph.functions:
                     return reason, dep_a, dep_b

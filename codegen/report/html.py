@@ -20,6 +20,7 @@ from typing import Any
 from codegen import templates_dir
 from codegen.ids import id_path
 from codegen.model import Diagnostic, Plan
+from codegen.paths import display_path
 from codegen.report.trie import ROOT, Tree, build_tree, order
 
 COLUMN = 190  # horizontal step per trie depth, px
@@ -283,9 +284,8 @@ def _template(name: str) -> str:
 def link_base(root: str, report_dir: str) -> str:
     """What turns a scanned path into a link from the report's folder ("" or "../x/"), relative:
     the page carries no absolute path, and moving the project with it keeps the links."""
-    try:
-        base = os.path.relpath(root, report_dir).replace(os.sep, "/")
-    except ValueError:  # another drive on Windows: paths as scanned
+    base = display_path(root, report_dir)
+    if os.path.isabs(base):  # another drive on Windows: paths as scanned
         return ""
     return "" if base == "." else base + "/"
 

@@ -115,7 +115,7 @@ class Settings:
 
 
 # What a collection or scope prefix may be: codegen.names.SETTING_NAME (a test holds them equal;
-# the runtime is copied into generated code and cannot import codegen).
+# the runtime is copied into generated code, where the tool itself is not importable).
 _SETTING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
