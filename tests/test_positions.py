@@ -321,12 +321,6 @@ PARENTHESISED = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apply/marks.py leave_With keeps the `, ` that routing gave the item before the mark "
-    "when it takes the mark out of a parenthesised `with`; the round-trip check then refuses "
-    "(CG406) and the file stays routed to a shim the run deletes (CG314)",
-)
 def test_unrouting_a_parenthesised_with_gives_back_its_bytes(tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()

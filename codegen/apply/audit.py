@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from codegen import names
+from codegen import lines, names
 from codegen.apply.gather import Shim
 
 
@@ -14,7 +14,7 @@ def first_difference(source: str, printed: str) -> tuple[int, str] | None:
     """Where libcst's printing of the untouched module differs from the file, or None."""
     if source == printed:
         return None
-    old, new = source.splitlines(keepends=True), printed.splitlines(keepends=True)
+    old, new = lines.split_lines(source, keepends=True), lines.split_lines(printed, keepends=True)
     for number, (a, b) in enumerate(zip(old, new, strict=False), 1):
         if a != b:
             return number, f"line {number} would change ({a!r} -> {b!r})"
@@ -34,8 +34,8 @@ def unintended(source: str, new_source: str, shims: tuple[Shim, ...]) -> tuple[i
     and the shim (and their parenthesised continuation lines), `pass` for an emptied block, a
     comment moved off a removed line, and blank lines next to any of those.
     """
-    old = source.splitlines(keepends=True)
-    new = new_source.splitlines(keepends=True)
+    old = lines.split_lines(source, keepends=True)
+    new = lines.split_lines(new_source, keepends=True)
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -76,13 +76,13 @@ def unintended(source: str, new_source: str, shims: tuple[Shim, ...]) -> tuple[i
 _STRING_LITERAL = re.compile(r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'|" r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
 
 
-def _logical_lines(lines: list[str]) -> list[str]:
-    """`lines` with continuations (a `\\` or an open bracket) joined to the line they continue,
+def _logical_lines(rows: list[str]) -> list[str]:
+    """`rows` with continuations (a `\\` or an open bracket) joined to the line they continue,
     so a mark that a formatter spread over several lines reads as one line."""
     joined: list[str] = []
     pending = ""
     depth = 0
-    for line in lines:
+    for line in rows:
         body = line.rstrip("\r\n")
         code = _STRING_LITERAL.sub("", body).split("#", 1)[0]
         opened = sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
@@ -119,11 +119,11 @@ def _is_our_import(line: str, shim: Shim) -> bool:
     )
 
 
-def _inside_our_import(lines: list[str], index: int, shim: Shim) -> bool:
+def _inside_our_import(rows: list[str], index: int, shim: Shim) -> bool:
     """Whether line `index` continues a parenthesised import of the shim or common module."""
     for back in range(index - 1, -1, -1):
-        if _is_our_import(lines[back], shim):
+        if _is_our_import(rows[back], shim):
             return True
-        if not _IMPORT_PART.match(lines[back].strip()) or not lines[back].strip():
+        if not _IMPORT_PART.match(rows[back].strip()) or not rows[back].strip():
             return False
     return False

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from codegen import diagnostics, names
+from codegen import diagnostics, lines, names
 from codegen.model import Diagnostic, LayerMark, ModelEdit
 
 _Spot = tuple[str, int]  # (model, position): what one mark says
@@ -230,6 +230,11 @@ class _Marks(cst.CSTTransformer):
             self._unwrap[id(updated_node)] = updated_node
             return updated_node
         parenthesized = isinstance(updated_node.lpar, cst.LeftParen)
+        last = updated_node.items[-1]
+        if kept and kept[-1] is not last:
+            # The last item was a mark taken out: the new last item ends the way it ended
+            # (`with (a, <mark>,):` gives back `with (a,):`), as added marks take it below.
+            kept[-1] = kept[-1].with_changes(comma=last.comma)
         if kept and added and kept[-1].comma is not cst.MaybeSentinel.DEFAULT:
             # `with (a, b,):` keeps its trailing comma style on the new last item.
             added[-1] = added[-1].with_changes(comma=kept[-1].comma)
@@ -258,9 +263,9 @@ class _Marks(cst.CSTTransformer):
                 items=items, leading_lines=(), body=cst.SimpleStatementSuite(body=(cst.Pass(),))
             )
         )
-        last = header.removesuffix(" pass\n").splitlines()[-1]
+        final = lines.split_lines(header.removesuffix(" pass\n"))[-1]
         comment = node.body.header.comment if isinstance(node.body, cst.IndentedBlock) else None
-        width = len(last) + (len(comment.value) + 2 if comment is not None else 0)
+        width = len(final) + (len(comment.value) + 2 if comment is not None else 0)
         return (column if "\n" not in header.rstrip("\n") else 0) + width > self.line_length
 
     def leave_IndentedBlock(
