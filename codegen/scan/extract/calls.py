@@ -8,7 +8,7 @@ import builtins
 import libcst as cst
 
 from codegen.scan import apis
-from codegen.scan.extract import units
+from codegen.scan.extract import objects, units
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.literals import STRING_NODES, literal
 from codegen.scan.extract.nodes import dotted, name_argument
@@ -59,6 +59,14 @@ class CallWalker(TokenWalker):
         append(")")
         if self.nested_depth:
             return
+        if callee_api is None and callee_local is None and self.objects:
+            bound = objects.key(func, self.self_name)
+            if bound is not None and bound in self.objects:
+                # A layer object's first call: its weights appear here (a later call reuses them).
+                self.object_use(bound)
+                self.creations.append((self.objects.pop(bound).split("(", 1)[0], node, False, True))
+                self.record_layer(self.creations[-1][0], False, node, ())
+                return
         if callee_api is not None:
             self.api_calls.append(callee_api)
             if apis.creates_variables(callee_api):
@@ -88,6 +96,10 @@ class CallWalker(TokenWalker):
             and func.value.func.value == "super"
         ):
             self.record_layer("super." + func.attr.value, False, node, params)
+
+    def object_use(self, bound: str) -> None:
+        """Note that the statement being walked uses a layer object (see walker.unit_statements)."""
+        self.used_objects.append(self.objects[bound])
 
     @staticmethod
     def is_name_argument(

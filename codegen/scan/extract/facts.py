@@ -9,7 +9,7 @@ import libcst as cst
 
 from codegen import names, stable_hash
 from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
-from codegen.scan.extract import units
+from codegen.scan.extract import objects, units
 from codegen.scan.extract.context import ModuleContext, gather_module, settle
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import (
@@ -58,6 +58,7 @@ class Extractor:
         self.classes: list[ClassFacts] = []
         self.module_code: FunctionFacts | None = None
         self.assumed: tuple[tuple[str, str], ...] = ()
+        self.class_objects: dict[str, objects.Objects] = {}  # class -> its `self.x` objects
 
     def run(self) -> None:
         gather_module(self.ctx, self.module.body, self.symbols)
@@ -108,6 +109,7 @@ class Extractor:
                             ),
                         )
                     )
+                self.class_objects[qualname] = objects.class_objects(statement, self.ctx)
                 self.collect_functions(
                     suite(statement.body),
                     prefix=qualname + ".",
@@ -143,6 +145,8 @@ class Extractor:
             walker.self_name = all_params[0]
         params = all_params[1:] if is_method and all_params else all_params
         walker.param_index = {name: i for i, name in enumerate(params)}
+        if is_method and class_name is not None:
+            walker.objects = dict(self.class_objects.get(class_name, {}))
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
             if names.routing_kind(spelled) is None:  # our own decorators never make copies differ
                 walker.walk(decorator.decorator)

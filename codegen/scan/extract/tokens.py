@@ -61,6 +61,9 @@ class TokenWalker:
         self.creations: list[tuple[str, cst.Call, bool, bool]] = []
         self.raw_units: list[units.RawUnit] = []
         self.label_scopes: list[str | None] = []
+        # Layer objects built and not yet used: bound name -> signature (see `objects`).
+        self.objects: dict[str, str] = {}
+        self.used_objects: list[str] = []  # signatures of those the current statement used
 
     # -- token emission ---------------------------------------------------------------------
     def stream(self, overrides: list[tuple[int, str]]) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
@@ -45,6 +45,8 @@ class RawUnit:
     static: bool
     scope: str | None  # the innermost literal scope name around or opening it
     node: cst.CSTNode
+    # Signatures of the layer objects (built in earlier statements) whose weights it creates.
+    objects: list[str] = field(default_factory=list)
 
 
 def is_mark(item: cst.WithItem) -> bool:
@@ -302,14 +304,21 @@ def inline_layers(
             scope = _name_literal(made[0][1], made[0][0])
         kind: Literal["inline-api", "inline-block"] = (
             "inline-api"
-            if unit.kind == "statement" and len(made) == 1 and len(covered) == 1
+            if unit.kind == "statement"
+            and len(made) == 1
+            and len(covered) == 1
+            and not unit.objects
             else "inline-block"
         )
+        code_hash = _normalized(walker, symbol_of, unit.start, unit.end)
+        if unit.objects:
+            # The objects it runs or calls decide too: their APIs and literal arguments.
+            code_hash = stable_hash("|".join([code_hash, *unit.objects]))
         out.append(
             InlineLayer(
                 kind=kind,
                 api=api,
-                code_hash=_normalized(walker, symbol_of, unit.start, unit.end),
+                code_hash=code_hash,
                 label=f"{scope}: {label}" if scope else label,
                 line=line,
                 end_line=end_line,

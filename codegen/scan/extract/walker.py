@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from codegen.scan.extract import units
+from codegen.scan.extract import objects, units
 from codegen.scan.extract.calls import CallWalker
 from codegen.scan.extract.dispatch import HANDLERS, Walk, fields
 from codegen.scan.extract.dispatch import WALK as _WALK
@@ -75,7 +75,7 @@ class FunctionWalker(CallWalker):
         for statement in statements:
             kind = type(statement)
             start, made, calls = len(self.renamed), len(self.creations), len(self.layer_calls)
-            noted = len(self.raw_units)
+            noted, used = len(self.raw_units), len(self.used_objects)
             scope = self.label_scopes[-1] if self.label_scopes else None
             static = self.dynamic == 0
             if kind is cst.With and units.only_marks(statement):  # type: ignore[arg-type]
@@ -89,6 +89,7 @@ class FunctionWalker(CallWalker):
                 builders = len(self.layer_calls) - calls > len(self.creations) - made
                 if any(u.kind == "with" for u in inner) or builders:
                     continue  # a container: its own statements are the units
+                held = [o for u in inner for o in u.objects]
                 del self.raw_units[noted:]
                 opened = [i for i in statement.items if not units.is_mark(i)]  # type: ignore[attr-defined]
                 own = units.scope_name(opened[-1].item)
@@ -102,12 +103,17 @@ class FunctionWalker(CallWalker):
                         static,
                         own if own is not None else scope,
                         statement,
+                        held,
                     )
                 )
                 continue
             _WALK[kind](self, statement)
+            if kind is cst.SimpleStatementLine and self.layer_object(statement, made, calls):
+                continue
             compound = kind in units.COMPOUND
             if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
+                taken = dict.fromkeys(objects.uses(statement, self.objects, self.self_name))
+                held = self.used_objects[used:] + [self.objects.pop(b) for b in taken]
                 self.raw_units.append(
                     units.RawUnit(
                         "compound" if compound else "statement",
@@ -118,8 +124,25 @@ class FunctionWalker(CallWalker):
                         static,
                         scope,
                         statement,
+                        held,
                     )
                 )
+
+    def layer_object(self, statement: cst.CSTNode, made: int, calls: int) -> bool:
+        """Whether the statement only built a layer object (not a layer: it creates nothing
+        yet); then its object is bound for the statements that use it."""
+        if len(self.creations) == made and not self.objects:
+            return False
+        found = objects.binding(statement, self.ctx, self.self_name, self.objects)
+        if found is None:
+            return False
+        if any(not objects.is_object_api(api) for api, *_ in self.creations[made:]):
+            return False  # it also creates variables of its own
+        self.objects[found[0]] = found[1]
+        del self.creations[made:]
+        for index in range(calls, len(self.layer_calls)):
+            self.layer_calls[index] = ("", False, [], [], [], self.layer_calls[index][5], False)
+        return True
 
 
 def _statements(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
