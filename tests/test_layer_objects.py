@@ -125,6 +125,7 @@ def test_a_literal_of_a_constructor_decides_the_match(tmp_path: Path) -> None:
     assert [pair["depth"] for pair in data["shared_depth"]] == [1]  # the embedding only
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_cell_and_keras_weights_move_between_two_class_models(tmp_path: Path) -> None:
     root = project(tmp_path)
