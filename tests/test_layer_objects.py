@@ -149,3 +149,31 @@ def test_cell_and_keras_weights_move_between_two_class_models(tmp_path: Path) ->
     assert any("dense" in name and "kernel" in name for name in moved), moved
     assert result["same"] == moved  # every moved variable now holds alpha's value
     assert not any(name.startswith(("head", "dense_2")) for name in moved)
+
+
+REUSED = textwrap.dedent(
+    """\
+    import tensorflow.compat.v1 as tf
+
+
+    def build_{name}(x):
+        cells = tf.nn.rnn_cell.MultiRNNCell([tf.nn.rnn_cell.GRUCell(8) for _ in range(2)])
+        outputs, _ = tf.nn.dynamic_rnn(cells, x, dtype=tf.float32)
+        layer = tf.layers.Dense(4)
+        a = layer(outputs)
+        b = layer(a)
+        return tf.layers.dense(b, {head}, name="head")
+    """
+)
+
+
+def test_a_second_call_of_a_layer_object_is_no_layer(tmp_path: Path) -> None:
+    """Its weights exist already: a mark on it would record nothing."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, head in (("alpha", 2), ("beta", 3)):
+        text = REUSED.format(name=name, head=head)
+        (models / f"{name}.py").write_text(text, encoding="utf-8")
+    found = layers(tmp_path)
+    assert [line for _, line in found] == [6, 8, 10], found  # dynamic_rnn, layer(outputs), head
+    assert found[0][0] == "tf.nn.dynamic_rnn"
