@@ -5,9 +5,11 @@ against hand-written expectations (bench/realcorpus_expectations.json)."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -35,6 +37,7 @@ class Package:
     name: str
     version: str
     prefix: str  # folder inside the archive that holds the importable packages ("" for wheels)
+    sha256: str  # of the archive pip downloads: the pin is the bytes, not only the version
     files: tuple[str, ...]
 
     @property
@@ -42,8 +45,8 @@ class Package:
         return f"{self.name}-{self.version}"
 
 
-def _pkg(name: str, version: str, prefix: str, files: str) -> Package:
-    return Package(name, version, prefix, tuple(files.split()))
+def _pkg(name: str, version: str, prefix: str, sha256: str, files: str) -> Package:
+    return Package(name, version, prefix, sha256, tuple(files.split()))
 
 
 # The model modules of each package (with the modules they import that build layers), as the
@@ -53,6 +56,7 @@ PACKAGES: tuple[Package, ...] = (
         "bert-tensorflow",
         "1.0.4",
         "",
+        "f880680a03fbf637c217443b7d3d8969d0b3aef4822b4ea13c2a124498dd21a0",
         "bert/__init__.py bert/modeling.py bert/optimization.py bert/tokenization.py "
         "bert/run_classifier.py bert/run_squad.py bert/run_pretraining.py "
         "bert/run_classifier_with_tfhub.py bert/extract_features.py",
@@ -61,6 +65,7 @@ PACKAGES: tuple[Package, ...] = (
         "albert-tensorflow",
         "1.1",
         "",
+        "36ba735b95112597484c082bfa019bbf5b2e513a63627dce4949fdc43a67ba22",
         "albert/__init__.py albert/modeling.py albert/optimization.py albert/lamb_optimizer.py "
         "albert/tokenization.py albert/classifier_utils.py albert/run_classifier.py "
         "albert/run_pretraining.py albert/squad_utils.py albert/run_squad.py",
@@ -69,6 +74,7 @@ PACKAGES: tuple[Package, ...] = (
         "bert-base",
         "0.0.9",
         "",
+        "2a806924203ac4de32cb2201c00ed15b6ae31b3ea541400a86ada4a15acc681a",
         "bert_base/__init__.py bert_base/bert/__init__.py bert_base/bert/modeling.py "
         "bert_base/bert/optimization.py bert_base/bert/tokenization.py "
         "bert_base/bert/run_classifier.py bert_base/train/__init__.py "
@@ -79,12 +85,14 @@ PACKAGES: tuple[Package, ...] = (
         "bilm",
         "0.1.post5",
         "",
+        "98a2e3c332bcefcccda6bf6056f8a0be52c474e62bcb0817787010b22b6969a3",
         "bilm/__init__.py bilm/model.py bilm/elmo.py bilm/data.py bilm/training.py",
     ),
     _pkg(
         "gpt-2-simple",
         "0.8.1",
         "gpt_2_simple-0.8.1/",
+        "0d620a17b4c4592190b637548afa0aaf26231c71a107165ee91e90929e398c11",
         "gpt_2_simple/__init__.py gpt_2_simple/src/__init__.py gpt_2_simple/src/model.py "
         "gpt_2_simple/src/sample.py gpt_2_simple/src/accumulate.py gpt_2_simple/gpt_2.py",
     ),
@@ -92,6 +100,7 @@ PACKAGES: tuple[Package, ...] = (
         "kashgari-tf",
         "0.5.5",
         "",
+        "92d6561dd9d6b743791c2aba6aac7e1ec4902ec7e2e09cbf562f3c9d0730a489",
         "kashgari/__init__.py kashgari/layers/__init__.py kashgari/layers/att_wgt_avg_layer.py "
         "kashgari/layers/kmax_pool_layer.py kashgari/layers/non_masking_layer.py "
         "kashgari/layers/crf.py kashgari/tasks/__init__.py kashgari/tasks/base_model.py "
@@ -104,6 +113,7 @@ PACKAGES: tuple[Package, ...] = (
         "keras-bert",
         "0.89.0",
         "keras-bert-0.89.0/",
+        "d35457c91130e23fc9a97181b0eb5c7b81d6945b40edc52310f6f713ed4eaecd",
         "keras_bert/__init__.py keras_bert/bert.py keras_bert/layers/__init__.py "
         "keras_bert/layers/embedding.py keras_bert/layers/masked.py "
         "keras_bert/layers/extract.py keras_bert/layers/inputs.py keras_bert/layers/pooling.py "
@@ -113,18 +123,21 @@ PACKAGES: tuple[Package, ...] = (
         "keras-transformer",
         "0.40.0",
         "keras-transformer-0.40.0/",
+        "b7f9f8a97e07cc190adb76159d0dccc7dc7326ac714e294d105dddbf5b58c304",
         "keras_transformer/__init__.py keras_transformer/gelu.py keras_transformer/transformer.py",
     ),
     _pkg(
         "bert4keras",
         "0.11.5",
         "bert4keras-0.11.5/",
+        "d30f2d067588b2db1a0afae48a0457f717d3054b2d4ffc657e455a3213184643",
         "bert4keras/__init__.py bert4keras/backend.py bert4keras/layers.py bert4keras/models.py",
     ),
     _pkg(
         "nlp-architect",
         "0.5.4",
         "",
+        "5ac9b4257b4f0475360c97895c203cdec379f98c5dfb6b14c7130cc1f0f59371",
         "nlp_architect/__init__.py nlp_architect/models/__init__.py "
         "nlp_architect/models/crossling_emb.py "
         "nlp_architect/models/temporal_convolutional_network.py "
@@ -135,6 +148,7 @@ PACKAGES: tuple[Package, ...] = (
         "tensor2tensor",
         "1.15.7",
         "",
+        "26ef986c2b9f45bdefa4218229f33f2992e4d9df84f8939d41481cdaa8444392",
         "tensor2tensor/__init__.py tensor2tensor/models/__init__.py "
         "tensor2tensor/models/basic.py tensor2tensor/models/lstm.py "
         "tensor2tensor/models/bytenet.py tensor2tensor/layers/__init__.py "
@@ -144,6 +158,7 @@ PACKAGES: tuple[Package, ...] = (
         "opennmt-tf",
         "1.25.3",
         "",
+        "21cbd041b91493663c35a7e3768478f83b99d9a2d1aca90d5396880505358413",
         "opennmt/__init__.py opennmt/models/__init__.py opennmt/models/catalog.py "
         "opennmt/models/sequence_classifier.py opennmt/models/sequence_tagger.py "
         "opennmt/models/language_model.py",
@@ -207,9 +222,15 @@ def build(pkg: Package, cache: Path = CACHE) -> Path:
     """The package's model modules extracted under `cache/<name>-<version>/` (reused if there)."""
     target = cache / pkg.folder
     stamp = target / ".complete"
-    if stamp.is_file() and stamp.read_text() == "\n".join(pkg.files):
+    if stamp.is_file() and stamp.read_text() == "\n".join((pkg.sha256, *pkg.files)):
         return target
-    members = _members(_download(pkg, cache / "_dl"))
+    archive = _download(pkg, cache / "_dl")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    if digest != pkg.sha256:
+        raise RuntimeError(f"{archive} has sha256 {digest}, expected {pkg.sha256}")
+    members = _members(archive)
+    if target.exists():  # another pin or file list: files of the old one must not be scanned
+        shutil.rmtree(target)
     for rel in pkg.files:
         data = members.get(pkg.prefix + rel)
         if data is None:
@@ -217,7 +238,7 @@ def build(pkg: Package, cache: Path = CACHE) -> Path:
         out = target / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
-    stamp.write_text("\n".join(pkg.files))
+    stamp.write_text("\n".join((pkg.sha256, *pkg.files)))
     return target
 
 
