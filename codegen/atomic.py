@@ -1,13 +1,30 @@
-"""The one atomic file write: readers see the old bytes or the new ones, never a half."""
+"""The one atomic file write, and the one naming scheme for every temp file codegen leaves.
+
+Readers see the old bytes or the new ones, never a half. A crash can leave temp files behind;
+they are all named `.<name>.codegen-<kind>-<hex>`, so one pattern finds them for cleanup.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
-TEMP_PREFIX = ".tmp-"  # temp files of a crashed run carry it, so cleanup can find them
+TEMP_KINDS = ("tmp", "bak")  # new bytes on their way in; old bytes kept until the commit
+_TEMP_NAME = re.compile(r"^\..+\.codegen-(tmp|bak)-[0-9a-f]+$")
+
+
+def temp_path(final: Path, kind: str = "tmp") -> Path:
+    """A fresh name next to `final` (same folder: os.replace is atomic only within one disk)."""
+    assert kind in TEMP_KINDS, kind
+    return final.with_name(f".{final.name}.codegen-{kind}-{secrets.token_hex(8)}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one that `temp_path` gives (a leftover of a crashed run)."""
+    return _TEMP_NAME.match(name) is not None
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -15,8 +32,7 @@ def write_bytes(path: Path, data: bytes) -> None:
 
     The temp file is removed on any failure; the OSError is the caller's to handle.
     """
-    # Same folder: os.replace is atomic only within one file system.
-    temp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+    temp = temp_path(path)
     try:
         with open(temp, "xb") as handle:
             handle.write(data)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import __version__
-from codegen.config import apply_overrides, load_config, validate_config
+from codegen.config import Config, apply_overrides, load_config, validate_config
+from codegen.paths import display_path
 
 EXIT_HELP = """\
 exit codes:
@@ -65,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "paths", nargs="*", help="files or folders (default: [tool.codegen] paths, or models/)"
         )
-        sub.add_argument("--output", help="output folder (default: generated)")
+        sub.add_argument("--output", help=f"output folder (default: {Config.output})")
         sub.add_argument(
             "--exclude", action="append", default=None, metavar="GLOB", help="skip matching paths"
         )
@@ -191,8 +192,5 @@ if __name__ == "__main__":
 
 def _from_cwd(path: str, root: str) -> str:
     """A path argument as the scanner takes it: relative to the project root (may start `..`)."""
-    absolute = os.path.abspath(path)  # against the current folder, as a shell user means it
-    try:
-        return os.path.relpath(absolute, root)
-    except ValueError:  # another drive on Windows
-        return absolute
+    # Against the current folder, as a shell user means it.
+    return display_path(os.path.abspath(path), root)

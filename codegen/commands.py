@@ -9,17 +9,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codegen import diagnostics, names, write
+from codegen import diagnostics, write
 from codegen.cache.outputs import cached_outputs, remember_outputs
 from codegen.cache.reports import cached_report, remember_report
 from codegen.config import Config
 from codegen.gcpause import gc_paused
-from codegen.model import Change, Diagnostic, Plan
+from codegen.model import Change, Diagnostic
+from codegen.paths import display_path
+from codegen.pending import compatibility_notes
 from codegen.progress import terminal_progress
-from codegen.scan.discover import discover, imported_shims, routed_elsewhere
+from codegen.scan.discover import (
+    committed_only,
+    discover,
+    git_tracked,
+    in_commit_hook,
+)
 
 if TYPE_CHECKING:
     from codegen import pipeline
+    from codegen.pending import Changes
 
 EXIT_CLEAN, EXIT_CHANGED, EXIT_ERROR = 0, 1, 2
 
@@ -45,16 +53,6 @@ class Options:
         return self.check or self.diff
 
 
-@dataclass(frozen=True)
-class Changes:
-    """What a run would write (or refuse), with the diagnostics that explain it."""
-
-    generated: tuple[Change, ...]
-    models: tuple[Change, ...]
-    problems: tuple[Diagnostic, ...]
-    notes: tuple[str, ...]  # checkpoint-compatibility changes, in words
-
-
 def _print_diagnostics(found: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
     for diagnostic in sorted(set(found)):
         print(diagnostic.format(), file=sys.stderr)
@@ -64,6 +62,13 @@ def run(options: Options, config: Config) -> int:
     """Dispatch one subcommand."""
     command, paths = options.command, list(options.paths)
     discovered = discover(paths, config)
+    # In a commit hook, the commit holds what git tracks: plan from exactly that, as a fresh
+    # clone would (None: not a hook, or not a git work tree, so nothing to tell apart).
+    tracked = git_tracked(config.root) if in_commit_hook() else None
+    if tracked is not None:
+        sources, left_out = committed_only(discovered[0], tracked)
+        discovered = (sources, discovered[1])
+        _print_diagnostics(left_out)
     # The pre-commit hook runs `sync` on every commit: an in-sync tree answers from the cache.
     if (
         command in ("check", "sync")
@@ -83,7 +88,7 @@ def run(options: Options, config: Config) -> int:
             sys.stdout.write(answered[0])
             return answered[1]
     # Only now: the planner and every stage behind it, which an in-sync tree never needs.
-    from codegen import pipeline
+    from codegen import pending, pipeline
 
     scanned = pipeline.scan(
         paths,
@@ -138,8 +143,8 @@ def run(options: Options, config: Config) -> int:
         with_generated=generated,
         with_models=models,
     )
-    changes = pending_changes(
-        outcome, config, force=options.force, generated=generated, models=models
+    changes = pending.pending_changes(
+        outcome, config, force=options.force, generated=generated, models=models, tracked=tracked
     )
     if command == "check":
         code = _check(changes, config, options)
@@ -165,7 +170,7 @@ def _report_pending_journals(config: Config) -> bool:
         if os.path.lexists(journal)
     ]
     for journal in pending:
-        shown = os.path.relpath(journal, root).replace(os.sep, "/")
+        shown = display_path(journal, root)
         message = "an interrupted write is pending; run `codegen sync` to finish it"
         print(diagnostics.error(shown, diagnostics.PENDING, message).format(), file=sys.stderr)
     return bool(pending)
@@ -228,147 +233,6 @@ def _write_report(
         print(f"codegen: cannot write the report {path}: {error.strerror}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_CLEAN
-
-
-def pending_changes(
-    outcome: pipeline.Outcome,
-    config: Config,
-    *,
-    force: bool,
-    generated: bool = True,
-    models: bool = True,
-) -> Changes:
-    """Everything emit/apply would change on disk for this outcome, without writing."""
-    root = Path(config.root)
-    problems = list(outcome.diagnostics)
-    generated_changes: tuple[Change, ...] = ()
-    model_changes: tuple[Change, ...] = ()
-    notes: tuple[str, ...] = ()
-    if generated and outcome.files:  # no files: rendering failed, and outcome says why
-        generated_changes, write_problems = write.plan_changes(
-            outcome.files, root / config.output, root, force=force
-        )
-        problems.extend(write_problems)
-        problems.extend(_partial_scan_conflicts(generated_changes, outcome, config))
-        problems.extend(_still_imported(generated_changes, outcome, config, models=models))
-        notes = compatibility_notes(outcome.plan, generated_changes)
-    if models:
-        # Planned against the exact bytes that were scanned and edited, not a re-read.
-        read = {source.abspath: source.digest for source in outcome.scan.sources}
-        model_changes, source_problems = write.plan_source_changes(outcome.routed, root, read=read)
-        problems.extend(source_problems)
-    return Changes(generated_changes, model_changes, tuple(problems), notes)
-
-
-def _partial_scan_conflicts(
-    changes: tuple[Change, ...], outcome: pipeline.Outcome, config: Config
-) -> list[Diagnostic]:
-    """Deletions and rewrites of generated/ follow what is routed, not what this scan saw.
-
-    A file this scan did not see (excluded, not named by a path argument) that still imports a
-    shim keeps that shim, and the shared modules beside it, from being deleted or rewritten.
-    """
-    touched = [c for c in changes if c.action in ("update", "delete")]
-    if not touched:
-        return []
-    seen = {source.path for source in outcome.scan.sources}
-    from codegen import pipeline  # loaded already: this run planned
-
-    elsewhere = routed_elsewhere(config, pipeline.output_package(config), seen)
-    if not elsewhere:
-        return []
-    problems = []
-    for change in touched:
-        name = change.path.rsplit("/", 1)[-1]
-        users = elsewhere.get(name) if names.is_shim_file(name) else next(iter(elsewhere.values()))
-        if not users:
-            continue
-        verb = "delete" if change.action == "delete" else "rewrite"
-        message = (
-            f"this scan does not see {users[0]}, which still imports generated code: it would "
-            f"{verb} {change.path} under it. Scan the whole project (no path argument or "
-            "--exclude that leaves routed models out), or un-route that file first"
-        )
-        problems.append(diagnostics.error(users[0], diagnostics.PARTIAL_SCAN, message))
-    return problems
-
-
-def _still_imported(
-    changes: tuple[Change, ...], outcome: pipeline.Outcome, config: Config, *, models: bool
-) -> list[Diagnostic]:
-    """A shim is deleted only when no scanned file imports it once this run is written.
-
-    Each file is judged by the text it will hold (its routed text when this run rewrites it), so
-    a renamed model that `sync` un-routes lets its old shim go, while `emit` alone, or a file
-    that also uses the shim for itself (`x_transfer.restore(...)`), keeps it and says why.
-    """
-    deleted = {
-        c.path.rsplit("/", 1)[-1]: c.path
-        for c in changes
-        if c.action == "delete" and names.is_shim_file(c.path.rsplit("/", 1)[-1])
-    }
-    if not deleted:
-        return []
-    from codegen import pipeline  # loaded already: this run planned
-
-    package = pipeline.output_package(config)
-    problems = []
-    for source in outcome.scan.sources:
-        text = outcome.routed.get(source.abspath, source.text) if models else source.text
-        if text is None:
-            continue
-        for alias, line in imported_shims(text, package).items():
-            shim = deleted.get(f"{alias}.py")
-            if shim is None:
-                continue
-            how = (
-                "remove that import, or stop using the shim there"
-                if models
-                else "run `codegen sync` (or apply first): it un-routes the file and deletes the "
-                "shim in one go"
-            )
-            message = f"imports `{alias}`, but this run would delete {shim}: {how}"
-            problems.append(
-                diagnostics.error(source.path, diagnostics.STILL_IMPORTED, message, line=line)
-            )
-    return problems
-
-
-def compatibility_notes(plan: Plan, changes: tuple[Change, ...]) -> tuple[str, ...]:
-    """In words: which transfer-checkpoint keys a change of the shims adds or drops, and for
-    whom (variables keep their own names, so a model's own checkpoints are never at risk)."""
-    notes: list[str] = []
-    model_of = {names.shim_file(m.name): m for m in plan.models}
-    for change in changes:
-        name = change.path.rsplit("/", 1)[-1]
-        if not names.is_shim_file(name) or change.action == "create":
-            continue  # a brand-new shim breaks no existing checkpoint
-        before = names.parse_layer_comments(change.old)
-        after = names.parse_layer_comments(change.new)
-        model = model_of.get(name)
-        who = model.path if model else names.model_of_shim_file(name)
-        for key, old in sorted(before.items()):
-            if key not in after:
-                notes.append(
-                    f"{who} no longer shares `{old.label}` (layer {old.number}) with "
-                    f"{old.shared_with}: transfer checkpoints of {old.shared_with} will not "
-                    f"restore {who}'s layer {old.number} (key {key}); {who}'s own checkpoints "
-                    "are unaffected"
-                )
-        for key, new in sorted(after.items()):
-            if key not in before:
-                notes.append(
-                    f"{who} now shares `{new.label}` (layer {new.number}) with "
-                    f"{new.shared_with} (key {key})"
-                )
-            elif before[key].shared_with != new.shared_with:
-                notes.append(
-                    f"{who} layer {new.number} `{new.label}` is now shared with "
-                    f"{new.shared_with} (was {before[key].shared_with})"
-                )
-        if change.action == "delete" and not before:
-            notes.append(f"{who} no longer shares any layer")
-    return tuple(notes)
 
 
 def _describe(change: Change, *, dry_run: bool) -> str:
@@ -439,16 +303,14 @@ def _write(
         for change in everything:
             print(_describe(change, dry_run=True))
         return EXIT_CHANGED if everything else EXIT_CLEAN
-    root = Path(config.root)
-    # One transaction covers generated/ and the models: all of it is written, or none of it. Every
-    # file read for this plan must still hold the bytes that were read (users' files are sacred).
-    expect = {s.abspath: s.digest for s in outcome.scan.sources if s.text is not None}
-    problems = write.apply_changes(everything, root, expect=expect)
+    from codegen.pending import write_changes  # loaded already: this run planned
+
+    problems = write_changes(changes, outcome, config)
     failures = [d for d in problems if d.severity == "error"]
     _print_diagnostics([d for d in problems if d.severity == "warning"])
     if failures:
         _print_diagnostics(failures)
-        journaled = any("journaled" in d.message for d in failures)
+        journaled = any(d.code == diagnostics.JOURNALED for d in failures)
         print(
             "the write is journaled; run codegen again to finish it."
             if journaled

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import re
 import tomllib
@@ -11,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from codegen import diagnostics
+from codegen import diagnostics, names
 from codegen.diagnostics import BAD_TOML, INVALID_VALUE, UNKNOWN_KEY, WRONG_TYPE
 from codegen.model import DEFAULT_LINE_LENGTH, Diagnostic
+from codegen.paths import display_path, folder_parts, package_of
 
 PYPROJECT = "pyproject.toml"
-SCOPE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Option:
     key: str
     toml_type: str
     help: str
+    bounds: tuple[int, int] | None = None  # an integer's smallest and largest allowed value
 
 
 # Single source for the README table, the list of valid keys and the type checks.
@@ -61,18 +63,37 @@ OPTIONS: tuple[Option, ...] = (
         "Glob patterns (fnmatch) on the relative `/` path or any of its parent folders;"
         " a pattern without `/` also matches any single path component.",
     ),
-    Option("output", "string", "Folder for generated modules, relative and inside the project."),
     Option(
-        "collection", "string", "Graph collection that the shims add transferable variables to."
+        "output",
+        "string",
+        "Folder for generated modules: an importable package path inside the project (`gen/v2`,"
+        " not `gen.v2`); not a scanned folder, nor inside or holding one (scanning `.` is fine).",
     ),
-    Option("scope_prefix", "string", "Variable scope under which all canonical keys live."),
     Option(
-        "build_function", "string", "Regex (re.search) that a model's build function name matches."
+        "collection",
+        "string",
+        "Graph collection that the shims add transferable variables to (letters, digits, `_.-`).",
+    ),
+    Option(
+        "scope_prefix",
+        "string",
+        "Variable scope under which all canonical keys live: one name (letters, digits, `_.-`).",
+    ),
+    Option(
+        "build_function",
+        "string",
+        "Regex (re.search) that a model's build function name matches; patterns that can"
+        " backtrack badly (nested repeats, backreferences) are refused.",
     ),
     Option("cache_dir", "string", 'Scan cache folder; `""` disables the cache. Safe to delete.'),
-    Option("jobs", "integer", "Parallel parser processes; 0 picks one per CPU."),
     Option(
-        "max_file_bytes", "integer", "Files larger than this are reported (CG103) and not scanned."
+        "jobs", "integer", "Parallel parser processes (0 to 1024); 0 picks one per CPU.", (0, 1024)
+    ),
+    Option(
+        "max_file_bytes",
+        "integer",
+        "Files larger than this (at most 2**30) are reported (CG103) and not scanned.",
+        (1, 2**30),
     ),
 )
 _OPTION_KEYS = tuple(option.key for option in OPTIONS)
@@ -170,71 +191,168 @@ def validate_config(
     config: Config, *, path: str = PYPROJECT, text: str = ""
 ) -> tuple[Diagnostic, ...]:
     """Value checks shared by the file and the flags: one CG003 error per bad setting."""
-    problems: list[tuple[str, str]] = []
-    try:
-        re.compile(config.build_function)
-    except re.error as error:
-        problems.append(("build_function", f"build_function is not a valid regex: {error}"))
-    if not SCOPE_NAME.match(config.scope_prefix) or config.scope_prefix.endswith("/"):
-        problems.append(
-            (
-                "scope_prefix",
-                f"scope_prefix {config.scope_prefix!r} is not a valid TensorFlow scope name"
-                " (letters, digits, `_.-/`, not starting with a symbol nor ending with `/`)",
-            )
-        )
-    if not config.collection.strip():
-        problems.append(("collection", "collection must not be empty"))
-    output_problem = _output_problem(config.output)
-    if output_problem:
-        problems.append(("output", output_problem))
-    cache_problem = _cache_dir_problem(config.cache_dir, config.output)
-    if cache_problem:
-        problems.append(("cache_dir", cache_problem))
-    if config.jobs < 0:
-        problems.append(("jobs", f"jobs must be 0 (auto) or a positive number, got {config.jobs}"))
-    if config.max_file_bytes <= 0:
-        problems.append(
-            ("max_file_bytes", f"max_file_bytes must be positive, got {config.max_file_bytes}")
-        )
+    problems: list[tuple[str, str]] = [
+        ("build_function", pattern_problem(config.build_function)),
+        ("scope_prefix", names.setting_name_problem("scope_prefix", config.scope_prefix)),
+        ("collection", names.setting_name_problem("collection", config.collection)),
+        ("output", _output_problem(config.output, config.paths)),
+        ("cache_dir", _cache_dir_problem(config.cache_dir, config.output)),
+        *((option.key, _range_problem(option, getattr(config, option.key))) for option in OPTIONS),
+    ]
     if not config.paths:
         problems.append(("paths", "paths must name at least one file or folder"))
     return tuple(
         diagnostics.error(path, INVALID_VALUE, message, line=_key_line(text, key))
         for key, message in problems
+        if message
     )
+
+
+def _range_problem(option: Option, value: object) -> str:
+    """Why an integer setting is out of its range, or "" (also for settings without one)."""
+    if option.bounds is None or not _is_int(value):
+        return ""
+    low, high = option.bounds
+    assert isinstance(value, int)
+    if low <= value <= high:
+        return ""
+    return f"{option.key} must be between {low} and {high}, got {value}"
+
+
+# Most repeats a build_function pattern may hold: matching one name costs up to
+# (name length) ** (repeats + 1) steps, and three keep a 40-character name under a millisecond.
+MAX_PATTERN_REPEATS = 3
+
+
+def pattern_problem(pattern: str) -> str:
+    """Why `pattern` cannot be the build_function regex, or "" when it can.
+
+    Python's matcher backtracks: a repeat inside a repeat (`(a+)+`), a repeated alternation, a
+    backreference or many repeats in a row can take exponential (or high polynomial) time on
+    one function name, which would hang a commit hook. Such patterns are refused, so every
+    accepted pattern matches a name in time bounded by a low power of its length.
+    """
+    # The stdlib's own parser (its public alias `sre_parse` is deprecated since Python 3.11).
+    parser: Any = importlib.import_module("re._parser")
+    try:
+        parsed = parser.parse(pattern)
+    except re.error as error:
+        return f"build_function is not a valid regex: {error}"
+    why = _costly(parsed, repeated=False)
+    if not why and _count_repeats(parsed) > MAX_PATTERN_REPEATS:
+        why = f"more than {MAX_PATTERN_REPEATS} repeats (`*`, `+`, `{{m,n}}`)"
+    if not why:
+        return ""
+    return (
+        f"build_function {pattern!r} is refused: {why} can make matching a name take"
+        " exponential or very long time; use a simpler pattern (a character class such as"
+        " `[ab]+`, or plain alternatives such as `^(build|make)_model$`)"
+    )
+
+
+# Opcodes of the parsed pattern, by name (they are named int constants).
+_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+_LOOKS = {"ASSERT", "ASSERT_NOT"}
+
+
+def _costly(items: Any, *, repeated: bool) -> str:
+    """What in a parsed pattern makes backtracking blow up, or "" (`repeated`: inside a repeat)."""
+    for opcode, arg in items:
+        op = str(opcode)
+        if op in ("GROUPREF", "GROUPREF_EXISTS"):
+            return "a backreference"
+        if op in _REPEATS:
+            _, high, body = arg
+            if repeated:
+                return "a repeat inside a repeat"
+            why = _costly(body, repeated=repeated or high > 1)
+            if why:
+                return why
+        elif op == "BRANCH":
+            if repeated:
+                return "a repeated alternation"
+            for branch in arg[1]:
+                why = _costly(branch, repeated=repeated)
+                if why:
+                    return why
+        elif op == "SUBPATTERN":
+            why = _costly(arg[-1], repeated=repeated)
+            if why:
+                return why
+        elif op in _LOOKS:
+            why = _costly(arg[1], repeated=repeated)
+            if why:
+                return why
+    return ""
+
+
+def _count_repeats(items: Any) -> int:
+    """Repeats that can match more than once, anywhere in a parsed pattern."""
+    count = 0
+    for opcode, arg in items:
+        op = str(opcode)
+        if op in _REPEATS:
+            count += (arg[1] > 1) + _count_repeats(arg[2])
+        elif op == "BRANCH":
+            count += sum(_count_repeats(branch) for branch in arg[1])
+        elif op == "SUBPATTERN":
+            count += _count_repeats(arg[-1])
+        elif op in _LOOKS:
+            count += _count_repeats(arg[1])
+    return count
 
 
 def _cache_dir_problem(cache_dir: str, output: str) -> str:
     """Why `cache_dir` cannot be the cache folder, or "" when it can ("" disables the cache)."""
     if not cache_dir:
         return ""
-    problem = _output_problem(cache_dir).replace("output", "cache_dir")
+    problem = _folder_problem("cache_dir", cache_dir)
     if problem:
         return problem
-    parts = _parts(cache_dir)
-    out = _parts(output)
-    if out and (parts[: len(out)] == out or out[: len(parts)] == parts):
+    if _overlap(folder_parts(cache_dir), folder_parts(output)):
         return f"cache_dir {cache_dir!r} must not be, hold or lie inside the output folder"
     return ""
 
 
-def _parts(path: str) -> list[str]:
-    return [part for part in path.replace("\\", "/").split("/") if part not in ("", ".")]
+def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether one folder is the other or lies inside it."""
+    return bool(a) and bool(b) and (a[: len(b)] == b or b[: len(a)] == a)
 
 
-def _output_problem(output: str) -> str:
-    """Why `output` cannot be the generated folder, or "" when it can."""
-    if not output.strip():
-        return "output must not be empty"
-    if os.path.isabs(output) or PurePosixPath(output).is_absolute():
-        return f"output {output!r} must be relative to the project root, not absolute"
-    parts = [part for part in output.replace("\\", "/").split("/") if part not in ("", ".")]
+def _folder_problem(key: str, folder: str) -> str:
+    """Why `folder` cannot be a folder codegen writes into, or "" when it can."""
+    if not folder.strip():
+        return f"{key} must not be empty"
+    if os.path.isabs(folder) or PurePosixPath(folder).is_absolute():
+        return f"{key} {folder!r} must be relative to the project root, not absolute"
+    parts = folder_parts(folder)
     if ".." in parts:
-        return f"output {output!r} must stay inside the project root (no `..`)"
+        return f"{key} {folder!r} must stay inside the project root (no `..`)"
     if not parts:
         # The root itself would make every model file sit in the generated folder.
-        return "output must be a folder below the project root, not the root itself"
+        return f"{key} must be a folder below the project root, not the root itself"
+    return ""
+
+
+def _output_problem(output: str, paths: tuple[str, ...]) -> str:
+    """Why `output` cannot be the generated package, or "" when it can."""
+    problem = _folder_problem("output", output)
+    if problem:
+        return problem
+    parts = folder_parts(output)
+    bad = [part for part in parts if not names.is_identifier(part)]
+    if bad:
+        return (
+            f"output {output!r} is not an importable package path: {bad[0]!r} is not a Python"
+            f" identifier, so models could not `from {package_of(output)} import ...`"
+        )
+    for scanned in paths:
+        # Scanning the whole project (`.`) is fine: the walk never enters the output folder.
+        if _overlap(parts, folder_parts(scanned)):
+            return (
+                f"output {output!r} must not be, hold or lie inside the scanned path {scanned!r}:"
+                " its files would go unscanned or generated code would land among the models"
+            )
     return ""
 
 
@@ -339,6 +457,5 @@ def _key_line(text: str, key: str) -> int:
 
 def _display(path: Path, start: Path) -> str:
     """A short `/` path for diagnostics: relative to where the run started when that is shorter."""
-    relative = os.path.relpath(path, start)
-    shown = relative if len(relative) < len(str(path)) else str(path)
-    return shown.replace(os.sep, "/")
+    relative = display_path(path, start)
+    return relative if len(relative) < len(str(path)) else path.as_posix()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from codegen import names, pipeline, write
 from codegen.apply.rewrite import Applied, unroute
-from codegen.commands import pending_changes
 from codegen.config import Config
 from codegen.emit.render import environment
 from codegen.model import Model, Plan
+from codegen.pending import pending_changes, write_changes
 from codegen.plan.planner import model_edits, pair_depths
 from codegen.report import text as report
 
@@ -31,8 +31,9 @@ def _step(title: str) -> None:
     print(f"\n=== {title} ===", flush=True)
 
 
-def _unrouted_copy(models: Path, project: Path) -> None:
-    """Copy the models as a user has them before `apply`: without shim decorators or imports."""
+def unrouted_copy(models: Path, project: Path) -> None:
+    """Copy `models` to `project`/models as a user has them before `apply`: without shim
+    decorators or imports (the demo starts there, and so do the tests of a first sync)."""
     target = project / "models"
     target.mkdir(parents=True)
     for source in sorted(models.glob("*.py")):
@@ -65,32 +66,38 @@ def run_demo(*, keep: Path | None = None, models: Path | None = None) -> int:
 
 def _run(models: Path, project: Path) -> int:
     print(f"working on a copy of {models} in {project}")
-    _unrouted_copy(models, project)
-    config = Config(root=str(project))
+    unrouted_copy(models, project)
+    plan = scan_emit_apply(Config(root=str(project)))
+    if plan is None:
+        return 2
+    return _transfer(plan, project)
 
+
+def scan_emit_apply(config: Config) -> Plan | None:
+    """Steps 1 to 3, printed as the commands print them, written as `sync` writes (one
+    transaction for generated/ and the models); the plan, or None when something was refused."""
     _step("1. codegen scan models/")
     outcome = pipeline.build(config, ["models"], use_cache=False)
     print(report.to_text(outcome.plan, outcome.scan.diagnostics), end="")
     changes = pending_changes(outcome, config, force=False)
 
     _step("2. codegen emit  (generated/layers_common.py + one shim per sharing model)")
-    problems = write.apply_changes(changes.generated, project / config.output)
     for change in changes.generated:
-        print(f"created {change.path}")
-    if problems:
-        for problem in problems:
-            print(problem.format(), file=sys.stderr)
-        return 2
+        print(f"{change.action} {change.path}")
 
     _step("3. codegen apply  (route each model's shared layers through its shim)")
     print(write.unified_diff(changes.models), end="")
-    problems = write.apply_changes(changes.models, project)
-    if problems:
-        for problem in problems:
-            print(problem.format(), file=sys.stderr)
-        return 2
+    problems = [d for d in changes.problems if d.severity == "error"]
+    if not problems:
+        problems = [d for d in write_changes(changes, outcome, config) if d.severity == "error"]
+    for problem in problems:
+        print(problem.format(), file=sys.stderr)
+    return None if problems else outcome.plan
 
-    source, target = _best_pair(outcome.plan)
+
+def _transfer(plan: Plan, project: Path) -> int:
+    """Step 4: train one model, restore its shared layers into another, in a subprocess."""
+    source, target = _best_pair(plan)
     if source is None or target is None:
         print("no two models share a layer: nothing to transfer")
         return 1

@@ -25,6 +25,9 @@ UNREADABLE = _code("CG102", "discovery: a file or folder cannot be read or liste
 TOO_LARGE = _code("CG103", "discovery: a file is larger than max_file_bytes")
 UNDECODABLE = _code("CG104", "discovery: a file is not decodable text or contains NUL bytes")
 SYMLINK_LOOP = _code("CG105", "discovery: a symlink loop")
+UNTRACKED = _code(
+    "CG106", "discovery: in a commit hook, a file git does not track is left out of the plan"
+)
 
 # --- parsing ---------------------------------------------------------------------------------
 SYNTAX_ERROR = _code("CG201", "parsing: a syntax error (with a hint for Python 2 sources)")
@@ -55,6 +58,9 @@ PARTIAL_SCAN = _code(
 )
 STILL_IMPORTED = _code(
     "CG314", "writing: a scanned file would still import a shim this run deletes; nothing written"
+)
+JOURNALED = _code(
+    "CG315", "writing: a write failed midway and could not be rolled back; the next run finishes it"
 )
 
 # --- rendering -------------------------------------------------------------------------------

@@ -239,12 +239,12 @@ class Model:
     id: str  # "models/a.py::build_model"
     path: str
     build: str  # qualname of the build function
-    name: str  # sanitised unique model name used for the shim module
+    name: str  # sanitised unique model name (a file's only model: its stem, as the shim is)
     layers: tuple[Layer, ...]
     static_depth: int  # layers after this index sit in loops/branches and never transfer
-    # Where the model is entered (a class's constructor or build method, a model_fn and the
-    # create_model it calls), each routed with `@<shim>.model(root)`; empty: `build` is a
-    # module-level build function, routed with `@<shim>.build`.
+    # Where the model is entered (a build function, a class's constructor or build method, a
+    # model_fn and the create_model it calls), each routed with `@<shim>.model(root)`; empty for
+    # module-level code, which has no function to enter.
     entries: tuple[str, ...] = ()
     root: str = ""  # the name the shim's object, `model(...)` and `layer(...)` marks use
     # The root's shape: a module-level build function, a class whose construction builds the
@@ -256,8 +256,8 @@ class Model:
     # Whether render/apply can route it: every shape but module-level script code, which has no
     # function to enter (and a file that mixes a build function with other models: see plan).
     routable: bool = True
-    # The shim of a model entered through roots: one `<file stem>_transfer` per file, holding
-    # one object per model of the file ("" for a build function, whose shim is named by `name`).
+    # The model's shim: one `<file stem>_transfer` per file, holding one object per model of
+    # the file.
     shim: str = ""
 
 
@@ -272,7 +272,6 @@ class TrunkLayer:
     key: str  # canonical scope under the prefix, derived from the whole path
     label: str
     shared_with: tuple[str, ...]  # every model id on this trie node, this one included
-    imported: bool = False  # the builder is imported from generated code, not defined by the model
     expected: tuple[str, ...] | None = None  # canonical variable names the layer must create
     # (function qualname, first line, last line) of a shared inline layer or of a call of an
     # imported builder: apply marks it in place with `with <shim>.layer(root, position):`.
@@ -313,6 +312,7 @@ class Plan:
     diagnostics: tuple[Diagnostic, ...]
     functions: dict[str, FunctionFacts] = field(default_factory=dict, compare=False, hash=False)
     modules: dict[str, ModuleFacts] = field(default_factory=dict, compare=False, hash=False)
+    common: tuple[str, ...] = ()  # clone class ids whose canonical copies layers_common holds
 
 
 # --- apply --------------------------------------------------------------------
@@ -352,8 +352,7 @@ class ModelEdit:
     shim_module: str  # dotted import path, e.g. "generated.sentiment_transfer"
     shim_alias: str  # local name bound to the shim, e.g. "sentiment_transfer"
     shared_builders: tuple[str, ...]  # builder qualnames to decorate with shared_layer
-    build: str  # build function qualname to decorate with build ("" for none: roots say where)
-    common_module: str  # dotted path of layers_common, for rerouting its imports
+    common_module: str  # dotted path of layers_common, where builders imported from a shim go
     roots: tuple[RootRoute, ...] = ()  # where each of the file's models is entered
     marks: tuple[LayerMark, ...] = ()  # shared inline layers and calls of imported builders
     line_length: int = DEFAULT_LINE_LENGTH  # a mark that would pass it goes on a continuation

@@ -5,15 +5,47 @@ Each format has its writer and its reader here, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import keyword
 import re
+import textwrap
+import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
+
+
+def is_identifier(name: str) -> bool:
+    """A name Python binds as written: an identifier, not a keyword, unchanged by NFKC."""
+    # Python NFKC-normalises identifiers: `ﬁt` would silently be bound as `fit`.
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and unicodedata.normalize("NFKC", name) == name
+    )
+
+
+# The collection and the scope prefix the shims pass to the runtime: one component of a
+# TensorFlow name. The runtime cannot import codegen and checks its copy of this pattern
+# (`_SETTING_NAME` in codegen/runtime); tests/test_config.py holds the two equal.
+SETTING_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def setting_name_problem(key: str, value: str) -> str:
+    """Why `value` cannot be the runtime's `key` (collection, scope_prefix), or "" when it can."""
+    if SETTING_NAME.fullmatch(value):
+        return ""
+    return (
+        f"{key} {value!r} is not one TensorFlow name component (letters, digits, `_.-`, starting"
+        " with a letter or digit, no `/`): the generated shims would raise on import"
+    )
+
 
 COMMON_MODULE = "layers_common"  # one canonical copy of each shared builder
 SHIM_SUFFIX = "_transfer"  # generated/<model>_transfer.py, one shim per sharing model
 
-# The decorators a shim offers: `@<alias>.shared_layer("qualname")`, `@<alias>.build` and
-# `@<alias>.model("<root>")` (a class's constructor or build method, a model_fn, a create_model).
+# The decorators a shim offers: `@<alias>.shared_layer("qualname")` on a shared builder or
+# method, and `@<alias>.model("<root>")` where a model is entered (a build function, a class's
+# constructor or build method, a model_fn, a create_model). `@<alias>.build` is the old spelling
+# of `model` for a build function: still recognised (and rewritten by `sync`), never written.
 RoutingKind = Literal["shared_layer", "build", "model"]
 SHARED_LAYER: Final = "shared_layer"
 BUILD: Final = "build"
@@ -21,37 +53,37 @@ MODEL: Final = "model"
 # The context manager that marks a shared inline layer: `with <alias>.layer("<root>", <position>):`.
 LAYER: Final = "layer"
 
-
-# What a shim itself defines (templates/transfer.py.jinja): a shared builder of that name is not
-# exposed under it (it would shadow the API; `build` would even break the model's import), and
-# apply leaves such a builder's import on layers_common.
-SHIM_API: Final = frozenset(
-    {
-        "MODEL",
-        "TRANSFERABLE_VARIABLES",
-        "SCOPE_PREFIX",
-        "LAYERS",
-        "TransferError",
-        "TransferReport",
-        "Entry",
-        SHARED_LAYER,
-        BUILD,
-        MODEL,
-        LAYER,
-        "variable_map",
-        "transferable_variables",
-        "trainable_variables",
-        "save",
-        "restore",
-        "copy",
-        "saver",
-        "init_from_checkpoint",
-    }
+# The shim API: every per-file shim binds each of these to its `_runtime.FileTransfer`'s method
+# of the same name, in this order. (`freeze` joins when the runtime offers it.)
+SHIM_FUNCTIONS: Final = (
+    MODEL,
+    LAYER,
+    SHARED_LAYER,
+    "save",
+    "restore",
+    "copy",
+    "saver",
+    "init_from_checkpoint",
+    "variable_map",
+    "transferable_variables",
+    "trainable_variables",
+    "freeze",
 )
+# The runtime's types a shim re-exports under the same names (`_runtime.TransferError`, ...).
+SHIM_TYPES: Final = ("TransferError", "TransferReport", "Entry")
+# The shim's settings constants: the collection its variables join, the keys' scope prefix.
+SHIM_COLLECTION: Final = "TRANSFERABLE_VARIABLES"
+SHIM_SCOPE_PREFIX: Final = "SCOPE_PREFIX"
+SHIM_SETTINGS: Final = (SHIM_COLLECTION, SHIM_SCOPE_PREFIX)
+# Kept for one release in the shims of build functions, so files routed the old way import:
+# `build` (the old decorator, now `model`) and `MODEL` (the model's id).
+SHIM_DEPRECATED: Final = (BUILD, "MODEL")
+# Every module-level name a shim defines: a model's object named like one would shadow it.
+SHIM_API: Final = frozenset((*SHIM_FUNCTIONS, *SHIM_TYPES, *SHIM_SETTINGS, *SHIM_DEPRECATED))
 
 
 def is_reserved_in_shim(name: str) -> bool:
-    """Whether a shim cannot expose a builder under `name` (its API, or a private name)."""
+    """Whether a shim cannot bind a model's object to `name` (its API, or a private name)."""
     return name in SHIM_API or name.startswith("_")
 
 
@@ -78,6 +110,17 @@ def common_file() -> str:
 def common_module(package: str) -> str:
     """layers_common's dotted import path (`generated.layers_common`)."""
     return f"{package}.{COMMON_MODULE}"
+
+
+def is_generated_call(dotted: str, package: str) -> bool:
+    """Whether a resolved callee is a builder in the configured output `package` (its
+    `layers_common` or a `<model>_transfer` shim): decided by the package, never by a suffix
+    alone, so an unscanned library called `style_transfer` is not taken for generated code."""
+    if not package:
+        return False
+    module = dotted.lstrip(".").rpartition(".")[0]
+    owner, _, name = module.rpartition(".")
+    return owner == package and (name == COMMON_MODULE or name.endswith(SHIM_SUFFIX))
 
 
 def is_shim_file(name: str) -> bool:
@@ -137,16 +180,40 @@ def format_layer_comment(comment: LayerComment) -> str:
     )
 
 
-_LAYER_COMMENT = re.compile(
-    r"^\s*# layer (\d+): (.+?), key (\S+), shared with: (.*)$", re.MULTILINE
-)
+_CONTINUED = "#   "  # how a layer comment's continuation lines start
+
+
+def layer_comment_lines(comment: LayerComment, width: int) -> list[str]:
+    """The comment as lines of at most `width` columns (from `#`), continuations `#   `-led."""
+    return textwrap.wrap(
+        format_layer_comment(comment),
+        width=width,
+        initial_indent="# ",
+        subsequent_indent=_CONTINUED,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+_LAYER_COMMENT = re.compile(r"^layer (\d+): (.+?), key (\S+), shared with: ?(.*)$")
 
 
 def parse_layer_comments(text: str | None) -> dict[str, LayerComment]:
     """Every layer comment of a shim's text, by key (empty for no text)."""
     if not text:
         return {}
-    return {
-        m.group(3): LayerComment(int(m.group(1)), m.group(2), m.group(3), m.group(4))
-        for m in _LAYER_COMMENT.finditer(text)
-    }
+    found: dict[str, LayerComment] = {}
+    lines = [line.strip() for line in text.splitlines()]
+    for index, line in enumerate(lines):
+        if not line.startswith("# layer "):
+            continue
+        whole = line[2:]
+        for more in lines[index + 1 :]:
+            if not more.startswith(_CONTINUED):
+                break
+            whole += " " + more[len(_CONTINUED) :]
+        match = _LAYER_COMMENT.match(whole)
+        if match:
+            key = match.group(3)
+            found[key] = LayerComment(int(match.group(1)), match.group(2), key, match.group(4))
+    return found

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from codegen import diagnostics, names, parallel
 from codegen.cache.applied import AppliedMemo
@@ -17,6 +16,9 @@ from codegen.cache.rendered import CommonCache, RenderedCache
 from codegen.config import Config
 from codegen.gcpause import gc_paused
 from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
+from codegen.paths import package_of
+from codegen.plan.fingerprint import fingerprint
+from codegen.plan.linking import Project
 from codegen.plan.planner import PlanOptions, make_plan, model_edits
 from codegen.progress import Progress
 from codegen.scan.discover import discover, shims_mentioned
@@ -78,9 +80,7 @@ def plan_options(config: Config) -> PlanOptions:
 
 def output_package(config: Config) -> str:
     """Dotted import path of the output dir (`generated`, `build/gen` -> `build.gen`)."""
-    return ".".join(
-        part for part in Path(config.output).as_posix().split("/") if part not in ("", ".")
-    )
+    return package_of(config.output)
 
 
 def build(
@@ -124,7 +124,10 @@ def scan(
         facts, parsed, workers = _gather_facts(
             sources, cache, config.jobs if jobs is None else jobs, progress
         )
-        plan = make_plan([facts[s.path] for s in sources], plan_options(config))
+        modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
+        project = Project(modules)
+        prints = fingerprint(modules, build_pattern=config.build_function, project=project)
+        plan = make_plan(modules, plan_options(config), prints=prints, project=project)
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), parsed, len(sources) - parsed, workers)
     return Scan(plan, diagnostics, stats, tuple(sources))
@@ -218,7 +221,7 @@ def _render_files(
         store.put(bodies[names.common_file()])
     everything = sources_line(scan_result.plan)
     # A shim derives from its own model alone; the shared modules from every scanned file.
-    shim_sources = {names.shim_file(m.name): m.path for m in scan_result.plan.models}
+    shim_sources = {names.shim_file(m.shim or m.name): m.path for m in scan_result.plan.models}
     return {
         path: add_header(body, shim_sources.get(path, everything)) for path, body in bodies.items()
     }, ()
@@ -289,7 +292,6 @@ def _unrouting_edit(path: str, mentioned: Sequence[str], package: str) -> ModelE
         shim_module=f"{package}.{alias}",
         shim_alias=alias,
         shared_builders=(),
-        build="",
         common_module=names.common_module(package),
     )
 

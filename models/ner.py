@@ -31,7 +31,7 @@ def conv_block(x, width, kernel=3, scope="conv"):
         return tf.compat.v1.nn.relu(h)
 
 
-@ner_transfer.build
+@ner_transfer.model("build_model")
 def build_model(token_ids, labels):
     """Build the graph; returns (logits [batch, 9], scalar loss)."""
     h = token_embedding(token_ids, 20000, 64)

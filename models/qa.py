@@ -43,7 +43,7 @@ class AnswerHead:
             return tf.matmul(x, w) + b
 
 
-@qa_transfer.build
+@qa_transfer.model("build_model")
 def build_model(token_ids, labels):
     """Build the graph; returns (logits [batch, 2], scalar loss)."""
     h = embed(token_ids, 20000, 64)

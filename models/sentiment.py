@@ -44,7 +44,7 @@ def layer_norm_and_dropout(x, rate, scope="ln"):
         return dropout(h, rate)
 
 
-@sentiment_transfer.build
+@sentiment_transfer.model("build_model")
 def build_model(token_ids, labels):
     """Build the graph; returns (logits [batch, 2], scalar loss)."""
     h = embed(token_ids, 20000, 64)

@@ -54,7 +54,7 @@ def layer_norm_and_dropout(x, rate, scope="ln"):
         return dropout(h, rate)
 
 
-@topic_transfer.build
+@topic_transfer.model("build_model")
 def build_model(token_ids, labels):
     """Build the graph under "topic_model/"; returns (logits [batch, 5], scalar loss)."""
     with tf1.variable_scope("topic_model"):

@@ -38,9 +38,9 @@ def synced_copy_of_models(root: Path) -> Iterator[Path]:
     """The example models as users write them, `codegen sync`ed in `root` (the cwd meanwhile), with
     the `generated` package importable from there only (the repo's own is put back afterwards)."""
     from codegen.cli import main
-    from codegen.demo import _unrouted_copy
+    from codegen.demo import unrouted_copy
 
-    _unrouted_copy(MODELS, root)
+    unrouted_copy(MODELS, root)
     monkey = pytest.MonkeyPatch()
     monkey.chdir(root)
     assert main(["sync", "--no-cache"]) == 1  # it wrote generated/ and routed the models

@@ -9,22 +9,24 @@ import pytest
 
 from codegen.apply import rewrite as apply_module
 from codegen.apply.rewrite import Applied, Failed, Unchanged, apply_edit, unroute
-from codegen.model import ModelEdit
+from codegen.model import ModelEdit, RootRoute
 
 
 def make_edit(
     *shared: str,
-    build: str = "build_model",
+    build: str | None = None,
     alias: str = "sentiment_transfer",
     module: str = "generated.sentiment_transfer",
 ) -> ModelEdit:
+    if build is None:  # a model that shares nothing is not routed
+        build = "build_model" if shared else ""
     return ModelEdit(
         path="models/sentiment.py",
         shim_module=module,
         shim_alias=alias,
         shared_builders=shared,
-        build=build,
         common_module="generated.layers_common",
+        roots=(RootRoute(build, build),) if build else (),
     )
 
 
@@ -93,7 +95,7 @@ def test_import_goes_after_the_last_import_of_the_block_and_decorators_are_added
             return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(ids):
             if True:
                 import json  # a local import is not part of the import block
@@ -126,7 +128,7 @@ def test_import_after_docstring_when_there_are_no_imports():
             return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return embed(x)
         ''',
@@ -153,7 +155,7 @@ def test_import_at_the_top_without_docstring_or_imports_keeps_header_comments():
         def embed(x):
             return x
         build_model = None
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return embed(x)
         """,
@@ -180,7 +182,7 @@ def test_import_as_alias_when_alias_differs_from_module_name():
         def embed(x):
             return x
 
-        @st.build
+        @st.model("build_model")
         def build_model(x):
             return embed(x)
         """,
@@ -199,7 +201,7 @@ def test_existing_import_in_either_spelling_is_reused():
             return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return embed(x)
         """
@@ -241,7 +243,7 @@ def test_formatting_and_comments_elsewhere_are_byte_identical():
             return  x+y  # same
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model( x ):
             return embed( x )   # done
         """,
@@ -279,7 +281,7 @@ def test_our_decorator_is_outermost_above_existing_ones():
         def embed(x):
             return x
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         @other.build
         def build_model(x):
             return embed(x)
@@ -298,7 +300,7 @@ def test_existing_decorator_anywhere_in_the_list_is_left_alone():
         def embed(x):
             return x
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return embed(x)
         """
@@ -353,7 +355,7 @@ def test_methods_and_nested_functions_by_qualname():
                 return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             @sentiment_transfer.shared_layer("build_model.encoder")
             def encoder(h):
@@ -399,12 +401,12 @@ def test_stale_decorators_are_removed_when_the_plan_drops_a_builder():
             return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("old_build")
         def old_build(x):
             return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         @sentiment_transfer.build
         def build_model(x):
             return renamed(conv_block(embed(x)))
@@ -434,7 +436,7 @@ def test_stale_decorators_are_removed_when_the_plan_drops_a_builder():
             return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return renamed(conv_block(embed(x)))
         """,
@@ -445,7 +447,9 @@ def test_stale_decorators_are_removed_when_the_plan_drops_a_builder():
 # --- imports from layers_common -----------------------------------------------------------------
 
 
-def test_common_imports_are_rerouted_and_split_keeping_aliases():
+def test_common_imports_stay_where_they_are():
+    """Shims re-export no builder: a builder imported from layers_common stays imported from
+    there (its calls are marked where the model makes them)."""
     assert_codemod(
         """\
         import tensorflow as tf
@@ -454,37 +458,39 @@ def test_common_imports_are_rerouted_and_split_keeping_aliases():
             helper,
             other,  # why
         )
-        from generated.layers_common import layer_norm as ln
 
 
         def build_model(x):
-            return ln(cb(d(embed(x))))
+            return cb(d(embed(x)))
         """,
         """\
         import tensorflow as tf
-        from generated.layers_common import dense as d
-        from generated.sentiment_transfer import embed, conv_block as cb
+        from generated.layers_common import embed, dense as d, conv_block as cb
         from generated.layers_common import (
             helper,
+            other,  # why
         )
-        from generated.sentiment_transfer import other  # why
-        from generated.sentiment_transfer import layer_norm as ln
         from generated import sentiment_transfer
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
-            return ln(cb(d(embed(x))))
+            return cb(d(embed(x)))
         """,
-        make_edit("embed", "cb", "other", "ln"),
+        make_edit(build="build_model"),
     )
 
 
-def test_a_name_the_plan_no_longer_shares_goes_back_to_layers_common():
+def test_builders_imported_from_the_shim_go_back_to_layers_common_keeping_aliases():
+    """A file routed when shims re-exported builders: each moves back to layers_common, split
+    off on its own line with its alias and comment; the shim's own API stays imported."""
     assert_codemod(
         """\
         from generated.layers_common import dense
-        from generated.sentiment_transfer import embed, conv_block as cb
+        from generated.sentiment_transfer import embed, TransferError, conv_block as cb
+        from generated.sentiment_transfer import (
+            helper,  # why
+        )
         from generated import sentiment_transfer
 
 
@@ -494,16 +500,19 @@ def test_a_name_the_plan_no_longer_shares_goes_back_to_layers_common():
         """,
         """\
         from generated.layers_common import dense
-        from generated.sentiment_transfer import embed
-        from generated.layers_common import conv_block as cb
+        from generated.sentiment_transfer import TransferError
+        from generated.layers_common import embed, conv_block as cb
+        from generated.layers_common import (
+            helper,  # why
+        )
         from generated import sentiment_transfer
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return cb(dense(embed(x)))
         """,
-        make_edit("embed"),
+        make_edit(build="build_model"),
     )
 
 
@@ -521,7 +530,7 @@ def test_unrelated_relative_and_star_imports_are_untouched():
             return x
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return conv(dense(embed(x)))
         """
@@ -543,7 +552,7 @@ def embed(x):
     return x
 
 
-@sentiment_transfer.build
+@sentiment_transfer.model("build_model")
 def build_model(x):
     return embed(x)
 '''
@@ -603,26 +612,31 @@ def build_model(x):
 )
 def test_unroute_of_apply_gives_back_the_original(original):
     original = dedent(original)
-    edit = make_edit("Head.apply", "build_model.inner", "cb", "Head.size")
+    edit = make_edit("Head.apply", "build_model.inner", "Head.size")
     routed = apply_edit(original, edit if "Head" in original else make_edit("build_model"))
     assert isinstance(routed, Applied) and routed.new_source != original
     assert unroute(routed.new_source, edit) == Applied(original)
 
 
-def test_unroute_moves_split_names_back_without_merging():
-    routed = apply_edit(
-        "from generated.layers_common import a, b as c  # tail\n\n\ndef build_model():\n    pass\n",
-        make_edit("c"),
-    )
-    assert routed == Applied(
+def test_builders_imported_from_the_shim_move_back_to_layers_common():
+    """Shims re-export no builder: a file routed when they did (`from <shim> import b as c`)
+    imports it from layers_common again, on its own line; the shim's own API stays."""
+    old = (
         "from generated.layers_common import a  # tail\n"
-        "from generated.sentiment_transfer import b as c\n"
+        "from generated.sentiment_transfer import b as c, TransferError\n"
         "from generated import sentiment_transfer\n\n\n"
         "@sentiment_transfer.build\ndef build_model():\n    pass\n"
     )
-    # A second split never happens: the names stay on their own lines from now on.
-    assert unroute(routed.new_source, EDIT) == Applied(
+    assert apply_edit(old, make_edit(build="build_model")) == Applied(
         "from generated.layers_common import a  # tail\n"
+        "from generated.sentiment_transfer import TransferError\n"
+        "from generated.layers_common import b as c\n"
+        "from generated import sentiment_transfer\n\n\n"
+        '@sentiment_transfer.model("build_model")\ndef build_model():\n    pass\n'
+    )
+    assert unroute(old, EDIT) == Applied(
+        "from generated.layers_common import a  # tail\n"
+        "from generated.sentiment_transfer import TransferError\n"
         "from generated.layers_common import b as c\n\n\n"
         "def build_model():\n    pass\n"
     )
@@ -637,7 +651,7 @@ def test_unroute_keeps_import_that_other_code_still_uses_and_comments_above_it()
         import generated.sentiment_transfer as sentiment_transfer
 
 
-        @sentiment_transfer.build
+        @sentiment_transfer.model("build_model")
         def build_model(x):
             return x
 
@@ -647,7 +661,7 @@ def test_unroute_keeps_import_that_other_code_still_uses_and_comments_above_it()
         """
     )
     result = unroute(source, EDIT)
-    assert result == Applied(source.replace("@sentiment_transfer.build\n", ""))
+    assert result == Applied(source.replace('@sentiment_transfer.model("build_model")\n', ""))
 
 
 def test_unroute_drops_the_import_keeping_other_names_and_comments():
@@ -758,7 +772,7 @@ def test_crlf_and_bom_round_trip():
     after = (
         bom + '"""Doc."""\r\nimport tensorflow as tf\r\n'
         "from generated import sentiment_transfer\r\n\r\n\r\n"
-        '@sentiment_transfer.shared_layer("embed")\r\n@sentiment_transfer.build\r\n'
+        '@sentiment_transfer.shared_layer("embed")\r\n@sentiment_transfer.model("embed")\r\n'
         "def embed(x):\r\n    return x\r\n"
     )
     edit = make_edit("embed", build="embed")
@@ -769,8 +783,10 @@ def test_crlf_and_bom_round_trip():
 
 def test_edit_value_is_not_mutated_and_result_is_pure():
     source = ROUTED
-    first = apply_edit(source, replace(EDIT, shared_builders=("embed",), build="build_model"))
-    second = apply_edit(source, replace(EDIT, shared_builders=("embed",), build="build_model"))
+    edit = make_edit("embed")
+    first = apply_edit(source, edit)
+    second = apply_edit(source, edit)
+    assert edit == make_edit("embed")
     assert first == second == Unchanged()
 
 
@@ -786,7 +802,8 @@ def test_skipping_scope_analysis_when_the_alias_is_never_spelled_changes_no_outp
     for path in sorted(MODELS.glob("*.py")):
         routed = path.read_text("utf-8")
         decorated = re.findall(r'@\w+_transfer\.shared_layer\("([\w.]+)"\)', routed)
-        if not decorated or "_transfer.model(" in routed:  # class/model_fn: tests/test_route*.py
+        nested = re.search(r"^[ \t]+@\w+_transfer\.|_transfer\.layer\(", routed, re.M)
+        if not decorated or nested:  # classes, marks: tests/test_route*.py
             continue
         alias = f"{path.stem}_transfer"
         edit = replace(
@@ -818,7 +835,7 @@ def test_unrouting_keeps_a_comment_on_the_line_of_a_removed_import_or_decorator(
                 return x
 
 
-        @sentiment_transfer.build  # entry point
+        @sentiment_transfer.model("build_model")  # entry point
         def build_model(x):
             return x
         """
@@ -887,7 +904,7 @@ def test_an_already_routed_file_is_not_rewritten_to_strip_a_form_feed():
     routed = (
         "from generated import sentiment_transfer\n\n\n"
         '@sentiment_transfer.shared_layer("embed")\ndef embed(x):\n    return x\n\n\x0c'
-        "@sentiment_transfer.build\ndef build_model(x):\n    return embed(x)\n"
+        '@sentiment_transfer.model("build_model")\ndef build_model(x):\n    return embed(x)\n'
     )
     assert apply_edit(routed, make_edit("embed")) == Unchanged()
 
@@ -906,7 +923,7 @@ def embed(x):
     return x
 
 
-@old_transfer.build
+@old_transfer.model("build_model")
 def build_model(x):
     with tf.name_scope("top"), old_transfer.layer("build_model", 1):
         h = embed(x)
@@ -949,7 +966,7 @@ def test_a_stale_shim_is_replaced_by_the_wanted_one_in_a_routed_file():
     assert "old_transfer" not in result.new_source
     assert "from generated import new_transfer\n" in result.new_source
     assert '@new_transfer.shared_layer("embed")' in result.new_source
-    assert "@new_transfer.build" in result.new_source
+    assert '@new_transfer.model("build_model")' in result.new_source
     assert apply_edit(result.new_source, edit) == Unchanged()
 
 

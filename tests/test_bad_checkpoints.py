@@ -12,6 +12,7 @@ import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,6 +35,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def shim(name: str) -> ModuleType:
     return importlib.import_module(f"generated.{name}_transfer")
+
+
+def routed_common_builders(transfer: ModuleType) -> tuple[Any, Any]:
+    """layers_common's embed and conv_block, routed as the shim's model's shared layers."""
+    common = importlib.import_module("generated.layers_common")
+    route = transfer.shared_layer
+    return route("embed")(common.embed), route("conv_block")(common.conv_block)
 
 
 def model(project: Path, name: str) -> ModuleType:
@@ -299,11 +307,12 @@ def test_wrong_dtype_names_every_mismatching_key(
 def test_narrower_model_built_from_the_same_shim(project: Path, trained: dict, sessions) -> None:
     """The same shared builders called with another width: same key, other shape, refused."""
     topic = shim("topic")
+    embed, conv_block = routed_common_builders(topic)
 
-    @topic.build
+    @topic.model("build_model")
     def narrow(ids, labels):  # type: ignore[no-untyped-def]
-        h = topic.embed(ids, 20000, 64)
-        h = topic.conv_block(h, 32, 3, "conv1")
+        h = embed(ids, 20000, 64)
+        h = conv_block(h, 32, 3, "conv1")
         return tf.layers.dense(tf_root.reduce_max(h, 1), 2), labels
 
     destination = sessions(narrow, seed=3)
@@ -411,11 +420,12 @@ def test_copy_between_graphs_that_share_nothing(project: Path, sessions) -> None
 def test_copy_to_several_destinations_is_all_or_nothing(project: Path, sessions) -> None:
     """The second destination does not fit: the first one is not assigned either."""
     topic = shim("topic")
+    embed, conv_block = routed_common_builders(topic)
 
-    @topic.build
+    @topic.model("build_model")
     def narrow(ids, labels):  # type: ignore[no-untyped-def]
-        h = topic.embed(ids, 20000, 64)
-        return topic.conv_block(h, 16, 3, "conv1"), labels
+        h = embed(ids, 20000, 64)
+        return conv_block(h, 16, 3, "conv1"), labels
 
     source = sessions(model(project, "sentiment").build_model, seed=1)
     fits = sessions(model(project, "topic").build_model, seed=2)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from codegen.cache import facts as cache_module
-from codegen.cache.facts import MAGIC, FactsCache, claim
+from codegen.cache.facts import MAGIC, FactsCache
+from codegen.cache.location import claim
 from codegen.model import Diagnostic, ModuleFacts
 from tests.conftest import REPO
 
@@ -206,7 +207,7 @@ def test_write_failure_on_flush_disables_quietly(tmp_path: Path, monkeypatch) ->
     assert [w.code for w in cache.warnings] == ["CG601"]
     assert "No space left" in cache.warnings[0].message
     assert not cache.enabled
-    assert list(tmp_path.glob(".tmp-*")) == []
+    assert list(tmp_path.glob(".*.codegen-tmp-*")) == []
 
 
 def test_size_cap_drops_least_recently_used_entries(tmp_path: Path, monkeypatch) -> None:
@@ -266,14 +267,14 @@ def test_concurrent_writers_and_readers_never_crash_or_lose_all(tmp_path: Path) 
     assert found >= 3
     for me in "abc":
         assert final.get(f"{me}-14") == facts(14, size=3000)
-    assert list(tmp_path.glob(".tmp-*")) == []
+    assert list(tmp_path.glob(".*.codegen-tmp-*")) == []
 
 
 # --- issue 22: the user cache folder holds one folder per tree, bounded by count and size ------
 
 
 def _tree_folder(trees: Path, name: str, age: int, size: int = 0) -> Path:
-    from codegen.cache.facts import OWNER_MARKER
+    from codegen.cache.location import OWNER_MARKER
 
     folder = trees / name
     assert claim(folder) == ""
@@ -326,7 +327,7 @@ def test_a_new_tree_folder_prunes_the_least_recently_used(
     for age, root in enumerate(roots):
         folder = location.cache_folder(Config(root=str(root), cache_dir="", user_cache=True))
         assert folder is not None and folder.is_dir() and not root.exists()
-        os.utime(folder / cache_module.OWNER_MARKER, (1_000_000 + age, 1_000_000 + age))
+        os.utime(folder / location.OWNER_MARKER, (1_000_000 + age, 1_000_000 + age))
         opened.append(folder)
     assert [folder.exists() for folder in opened] == [False, True, True]
     assert location.cache_folder(Config(root=str(roots[0]), cache_dir="")) is None

@@ -162,7 +162,25 @@ def test_codegen_not_a_table_is_a_type_error(tmp_path: Path) -> None:
         ('output = "gen/../../x"', "output"),
         ('output = "."', "output"),
         ("jobs = -1", "jobs"),
+        ("jobs = 100000", "jobs"),
         ("max_file_bytes = 0", "max_file_bytes"),
+        ("max_file_bytes = 9223372036854775807", "max_file_bytes"),
+        # What the runtime refuses is refused here, before any shim carries it.
+        ('scope_prefix = "team/transfer"', "scope_prefix"),
+        ('collection = "my vars"', "collection"),
+        ('collection = ""', "collection"),
+        # Folders that `from <output> import ...` cannot name.
+        ('output = "gen.v2"', "output"),
+        ('output = "my-gen"', "output"),
+        ('output = "src/class"', "output"),
+        # The output must not be a scanned folder, hold one, or lie inside one.
+        ('output = "models"', "output"),
+        ('output = "models/gen"', "output"),
+        # Patterns whose matching can take exponential time on one name.
+        ('build_function = "(a+)+$"', "build_function"),
+        ('build_function = "^(b|bu)*ild"', "build_function"),
+        ('build_function = "(build)\\\\1"', "build_function"),
+        ('build_function = ".*.*.*.*.*.*.*.*x"', "build_function"),
         ("paths = []", "paths"),
     ],
 )
@@ -174,13 +192,11 @@ def test_invalid_values_are_cg003_naming_the_key(tmp_path: Path, line: str, key:
     assert diagnostics[0].line == 2
 
 
-def test_valid_nested_scope_prefix_and_output_are_accepted(tmp_path: Path) -> None:
-    write_pyproject(
-        tmp_path, '[tool.codegen]\nscope_prefix = "shared/v1.2-x"\noutput = "src/gen"\n'
-    )
+def test_valid_scope_prefix_and_nested_output_are_accepted(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.codegen]\nscope_prefix = "shared-v1.2_x"\noutput = "src/gen"\n')
     config, diagnostics = load_config(tmp_path)
     assert diagnostics == ()
-    assert (config.scope_prefix, config.output) == ("shared/v1.2-x", "src/gen")
+    assert (config.scope_prefix, config.output) == ("shared-v1.2_x", "src/gen")
 
 
 def test_invalid_toml_reports_the_line(tmp_path: Path) -> None:
@@ -245,3 +261,123 @@ def test_line_length_comes_from_the_projects_formatter(
     config, problems = load_config(tmp_path)
     assert not problems
     assert config.line_length == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["^build", "TextCNN|model_fn", "^(build|make)_model$", "build.*graph", "[ab]+c", "(?:ab)+"],
+)
+def test_ordinary_build_function_patterns_are_accepted(pattern: str) -> None:
+    assert validate_config(Config(root="", build_function=pattern)) == ()
+
+
+def test_every_refused_pattern_is_one_that_backtracks_badly() -> None:
+    """The refusal is about cost, not taste: each refused pattern really is slow on a name."""
+    import re
+    import time
+
+    name = "b" * 22 + "!"  # a plausible function name, on which these patterns fail slowly
+    for pattern in ("(b+)+$", "(b|bb)+$", ".*.*.*.*.*.*x"):
+        assert validate_config(Config(root="", build_function=pattern)), pattern
+        started = time.monotonic()
+        re.search(pattern, name)
+        assert time.monotonic() - started > 0.001, pattern
+
+
+def test_scanning_the_whole_project_keeps_the_output_inside_it(tmp_path: Path) -> None:
+    # The walk never enters the output folder, so `paths = ["."]` is fine with any output.
+    write_pyproject(tmp_path, '[tool.codegen]\npaths = ["."]\noutput = "gen/shims"\n')
+    config, diagnostics = load_config(tmp_path)
+    assert diagnostics == () and config.output == "gen/shims"
+
+
+def test_the_runtime_checks_the_same_setting_rule_as_the_config() -> None:
+    """One rule, two copies: the runtime (which cannot import codegen) keeps the same pattern."""
+    import ast
+
+    from codegen import names
+    from tests.conftest import REPO
+
+    found = {}
+    for source in sorted((REPO / "codegen" / "runtime").rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text("utf-8"))):
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == ["_SETTING_NAME"]
+                and isinstance(node.value, ast.Call)
+            ):
+                found[source.name] = ast.literal_eval(node.value.args[0])
+    assert found and set(found.values()) == {names.SETTING_NAME.pattern}, found
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize(
+    "value", ["transfer", "shared-v1.2_x", "team/transfer", "", "a b", "_x", "x/", "tr\u00e4nsfer"]
+)
+def test_the_runtime_accepts_exactly_what_the_config_accepts(value: str) -> None:
+    from codegen import names
+    from codegen.runtime.tf1 import ModelTransfer, TransferError
+
+    accepted = not names.setting_name_problem("scope_prefix", value)
+    for key in ("scope_prefix", "collection"):
+        try:
+            ModelTransfer("m", [], **{key: value})
+        except TransferError:
+            assert not accepted, (key, value)
+        else:
+            assert accepted, (key, value)
+
+
+def test_each_default_is_written_in_config_only() -> None:
+    """Stages take settings from their caller; a second copy of a default would drift."""
+    import re
+
+    from tests.conftest import REPO
+
+    defaults = {
+        "build_function": Config.build_function,
+        "collection": Config.collection,
+        "scope_prefix": Config.scope_prefix,
+    }
+    for path in sorted((REPO / "codegen").rglob("*.py")):
+        if path.name == "config.py" or "runtime" in path.parts:  # the runtime cannot import it
+            continue
+        text = path.read_text("utf-8")
+        for key, value in defaults.items():
+            # As a default (`x: str = "..."`, `x="..."`); the shim API has a function whose
+            # name is the collection's default value.
+            spelled = re.compile(rf"""=\s*r?["']{re.escape(value)}["']""")
+            assert not spelled.search(text), f"{path.relative_to(REPO)} repeats {key}'s default"
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("generated", True),
+        ("v2", True),
+        ("gen.v2", False),
+        ("my-gen", False),
+        ("class", False),
+        ("match", True),  # a soft keyword is a fine name
+        ("caf\u00e9", True),
+        ("\ufb01t", False),  # Python would bind it as `fit`
+        ("abc\n", False),
+        ("", False),
+    ],
+)
+def test_one_identifier_rule(name: str, ok: bool) -> None:
+    from codegen import names
+
+    assert names.is_identifier(name) is ok
+
+
+def test_paths_are_shown_by_one_helper() -> None:
+    """Relative `/` paths are spelled in codegen/paths.py only (they were written six times)."""
+    from tests.conftest import REPO
+
+    spelled = [
+        str(path.relative_to(REPO))
+        for path in sorted((REPO / "codegen").rglob("*.py"))
+        if path.name != "paths.py" and "os.path.relpath(" in path.read_text("utf-8")
+    ]
+    assert spelled == []

@@ -102,7 +102,8 @@ def test_layer_comment_matches_the_committed_shims() -> None:
         parsed = names.parse_layer_comments(text)
         assert parsed, shim
         for comment in parsed.values():
-            assert f"# {names.format_layer_comment(comment)}\n" in text
+            lines = names.layer_comment_lines(comment, 80)  # wrapped: shims end by column 88
+            assert "".join(f"        {line}\n" for line in lines) in text
 
 
 def test_parse_layer_comments_of_nothing() -> None:

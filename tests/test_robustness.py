@@ -32,7 +32,7 @@ from pyflakes import reporter as pyflakes_reporter
 
 from codegen import runtime, write
 from codegen.cli import main
-from codegen.demo import _unrouted_copy
+from codegen.demo import unrouted_copy
 from codegen.ids import id_path
 from codegen.scan import discover
 from codegen.write import JOURNAL, header_status, journal
@@ -54,7 +54,7 @@ def make_project(root: Path, *, routed: bool = False, config: str = CONFIG) -> P
         for path in sorted(MODELS.glob("*.py")):
             shutil.copy2(path, root / "models" / path.name)
     else:
-        _unrouted_copy(MODELS, root)
+        unrouted_copy(MODELS, root)
     (root / "pyproject.toml").write_text(config, "utf-8")
     return root
 
@@ -247,7 +247,7 @@ def test_spaces_and_non_ascii_in_paths(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 1, err
     files = assert_valid_generated(root)
     shim = files["my_model_transfer.py"].decode()
-    assert "MODEL = 'models/my model ü.py::build_model'" in shim
+    assert 'MODEL = "models/my model ü.py::build_model"' in shim
     assert "from generated import my_model_transfer" in (
         root / "models" / "my model ü.py"
     ).read_text("utf-8")
@@ -1020,12 +1020,14 @@ def test_hostile_strings_reach_generated_code_only_as_string_literals(
     collection = json.dumps("c'); import os; os.system('id'); ('")
     (project / "pyproject.toml").write_text(CONFIG + f"collection = {collection}\n", "utf-8")
     code, _, err = run(project, capsys, "sync")
+    assert code == 2 and "CG003" in err and "collection" in err  # not a name the runtime takes
+    (project / "pyproject.toml").write_text(CONFIG, "utf-8")
+    code, _, err = run(project, capsys, "sync")
     assert code == 1, err
     files = assert_valid_generated(project)
     assert_no_injection(files, known=known_names(project))
     everything = "\n".join(data.decode() for data in files.values())
     assert "os.system('touch /tmp/pwn')" in everything  # the hostile strings did reach the output
-    assert "os.system('id')" in everything
     assert not Path("/tmp/pwn").exists()
     assert run(project, capsys, "check")[0] == 0
     code, _, err = run(project, capsys, "emit", "--scope-prefix", "x'); import os; ('")

@@ -21,7 +21,6 @@ def edit(
         shim_module="generated.textcnn_transfer",
         shim_alias="textcnn_transfer",
         shared_builders=shared,
-        build="",
         common_module="generated.layers_common",
         roots=roots,
         marks=marks,
@@ -445,7 +444,7 @@ def test_model_edits_route_every_model_of_a_file_by_its_entries_and_inline_layer
 
     def model(qualname: str, entries: tuple[str, ...], root: str) -> Model:
         return Model(f"models/bert.py::{qualname}", "models/bert.py", qualname, "bert", (), 9,
-                     entries=entries, root=root)  # fmt: skip
+                     entries=entries, root=root, shim="bert")  # fmt: skip
 
     def layer(position: int, *, builder: str | None = None, inline=None) -> TrunkLayer:  # type: ignore[no-untyped-def]
         return TrunkLayer(position, builder, "C1", 0, f"0{position}_k", "x", ("a", "b"),
@@ -473,7 +472,7 @@ def test_model_edits_route_every_model_of_a_file_by_its_entries_and_inline_layer
         diagnostics=(),
     )
     (e,) = model_edits(plan, PlanOptions())
-    assert e.path == "models/bert.py" and e.shim_alias == "bert_transfer" and e.build == ""
+    assert e.path == "models/bert.py" and e.shim_alias == "bert_transfer"
     assert e.roots == (
         RootRoute("model_fn_builder.model_fn", "model_fn"),
         RootRoute("create_model", "model_fn"),
@@ -484,3 +483,55 @@ def test_model_edits_route_every_model_of_a_file_by_its_entries_and_inline_layer
         LayerMark("TextCNN.__init__", 10, 14, "TextCNN", 0),
     )
     assert e.shared_builders == ("TextCNN.conv",)
+
+
+def test_a_build_function_and_a_class_of_one_file_share_its_shim(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One model path: a file's build function and its class are two objects of one file shim
+    (a build function's shim once held nothing else, and the class was not routed)."""
+    import ast
+
+    from codegen.cli import main
+
+    embed = dedent(
+        """\
+        def embed(ids, vocab, dim, scope="embed"):
+            with tf.variable_scope(scope):
+                return tf.nn.embedding_lookup(tf.get_variable("W", [vocab, dim]), ids)
+        """
+    )
+    both = (
+        "import tensorflow.compat.v1 as tf\n\n\n" + embed + "\n\n"
+        "def build_model(ids):\n    return tf.layers.dense(embed(ids, 100, 8), 2)\n\n\n"
+        "class Tagger:\n    def __init__(self, ids):\n        h = embed(ids, 100, 8)\n"
+        "        self.logits = tf.layers.dense(h, 3)\n"
+    )
+    other = (
+        "import tensorflow.compat.v1 as tf\n\n\n" + embed + "\n\n"
+        "def build_model(ids):\n    return tf.layers.dense(embed(ids, 100, 8), 4)\n"
+    )
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "both.py").write_text(both)
+    (tmp_path / "models" / "other.py").write_text(other)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sync", "--no-cache"]) == 1
+    assert main(["check", "--no-cache"]) == 0
+    routed = (tmp_path / "models" / "both.py").read_text()
+    for line in (
+        "from generated import both_transfer",
+        '@both_transfer.shared_layer("embed")',
+        '@both_transfer.model("build_model")',
+        '    @both_transfer.model("Tagger")',
+    ):
+        assert line + "\n" in routed
+    shim = ast.parse((tmp_path / "generated" / "both_transfer.py").read_text())
+    objects = {
+        t.id
+        for node in shim.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "attr", "") == "ModelTransfer"
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    assert objects == {"build_model", "Tagger"}
+    assert not (tmp_path / "generated" / "both_build_model_transfer.py").exists()

@@ -109,7 +109,7 @@ def test_sync_routes_each_shape_with_the_smallest_edit(project: Path) -> None:
     )
     # One tf.Variable in straight-line code: the runtime checks the mark creates exactly one.
     textcnn_shim = (project / "generated" / "textcnn_transfer.py").read_text()
-    assert "position=0, expected=('v0',)" in textcnn_shim
+    assert 'position=0,\n            expected=("v0",),' in textcnn_shim
     # A shared method: decorated where it is defined.
     assert routed_lines(project, "textrnn")[-1] == (
         '@textrnn_transfer.shared_layer("TextRNN.instantiate_weights")'
@@ -430,3 +430,116 @@ def test_a_build_method_model_entered_after_construction(project: Path, tmp_path
     report = shim("sentence_tagger").restore(b.session, path)
     assert [e.name for e in report.restored] == ["embedding/W"]
     assert_moved_exactly(before, b.values(), trained, {"embedding/W": "embedding/W"})
+
+
+# --- a project routed the old way (before one model path) -------------------------------------
+
+OLD_ROUTING = Path(__file__).parent / "golden" / "old_routing"
+
+# Builds each model of a project in its own graph and prints, as JSON, its variables' own names
+# and its shim's {key: own name}; saves sentiment's transfer checkpoint to, or restores it into
+# topic from, the path given.
+_BUILD_EVERY_MODEL = """
+import importlib.util, json, sys, warnings
+import numpy as np
+import tensorflow as tf
+
+v1 = tf.compat.v1
+v1.disable_eager_execution()
+root, mode, checkpoint = sys.argv[1:4]
+sys.path.insert(0, root)
+import generated  # noqa: F401
+
+out = {"names": {}, "keys": {}}
+for stem in ("intent", "ner", "qa", "review", "sentiment", "slots", "topic"):
+    spec = importlib.util.spec_from_file_location(stem, f"{root}/models/{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    graph = tf.Graph()
+    with graph.as_default(), warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # the old aliases warn nothing
+        v1.set_random_seed(7)
+        spec.loader.exec_module(module)
+        ids = v1.placeholder(tf.int32, [None, 8])
+        labels = v1.placeholder(tf.int32, None)
+        if stem == "review":
+            module.ReviewCNN(ids, labels)
+        elif stem == "slots":
+            module.create_model(ids, 12)
+        else:
+            module.build_model(ids, labels)
+        out["names"][stem] = sorted(v.op.name for v in v1.global_variables())
+        shim = sys.modules.get(f"generated.{stem}_transfer")
+        if shim is None:
+            continue
+        out["keys"][stem] = {k: v.op.name for k, v in shim.variable_map(graph).items()}
+        with v1.Session(graph=graph) as sess:
+            sess.run(v1.global_variables_initializer())
+            if stem == "sentiment" and mode == "save":
+                shim.save(sess, checkpoint)
+            if stem == "topic" and mode == "restore":
+                report = shim.restore(sess, checkpoint)
+                out["restored"] = list(report.keys())
+                reader = tf.train.load_checkpoint(checkpoint)
+                mapping = shim.variable_map(graph)
+                out["equal"] = all(
+                    np.array_equal(sess.run(mapping[key]), reader.get_tensor(key))
+                    for key in report.keys()
+                )
+print(json.dumps(out))
+"""
+
+
+def _build_every_model(root: Path, mode: str, checkpoint: Path) -> dict:  # type: ignore[type-arg]
+    import json
+
+    script = root / "build_every_model.py"
+    script.write_text(_BUILD_EVERY_MODEL, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script), str(root), mode, str(checkpoint)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.tf
+def test_sync_moves_an_old_style_project_to_the_new_routing_with_no_name_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """models/ and generated/ as they were at 6b9a451 (`@<shim>.build`, a shim per build
+    function re-exporting its builders): after `codegen sync`, every variable and every
+    transfer key keeps its name, and a transfer checkpoint the old shims saved restores."""
+    from codegen.cli import main
+
+    old = tmp_path / "old"
+    shutil.copytree(OLD_ROUTING / "models", old / "models")
+    shutil.copytree(OLD_ROUTING / "generated", old / "generated")
+    checkpoint = tmp_path / "ckpt" / "sentiment"
+    before = _build_every_model(old, "save", checkpoint)
+
+    # The old-style files import, and build the same names, from the new shims (emit only).
+    half = tmp_path / "half"
+    shutil.copytree(old / "models", half / "models")
+    monkeypatch.chdir(half)
+    assert main(["emit", "--no-cache"]) == 1
+    assert "@sentiment_transfer.build" in (half / "models" / "sentiment.py").read_text()
+    assert main(["check", "--no-cache"]) == 1  # the old routing is stale: sync moves it
+    deprecated = _build_every_model(half, "none", checkpoint)
+    assert deprecated["names"] == before["names"]
+    assert deprecated["keys"] == before["keys"]
+
+    monkeypatch.chdir(old)
+    assert main(["sync", "--no-cache"]) == 1
+    assert main(["check", "--no-cache"]) == 0
+    for stem in ("ner", "qa", "sentiment", "topic"):
+        text = (old / "models" / f"{stem}.py").read_text()
+        assert f'@{stem}_transfer.model("build_model")' in text and ".build\n" not in text
+    after = _build_every_model(old, "restore", checkpoint)
+    assert after["names"] == before["names"]
+    assert after["keys"] == before["keys"]
+    assert set(before["keys"]) == {"ner", "qa", "review", "sentiment", "slots", "topic"}
+    shared = set(before["keys"]["sentiment"]) & set(before["keys"]["topic"])
+    assert len(shared) == 5 and sorted(after["restored"]) == sorted(shared)
+    assert after["equal"]

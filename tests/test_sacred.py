@@ -363,7 +363,7 @@ def test_a_symlinked_model_is_written_through_at_its_target(tmp_path: Path) -> N
     assert run(root, "sync")[0] == 1
     link = root / "models" / "m002.py"
     assert link.is_symlink() and link.resolve() == real.resolve()
-    assert "@m002_transfer.build" in real.read_text("utf-8")  # the target is what got routed
+    assert "@m002_transfer.model(" in real.read_text("utf-8")  # the target is what got routed
     assert run(root, "check")[0] == 0
 
 
@@ -385,7 +385,7 @@ def test_hard_links_owner_mode_and_xattrs_survive_a_rewrite(tmp_path: Path) -> N
     assert kept == (before.st_ino, before.st_uid, before.st_gid)
     assert stat.S_IMODE(after.st_mode) == 0o640 and after.st_nlink == 2
     assert twin.read_text("utf-8") == model.read_text("utf-8")
-    assert "@m001_transfer.build" in twin.read_text("utf-8")
+    assert "@m001_transfer.model(" in twin.read_text("utf-8")
     if xattrs:
         assert os.getxattr(model, "user.codegen_test") == b"kept"
 
@@ -483,7 +483,7 @@ def test_an_existing_folder_we_did_not_create_is_never_used_as_cache(tmp_path: P
 
 
 def test_a_cache_folder_is_created_whole_and_marked_as_ours(tmp_path: Path) -> None:
-    from codegen.cache.facts import CACHEDIR_TAG, OWNER_MARKER
+    from codegen.cache.location import CACHEDIR_TAG, OWNER_MARKER
 
     root = small_project(tmp_path / "p")
     (root / "pyproject.toml").write_text(CONFIG.replace('""', '"build/cache"'))
@@ -611,7 +611,7 @@ def test_a_routed_file_that_is_no_longer_a_model_is_unrouted(tmp_path: Path) -> 
     assert run(root, "sync")[0] == 1
     path = root / "models" / "m002.py"
     routed = path.read_text()
-    helpers = routed[: routed.index("@m002_transfer.build")]  # the builders, no build function
+    helpers = routed[: routed.index("@m002_transfer.model(")]  # the builders, no build function
     path.write_text(helpers)
     assert run(root, "check")[0] == 1
     assert run(root, "sync")[0] == 1

@@ -45,10 +45,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def unrouted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same models before `apply`: no shim imports, no decorators."""
-    from codegen.demo import _unrouted_copy
+    from codegen.demo import unrouted_copy
 
     root = tmp_path_factory.mktemp("unrouted")
-    _unrouted_copy(MODELS, root)
+    unrouted_copy(MODELS, root)
     for path in (root / "models").glob("*.py"):
         assert "_transfer" not in path.read_text(encoding="utf-8"), path
     return root
@@ -470,11 +470,14 @@ def test_same_builder_after_a_different_first_layer_gets_nothing(
 def test_shape_mismatch_raises_and_assigns_nothing(project: Path, tmp_path: Path) -> None:
     _, checkpoint = trained_sentiment(project, tmp_path)
     topic = shim("topic")
+    common = importlib.import_module("generated.layers_common")
+    embed = topic.shared_layer("embed")(common.embed)  # the canonical copies, routed
+    conv_block = topic.shared_layer("conv_block")(common.conv_block)
 
-    @topic.build
+    @topic.model("build_model")
     def narrow(ids, labels):  # the same builders, the second one called with another width
-        h = topic.embed(ids, 20000, 64)
-        h = topic.conv_block(h, 32, 3, "conv1")
+        h = embed(ids, 20000, 64)
+        h = conv_block(h, 32, 3, "conv1")
         logits = v1.layers.dense(tf.reduce_max(h, 1), 2)
         return logits, tf.reduce_mean(
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)

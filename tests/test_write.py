@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import write
+from codegen import atomic, write
 from codegen.model import Change
 from codegen.write import (
     FileChange,
@@ -21,11 +21,13 @@ from codegen.write import (
     apply_changes,
     header_status,
     journal,
+    journal_file,
     lock,
     plan_changes,
     plan_source_changes,
     read_header,
     recover,
+    replay,
     unified_diff,
 )
 from tests.conftest import REPO
@@ -79,8 +81,10 @@ def test_header_is_one_line_with_body_checksum() -> None:
     header = read_header(text)
     assert header is not None
     assert header.sources == "models/a.py, models/b.py"
-    assert first.endswith(f"checksum: sha256:{header.checksum}")
+    assert first.endswith(f"checksum: sha256:{header.checksum}  # noqa: E501")
     assert header_status(text) == "valid"
+    # A header written before the noqa (one release back) is still ours, and still valid.
+    assert header_status(text.replace("  # noqa: E501\n", "\n", 1)) == "valid"
 
 
 def test_header_status_edited_and_foreign() -> None:
@@ -377,7 +381,7 @@ def test_replace_and_rollback_both_failing_leave_a_journal_that_recovers(
 
     monkeypatch.setattr(os, "replace", broken_disk)
     problems = apply_changes(changes, out)
-    assert [d.code for d in problems] == ["CG306"]
+    assert [d.code for d in problems] == ["CG315"]  # journaled: what callers decide on
     assert "run codegen again" in problems[0].message
     assert (out / write.JOURNAL).exists()
     state["broken"] = False
@@ -403,8 +407,9 @@ def _crash_after_replaces(out: Path, changes, monkeypatch, replaces: int) -> Non
 
     monkeypatch.setattr(os, "replace", cut)
     # A real crash runs no cleanup: skip the in-process roll-forward as well.
-    monkeypatch.setattr(journal, "_finish_quietly", lambda base, entries, handles: None)
+    monkeypatch.setattr(journal, "finish_quietly", lambda base, entries, handles: None)
     monkeypatch.setattr(journal, "unlink_quietly", lambda path: None)
+    monkeypatch.setattr(replay, "unlink_quietly", lambda path: None)
     with pytest.raises(PowerCut):
         apply_changes(changes, out)
     monkeypatch.undo()
@@ -450,6 +455,8 @@ def test_public_recover_rolls_forward_and_sweeps_strays(tmp_path: Path, monkeypa
     _crash_after_replaces(out, changes, monkeypatch, replaces=0)
     (out / ".x.py.codegen-tmp-0123abcd").write_text("stray from an older crash")
     (out / ".keep.codegen-other").write_text("not ours")
+    # Every temp codegen makes, the journal's own atomic write included, has one name scheme.
+    atomic.temp_path(out / write.JOURNAL).write_text("a journal write cut short")
     assert [d.severity for d in recover(out)] == ["info"]
     assert tree(out) == {
         ".keep.codegen-other": b"not ours",
@@ -708,7 +715,7 @@ def test_source_changes_are_written_in_place_and_recover_from_a_cut(
         raise PowerCut
 
     monkeypatch.setattr(os, "pwrite", half)
-    monkeypatch.setattr(journal, "_finish_quietly", lambda base, entries, handles: None)
+    monkeypatch.setattr(journal, "finish_quietly", lambda base, entries, handles: None)
     with pytest.raises(PowerCut):
         apply_changes(changes, root)
     monkeypatch.undo()
@@ -726,10 +733,25 @@ def test_a_torn_in_place_write_is_told_apart_from_an_edit(tmp_path: Path) -> Non
     temp, backup = tmp_path / "new", tmp_path / "old"
     temp.write_bytes(new)
     backup.write_bytes(old)
-    entry = journal._Entry(
+    entry = journal_file.Entry(
         tmp_path / "f", temp, backup, digest(old), digest(new), in_place=True, checked=True
     )
     for cut in range(len(new) + 1):  # every state a write front to back passes through
-        assert journal._torn(new[:cut] + old[cut:], entry), cut
+        assert replay.torn(new[:cut] + old[cut:], entry), cut
     for edit in (b"abcdXfgh", b"ABCxEFGH", b"abc", b"", b"ABCDEFGHIJK", old + b"!"):
-        assert not journal._torn(edit, entry), edit
+        assert not replay.torn(edit, entry), edit
+
+
+def test_every_temp_file_codegen_makes_has_the_one_name_scheme(tmp_path: Path) -> None:
+    from codegen.write.files import backup, write_temp
+
+    final = tmp_path / "a.py"
+    final.write_bytes(b"old")
+    made = [
+        atomic.temp_path(final),
+        write_temp(final, b"new", "tmp", None),
+        backup(final, None),
+        atomic.temp_path(tmp_path / write.JOURNAL),
+    ]
+    assert all(atomic.is_temp_name(path.name) for path in made), made
+    assert not atomic.is_temp_name("a.py") and not atomic.is_temp_name(".tmp-notes.txt")

@@ -8,13 +8,13 @@ import io
 import os
 import pickle
 import secrets
-import shutil
 import struct
 import time
 import zlib
 from pathlib import Path
 
 from codegen import atomic, diagnostics, model
+from codegen.cache.location import cache_folder, claim
 from codegen.cache.salt import facts_salt
 from codegen.config import Config
 from codegen.model import Diagnostic, ModuleFacts
@@ -26,65 +26,6 @@ _INDEX = struct.Struct("<32sQII")
 PACK_GLOB = "pack-*.bin"
 MAX_PACK_BYTES = 128 * 1024 * 1024  # least recently used entries beyond this are dropped
 STALE_TEMP_SECONDS = 3600
-
-CACHEDIR_TAG = (
-    "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by codegen.\n"
-    "# For information about cache directory tags see https://bford.info/cachedir/\n"
-)
-
-
-OWNER_MARKER = ".codegen-cache-owner"  # our own mark: codegen made this folder and may clear it
-_MARKER_TEXT = "This folder was created by codegen as its scan cache; it is safe to delete.\n"
-
-
-def claim(directory: Path) -> str:
-    """Make `directory` codegen's cache folder: "" when it is ours, else why it cannot be used.
-
-    A missing folder is created whole, marked (CACHEDIR.TAG with its signature, our own marker
-    file, a `.gitignore`) and renamed into place, so it is never seen half-marked. An existing
-    folder is used only when it carries our marker (or the CACHEDIR.TAG an earlier codegen
-    wrote); nothing is ever written into, or deleted from, a folder that is not ours.
-    """
-    try:
-        if (directory / OWNER_MARKER).is_file() and not directory.is_symlink():
-            return ""
-        if os.path.lexists(directory):
-            tag = directory / "CACHEDIR.TAG"
-            if directory.is_dir() and not directory.is_symlink() and _read(tag) == CACHEDIR_TAG:
-                atomic.write_bytes(directory / OWNER_MARKER, _MARKER_TEXT.encode())  # ours, older
-                return ""
-            return (
-                f"cache_dir {directory.name!r} exists and was not created by codegen; it is "
-                "left untouched: choose another cache_dir, or delete that folder"
-            )
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = directory.with_name(f"{atomic.TEMP_PREFIX}{secrets.token_hex(8)}")
-        staging.mkdir()
-        try:
-            for name, content in (
-                (".gitignore", "*\n"),
-                ("CACHEDIR.TAG", CACHEDIR_TAG),
-                (OWNER_MARKER, _MARKER_TEXT),
-            ):
-                (staging / name).write_text(content, "utf-8")
-            os.rename(staging, directory)
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)
-            if (directory / OWNER_MARKER).is_file():
-                return ""  # another codegen run made it first
-            raise
-    except OSError as error:
-        return f"cannot use cache folder: {error.strerror or error}"
-    return ""
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
 
 class FactsCache:
     """ModuleFacts keyed by sha256(salt + digest); `directory=None` disables it. Not thread-safe."""
@@ -283,7 +224,11 @@ def _parse_pack(data: bytes) -> list[tuple[bytes, int, int, int]] | None:
 def _remove_stale_temps(directory: Path) -> None:
     """Temp files of crashed runs; recent ones may belong to a process that is writing right now."""
     now = time.time()
-    for temp in directory.glob(f"{atomic.TEMP_PREFIX}*"):
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for temp in (directory / name for name in names if atomic.is_temp_name(name)):
         try:
             if now - temp.stat().st_mtime > STALE_TEMP_SECONDS:
                 temp.unlink()
@@ -300,7 +245,6 @@ def _mtime(path: Path) -> float:
 
 def open_facts_cache(config: Config, enabled: bool = True) -> FactsCache:
     """The facts cache of this tree (see location.py), or a disabled one."""
-    from codegen.cache.location import cache_folder  # it claims folders with this module's claim
 
     folder = cache_folder(config) if enabled else None
     if folder is None:

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from codegen.cache.facts import OWNER_MARKER, claim
+from codegen import atomic
 from codegen.config import Config
 
 USER_CACHE_ENV = "LAYERSHARE_CACHE_DIR"  # overrides the user's cache folder (tests, CI)
@@ -23,6 +23,65 @@ MAX_TREES = 32
 MAX_USER_CACHE_BYTES = 256 * 1024 * 1024
 
 _maintained: dict[Path, bool] = {}  # user folders this process claimed and touched: usable?
+
+
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by codegen.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+
+OWNER_MARKER = ".codegen-cache-owner"  # our own mark: codegen made this folder and may clear it
+_MARKER_TEXT = "This folder was created by codegen as its scan cache; it is safe to delete.\n"
+
+
+def claim(directory: Path) -> str:
+    """Make `directory` codegen's cache folder: "" when it is ours, else why it cannot be used.
+
+    A missing folder is created whole, marked (CACHEDIR.TAG with its signature, our own marker
+    file, a `.gitignore`) and renamed into place, so it is never seen half-marked. An existing
+    folder is used only when it carries our marker (or the CACHEDIR.TAG an earlier codegen
+    wrote); nothing is ever written into, or deleted from, a folder that is not ours.
+    """
+    try:
+        if (directory / OWNER_MARKER).is_file() and not directory.is_symlink():
+            return ""
+        if os.path.lexists(directory):
+            tag = directory / "CACHEDIR.TAG"
+            if directory.is_dir() and not directory.is_symlink() and _read(tag) == CACHEDIR_TAG:
+                atomic.write_bytes(directory / OWNER_MARKER, _MARKER_TEXT.encode())  # ours, older
+                return ""
+            return (
+                f"cache_dir {directory.name!r} exists and was not created by codegen; it is "
+                "left untouched: choose another cache_dir, or delete that folder"
+            )
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = atomic.temp_path(directory)
+        staging.mkdir()
+        try:
+            for name, content in (
+                (".gitignore", "*\n"),
+                ("CACHEDIR.TAG", CACHEDIR_TAG),
+                (OWNER_MARKER, _MARKER_TEXT),
+            ):
+                (staging / name).write_text(content, "utf-8")
+            os.rename(staging, directory)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            if (directory / OWNER_MARKER).is_file():
+                return ""  # another codegen run made it first
+            raise
+    except OSError as error:
+        return f"cannot use cache folder: {error.strerror or error}"
+    return ""
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def cache_folder(config: Config) -> Path | None:

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from codegen import atomic
-from codegen.cache.facts import claim
-from codegen.cache.location import cache_folder
+from codegen.cache.location import cache_folder, claim
 from codegen.config import Config
 
 

@@ -1,39 +1,31 @@
-"""The shim of a file whose models are classes, model_fns or create_models: one object per model.
+"""The per-file transfer shim: one `generated/<file stem>_transfer.py` per model file, holding
+one runtime object per model of the file, whatever its shape (build function, class, build
+method, model_fn, create_model), and the one shim API (`names.SHIM_FUNCTIONS`).
 
-Python prepares every line; `templates/file_transfer.py.jinja` only places them.
+Shims re-export no canonical builder, for any shape: layers_common holds the canonical copies,
+and a model that imports one from there keeps importing it from there; the call is marked
+where the model makes it (`with <shim>.layer(root, position):`), as a call of a builder
+imported from any other file is. (Shims of build functions used to re-export those builders
+under the model's names; `sync` moves such imports back to layers_common.)
+
+Python prepares every line; `templates/shim.py.jinja` only places them. Data flows from render
+(the plan) to here (the shim's text); this module never imports render.
 """
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from codegen.names import LayerComment, format_layer_comment
+from codegen import names
+from codegen.emit import text
+from codegen.names import LayerComment, is_identifier, layer_comment_lines
 
 if TYPE_CHECKING:
     import jinja2
 
-# The shim's own API: a model object named like one of these would shadow it.
-RESERVED = frozenset(
-    {
-        "model",
-        "layer",
-        "shared_layer",
-        "variable_map",
-        "transferable_variables",
-        "trainable_variables",
-        "saver",
-        "save",
-        "restore",
-        "init_from_checkpoint",
-        "copy",
-        "TransferError",
-        "TransferReport",
-        "TRANSFERABLE_VARIABLES",
-        "SCOPE_PREFIX",
-    }
-)
+# Where a layer's comment starts in the shim: inside the model's tuple of layers.
+_LAYER_INDENT = 8
 
 
 class ShimError(Exception):
@@ -47,26 +39,30 @@ class ShimLayer:
     position: int  # in the model's trunk, 0-based
     key: str  # canonical layer key under the scope prefix
     label: str  # readable, for the comment and reports
-    builder: str = ""  # routed builder or method qualname; "" for a marked inline layer
+    builder: str = ""  # routed builder or method qualname; "" for a marked layer
     occurrence: int = 0  # which call of `builder` in the model's build
     marked: bool = False  # True: found by its `with layer(root, position)` mark
     expected: tuple[str, ...] | None = None  # keys the layer must create, when known
     shared_with: str = ""  # the partner models, as the comment lists them
 
-    def source(self) -> str:
-        """The `_runtime.SharedLayer(...)` expression."""
-        fields = [f"builder={self.builder!r}", f"occurrence={self.occurrence}", f"key={self.key!r}"]
+    def fields(self) -> list[str]:
+        """The `_runtime.SharedLayer(...)` keyword arguments, as source."""
+        fields = [
+            f"builder={text.string(self.builder)}",
+            f"occurrence={self.occurrence}",
+            f"key={text.string(self.key)}",
+        ]
         if self.marked:
             fields.append(f"position={self.position}")
         if self.expected is not None:
-            fields.append(f"expected={tuple(self.expected)!r}")
-        fields.append(f"label={f'layer {self.position + 1} {self.label}'!r}")
-        return "_runtime.SharedLayer(" + ", ".join(fields) + ")"
+            fields.append(f"expected={_tuple(self.expected)}")
+        fields.append(f"label={text.string(f'layer {self.position + 1} {self.label}')}")
+        return fields
 
-    def comment(self) -> str:
-        return format_layer_comment(
-            LayerComment(self.position + 1, self.label, self.key, self.shared_with or "-")
-        )
+    def comment(self) -> list[str]:
+        """The comment lines above the layer (without indentation)."""
+        comment = LayerComment(self.position + 1, self.label, self.key, self.shared_with or "-")
+        return layer_comment_lines(comment, text.WIDTH - _LAYER_INDENT)
 
 
 @dataclass(frozen=True)
@@ -74,8 +70,9 @@ class ShimModel:
     """One model of the file: its id, the root name its marks and decorators use, its layers."""
 
     id: str  # "models/textcnn.py::TextCNN"
-    root: str  # "TextCNN"
+    root: str  # "TextCNN", "build_model"
     layers: tuple[ShimLayer, ...]
+    build_function: bool = False  # a module-level build function, once routed with `@build`
 
 
 @dataclass(frozen=True)
@@ -83,45 +80,84 @@ class FileShim:
     """Everything one `generated/<file stem>_transfer.py` holds."""
 
     path: str
+    alias: str  # the name model files bind the shim to: `sentiment_transfer`
     models: tuple[ShimModel, ...]
-    collection: str = "transferable_variables"
-    scope_prefix: str = "transfer"
+    collection: str  # the configured ones: their defaults live in Config only
+    scope_prefix: str
     shared_with: str = ""
 
 
 def object_name(root: str) -> str:
     """The module-level name of a model's object: its root, made a safe identifier."""
     name = root.rpartition(".")[2]
-    if not name.isidentifier() or keyword.iskeyword(name):
+    if not is_identifier(name):
         raise ShimError(f"refusing to generate code with the name {root!r}")
-    return f"{name}_model" if name in RESERVED or name.startswith("_") else name
+    return f"{name}_model" if names.is_reserved_in_shim(name) else name
 
 
-def render_file_shim(shim: FileShim, env: jinja2.Environment | None = None) -> str:
+
+
+def _tuple(items: tuple[str, ...]) -> str:
+    """A tuple of strings on one line (`("v0",)`): short, and ruff format keeps it so."""
+    inner = ", ".join(text.string(item) for item in items)
+    return f"({inner},)" if len(items) == 1 else f"({inner})"
+
+
+def render_file_shim(shim: FileShim, env: jinja2.Environment) -> str:
     """The shim's text (without the generated-file header, which write adds)."""
-    if env is None:
-        from codegen.emit.render import environment  # jinja2: only when rendering
-
-        env = environment()
-
-    names = [object_name(m.root) for m in shim.models]
-    if len(set(names)) != len(names):
-        raise ShimError(f"{shim.path}: two models would get the same shim name: {names}")
+    objects = [object_name(m.root) for m in shim.models]
+    if len(set(objects)) != len(objects):
+        raise ShimError(f"{shim.path}: two models would get the same shim name: {objects}")
     models = [
         {
             "name": name,
-            "id": repr(m.id),
-            "root": repr(m.root),
-            "layers": [{"source": lay.source(), "comment": lay.comment()} for lay in m.layers],
+            "id": text.string(m.id),
+            "root": text.string(m.root),
+            "layers": [{"fields": lay.fields(), "comment": lay.comment()} for lay in m.layers],
         }
-        for name, m in zip(names, shim.models, strict=True)
+        for name, m in zip(objects, shim.models, strict=True)
     ]
-    return env.get_template("file_transfer.py.jinja").render(
-        path=shim.path.replace("\n", " "),
-        roots=", ".join(f"`{name}`" for name in names),
-        single=len(names) == 1,
-        shared_with=shim.shared_with,
-        collection=repr(shim.collection),
-        scope_prefix=repr(shim.scope_prefix),
+    # The old routing of a build function (`@<alias>.build`, `<alias>.MODEL`) keeps working for
+    # one release where it existed: a file whose only model is a build function.
+    old = shim.models[0] if len(shim.models) == 1 and shim.models[0].build_function else None
+    spelled = ", ".join(f"`{name}`" for name in objects)
+    return env.get_template("shim.py.jinja").render(
+        docstring=text.docstring(
+            f"Transfer shim for {text.one_line(shim.path)}: its models' shared layers under "
+            "canonical checkpoint keys.",
+            "`codegen apply` routes each model where it is entered "
+            f'(`@{names.MODEL}("<root>")`), its shared builders and methods '
+            f'(`@{names.SHARED_LAYER}("<qualname>")`) and '
+            f'the calls and inline layers it marks (`with {names.LAYER}("<root>", '
+            "<position>):`). Variables keep their own names; the keys exist only in transfer "
+            "checkpoints. The module-level functions act on whichever of this file's models "
+            f"were built in the given graph or session; {spelled} "
+            f"{'is' if len(objects) == 1 else 'are'} also here by name.",
+            f"Shares layers with: {shim.shared_with}." if shim.shared_with else "",
+        ),
+        collection=text.string(shim.collection),
+        scope_prefix=text.string(shim.scope_prefix),
+        collection_name=names.SHIM_COLLECTION,
+        prefix_name=names.SHIM_SCOPE_PREFIX,
         models=models,
+        types=names.SHIM_TYPES,
+        functions=names.SHIM_FUNCTIONS,
+        legacy=None if old is None else _deprecated(shim, old),
     )
+
+
+def _deprecated(shim: FileShim, model: ShimModel) -> dict[str, object]:
+    """The deprecated `build` and `MODEL` of a build function's shim, as the template needs them."""
+    routed = f'@{shim.alias}.{names.MODEL}("{model.root}")'
+    note = (
+        f"Deprecated, kept for one release so that files routed with `@{shim.alias}.build` "
+        f"still import: `codegen sync` routes them with `{routed}` (and `codegen check` "
+        "fails until it has)."
+    )
+    return {
+        "note": text.comment(note),
+        "build": names.BUILD,
+        "constant": names.SHIM_DEPRECATED[1],
+        "root": text.string(model.root),
+        "id": text.string(model.id),
+    }

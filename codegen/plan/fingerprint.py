@@ -21,7 +21,6 @@ MIN_ALIKE = 0.6
 # Bound on reported near-miss pairs per group, so a large tree stays readable.
 MAX_PAIRS_PER_GROUP = 6
 
-GENERATED_MODULE_SUFFIXES = ("layers_common", "_transfer")
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ class _Graph:
             fid for fid, f in self.functions.items() if f.direct_creation and fid not in drivers
         }
         for fid, function in self.functions.items():
-            if any(_is_generated_builder(call) for call in function.external_calls):
+            if any(self.project.is_generated(call) for call in function.external_calls):
                 creates.add(fid)
         callers: dict[str, list[str]] = defaultdict(list)
         for fid, function in self.functions.items():
@@ -136,25 +135,14 @@ class _Graph:
         return {fid: visit(fid, [])[0] for fid in self.functions}
 
 
-def is_generated_builder(dotted: str) -> bool:
-    """A builder imported from generated code (`generated.layers_common.conv_block`)."""
-    return _is_generated_builder(dotted)
-
-
-def _is_generated_builder(dotted: str) -> bool:
-    """A builder imported from generated code (`generated.layers_common.conv_block`)."""
-    module = dotted.rpartition(".")[0]
-    return module.endswith(GENERATED_MODULE_SUFFIXES)
-
-
 def fingerprint(
     modules: Sequence[ModuleFacts],
     *,
-    build_pattern: str = r"^build",
-    project: Project | None = None,
+    build_pattern: str,
+    project: Project,
 ) -> Fingerprints:
     """Clone classes over variable-creating functions, with deep equivalence, plus near-misses."""
-    graph = _Graph(modules, project or Project(modules))
+    graph = _Graph(modules, project)
     creates = graph.creating()
     closure = graph.closure_hashes()
     groups: dict[str, list[str]] = defaultdict(list)
@@ -166,7 +154,7 @@ def fingerprint(
         call.rpartition(".")[2]
         for function in graph.functions.values()
         for call in function.external_calls
-        if _is_generated_builder(call)
+        if graph.project.is_generated(call)
     }
     classes = _clone_classes(graph, groups, imported)
     class_of = {member: c.id for c in classes for member in c.members}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.model import ClassFacts, FunctionFacts, ModuleFacts
+from codegen.names import is_generated_call
 from codegen.scan import apis
 
 # Driver and training code: never a layer, never a model. By name, as real code spells it.
@@ -43,8 +44,9 @@ def is_test_file(path: str) -> bool:
 class Project:
     """Every scanned module, indexed for resolving names across files."""
 
-    def __init__(self, modules: Sequence[ModuleFacts]):
+    def __init__(self, modules: Sequence[ModuleFacts], *, output_package: str = ""):
         self.modules = {m.path: m for m in modules if m.ok}
+        self.output_package = output_package  # where generated code lives: "ours" means there
         self.functions: dict[str, FunctionFacts] = {}
         self.path_of: dict[str, str] = {}
         self.classes: dict[tuple[str, str], ClassFacts] = {}
@@ -65,6 +67,10 @@ class Project:
         self._driver: dict[str, bool] = {}
         self._callee: dict[tuple[str, str, bool, tuple[str, str] | None], str | None] = {}
         self._mro: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # method() asks often
+
+    def is_generated(self, dotted: str) -> bool:
+        """A call into the generated code of this project's output package."""
+        return is_generated_call(dotted, self.output_package)
 
     # -- modules --------------------------------------------------------------------------
     def module_path(self, dotted: str, importer: str) -> str | None:

@@ -1,8 +1,9 @@
 """Models in real code: which classes, build methods, model_fns and module code are roots, and the
 ordered layers each one reaches (builders, methods looked into, inline layers).
 
-Module-level build functions keep their own path in plan.py (they are what render and apply can
-route today); this module finds every other shape. See README "What counts as what"."""
+Module-level build functions (named by the build pattern) are found, and their layers sequenced,
+by the planner; this module finds every other shape. All are routed the same way, by one shim
+per file. See README "What counts as what"."""
 
 from __future__ import annotations
 
@@ -17,13 +18,11 @@ from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
     call_signature,
-    is_generated_builder,
     labelled_args,
 )
 from codegen.plan.linking import Project
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
-DEFAULT_BUILD_PATTERN = r"^build"
 _MODEL_FN = re.compile(r"(^|_)model_fn$")
 _MODEL_FN_HOLDER = re.compile(r"(_builder|^get_model_fn|model_fn\w*)$")
 _MODEL_FN_PARAMS = ("features", "labels", "mode")
@@ -35,11 +34,11 @@ _NOT_LAYERS = frozenset(
 MAX_LOOK_INTO = 32  # methods and functions looked into per model: a bound for odd recursion
 
 
-def worth_noting(callee: str) -> bool:
+def worth_noting(callee: str, project: Project) -> bool:
     """Whether a call that resolves to no scanned definition may hide layers (CG230): not one
-    into numpy, os, ... (never layers) or into generated code (routed builders)."""
+    into numpy, os, ... (never layers) or into the project's generated code (routed builders)."""
     root = callee.lstrip(".*").split(".", 1)[0]
-    return root not in _NOT_LAYERS and not is_generated_builder(callee)
+    return root not in _NOT_LAYERS and not project.is_generated(callee)
 
 
 @dataclass(frozen=True)
@@ -79,14 +78,16 @@ def find_roots(
     prints: Fingerprints,
     *,
     build_pattern: str,
-    legacy: set[str],
+    narrow: bool,
+    build_functions: set[str],
 ) -> list[Root]:
-    """Every root that is not a module-level build function (those are `legacy` ids)."""
+    """Every root that is not a module-level build function (those are `build_functions` ids);
+    with `narrow`, only those with a name `build_pattern` matches."""
     called = called_functions(project, prints)
     subclassed = project.subclassed()
     roots: list[Root] = []
     creates = prints.creates
-    taken = set(legacy)
+    taken = set(build_functions)
 
     def usable(fid: str | None) -> bool:
         return fid is not None and fid in creates and not project.is_driver(fid)
@@ -131,9 +132,9 @@ def find_roots(
             roots.append(Root("module", path, "<module>", function_id(path, "<module>"), None))
     # An uncalled builder function is a model only in a module that builds no other model: next
     # to a model it is a helper some code outside the scan may call (or dead code).
-    others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in legacy}
+    others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in build_functions}
     roots = [r for r in roots if r.kind != "function" or r.path not in others]
-    if build_pattern != DEFAULT_BUILD_PATTERN:  # a chosen pattern narrows the roots to its names
+    if narrow:
         pattern = re.compile(build_pattern)
         roots = [r for r in roots if any(pattern.search(p) for p in r.qualname.split("."))]
     return roots
@@ -220,7 +221,7 @@ class LayerWalk:
         return False
 
     def note_unresolved(self, call: LayerCall, function: FunctionFacts) -> None:
-        if worth_noting(call.callee):
+        if worth_noting(call.callee, self.project):
             self.unresolved.append((call.callee, call.line, function.qualname))
 
     def add(self, layer: Layer, static: bool) -> None:

@@ -114,10 +114,20 @@ class Settings:
         return name.startswith(self.scope_prefix + "/") and not NEVER_TRANSFERABLE.search(name)
 
 
+# What a collection or scope prefix may be: codegen.names.SETTING_NAME (a test holds them equal;
+# the runtime is copied into generated code and cannot import codegen).
+_SETTING_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+
+
+def check_setting(model: str, what: str, value: str) -> None:
+    """Refuse a collection or scope prefix that is not one TensorFlow name component."""
+    if not _SETTING_NAME.fullmatch(value):
+        raise TransferError(f"model {model!r}: bad {what} {value!r}")
+
+
 def check_layers(model: str, layers: tuple[SharedLayer, ...], scope_prefix: str) -> None:
     """Refuse a bad prefix, bad keys and duplicate layers before anything is built."""
-    if not scope_prefix or "/" in scope_prefix:
-        raise TransferError(f"model {model!r}: bad scope prefix {scope_prefix!r}")
+    check_setting(model, "scope prefix", scope_prefix)
     calls: set[tuple[str, int]] = set()
     positions: set[int] = set()
     keys: set[str] = set()

@@ -24,6 +24,7 @@ from .core import (
     TransferReport,
     Variable,
     check_layers,
+    check_setting,
     error_text,
     first_lines,
     position_label,
@@ -70,6 +71,7 @@ class ModelTransfer:
         self.model = model
         self.layers = tuple(layers)
         check_layers(model, self.layers, scope_prefix)
+        check_setting(model, "collection", collection)
         self.settings = Settings(collection, scope_prefix)
         # What key maps are filed under: a shim module loaded twice is still the same model.
         self.key = (model, self.settings)

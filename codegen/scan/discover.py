@@ -8,6 +8,7 @@ import io
 import os
 import re
 import stat
+import subprocess
 import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -16,9 +17,17 @@ from pathlib import PurePosixPath
 
 from codegen import diagnostics
 from codegen.config import Config
-from codegen.diagnostics import MISSING_PATH, SYMLINK_LOOP, TOO_LARGE, UNDECODABLE, UNREADABLE
+from codegen.diagnostics import (
+    MISSING_PATH,
+    SYMLINK_LOOP,
+    TOO_LARGE,
+    UNDECODABLE,
+    UNREADABLE,
+    UNTRACKED,
+)
 from codegen.model import Diagnostic, SourceFile
 from codegen.names import SHIM_SUFFIX
+from codegen.paths import display_path
 
 SKIPPED_NAMES = frozenset({"__pycache__", "venv", "env", "site-packages", "node_modules"})
 
@@ -33,6 +42,57 @@ def discover(
     walker.walk_deferred()
     files = tuple(sorted(walker.files.values(), key=lambda source: source.path))
     return files, tuple(walker.diagnostics)
+
+
+def in_commit_hook() -> bool:
+    """Whether this run is a pre-commit hook (pre-commit sets PRE_COMMIT=1 for every hook)."""
+    return os.environ.get("PRE_COMMIT") == "1"
+
+
+def committed_only(
+    sources: Sequence[SourceFile], tracked: frozenset[str]
+) -> tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]]:
+    """The files git tracks (real paths in `tracked`), and a note for each one left out: what a
+    commit (and so a fresh clone) holds. pre-commit stashes unstaged edits of tracked files, never
+    untracked files, so without this a work-in-progress model would shape what gets committed."""
+    kept: list[SourceFile] = []
+    notes: list[Diagnostic] = []
+    for source in sources:
+        if os.path.realpath(source.abspath) in tracked:
+            kept.append(source)
+            continue
+        message = (
+            "not tracked by git, so not part of this commit: left out of the plan "
+            "(`git add` it to share its layers)"
+        )
+        notes.append(diagnostics.info(source.path, UNTRACKED, message))
+    return tuple(kept), tuple(notes)
+
+
+def git_tracked(root: str) -> frozenset[str] | None:
+    """Real paths of every file in git's index for the work tree holding `root`, or None."""
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--full-name"],
+            cwd=top,
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    base = os.path.realpath(top)
+    return frozenset(
+        os.path.join(base, os.fsdecode(name).replace("/", os.sep))
+        for name in listed.split(b"\0")
+        if name
+    )
 
 
 def read_source(
@@ -201,12 +261,8 @@ class _Walker:
         self.files[shown] = SourceFile(shown, abspath, text, digest, diagnostics)
 
     def relative(self, abspath: str) -> str:
-        """`/`-separated path relative to the root (with `..` when outside it), never absolute."""
-        try:
-            relative = os.path.relpath(abspath, self.root)
-        except ValueError:  # another drive on Windows: no relative form exists
-            relative = abspath
-        return relative.replace(os.sep, "/")
+        """`/`-separated path relative to the root (with `..` when outside it)."""
+        return display_path(abspath, self.root)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -230,7 +286,7 @@ def _reason(error: OSError) -> str:
 
 
 def routed_elsewhere(
-    config: Config, package: str, seen: Iterable[str]
+    config: Config, package: str, seen: Iterable[str], *, tracked: frozenset[str] | None = None
 ) -> dict[str, tuple[str, ...]]:
     """Shim files that files this scan did not see still import: {shim file: (paths, ...)}.
 
@@ -238,7 +294,8 @@ def routed_elsewhere(
     narrower scan (`--exclude`, a path argument naming one file, `sync generated`) leaves routed
     models out. This looks at every `*.py` under the configured paths, excludes ignored, for the
     imports `apply` writes (a cheap text search, no parse) and over-approximates: a file that only
-    mentions a shim in a comment counts too, which can only keep more.
+    mentions a shim in a comment counts too, which can only keep more. With `tracked` (in a
+    commit hook), files git does not track are not part of the commit and do not count.
     """
     if not package:
         return {}
@@ -248,6 +305,8 @@ def routed_elsewhere(
     found: dict[str, list[str]] = {}
     for source in sources:
         if source.path in skip or source.text is None:
+            continue
+        if tracked is not None and os.path.realpath(source.abspath) not in tracked:
             continue
         for alias in shims_mentioned(source.text, package):
             found.setdefault(f"{alias}.py", []).append(source.path)

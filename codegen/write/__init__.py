@@ -2,7 +2,9 @@
 
 - `header`: the generated-file header and its checksum;
 - `changes`: change planning (create / update / delete / refuse) against the bytes on disk;
-- `journal`: the all-or-nothing transaction, its journal and crash recovery;
+- `journal`: the all-or-nothing transaction;
+- `journal_file`: the journal a commit writes first (its format: writer and reader);
+- `replay`: rolling a journal forward or back, and recovery after a crash;
 - `lock`: one writer at a time;
 - `diff`: the unified diff that `--diff` prints;
 - `files`: the small file-system primitives they share.
@@ -34,8 +36,9 @@ from codegen.write.header import (
     header_status,
     read_header,
 )
-from codegen.write.journal import apply_changes, recover
+from codegen.write.journal import apply_changes
 from codegen.write.lock import LOCK, LOCK_TIMEOUT
+from codegen.write.replay import recover
 
 __all__ = [
     "BAD_JOURNAL",

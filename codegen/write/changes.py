@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from codegen.model import Change, Diagnostic
+from codegen.paths import display_path
 from codegen.write.files import (
     CHANGED_SINCE_PLAN,
     EDITED,
@@ -24,7 +25,6 @@ from codegen.write.files import (
     WRITE_FAILED,
     diag,
     digest,
-    display,
     inside,
     normalise,
     read_bytes,
@@ -52,13 +52,13 @@ def plan_changes(
     root = Path(os.path.abspath(root))
     if os.path.lexists(output_dir) and not output_dir.is_dir():
         message = "output folder exists but is not a folder; move it away or change `output`"
-        return (), (diag(display(output_dir, root), OUTPUT_NOT_DIR, message),)
+        return (), (diag(display_path(output_dir, root), OUTPUT_NOT_DIR, message),)
     real_out = os.path.realpath(output_dir)
     changes: list[Change] = []
     diagnostics: list[Diagnostic] = []
     for relative in sorted(rendered):
         target = output_dir / relative
-        shown = display(target, root)
+        shown = display_path(target, root)
         if unsafe_relative(relative) or not inside(target, real_out):
             message = f"refusing to write outside the output folder: {relative!r}"
             diagnostics.append(diag(shown, ESCAPES, message))
@@ -69,7 +69,8 @@ def plan_changes(
     orphans, problems = _plan_orphans(output_dir, root, set(map(normalise, rendered)), force=force)
     if os.path.lexists(output_dir / JOURNAL):
         message = "an interrupted write is pending; call recover() before planning to finish it"
-        diagnostics.append(diag(display(output_dir / JOURNAL, root), PENDING, message, "warning"))
+        shown = display_path(output_dir / JOURNAL, root)
+        diagnostics.append(diag(shown, PENDING, message, "warning"))
     return tuple(sorted((*changes, *orphans), key=lambda change: change.path)), (
         *diagnostics,
         *problems,
@@ -92,7 +93,7 @@ def plan_source_changes(
     diagnostics: list[Diagnostic] = []
     for name in sorted(rendered):
         target = Path(os.path.abspath(root / name))
-        shown = display(target, root)
+        shown = display_path(target, root)
         if not inside(target, real_root):
             diagnostics.append(diag(shown, ESCAPES, "refusing to write outside the project root"))
             continue
@@ -204,7 +205,7 @@ def _plan_orphans(
         relative = path.relative_to(output_dir).as_posix()
         if relative in keep:
             continue
-        shown = display(path, root)
+        shown = display_path(path, root)
         try:
             old = path.read_bytes()
         except OSError:

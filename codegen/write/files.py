@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
-import secrets
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from codegen import diagnostics
+from codegen import atomic, diagnostics
 from codegen.diagnostics import (  # noqa: F401  (re-exported: the writer's codes)
     BAD_JOURNAL,
     CHANGED_SINCE_PLAN,
@@ -17,6 +16,7 @@ from codegen.diagnostics import (  # noqa: F401  (re-exported: the writer's code
     ESCAPES,
     FILE_LOCKED,
     FOREIGN,
+    JOURNALED,
     LOCKED,
     OUTPUT_NOT_DIR,
     PENDING,
@@ -31,7 +31,7 @@ JOURNAL = ".codegen-journal"
 
 def write_temp(final: Path, data: bytes, kind: str, mode: int | None) -> Path:
     """A fsynced `.<name>.codegen-<kind>-<random>` next to `final`."""
-    temp = final.parent / f".{final.name}.codegen-{kind}-{secrets.token_hex(8)}"
+    temp = atomic.temp_path(final, kind)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         if mode is not None and hasattr(os, "fchmod"):
@@ -50,7 +50,7 @@ def write_temp(final: Path, data: bytes, kind: str, mode: int | None) -> Path:
 
 def backup(final: Path, mode: int | None) -> Path:
     """A second name for the old file: a hard link when the filesystem has them, else a copy."""
-    name = final.parent / f".{final.name}.codegen-bak-{secrets.token_hex(8)}"
+    name = atomic.temp_path(final, "bak")
     try:
         os.link(final, name, follow_symlinks=False)
         return name
@@ -141,10 +141,6 @@ def inside(path: Path, real_base: str) -> bool:
 
 def normalise(relative: str) -> str:
     return PurePosixPath(relative).as_posix()
-
-
-def display(path: Path, root: Path) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 def reason(error: OSError) -> str:

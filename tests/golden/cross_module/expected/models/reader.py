@@ -25,14 +25,13 @@ class Encoder:
     def __init__(self, units):
         self.units = units
 
-    @reader_transfer.shared_layer("Encoder.__call__")
     def __call__(self, x):
         with tf.variable_scope("encoder"):
             w = tf.get_variable("w", [x.shape[-1], self.units])
             return tf.nn.relu(tf.matmul(x, w))
 
 
-@reader_transfer.build
+@reader_transfer.model("build_reader")
 def build_reader(features, labels):
     h = project(features, HIDDEN)
     h = Encoder(HIDDEN)(h)

@@ -3,7 +3,7 @@
 import tensorflow as tf
 import tensorflow.compat.v1 as tf1  # here `tf1` is compat.v1: the opposite of reader.py
 
-from generated.tagger_transfer import Encoder
+from generated.layers_common import Encoder
 from generated import tagger_transfer
 
 WIDTH = 32
@@ -28,7 +28,7 @@ def gate(x, scope="gate"):
         return x * tf1.sigmoid(g)
 
 
-@tagger_transfer.build
+@tagger_transfer.model("build_tagger")
 def build_tagger(features, labels):
     h = dense_proj(features, WIDTH)
     h = Encoder(WIDTH)(h)

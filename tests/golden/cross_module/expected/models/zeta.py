@@ -3,7 +3,7 @@
 import tensorflow as tf
 import tensorflow.compat.v1 as tf1
 
-from generated.zeta_transfer import Encoder, project
+from generated.layers_common import Encoder, project
 from generated import zeta_transfer
 
 
@@ -14,10 +14,11 @@ def gate(x, scope="gate"):
         return x * tf1.sigmoid(g)
 
 
-@zeta_transfer.build
+@zeta_transfer.model("build_zeta")
 def build_zeta(features, labels):
     with tf1.variable_scope("zeta"):
-        h = project(features, 32)
+        with zeta_transfer.layer("build_zeta", 0):
+            h = project(features, 32)
         h = Encoder(32)(h)
         h = gate(h)
         logits = tf1.layers.dense(h, 3)
