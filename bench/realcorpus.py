@@ -340,8 +340,9 @@ def _row(pkg: Package, mine: list[dict[str, Any]], scan_json: dict[str, Any]) ->
     right = [p for p, d in counted.items() if p in want and d <= want[p]]
     gaps: dict[str, int] = defaultdict(int)
     for r in mine:
-        if "gap" in r:
-            gaps[r["gap"]] += 1
+        # "a+b": the relation waits for both mechanisms; each is counted.
+        for mechanism in r.get("gap", "").split("+") if "gap" in r else ():
+            gaps[mechanism] += 1
     return {
         "version": pkg.version,
         "files": len(pkg.files),
