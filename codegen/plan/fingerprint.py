@@ -12,6 +12,7 @@ from codegen import stable_hash
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
 from codegen.plan.linking import Project
+from codegen.scan import apis
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3
@@ -407,10 +408,62 @@ def labelled_args(
     return args + opaque, tuple((arg_label(key, params), value) for key, value in call.names)
 
 
-def call_signature(identity: str, call: LayerCall) -> str:
+def call_signature(identity: str, call: LayerCall, references: tuple[str, ...] = ()) -> str:
     """What makes two calls of one builder the same layer: its identity and its arguments by
-    position, not by parameter name, so which copy is canonical never changes a signature."""
+    position, not by parameter name, so which copy is canonical never changes a signature;
+    `references`: what the classes or functions passed to it that decide what it creates are."""
+    if references:
+        return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque), references)))
     return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
+
+
+WEIGHTLESS = "weightless"
+
+
+def references(
+    fid: str, call: LayerCall, project: Project, prints: Fingerprints
+) -> tuple[str, ...] | None:
+    """The identities of the classes and functions passed to a call that decide what it creates
+    (`layer=Embedding`, `cell=LSTMCell`), by position; None when it is passed a weightless
+    library layer class (`layer=Input`, `layer=Dropout`) and nothing that decides: then the call
+    makes that layer, which has no variables, so it is no layer. Activations, initializers and
+    other classes or functions that create nothing do not decide."""
+    found: list[str] = []
+    weightless = False
+    for key, ref in sorted(call.refs):
+        identity = _reference(fid, ref, project, prints)
+        if identity == WEIGHTLESS:
+            weightless = True
+        elif identity:
+            found.append(f"{key}={identity}")
+    return None if weightless and not found else tuple(found)
+
+
+def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> str:
+    """One reference's identity, WEIGHTLESS, or "" when it does not decide what is created."""
+    local, name = ref.startswith("L:"), ref[2:]
+    if not local and apis.is_library(name):
+        return _library_reference(apis.normalize_api(name))
+    target = project.callee(fid, name, local, None)
+    if target is None and name.startswith("*."):
+        library = project.star_library(name[2:], id_path(fid))
+        if library is not None:
+            return _library_reference(apis.normalize_api(library))
+    if target is None:
+        # Defined outside the scan: it may create anything, so it decides, by what it is called.
+        return "" if local else "unseen:" + name
+    if target not in prints.creates:
+        return ""
+    class_id = prints.class_of.get(target)
+    return "builder:" + (class_id or prints.closure_hash[target])
+
+
+def _library_reference(dotted: str) -> str:
+    """A library class or function passed as an argument: a variable-creating API decides; a
+    layer class without variables is WEIGHTLESS; any other function (an activation) is ""."""
+    if apis.creates_variables(dotted):
+        return "api:" + dotted
+    return WEIGHTLESS if apis.is_layer_package(dotted) else ""
 
 
 def builder_label(qualname: str) -> str:

@@ -34,10 +34,14 @@ from codegen.plan.fingerprint import (
     call_signature,
     canonical_params,
     labelled_args,
+    references,
 )
 from codegen.plan.linking import Project
 from codegen.plan.options import PlanOptions
 from codegen.scan import apis
+
+# Said with every unseen call: no layer from the first one on is shared (see roots.unseen).
+_TRUNK_ENDS = ", so no layer from this call on is shared"
 
 
 def _build_function(
@@ -90,22 +94,24 @@ def _layer_sequence(
     for call in function.layer_calls:
         identity = _identify(module, fid, call, prints, classes, classes_by_name, options, project)
         if identity is None:
-            if (
-                not call.local
-                and roots.worth_noting(call.callee, project)
-                and project.callee(fid, call.callee, False, None) is None
-            ):
+            unseen = roots.unseen(call, project)
+            if unseen and project.callee(fid, call.callee, False, None) is None:
                 diagnostics.append(
                     info(
                         module.path,
                         UNRESOLVED_IMPORT,
                         f"`{call.callee}` (called in `{build}`) is not defined in any scanned "
                         f"file; if it creates variables, model `{build}` has layers the scan "
-                        "cannot see",
+                        f"cannot see{_TRUNK_ENDS}",
                         line=call.line,
                     )
                 )
+                if static_depth is None:
+                    static_depth = len(layers)  # a layer nobody saw: the trunk ends here
             continue
+        refs = references(fid, call, project, prints)
+        if refs is None:
+            continue  # it makes a library layer without variables (`layer=Input`)
         if not call.static and static_depth is None:
             static_depth = len(layers)
         args, arg_names = labelled_args(call, identity.params)
@@ -124,7 +130,7 @@ def _layer_sequence(
                 line=call.line,
                 builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
-                signature=call_signature(identity.hash, call),
+                signature=call_signature(identity.hash, call, refs),
                 builder_path=identity.builder_path,
             )
         )
@@ -240,7 +246,7 @@ def _other_models(
                     UNRESOLVED_IMPORT,
                     f"`{callee}` (called in `{holder}`) is not defined in any scanned file; "
                     "if it creates variables, model "
-                    f"`{root.qualname}` has layers the scan cannot see",
+                    f"`{root.qualname}` has layers the scan cannot see{_TRUNK_ENDS}",
                     line=line,
                 )
             )

@@ -98,6 +98,13 @@ def creates_variables(dotted: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
+def is_layer_package(dotted: str) -> bool:
+    """True for a member of a library layer package (`keras.layers.Input`), with or without
+    variables."""
+    return is_library(dotted) and dotted.startswith(_LAYER_PACKAGES)
+
+
 # Keyword arguments whose string value is a variable or scope name, never a hyperparameter.
 NAME_KEYWORDS = frozenset(
     {"name", "scope", "name_or_scope", "default_name", "variable_scope", "var_name", "scope_name"}

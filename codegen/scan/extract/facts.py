@@ -239,6 +239,7 @@ class Extractor:
         opaque: list,
         leaf: str,
         static: bool,
+        refs: list,
     ) -> LayerCall:
         return LayerCall(
             callee=callee,
@@ -249,6 +250,7 @@ class Extractor:
             line=self.lines.call_line(def_line, leaf),
             column=0,
             static=static,
+            refs=tuple(refs),
         )
 
     # -- symbols --------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class FunctionWalker:
         self.api_calls: list[str] = []
         self.local_calls: list[str] = []
         self.external_calls: list[str] = []
-        self.layer_calls: list[tuple[str, bool, list, list, list, str, bool]] = []
+        self.layer_calls: list[tuple[str, bool, list, list, list, str, bool, list]] = []
         self.dynamic = 0
         self.nested_depth = 0
         self.storing = False
@@ -584,7 +584,7 @@ class FunctionWalker:
                     # A step counter or an optimizer slot: never a layer. Its line is still taken,
                     # so the calls after it find theirs (lines are looked up in textual order).
                     self.layer_calls.append(
-                        ("", False, [], [], [], parts[-1] if parts else "", False)
+                        ("", False, [], [], [], parts[-1] if parts else "", False, [])
                     )
                     return
                 self.creations.append((callee_api, node, role == "frozen", units.known_shape(node)))
@@ -597,9 +597,11 @@ class FunctionWalker:
             self.local_calls.append(callee_local)
             self.record_layer(callee_local, True, node, params, parts)
         elif parts is not None:
-            if len(parts) == 2 and parts[0] == self.self_name:
-                # A method the class does not define itself: inherited, resolved across modules.
-                self.record_layer("self." + parts[1], False, node, params, parts)
+            if len(parts) >= 2 and parts[0] == self.self_name:
+                # A method the class does not define itself (inherited, resolved across modules),
+                # or a method of an object held in an attribute (`self.encoder.encode`), which
+                # the plan cannot see into: it ends a shared trunk.
+                self.record_layer("self." + ".".join(parts[1:]), False, node, params, parts)
         elif (
             type(func) is cst.Attribute
             and type(func.value) is cst.Call
@@ -679,6 +681,7 @@ class FunctionWalker:
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
+        refs: list[tuple[str, str]] = []
         constants, name_nodes = self.ctx.constants, self.name_nodes
         for index, arg in enumerate(node.args):
             if arg.star:
@@ -692,13 +695,31 @@ class FunctionWalker:
             value = literal(arg.value, constants)
             if value is None:
                 opaque.append(key)
+                target = self.reference(arg.value)
+                if target is not None:
+                    refs.append((key, target))
             elif id(arg.value) in name_nodes:
                 names.append((key, value))
             else:
                 args.append((key, value))
         # The name its line is looked up by: the callee's last dotted part as spelled here.
         leaf = parts[-1] if parts else callee.rsplit(".", 1)[-1]
-        self.layer_calls.append((callee, local, args, names, opaque, leaf, self.dynamic == 0))
+        self.layer_calls.append(
+            (callee, local, args, names, opaque, leaf, self.dynamic == 0, refs)
+        )
+
+    def reference(self, value: cst.BaseExpression) -> str | None:
+        """What an argument that names a class or function refers to (`layer=Embedding`):
+        "L:" and a module-local qualname, or "A:" and the resolved dotted name; None otherwise."""
+        if type(value) is not cst.Name and type(value) is not cst.Attribute:
+            return None
+        parts = dotted(value)
+        if parts is None or parts[0] == self.self_name or parts[0] in _BUILTINS:
+            return None
+        local, api, _ = self.classify_callee(parts)
+        if local is not None:
+            return "L:" + local
+        return None if api is None else "A:" + api
 
 
 def _statements(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
