@@ -24,6 +24,7 @@ STAGES: dict[str, int] = {
     "paths": VOCABULARY,
     "diagnostics": VOCABULARY,
     "literals": VOCABULARY,
+    "lines": VOCABULARY,
     "config": VOCABULARY,
     "atomic": VOCABULARY,
     "gcpause": VOCABULARY,

@@ -927,7 +927,7 @@ def hostile_model() -> str:
         def token_embedding(token_ids, vocab, width, scope={scope_a}):
             with tf.variable_scope(scope):
                 table = tf.get_variable(
-                    {name_a}, [vocab, width], initializer=tf.random_normal_initializer(stddev=0.02)
+                    {name_a}, [vocab, width], initializer=tf.random_normal_initializer(stddev=0.03)
                 )
                 return tf.nn.embedding_lookup(table, token_ids)
 
@@ -939,7 +939,7 @@ def hostile_model() -> str:
                 W = tf.get_variable(
                     "W",
                     [kernel, in_dim, width],
-                    initializer=tf.random_normal_initializer(stddev=0.02),
+                    initializer=tf.random_normal_initializer(stddev=0.03),
                 )
                 b = tf.get_variable("b", [width], initializer=tf.zeros_initializer())
                 h = tf.nn.conv1d(x, W, stride=1, padding="SAME") + b
@@ -1016,7 +1016,9 @@ def assert_no_injection(files: dict[str, bytes], *, known: set[str]) -> None:
 def test_hostile_strings_reach_generated_code_only_as_string_literals(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (project / "models" / "aaa_hostile.py").write_text(hostile_model(), "utf-8")
+    # Three copies of builders no other model has (stddev 0.03): layers_common copies their code.
+    for name in ("aaa_hostile", "aab_hostile", "aac_hostile"):
+        (project / "models" / f"{name}.py").write_text(hostile_model(), "utf-8")
     collection = json.dumps("c'); import os; os.system('id'); ('")
     (project / "pyproject.toml").write_text(CONFIG + f"collection = {collection}\n", "utf-8")
     code, _, err = run(project, capsys, "sync")

@@ -655,3 +655,68 @@ def conv(x, width, scope="conv"):
     [why] = [d.reason for d in plan.divergences]
     assert "`vocab_size` is 20000 in models/a.py but 30000 in models/b.py::Tagger" in why, why
     assert "argument" not in why and "not given" not in why
+
+
+def test_lines_are_the_nodes_own_not_a_text_search() -> None:
+    # Failed before: lines came from a text search (`def embed` in a string was taken as the
+    # def, a docstring naming a call as the call) and str.splitlines() (a form feed in a comment
+    # was a line).
+    source = (
+        TF1
+        + '''
+USAGE = """
+def embed(ids):
+    tf.get_variable("W", [3, 3])
+"""
+# a page break\f, a line separator\u2028 and a next line\x85 in a comment
+
+
+def embed(ids, vocab_size, dim, scope="embed"):
+    """Calls tf.get_variable(name, shape) once."""
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [vocab_size, dim])
+        return tf.nn.embedding_lookup(w, ids)
+
+
+def build(ids):
+    h, g = embed(ids, 10, 4), embed(ids, 10, 4, scope="other")
+    return tf.get_variable("b", [4]) + tf.get_variable("c", [4])
+'''
+    )
+    facts = extract(SourceFile("models/a.py", "models/a.py", source, "0"))
+    lines = source.split("\n")
+    functions = {f.qualname: f for f in facts.functions}
+    embed, build = functions["embed"], functions["build"]
+    assert lines[embed.line - 1].startswith("def embed(ids, vocab_size")
+    assert lines[embed.end_line - 1] == "        return tf.nn.embedding_lookup(w, ids)"
+    [creation] = embed.layer_calls
+    assert lines[creation.line - 1][creation.column :].startswith('tf.get_variable("W", [vocab')
+    calls = [(c.callee, c.line, c.column) for c in build.layer_calls]
+    h_line = next(i for i, line in enumerate(lines, 1) if line.startswith("    h, g ="))
+    assert [(callee, line) for callee, line, _ in calls] == [
+        ("embed", h_line),
+        ("embed", h_line),
+        ("tensorflow.compat.v1.get_variable", h_line + 1),
+        ("tensorflow.compat.v1.get_variable", h_line + 1),
+    ]
+    assert [column for *_, column in calls] == [11, 30, 11, 39]
+
+
+def test_a_near_miss_diff_covers_the_whole_definition() -> None:
+    # Failed before: a definition ended at the first column-0 line (here inside a string), so
+    # the differing line after it was missing from the diff.
+    template = (
+        TF1
+        + '''
+def embed(ids, vocab_size, dim, scope="embed"):
+    doc = """
+column-0 text in a string
+"""
+    with tf.variable_scope(scope):
+        w = tf.get_variable("W", [vocab_size, dim], initializer=tf.random_normal_initializer(stddev=0.02))
+        return tf.nn.embedding_lookup(w, ids), doc
+'''
+    )
+    plan = scan(a=template, b=template.replace("0.02", "0.01"))
+    [near] = plan.near_misses
+    assert "stddev=0.02" in near.diff and "stddev=0.01" in near.diff

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 import textwrap
+from collections.abc import Callable
+from pathlib import Path
 
 import libcst as cst
 import pytest
 from conftest import MODELS
+from test_positions import run
 
 from codegen.cache.trivia import code_digest, copied_text_digest
 
@@ -133,3 +136,104 @@ def test_equal_digests_mean_equal_copies_for_random_insertions_into_the_example_
                 compared += 1
                 assert top_level_code(edited) == top_level_code(text), (path.name, at)
     assert compared >= 20
+
+
+@pytest.mark.parametrize("char", ["\f", "\v", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_a_character_that_is_no_newline_moves_no_copied_row(char: str) -> None:
+    # Failed before: rows were numbered with str.splitlines(), which breaks at `char`, while the
+    # tokenizer's rows (and libcst's lines) do not; the rows dropped as gaps slid one down, so the
+    # last line of a copied builder (here its trailing comment) was left out of the digest.
+    source = f'"""A model.{char}"""\n' + SOURCE.split("\n", 1)[1]
+    source = source.replace("return y", "return y  # the output")
+    edited = source.replace("# the output", "# the result")
+    assert copied_text_digest(edited) != copied_text_digest(source)
+    gap = insert(source, "SIZE = 3", f"# between{char} statements\n")
+    assert copied_text_digest(gap) == copied_text_digest(source)
+    assert top_level_code(gap) == top_level_code(source)
+
+
+def test_a_bare_cr_is_not_trivia_the_tokenizer_can_judge() -> None:
+    """Python and libcst end a line at a bare CR; `tokenize` cannot, so nothing is trivia there."""
+    assert code_digest("x = 1\ry = 2\r") is None
+    assert copied_text_digest("x = 1\ry = 2\r") is None
+    assert code_digest("x = 1\r\ny = 2\r\n") is not None
+
+
+# -- the cached `check` and `check --no-cache` give one verdict after every kind of edit -------
+
+SHARED = textwrap.dedent(
+    """\
+    # shared blocks{char}
+    import tensorflow.compat.v1 as tf
+
+
+    def dense_block(x, units):
+        W = tf.get_variable("W", [4, units])
+        return tf.matmul(x, W)  # note
+
+
+    def build(x):
+        h = dense_block(x, 8)
+        return tf.layers.dense(h, {head})
+    """
+)
+
+
+def _to_crlf(root: Path, folders: tuple[str, ...]) -> None:
+    for folder in folders:
+        for path in (root / folder).rglob("*.py"):
+            path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+
+
+def _replace(root: Path, old: str, new: str) -> None:
+    for path in (root / "models").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+EDITS: dict[str, tuple[Callable[[Path], None], int]] = {
+    # edit -> (what it does to a synced tree, the verdict both checks must give)
+    "nothing": (lambda root: None, 0),
+    "comment in a copied builder": (lambda root: _replace(root, "# note", "# a note"), 1),
+    "comment between statements": (
+        lambda root: _replace(root, "# note\n\n\n", "# note\n\n# later\n\n"),
+        0,
+    ),
+    "form feed in a comment between statements": (
+        lambda root: _replace(root, "# note\n\n\n", "# note\n\n# page\f break\n\n"),
+        0,
+    ),
+    "form feed in a copied builder's comment": (
+        lambda root: _replace(root, "# note", "# no\fte"),
+        1,
+    ),
+    "builder edit": (lambda root: _replace(root, "[4, units]", "[5, units]"), 1),
+    "CRLF checkout of everything": (lambda root: _to_crlf(root, ("models", "generated")), 0),
+    "CRLF checkout of the models": (lambda root: _to_crlf(root, ("models",)), 0),
+    "CRLF checkout of generated/": (lambda root: _to_crlf(root, ("generated",)), 0),
+}
+
+
+@pytest.mark.parametrize("char", ["", "\f"], ids=["plain", "form-feed"])
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_the_cached_and_the_uncached_check_agree(tmp_path: Path, edit: str, char: str) -> None:
+    """After a real `sync` (which remembers the tree), each kind of edit: `check` from the cache
+    and `check --no-cache` give the same verdict, the right one."""
+    # Failed before: a comment edit in a copied builder of a file holding a form feed was "up
+    # to date" from the cache, stale without it; a CRLF checkout was stale (both ways), with
+    # "now shared with models/b.py (was models/b.py\r)".
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.codegen]\npaths = ["models"]\noutput = "generated"\n', encoding="utf-8"
+    )
+    (tmp_path / "models").mkdir()
+    for name, head in (("alpha", 2), ("beta", 3)):
+        text = SHARED.format(char=char, head=head)
+        (tmp_path / "models" / f"{name}.py").write_text(text, encoding="utf-8")
+    assert run(tmp_path, "sync")[0] == 1
+    assert run(tmp_path, "check")[0] == 0
+    change, expected = EDITS[edit]
+    change(tmp_path)
+    cached, uncached = run(tmp_path, "check"), run(tmp_path, "check", "--no-cache")
+    assert (cached[0], uncached[0]) == (expected, expected), (cached[1], uncached[1])
+    assert "\r" not in cached[1] + uncached[1]

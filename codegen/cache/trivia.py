@@ -10,6 +10,8 @@ import hashlib
 import io
 import tokenize
 
+from codegen.lines import split_lines
+
 _NOT_CODE = frozenset({tokenize.COMMENT, tokenize.NL})
 
 
@@ -40,7 +42,7 @@ def copied_text_digest(text: str) -> str | None:
     tokens = _tokens(text)
     if tokens is None:
         return None
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)  # rows as the tokenizer numbers them
     dropped = _module_gap_rows(tokens)
     digest = hashlib.sha256()
     for row, line in enumerate(lines, start=1):
@@ -50,10 +52,15 @@ def copied_text_digest(text: str) -> str | None:
 
 
 def _tokens(text: str) -> list[tokenize.TokenInfo] | None:
+    """The file's tokens, its rows split where Python and libcst split lines; None when the
+    tokenizer cannot say (then nothing counts as trivia: the file is re-planned)."""
     try:
-        return list(tokenize.generate_tokens(io.StringIO(text).readline))
+        # newline="": lines end at `\n`, `\r\n` and `\r` only, and keep their endings.
+        tokens = list(tokenize.generate_tokens(io.StringIO(text, newline="").readline))
     except (tokenize.TokenError, SyntaxError, ValueError):
         return None
+    # A bare `\r` ends a line for Python but is an error token to `tokenize`.
+    return None if any(t.type == tokenize.ERRORTOKEN for t in tokens) else tokens
 
 
 def _module_gap_rows(tokens: list[tokenize.TokenInfo]) -> set[int]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, id_qualname
+from codegen.lines import split_lines
 from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
 from codegen.plan.linking import Project
 from codegen.scan import apis
@@ -369,7 +370,7 @@ def _shown(token: str) -> str:
 
 def definition_lines(module: ModuleFacts, function: FunctionFacts) -> list[str]:
     """The definition's source lines, comment-only lines dropped (what a person compares)."""
-    lines = module.text.splitlines()[function.line - 1 : function.end_line]
+    lines = split_lines(module.text)[function.line - 1 : function.end_line]
     return [line.rstrip() for line in lines if line.strip() and not line.strip().startswith("#")]
 
 

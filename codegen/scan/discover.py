@@ -10,7 +10,7 @@ import re
 import stat
 import subprocess
 import tokenize
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
@@ -25,6 +25,7 @@ from codegen.diagnostics import (
     UNREADABLE,
     UNTRACKED,
 )
+from codegen.lines import position_in, split_lines
 from codegen.model import Diagnostic, SourceFile
 from codegen.names import SHIM_SUFFIX
 from codegen.paths import display_path
@@ -134,15 +135,13 @@ def decode_source(data: bytes, shown: str) -> tuple[str | None, Diagnostic | Non
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
         if isinstance(error, UnicodeDecodeError):
-            line = data.count(b"\n", 0, error.start) + 1
-            column = error.start - (data.rfind(b"\n", 0, error.start) + 1)
+            line, column = position_in(data, error.start)
             message = f"cannot decode as {encoding}: {error.reason} (byte {data[error.start]:#04x})"
             return None, diagnostics.error(shown, UNDECODABLE, message, line=line, column=column)
         return None, diagnostics.error(shown, UNDECODABLE, f"cannot decode: {error}")
     nul = text.find("\0")
     if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        column = nul - (text.rfind("\n", 0, nul) + 1)
+        line, column = position_in(text, nul)
         return None, diagnostics.error(
             shown, UNDECODABLE, "source contains a NUL byte", line=line, column=column
         )
@@ -274,9 +273,8 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
 
 def _cookie_line(data: bytes) -> int:
     """Line of the coding cookie (1 or 2) for a bad-cookie error that did not say."""
-    lines: Iterator[bytes] = iter(data.splitlines()[:2])
-    for number, line in enumerate(lines, 1):
-        if b"coding" in line:
+    for number, line in enumerate(split_lines(data.decode("latin-1"))[:2], 1):
+        if "coding" in line:
             return number
     return 1
 
@@ -329,7 +327,7 @@ def imported_shims(text: str, package: str) -> dict[str, int]:
         return {}
     found: dict[str, int] = {}
     for match in _import_statements(package).finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
+        line = position_in(text, match.start())[0]
         for alias in _SHIM_NAME.findall(match.group(0)):
             found.setdefault(alias, line)
     return found

@@ -31,7 +31,7 @@ from codegen.write.files import (
     reason,
     unsafe_relative,
 )
-from codegen.write.header import classify
+from codegen.write.header import as_written, classify, same_file
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,10 @@ def _plan_generated(
         return None, diag(shown, WRITE_FAILED, f"cannot read: {reason(error)}")
     if old is None:
         return FileChange(shown, "create", "new file", None, text, str(target), data, None), None
-    if old == data:
-        return None, None
+    if same_file(old, data):
+        return None, None  # a CRLF checkout of the same file is up to date
     old_text, status = classify(old)
+    old_text = as_written(old_text)  # compared and reported line endings aside
     old_digest = digest(old)
     if status == "valid" or (status == "edited" and force):
         why = "content changed" if status == "valid" else "overwriting hand edits (--force)"
@@ -245,14 +246,16 @@ def _python_files(directory: Path) -> Iterator[Path]:
 
 
 def _target_encoding(text: str, old: bytes | None) -> str:
-    """The encoding a rewritten source must use: its own cookie, keeping an existing UTF-8 BOM."""
-    head = "\n".join(text.splitlines()[:2]).encode("ascii", "replace")
+    """The encoding a rewritten source must use: the one Python reads the bytes on disk with
+    (their BOM or coding cookie, as `tokenize.detect_encoding` finds them, as the scan read
+    them), or for a new file the one its text declares."""
+    if old is None:
+        # The first two lines as Python's cookie search reads bytes: up to each b"\n".
+        head = "\n".join(text.split("\n", 2)[:2]).encode("ascii", "replace")
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(head).readline)
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(head if old is None else old).readline)
     except SyntaxError:
         encoding = "utf-8"
-    if encoding in ("utf-8", "utf-8-sig"):
-        encoding = "utf-8-sig" if old is not None and old.startswith(b"\xef\xbb\xbf") else "utf-8"
     return encoding
 
 

@@ -1,9 +1,10 @@
 """Parse one file with libcst (once) and gather the facts every later stage needs.
 
 The package, by concern: `safety` (screens and syntax errors), `context` (the names a module
-binds), `walker` (the hand-unrolled walk of function bodies), `literals` (literal arguments),
-`lines` (line lookup), `parser` (libcst's parse minus its per-node re-validation) and `facts`
-(the extractor that assembles the frozen facts)."""
+binds), the hand-unrolled walk of function bodies (`dispatch`, its node-type table; `tokens`,
+`calls` and `walker`, its layers; `units`, inline layers), `literals` (literal arguments),
+`positions` (where each node is, as libcst counts), `parser` (libcst's parse minus its per-node
+re-validation) and `facts` (the extractor that assembles the frozen facts)."""
 
 from __future__ import annotations
 
@@ -52,8 +53,8 @@ def extract(source: SourceFile) -> ModuleFacts:
             f"cannot parse: {type(error).__name__}: {error}"[:300],
         )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
-    extractor = Extractor(source.path, text, module)
     try:
+        extractor = Extractor(source.path, text, module)
         extractor.run()
     except RecursionError:
         diagnostic = diagnostics.error(

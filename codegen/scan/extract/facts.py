@@ -11,7 +11,6 @@ from codegen import names, stable_hash
 from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
 from codegen.scan.extract import units
 from codegen.scan.extract.context import ModuleContext, gather_module, settle
-from codegen.scan.extract.lines import LineIndex
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import (
     BLOCK_STATEMENTS,
@@ -21,6 +20,7 @@ from codegen.scan.extract.nodes import (
     positional_params,
     suite,
 )
+from codegen.scan.extract.positions import Positions
 from codegen.scan.extract.walker import FunctionWalker
 
 NON_LITERAL = "<expr>"  # a parameter default that is not a plain literal
@@ -51,7 +51,7 @@ class Extractor:
         self.text = text
         self.module = module
         self.ctx = ModuleContext()
-        self.lines = LineIndex(text)
+        self.positions = Positions(module)
         self.functions: list[FunctionFacts] = []
         self.symbols: list[SymbolFacts] = []
         self.diagnostics: list[Diagnostic] = []
@@ -79,7 +79,10 @@ class Extractor:
         walker.unit_statements(statements)
         if not walker.layer_calls:
             return None
-        return self.facts(walker, "<module>", "<module>", "function", 1, (), (), (), False)
+        end_line = self.positions.end_line(statements[-1])
+        return self.facts(
+            walker, "<module>", "<module>", "function", (1, 0), end_line, (), (), (), False
+        )
 
     # -- functions ------------------------------------------------------------------------
     def collect_functions(
@@ -90,7 +93,7 @@ class Extractor:
                 self.function(statement, prefix=prefix, class_name=class_name, kind=kind)
             elif type(statement) is cst.ClassDef:
                 qualname = prefix + statement.name.value
-                line = self.lines.take_line("class", statement.name.value)
+                line = self.positions.line(statement)
                 if not prefix:
                     self.class_symbol(statement, line)
                     self.classes.append(
@@ -124,7 +127,6 @@ class Extractor:
         self, node: cst.FunctionDef, *, prefix: str, class_name: str | None, kind: _Kind
     ) -> None:
         qualname = prefix + node.name.value
-        line = self.lines.take_line("def", node.name.value)
         statements = suite(node.body)
         nested = {
             s.name.value: f"{qualname}.{s.name.value}"
@@ -161,7 +163,8 @@ class Extractor:
                 qualname,
                 node.name.value,
                 kind,
-                line,
+                self.positions.start(node),
+                self.positions.end_line(node),
                 params,
                 defaults,
                 tuple([p.name.value for p in node.params.kwonly_params]),
@@ -182,7 +185,8 @@ class Extractor:
         qualname: str,
         name: str,
         kind: _Kind,
-        line: int,
+        start: tuple[int, int],
+        end_line: int,
         params: tuple[str, ...],
         defaults: tuple[str | None, ...],
         kwonly: tuple[str, ...],
@@ -194,9 +198,7 @@ class Extractor:
         for index, call in enumerate(walker.layer_calls):
             if call[0]:
                 index_of[index] = len(kept)
-                kept.append(self.layer_call(line, *call))
-            else:  # a counter: takes its line, is no layer
-                self.lines.call_line(line, call[5])
+                kept.append(self.layer_call(*call))
         if len(kept) != len(walker.layer_calls):
             for unit in walker.raw_units:
                 unit.calls = [index_of[i] for i in unit.calls if i in index_of]
@@ -205,9 +207,9 @@ class Extractor:
             qualname=qualname,
             name=name,
             kind=kind,
-            line=line,
-            column=0,
-            end_line=self.lines.end_line(line),
+            line=start[0],
+            column=start[1],
+            end_line=end_line,
             params=params,
             param_defaults=defaults,
             kwonly=kwonly,
@@ -224,31 +226,31 @@ class Extractor:
             layer_calls=layer_calls,
             local_calls=tuple(dict.fromkeys(walker.local_calls)),
             external_calls=tuple(dict.fromkeys(walker.external_calls)),
-            inline_layers=units.inline_layers(walker, self.lines, layer_calls)
+            inline_layers=units.inline_layers(walker, self.positions, layer_calls)
             if walker.raw_units
             else (),
         )
 
     def layer_call(
         self,
-        def_line: int,
         callee: str,
         local: bool,
         args: list,
         names: list,
         opaque: list,
-        leaf: str,
+        node: cst.Call,
         static: bool,
         refs: list,
     ) -> LayerCall:
+        line, column = self.positions.start(node)
         return LayerCall(
             callee=callee,
             local=local,
             args=tuple(args),
             names=tuple(names),
             opaque=tuple(opaque),
-            line=self.lines.call_line(def_line, leaf),
-            column=0,
+            line=line,
+            column=column,
             static=static,
             refs=tuple(refs),
         )
@@ -286,7 +288,7 @@ class Extractor:
             return  # an alias, recorded as an import
         walker = FunctionWalker(self.ctx, qualname=name, class_name=None, nested={})
         walker.walk(node.value)
-        line = self.lines.assignment_line(name)
+        line = self.positions.line(node)
         self.symbols.append(
             SymbolFacts(
                 name,

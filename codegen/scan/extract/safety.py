@@ -7,6 +7,7 @@ import itertools
 import re
 
 from codegen import diagnostics
+from codegen.lines import split_lines
 from codegen.model import Diagnostic
 
 _PY2_HINTS = (re.compile(r"^\s*print\s+[\"'\w]", re.M), re.compile(r"except\s+\w+\s*,\s*\w+\s*:"))
@@ -46,7 +47,9 @@ _BRACKET_DELTA = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 def suspiciously_deep(text: str) -> bool:
     """Cheap screen for nesting that can overflow libcst's native parser's stack (a crash, not an
     exception); real code never comes close, so only odd files pay for a second parse."""
-    if text.count("lambda") > 100 or any(len(line) > 20_000 for line in text.splitlines()):
+    if text.count("lambda") > 100:
+        return True
+    if any(len(line) > 20_000 for line in split_lines(text, keepends=True)):
         return True
     brackets = _NOT_BRACKET.sub("", text)
     return max(itertools.accumulate(map(_BRACKET_DELTA.__getitem__, brackets)), default=0) > 100

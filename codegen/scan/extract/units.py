@@ -19,12 +19,11 @@ from codegen.scan import apis
 from codegen.scan.extract.nodes import dotted
 
 if TYPE_CHECKING:
-    from codegen.scan.extract.lines import LineIndex
+    from codegen.scan.extract.positions import Positions
     from codegen.scan.extract.walker import FunctionWalker
 
 # Statements whose body runs conditionally or repeatedly: one layer when copied whole.
 COMPOUND = frozenset({cst.For, cst.While, cst.If, cst.Try})
-_HEADER = {cst.For: "for", cst.While: "while", cst.If: "if", cst.Try: "try", cst.With: "with"}
 # `with` items that only open a scope or pin a device: transparent for layers.
 _TRANSPARENT_SUFFIXES = (".variable_scope", ".name_scope", ".device", ".colocate_with")
 # Names a counter's variable gets: a step or epoch counter, never a weight.
@@ -275,28 +274,8 @@ def _normalized(walker: FunctionWalker, symbol_of: dict[str, str], start: int, e
     return digest
 
 
-def _header_line(lines: LineIndex, unit: RawUnit, first_call_line: int) -> int:
-    """The `with`/`for`/`if` line a block starts on: the nearest one above its first call."""
-    keyword = _HEADER.get(type(unit.node))
-    if unit.kind == "statement" or keyword is None:
-        return first_call_line
-    text = lines.all_lines()
-    call_indent = len(text[first_call_line - 1]) - len(text[first_call_line - 1].lstrip())
-    for number in range(first_call_line - 1, 0, -1):
-        content = text[number - 1]
-        stripped = content.lstrip()
-        indent = len(content) - len(stripped)
-        if (
-            indent < call_indent
-            and stripped.startswith(keyword)
-            and not stripped[len(keyword) :][:1].isalnum()
-        ):
-            return number
-    return first_call_line
-
-
 def inline_layers(
-    walker: FunctionWalker, lines: LineIndex, calls: tuple[LayerCall, ...]
+    walker: FunctionWalker, positions: Positions, calls: tuple[LayerCall, ...]
 ) -> tuple[InlineLayer, ...]:
     """The walker's noted units as facts, in walk order."""
     out: list[InlineLayer] = []
@@ -306,9 +285,8 @@ def inline_layers(
         if not covered:
             continue
         made = [walker.creations[i] for i in unit.creations]
-        first_line = min(calls[i].line for i in covered)
-        line = _header_line(lines, unit, first_line)
-        end_line = max(lines.end_line(line), max(calls[i].line for i in covered))
+        # The statement or block itself, where libcst puts it: what apply's mark must hold.
+        line, end_line = positions.line(unit.node), positions.end_line(unit.node)
         # An RNN's variables are made by the call that runs its cells: it names the layer.
         shown = next((m for m in made if is_rnn_runner(m[0])), made[0] if made else None)
         if shown is not None:

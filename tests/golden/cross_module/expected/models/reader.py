@@ -25,6 +25,7 @@ class Encoder:
     def __init__(self, units):
         self.units = units
 
+    @reader_transfer.shared_layer("Encoder.__call__")
     def __call__(self, x):
         with tf.variable_scope("encoder"):
             w = tf.get_variable("w", [x.shape[-1], self.units])

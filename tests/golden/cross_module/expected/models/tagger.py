@@ -31,7 +31,8 @@ def gate(x, scope="gate"):
 @tagger_transfer.model("build_tagger")
 def build_tagger(features, labels):
     h = dense_proj(features, WIDTH)
-    h = Encoder(WIDTH)(h)
+    with tagger_transfer.layer("build_tagger", 1):
+        h = Encoder(WIDTH)(h)
     h = gate(h)
     logits = tf1.layers.dense(h, 5)
     return logits, tf1.reduce_mean(tf1.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))

@@ -19,7 +19,8 @@ def build_zeta(features, labels):
     with tf1.variable_scope("zeta"):
         with zeta_transfer.layer("build_zeta", 0):
             h = project(features, 32)
-        h = Encoder(32)(h)
+        with zeta_transfer.layer("build_zeta", 1):
+            h = Encoder(32)(h)
         h = gate(h)
         logits = tf1.layers.dense(h, 3)
         return logits, tf.reduce_mean(tf1.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))

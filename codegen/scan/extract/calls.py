@@ -1,0 +1,200 @@
+"""Calls in the walk: what a call is (a variable-creating API, a builder of this module, a
+method, an import) and the layer facts it gives."""
+
+from __future__ import annotations
+
+import builtins
+
+import libcst as cst
+
+from codegen.scan import apis
+from codegen.scan.extract import units
+from codegen.scan.extract.dispatch import WALK as _WALK
+from codegen.scan.extract.literals import STRING_NODES, literal
+from codegen.scan.extract.nodes import dotted, name_argument
+from codegen.scan.extract.tokens import TokenWalker
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+class CallWalker(TokenWalker):
+    """The token walk, plus the facts of each call it meets."""
+
+    def record_variable(self, node: cst.Call, api: str) -> None:
+        """Note the name a variable-creating call gives, or give up on static names."""
+        if self.var_names is None:
+            return
+        if not api.endswith(".get_variable") or self.dynamic:
+            self.var_names = None
+            return
+        first = name_argument(node, ("name",))
+        part = self.name_part(first) if first is not None else None
+        if part is None or None in self.scope_stack:
+            self.var_names = None
+            return
+        self.var_names.append((*self.scope_stack, part))  # type: ignore[arg-type]
+
+    def call(self, node: cst.Call) -> None:
+        func = node.func
+        parts = dotted(func)  # computed once for the callee and its walk
+        callee_local, callee_api, params = self.classify_callee(parts)
+        self.renamed.append("Call")
+        if type(func) is cst.Attribute:
+            self.attribute_chain(func, parts)
+        else:
+            _WALK[type(func)](self, func)
+        append = self.renamed.append
+        for index, arg in enumerate(node.args):
+            value = arg.value
+            if type(value) in STRING_NODES and self.is_name_argument(
+                arg, index, callee_api, params
+            ):
+                # Marked before its walk, which is the only place (with record_layer) that reads it.
+                self.name_nodes.add(id(value))
+            # arg() inlined: a call's arguments are most of the Arg nodes there are.
+            append("Arg" + arg.star)
+            if arg.keyword is not None:
+                append("K:" + arg.keyword.value)
+            _WALK[type(value)](self, value)
+        append(")")
+        if self.nested_depth:
+            return
+        if callee_api is not None:
+            self.api_calls.append(callee_api)
+            if apis.creates_variables(callee_api):
+                role = units.creation_role(node, callee_api, self.dynamic > 0)
+                if role == "counter":
+                    # A step counter or an optimizer slot: never a layer (noted, as the units
+                    # around it count the calls they hold).
+                    self.layer_calls.append(("", False, [], [], [], node, False, []))
+                    return
+                self.creations.append((callee_api, node, role == "frozen", units.known_shape(node)))
+                self.record_variable(node, callee_api)
+                self.record_layer(callee_api, False, node, params)
+            elif not apis.is_library(callee_api):
+                self.external_calls.append(callee_api)
+                self.record_layer(callee_api, False, node, params)
+        elif callee_local is not None:
+            self.local_calls.append(callee_local)
+            self.record_layer(callee_local, True, node, params)
+        elif parts is not None:
+            if len(parts) >= 2 and parts[0] == self.self_name:
+                # A method the class does not define itself (inherited, resolved across modules),
+                # or a method of an object held in an attribute (`self.encoder.encode`), which
+                # the plan cannot see into: it ends a shared trunk.
+                self.record_layer("self." + ".".join(parts[1:]), False, node, params)
+        elif (
+            type(func) is cst.Attribute
+            and type(func.value) is cst.Call
+            and type(func.value.func) is cst.Name
+            and func.value.func.value == "super"
+        ):
+            self.record_layer("super." + func.attr.value, False, node, params)
+
+    @staticmethod
+    def is_name_argument(
+        arg: cst.Arg, index: int, callee_api: str | None, params: tuple[str, ...]
+    ) -> bool:
+        """True for a string argument that gives a variable or scope name."""
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        positional = params[index] if params and keyword is None and index < len(params) else None
+        return bool(
+            (
+                keyword is not None
+                and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword))
+            )
+            or (
+                keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api)
+            )
+            or (positional is not None and apis.is_name_parameter(positional))
+        )
+
+    def classify_callee(
+        self, parts: tuple[str, ...] | None
+    ) -> tuple[str | None, str | None, tuple[str, ...]]:
+        """(local qualname, resolved API, positional parameter names) of a call's dotted target."""
+        if parts is None:
+            return None, None, ()
+        root = parts[0]
+        ctx = self.ctx
+        if root == self.self_name and len(parts) == 2 and self.class_name:
+            methods = ctx.classes.get(self.class_name, {})
+            if parts[1] in methods:
+                return f"{self.class_name}.{parts[1]}", None, methods[parts[1]]
+            return None, None, ()
+        if len(parts) == 1 and root in self.nested:
+            return self.nested[root], None, ()
+        if root in self.locals:
+            return None, None, ()
+        if len(parts) == 1 and root in ctx.functions:
+            return root, None, ctx.functions[root]
+        if len(parts) == 1 and root in ctx.classes:
+            methods = ctx.classes[root]
+            if "__call__" in methods:
+                return f"{root}.__call__", None, methods.get("__init__", ())
+            return (
+                (f"{root}.__init__", None, methods["__init__"])
+                if "__init__" in methods
+                else (None, None, ())
+            )
+        if root in ctx.symbols:
+            return None, None, ()
+        if (
+            ctx.star_local
+            and root not in ctx.aliases
+            and root not in _BUILTINS
+            and root != self.self_name
+        ):
+            # A free name in a module with `from utils.x import *`: it comes through the import.
+            return None, "*." + ".".join(parts), ()
+        # Memoized: every call of an API then shares one string object, which only makes the
+        # pickled facts smaller (facts compare equal, and their repr is the same).
+        return None, ctx.resolve_final(parts), ()
+
+    def record_layer(
+        self,
+        callee: str,
+        local: bool,
+        node: cst.Call,
+        params: tuple[str, ...],
+    ) -> None:
+        args: list[tuple[str, str]] = []
+        names: list[tuple[str, str]] = []
+        opaque: list[str] = []
+        refs: list[tuple[str, str]] = []
+        constants, name_nodes = self.ctx.constants, self.name_nodes
+        for index, arg in enumerate(node.args):
+            if arg.star:
+                opaque.append(arg.star)
+                continue
+            if arg.keyword is not None:
+                keyword = arg.keyword.value
+                key = f"#{params.index(keyword)}" if keyword in params else keyword
+            else:
+                key = f"#{index}"
+            value = literal(arg.value, constants)
+            if value is None:
+                opaque.append(key)
+                target = self.reference(arg.value)
+                if target is not None:
+                    refs.append((key, target))
+            elif id(arg.value) in name_nodes:
+                names.append((key, value))
+            else:
+                args.append((key, value))
+        self.layer_calls.append(
+            (callee, local, args, names, opaque, node, self.dynamic == 0, refs)
+        )
+
+    def reference(self, value: cst.BaseExpression) -> str | None:
+        """What an argument that names a class or function refers to (`layer=Embedding`):
+        "L:" and a module-local qualname, or "A:" and the resolved dotted name; None otherwise."""
+        if type(value) is not cst.Name and type(value) is not cst.Attribute:
+            return None
+        parts = dotted(value)
+        if parts is None or parts[0] == self.self_name or parts[0] in _BUILTINS:
+            return None
+        local, api, _ = self.classify_callee(parts)
+        if local is not None:
+            return "L:" + local
+        return None if api is None else "A:" + api
