@@ -233,3 +233,24 @@ def test_a_call_that_only_makes_an_input_layer_is_no_layer() -> None:
     a, b = "pkg/models.py::ALBERT.get_inputs", "pkg/models.py::GPT2.get_inputs"
     assert not {a, b} & _models(plan)
     assert _depth(plan, a, b) == 0
+
+
+def test_calling_an_object_passed_in_ends_the_trunk() -> None:
+    """`self.encoder(inputs)`: the attribute holds whatever the constructor was given."""
+
+    def model(name: str) -> str:
+        return f"""
+    import tensorflow as tf
+
+    class {name}(object):
+        def __init__(self, encoder):
+            self.encoder = encoder
+
+        def build(self, x):
+            h = self.encoder(x)
+            return tf.layers.dense(h, 4, name="out")
+    """
+
+    plan = _plan({"pkg/a.py": model("A"), "pkg/b.py": model("B")})
+    assert {"pkg/a.py::A.build", "pkg/b.py::B.build"} <= _models(plan)
+    assert _depth(plan, "pkg/a.py::A.build", "pkg/b.py::B.build") == 0

@@ -54,17 +54,15 @@ _BUILTIN_METHODS = frozenset(
 
 def unseen(call: LayerCall, project: Project) -> bool:
     """Whether a call that reaches no scanned definition may create variables the scan cannot
-    see: a library or imported call not known to create nothing (see `worth_noting`), or a
-    method of an object held in an attribute (`self.encoder.encode(...)`: any encoder passed
-    in). A method the class inherits from a library base (`self.add_weight`, `super.build`)
-    or a builtin container's method (`self.items.append`) is not."""
-    if call.local:
-        return False
-    if call.callee.startswith("super."):
+    see: a library or imported call not known to create nothing (see `worth_noting`), or a call
+    of an object held in an attribute or of its method (`self.encoder(...)`,
+    `self.encoder.encode(...)`: any encoder passed in), or a method the class inherits from a
+    base outside the scan. `super()` calls (a library base's constructor or `build`) and a
+    builtin container's or a tensor's method (`self.items.append`) are not."""
+    if call.local or call.callee.startswith("super."):
         return False
     if call.callee.startswith("self."):
-        attribute = call.callee[5:]
-        return "." in attribute and attribute.rsplit(".", 1)[1] not in _BUILTIN_METHODS
+        return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
     return worth_noting(call.callee, project)
 
 
