@@ -201,6 +201,18 @@ MODELS = """
                            name="Attention")
             return self.apply(inputs=x, layer=Dropout, rate=0.1, name="Attention-Dropout")
 
+    class Tiny(Transformer):
+        def stages(self):
+            x = self.apply(layer=Input, shape=(None,), name="Input-Token")
+            return self.apply(inputs=x, layer=Embedding, input_dim=100, output_dim=8,
+                              name="Embedding-Token")
+
+    class TinyCopy(Transformer):
+        def stages(self):
+            x = self.apply(layer=Input, shape=(None,), name="Input")
+            return self.apply(inputs=x, layer=Embedding, input_dim=100, output_dim=8,
+                              name="Embedding")
+
     class GPT2(Transformer):
         def get_inputs(self):
             return self.apply(layer=Input, shape=(None,), name="Input-Token")
@@ -223,7 +235,8 @@ def test_a_layer_class_passed_as_an_argument_decides_the_layer() -> None:
     )
     assert {embeddings, main} <= _models(plan)
     assert _depth(plan, embeddings, main) == 0
-    assert _depth(plan, embeddings, "pkg/models.py::GPT2.apply_embeddings") == 1
+    # The same Embedding, then the same (weightless) Dropout.
+    assert _depth(plan, embeddings, "pkg/models.py::GPT2.apply_embeddings") == 2
 
 
 def test_a_call_that_only_makes_an_input_layer_is_no_layer() -> None:
@@ -254,3 +267,15 @@ def test_calling_an_object_passed_in_ends_the_trunk() -> None:
     plan = _plan({"pkg/a.py": model("A"), "pkg/b.py": model("B")})
     assert {"pkg/a.py::A.build", "pkg/b.py::B.build"} <= _models(plan)
     assert _depth(plan, "pkg/a.py::A.build", "pkg/b.py::B.build") == 0
+
+
+def test_a_weightless_layer_keeps_its_place_in_the_sequence() -> None:
+    """`Input` then `Embedding` is not `Embedding` alone (the layers after a weightless one are
+    never realigned), and is shared whole with a copy; the `Input` alone shares nothing."""
+    plan = _plan({"pkg/layers.py": LAYERS, "pkg/models.py": MODELS})
+    tiny, copy = "pkg/models.py::Tiny.stages", "pkg/models.py::TinyCopy.stages"
+    assert {tiny, copy} <= _models(plan)
+    assert _depth(plan, tiny, copy) == 2
+    assert _depth(plan, tiny, "pkg/models.py::GPT2.apply_embeddings") == 0
+    trunk = dict(plan.trunks)[tiny]
+    assert [layer.expected for layer in trunk] == [(), None]

@@ -423,25 +423,25 @@ WEIGHTLESS = "weightless"
 
 def references(
     fid: str, call: LayerCall, project: Project, prints: Fingerprints
-) -> tuple[str, ...] | None:
-    """The identities of the classes and functions passed to a call that decide what it creates
-    (`layer=Embedding`, `cell=LSTMCell`), by position; None when it is passed a weightless
-    library layer class (`layer=Input`, `layer=Dropout`) and nothing that decides: then the call
-    makes that layer, which has no variables, so it is no layer. Activations, initializers and
-    other classes or functions that create nothing do not decide."""
+) -> tuple[tuple[str, ...], bool]:
+    """The identities of the layer classes and builders passed to a call, which decide what it
+    creates (`layer=Embedding`, `cell=LSTMCell`), by parameter; and whether the call is
+    weightless: passed only library layer classes without variables (`layer=Input`,
+    `layer=Dropout`), it makes such a layer. Activations, initializers and other classes or
+    functions that create nothing do not decide."""
     found: list[str] = []
-    weightless = False
+    deciding = False
     for key, ref in sorted(call.refs):
         identity = _reference(fid, ref, project, prints)
-        if identity == WEIGHTLESS:
-            weightless = True
-        elif identity:
+        if identity:
             found.append(f"{key}={identity}")
-    return None if weightless and not found else tuple(found)
+            deciding = deciding or not identity.startswith(WEIGHTLESS)
+    return tuple(found), bool(found) and not deciding
 
 
 def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> str:
-    """One reference's identity, WEIGHTLESS, or "" when it does not decide what is created."""
+    """One reference's identity (WEIGHTLESS:... for a layer class without variables), or ""
+    when it does not decide what is created."""
     local, name = ref.startswith("L:"), ref[2:]
     if not local and apis.is_library(name):
         return _library_reference(apis.normalize_api(name))
@@ -464,7 +464,7 @@ def _library_reference(dotted: str) -> str:
     layer class without variables is WEIGHTLESS; any other function (an activation) is ""."""
     if apis.creates_variables(dotted):
         return "api:" + dotted
-    return WEIGHTLESS if apis.is_layer_package(dotted) else ""
+    return f"{WEIGHTLESS}:{dotted}" if apis.is_layer_package(dotted) else ""
 
 
 def builder_label(qualname: str) -> str:

@@ -109,9 +109,7 @@ def _layer_sequence(
                 if static_depth is None:
                     static_depth = len(layers)  # a layer nobody saw: the trunk ends here
             continue
-        refs = references(fid, call, project, prints)
-        if refs is None:
-            continue  # it makes a library layer without variables (`layer=Input`)
+        refs, weightless = references(fid, call, project, prints)
         if not call.static and static_depth is None:
             static_depth = len(layers)
         args, arg_names = labelled_args(call, identity.params)
@@ -132,6 +130,7 @@ def _layer_sequence(
                 occurrence=occurrences[occurrence_key],
                 signature=call_signature(identity.hash, call, refs),
                 builder_path=identity.builder_path,
+                variables=0 if weightless else None,
             )
         )
         occurrences[occurrence_key] += 1
@@ -227,8 +226,10 @@ def _other_models(
     for root in found:
         walk = roots.LayerWalk(project, prints, classes, root)
         walk.build()
-        if not walk.layers or (root.kind == "function" and len(walk.layers) < 2):
-            continue  # only counters or slots; or a lone helper layer, not a model
+        if all(layer.variables == 0 for layer in walk.layers):
+            continue  # only counters, slots or layers without variables (`Input`): no model
+        if root.kind == "function" and len(walk.layers) < 2:
+            continue  # a lone helper layer, not a model
         # A file's only model is named by the file, as a build function is; several by root too.
         alone = root.path not in build_paths and roots_per_file[root.path] == 1
         if alone:

@@ -213,9 +213,7 @@ class LayerWalk:
                 continue
             if target not in self.prints.creates or self.project.is_driver(target):
                 continue
-            refs = references(fid, call, self.project, self.prints)
-            if refs is None:
-                continue  # it makes a library layer without variables (`layer=Input`)
+            refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
             method = call.callee.startswith(("self.", "super.")) or (
                 call.local
@@ -235,7 +233,9 @@ class LayerWalk:
             if looks_into and (clone is None or self.composes(target, class_ctx)):
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
                 continue
-            self.builder(call, target, path, function, static and call.static, method, refs)
+            self.builder(
+                call, target, path, function, static and call.static, method, refs, weightless
+            )
         visiting.discard(fid)
 
     def composes(self, fid: str, class_ctx: tuple[str, str] | None) -> bool:
@@ -313,6 +313,7 @@ class LayerWalk:
         static: bool,
         method: bool,
         refs: tuple[str, ...] = (),
+        weightless: bool = False,
     ) -> None:
         tpath, qualname = split_id(target)
         callee, label, identity, params = builder_identity(
@@ -333,6 +334,7 @@ class LayerWalk:
                 holder=function.qualname,
                 path=path,
                 builder_path=tpath if tpath != self.root.path else "",
+                variables=0 if weightless else None,
             ),
             static,
         )

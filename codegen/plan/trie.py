@@ -66,12 +66,14 @@ def trie(
         trunk: list[TrunkLayer] = []
         path = ()
         stopped = False  # after a shared library layer: still shared, no longer transferable
+        weighted = False  # a run of layers without variables (`Input`) shares nothing
         for position, layer in enumerate(model.layers[: model.static_depth]):
             path = (*path, layer.signature)
             sharing = sharing_of.get(path)
             if sharing is None:
                 break
-            if sharing[0] == model.id:
+            weighted = weighted or layer.variables != 0
+            if sharing[0] == model.id and weighted:
                 nodes.append(TrieNode(position + 1, layer.label, sharing))
             if stopped or not model.routable:
                 continue  # shared, but not transferable
@@ -122,6 +124,8 @@ def trie(
                     inline=inline,
                 )
             )
+        if not weighted:
+            trunk = []
         trunks.append((model.id, tuple(trunk)))
     return tuple(trunks), tuple(nodes), divergences(node_models, by_id, prints)
 
