@@ -279,3 +279,45 @@ def test_a_weightless_layer_keeps_its_place_in_the_sequence() -> None:
     assert _depth(plan, tiny, "pkg/models.py::GPT2.apply_embeddings") == 0
     trunk = dict(plan.trunks)[tiny]
     assert [layer.expected for layer in trunk] == [(), None]
+
+
+def test_a_layer_class_that_only_inherits_its_constructor_decides_too() -> None:
+    """`class Embedding(keras.layers.Embedding): pass` defines no method the scan can follow; as
+    an argument it still decides the layer, as that very class."""
+    source = """
+    import tensorflow as tf
+    from tensorflow import keras
+
+    class Embedding(keras.layers.Embedding):
+        pass
+
+    class LayerNorm(keras.layers.LayerNormalization):
+        pass
+
+    class Cached(object):
+        def __init__(self):
+            self.cache = tf.get_variable("cache", [1])
+
+    class Base(object):
+        def apply(self, inputs=None, layer=None, **kwargs):
+            if self.cached:
+                inputs = Cached()(inputs)
+            return layer(**kwargs)(inputs)
+
+    class A(Base):
+        def embed(self, x):
+            return self.apply(x, layer=Embedding, input_dim=10, output_dim=4)
+
+    class B(Base):
+        def norm(self, x):
+            return self.apply(x, layer=LayerNorm)
+
+    class C(Base):
+        def embed(self, x):
+            return self.apply(x, layer=Embedding, input_dim=10, output_dim=4)
+    """
+    plan = _plan({"pkg/m.py": source})
+    a, b, c = "pkg/m.py::A.embed", "pkg/m.py::B.norm", "pkg/m.py::C.embed"
+    assert {a, b, c} <= _models(plan)
+    assert _depth(plan, a, b) == 0
+    assert _depth(plan, a, c) == 1

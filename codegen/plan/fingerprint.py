@@ -450,9 +450,14 @@ def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> st
         library = project.star_library(name[2:], id_path(fid))
         if library is not None:
             return _library_reference(apis.normalize_api(library))
+    if target is None and local:
+        # A class of this module whose constructor and call it inherits from outside the scan
+        # (`class Embedding(keras.layers.Embedding)`): it decides, as that very definition.
+        path = id_path(fid)
+        return f"class:{function_id(path, name)}" if (path, name) in project.classes else ""
     if target is None:
         # Defined outside the scan: it may create anything, so it decides, by what it is called.
-        return "" if local else "unseen:" + name
+        return "unseen:" + name
     if target not in prints.creates:
         return ""
     class_id = prints.class_of.get(target)

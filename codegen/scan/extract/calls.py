@@ -195,6 +195,8 @@ class CallWalker(TokenWalker):
         if parts is None or parts[0] == self.self_name or parts[0] in _BUILTINS:
             return None
         local, api, _ = self.classify_callee(parts)
+        if local is None and len(parts) == 1 and parts[0] in self.ctx.classes:
+            local = parts[0]  # a class of this module that defines neither constructor nor call
         if local is not None:
             return "L:" + local
         return None if api is None else "A:" + api
