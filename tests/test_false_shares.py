@@ -278,7 +278,7 @@ def test_a_weightless_layer_keeps_its_place_in_the_sequence() -> None:
     assert _depth(plan, tiny, copy) == 2
     assert _depth(plan, tiny, "pkg/models.py::GPT2.apply_embeddings") == 0
     trunk = dict(plan.trunks)[tiny]
-    assert [layer.expected for layer in trunk] == [(), None]
+    assert [layer.label for layer in trunk] == ["apply", "apply"]
 
 
 def test_a_layer_class_that_only_inherits_its_constructor_decides_too() -> None:

@@ -469,7 +469,7 @@ def _library_reference(dotted: str) -> str:
     layer class without variables is WEIGHTLESS; any other function (an activation) is ""."""
     if apis.creates_variables(dotted):
         return "api:" + dotted
-    return f"{WEIGHTLESS}:{dotted}" if apis.is_layer_package(dotted) else ""
+    return f"{WEIGHTLESS}:{dotted}" if apis.is_keras_layer(dotted) else ""
 
 
 def builder_label(qualname: str) -> str:

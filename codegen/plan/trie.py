@@ -206,8 +206,12 @@ def _expected_names(
     functions: dict[str, FunctionFacts],
 ) -> tuple[str, ...] | None:
     """Numbered names (v0, v1, ...) of the variables the layer creates, when known statically."""
-    if reference.variables is not None:  # an inline layer of tf.Variable/get_variable calls
+    # An inline layer of tf.Variable/get_variable calls. A call judged weightless (0: it was passed
+    # only `layer=Input`-like classes) is not checked: the callee may still make variables.
+    if reference.variables:
         return tuple(f"v{index}" for index in range(reference.variables))
+    if reference.variables == 0:
+        return None
     clone = classes.get(reference.callee)
     if clone is None:
         return None

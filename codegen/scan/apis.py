@@ -98,11 +98,16 @@ def creates_variables(dotted: str) -> bool:
     return False
 
 
+# Packages whose public members are all layers (classes, or `Input`, which makes one); the other
+# layer packages also hold initializers, regularizers and scopes.
+_KERAS_LAYER_PACKAGES = tuple(p for p in _LAYER_PACKAGES if p.endswith("keras.layers."))
+
+
 @functools.lru_cache(maxsize=4096)
-def is_layer_package(dotted: str) -> bool:
-    """True for a member of a library layer package (`keras.layers.Input`), with or without
-    variables."""
-    return is_library(dotted) and dotted.startswith(_LAYER_PACKAGES)
+def is_keras_layer(dotted: str) -> bool:
+    """True for a Keras layer class (`keras.layers.Input`, `tf.keras.layers.Dropout`), with or
+    without variables."""
+    return dotted.startswith(_KERAS_LAYER_PACKAGES) and not dotted.rsplit(".", 1)[1].startswith("_")
 
 
 # Keyword arguments whose string value is a variable or scope name, never a hyperparameter.
