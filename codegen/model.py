@@ -64,6 +64,9 @@ class LayerCall:
     line: int
     column: int
     static: bool  # False inside a loop, branch, try, comprehension or lambda
+    # Arguments that name a class or function (`layer=Embedding`): (param key, "L:" + module-local
+    # qualname or "A:" + resolved dotted name). They are also in `opaque`.
+    refs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,7 @@ class ModuleFacts:
     classes: tuple[ClassFacts, ...] = ()
     # `from x import *` of modules that are not libraries, as spelled (relative ones keep dots).
     star_imports: tuple[str, ...] = ()
+    star_libraries: tuple[str, ...] = ()  # `from keras.layers import *`: library star imports
     # Module-level statements outside defs, classes and `if __name__ == "__main__"`, as one
     # function (qualname "<module>"), when they create variables: module-level graph code.
     module_code: FunctionFacts | None = None

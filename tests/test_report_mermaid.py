@@ -134,13 +134,15 @@ def test_mermaid_renders_two_hundred_models_collapsed(tmp_path: Path) -> None:
     assert nodes == len(defined_nodes(text))
 
 
-def test_the_docs_diagram_is_current() -> None:
-    """docs/report.md carries the bundled models' diagram inline: it must be this tool's output."""
-    doc = (REPO / "docs" / "report.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("doc_path", ["docs/report.md", "README.md"])
+def test_the_docs_diagram_is_current(doc_path: str) -> None:
+    """The README and docs/report.md carry the bundled models' diagram inline: it must be this
+    tool's output, and the screenshot they show must exist."""
+    doc = (REPO / doc_path).read_text(encoding="utf-8")
     block = re.search(r"```mermaid\n(.*?)```", doc, re.S)
     assert block is not None
     assert block.group(1) == to_mermaid(scan_plan(REPO).plan).text
-    assert os.path.isfile(REPO / "docs" / "report.png")
+    assert os.path.isfile(REPO / "docs" / "report.png") and "report.png" in doc
 
 
 def test_check_report_markdown_outlines_the_changed_layers(tmp_path: Path) -> None:

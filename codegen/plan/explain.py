@@ -67,7 +67,7 @@ def _why_diverge(a: Model, b: Model, depth: int, near: _NearMissIndex) -> str:
             layer = model.layers[depth]
             return (
                 f"{model.path}:{layer.line} layer {depth + 1} ({layer.label}) is inside a loop "
-                "or branch, so its order is not static"
+                "or branch, or after a call the scan cannot see (CG230), so its order is not static"
             )
     la, lb = a.layers[depth], b.layers[depth]
     where = f"layer {depth + 1}"

@@ -13,6 +13,7 @@ from codegen.ids import function_id, id_path, id_qualname
 from codegen.lines import split_lines
 from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
 from codegen.plan.linking import Project
+from codegen.scan import apis
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3
@@ -408,10 +409,67 @@ def labelled_args(
     return args + opaque, tuple((arg_label(key, params), value) for key, value in call.names)
 
 
-def call_signature(identity: str, call: LayerCall) -> str:
+def call_signature(identity: str, call: LayerCall, references: tuple[str, ...] = ()) -> str:
     """What makes two calls of one builder the same layer: its identity and its arguments by
-    position, not by parameter name, so which copy is canonical never changes a signature."""
+    position, not by parameter name, so which copy is canonical never changes a signature;
+    `references`: what the classes or functions passed to it that decide what it creates are."""
+    if references:
+        return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque), references)))
     return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
+
+
+WEIGHTLESS = "weightless"
+
+
+def references(
+    fid: str, call: LayerCall, project: Project, prints: Fingerprints
+) -> tuple[tuple[str, ...], bool]:
+    """The identities of the layer classes and builders passed to a call, which decide what it
+    creates (`layer=Embedding`, `cell=LSTMCell`), by parameter; and whether the call is
+    weightless: passed only library layer classes without variables (`layer=Input`,
+    `layer=Dropout`), it makes such a layer. Activations, initializers and other classes or
+    functions that create nothing do not decide."""
+    found: list[str] = []
+    deciding = False
+    for key, ref in sorted(call.refs):
+        identity = _reference(fid, ref, project, prints)
+        if identity:
+            found.append(f"{key}={identity}")
+            deciding = deciding or not identity.startswith(WEIGHTLESS)
+    return tuple(found), bool(found) and not deciding
+
+
+def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> str:
+    """One reference's identity (WEIGHTLESS:... for a layer class without variables), or ""
+    when it does not decide what is created."""
+    local, name = ref.startswith("L:"), ref[2:]
+    if not local and apis.is_library(name):
+        return _library_reference(apis.normalize_api(name))
+    target = project.callee(fid, name, local, None)
+    if target is None and name.startswith("*."):
+        library = project.star_library(name[2:], id_path(fid))
+        if library is not None:
+            return _library_reference(apis.normalize_api(library))
+    if target is None and local:
+        # A class of this module whose constructor and call it inherits from outside the scan
+        # (`class Embedding(keras.layers.Embedding)`): it decides, as that very definition.
+        path = id_path(fid)
+        return f"class:{function_id(path, name)}" if (path, name) in project.classes else ""
+    if target is None:
+        # Defined outside the scan: it may create anything, so it decides, by what it is called.
+        return "unseen:" + name
+    if target not in prints.creates:
+        return ""
+    class_id = prints.class_of.get(target)
+    return "builder:" + (class_id or prints.closure_hash[target])
+
+
+def _library_reference(dotted: str) -> str:
+    """A library class or function passed as an argument: a variable-creating API decides; a
+    layer class without variables is WEIGHTLESS; any other function (an activation) is ""."""
+    if apis.creates_variables(dotted):
+        return "api:" + dotted
+    return f"{WEIGHTLESS}:{dotted}" if apis.is_keras_layer(dotted) else ""
 
 
 def builder_label(qualname: str) -> str:

@@ -135,6 +135,25 @@ class Project:
                 return found
         return None
 
+    def star_library(self, name: str, importer: str, seen: set[str] | None = None) -> str | None:
+        """The library name a chain of star imports gives `name` (`from keras.layers import *`
+        in a scanned module that this one star-imports): `keras.layers.Input`, or None."""
+        seen = set() if seen is None else seen
+        module = self.modules.get(importer)
+        if module is None or importer in seen:
+            return None
+        seen.add(importer)
+        if name in self.top_level.get(importer, ()):
+            return None  # defined (or imported by name) here, not through a library star
+        if module.star_libraries:
+            return f"{module.star_libraries[0]}.{name}"  # as the extractor resolves free names
+        for star in module.star_imports:
+            path = self.module_path(star, importer)
+            found = self.star_library(name, path, seen) if path is not None else None
+            if found is not None:
+                return found
+        return None
+
     def star_binding(self, name: str, importer: str) -> str | None:
         """What a star-imported scanned module binds `name` to (its alias target), if any."""
         module = self.modules.get(importer)

@@ -34,10 +34,14 @@ from codegen.plan.fingerprint import (
     call_signature,
     canonical_params,
     labelled_args,
+    references,
 )
 from codegen.plan.linking import Project
 from codegen.plan.options import PlanOptions
 from codegen.scan import apis
+
+# Said with every unseen call: no layer from the first one on is shared (see roots.unseen).
+_TRUNK_ENDS = ", so no layer from this call on is shared"
 
 
 def _build_function(
@@ -90,22 +94,22 @@ def _layer_sequence(
     for call in function.layer_calls:
         identity = _identify(module, fid, call, prints, classes, classes_by_name, options, project)
         if identity is None:
-            if (
-                not call.local
-                and roots.worth_noting(call.callee, project)
-                and project.callee(fid, call.callee, False, None) is None
-            ):
+            unseen = roots.unseen(call, project)
+            if unseen and project.callee(fid, call.callee, False, None) is None:
                 diagnostics.append(
                     info(
                         module.path,
                         UNRESOLVED_IMPORT,
                         f"`{call.callee}` (called in `{build}`) is not defined in any scanned "
                         f"file; if it creates variables, model `{build}` has layers the scan "
-                        "cannot see",
+                        f"cannot see{_TRUNK_ENDS}",
                         line=call.line,
                     )
                 )
+                if static_depth is None:
+                    static_depth = len(layers)  # a layer nobody saw: the trunk ends here
             continue
+        refs, weightless = references(fid, call, project, prints)
         if not call.static and static_depth is None:
             static_depth = len(layers)
         args, arg_names = labelled_args(call, identity.params)
@@ -124,8 +128,9 @@ def _layer_sequence(
                 line=call.line,
                 builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
-                signature=call_signature(identity.hash, call),
+                signature=call_signature(identity.hash, call, refs),
                 builder_path=identity.builder_path,
+                variables=0 if weightless else None,
             )
         )
         occurrences[occurrence_key] += 1
@@ -221,8 +226,10 @@ def _other_models(
     for root in found:
         walk = roots.LayerWalk(project, prints, classes, root)
         walk.build()
-        if not walk.layers or (root.kind == "function" and len(walk.layers) < 2):
-            continue  # only counters or slots; or a lone helper layer, not a model
+        if all(layer.variables == 0 for layer in walk.layers):
+            continue  # only counters, slots or layers without variables (`Input`): no model
+        if root.kind == "function" and len(walk.layers) < 2:
+            continue  # a lone helper layer, not a model
         # A file's only model is named by the file, as a build function is; several by root too.
         alone = root.path not in build_paths and roots_per_file[root.path] == 1
         if alone:
@@ -240,7 +247,7 @@ def _other_models(
                     UNRESOLVED_IMPORT,
                     f"`{callee}` (called in `{holder}`) is not defined in any scanned file; "
                     "if it creates variables, model "
-                    f"`{root.qualname}` has layers the scan cannot see",
+                    f"`{root.qualname}` has layers the scan cannot see{_TRUNK_ENDS}",
                     line=line,
                 )
             )

@@ -19,6 +19,7 @@ from codegen.plan.fingerprint import (
     builder_identity,
     call_signature,
     labelled_args,
+    references,
 )
 from codegen.plan.linking import Project
 
@@ -39,6 +40,30 @@ def worth_noting(callee: str, project: Project) -> bool:
     into numpy, os, ... (never layers) or into the project's generated code (routed builders)."""
     root = callee.lstrip(".*").split(".", 1)[0]
     return root not in _NOT_LAYERS and not project.is_generated(callee)
+
+
+# Methods that create nothing when called on an attribute: those of builtin containers, and
+# those of a tensor or variable kept in an attribute (`self.h.get_shape()`). Not str's: its
+# `encode`, `split`, `join` are also what encoders and layers call their methods.
+_BUILTIN_METHODS = frozenset(
+    [name for kind in (list, dict, set) for name in dir(kind) if name[0] != "_"]
+    + "get_shape set_shape as_list eval numpy consumers read_value value assign assign_add "
+    "assign_sub initialized_value".split()
+)
+
+
+def unseen(call: LayerCall, project: Project) -> bool:
+    """Whether a call that reaches no scanned definition may create variables the scan cannot
+    see: a library or imported call not known to create nothing (see `worth_noting`), or a call
+    of an object held in an attribute or of its method (`self.encoder(...)`,
+    `self.encoder.encode(...)`: any encoder passed in), or a method the class inherits from a
+    base outside the scan. `super()` calls (a library base's constructor or `build`) and a
+    builtin container's or a tensor's method (`self.items.append`) are not."""
+    if call.local or call.callee.startswith("super."):
+        return False
+    if call.callee.startswith("self."):
+        return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
+    return worth_noting(call.callee, project)
 
 
 @dataclass(frozen=True)
@@ -183,11 +208,12 @@ class LayerWalk:
                 continue
             target = self.project.callee(fid, call.callee, call.local, class_ctx)
             if target is None:
-                if not call.local and not call.callee.startswith(("self.", "super.")):
+                if unseen(call, self.project):
                     self.note_unresolved(call, function)
                 continue
             if target not in self.prints.creates or self.project.is_driver(target):
                 continue
+            refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
             method = call.callee.startswith(("self.", "super.")) or (
                 call.local
@@ -201,10 +227,15 @@ class LayerWalk:
                 and call.local
                 and self.project.functions[target].kind == "function"
             )
-            if (method or helper) and (clone is None or self.composes(target, class_ctx)):
+            # A class or function passed in decides what the callee creates: the call is one
+            # layer of that identity; looking into the callee would find the same code for all.
+            looks_into = (method or helper) and not refs
+            if looks_into and (clone is None or self.composes(target, class_ctx)):
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
                 continue
-            self.builder(call, target, path, function, static and call.static, method)
+            self.builder(
+                call, target, path, function, static and call.static, method, refs, weightless
+            )
         visiting.discard(fid)
 
     def composes(self, fid: str, class_ctx: tuple[str, str] | None) -> bool:
@@ -221,8 +252,11 @@ class LayerWalk:
         return False
 
     def note_unresolved(self, call: LayerCall, function: FunctionFacts) -> None:
-        if worth_noting(call.callee, self.project):
-            self.unresolved.append((call.callee, call.line, function.qualname))
+        """A call the scan cannot see into that may create variables: noted (CG230), and the
+        trunk ends there, since a layer nobody saw may be different in each model."""
+        self.unresolved.append((call.callee, call.line, function.qualname))
+        if self.static_depth is None:
+            self.static_depth = len(self.layers)
 
     def add(self, layer: Layer, static: bool) -> None:
         if not static and self.static_depth is None:
@@ -278,6 +312,8 @@ class LayerWalk:
         function: FunctionFacts,
         static: bool,
         method: bool,
+        refs: tuple[str, ...] = (),
+        weightless: bool = False,
     ) -> None:
         tpath, qualname = split_id(target)
         callee, label, identity, params = builder_identity(
@@ -293,11 +329,12 @@ class LayerWalk:
                 line=call.line,
                 builder=qualname,
                 occurrence=self.occurrences[callee],
-                signature=call_signature(identity, call),
+                signature=call_signature(identity, call, refs),
                 kind="method" if method else "builder",
                 holder=function.qualname,
                 path=path,
                 builder_path=tpath if tpath != self.root.path else "",
+                variables=0 if weightless else None,
             ),
             static,
         )

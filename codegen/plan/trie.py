@@ -66,12 +66,14 @@ def trie(
         trunk: list[TrunkLayer] = []
         path = ()
         stopped = False  # after a shared library layer: still shared, no longer transferable
+        weighted = False  # a run of layers without variables (`Input`) shares nothing
         for position, layer in enumerate(model.layers[: model.static_depth]):
             path = (*path, layer.signature)
             sharing = sharing_of.get(path)
             if sharing is None:
                 break
-            if sharing[0] == model.id:
+            weighted = weighted or layer.variables != 0
+            if sharing[0] == model.id and weighted:
                 nodes.append(TrieNode(position + 1, layer.label, sharing))
             if stopped or not model.routable:
                 continue  # shared, but not transferable
@@ -122,6 +124,8 @@ def trie(
                     inline=inline,
                 )
             )
+        if not weighted:
+            trunk = []
         trunks.append((model.id, tuple(trunk)))
     return tuple(trunks), tuple(nodes), divergences(node_models, by_id, prints)
 
@@ -202,8 +206,12 @@ def _expected_names(
     functions: dict[str, FunctionFacts],
 ) -> tuple[str, ...] | None:
     """Numbered names (v0, v1, ...) of the variables the layer creates, when known statically."""
-    if reference.variables is not None:  # an inline layer of tf.Variable/get_variable calls
+    # An inline layer of tf.Variable/get_variable calls. A call judged weightless (0: it was passed
+    # only `layer=Input`-like classes) is not checked: the callee may still make variables.
+    if reference.variables:
         return tuple(f"v{index}" for index in range(reference.variables))
+    if reference.variables == 0:
+        return None
     clone = classes.get(reference.callee)
     if clone is None:
         return None

@@ -98,6 +98,18 @@ def creates_variables(dotted: str) -> bool:
     return False
 
 
+# Packages whose public members are all layers (classes, or `Input`, which makes one); the other
+# layer packages also hold initializers, regularizers and scopes.
+_KERAS_LAYER_PACKAGES = tuple(p for p in _LAYER_PACKAGES if p.endswith("keras.layers."))
+
+
+@functools.lru_cache(maxsize=4096)
+def is_keras_layer(dotted: str) -> bool:
+    """True for a Keras layer class (`keras.layers.Input`, `tf.keras.layers.Dropout`), with or
+    without variables."""
+    return dotted.startswith(_KERAS_LAYER_PACKAGES) and not dotted.rsplit(".", 1)[1].startswith("_")
+
+
 # Keyword arguments whose string value is a variable or scope name, never a hyperparameter.
 NAME_KEYWORDS = frozenset(
     {"name", "scope", "name_or_scope", "default_name", "variable_scope", "var_name", "scope_name"}

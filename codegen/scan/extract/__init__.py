@@ -72,6 +72,7 @@ def extract(source: SourceFile) -> ModuleFacts:
         text=text,
         classes=tuple(extractor.classes),
         star_imports=tuple(extractor.ctx.star_local),
+        star_libraries=tuple(extractor.ctx.star_modules),
         module_code=extractor.module_code,
         assumed=extractor.assumed,
         tf1=extractor.ctx.tf1,

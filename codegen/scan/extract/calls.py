@@ -74,7 +74,7 @@ class CallWalker(TokenWalker):
                 if role == "counter":
                     # A step counter or an optimizer slot: never a layer (noted, as the units
                     # around it count the calls they hold).
-                    self.layer_calls.append(("", False, [], [], [], node, False))
+                    self.layer_calls.append(("", False, [], [], [], node, False, []))
                     return
                 self.creations.append((callee_api, node, role == "frozen", units.known_shape(node)))
                 self.record_variable(node, callee_api)
@@ -86,9 +86,11 @@ class CallWalker(TokenWalker):
             self.local_calls.append(callee_local)
             self.record_layer(callee_local, True, node, params)
         elif parts is not None:
-            if len(parts) == 2 and parts[0] == self.self_name:
-                # A method the class does not define itself: inherited, resolved across modules.
-                self.record_layer("self." + parts[1], False, node, params)
+            if len(parts) >= 2 and parts[0] == self.self_name:
+                # A method the class does not define itself (inherited, resolved across modules),
+                # or a method of an object held in an attribute (`self.encoder.encode`), which
+                # the plan cannot see into: it ends a shared trunk.
+                self.record_layer("self." + ".".join(parts[1:]), False, node, params)
         elif (
             type(func) is cst.Attribute
             and type(func.value) is cst.Call
@@ -171,6 +173,7 @@ class CallWalker(TokenWalker):
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
+        refs: list[tuple[str, str]] = []
         constants, name_nodes = self.ctx.constants, self.name_nodes
         for index, arg in enumerate(node.args):
             if arg.star:
@@ -184,8 +187,28 @@ class CallWalker(TokenWalker):
             value = literal(arg.value, constants)
             if value is None:
                 opaque.append(key)
+                target = self.reference(arg.value)
+                if target is not None:
+                    refs.append((key, target))
             elif id(arg.value) in name_nodes:
                 names.append((key, value))
             else:
                 args.append((key, value))
-        self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0))
+        self.layer_calls.append(
+            (callee, local, args, names, opaque, node, self.dynamic == 0, refs)
+        )
+
+    def reference(self, value: cst.BaseExpression) -> str | None:
+        """What an argument that names a class or function refers to (`layer=Embedding`):
+        "L:" and a module-local qualname, or "A:" and the resolved dotted name; None otherwise."""
+        if type(value) is not cst.Name and type(value) is not cst.Attribute:
+            return None
+        parts = dotted(value)
+        if parts is None or parts[0] == self.self_name or parts[0] in _BUILTINS:
+            return None
+        local, api, _ = self.classify_callee(parts)
+        if local is None and len(parts) == 1 and parts[0] in self.ctx.classes:
+            local = parts[0]  # a class of this module that defines neither constructor nor call
+        if local is not None:
+            return "L:" + local
+        return None if api is None else "A:" + api

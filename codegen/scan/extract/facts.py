@@ -244,6 +244,7 @@ class Extractor:
         opaque: list,
         node: cst.Call,
         static: bool,
+        refs: list,
     ) -> LayerCall:
         line, column = self.positions.start(node)
         return LayerCall(
@@ -255,6 +256,7 @@ class Extractor:
             line=line,
             column=column,
             static=static,
+            refs=tuple(refs),
         )
 
     # -- symbols --------------------------------------------------------------------------

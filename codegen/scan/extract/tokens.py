@@ -46,7 +46,7 @@ class TokenWalker:
         self.local_calls: list[str] = []
         self.external_calls: list[str] = []
         # (callee, local, args, names, opaque, call node, static); callee "" for a counter.
-        self.layer_calls: list[tuple[str, bool, list, list, list, cst.Call, bool]] = []
+        self.layer_calls: list[tuple[str, bool, list, list, list, cst.Call, bool, list]] = []
         self.dynamic = 0
         self.nested_depth = 0
         self.storing = False
