@@ -141,7 +141,7 @@ class FunctionWalker(CallWalker):
         self.objects[found[0]] = found[1]
         del self.creations[made:]
         for index in range(calls, len(self.layer_calls)):
-            self.layer_calls[index] = ("", False, [], [], [], self.layer_calls[index][5], False)
+            self.layer_calls[index] = ("", False, [], [], [], self.layer_calls[index][5], False, [])
         return True
 
 
