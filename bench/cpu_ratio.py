@@ -122,15 +122,26 @@ def main() -> None:
                 slot = results.setdefault(code, {}).setdefault("pylint", {"pylint": [], "scan": []})
                 slot["scan"].append(
                     child_cpu(
-                        [sys.executable, "-m", "codegen", "scan", "--json", "--no-cache",
-                         "--jobs", "1", tree],
+                        [
+                            sys.executable,
+                            "-m",
+                            "codegen",
+                            "scan",
+                            "--json",
+                            "--no-cache",
+                            "--jobs",
+                            "1",
+                            tree,
+                        ],
                         folder,
                         code,
                     )
                 )
                 if round_ < 2 and code == codes[0]:  # pylint does not depend on the code root
                     slot["pylint"].append(
-                        child_cpu([sys.executable, "-m", "pylint", *PYLINT_ARGS, tree], folder, code)
+                        child_cpu(
+                            [sys.executable, "-m", "pylint", *PYLINT_ARGS, tree], folder, code
+                        )
                     )
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; CPU seconds")
