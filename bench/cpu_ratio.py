@@ -106,10 +106,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per floor child")
     parser.add_argument("--pylint", default="", help="folder:tree for the pylint comparison")
+    parser.add_argument("--pylint-rounds", type=int, default=1, help="rounds that run pylint")
     args = parser.parse_args()
     results: dict[str, Any] = {}
+    pylint_s: list[float] = []
     for round_ in range(args.rounds):
         codes = args.code if round_ % 2 == 0 else args.code[::-1]
+        if args.pylint and round_ < args.pylint_rounds:  # pylint does not depend on the code root
+            folder, tree = args.pylint.split(":")
+            pylint_s.append(
+                child_cpu([sys.executable, "-m", "pylint", *PYLINT_ARGS, tree], folder, codes[0])
+            )
         for code in codes:
             for spec in args.corpus:
                 folder, trees = spec.split(":")
@@ -117,35 +124,18 @@ def main() -> None:
                 slot = results.setdefault(code, {}).setdefault(spec, {"parse": [], "scan": []})
                 for key in ("parse", "scan"):
                     slot[key].extend(times[key])
-            if args.pylint:
-                folder, tree = args.pylint.split(":")
-                slot = results.setdefault(code, {}).setdefault("pylint", {"pylint": [], "scan": []})
-                slot["scan"].append(
-                    child_cpu(
-                        [
-                            sys.executable,
-                            "-m",
-                            "codegen",
-                            "scan",
-                            "--json",
-                            "--no-cache",
-                            "--jobs",
-                            "1",
-                            tree,
-                        ],
-                        folder,
-                        code,
-                    )
+                # The load changes between children: each child's own ratio, paired in time.
+                slot.setdefault("ratios", []).append(
+                    statistics.median(times["parse"]) / statistics.median(times["scan"])
                 )
-                if round_ < 2 and code == codes[0]:  # pylint does not depend on the code root
-                    slot["pylint"].append(
-                        child_cpu(
-                            [sys.executable, "-m", "pylint", *PYLINT_ARGS, tree], folder, code
-                        )
-                    )
+            if args.pylint and round_ < args.pylint_rounds:
+                folder, tree = args.pylint.split(":")
+                scan = [sys.executable, "-m", "codegen", "scan", "--json", "--no-cache"]
+                slot = results.setdefault(code, {}).setdefault("pylint", {"scan": []})
+                slot["scan"].append(child_cpu([*scan, "--jobs", "1", tree], folder, code))
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; CPU seconds")
-    pylint_all = [t for r in results.values() for t in r.get("pylint", {}).get("pylint", [])]
+    pylint_all = pylint_s
     for code, by in results.items():
         for spec, slot in by.items():
             if spec == "pylint":
@@ -154,7 +144,8 @@ def main() -> None:
             pm, sm = min(slot["parse"]), min(slot["scan"])
             print(
                 f"{code} {spec}: parse median {p:.3f} scan median {s:.3f} ratio {p / s:.3f}"
-                f" (min-based {pm / sm:.3f}; n={len(slot['scan'])})"
+                f" (min-based {pm / sm:.3f}; n={len(slot['scan'])});"
+                f" per-child ratios {' '.join(f'{r:.3f}' for r in slot['ratios'])}"
             )
         if "pylint" in by and pylint_all:
             scan = by["pylint"]["scan"]
@@ -165,7 +156,7 @@ def main() -> None:
                 f" ratio {pl / statistics.median(scan):.2f} (min-based"
                 f" {min(pylint_all) / min(scan):.2f})"
             )
-    print(json.dumps(results))
+    print(json.dumps({"pylint": pylint_s, **results}))
 
 
 if __name__ == "__main__":
