@@ -66,26 +66,11 @@ def _value(node: Any, state: Any) -> None:
         state.tokens.append(node.value)
 
 
-def _op(token: str) -> _Emit:
-    def op(node: Any, state: Any) -> None:
-        _ws(node.whitespace_before, state)
-        state.tokens.append(token)
-        _ws(node.whitespace_after, state)
-
-    return op
-
-
 def _attribute(node: Any, state: Any) -> None:
     for paren in node.lpar:
         paren._codegen(state)
     emit(node.value, state)
-    dot = node.dot
-    if type(dot) is cst.Dot:
-        _ws(dot.whitespace_before, state)
-        state.tokens.append(".")
-        _ws(dot.whitespace_after, state)
-    else:
-        dot._codegen(state)
+    _one_token_op(node.dot, state)
     emit(node.attr, state)
     for paren in node.rpar:
         paren._codegen(state)
@@ -490,9 +475,9 @@ _EMIT: dict[type, _Emit] = {
     cst.SimpleString: _value,
     cst.Attribute: _attribute,
     cst.Call: _call,
-    cst.Comma: _op(","),
-    cst.AssignEqual: _op("="),
-    cst.Dot: _op("."),
+    cst.Comma: _one_token_op,
+    cst.AssignEqual: _one_token_op,
+    cst.Dot: _one_token_op,
     cst.SimpleStatementLine: _simple_line,
     cst.IndentedBlock: _indented_block,
     cst.FunctionDef: _function_def,
