@@ -51,7 +51,7 @@ class Extractor:
         self.text = text
         self.module = module
         self.ctx = ModuleContext()
-        self.positions = Positions(module)
+        self.positions = Positions(module, text)
         self.functions: list[FunctionFacts] = []
         self.symbols: list[SymbolFacts] = []
         self.diagnostics: list[Diagnostic] = []

@@ -2,7 +2,9 @@
 
 libcst's `PositionProvider` prints the module once and, for each node, notes where its printing
 starts and ends, counting lines and columns after every token. This prints the module the same
-way and notes only how many tokens came before each node's start and end; the few positions the
+way (`printer`: libcst's printing, short-cut for the common node types, checked against the
+source) and notes only how many tokens came before the start and end of each call and statement
+(and of every node libcst prints itself); the few positions the
 extractor asks for are then looked up in the printed text, whose lines are counted the one way
 the tool counts lines (`codegen.lines`). The result equals `PositionProvider`'s (syntactic
 positions: a `def` starts at `def`, not at its decorators; an expression without its
@@ -19,6 +21,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from codegen.lines import line_starts, position
+from codegen.scan.extract.printer import print_module
 
 __all__ = ["Positions"]
 
@@ -72,7 +75,7 @@ class _Recorder(CodegenState):
 class Positions:
     """Lines and columns of the nodes of one module, as libcst's PositionProvider gives them."""
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, text: str | None = None) -> None:
         recorder = _Recorder(module)
         # libcst prints a nested node a few Python frames deeper than its parent: a chain the
         # walker still handles (600 `+` terms, 600 adjacent strings) passes the default limit.
@@ -80,13 +83,20 @@ class Positions:
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, _PRINT_DEPTH))
         try:
-            module._codegen(recorder)
+            print_module(module, recorder)
+            printed = "".join(recorder.tokens)
+            if text is not None and printed != text:
+                # The short-cut printer must print the file back as libcst does; if it ever
+                # does not, libcst's own printing decides (slower, never wrong).
+                recorder = _Recorder(module)
+                module._codegen(recorder)
+                printed = "".join(recorder.tokens)
         finally:
             sys.setrecursionlimit(limit)
         self._module = module  # keeps every node alive, so no id in `spans` is reused
         self._spans = recorder.spans
         self._offsets = list(itertools.accumulate(map(len, recorder.tokens), initial=0))
-        self._starts = line_starts("".join(recorder.tokens))
+        self._starts = line_starts(printed)
 
     def start(self, node: cst.CSTNode) -> tuple[int, int]:
         """(line, column) where the node starts."""
