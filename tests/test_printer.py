@@ -8,7 +8,7 @@ import pytest
 from conftest import MODELS, REPO
 
 from codegen.scan.extract.parser import parse_module
-from codegen.scan.extract.positions import Positions, _Recorder
+from codegen.scan.extract.positions import Positions, SpanRecorder
 from codegen.scan.extract.printer import print_module
 
 TREES = [MODELS, REPO / "tests" / "realcode", REPO / "tests" / "realcode_imports", REPO / "codegen"]
@@ -27,7 +27,7 @@ def test_the_short_cut_prints_every_file_back(crlf: bool) -> None:
         if crlf:
             text = text.replace("\n", "\r\n")
         module = parse_module(text)
-        recorder = _Recorder(module)
+        recorder = SpanRecorder(module)
         print_module(module, recorder)
         assert "".join(recorder.tokens) == text, path
         checked += 1

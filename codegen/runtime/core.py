@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "Entry",
@@ -370,3 +370,17 @@ def first_lines(items: list[str], limit: int = 12) -> str:
     shown = items[:limit]
     more = f"\n  ... and {len(items) - limit} more" if len(items) > limit else ""
     return "\n  " + "\n  ".join(shown) + more
+
+
+_Transfer = TypeVar("_Transfer")
+
+
+def model_named(models: Mapping[str, _Transfer], root: str) -> _Transfer:
+    """A file shim's model `root`, or an error that lists the file's models and says to sync."""
+    try:
+        return models[root]
+    except KeyError:
+        raise TransferError(
+            f"no model {root!r} in this shim (it has {', '.join(models)}); "
+            "run `codegen sync` to bring the routing up to date"
+        ) from None

@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from .core import TransferError, TransferReport, Variable
+from .core import TransferError, TransferReport, Variable, model_named
 from .keras3 import (
     KerasModelTransfer,
     Layer,
@@ -59,13 +59,7 @@ class KerasFileTransfer:
         return f"KerasFileTransfer({', '.join(self.models)})"
 
     def _named(self, root: str) -> KerasModelTransfer:
-        try:
-            return self.models[root]
-        except KeyError:
-            raise TransferError(
-                f"no model {root!r} in this shim (it has {', '.join(self.models)}); "
-                "run `codegen sync` to bring the routing up to date"
-            ) from None
+        return model_named(self.models, root)
 
     def model(self, root: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Entry decorator for model `root`'s build function or `__init__` (signature kept)."""

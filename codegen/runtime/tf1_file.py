@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .core import TransferError, TransferReport, Variable
+from .core import TransferError, TransferReport, Variable, model_named
 from .tf1 import ModelTransfer
 from .tf1_graph import Graph, Session, default_graph, graph_state
 
@@ -28,13 +28,7 @@ class FileTransfer:
         return f"FileTransfer({', '.join(self.models)})"
 
     def _named(self, root: str) -> ModelTransfer:
-        try:
-            return self.models[root]
-        except KeyError:
-            raise TransferError(
-                f"no model {root!r} in this shim (it has {', '.join(self.models)}); "
-                "run `codegen sync` to bring the routing up to date"
-            ) from None
+        return model_named(self.models, root)
 
     # -- building ---------------------------------------------------------------
 

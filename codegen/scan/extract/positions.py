@@ -29,7 +29,7 @@ _PRINT_DEPTH = 20_000
 _Span = tuple[int, int]  # token indexes: where a node's printing starts and ends
 
 
-class _Recorder(CodegenState):
+class SpanRecorder(CodegenState):
     """A codegen state that notes the token span of every node with a syntactic position."""
 
     def __init__(self, module: cst.Module) -> None:
@@ -47,7 +47,7 @@ class _Recorder(CodegenState):
         *,
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
-    ) -> _Recorder:
+    ) -> SpanRecorder:
         self.open.append((node, len(self.tokens), start_node, end_node))
         return self
 
@@ -76,7 +76,7 @@ class Positions:
     """Lines and columns of the nodes of one module, as libcst's PositionProvider gives them."""
 
     def __init__(self, module: cst.Module, text: str | None = None) -> None:
-        recorder = _Recorder(module)
+        recorder = SpanRecorder(module)
         # libcst prints a nested node a few Python frames deeper than its parent: a chain the
         # walker still handles (600 `+` terms, 600 adjacent strings) passes the default limit.
         # Those frames are Python's own (no C stack), so a higher limit, for this pass only.
@@ -88,7 +88,7 @@ class Positions:
             if text is not None and printed != text:
                 # The short-cut printer must print the file back as libcst does; if it ever
                 # does not, libcst's own printing decides (slower, never wrong).
-                recorder = _Recorder(module)
+                recorder = SpanRecorder(module)
                 module._codegen(recorder)
                 printed = "".join(recorder.tokens)
         finally:

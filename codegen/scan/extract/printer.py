@@ -23,7 +23,7 @@ _WS = cst.SimpleWhitespace
 
 
 def print_module(module: cst.Module, state: Any) -> None:
-    """Print `module` into `state` (a `positions._Recorder`) as `module._codegen` would."""
+    """Print `module` into `state` (a `positions.SpanRecorder`) as `module._codegen` would."""
     for line in module.header:
         _empty_line(line, state)
     for statement in module.body:
