@@ -94,6 +94,11 @@ SLOW_MODULES: dict[str, str] = {
     "test_precommit.py": "real pre-commit runs that pip-install the hook",
     "test_transfer_e2e.py": "TensorFlow models built, trained and transferred end to end",
     "test_route_e2e.py": "TensorFlow models routed, built and transferred end to end",
+    "test_positions.py": "every fixture file scanned and synced with each of 8 control characters",
+    "test_printer.py": "every repository file printed back through the position printer",
+    "test_nearmiss_bound.py": "both near-miss scorers over generated corpora",
+    "test_runtime_keras.py": "Keras 3 models trained in a subprocess per backend",
+    "test_warm_path.py": "a fresh interpreter per command, to see which modules it loads",
 }
 SLOW_TESTS: dict[str, frozenset[str]] = {
     "test_parser.py": frozenset({"test_every_repository_source_parses_to_the_same_tree"}),
