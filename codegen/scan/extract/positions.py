@@ -60,7 +60,16 @@ class SpanRecorder(CodegenState):
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        node, start, start_node, end_node = self.open.pop()
+        self.close(*self.open.pop())
+
+    def close(
+        self,
+        node: cst.CSTNode,
+        start: int,
+        start_node: cst.CSTNode | None,
+        end_node: cst.CSTNode | None,
+    ) -> None:
+        """Note `node`'s span, ending here unless `start_node`/`end_node` (printed) bound it."""
         spans = self.spans
         end = len(self.tokens)
         # As PositionProvider does: a compound statement ends where its body's last statement

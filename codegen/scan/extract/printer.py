@@ -329,19 +329,8 @@ def _simple_line(node: Any, state: Any) -> None:
             small._codegen(state, default_semicolon=index != last)
         else:
             short(small, state, index != last)
-    _close(node, state, start, None, body[last])
+    state.close(node, start, None, body[last])
     _trailing(node.trailing_whitespace, state)
-
-
-def _close(node: Any, state: Any, start: int, start_node: Any, end_node: Any) -> None:
-    """Note a node's span as the recorder does: start and end may be those of other nodes."""
-    spans = state.spans
-    end = len(state.tokens)
-    if start_node is not None and id(start_node) in spans:
-        start = spans[id(start_node)][0]
-    if end_node is not None and id(end_node) in spans:
-        end = spans[id(end_node)][1]
-    spans[id(node)] = (start, end)
 
 
 def _indented_block(node: Any, state: Any) -> None:
@@ -354,7 +343,7 @@ def _indented_block(node: Any, state: Any) -> None:
     start = len(state.tokens)
     for statement in body:
         emit(statement, state)
-    _close(node, state, start, body[0], body[-1])
+    state.close(node, start, body[0], body[-1])
     for line in node.footer:
         _empty_line(line, state)
     state.indent_tokens.pop()
@@ -388,7 +377,7 @@ def _function_def(node: Any, state: Any) -> None:
     _ws(node.whitespace_before_colon, state)
     tokens.append(":")
     emit(node.body, state)
-    _close(node, state, start, None, node.body)
+    state.close(node, start, None, node.body)
 
 
 def _with(node: Any, state: Any) -> None:
@@ -427,7 +416,7 @@ def _with(node: Any, state: Any) -> None:
     _ws(node.whitespace_before_colon, state)
     tokens.append(":")
     emit(node.body, state)
-    _close(node, state, start, None, node.body)
+    state.close(node, start, None, node.body)
 
 
 def _class_def(node: Any, state: Any) -> None:
@@ -465,7 +454,7 @@ def _class_def(node: Any, state: Any) -> None:
     _ws(node.whitespace_before_colon, state)
     tokens.append(":")
     emit(node.body, state)
-    _close(node, state, start, None, node.body)
+    state.close(node, start, None, node.body)
 
 
 _EMIT: dict[type, _Emit] = {
