@@ -130,7 +130,7 @@ def _layer_sequence(
                 occurrence=occurrences[occurrence_key],
                 signature=call_signature(identity.hash, call, refs),
                 builder_path=identity.builder_path,
-                variables=0 if weightless else None,
+                variables=0 if weightless or apis.is_weightless_layer(call.callee) else None,
             )
         )
         occurrences[occurrence_key] += 1
@@ -164,7 +164,7 @@ def _identify(
         return _builder_identity(
             function_id(module.path, call.callee), module.path, prints, classes, project
         )
-    if apis.creates_variables(call.callee):
+    if apis.creates_variables(call.callee) or apis.is_keras_layer(call.callee):
         return _Identity(call.callee, apis.short_label(call.callee), call.callee, None, ())
     module_path, _, name = call.callee.rpartition(".")
     if module_path.startswith(options.output_package + ".") and name in classes_by_name:
@@ -228,8 +228,8 @@ def _other_models(
         walk.build()
         if all(layer.variables == 0 for layer in walk.layers):
             continue  # only counters, slots or layers without variables (`Input`): no model
-        if root.kind == "function" and len(walk.layers) < 2:
-            continue  # a lone helper layer, not a model
+        if root.kind == "function" and sum(lay.variables != 0 for lay in walk.layers) < 2:
+            continue  # a lone helper layer (with weightless steps around it), not a model
         # A file's only model is named by the file, as a build function is; several by root too.
         alone = root.path not in build_paths and roots_per_file[root.path] == 1
         if alone:

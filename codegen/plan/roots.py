@@ -22,6 +22,7 @@ from codegen.plan.fingerprint import (
     references,
 )
 from codegen.plan.linking import Project
+from codegen.scan import apis
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
 _MODEL_FN = re.compile(r"(^|_)model_fn$")
@@ -206,6 +207,9 @@ class LayerWalk:
                     done.add(unit)
                     self.inline(function, fid, function.inline_layers[unit], static)
                 continue
+            if not call.local and apis.is_keras_layer(call.callee):
+                self.library(call, function, fid, static and call.static, None)
+                continue
             target = self.project.callee(fid, call.callee, call.local, class_ctx)
             if target is None:
                 if unseen(call, self.project):
@@ -263,9 +267,49 @@ class LayerWalk:
             self.static_depth = len(self.layers)
         self.layers.append(layer)
 
+    def library(
+        self,
+        call: LayerCall,
+        function: FunctionFacts,
+        fid: str,
+        static: bool,
+        unit: InlineLayer | None,
+    ) -> None:
+        """A Keras library layer (built inline or through a layer object): its API and literal
+        arguments, as in a build function, so Sequential, functional and subclassed spellings of
+        one stack match."""
+        refs, _ = references(fid, call, self.project, self.prints)
+        args, arg_names = labelled_args(call, ())
+        callee = call.callee
+        self.add(
+            Layer(
+                callee=callee,
+                label=apis.short_label(callee),
+                args=args,
+                names=arg_names,
+                line=call.line if unit is None else unit.line,
+                builder=None,
+                occurrence=self.occurrences[callee],
+                signature=call_signature(callee, call, refs),
+                kind="inline-api",
+                holder=function.qualname,
+                path=id_path(fid),
+                end_line=call.line if unit is None else unit.end_line,
+                variables=0 if apis.is_weightless_layer(callee) else None,
+            ),
+            static,
+        )
+        self.occurrences[callee] += 1
+
     def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
         path = id_path(fid)
         calls = [function.layer_calls[i] for i in unit.calls]
+        # Only where each call is a step of its own: a loop or branch stays one layer, matched
+        # as a whole (its calls run conditionally or repeatedly: not static).
+        if calls and all(not c.local and c.static and apis.is_keras_layer(c.callee) for c in calls):
+            for call in calls:
+                self.library(call, function, fid, static and unit.static, unit)
+            return
         builders = []
         for call in calls:
             target = self.project.callee(fid, call.callee, call.local, None)

@@ -4,13 +4,14 @@ method, an import) and the layer facts it gives."""
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 
 import libcst as cst
 
 from codegen.scan import apis
 from codegen.scan.extract import objects, units
 from codegen.scan.extract.dispatch import WALK as _WALK
-from codegen.scan.extract.literals import STRING_NODES, literal
+from codegen.scan.extract.literals import STRING_NODES, literal, parameter_values
 from codegen.scan.extract.nodes import dotted, name_argument
 from codegen.scan.extract.tokens import TokenWalker
 
@@ -19,6 +20,26 @@ _BUILTINS = frozenset(dir(builtins))
 
 class CallWalker(TokenWalker):
     """The token walk, plus the facts of each call it meets."""
+
+    # What names stand for in a Keras layer's arguments: module constants and the literal
+    # defaults of the function's own parameters (set when its parameters are walked).
+    values: dict[str, str] | None = None
+    # Layer objects already used once: a later call reuses their weights, it is no new layer.
+    spent: frozenset[str] = frozenset()
+
+    def parameters(self, node: cst.Parameters) -> None:
+        if self.values is None and not self.nested_depth:
+            self.values = parameter_values(node, self.ctx.constants)
+        super().parameters(node)
+
+    def literal_values(self) -> dict[str, str]:
+        """Module constants and this function's literal parameter defaults, minus reassigned
+        parameters: what a Keras layer's hyperparameters read."""
+        if self.values is None:
+            return self.ctx.constants
+        if self.reassigned and not self.reassigned.isdisjoint(self.values):
+            return {k: v for k, v in self.values.items() if k not in self.reassigned}
+        return self.values
 
     def record_variable(self, node: cst.Call, api: str) -> None:
         """Note the name a variable-creating call gives, or give up on static names."""
@@ -59,17 +80,22 @@ class CallWalker(TokenWalker):
         append(")")
         if self.nested_depth:
             return
-        if callee_api is None and callee_local is None and self.objects:
+        if callee_api is None and callee_local is None and (self.objects or self.spent):
             bound = objects.key(func, self.self_name)
             if bound is not None and bound in self.objects:
                 # A layer object's first call: its weights appear here (a later call reuses them).
                 self.object_use(bound)
-                self.creations.append((self.objects.pop(bound).split("(", 1)[0], node, False, True))
-                self.record_layer(self.creations[-1][0], False, node, ())
+                self.object_layer(node, self.objects.pop(bound))
+                self.spent = self.spent | {bound}
                 return
+            if bound is not None and bound in self.spent:
+                return  # a layer object called again: its weights exist already
         if callee_api is not None:
             self.api_calls.append(callee_api)
-            if apis.creates_variables(callee_api):
+            if apis.is_weightless_layer(callee_api) and apis.is_sequence_step(callee_api):
+                # A Keras layer without weights: a step of the sequence, creating nothing.
+                self.record_layer(callee_api, False, node, params, self.literal_values())
+            elif apis.creates_variables(callee_api):
                 role = units.creation_role(node, callee_api, self.dynamic > 0)
                 if role == "counter":
                     # A step counter or an optimizer slot: never a layer (noted, as the units
@@ -78,7 +104,9 @@ class CallWalker(TokenWalker):
                     return
                 self.creations.append((callee_api, node, role == "frozen", units.known_shape(node)))
                 self.record_variable(node, callee_api)
-                self.record_layer(callee_api, False, node, params)
+                keras = apis.is_keras_layer(callee_api)
+                values = self.literal_values() if keras else None
+                self.record_layer(callee_api, False, node, params, values)
             elif not apis.is_library(callee_api):
                 self.external_calls.append(callee_api)
                 self.record_layer(callee_api, False, node, params)
@@ -98,6 +126,19 @@ class CallWalker(TokenWalker):
             and func.value.func.value == "super"
         ):
             self.record_layer("super." + func.attr.value, False, node, params)
+
+    def object_layer(self, node: cst.Call, signature: str) -> None:
+        """The layer a bound object's first call makes: a Keras layer is its constructor's API
+        and literal arguments (as where it is built inline); any other object (an RNN cell),
+        its API."""
+        api = signature.split("(", 1)[0]
+        if isinstance(signature, objects.Bound) and apis.is_keras_layer(api):
+            if not apis.is_weightless_layer(api):
+                self.creations.append((api, node, False, True))
+            self.record_layer(api, False, node, (), signature.values, signature.call)
+            return
+        self.creations.append((api, node, False, True))
+        self.record_layer(api, False, node, ())
 
     def object_use(self, bound: str) -> None:
         """Note that the statement being walked uses a layer object (see walker.unit_statements)."""
@@ -169,13 +210,19 @@ class CallWalker(TokenWalker):
         local: bool,
         node: cst.Call,
         params: tuple[str, ...],
+        values: Mapping[str, str] | None = None,
+        arguments: cst.Call | None = None,
     ) -> None:
+        """Note a call that may make a layer; `values`: what names stand for in its arguments
+        (default: module constants); `arguments`: the call whose arguments identify it, when not
+        `node` (a Keras layer object's constructor, for its first use)."""
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
-        constants, name_nodes = self.ctx.constants, self.name_nodes
-        for index, arg in enumerate(node.args):
+        constants = self.ctx.constants if values is None else values
+        name_nodes = self.name_nodes
+        for index, arg in enumerate((node if arguments is None else arguments).args):
             if arg.star:
                 opaque.append(arg.star)
                 continue
@@ -190,7 +237,9 @@ class CallWalker(TokenWalker):
                 target = self.reference(arg.value)
                 if target is not None:
                     refs.append((key, target))
-            elif id(arg.value) in name_nodes:
+            elif id(arg.value) in name_nodes or (
+                arguments is not None and self.is_name_argument(arg, index, callee, params)
+            ):
                 names.append((key, value))
             else:
                 args.append((key, value))

@@ -13,16 +13,35 @@ import libcst as cst
 
 from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
-from codegen.scan.extract.literals import literal
+from codegen.scan.extract.literals import literal, parameter_values
 from codegen.scan.extract.nodes import dotted, suite
 
-# Bound name ("cell", "self.proj") -> the object's signature ("<api>(<args>)").
+
+class Bound(str):
+    """An object's signature ("<api>(<args>)"), with the constructor call it was read from and
+    the literal values its names stood for there (module constants, parameter defaults): a Keras
+    layer's first use is identified by the constructor's API and literal arguments."""
+
+    call: cst.Call
+    values: Mapping[str, str]
+
+    def __new__(cls, text: str, call: cst.Call, values: Mapping[str, str]) -> Bound:
+        made = super().__new__(cls, text)
+        made.call = call
+        made.values = values
+        return made
+
+
+# Bound name ("cell", "self.proj") -> the object's signature.
 Objects = dict[str, str]
 
 
 def is_object_api(api: str) -> bool:
     """A library class whose instances make their variables when first used: layers, cells,
-    and the RNN wrappers around cells (`DropoutWrapper`, `MultiRNNCell`)."""
+    and the RNN wrappers around cells (`DropoutWrapper`, `MultiRNNCell`); Keras layers without
+    weights too, which stay steps of a sequence."""
+    if apis.is_sequence_step(api):
+        return True
     leaf = api.rsplit(".", 1)[-1]
     if not leaf[:1].isupper() or api.endswith((".Variable", ".VariableScope")):
         return False
@@ -46,9 +65,14 @@ def key(node: cst.BaseExpression, self_name: str | None) -> str | None:
 
 
 def binding(
-    statement: cst.CSTNode, ctx: ModuleContext, self_name: str | None, objects: Mapping[str, str]
+    statement: cst.CSTNode,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str] | None = None,
 ) -> tuple[str, str] | None:
-    """(bound name, signature) when the statement only builds a layer object and binds it."""
+    """(bound name, signature) when the statement only builds a layer object and binds it;
+    `values`: what names stand for there (default: the module's constants)."""
     if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
         return None
     assign = statement.body[0]
@@ -62,18 +86,28 @@ def binding(
     api = ctx.resolve_final(parts) if parts else None
     if api is None or not is_object_api(api):
         return None
-    if not apis.creates_variables(api) and not any(True for _ in uses(value, objects, self_name)):
+    if (
+        not apis.creates_variables(api)
+        and not apis.is_sequence_step(api)
+        and not any(True for _ in uses(value, objects, self_name))
+    ):
         return None  # a wrapper around something that is not a layer object
-    return name, signature(value, ctx, self_name, objects)
+    known = ctx.constants if values is None else values
+    return name, Bound(signature(value, ctx, self_name, objects, known), value, known)
 
 
 def signature(
-    node: cst.BaseExpression, ctx: ModuleContext, self_name: str | None, objects: Mapping[str, str]
+    node: cst.BaseExpression,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str] | None = None,
 ) -> str:
     """The object's identity: APIs and literal arguments, bound objects by their own signature;
     any other operand is opaque (`?`), as in an inline layer."""
     kind = type(node)
-    value = literal(node, ctx.constants)
+    known = ctx.constants if values is None else values
+    value = literal(node, known)
     if value is not None:
         return value
     bound = key(node, self_name)
@@ -84,19 +118,19 @@ def signature(
         api = (ctx.resolve_final(parts) if parts else None) or "?"
         args = ",".join(
             (arg.keyword.value + "=" if arg.keyword is not None else arg.star)
-            + signature(arg.value, ctx, self_name, objects)
+            + signature(arg.value, ctx, self_name, objects, known)
             for arg in node.args  # type: ignore[attr-defined]
         )
         return f"{api}({args})"
     if kind is cst.List or kind is cst.Tuple:
         inner = ",".join(
-            signature(e.value, ctx, self_name, objects)
+            signature(e.value, ctx, self_name, objects, known)
             for e in node.elements  # type: ignore[attr-defined]
         )
         return f"[{inner}]"
     if kind is cst.ListComp:
-        element = signature(node.elt, ctx, self_name, objects)  # type: ignore[attr-defined]
-        source = signature(node.for_in.iter, ctx, self_name, objects)  # type: ignore[attr-defined]
+        element = signature(node.elt, ctx, self_name, objects, known)  # type: ignore[attr-defined]
+        source = signature(node.for_in.iter, ctx, self_name, objects, known)  # type: ignore[attr-defined]
         return f"[{element} for {source}]"
     return "?"
 
@@ -127,8 +161,9 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> Objects:
         if type(method) is not cst.FunctionDef or not method.params.params:
             continue
         self_name = method.params.params[0].name.value
+        values = parameter_values(method.params, ctx.constants)
         for statement in _straight(suite(method.body)):
-            found = binding(statement, ctx, self_name, out)
+            found = binding(statement, ctx, self_name, out, values)
             if found is not None and found[0].startswith("self."):
                 out.setdefault(found[0], found[1])
     return out
