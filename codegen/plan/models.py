@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codegen import stable_hash
 from codegen.diagnostics import (
     NOT_ROUTABLE,
     SEVERAL_BUILD_FUNCTIONS,
@@ -20,6 +21,8 @@ from codegen.ids import function_id, id_path, id_qualname, split_id
 from codegen.model import (
     CloneClass,
     Diagnostic,
+    FunctionFacts,
+    InlineLayer,
     Layer,
     LayerCall,
     Model,
@@ -91,7 +94,13 @@ def _layer_sequence(
     layers: list[Layer] = []
     static_depth: int | None = None
     occurrences: dict[str, int] = defaultdict(int)
-    for call in function.layer_calls:
+    loops = _keras_loops(function)
+    for index, call in enumerate(function.layer_calls):
+        loop = loops.get(index)
+        if loop is not None:
+            if loop.calls[0] == index:
+                layers.append(_loop_layer(loop, function, occurrences))
+            continue
         identity = _identify(module, fid, call, prints, classes, classes_by_name, options, project)
         if identity is None:
             unseen = roots.unseen(call, project)
@@ -135,6 +144,44 @@ def _layer_sequence(
         )
         occurrences[occurrence_key] += 1
     return layers, len(layers) if static_depth is None else static_depth
+
+
+def _keras_loops(function: FunctionFacts) -> dict[int, InlineLayer]:
+    """Loops and branches of a build function that hold only Keras layers, by the indices of
+    their calls: each is one layer, matched as a whole, as in the other model shapes."""
+    out: dict[int, InlineLayer] = {}
+    for unit in function.inline_layers:
+        calls = [function.layer_calls[i] for i in unit.calls]
+        if (
+            unit.static
+            and calls
+            and all(not c.local and not c.static and apis.is_keras_layer(c.callee) for c in calls)
+        ):
+            out.update(dict.fromkeys(unit.calls, unit))
+    return out
+
+
+def _loop_layer(unit: InlineLayer, function: FunctionFacts, occurrences: dict[str, int]) -> Layer:
+    """One loop of Keras layers: its code under the clone rules decides (see roots.inline)."""
+    signature = stable_hash(unit.code_hash + "|")
+    callee = "inline:" + signature[:12]
+    layer = Layer(
+        callee=callee,
+        label=unit.label,
+        args=(),
+        names=(),
+        line=unit.line,
+        builder=None,
+        occurrence=occurrences[callee],
+        signature=signature,
+        kind="inline-block",
+        holder=function.qualname,
+        end_line=unit.end_line,
+        known_shape=unit.known_shape,
+        variables=unit.variables,
+    )
+    occurrences[callee] += 1
+    return layer
 
 
 @dataclass(frozen=True)

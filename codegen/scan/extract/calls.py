@@ -59,6 +59,7 @@ class CallWalker(TokenWalker):
         func = node.func
         parts = dotted(func)  # computed once for the callee and its walk
         callee_local, callee_api, params = self.classify_callee(parts)
+        mark = len(self.layer_calls)
         self.renamed.append("Call")
         if type(func) is cst.Attribute:
             self.attribute_chain(func, parts)
@@ -95,6 +96,7 @@ class CallWalker(TokenWalker):
             if apis.is_weightless_layer(callee_api) and apis.is_sequence_step(callee_api):
                 # A Keras layer without weights: a step of the sequence, creating nothing.
                 self.record_layer(callee_api, False, node, params, self.literal_values())
+                self.absorb_wrapped(node, mark)
             elif apis.creates_variables(callee_api):
                 role = units.creation_role(node, callee_api, self.dynamic > 0)
                 if role == "counter":
@@ -107,6 +109,8 @@ class CallWalker(TokenWalker):
                 keras = apis.is_keras_layer(callee_api)
                 values = self.literal_values() if keras else None
                 self.record_layer(callee_api, False, node, params, values)
+                if keras:
+                    self.absorb_wrapped(node, mark)
             elif not apis.is_library(callee_api):
                 self.external_calls.append(callee_api)
                 self.record_layer(callee_api, False, node, params)
@@ -127,6 +131,26 @@ class CallWalker(TokenWalker):
         ):
             self.record_layer("super." + func.attr.value, False, node, params)
 
+    def for_loop(self, node: cst.For | cst.CompFor) -> None:
+        bound = objects.key(node.iter, self.self_name) if self.objects else None
+        held = self.objects.get(bound) if bound is not None else None
+        super().for_loop(node)
+        if (
+            isinstance(held, objects.Bound)
+            and held.collection
+            and not self.nested_depth
+            and bound in self.objects
+        ):
+            # A loop over a list of layers built together: one layer, matched as a whole.
+            self.object_use(bound)
+            self.objects.pop(bound)
+            self.spent = self.spent | {bound}
+            if apis.creates_variables(held.collection):
+                self.creations.append((held.collection, node, False, True))  # type: ignore[arg-type]
+            static = self.dynamic == 0
+            args: list[tuple[str, str]] = [("layers", held)]
+            self.layer_calls.append((held.collection, False, args, [], [], node, static, []))  # type: ignore[arg-type]
+
     def object_layer(self, node: cst.Call, signature: str) -> None:
         """The layer a bound object's first call makes: a Keras layer is its constructor's API
         and literal arguments (as where it is built inline); any other object (an RNN cell),
@@ -139,6 +163,29 @@ class CallWalker(TokenWalker):
             return
         self.creations.append((api, node, False, True))
         self.record_layer(api, False, node, ())
+
+    def absorb_wrapped(self, node: cst.Call, mark: int) -> None:
+        """A Keras layer built as another's argument (`Bidirectional(LSTM(64))`) is part of that
+        layer, not a layer of its own: its identity is in the wrapper's arguments."""
+        inner = {id(arg.value) for arg in node.args if type(arg.value) is cst.Call}
+        if not inner or len(self.layer_calls) - mark < 2:
+            return
+        kept = [
+            call
+            for call in self.layer_calls[mark:-1]
+            if id(call[5]) not in inner or not apis.is_keras_layer(call[0])
+        ]
+        self.layer_calls[mark:-1] = kept
+
+    def wrapped(self, value: cst.BaseExpression, values: Mapping[str, str]) -> str | None:
+        """The signature of a Keras layer built as an argument of another, else None."""
+        if type(value) is not cst.Call:
+            return None
+        parts = dotted(value.func)
+        api = self.ctx.resolve_final(parts) if parts else None
+        if api is None or not apis.is_keras_layer(api):
+            return None
+        return objects.signature(value, self.ctx, self.self_name, self.objects, values)
 
     def object_use(self, bound: str) -> None:
         """Note that the statement being walked uses a layer object (see walker.unit_statements)."""
@@ -232,6 +279,8 @@ class CallWalker(TokenWalker):
             else:
                 key = f"#{index}"
             value = literal(arg.value, constants)
+            if value is None and values is not None:
+                value = self.wrapped(arg.value, values)
             if value is None:
                 opaque.append(key)
                 target = self.reference(arg.value)
@@ -243,9 +292,7 @@ class CallWalker(TokenWalker):
                 names.append((key, value))
             else:
                 args.append((key, value))
-        self.layer_calls.append(
-            (callee, local, args, names, opaque, node, self.dynamic == 0, refs)
-        )
+        self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

@@ -24,11 +24,16 @@ class Bound(str):
 
     call: cst.Call
     values: Mapping[str, str]
+    # For a list of layers (`[Dense(64) for _ in range(3)]`): the API of its layers, else "".
+    collection: str
 
-    def __new__(cls, text: str, call: cst.Call, values: Mapping[str, str]) -> Bound:
+    def __new__(
+        cls, text: str, call: cst.Call, values: Mapping[str, str], collection: str = ""
+    ) -> Bound:
         made = super().__new__(cls, text)
         made.call = call
         made.values = values
+        made.collection = collection
         return made
 
 
@@ -80,8 +85,15 @@ def binding(
         return None
     name = key(assign.targets[0].target, self_name)
     value = assign.value
-    if name is None or type(value) is not cst.Call:
+    if name is None:
         return None
+    known = ctx.constants if values is None else values
+    if type(value) is not cst.Call:
+        layers = collection_api(value, ctx)
+        if layers is None:
+            return None
+        text = signature(value, ctx, self_name, objects, known)
+        return name, Bound(text, value, known, layers)  # type: ignore[arg-type]
     parts = dotted(value.func)
     api = ctx.resolve_final(parts) if parts else None
     if api is None or not is_object_api(api):
@@ -92,8 +104,28 @@ def binding(
         and not any(True for _ in uses(value, objects, self_name))
     ):
         return None  # a wrapper around something that is not a layer object
-    known = ctx.constants if values is None else values
     return name, Bound(signature(value, ctx, self_name, objects, known), value, known)
+
+
+def collection_api(node: cst.BaseExpression, ctx: ModuleContext) -> str | None:
+    """The API of a list of Keras layers built in one expression (`[Dense(64) for _ in
+    range(3)]`, `[Dense(64), Dense(32)]`): one layer, matched as a whole; None otherwise."""
+    if type(node) is cst.ListComp:
+        elements: list[cst.BaseExpression] = [node.elt]
+    elif type(node) is cst.List or type(node) is cst.Tuple:
+        elements = [element.value for element in node.elements]
+    else:
+        return None
+    found: list[str] = []
+    for element in elements:
+        if type(element) is not cst.Call:
+            return None
+        parts = dotted(element.func)
+        api = ctx.resolve_final(parts) if parts else None
+        if api is None or not apis.is_sequence_step(api):
+            return None
+        found.append(api)
+    return found[0] if found else None
 
 
 def signature(
