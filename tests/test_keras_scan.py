@@ -144,20 +144,28 @@ def test_a_copied_encoder_helper_is_one_shared_layer(tmp_path: Path) -> None:
     (clone,) = report["clone_classes"]
     assert sorted(clone["members"]) == [
         "classify.py::build_encoder",
+        "subclass.py::build_encoder",
         "tagger.py::build_encoder",
     ]
     tagger, classify = "tagger.py::build_model", "classify.py::build_model"
+    subclass = "subclass.py::Tagger.call"
+    # The helper's arguments are named as in the canonical copy (subclass.py's: the first path).
+    helper = (clone["id"], {"units": 32, "vocab_size": 20000})
     assert layers(report, tagger) == [
-        (clone["id"], {"hidden": 32, "vocab": 20000}),
+        helper,
         # A wrapped layer is part of its wrapper: one layer, the inner one in its arguments.
         ("keras.layers.TimeDistributed", {"#0": "keras.layers.Dense(9)"}),
     ]
     assert layers(report, classify) == [
-        (clone["id"], {"hidden": 32, "vocab": 20000}),
+        helper,
         ("keras.layers.GlobalAveragePooling1D", {}),
         ("keras.layers.Dense", {"#0": 4, "activation": "softmax"}),
     ]
     assert depth(report, tagger, classify) == 1
+    # Bound to `self.encoder` in __init__, the helper's sub-model is a layer where call() first
+    # uses it; the head built before it comes after it.
+    assert layers(report, subclass) == layers(report, tagger)
+    assert depth(report, tagger, subclass) == 2
 
 
 def test_keras_hub_presets_are_library_layers_and_unseen_calls_end_the_trunk(

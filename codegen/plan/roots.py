@@ -67,6 +67,31 @@ def unseen(call: LayerCall, project: Project) -> bool:
     return worth_noting(call.callee, project)
 
 
+def _keras_unit(function: FunctionFacts, unit: InlineLayer) -> bool:
+    """A statement of Keras layers (and helper calls): each call is a layer of its own, a Keras
+    layer by its API and literal arguments, as in a build function. Not a loop or branch (its
+    calls are not static: one layer, matched as a whole), nor one that makes TF variables."""
+    calls = [function.layer_calls[i] for i in unit.calls]
+    return (
+        any(apis.is_keras_layer(c.callee) for c in calls if not c.local)
+        and all(c.static for c in calls)
+        and all(
+            c.local or apis.is_keras_layer(c.callee) or not apis.is_library(c.callee) for c in calls
+        )
+    )
+
+
+def _wrapped_helpers(function: FunctionFacts, units: list[InlineLayer]) -> set[int]:
+    """Calls of helpers of this module that build a Keras layer another one wraps
+    (`Bidirectional(self._rnn_cell())`): the wrapper names them among its references."""
+    out: set[int] = set()
+    for unit in units:
+        calls = [(i, function.layer_calls[i]) for i in unit.calls]
+        referenced = {ref for _, call in calls for _, ref in call.refs}
+        out.update(i for i, call in calls if call.local and "L:" + call.callee in referenced)
+    return out
+
+
 @dataclass(frozen=True)
 class Root:
     """Where one model is built."""
@@ -199,16 +224,21 @@ class LayerWalk:
         self.members.append(fid)
         path = id_path(fid)
         unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
+        keras = {n for n, unit in enumerate(function.inline_layers) if _keras_unit(function, unit)}
+        wrapped = _wrapped_helpers(function, [function.inline_layers[n] for n in keras])
         done: set[int] = set()
         for index, call in enumerate(function.layer_calls):
             unit = unit_of.get(index)
-            if unit is not None:
+            if index in wrapped:
+                continue  # the helper that builds a wrapped layer: part of its wrapper
+            if unit is not None and unit not in keras:
                 if unit not in done:
                     done.add(unit)
                     self.inline(function, fid, function.inline_layers[unit], static)
                 continue
             if not call.local and apis.is_keras_layer(call.callee):
-                self.library(call, function, fid, static and call.static, None)
+                held = None if unit is None else function.inline_layers[unit]
+                self.library(call, function, fid, static and call.static, held)
                 continue
             target = self.project.callee(fid, call.callee, call.local, class_ctx)
             if target is None:
@@ -304,12 +334,6 @@ class LayerWalk:
     def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
         path = id_path(fid)
         calls = [function.layer_calls[i] for i in unit.calls]
-        # Only where each call is a step of its own: a loop or branch stays one layer, matched
-        # as a whole (its calls run conditionally or repeatedly: not static).
-        if calls and all(not c.local and c.static and apis.is_keras_layer(c.callee) for c in calls):
-            for call in calls:
-                self.library(call, function, fid, static and unit.static, unit)
-            return
         builders = []
         for call in calls:
             target = self.project.callee(fid, call.callee, call.local, None)

@@ -91,6 +91,8 @@ class CallWalker(TokenWalker):
                 return
             if bound is not None and bound in self.spent:
                 return  # a layer object called again: its weights exist already
+        if (callee_local is not None or callee_api is not None) and self.builds_bound(node):
+            return  # a helper's layer or sub-model, bound to `self.x`: its first use is the layer
         if callee_api is not None:
             self.api_calls.append(callee_api)
             if apis.is_weightless_layer(callee_api) and apis.is_sequence_step(callee_api):
@@ -156,6 +158,16 @@ class CallWalker(TokenWalker):
         and literal arguments (as where it is built inline); any other object (an RNN cell),
         its API."""
         api = signature.split("(", 1)[0]
+        if isinstance(signature, objects.Bound) and signature.builder:
+            helper = signature.builder
+            local = helper in self.ctx.functions
+            if local:
+                self.local_calls.append(helper)
+            else:
+                self.external_calls.append(helper)
+            params = self.ctx.functions.get(helper, ()) if local else ()
+            self.record_layer(helper, local, node, params, None, signature.call)
+            return
         if isinstance(signature, objects.Bound) and apis.is_keras_layer(api):
             if not apis.is_weightless_layer(api):
                 self.creations.append((api, node, False, True))
@@ -164,17 +176,36 @@ class CallWalker(TokenWalker):
         self.creations.append((api, node, False, True))
         self.record_layer(api, False, node, ())
 
+    def builds_bound(self, node: cst.Call) -> bool:
+        """Whether this call builds a helper's layer object that the class binds and calls."""
+        return any(
+            isinstance(bound, objects.Bound) and bound.builder and bound.call is node
+            for bound in self.objects.values()
+        )
+
     def absorb_wrapped(self, node: cst.Call, mark: int) -> None:
         """A Keras layer built as another's argument (`Bidirectional(LSTM(64))`) is part of that
         layer, not a layer of its own: its identity is in the wrapper's arguments."""
-        inner = {id(arg.value) for arg in node.args if type(arg.value) is cst.Call}
+        inner = {
+            id(arg.value): arg.keyword.value if arg.keyword is not None else f"#{index}"
+            for index, arg in enumerate(node.args)
+            if type(arg.value) is cst.Call
+        }
         if not inner or len(self.layer_calls) - mark < 2:
             return
-        kept = [
-            call
-            for call in self.layer_calls[mark:-1]
-            if id(call[5]) not in inner or not apis.is_keras_layer(call[0])
-        ]
+        refs = self.layer_calls[-1][7]
+        kept = []
+        for call in self.layer_calls[mark:-1]:
+            key = inner.get(id(call[5]))
+            if key is not None and call[1]:
+                # A helper of this module builds the wrapped layer (`Bidirectional(
+                # self._rnn_cell())`): it decides what the wrapper creates, as a reference (the
+                # call stays, as the plan's call graph needs it, and is no layer of its own).
+                refs.append((key, "L:" + call[0]))
+            if key is None or call[1] or not apis.is_keras_layer(call[0]):
+                kept.append(call)
+            else:
+                refs.extend(call[7])  # what decides the wrapped layer decides the wrapper
         self.layer_calls[mark:-1] = kept
 
     def wrapped(self, value: cst.BaseExpression, values: Mapping[str, str]) -> str | None:

@@ -26,14 +26,24 @@ class Bound(str):
     values: Mapping[str, str]
     # For a list of layers (`[Dense(64) for _ in range(3)]`): the API of its layers, else "".
     collection: str
+    # For a layer or sub-model a helper returns (`self.encoder = build_encoder(...)`, called as
+    # `self.encoder(x)`): the helper, as the call names it (a function of this module or an
+    # import), else "".
+    builder: str
 
     def __new__(
-        cls, text: str, call: cst.Call, values: Mapping[str, str], collection: str = ""
+        cls,
+        text: str,
+        call: cst.Call,
+        values: Mapping[str, str],
+        collection: str = "",
+        builder: str = "",
     ) -> Bound:
         made = super().__new__(cls, text)
         made.call = call
         made.values = values
         made.collection = collection
+        made.builder = builder
         return made
 
 
@@ -75,9 +85,11 @@ def binding(
     self_name: str | None,
     objects: Mapping[str, str],
     values: Mapping[str, str] | None = None,
+    called: frozenset[str] = frozenset(),
 ) -> tuple[str, str] | None:
     """(bound name, signature) when the statement only builds a layer object and binds it;
-    `values`: what names stand for there (default: the module's constants)."""
+    `values`: what names stand for there (default: the module's constants); `called`: the
+    `self.` attributes the class calls, which a helper's result bound to them is."""
     if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
         return None
     assign = statement.body[0]
@@ -97,7 +109,14 @@ def binding(
     parts = dotted(value.func)
     api = ctx.resolve_final(parts) if parts else None
     if api is None or not is_object_api(api):
-        return None
+        builder = _helper(parts, ctx)
+        earlier = objects.get(name)
+        if not builder or not (
+            name in called or (isinstance(earlier, Bound) and earlier.builder == builder)
+        ):
+            return None
+        text = signature(value, ctx, self_name, objects, known)
+        return name, Bound(text, value, known, builder=builder)
     if (
         not apis.creates_variables(api)
         and not apis.is_sequence_step(api)
@@ -105,6 +124,38 @@ def binding(
     ):
         return None  # a wrapper around something that is not a layer object
     return name, Bound(signature(value, ctx, self_name, objects, known), value, known)
+
+
+def _helper(parts: tuple[str, ...] | None, ctx: ModuleContext) -> str:
+    """The function a call names when it may return a layer or sub-model: a module-level
+    function of this module, or an import from outside the libraries; "" otherwise."""
+    if not parts:
+        return ""
+    if len(parts) == 1 and parts[0] in ctx.functions:
+        return parts[0]
+    if parts[0] in ctx.aliases and parts[0] not in ctx.symbols:
+        api = ctx.resolve_final(parts)
+        if api is not None and not apis.is_library(api):
+            return api
+    return ""
+
+
+def _self_calls(node: cst.ClassDef) -> frozenset[str]:
+    """The `self.x` attributes a class's methods call (`self.encoder(x)`)."""
+    out: set[str] = set()
+    for method in suite(node.body):
+        if type(method) is not cst.FunctionDef or not method.params.params:
+            continue
+        self_name = method.params.params[0].name.value
+        pending: list[cst.CSTNode] = [method.body]
+        while pending:
+            current = pending.pop()
+            if type(current) is cst.Call:
+                bound = key(current.func, self_name)
+                if bound is not None and bound.startswith("self."):
+                    out.add(bound)
+            pending.extend(current.children)
+    return frozenset(out)
 
 
 def collection_api(node: cst.BaseExpression, ctx: ModuleContext) -> str | None:
@@ -189,16 +240,29 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> Objects:
     """`self.x = <layer object>` bindings in a class's methods: a method may use what another
     built (`self.proj = Dense(32)` in `__init__`, `self.proj(h)` in `call`)."""
     out: Objects = {}
+    called: frozenset[str] | None = None
     for method in suite(node.body):
         if type(method) is not cst.FunctionDef or not method.params.params:
             continue
         self_name = method.params.params[0].name.value
         values = parameter_values(method.params, ctx.constants)
         for statement in _straight(suite(method.body)):
-            found = binding(statement, ctx, self_name, out, values)
+            if called is None and _assigns_call(statement):
+                called = _self_calls(node)  # only for classes that may bind a helper's result
+            found = binding(statement, ctx, self_name, out, values, called or frozenset())
             if found is not None and found[0].startswith("self."):
                 out.setdefault(found[0], found[1])
     return out
+
+
+def _assigns_call(statement: cst.CSTNode) -> bool:
+    """`x = f(...)`: the only statements that may bind a helper's result."""
+    return (
+        type(statement) is cst.SimpleStatementLine
+        and len(statement.body) == 1
+        and type(statement.body[0]) is cst.Assign
+        and type(statement.body[0].value) is cst.Call
+    )
 
 
 def _straight(statements: object) -> Iterator[cst.CSTNode]:
