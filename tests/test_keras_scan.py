@@ -91,8 +91,11 @@ def test_weighted_keras_and_hub_layers_create_variables() -> None:
         "keras.layers.Bidirectional",
         "keras_hub.layers.TransformerEncoder",
         "keras_hub.models.BertBackbone.from_preset",
+        "keras.applications.ResNet50",
     ):
         assert apis.creates_variables(api), api
+        assert apis.is_sequence_step(api), api
+    assert not apis.is_keras_layer("keras.applications.resnet50.preprocess_input")
     assert not apis.creates_variables("keras_hub.models.BertTokenizer.from_preset")
     assert not apis.is_sequence_step("keras.layers.Input")
 

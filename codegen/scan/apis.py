@@ -127,6 +127,8 @@ def creates_variables(dotted: str) -> bool:
         return True
     if dotted.startswith("keras_hub."):
         return _hub_layer(dotted) and not _HUB_WEIGHTLESS.match(_hub_class(dotted))
+    if dotted.startswith("keras.applications."):
+        return _application(dotted)
     if dotted.startswith("keras.layers.") and dotted.rsplit(".", 1)[1] in _KERAS_WEIGHTLESS:
         return False
     for package in _LAYER_PACKAGES:
@@ -146,11 +148,13 @@ _KERAS_LAYER_PACKAGES = tuple(p for p in _LAYER_PACKAGES if p.endswith("keras.la
 @functools.lru_cache(maxsize=4096)
 def is_keras_layer(dotted: str) -> bool:
     """True for a Keras layer class (`keras.layers.Input`, `keras.layers.Dropout`), with or
-    without variables, or a keras_hub layer or model (`keras_hub.layers.TransformerEncoder`,
-    `keras_hub.models.BertBackbone.from_preset`): a library layer, identified by its API and
-    literal arguments (a preset name is one)."""
+    without variables, a keras_hub layer or model (`keras_hub.layers.TransformerEncoder`,
+    `keras_hub.models.BertBackbone.from_preset`) or a Keras application (`ResNet50`): a library
+    layer, identified by its API and literal arguments (a preset name is one)."""
     if dotted.startswith("keras_hub."):
         return _hub_layer(dotted)
+    if dotted.startswith("keras.applications."):
+        return _application(dotted)
     return dotted.startswith(_KERAS_LAYER_PACKAGES) and not dotted.rsplit(".", 1)[1].startswith("_")
 
 
@@ -167,6 +171,12 @@ def is_sequence_step(dotted: str) -> bool:
 def is_weightless_layer(dotted: str) -> bool:
     """True for a Keras layer class that never owns weights (`Dropout`, `GlobalMaxPooling1D`)."""
     return is_keras_layer(dotted) and not creates_variables(dotted)
+
+
+def _application(dotted: str) -> bool:
+    """A Keras application model (`keras.applications.ResNet50`, also by its module,
+    `keras.applications.resnet50.ResNet50`): a library layer with weights."""
+    return dotted.rsplit(".", 1)[1][:1].isupper()
 
 
 def _hub_class(dotted: str) -> str:
