@@ -91,7 +91,14 @@ class CallWalker(TokenWalker):
                 return
             if bound is not None and bound in self.spent:
                 return  # a layer object called again: its weights exist already
-        if (callee_local is not None or callee_api is not None) and self.builds_bound(node):
+        if (
+            self.objects
+            and (
+                callee_local is not None
+                or (callee_api is not None and not apis.is_library(callee_api))
+            )
+            and self.builds_bound(node)
+        ):
             return  # a helper's layer or sub-model, bound to `self.x`: its first use is the layer
         if callee_api is not None:
             self.api_calls.append(callee_api)
@@ -150,7 +157,7 @@ class CallWalker(TokenWalker):
             if apis.creates_variables(held.collection):
                 self.creations.append((held.collection, node, False, True))  # type: ignore[arg-type]
             static = self.dynamic == 0
-            args: list[tuple[str, str]] = [("layers", held)]
+            args: list[tuple[str, str]] = [("layers", str(held))]  # facts hold plain strings
             self.layer_calls.append((held.collection, False, args, [], [], node, static, []))  # type: ignore[arg-type]
 
     def object_layer(self, node: cst.Call, signature: str) -> None:
