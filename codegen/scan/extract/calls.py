@@ -166,14 +166,13 @@ class CallWalker(TokenWalker):
         its API."""
         api = signature.split("(", 1)[0]
         if isinstance(signature, objects.Bound) and signature.builder:
-            helper = signature.builder
-            local = helper in self.ctx.functions
-            if local:
-                self.local_calls.append(helper)
-            else:
-                self.external_calls.append(helper)
-            params = self.ctx.functions.get(helper, ()) if local else ()
-            self.record_layer(helper, local, node, params, None, signature.call)
+            local, external, params = self.classify_callee(tuple(signature.builder.split(".")))
+            if local is not None:
+                self.local_calls.append(local)
+                self.record_layer(local, True, node, params, None, signature.call)
+            elif external is not None:
+                self.external_calls.append(external)
+                self.record_layer(external, False, node, params, None, signature.call)
             return
         if isinstance(signature, objects.Bound) and apis.is_keras_layer(api):
             if not apis.is_weightless_layer(api):

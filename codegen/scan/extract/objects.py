@@ -127,17 +127,32 @@ def binding(
 
 
 def _helper(parts: tuple[str, ...] | None, ctx: ModuleContext) -> str:
-    """The function a call names when it may return a layer or sub-model: a module-level
-    function of this module, or an import from outside the libraries; "" otherwise."""
+    """The callee, as written, of a call that may return a layer or sub-model: a module-level
+    function of this module, a Keras layer or model class of this module (its weights appear
+    at its first call, not when it is built), or an import from outside the libraries; ""
+    otherwise."""
     if not parts:
         return ""
-    if len(parts) == 1 and parts[0] in ctx.functions:
+    if len(parts) == 1 and (parts[0] in ctx.functions or keras_class(parts[0], ctx)):
         return parts[0]
     if parts[0] in ctx.aliases and parts[0] not in ctx.symbols:
         api = ctx.resolve_final(parts)
         if api is not None and not apis.is_library(api):
-            return api
+            return ".".join(parts)
     return ""
+
+
+def keras_class(name: str, ctx: ModuleContext, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a class of this module derives from a Keras layer or model, directly or through
+    other classes of this module."""
+    if name in seen:
+        return False
+    for base in ctx.bases.get(name, ()):
+        if base.startswith("keras.") or (
+            base in ctx.classes and keras_class(base, ctx, seen | {name})
+        ):
+            return True
+    return False
 
 
 def _self_calls(node: cst.ClassDef) -> frozenset[str]:
