@@ -217,3 +217,18 @@ def test_a_loop_of_layers_is_one_layer_matched_as_a_whole(tmp_path: Path) -> Non
     assert layers(report, stack_copy)[:3] == stack_layers[:3]
     assert depth(report, stack, stack_copy) == 3
     assert depth(report, func, stack) == 2
+
+
+def test_a_helper_that_builds_a_wrapped_layer_decides_the_wrapper(tmp_path: Path) -> None:
+    report = scan("wrapped", tmp_path)
+    lstm, copy, gru = "lstm.py::build_model", "lstm_copy.py::build_model", "gru.py::build_model"
+    # `Bidirectional(make_cell(32))` is one layer: the helper call is no layer of its own.
+    assert [callee for callee, _ in layers(report, lstm)] == [
+        "keras.layers.Embedding",
+        "keras.layers.Bidirectional",
+        "keras.layers.Dense",
+    ]
+    assert depth(report, lstm, copy) == 2
+    # The GRU helper is another layer inside the same wrapper: the trunk ends at the wrapper.
+    assert depth(report, lstm, gru) == 1
+    assert depth(report, copy, gru) == 1

@@ -95,7 +95,10 @@ def _layer_sequence(
     static_depth: int | None = None
     occurrences: dict[str, int] = defaultdict(int)
     loops = _keras_loops(function)
+    wrapped = roots.wrapped_helpers(function.layer_calls, range(len(function.layer_calls)))
     for index, call in enumerate(function.layer_calls):
+        if index in wrapped:
+            continue  # the helper that builds a wrapped Keras layer: part of its wrapper
         loop = loops.get(index)
         if loop is not None:
             if loop.calls[0] == index:

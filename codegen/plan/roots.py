@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from codegen import stable_hash
@@ -81,14 +82,25 @@ def _keras_unit(function: FunctionFacts, unit: InlineLayer) -> bool:
     )
 
 
-def _wrapped_helpers(function: FunctionFacts, units: list[InlineLayer]) -> set[int]:
+def wrapped_helpers(calls: tuple[LayerCall, ...], indices: Iterable[int]) -> set[int]:
     """Calls of helpers of this module that build a Keras layer another one wraps
-    (`Bidirectional(self._rnn_cell())`): the wrapper names them among its references."""
+    (`Bidirectional(self._rnn_cell())`): the wrapper, made just after its arguments, names them
+    among its references, and they sit inside its parentheses (after where it starts)."""
     out: set[int] = set()
-    for unit in units:
-        calls = [(i, function.layer_calls[i]) for i in unit.calls]
-        referenced = {ref for _, call in calls for _, ref in call.refs}
-        out.update(i for i, call in calls if call.local and "L:" + call.callee in referenced)
+    chosen = sorted(indices)
+    for position, index in enumerate(chosen):
+        wrapper = calls[index]
+        if wrapper.local or not wrapper.refs or not apis.is_keras_layer(wrapper.callee):
+            continue
+        referenced = {ref for _, ref in wrapper.refs}
+        for inner in chosen[:position]:
+            call = calls[inner]
+            if (
+                call.local
+                and "L:" + call.callee in referenced
+                and (call.line, call.column) > (wrapper.line, wrapper.column)
+            ):
+                out.add(inner)
     return out
 
 
@@ -225,7 +237,9 @@ class LayerWalk:
         path = id_path(fid)
         unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
         keras = {n for n, unit in enumerate(function.inline_layers) if _keras_unit(function, unit)}
-        wrapped = _wrapped_helpers(function, [function.inline_layers[n] for n in keras])
+        wrapped = wrapped_helpers(
+            function.layer_calls, (i for n in keras for i in function.inline_layers[n].calls)
+        )
         done: set[int] = set()
         for index, call in enumerate(function.layer_calls):
             unit = unit_of.get(index)
