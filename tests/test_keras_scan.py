@@ -92,6 +92,7 @@ def test_weighted_keras_and_hub_layers_create_variables() -> None:
         "keras_hub.layers.TransformerEncoder",
         "keras_hub.models.BertBackbone.from_preset",
         "keras.applications.ResNet50",
+        "keras.models.load_model",
     ):
         assert apis.creates_variables(api), api
         assert apis.is_sequence_step(api), api
@@ -191,6 +192,9 @@ def test_keras_hub_presets_are_library_layers_and_unseen_calls_end_the_trunk(
     assert ("CG230", "unseen.py", 11) in codes(report)
     assert depth(report, sentiment, unseen) == 1
     assert depth(report, intent, unseen) == 1
+    # Kept by a subclassed model and called in call(): the backbone is a layer where it is used.
+    assert layers(report, "subclassed.py::IntentModel.call") == layers(report, intent)
+    assert depth(report, intent, "subclassed.py::IntentModel.call") == 3
 
 
 def test_a_loop_of_layers_is_one_layer_matched_as_a_whole(tmp_path: Path) -> None:

@@ -129,6 +129,8 @@ def creates_variables(dotted: str) -> bool:
         return _hub_layer(dotted) and not _HUB_WEIGHTLESS.match(_hub_class(dotted))
     if dotted.startswith("keras.applications."):
         return _application(dotted)
+    if dotted in _KERAS_MODEL_MAKERS:
+        return True
     if dotted.startswith("keras.layers.") and dotted.rsplit(".", 1)[1] in _KERAS_WEIGHTLESS:
         return False
     for package in _LAYER_PACKAGES:
@@ -150,11 +152,14 @@ def is_keras_layer(dotted: str) -> bool:
     """True for a Keras layer class (`keras.layers.Input`, `keras.layers.Dropout`), with or
     without variables, a keras_hub layer or model (`keras_hub.layers.TransformerEncoder`,
     `keras_hub.models.BertBackbone.from_preset`) or a Keras application (`ResNet50`): a library
-    layer, identified by its API and literal arguments (a preset name is one)."""
+    layer, identified by its API and literal arguments (a preset name is one); also a saved
+    model loaded or cloned (`keras.models.load_model`)."""
     if dotted.startswith("keras_hub."):
         return _hub_layer(dotted)
     if dotted.startswith("keras.applications."):
         return _application(dotted)
+    if dotted in _KERAS_MODEL_MAKERS:
+        return True
     return dotted.startswith(_KERAS_LAYER_PACKAGES) and not dotted.rsplit(".", 1)[1].startswith("_")
 
 
@@ -171,6 +176,29 @@ def is_sequence_step(dotted: str) -> bool:
 def is_weightless_layer(dotted: str) -> bool:
     """True for a Keras layer class that never owns weights (`Dropout`, `GlobalMaxPooling1D`)."""
     return is_keras_layer(dotted) and not creates_variables(dotted)
+
+
+# Keras functions that make a model with weights: layers of a library, identified by their
+# arguments (a saved model's path), never skipped.
+_KERAS_MODEL_MAKERS = frozenset(
+    {
+        "keras.models.load_model",
+        "keras.saving.load_model",
+        "keras.models.clone_model",
+        "keras.models.model_from_json",
+        "keras.models.model_from_config",
+    }
+)
+
+
+def is_built_model(dotted: str) -> bool:
+    """A library call that returns a model with its weights already made: a keras_hub model, a
+    Keras application, a loaded or cloned model."""
+    return (
+        dotted in _KERAS_MODEL_MAKERS
+        or (dotted.startswith("keras.applications.") and _application(dotted))
+        or (dotted.startswith("keras_hub.models.") and _hub_layer(dotted))
+    )
 
 
 def _application(dotted: str) -> bool:

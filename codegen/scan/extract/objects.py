@@ -123,6 +123,10 @@ def binding(
         and not any(True for _ in uses(value, objects, self_name))
     ):
         return None  # a wrapper around something that is not a layer object
+    if apis.is_built_model(api) and not (name in called or isinstance(objects.get(name), Bound)):
+        # A model built with its weights (a preset, an application, a saved model): where it is
+        # built is the layer, unless the class keeps it to call it (then its first call is).
+        return None
     return name, Bound(signature(value, ctx, self_name, objects, known), value, known)
 
 
