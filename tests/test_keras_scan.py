@@ -236,3 +236,19 @@ def test_a_helper_that_builds_a_wrapped_layer_decides_the_wrapper(tmp_path: Path
     # The GRU helper is another layer inside the same wrapper: the trunk ends at the wrapper.
     assert depth(report, lstm, gru) == 1
     assert depth(report, copy, gru) == 1
+
+
+def test_a_comprehension_of_layers_in_a_sequential_list_is_one_layer(tmp_path: Path) -> None:
+    report = scan("loop", tmp_path)
+    listed, deeper = "listed.py::build_model", "listed_deeper.py::build_model"
+    assert layers(report, listed) == [
+        ("keras.layers.Embedding", {"#0": 20000, "#1": 64}),
+        ("keras.layers.GlobalAveragePooling1D", {}),
+        ("keras.layers.Dense", {"layers": "[keras.layers.Dense(64,activation='relu') for ?(3)]"}),
+        ("keras.layers.Dense", {"#0": 2}),
+    ]
+    # Three dense layers are not four: the trunk ends at the comprehension.
+    assert layers(report, deeper)[2][1] == {
+        "layers": "[keras.layers.Dense(64,activation='relu') for ?(4)]"
+    }
+    assert depth(report, listed, deeper) == 2

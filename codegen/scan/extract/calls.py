@@ -81,6 +81,8 @@ class CallWalker(TokenWalker):
         append(")")
         if self.nested_depth:
             return
+        if len(self.layer_calls) > mark:
+            self.comprehensions(node, mark)
         if callee_api is None and callee_local is None and (self.objects or self.spent):
             bound = objects.key(func, self.self_name)
             if bound is not None and bound in self.objects:
@@ -139,6 +141,44 @@ class CallWalker(TokenWalker):
             and func.value.func.value == "super"
         ):
             self.record_layer("super." + func.attr.value, False, node, params)
+
+    def comprehensions(self, node: cst.Call, mark: int) -> None:
+        """Keras layers built in a comprehension passed to a call (`Sequential([Dense(64) for _
+        in range(3)])`, also starred into a list): one layer, matched as a whole."""
+        found: list[cst.ListComp] = []
+        for arg in node.args:
+            value = arg.value
+            if type(value) is cst.ListComp:
+                found.append(value)
+            elif type(value) is cst.List:
+                found += [
+                    e.value
+                    for e in value.elements
+                    if type(e) is cst.StarredElement and type(e.value) is cst.ListComp
+                ]
+        for comprehension in found:
+            api = objects.collection_api(comprehension, self.ctx)
+            if api is None:
+                continue
+            for index in range(mark, len(self.layer_calls)):
+                if self.layer_calls[index][5] is comprehension.elt:
+                    values = self.literal_values()
+                    text = objects.signature(
+                        comprehension, self.ctx, self.self_name, self.objects, values
+                    )
+                    static = self.dynamic == 0
+                    args: list[tuple[str, str]] = [("layers", text)]
+                    self.layer_calls[index] = (
+                        api,
+                        False,
+                        args,
+                        [],
+                        [],
+                        comprehension.elt,
+                        static,
+                        [],
+                    )  # type: ignore[assignment]
+                    break
 
     def for_loop(self, node: cst.For | cst.CompFor) -> None:
         bound = objects.key(node.iter, self.self_name) if self.objects else None
