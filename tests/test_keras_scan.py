@@ -7,6 +7,7 @@ the tests assert the exact layer lists and shared depths."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +16,10 @@ from typing import Any
 import pytest
 from test_positions import run
 
+from codegen.model import SourceFile
+from codegen.plan.planner import make_plan
 from codegen.scan import apis
+from codegen.scan.extract import extract
 
 CASES = Path(__file__).parent / "keras_scan"
 
@@ -252,3 +256,21 @@ def test_a_comprehension_of_layers_in_a_sequential_list_is_one_layer(tmp_path: P
         "layers": "[keras.layers.Dense(64,activation='relu') for ?(4)]"
     }
     assert depth(report, listed, deeper) == 2
+
+
+def test_weightless_layers_are_on_the_shared_path_but_never_transferred() -> None:
+    facts = []
+    for name in ("sub.py", "sub_renamed.py"):
+        text = (CASES / "stacks" / name).read_text()
+        path = f"stacks/{name}"
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        facts.append(extract(SourceFile(path, path, text, digest)))
+    plan = make_plan(facts)
+    trunk = dict(plan.trunks)["stacks/sub.py::TextModel.call"]
+    # Six shared layers; the pooling and the dropout carry no weights, so four move.
+    assert [(t.position, t.label) for t in trunk] == [
+        (0, "keras.layers.Embedding"),
+        (1, "keras.layers.Conv1D"),
+        (4, "keras.layers.Dense"),
+        (5, "keras.layers.Dense"),
+    ]

@@ -27,6 +27,7 @@ from codegen.plan.explain import divergences
 from codegen.plan.fingerprint import (
     Fingerprints,
 )
+from codegen.scan import apis
 
 
 def trie(
@@ -77,6 +78,10 @@ def trie(
                 nodes.append(TrieNode(position + 1, layer.label, sharing))
             if stopped or not model.routable:
                 continue  # shared, but not transferable
+            if layer.variables == 0 and apis.is_weightless_layer(layer.callee):
+                # A Keras layer without weights (`Dropout`): on the path, nothing to move (a
+                # runtime mark on it would find no weights and refuse).
+                continue
             if model.id in own_file:
                 what = _not_transferred(layer, imported, model.path)
                 if what:
