@@ -1,0 +1,56 @@
+"""bench/keras_transfer.py runs end to end at a tiny size on both backends (nothing timed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "bench" / "keras_transfer.py"
+
+pytestmark = [pytest.mark.slow, pytest.mark.tf]
+
+
+def _backends() -> str:
+    return "tensorflow,jax" if importlib.util.find_spec("jax") else "tensorflow"
+
+
+def test_keras_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
+    out = tmp_path / "keras_transfer.json"
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env["PYTHONPATH"] = str(REPO)
+    backends = _backends()
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--params", "1e6", "--repeats", "1"]
+        + ["--backends", backends, "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    payload = json.loads(out.read_text())
+    results = {result["backend"]: result for result in payload["results"]}
+    assert set(results) == set(backends.split(","))
+    for result in results.values():
+        # The trunk is the four marked layers: about the size asked for, the head outside it.
+        assert 0.8e6 <= result["trunk_params"] <= 1.2e6
+        assert result["model_params"] > result["trunk_params"]
+        assert result["weights"] == 7
+        assert result["restore_bit_equal"] and result["copy_bit_equal"]
+        assert result["file_mb"]["safetensors"] * 2**20 >= result["trunk_bytes"]
+        for step in ("restore", "load_weights", "copy", "memcpy", "memcpy_fresh"):
+            assert len(result[step]["samples"]) == 1
+            assert result[step]["min"] > 0
+    assert "deferred" in results["tensorflow"]
+    rows = payload["rows"]
+    assert len(rows) == 3 + 2 * ("jax" in results)
+    for row in rows:
+        assert row["ratio"] > 0 and row["goal"] in ("<= 1.0", ">= 0.9", "report"), row
+        assert "per-round ratios" in row["note"]
