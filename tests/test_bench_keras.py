@@ -26,9 +26,9 @@ def test_keras_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     env["PYTHONPATH"] = str(REPO)
     backends = _backends()
+    args = ["--params", "1e6", "--repeats", "1", "--backends", backends, "--out", str(out)]
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--params", "1e6", "--repeats", "1"]
-        + ["--backends", backends, "--out", str(out)],
+        [sys.executable, str(SCRIPT), *args],
         env=env,
         capture_output=True,
         text=True,
