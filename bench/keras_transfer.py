@@ -8,12 +8,16 @@ parameters, built through the runtime's marks. Each backend runs in its own subp
 reads KERAS_BACKEND once, and TF_USE_LEGACY_KERAS must be unset for Keras 3). Per backend:
 - `restore` of the trunk from the runtime's safetensors file vs the same model's
   `load_weights` from its own `.weights.h5` (goal: ratio <= 1.0);
-- `copy(source, destination)` bandwidth vs `np.copyto` of the same bytes (goal: >= 0.9).
-The steps of a row alternate, and swap order every round, so load from other processes on the
-shared machine hits both sides; rows give the ratio of the minima, of the medians, and the
-spread of the per-round ratios. Both files are read warm (page cache): the row compares the
-readers, not the disk. Peak memory: the process's peak RSS above its RSS before each step
-(Linux `clear_refs` resets the peak), the worst round.
+- `copy(source, destination)` bandwidth vs `np.copyto` of the same bytes (goal: >= 0.9), and
+  vs a NumPy copy into fresh memory;
+- TensorFlow only: `copy` plus the first in-place update of the destination, where TF copies
+  the buffers `copy` left shared, vs `np.copyto` plus `np.add`.
+The steps of a row alternate, in reverse order every other round, so load from other processes
+on the shared machine hits both sides; rows give the ratio of the minima, of the medians, and
+the spread of the per-round ratios. JAX steps are timed until `block_until_ready`. Both files
+are read warm (page cache): the row compares the readers, not the disk. Peak memory: the
+process's peak RSS above its RSS before each step (Linux `clear_refs` resets the peak), the
+worst round.
 """
 
 from __future__ import annotations
