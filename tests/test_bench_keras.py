@@ -1,4 +1,5 @@
-"""bench/keras_transfer.py runs end to end at a tiny size on both backends (nothing timed)."""
+"""bench/keras_transfer.py: its ratios and sizes, and an end-to-end run at a tiny size on both
+backends (slow; nothing timed)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,38 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "bench" / "keras_transfer.py"
 
-pytestmark = [pytest.mark.slow, pytest.mark.tf]
+sys.path.insert(0, str(REPO / "bench"))
+
+import keras_transfer  # noqa: E402  (stdlib imports only: Keras loads in the child process)
+
+
+@pytest.mark.parametrize("params", [1e6, 1e7, 1e8])
+def test_the_trunk_holds_about_the_parameters_asked_for(params: float) -> None:
+    vocab, width, ff = keras_transfer._dims(params)
+    trunk = vocab * width + (3 * width * width + width) + (width * ff + ff) + (ff * width + width)
+    assert abs(trunk - params) <= width
+
+
+def test_ratios_pair_rounds_and_invert_for_bandwidth() -> None:
+    ours = {"samples": [1.0, 2.0, 4.0], "min": 1.0, "median": 2.0}
+    base = {"samples": [2.0, 2.0, 2.0], "min": 2.0, "median": 2.0}
+    times = keras_transfer._ratios(ours, base)
+    assert times == {"ratio_min": 0.5, "ratio_median": 1.0, "ratio_rounds": [0.5, 2.0]}
+    bandwidth = keras_transfer._ratios(ours, base, inverse=True)
+    assert bandwidth == {"ratio_min": 2.0, "ratio_median": 1.0, "ratio_rounds": [0.5, 2.0]}
+
+
+def test_a_backend_that_failed_is_one_row_not_measured() -> None:
+    [row] = keras_transfer.rows({"backend": "jax", "error": "exit 1: no jax"})
+    assert row["goal"] == "not measured" and row["met"] is None and "no jax" in row["note"]
 
 
 def _backends() -> str:
     return "tensorflow,jax" if importlib.util.find_spec("jax") else "tensorflow"
 
 
+@pytest.mark.slow
+@pytest.mark.tf
 def test_keras_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     out = tmp_path / "keras_transfer.json"
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
