@@ -1,7 +1,7 @@
 """Benchmark the Keras transfer runtime: `restore` vs `load_weights`, `copy` vs NumPy memcpy.
 
 Usage: python bench/keras_transfer.py [--params 1e8] [--repeats 5] [--backends tensorflow,jax]
-       [--out bench/results/keras_transfer.json]
+       [--jax-devices N] [--out bench/results/keras_transfer.json]
 
 One Keras 3 model whose shared trunk (Embedding, Conv1D, two Dense) holds about `--params`
 parameters, built through the runtime's marks. Each backend runs in its own subprocess (Keras
@@ -14,7 +14,9 @@ reads KERAS_BACKEND once, and TF_USE_LEGACY_KERAS must be unset for Keras 3). Pe
   the buffers `copy` left shared, vs `np.copyto` plus `np.add`.
 The steps of a row alternate, in reverse order every other round, so load from other processes
 on the shared machine hits both sides; rows give the ratio of the minima, of the medians, and
-the spread of the per-round ratios. JAX steps are timed until `block_until_ready`. Both files
+the spread of the per-round ratios. JAX steps are timed until `block_until_ready`; with
+`--jax-devices 2` both JAX models are replicated on two host devices (Keras `DataParallel`) and
+every replica is checked. Both files
 are read warm (page cache): the row compares the readers, not the disk. Peak memory: the
 process's peak RSS above its RSS before each step (Linux `clear_refs` resets the peak), the
 worst round.
@@ -163,7 +165,17 @@ def _syncer(backend: str, model: Any) -> Callable[[], object]:
     return lambda: jax.block_until_ready([w.value for w in model.weights])
 
 
-def child(backend: str, params: float, repeats: int) -> dict[str, Any]:
+def _bit_equal(var: Any, want: Any) -> bool:
+    """The weight holds exactly `want`, on every replica it has (JAX DataParallel) or once."""
+    import numpy as np
+
+    shards = getattr(var.value, "addressable_shards", None) or ()
+    if len(shards) > 1:
+        return all(np.array_equal(np.asarray(shard.data), want) for shard in shards)
+    return bool(np.array_equal(np.asarray(var.numpy()), want))
+
+
+def child(backend: str, params: float, repeats: int, devices: int = 1) -> dict[str, Any]:
     """Every measurement on one backend; returns the rows' raw data."""
     import keras
     import numpy as np
@@ -173,6 +185,11 @@ def child(backend: str, params: float, repeats: int) -> dict[str, Any]:
 
     assert keras.backend.backend() == backend, (keras.backend.backend(), backend)
     keras.utils.set_random_seed(0)
+    if devices > 1:  # JAX only (see _child_env): every weight replicated on `devices` CPUs
+        import jax
+
+        assert len(jax.devices()) == devices, jax.devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
     transfer = KerasFileTransfer({ROOT: KerasModelTransfer(f"bench.py::{ROOT}", _shared_layers())})
     rss_start = _rss_kb("VmRSS")
     source = _build(keras, transfer, params)
@@ -184,6 +201,7 @@ def child(backend: str, params: float, repeats: int) -> dict[str, Any]:
     nbytes = sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in shared.values())
     out: dict[str, Any] = {
         "backend": backend,
+        "devices": devices,
         "keras": keras.__version__,
         "dims": dict(zip(("vocab", "width", "ff"), _dims(params), strict=True)),
         "trunk_params": trunk,
@@ -209,8 +227,7 @@ def child(backend: str, params: float, repeats: int) -> dict[str, Any]:
         transfer.restore(dest, trunk_file)  # the last round may have ended on load_weights
         got = transfer.variable_map(dest)
         out["restore_bit_equal"] = all(
-            np.array_equal(np.asarray(got[k].numpy()), np.asarray(v.numpy()))
-            for k, v in shared.items()
+            _bit_equal(got[k], np.asarray(v.numpy())) for k, v in shared.items()
         )
         out["restore"], out["load_weights"] = restored, loaded
         out["restore_vs_load_weights"] = _ratios(restored, loaded)
@@ -233,7 +250,7 @@ def child(backend: str, params: float, repeats: int) -> dict[str, Any]:
     )
     got = transfer.variable_map(dest)
     out["copy_bit_equal"] = all(
-        np.array_equal(np.asarray(got[k].numpy()), np.asarray(v.numpy())) for k, v in shared.items()
+        _bit_equal(got[k], np.asarray(v.numpy())) for k, v in shared.items()
     )
     out["copy"], out["memcpy"], out["memcpy_fresh"] = copied, baseline, fresh_copy
     for row in (copied, baseline, fresh_copy):
@@ -287,21 +304,25 @@ def _deferred_copy(
 # -- in the parent: one subprocess per backend, then rows -------------------------------------
 
 
-def _child_env(backend: str) -> dict[str, str]:
+def _child_env(backend: str, devices: int = 1) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     env.update(KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    if devices > 1:  # host "devices" for JAX, set before it starts
+        flag = f"--xla_force_host_platform_device_count={devices}"
+        env["XLA_FLAGS"] = " ".join(f for f in (env.get("XLA_FLAGS", ""), flag) if f)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     return env
 
 
-def run_backend(backend: str, params: float, repeats: int) -> dict[str, Any]:
+def run_backend(backend: str, params: float, repeats: int, devices: int = 1) -> dict[str, Any]:
     """One backend's measurements from a fresh interpreter, or {"error": ...}."""
+    devices = devices if backend == "jax" else 1
     args = [sys.executable, str(Path(__file__).resolve()), "--child", backend]
-    args += ["--params", repr(params), "--repeats", str(repeats)]
+    args += ["--params", repr(params), "--repeats", str(repeats), "--jax-devices", str(devices)]
     try:
         done = subprocess.run(
             args,
-            env=_child_env(backend),
+            env=_child_env(backend, devices),
             capture_output=True,
             text=True,
             timeout=CHILD_TIMEOUT,
@@ -336,6 +357,8 @@ def _row(
 def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The results table's rows for one backend's measurements."""
     backend = result["backend"]
+    if result.get("devices", 1) > 1:
+        backend += f", DataParallel on {result['devices']} devices"
     if "error" in result:
         return [
             {
@@ -416,21 +439,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--backends", default="tensorflow,jax", help="comma-separated Keras backends"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    parser.add_argument(
+        "--jax-devices",
+        type=int,
+        default=1,
+        help="JAX: replicate the models on this many host devices (keras DataParallel)",
+    )
     parser.add_argument("--child", choices=BACKENDS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.params, args.repeats)), flush=True)
+        result = child(args.child, args.params, args.repeats, args.jax_devices)
+        print(json.dumps(result), flush=True)
         return 0
     results = []
     for backend in args.backends.split(","):
         print(f"keras_transfer: {backend} backend ...", file=sys.stderr, flush=True)
-        results.append(run_backend(backend, args.params, args.repeats))
+        results.append(run_backend(backend, args.params, args.repeats, args.jax_devices))
     table = [row for result in results for row in rows(result)]
-    payload = {"rows": table, "results": results, "params": args.params, "repeats": args.repeats}
+    payload = {
+        "rows": table,
+        "results": results,
+        "params": args.params,
+        "repeats": args.repeats,
+        "jax_devices": args.jax_devices,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
     for row in table:
-        print(f"{row['name']}: {row['ratio']}  ({row['note']})")
+        print(f"{row['name']}: {row.get('ratio')}  ({row['note']})")
     return 0 if all("error" not in result for result in results) else 1
 
 

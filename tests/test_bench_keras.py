@@ -36,6 +36,19 @@ def test_ratios_pair_rounds_and_invert_for_bandwidth() -> None:
     assert bandwidth == {"ratio_min": 2.0, "ratio_median": 1.0, "ratio_rounds": [0.5, 2.0]}
 
 
+def test_each_child_gets_keras_3_and_jax_its_host_devices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    jax = keras_transfer._child_env("jax", 2)
+    assert "TF_USE_LEGACY_KERAS" not in jax and jax["KERAS_BACKEND"] == "jax"
+    assert jax["XLA_FLAGS"].split() == [
+        "--xla_cpu_enable_fast_math=false",
+        "--xla_force_host_platform_device_count=2",
+    ]
+    tf = keras_transfer._child_env("tensorflow")
+    assert tf["KERAS_BACKEND"] == "tensorflow" and "device_count" not in tf["XLA_FLAGS"]
+
+
 def test_a_backend_that_failed_is_one_row_not_measured() -> None:
     [row] = keras_transfer.rows({"backend": "jax", "error": "exit 1: no jax"})
     assert row["goal"] == "not measured" and row["met"] is None and "no jax" in row["note"]
