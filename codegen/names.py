@@ -69,6 +69,19 @@ SHIM_FUNCTIONS: Final = (
     "trainable_variables",
     "freeze",
 )
+# The Keras shim API, bound to its `_runtime.KerasFileTransfer`'s methods: marks record layer
+# objects (`layer(root, position, obj)` returns obj), and the weight functions take the model.
+KERAS_SHIM_FUNCTIONS: Final = (
+    MODEL,
+    LAYER,
+    "save",
+    "restore",
+    "copy",
+    "variable_map",
+    "transferable_variables",
+    "trainable_variables",
+    "freeze",
+)
 # The runtime's types a shim re-exports under the same names (`_runtime.TransferError`, ...).
 SHIM_TYPES: Final = ("TransferError", "TransferReport", "Entry")
 # The shim's settings constants: the collection its variables join, the keys' scope prefix.

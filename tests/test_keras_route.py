@@ -1,0 +1,203 @@
+"""Keras routing: expression marks around layer constructors, entries, un-routing, and the real
+CLI end to end with Keras 3 training (subprocesses, without TF_USE_LEGACY_KERAS)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from codegen import pipeline
+from codegen.apply.rewrite import Applied, Unchanged, apply_edit, unroute
+from codegen.config import Config
+from codegen.model import LayerMark, ModelEdit, RootRoute
+from codegen.plan.planner import model_edits
+
+REPO = Path(__file__).resolve().parent.parent
+KERAS_MODELS = REPO / "models" / "keras_family"
+CASE = REPO / "tests" / "keras_route" / "e2e_case.py"
+
+BEFORE = textwrap.dedent(
+    """\
+    import keras
+    from keras import layers
+
+
+    def build_model():
+        seq = keras.Sequential(
+            [
+                layers.Embedding(100, 8),
+                layers.Bidirectional(layers.LSTM(4)),
+            ]
+        )
+        inputs = keras.Input((None,), dtype="int32")
+        x = layers.Dense(4)(seq(inputs))
+        return keras.Model(inputs, x)
+
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = layers.Conv1D(8, 3)  # a comment stays
+    """
+)
+
+
+def _edit(marks: tuple[LayerMark, ...], roots: tuple[RootRoute, ...] = ()) -> ModelEdit:
+    return ModelEdit(
+        path="models/k.py",
+        shim_module="generated.k_transfer",
+        shim_alias="k_transfer",
+        shared_builders=(),
+        common_module="generated.layers_common",
+        roots=roots,
+        marks=marks,
+    )
+
+
+MARKS = (
+    LayerMark("build_model", 8, 8, "build_model", 0, expression=True, name="Embedding"),
+    LayerMark("build_model", 9, 9, "build_model", 1, expression=True, name="Bidirectional"),
+    LayerMark("build_model", 13, 13, "build_model", 2, expression=True, name="Dense"),
+    LayerMark("Net.__init__", 20, 20, "Net", 0, expression=True, name="Conv1D"),
+)
+
+
+def test_expression_marks_wrap_constructors_and_unroute_to_the_same_bytes() -> None:
+    edit = _edit(MARKS, (RootRoute("build_model", "build_model"), RootRoute("Net.__init__", "Net")))
+    result = apply_edit(BEFORE, edit)
+    assert isinstance(result, Applied), result
+    routed = result.new_source
+    assert 'k_transfer.layer("build_model", 0, layers.Embedding(100, 8)),' in routed
+    assert 'k_transfer.layer("build_model", 1, layers.Bidirectional(layers.LSTM(4))),' in routed
+    assert 'x = k_transfer.layer("build_model", 2, layers.Dense(4))(seq(inputs))' in routed
+    assert (
+        'self.conv = k_transfer.layer("Net", 0, layers.Conv1D(8, 3))  # a comment stays' in routed
+    )
+    assert '@k_transfer.model("build_model")' in routed and '@k_transfer.model("Net")' in routed
+    assert "from generated import k_transfer" in routed
+    # Un-routing gives back the original bytes (routing again: test_bundled_keras_files_...).
+    back = unroute(routed, edit)
+    assert isinstance(back, Applied) and back.new_source == BEFORE
+
+
+def test_a_mark_that_moves_is_rewritten_not_doubled() -> None:
+    routed = apply_edit(BEFORE, _edit(MARKS[:1]))  # adds the import: one line down
+    assert isinstance(routed, Applied)
+    moved = (LayerMark("build_model", 9, 9, "build_model", 3, expression=True, name="Embedding"),)
+    again = apply_edit(routed.new_source, _edit(moved))
+    assert isinstance(again, Applied)
+    assert again.new_source.count("k_transfer.layer(") == 1
+    assert 'k_transfer.layer("build_model", 3, layers.Embedding(100, 8))' in again.new_source
+
+
+def test_no_constructor_on_the_line_fails_and_names_it() -> None:
+    wrong = (LayerMark("build_model", 5, 5, "build_model", 0, expression=True, name="Dense"),)
+    result = apply_edit(BEFORE, _edit(wrong))
+    assert not isinstance(result, Applied | Unchanged)
+    assert "CG405" in str(result)
+
+
+def test_bundled_keras_files_round_trip(tmp_path: Path) -> None:
+    """The committed Keras models: un-routed, then routed from a fresh scan, give their bytes."""
+    _unrouted_copy(tmp_path)
+    config = Config(root=str(tmp_path))
+    scanned = pipeline.scan(["models"], config, use_cache=False)
+    routed_files = 0
+    for edit in model_edits(scanned.plan, pipeline.plan_options(config)):
+        path = tmp_path / edit.path
+        plain = path.read_text(encoding="utf-8")
+        assert "_transfer" not in plain
+        if not edit.marks:
+            continue
+        routed_files += 1
+        assert all(mark.expression for mark in edit.marks)
+        again = apply_edit(plain, edit)
+        assert isinstance(again, Applied)
+        assert again.new_source == (KERAS_MODELS / path.name).read_text(encoding="utf-8")
+    assert routed_files >= 4  # seq_cnn, func_cnn, tagger, chunker
+
+
+def _keras_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_USE_LEGACY_KERAS", "PYTHONPATH")}
+    env.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    return env
+
+
+def test_importing_generated_changes_no_keras() -> None:
+    code = (
+        "import os, generated, generated.seq_cnn_transfer, generated.tagger_transfer, keras; "
+        "print(keras.__version__, 'TF_USE_LEGACY_KERAS' in os.environ)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=_keras_env(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    version, env_set = done.stdout.split()
+    assert version.startswith("3.") and env_set == "False"
+
+
+def _unrouted_copy(target: Path) -> None:
+    """models/keras_family as a user has it before `sync`."""
+    models = target / "models"
+    shutil.copytree(KERAS_MODELS, models)
+    config = Config(root=str(target))
+    scanned = pipeline.scan(["models"], config, use_cache=False)
+    for edit in model_edits(scanned.plan, pipeline.plan_options(config)):
+        path = target / edit.path
+        result = unroute(path.read_text(encoding="utf-8"), edit)
+        if isinstance(result, Applied):
+            path.write_text(result.new_source, encoding="utf-8")
+
+
+def test_cli_sync_then_real_keras_transfer(tmp_path: Path) -> None:
+    """scan -> emit -> apply with the real CLI, then fit, save, restore, compare (Keras 3)."""
+    project, plain = tmp_path / "project", tmp_path / "plain"
+    _unrouted_copy(project)
+    shutil.copytree(project / "models", plain / "models")
+    assert "_transfer" not in (project / "models" / "seq_cnn.py").read_text(encoding="utf-8")
+    cli = {**os.environ, "PYTHONPATH": str(REPO)}
+    scan = subprocess.run(
+        [sys.executable, "-m", "codegen", "scan", "models", "--json"],
+        cwd=project,
+        env=cli,
+        capture_output=True,
+        text=True,
+    )
+    depths = {(d["a"], d["b"]): d["depth"] for d in json.loads(scan.stdout)["shared_depth"]}
+    assert depths[("models/func_cnn.py::build_model", "models/seq_cnn.py::build_model")] >= 2
+    for command in ("emit", "apply"):
+        done = subprocess.run(
+            [sys.executable, "-m", "codegen", command, "--no-cache"],
+            cwd=project,
+            env=cli,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 1, done.stdout + done.stderr  # 1: it wrote something
+    check = subprocess.run(
+        [sys.executable, "-m", "codegen", "check", "--no-cache"],
+        cwd=project,
+        env=cli,
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    for name in ("seq_cnn", "func_cnn", "tagger", "chunker"):
+        routed = (project / "models" / f"{name}.py").read_text(encoding="utf-8")
+        assert f"{name}_transfer.layer(" in routed
+        assert routed == (KERAS_MODELS / f"{name}.py").read_text(encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(CASE), str(project), str(plain)],
+        env=_keras_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    checks = json.loads(done.stdout.strip().splitlines()[-1])["checks"]
+    assert checks and all(checks.values()), {k: v for k, v in checks.items() if not v}
