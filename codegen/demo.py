@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -36,8 +37,9 @@ def unrouted_copy(models: Path, project: Path) -> None:
     decorators or imports (the demo starts there, and so do the tests of a first sync)."""
     target = project / "models"
     target.mkdir(parents=True)
-    for source in sorted(models.glob("*.py")):
-        shutil.copy2(source, target / source.name)
+    for source in sorted(models.rglob("*.py")):  # the Keras family sits in a subfolder
+        (target / source.relative_to(models)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target / source.relative_to(models))
     config = Config(root=str(project))
     scanned = pipeline.scan(["models"], config, use_cache=False)
     for edit in model_edits(scanned.plan, pipeline.plan_options(config)):
@@ -103,20 +105,14 @@ def _transfer(plan: Plan, project: Path) -> int:
         return 1
     _step(f"4. real transfer: train {source.path}, restore its shared layers into {target.path}")
     script = project / "transfer_demo.py"
-    script.write_text(
-        environment()
-        .get_template("demo_transfer.py.jinja")
-        .render(
-            source=source.path,
-            target=target.path,
-            source_path=str(project / source.path),
-            target_path=str(project / target.path),
-            source_build=source.build,
-            target_build=target.build,
-            source_shim=names.shim_alias(source.shim or source.name),
-            target_shim=names.shim_alias(target.shim or target.name),
-        ),
-        encoding="utf-8",
+    _script(
+        script,
+        "demo",
+        source_build=source.build,
+        target_build=target.build,
+        source=source.path,
+        target=target.path,
+        **_paths(source, target, project),
     )
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
@@ -127,23 +123,76 @@ def _transfer(plan: Plan, project: Path) -> int:
         stderr=subprocess.PIPE,
         text=True,
     )
+    _echo(result.stderr)
+    code = result.returncode
+    keras_source, keras_target = _best_pair(plan, keras=True)
+    if keras_source is not None and keras_target is not None:
+        _step(
+            f"5. Keras 3: fit {keras_source.path}, restore its shared layers into "
+            f"{keras_target.path}  (a child process of its own, without tf-keras)"
+        )
+        script = project / "transfer_demo_keras.py"
+        _script(script, "demo_keras", **_paths(keras_source, keras_target, project))
+        env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+        env.update(TF_CPP_MIN_LOG_LEVEL="3")
+        keras_run = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=project,
+            env=env,
+            check=False,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _echo(keras_run.stderr)
+        code = code or keras_run.returncode
+    print("\ndemo " + ("succeeded" if code == 0 else "FAILED"))
+    return 0 if code == 0 else 1
+
+
+def _paths(source: Model, target: Model, project: Path) -> dict[str, str]:
+    return {
+        "source_path": str(project / source.path),
+        "target_path": str(project / target.path),
+        "source_shim": names.shim_alias(source.shim or source.name),
+        "target_shim": names.shim_alias(target.shim or target.name),
+    }
+
+
+def _script(path: Path, module: str, **arguments: str) -> None:
+    """The transfer script: a runtime module's source, then one call of its `main`."""
+    path.write_text(
+        environment()
+        .get_template("demo_transfer.py.jinja")
+        .render(
+            module=module,
+            arguments=[f"{key}={json.dumps(value)}" for key, value in arguments.items()],
+        ),
+        encoding="utf-8",
+    )
+
+
+def _echo(stderr: str) -> None:
     # TensorFlow's start-up chatter (oneDNN, CUDA probing) is not news; real errors still show.
     echo = False  # a Python warning is followed by the indented source line it points at
-    for line in result.stderr.splitlines():
+    for line in stderr.splitlines():
         if _TF_NOISE.search(line) or (echo and line.startswith(" ")):
             echo = not echo and "is deprecated" in line
             continue
         echo = False
         print(line, file=sys.stderr)
-    print("\ndemo " + ("succeeded" if result.returncode == 0 else "FAILED"))
-    return 0 if result.returncode == 0 else 1
 
 
-def _best_pair(plan: Plan) -> tuple[Model | None, Model | None]:
-    """(source, target): the two models sharing the most layers, a class model as the target
-    when one shares (the shape real code has most), a build function as the source."""
+def _best_pair(plan: Plan, *, keras: bool = False) -> tuple[Model | None, Model | None]:
+    """(source, target): the two models of one family (TF1, or Keras 3 build functions) sharing
+    the most layers, a class model as the target when one shares (the shape real code has
+    most), a build function as the source."""
     by_id = {m.id: m for m in plan.models}
-    routed = {m.id for m in plan.models if m.routable and m.kind in ("function", "class")}
+    trunks = dict(plan.trunks)
+    family = {m.id for m in plan.models if any(t.keras for t in trunks.get(m.id, ()))}
+    shapes = ("function",) if keras else ("function", "class")
+    routed = {
+        m.id for m in plan.models if m.routable and m.kind in shapes and (m.id in family) == keras
+    }
     pairs = [(pair, depth) for pair, depth in pair_depths(plan).items() if set(pair) <= routed]
 
     def rank(item: tuple[tuple[str, str], int]) -> tuple[bool, int, tuple[str, str]]:
