@@ -20,6 +20,7 @@ from codegen.plan.planner import model_edits
 REPO = Path(__file__).resolve().parent.parent
 KERAS_MODELS = REPO / "models" / "keras_family"
 CASE = REPO / "tests" / "keras_route" / "e2e_case.py"
+JAX_NO_TF = REPO / "tests" / "keras_route" / "jax_no_tf.py"
 
 BEFORE = textwrap.dedent(
     """\
@@ -139,6 +140,20 @@ def test_importing_generated_changes_no_keras() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     version, env_set = done.stdout.split()
     assert version.startswith("3.") and env_set == "False"
+
+
+def test_a_keras_shim_needs_no_tensorflow() -> None:
+    """On JAX with TensorFlow unimportable, the committed Keras shim routes, saves, restores."""
+    env = {**_keras_env(), "KERAS_BACKEND": "jax"}
+    done = subprocess.run(
+        [sys.executable, str(JAX_NO_TF), str(REPO)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["jax", "3", "False"]
 
 
 def _unrouted_copy(target: Path) -> None:
