@@ -47,6 +47,6 @@ def __getattr__(name: str) -> Any:
     module = _FAMILY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f".{module}", __package__), name)
     globals()[name] = value
     return value
