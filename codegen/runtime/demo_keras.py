@@ -48,7 +48,8 @@ def main(*, source_path: str, target_path: str, source_shim: str, target_shim: s
         optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     )
     history = source.fit(tokens, _labels(source, rng, 64), epochs=2, verbose=0)
-    print(f"fit {source_path}: loss {history.history['loss'][-1]:.4f} (Keras {keras.__version__})")
+    loss = history.history["loss"][-1]
+    print(f"fit {os.path.relpath(source_path)}: loss {loss:.4f} (Keras {keras.__version__})")
     path = source_transfer.save(source, os.path.join(tempfile.mkdtemp(), "trunk.safetensors"))
     target = load(target_path).build_model()
     report = target_transfer.restore(target, path)
@@ -58,5 +59,6 @@ def main(*, source_path: str, target_path: str, source_shim: str, target_shim: s
     equal = want.keys() == got.keys() and all(
         np.array_equal(np.asarray(want[k].numpy()), np.asarray(got[k].numpy())) for k in want
     )
-    print(f"{len(got)} shared weights of {target_path} now equal {source_path}'s: {equal}")
+    shown = os.path.relpath(target_path)
+    print(f"{len(got)} shared weights of {shown} now equal the trained ones: {equal}")
     return 0 if equal and report.restored else 1
