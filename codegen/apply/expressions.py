@@ -45,11 +45,13 @@ def expression_spot(call: cst.Call, alias: str) -> _Spot | None:
 
 
 def mark_expressions(
-    module: cst.Module, edit: ModelEdit
+    module: cst.Module, edit: ModelEdit, code: str | None = None
 ) -> tuple[cst.Module, tuple[Diagnostic, ...]]:
-    """Wrap the constructors `edit` asks for; unwrap every other expression mark of its shim."""
+    """Wrap the constructors `edit` asks for; unwrap every other expression mark of its shim.
+    `code`: the module's text when the caller has it (printing a module is not free)."""
     wanted = [mark for mark in edit.marks if mark.expression] if edit.routes else []
-    if not wanted and f"{edit.shim_alias}.{names.LAYER}(" not in module.code:
+    text = module.code if code is None else code
+    if not wanted and f"{edit.shim_alias}.{names.LAYER}(" not in text:
         return module, ()
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     finder = _Targets(edit.shim_alias, wanted)
@@ -76,8 +78,10 @@ def mark_expressions(
     return wrapper.module.visit(_Wrap(edit.shim_alias, targets)), ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Candidate:
+    """A call that may make a layer object: where it starts and ends, its callee's last name."""
+
     call: cst.Call
     start: tuple[int, int]
     end: tuple[int, int]
@@ -135,11 +139,12 @@ class _Targets(cst.CSTVisitor):
 
 def _outermost(calls: list[_Candidate], mark: LayerMark) -> list[_Candidate]:
     """The constructors on the mark's line that no other one on it holds (`Bidirectional(LSTM(
-    8))` is one layer), narrowed to the layer's own name where several remain."""
+    8))` is one layer), narrowed to the layer's own name where several start there."""
     on_line = [c for c in calls if c.start[0] == mark.line]
     if mark.name and len(on_line) > 1:
-        named = [c for c in on_line if c.name == mark.name]
-        on_line = named or on_line
+        # Several calls start here (`x = Dense(8)(Input(...))`): only the layer's own may be
+        # marked; none of that name (an alias) is a refusal, never a guess.
+        on_line = [c for c in on_line if c.name == mark.name]
     return [
         c
         for c in on_line

@@ -88,7 +88,7 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
             wanted.setdefault(root.qualname, []).append((names.MODEL, root.model))
     # Layer marks first: their lines are those of the text that was scanned. Expression marks
     # (Keras) before `with` marks: they never add a line.
-    module, problems = mark_expressions(module, edit)
+    module, problems = mark_expressions(module, edit, printed)
     if problems:
         return Failed(problems)
     module, problems = _route.mark_layers(module, edit)
