@@ -121,6 +121,8 @@ def test_bundled_keras_files_round_trip(tmp_path: Path) -> None:
         assert isinstance(again, Applied)
         assert again.new_source == (KERAS_MODELS / path.name).read_text(encoding="utf-8")
     assert routed_files >= 4  # seq_cnn, func_cnn, tagger, chunker
+    # A Keras model marks its shared library layers where it makes them: no CG220 for them.
+    assert not [d for d in scanned.plan.diagnostics if d.code == "CG220"]
 
 
 def _keras_env() -> dict[str, str]:
@@ -258,3 +260,33 @@ def test_codegen_demo_moves_the_keras_layers_too() -> None:
     assert "restored       3" in keras_step and "mismatched     0" in keras_step
     assert "now equal the trained ones: True" in keras_step
     assert done.stdout.rstrip().endswith("demo succeeded")
+
+
+def test_keras_models_that_differ_in_a_literal_share_and_route_nothing(tmp_path: Path) -> None:
+    """Embedding(20000) vs Embedding(30000): no shared layer, no shim, files untouched."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, vocab in (("a", 20000), ("b", 30000)):
+        (models / f"{name}.py").write_text(
+            textwrap.dedent(
+                f"""\
+                import keras
+                from keras import layers
+
+
+                def build_model():
+                    inputs = keras.Input((16,), dtype="int32")
+                    x = layers.Embedding({vocab}, 32)(inputs)
+                    x = layers.Conv1D(32, 3)(x)
+                    return keras.Model(inputs, layers.Dense(2)(x))
+                """
+            ),
+            encoding="utf-8",
+        )
+    outcome = pipeline.build(Config(root=str(tmp_path)), ["models"], use_cache=False)
+    assert not any(trunk for _, trunk in outcome.plan.trunks)
+    assert not [p for p in outcome.files if p.endswith("_transfer.py")]
+    assert all(
+        outcome.routed.get(f"models/{n}.py", None) in (None, (models / f"{n}.py").read_text())
+        for n in "ab"
+    )

@@ -8,6 +8,11 @@ where the model makes it (`with <shim>.layer(root, position):`), as a call of a 
 imported from any other file is. (Shims of build functions used to re-export those builders
 under the model's names; `sync` moves such imports back to layers_common.)
 
+A Keras model file's shim (every model of the file builds Keras layer objects) holds one
+`KerasModelTransfer` per model and a `KerasFileTransfer`, and binds the Keras shim API
+(`names.KERAS_SHIM_FUNCTIONS`): the same template, other classes and functions. A TF1 shim whose
+file calls `tf.compat.v1.layers`/`rnn_cell` chooses tf-keras (`legacy_switch`); no other does.
+
 Python prepares every line; `templates/shim.py.jinja` only places them. Data flows from render
 (the plan) to here (the shim's text); this module never imports render.
 """
