@@ -142,16 +142,21 @@ _GRAPH_APIS = ("tensorflow.compat.v1.", "tf.compat.v1.")
 
 
 def is_keras(model: Model, functions: dict[str, FunctionFacts]) -> bool:
-    """Whether a model is of the Keras family: it builds Keras layer objects (a library Keras
-    layer in its sequence) and none of its functions calls a TF1 graph API."""
-    if not any(
+    """Whether a model is of the Keras family: it builds Keras layer objects (a Keras layer in
+    its sequence, or called by its own functions or the builders it calls) and none of those
+    calls a TF1 graph API."""
+    ids = {*model.members, model.id}
+    ids.update(
+        function_id(layer.path or model.path, layer.builder)
+        for layer in model.layers
+        if layer.builder is not None and not layer.builder_path
+    )
+    calls = [call for fid in sorted(ids) if fid in functions for call in functions[fid].api_calls]
+    if any(call.startswith(_GRAPH_APIS) for call in calls):
+        return False
+    return any(apis.is_keras_layer(call) for call in calls) or any(
         layer.builder is None and layer.kind == "builder" and apis.is_keras_layer(layer.callee)
         for layer in model.layers
-    ):
-        return False
-    members = [functions.get(member) for member in (*model.members, model.id)]
-    return not any(
-        call.startswith(_GRAPH_APIS) for facts in members if facts for call in facts.api_calls
     )
 
 
