@@ -1,4 +1,4 @@
-"""Keras 3 chunker: a helper-built encoder, then a custom ConvBlock layer, per-token tags."""
+"""Keras 3 chunker: a helper-built encoder, a custom ConvBlock layer, chunk tags per token."""
 
 import keras
 from keras import layers

@@ -1,4 +1,4 @@
-"""Keras 3 sequence labeller: a helper-built encoder, then a custom ConvBlock layer, per-token tags."""
+"""Keras 3 sequence labeller: a helper-built encoder, a custom ConvBlock layer, tags per token."""
 
 import keras
 from keras import layers
