@@ -115,7 +115,7 @@ class _Renderer:
                     scope_prefix=self.scope_prefix,
                     shared_with=_partners("", frozenset(partners - own)),
                     keras=keras == {True},
-                    legacy_keras=uses_legacy_keras(self.plan, [models[0].path]),
+                    legacy_keras=uses_legacy_keras(self.plan, _reach(models)),
                 ),
                 self.env,
             )
@@ -165,6 +165,15 @@ _LEGACY_KERAS_APIS = (
     "tensorflow.compat.v1.nn.rnn_cell.",
     "tensorflow.nn.rnn_cell.",
 )
+
+
+def _reach(models: list[Model]) -> list[str]:
+    """The files a model file's models build layers from: its own, and those whose builders
+    or methods they call (a tf.compat.v1.layers call there needs tf-keras just the same)."""
+    paths = [models[0].path]
+    for model in models:
+        paths += [p for layer in model.layers for p in (layer.path, layer.builder_path) if p]
+    return paths
 
 
 def uses_legacy_keras(plan: Plan, paths: list[str]) -> bool:
