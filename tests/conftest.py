@@ -107,6 +107,7 @@ SLOW_TESTS: dict[str, frozenset[str]] = {
             "test_a_keras_shim_needs_no_tensorflow",
             "test_codegen_demo_moves_the_keras_layers_too",
             "test_importing_generated_changes_no_keras",
+            "test_a_routed_subclassed_model_constructs_and_takes_a_sequential_trunk",
         }
     ),
     "test_parser.py": frozenset({"test_every_repository_source_parses_to_the_same_tree"}),

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 KERAS_MODELS = REPO / "models" / "keras_family"
 CASE = REPO / "tests" / "keras_route" / "e2e_case.py"
 JAX_NO_TF = REPO / "tests" / "keras_route" / "jax_no_tf.py"
+SUBCLASSED = REPO / "tests" / "keras_route" / "subclassed_case.py"
 
 BEFORE = textwrap.dedent(
     """\
@@ -290,3 +291,85 @@ def test_keras_models_that_differ_in_a_literal_share_and_route_nothing(tmp_path:
         outcome.routed.get(f"models/{n}.py", None) in (None, (models / f"{n}.py").read_text())
         for n in "ab"
     )
+
+
+def test_a_routed_subclassed_model_constructs_and_takes_a_sequential_trunk(tmp_path: Path) -> None:
+    """Routing as the plan will ask once subclassed models share (KS): `@model` on `__init__`
+    and marks on `self.embed = ...`; apply writes it, emit's Keras shim serves it, and real
+    Keras constructs it, keeps its layout and config, and restores seq_cnn's trained layers."""
+    from codegen import runtime
+    from codegen.emit import shims
+    from codegen.emit.jinja import environment
+
+    config = Config(root=str(REPO))
+    plan = pipeline.scan(["models"], config, use_cache=False).plan
+    keys = [t.key for t in dict(plan.trunks)["models/keras_family/seq_cnn.py::build_model"]]
+    project, plain = tmp_path / "project", tmp_path / "plain"
+    for root in (project, plain):
+        (root / "models").mkdir(parents=True)
+        shutil.copy(KERAS_MODELS / "sub_cnn.py", root / "models" / "sub_cnn.py")
+    shutil.copy(KERAS_MODELS / "seq_cnn.py", project / "models" / "seq_cnn.py")
+    source = (KERAS_MODELS / "sub_cnn.py").read_text(encoding="utf-8")
+    assert "_transfer" not in source  # nothing shares with it yet
+    rows = source.split("\n")
+    line = {
+        attr: rows.index(next(r for r in rows if f"self.{attr} =" in r)) + 1
+        for attr in ("embed", "conv")
+    }
+    marks = tuple(
+        LayerMark(
+            "SubCNN.__init__",
+            line[attr],
+            line[attr],
+            "SubCNN",
+            position,
+            expression=True,
+            name=name,
+        )
+        for position, (attr, name) in enumerate((("embed", "Embedding"), ("conv", "Conv1D")))
+    )
+    edit = ModelEdit(
+        path="models/sub_cnn.py",
+        shim_module="generated.sub_cnn_transfer",
+        shim_alias="sub_cnn_transfer",
+        shared_builders=(),
+        common_module="generated.layers_common",
+        roots=(RootRoute("SubCNN.__init__", "SubCNN"),),
+        marks=marks,
+    )
+    routed = apply_edit(source, edit)
+    assert isinstance(routed, Applied)
+    assert 'self.embed = sub_cnn_transfer.layer("SubCNN", 0, layers.Embedding(2000, 32))' in (
+        routed.new_source
+    )
+    assert '    @sub_cnn_transfer.model("SubCNN")\n    def __init__' in routed.new_source
+    (project / "models" / "sub_cnn.py").write_text(routed.new_source, encoding="utf-8")
+    generated = project / "generated"
+    for name, text in runtime.files().items():
+        (generated / name).parent.mkdir(parents=True, exist_ok=True)
+        (generated / name).write_text(text, encoding="utf-8")
+    (generated / "__init__.py").write_text("", encoding="utf-8")
+    shutil.copy(REPO / "generated" / "seq_cnn_transfer.py", generated / "seq_cnn_transfer.py")
+    layers = tuple(
+        shims.ShimLayer(position, key, "layer", marked=True) for position, key in enumerate(keys)
+    )
+    shim = shims.FileShim(
+        "models/sub_cnn.py",
+        "sub_cnn_transfer",
+        (shims.ShimModel("models/sub_cnn.py::SubCNN", "SubCNN", layers),),
+        collection="unused",
+        scope_prefix="transfer",
+        keras=True,
+    )
+    text = shims.render_file_shim(shim, environment())
+    (generated / "sub_cnn_transfer.py").write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(SUBCLASSED), str(project), str(plain)],
+        env=_keras_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    checks = json.loads(done.stdout.strip().splitlines()[-1])["checks"]
+    assert checks and all(checks.values()), {k: v for k, v in checks.items() if not v}
