@@ -305,12 +305,13 @@ def test_a_routed_subclassed_model_constructs_and_takes_a_sequential_trunk(tmp_p
     plan = pipeline.scan(["models"], config, use_cache=False).plan
     keys = [t.key for t in dict(plan.trunks)["models/keras_family/seq_cnn.py::build_model"]]
     project, plain = tmp_path / "project", tmp_path / "plain"
+    _unrouted_copy(tmp_path / "unrouted")  # sub_cnn as written, however the scan routes it
+    source = (tmp_path / "unrouted" / "models" / "sub_cnn.py").read_text(encoding="utf-8")
+    assert "_transfer" not in source
     for root in (project, plain):
         (root / "models").mkdir(parents=True)
-        shutil.copy(KERAS_MODELS / "sub_cnn.py", root / "models" / "sub_cnn.py")
+        (root / "models" / "sub_cnn.py").write_text(source, encoding="utf-8")
     shutil.copy(KERAS_MODELS / "seq_cnn.py", project / "models" / "seq_cnn.py")
-    source = (KERAS_MODELS / "sub_cnn.py").read_text(encoding="utf-8")
-    assert "_transfer" not in source  # nothing shares with it yet
     rows = source.split("\n")
     line = {
         attr: rows.index(next(r for r in rows if f"self.{attr} =" in r)) + 1
