@@ -280,6 +280,9 @@ class TrunkLayer:
     # (function qualname, first line, last line) of a shared inline layer or of a call of an
     # imported builder: apply marks it in place with `with <shim>.layer(root, position):`.
     inline: tuple[str, int, int] | None = None
+    # A Keras model's layer: the mark wraps the layer object's constructor expression
+    # (`<shim>.layer(root, position, layers.Conv1D(...))`), since weights appear at first call.
+    keras: bool = False
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,10 @@ class LayerMark:
     end_line: int  # last line, inclusive
     model: str  # root name, as in RootRoute.model
     position: int  # the layer's position in that model's trunk
+    # A Keras layer: `<shim>.layer(model, position, <constructor>)` around the expression that
+    # makes the layer object on line `line`, not a `with` around statements.
+    expression: bool = False
+    name: str = ""  # the layer's callee, last part (`Conv1D`): tells calls on one line apart
 
 
 DEFAULT_LINE_LENGTH = 88  # ruff's and black's default, when the project sets none
