@@ -224,13 +224,19 @@ class LayerWalk:
             )
             helper = (
                 self.root.kind in ("model_fn", "module")
-                and call.local
                 and self.project.functions[target].kind == "function"
             )
             # A class or function passed in decides what the callee creates: the call is one
             # layer of that identity; looking into the callee would find the same code for all.
             looks_into = (method or helper) and not refs
-            if looks_into and (clone is None or self.composes(target, class_ctx)):
+            # An imported helper (`create_model` in another module) is looked into only when it
+            # composes builders: its backbone is then the layer other models share; one that
+            # makes its variables itself stays one layer, by identity.
+            if looks_into and (
+                self.composes(target, None)
+                if helper and not call.local and not method
+                else clone is None or self.composes(target, class_ctx)
+            ):
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
                 continue
             self.builder(
