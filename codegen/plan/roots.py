@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
@@ -178,6 +178,7 @@ class LayerWalk:
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    site: tuple[str, int] | None = None  # the root file's call into a helper of another file
 
     def build(self) -> None:
         self.walk(self.root.entry, True, self.root.class_ctx, set())
@@ -237,7 +238,14 @@ class LayerWalk:
                 if helper and not call.local and not method
                 else clone is None or self.composes(target, class_ctx)
             ):
+                enters = (
+                    self.site is None and path == self.root.path and id_path(target) != path
+                )
+                if enters:  # what the helper builds, this call in the model's file builds
+                    self.site = (function.qualname, call.line)
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                if enters:
+                    self.site = None
                 continue
             self.builder(
                 call, target, path, function, static and call.static, method, refs, weightless
@@ -265,6 +273,8 @@ class LayerWalk:
             self.static_depth = len(self.layers)
 
     def add(self, layer: Layer, static: bool) -> None:
+        if self.site is not None:
+            layer = replace(layer, site=self.site)
         if not static and self.static_depth is None:
             self.static_depth = len(self.layers)
         self.layers.append(layer)
