@@ -1,0 +1,282 @@
+"""Layer identity follows imports to any depth: function-local imports, package re-exports,
+module aliases, helpers in other modules; and a call nobody can see ends the trunk.
+
+Each test writes a small tree in the shapes real TF1 repositories use (bert-base's
+function-local `from bert_base.bert import modeling`, keras-bert's `from .layers import
+get_embedding` re-export, a model_fn whose create_model lives in another module)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from codegen import pipeline
+from codegen.config import Config
+from codegen.diagnostics import UNRESOLVED_IMPORT
+from codegen.model import Plan
+from codegen.plan.planner import pair_depths
+
+BACKBONE = """
+import tensorflow.compat.v1 as tf
+
+
+class Encoder(object):
+    def __init__(self, config, input_ids):
+        with tf.variable_scope("encoder"):
+            table = tf.get_variable("word_embeddings", [config.vocab_size, 16])
+            x = tf.nn.embedding_lookup(table, input_ids)
+            self.output = tf.layers.dense(x, 16, name="dense")
+"""
+
+HEAD = """
+import tensorflow.compat.v1 as tf
+
+
+def model_fn_builder(config):
+    def model_fn(features, labels, mode, params):
+        {imports}
+        encoder = {call}(config, features["input_ids"])
+        logits = tf.layers.dense(encoder.output, {units}, name="{name}")
+        return logits
+
+    return model_fn
+"""
+
+
+def scan(root: Path, files: dict[str, str]) -> Plan:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    config = Config(root=str(root), cache_dir="")
+    return pipeline.scan(["."], config, jobs=1, use_cache=False).plan
+
+
+def labels(plan: Plan) -> dict[str, list[str]]:
+    return {m.id: [layer.label for layer in m.layers] for m in plan.models}
+
+
+def head(imports: str, call: str, units: int, name: str) -> str:
+    return HEAD.format(imports=imports, call=call, units=units, name=name)
+
+
+def test_function_local_imports_bind_inside_the_body_with_tf1_flavour(tmp_path: Path) -> None:
+    """bert-base's create_classification_model: `import tensorflow as tf` and the backbone's
+    module imported inside the body; its head matches a module-level compat.v1 copy."""
+    plan = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/modeling.py": BACKBONE,
+            "local.py": """
+                def create_classifier(config, input_ids, num_labels):
+                    import tensorflow as tf
+                    from pkg import modeling
+
+                    model = modeling.Encoder(config, input_ids)
+                    w = tf.get_variable("output_weights", [num_labels, 16])
+                    return tf.matmul(model.output, w, transpose_b=True)
+            """,
+            "module_level.py": """
+                import tensorflow.compat.v1 as tf
+
+                from pkg import modeling
+
+
+                def create_tagger(config, input_ids, num_labels):
+                    model = modeling.Encoder(config, input_ids)
+                    w = tf.get_variable("output_weights", [num_labels, 16])
+                    return tf.matmul(model.output, w, transpose_b=True)
+            """,
+        },
+    )
+    found = labels(plan)
+    assert found["local.py::create_classifier"] == [
+        "Encoder",
+        "output_weights: tf.get_variable [num_labels, 16]",
+    ]
+    depths = pair_depths(plan)
+    assert depths[("local.py::create_classifier", "module_level.py::create_tagger")] == 2
+    assert not [d for d in plan.diagnostics if d.code == UNRESOLVED_IMPORT]
+
+
+def test_a_function_local_import_hides_a_module_name_only_in_its_body(tmp_path: Path) -> None:
+    plan = scan(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/modeling.py": BACKBONE,
+            "model.py": """
+                import tensorflow.compat.v1 as tf
+
+
+                def modeling(x):
+                    return x
+
+
+                def create_model(config, input_ids):
+                    from pkg import modeling
+
+                    model = modeling.Encoder(config, input_ids)
+                    return tf.layers.dense(model.output, 2, name="out")
+            """,
+        },
+    )
+    [model] = plan.models
+    assert model.layers[0].label == "Encoder"
+    assert model.layers[0].builder_path == "pkg/modeling.py"
+
+
+def test_package_reexports_are_followed_to_any_depth(tmp_path: Path) -> None:
+    """`from lib import Encoder` where lib/__init__ re-exports from a subpackage that re-exports
+    from its module (relative and absolute spellings); one layer, by identity, for every head."""
+    plan = scan(
+        tmp_path,
+        {
+            "lib/__init__.py": "from lib.nets import Encoder\n",
+            "lib/nets/__init__.py": "from .backbone import Encoder as Encoder\n",
+            "lib/nets/backbone.py": BACKBONE,
+            "cls.py": head("from lib import Encoder", "Encoder", 3, "cls"),
+            "tag.py": head("import lib.nets as nets", "nets.Encoder", 5, "tag"),
+        },
+    )
+    first = {m.id: m.layers[0] for m in plan.models}
+    a, b = first["cls.py::model_fn_builder.model_fn"], first["tag.py::model_fn_builder.model_fn"]
+    assert a.label == b.label == "Encoder"
+    assert a.callee == b.callee and a.builder_path == "lib/nets/backbone.py"
+    assert (
+        pair_depths(plan)[
+            ("cls.py::model_fn_builder.model_fn", "tag.py::model_fn_builder.model_fn")
+        ]
+        == 1
+    )
+
+
+def test_a_cycle_of_reexports_resolves_to_nothing_and_ends_the_trunk(tmp_path: Path) -> None:
+    plan = scan(
+        tmp_path,
+        {
+            "a/__init__.py": "from b import Encoder\n",
+            "b/__init__.py": "from a import Encoder\n",
+            "model.py": """
+                import tensorflow.compat.v1 as tf
+
+                from a import Encoder
+
+
+                def create_model(config, input_ids):
+                    x = tf.layers.dense(input_ids, 4, name="first")
+                    model = Encoder(config, x)
+                    return tf.layers.dense(model.output, 2, name="out")
+            """,
+            "other.py": """
+                import tensorflow.compat.v1 as tf
+
+                from a import Encoder
+
+
+                def create_other(config, input_ids):
+                    x = tf.layers.dense(input_ids, 4, name="first")
+                    model = Encoder(config, x)
+                    return tf.layers.dense(model.output, 2, name="out")
+            """,
+        },
+    )
+    notes = [d for d in plan.diagnostics if d.code == UNRESOLVED_IMPORT]
+    assert {d.path for d in notes} == {"model.py", "other.py"}
+    assert "a.Encoder" in notes[0].message
+    # The layer before the unseen call is shared; the identical one after it is not.
+    assert pair_depths(plan)[("model.py::create_model", "other.py::create_other")] == 1
+
+
+def test_a_model_fn_reaches_the_backbone_through_a_helper_in_another_module(
+    tmp_path: Path,
+) -> None:
+    """model_fn -> helpers.create_encoder -> Encoder: the helper is looked into, so both heads
+    share the backbone, marked at each model_fn's call of the helper; the helper is no model."""
+    helper = """
+        def create_encoder(config, input_ids):
+            from nets import Encoder
+
+            return Encoder(config, input_ids)
+    """
+    plan = scan(
+        tmp_path,
+        {
+            "nets/__init__.py": "from nets.backbone import Encoder\n",
+            "nets/backbone.py": BACKBONE,
+            "helpers.py": helper,
+            "cls.py": head("import helpers", "helpers.create_encoder", 3, "cls"),
+            "tag.py": head("from helpers import create_encoder", "create_encoder", 5, "tag"),
+        },
+    )
+    ids = {m.id for m in plan.models}
+    assert ids == {"cls.py::model_fn_builder.model_fn", "tag.py::model_fn_builder.model_fn"}
+    assert pair_depths(plan)[tuple(sorted(ids))] == 1  # type: ignore[index]
+    trunks = dict(plan.trunks)
+    for model in plan.models:
+        [layer] = trunks[model.id]
+        assert layer.inline is not None
+        holder, line, _ = layer.inline
+        assert holder == "model_fn_builder.model_fn" and line == 7  # the helper's call
+        assert model.layers[0].path == "helpers.py" and model.layers[0].site == (holder, line)
+
+
+def test_a_helper_that_builds_two_layers_is_shared_but_not_routed_from_the_model_file(
+    tmp_path: Path,
+) -> None:
+    """One mark at the helper's call would hold two layers: the share is reported, nothing
+    transfers (a trunk never marks more than its layer)."""
+    helper = """
+        import tensorflow.compat.v1 as tf
+
+        from nets.backbone import Encoder
+
+
+        def create_encoder(config, input_ids):
+            x = tf.layers.dense(input_ids, 4, name="pre")
+            return Encoder(config, x)
+    """
+    plan = scan(
+        tmp_path,
+        {
+            "nets/__init__.py": "",
+            "nets/backbone.py": BACKBONE,
+            "helpers.py": helper,
+            "cls.py": head("import helpers", "helpers.create_encoder", 3, "cls"),
+            "tag.py": head("import helpers", "helpers.create_encoder", 5, "tag"),
+        },
+    )
+    ids = tuple(sorted(m.id for m in plan.models))
+    assert pair_depths(plan)[ids] == 2  # type: ignore[index]
+    assert all(trunk == () for _, trunk in plan.trunks)
+
+
+def test_an_imported_builder_that_makes_its_own_variables_stays_one_layer(tmp_path: Path) -> None:
+    """Only a helper that composes builders is looked into; `layers.embed` is a layer."""
+    plan = scan(
+        tmp_path,
+        {
+            "layers.py": """
+                import tensorflow.compat.v1 as tf
+
+
+                def embed(ids, vocab):
+                    table = tf.get_variable("table", [vocab, 8])
+                    return tf.nn.embedding_lookup(table, ids)
+            """,
+            "cls.py": """
+                import tensorflow.compat.v1 as tf
+
+                import layers
+
+
+                def model_fn(features, labels, mode, params):
+                    x = layers.embed(features["ids"], 100)
+                    return tf.layers.dense(x, 2, name="cls")
+            """,
+        },
+    )
+    [model] = plan.models
+    assert model.layers[0].label == "embed"
+    assert model.layers[0].builder_path == "layers.py"
