@@ -124,6 +124,7 @@ def scan(
         facts, parsed, workers = _gather_facts(
             sources, cache, config.jobs if jobs is None else jobs, progress
         )
+        parsed += _read_library_reexports(facts, sources, cache)
         modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
         options = plan_options(config)
         project = Project(modules, output_package=options.output_package)
@@ -132,6 +133,34 @@ def scan(
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), parsed, len(sources) - parsed, workers)
     return Scan(plan, diagnostics, stats, tuple(sources))
+
+
+def _read_library_reexports(
+    facts: dict[str, ModuleFacts], sources: Sequence[SourceFile], cache: FactsCache
+) -> int:
+    """Extract again, knowing them, the few modules that import a library name through another
+    scanned module (`from kashgari.layers import L`, `L = keras.layers` there) or a Keras layer
+    class another scanned module defines; the number parsed. Cached by content and those names."""
+    project = Project([facts[s.path] for s in sources])
+    parsed = 0
+    for source in sources:
+        if not facts[source.path].ok:
+            continue
+        imported = tuple(sorted(project.library_bindings(source.path).items()))
+        classes = project.layer_classes(source.path)
+        if not imported and not classes:
+            continue
+        key = hashlib.sha256(repr((source.digest, imported, classes)).encode()).hexdigest()
+        hit = cache.get(key, path=source.path)
+        if hit is None:
+            from codegen.scan.extract import extract  # libcst: only when something needs it
+
+            hit = extract(source, imported, classes)
+            cache.put(key, hit, path=source.path)
+            parsed += 1
+        facts[source.path] = hit
+    cache.flush()
+    return parsed
 
 
 def _unread(source: SourceFile) -> ModuleFacts:

@@ -136,6 +136,56 @@ class Project:
             return None  # not bound there, a cycle of re-exports, or a library name
         return self.target(".".join([bound, *rest]), path, seen | {step})
 
+    def library_bindings(self, path: str) -> dict[str, str]:
+        """Names `path` imports from scanned modules that stand there for a library module or API
+        (`from kashgari.layers import L`, where kashgari/layers binds `L = keras.layers`), to any
+        depth: what the extractor must know to read `L.Dense(...)` as the Keras layer it is."""
+        out: dict[str, str] = {}
+        for name, target in self.bindings(path).items():
+            if not apis.is_library(target) and not target.startswith("*."):
+                found = self._library_name(target, path, frozenset())
+                if found is not None:
+                    out[name] = found
+        return out
+
+    def layer_classes(self, path: str) -> tuple[str, ...]:
+        """The Keras layer classes of other scanned modules that `path` imports, as its calls
+        resolve them (`kashgari.layers.crf.CRF`): classes whose bases reach a Keras layer."""
+        out = []
+        for target in self.bindings(path).values():
+            if apis.is_library(target) or target.startswith("*."):
+                continue
+            located = self.target(target, path)
+            if located is not None and located[0] != path and self._keras_layer(located):
+                out.append(target)
+        return tuple(sorted(set(out)))
+
+    def _keras_layer(self, located: tuple[str, str]) -> bool:
+        if located not in self.classes:
+            return False
+        return any(
+            apis.is_keras_layer(apis.normalize_api(base))
+            for cls in self.mro(*located)
+            for base in self.classes[cls].bases
+        )
+
+    def _library_name(self, dotted: str, importer: str, seen: frozenset[str]) -> str | None:
+        level = len(dotted) - len(dotted.lstrip("."))
+        parts = dotted[level:].split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            path = self.module_path("." * level + ".".join(parts[:cut]), importer)
+            if path is None:
+                continue
+            name, step = parts[cut], f"{path}:{parts[cut]}"
+            bound = self.bindings(path).get(name)
+            if name in self.top_level.get(path, ()) or bound is None or step in seen:
+                return None  # defined there (user code), not bound there, or a cycle
+            spelled = ".".join([bound, *parts[cut + 1 :]])
+            if apis.is_library(bound):
+                return spelled
+            return self._library_name(spelled, path, seen | {step})
+        return None
+
     def bindings(self, path: str) -> dict[str, str]:
         """The names a scanned module binds by imports and aliases, to what they resolve."""
         known = self._bindings.get(path)

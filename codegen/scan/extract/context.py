@@ -30,6 +30,9 @@ class ModuleContext:
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
     tf1: bool = False  # set once the names are gathered: tf.X resolves to tf.compat.v1.X
     function_imports: frozenset[str] = frozenset()  # names a function body's own imports bind
+    # Imported Keras layer classes of other scanned modules, as their calls resolve
+    # (`kashgari.layers.crf.CRF`): an instance makes its weights where it is first called.
+    layer_classes: frozenset[str] = frozenset()
     # resolve() results, for the function walkers only: they run once the names above are final.
     resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
 

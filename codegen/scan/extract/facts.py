@@ -51,11 +51,20 @@ def _only_imports(statement: cst.CSTNode) -> bool:
 class Extractor:
     """Walks a module's statements, collecting module context, functions and symbols."""
 
-    def __init__(self, path: str, text: str, module: cst.Module):
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        module: cst.Module,
+        imported: tuple[tuple[str, str], ...] = (),
+        layer_classes: tuple[str, ...] = (),
+    ):
         self.path = path
         self.text = text
         self.module = module
-        self.ctx = ModuleContext()
+        # Names imported from scanned modules that stand for library names there (see
+        # linking.library_bindings): bound first, so the imports below keep them.
+        self.ctx = ModuleContext(aliases=dict(imported), layer_classes=frozenset(layer_classes))
         self.positions = Positions(module, text)
         self.functions: list[FunctionFacts] = []
         self.symbols: list[SymbolFacts] = []
