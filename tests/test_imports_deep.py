@@ -280,3 +280,86 @@ def test_an_imported_builder_that_makes_its_own_variables_stays_one_layer(tmp_pa
     [model] = plan.models
     assert model.layers[0].label == "embed"
     assert model.layers[0].builder_path == "layers.py"
+
+
+KERAS_LAYERS = {
+    "kit/__init__.py": "",
+    "kit/layers/__init__.py": """
+        import tensorflow as tf
+        from tensorflow.python import keras
+
+        from kit.layers.crf import CRF
+
+        L = keras.layers
+    """,
+    "kit/layers/crf.py": """
+        import tensorflow as tf
+
+
+        class CRF(tf.keras.layers.Layer):
+            def __init__(self, units, **kwargs):
+                super(CRF, self).__init__(**kwargs)
+                self.units = units
+
+            def build(self, input_shape):
+                self.transitions = self.add_weight(name="t", shape=[self.units, self.units])
+    """,
+}
+
+TAGGER = """
+    from tensorflow import keras
+
+    from kit.layers import L, CRF
+
+
+    class {name}(object):
+        def build_model_arc(self):
+            embed_model = self.embedding.embed_model
+            layer_rnn = L.Bidirectional(L.{cell}(units=128, return_sequences=True))
+            layer_dense = L.Dense(64, activation="tanh")
+            layer_crf = CRF(5)
+            tensor = layer_rnn(embed_model.output)
+            tensor = layer_dense(tensor)
+            output = layer_crf(tensor)
+            self.tf_model = keras.Model(embed_model.inputs, output)
+"""
+
+
+def test_a_library_alias_a_package_reexports_is_that_library_name(tmp_path: Path) -> None:
+    """kashgari's `from kashgari.layers import L` (`L = keras.layers` there, keras from
+    tensorflow.python): `L.Dense` is tf.keras's Dense; the imported custom CRF layer is a layer
+    object, in the sequence where it is first called."""
+    plan = scan(
+        tmp_path,
+        {
+            **KERAS_LAYERS,
+            "lstm.py": TAGGER.format(name="LSTMTagger", cell="LSTM"),
+            "lstm_copy.py": TAGGER.format(name="LSTMTaggerCopy", cell="LSTM"),
+            "gru.py": TAGGER.format(name="GRUTagger", cell="GRU"),
+        },
+    )
+    found = labels(plan)
+    lstm = found["lstm.py::LSTMTagger.build_model_arc"]
+    assert lstm[:2] == ["tf.keras.layers.Bidirectional", "tf.keras.layers.Dense"]
+    assert len(lstm) == 3  # the CRF last, where it is called
+    depths = pair_depths(plan)
+    lstm_ids = (
+        "lstm.py::LSTMTagger.build_model_arc",
+        "lstm_copy.py::LSTMTaggerCopy.build_model_arc",
+    )
+    assert depths[lstm_ids] == 3
+    # Bidirectional(LSTM) vs Bidirectional(GRU) first: nothing shared, the CRF included.
+    assert (
+        "gru.py::GRUTagger.build_model_arc",
+        "lstm.py::LSTMTagger.build_model_arc",
+    ) not in depths
+    assert not [d for d in plan.diagnostics if d.code == UNRESOLVED_IMPORT]
+
+
+def test_the_library_alias_is_known_only_when_the_tree_says_so(tmp_path: Path) -> None:
+    """The same model file, its package unscanned: nothing says `L` is Keras, so nothing is
+    known to create variables and the scan guesses no model."""
+    plan = scan(tmp_path, {"lstm.py": TAGGER.format(name="LSTMTagger", cell="LSTM")})
+    assert plan.models == ()
+    [module] = [b for b in plan.builders if b.id == "lstm.py::LSTMTagger.build_model_arc"]
+    assert not module.creates_variables
