@@ -363,3 +363,25 @@ def test_the_library_alias_is_known_only_when_the_tree_says_so(tmp_path: Path) -
     assert plan.models == ()
     [module] = [b for b in plan.builders if b.id == "lstm.py::LSTMTagger.build_model_arc"]
     assert not module.creates_variables
+
+
+def test_a_call_through_an_attribute_of_an_object_passed_in_ends_the_trunk(
+    tmp_path: Path,
+) -> None:
+    """`framework.embedding.word_embedding(x)`: whatever object the caller passes decides what
+    it creates, so the identical layer after it is not shared, and CG230 says where."""
+    model = """
+        import tensorflow.compat.v1 as tf
+
+
+        def create_model(framework, input_ids):
+            x = tf.layers.dense(input_ids, 4, name="first")
+            shape = framework.inputs.shape.as_list()
+            h = framework.embedding.word_embedding(x)
+            return tf.layers.dense(h, 2, name="out")
+    """
+    plan = scan(tmp_path, {"a.py": model, "b.py": model.replace("create_model", "create_other")})
+    assert pair_depths(plan)[("a.py::create_model", "b.py::create_other")] == 1
+    notes = [d for d in plan.diagnostics if d.code == UNRESOLVED_IMPORT]
+    assert sorted((d.path, d.line) for d in notes) == [("a.py", 7), ("b.py", 7)]
+    assert "framework.embedding.word_embedding" in notes[0].message

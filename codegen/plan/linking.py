@@ -351,6 +351,8 @@ class Project:
             if owner and (path, owner) in self.classes:
                 return self.method(path, owner, method)
             return None
+        if callee.startswith("param."):
+            return None  # an attribute of an object passed in: nothing the scan can see into
         if callee.startswith("self."):
             if class_ctx is None:
                 return None

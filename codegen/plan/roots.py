@@ -61,7 +61,7 @@ def unseen(call: LayerCall, project: Project) -> bool:
     builtin container's or a tensor's method (`self.items.append`) are not."""
     if call.local or call.callee.startswith("super."):
         return False
-    if call.callee.startswith("self."):
+    if call.callee.startswith(("self.", "param.")):  # an attribute's object, or a parameter's
         return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
     return worth_noting(call.callee, project)
 
