@@ -121,10 +121,11 @@ def scan(
     sources, discovery = discovered if discovered is not None else discover(paths, config)
     cache = open_facts_cache(config, use_cache)
     with gc_paused():  # facts, loaded or fresh, and the plan over them are all acyclic
-        facts, parsed, workers = _gather_facts(
+        facts, fresh, workers = _gather_facts(
             sources, cache, config.jobs if jobs is None else jobs, progress
         )
-        parsed += _read_library_reexports(facts, sources, cache)
+        fresh |= _read_library_reexports(facts, sources, cache)
+        parsed = len(fresh)
         modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
         options = plan_options(config)
         project = Project(modules, output_package=options.output_package)
@@ -137,12 +138,12 @@ def scan(
 
 def _read_library_reexports(
     facts: dict[str, ModuleFacts], sources: Sequence[SourceFile], cache: FactsCache
-) -> int:
+) -> set[str]:
     """Extract again, knowing them, the few modules that import a library name through another
     scanned module (`from kashgari.layers import L`, `L = keras.layers` there) or a Keras layer
-    class another scanned module defines; the number parsed. Cached by content and those names."""
+    class another scanned module defines; the paths parsed. Cached by content and those names."""
     project = Project([facts[s.path] for s in sources])
-    parsed = 0
+    parsed: set[str] = set()
     for source in sources:
         if not facts[source.path].ok:
             continue
@@ -157,7 +158,7 @@ def _read_library_reexports(
 
             hit = extract(source, imported, classes)
             cache.put(key, hit, path=source.path)
-            parsed += 1
+            parsed.add(source.path)
         facts[source.path] = hit
     cache.flush()
     return parsed
@@ -173,9 +174,9 @@ def _gather_facts(
     cache: FactsCache,
     jobs: int,
     progress: Progress | None,
-) -> tuple[dict[str, ModuleFacts], int, int]:
-    """Facts of every file, from the cache or extracted (in a pool for many files); the number
-    of files parsed and the workers used. New facts go to the cache, failures included: a file
+) -> tuple[dict[str, ModuleFacts], set[str], int]:
+    """Facts of every file, from the cache or extracted (in a pool for many files); the files
+    parsed and the workers used. New facts go to the cache, failures included: a file
     that does not parse is parsed again only when its bytes change."""
     facts: dict[str, ModuleFacts] = {}
     pending: list[SourceFile] = []
@@ -211,7 +212,7 @@ def _gather_facts(
     for source in pending:
         cache.put(source.digest, facts[source.path], path=source.path)
     cache.flush()
-    return facts, len(pending), workers
+    return facts, {source.path for source in pending}, workers
 
 
 def generated_files(

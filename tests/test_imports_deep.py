@@ -385,3 +385,19 @@ def test_a_call_through_an_attribute_of_an_object_passed_in_ends_the_trunk(
     notes = [d for d in plan.diagnostics if d.code == UNRESOLVED_IMPORT]
     assert sorted((d.path, d.line) for d in notes) == [("a.py", 7), ("b.py", 7)]
     assert "framework.embedding.word_embedding" in notes[0].message
+
+
+def test_modules_read_again_for_library_aliases_are_cached(tmp_path: Path) -> None:
+    """A warm scan parses nothing, the modules read knowing their library aliases included."""
+    files = {**KERAS_LAYERS, "lstm.py": TAGGER.format(name="LSTMTagger", cell="LSTM")}
+    for relative, text in files.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+    config = Config(root=str(tmp_path), cache_dir=str(tmp_path / ".cache"))
+    cold = pipeline.scan(["."], config, jobs=1)
+    warm = pipeline.scan(["."], config, jobs=1)
+    assert cold.stats.parsed == len(files)  # lstm.py and kit/layers read twice, counted once
+    assert warm.stats.parsed == 0
+    assert [m.layers for m in warm.plan.models] == [m.layers for m in cold.plan.models]
+    assert len(warm.plan.models[0].layers) == 3
