@@ -234,6 +234,9 @@ class Layer:
     frozen: bool = False  # a non-trainable weight (trainable=False): still a layer
     known_shape: bool = True  # False when its shape is only known at run time (params[...])
     variables: int | None = None  # an inline layer's variable count, when known statically
+    # (holder, line) of the call in the model's own file through which a helper of another file
+    # reached this layer (`encoder = helpers.build_encoder(...)` in a model_fn), or None.
+    site: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
@@ -61,7 +61,7 @@ def unseen(call: LayerCall, project: Project) -> bool:
     builtin container's or a tensor's method (`self.items.append`) are not."""
     if call.local or call.callee.startswith("super."):
         return False
-    if call.callee.startswith("self."):
+    if call.callee.startswith(("self.", "param.")):  # an attribute's object, or a parameter's
         return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
     return worth_noting(call.callee, project)
 
@@ -178,6 +178,7 @@ class LayerWalk:
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    site: tuple[str, int] | None = None  # the root file's call into a helper of another file
 
     def build(self) -> None:
         self.walk(self.root.entry, True, self.root.class_ctx, set())
@@ -224,14 +225,27 @@ class LayerWalk:
             )
             helper = (
                 self.root.kind in ("model_fn", "module")
-                and call.local
                 and self.project.functions[target].kind == "function"
             )
             # A class or function passed in decides what the callee creates: the call is one
             # layer of that identity; looking into the callee would find the same code for all.
             looks_into = (method or helper) and not refs
-            if looks_into and (clone is None or self.composes(target, class_ctx)):
+            # An imported helper (`create_model` in another module) is looked into only when it
+            # composes builders: its backbone is then the layer other models share; one that
+            # makes its variables itself stays one layer, by identity.
+            if looks_into and (
+                self.composes(target, None)
+                if helper and not call.local and not method
+                else clone is None or self.composes(target, class_ctx)
+            ):
+                enters = (
+                    self.site is None and path == self.root.path and id_path(target) != path
+                )
+                if enters:  # what the helper builds, this call in the model's file builds
+                    self.site = (function.qualname, call.line)
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                if enters:
+                    self.site = None
                 continue
             self.builder(
                 call, target, path, function, static and call.static, method, refs, weightless
@@ -259,6 +273,8 @@ class LayerWalk:
             self.static_depth = len(self.layers)
 
     def add(self, layer: Layer, static: bool) -> None:
+        if self.site is not None:
+            layer = replace(layer, site=self.site)
         if not static and self.static_depth is None:
             self.static_depth = len(self.layers)
         self.layers.append(layer)

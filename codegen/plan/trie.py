@@ -176,6 +176,8 @@ def _route(
     """How apply routes a shared layer: the builder or method to decorate where it is defined,
     or the lines to mark where the layer is built."""
     holder = layer.holder or model.build
+    if _through_site(model, layer):
+        return None, (layer.site[0], layer.site[1], layer.site[1])  # type: ignore[index]
     if layer.kind in ("inline-api", "inline-block"):
         return None, (holder, layer.line, layer.end_line)
     if _defined_here(model, layer, functions):
@@ -207,9 +209,19 @@ def _not_transferred(layer: Layer, imported: set[tuple[str, str | None]], path: 
     return ""
 
 
+def _through_site(model: Model, layer: Layer) -> bool:
+    """Whether a layer built in another file is the only layer its helper call in the model's
+    file builds: then a mark around that call holds exactly it."""
+    if layer.site is None or not layer.path or layer.path == model.path:
+        return False
+    return sum(1 for other in model.layers if other.site == layer.site) == 1
+
+
 def _unmarkable(model: Model, layer: Layer, functions: dict[str, FunctionFacts]) -> str:
     """Why a shared layer cannot be routed in the model's file, or ""."""
     needs_mark = not _defined_here(model, layer, functions)  # inline, library, imported
+    if _through_site(model, layer):
+        return ""
     if needs_mark and layer.path and layer.path != model.path:
         return (
             f"it is built in `{layer.holder}` of {layer.path}, another file, where this model's "

@@ -91,6 +91,10 @@ class CallWalker(TokenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
+            elif len(parts) >= 3 and parts[0] in self.param_index:
+                # Reached through an attribute of an object passed in
+                # (`framework.embedding.word_embedding(x)`): whatever the caller gave, unseen.
+                self.record_layer("param." + ".".join(parts), False, node, params)
         elif (
             type(func) is cst.Attribute
             and type(func.value) is cst.Call

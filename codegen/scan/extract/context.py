@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -29,6 +29,10 @@ class ModuleContext:
     star_local: list[str] = field(default_factory=list)  # star imports of non-library modules
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
     tf1: bool = False  # set once the names are gathered: tf.X resolves to tf.compat.v1.X
+    function_imports: frozenset[str] = frozenset()  # names a function body's own imports bind
+    # Imported Keras layer classes of other scanned modules, as their calls resolve
+    # (`kashgari.layers.crf.CRF`): an instance makes its weights where it is first called.
+    layer_classes: frozenset[str] = frozenset()
     # resolve() results, for the function walkers only: they run once the names above are final.
     resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
 
@@ -159,6 +163,52 @@ def _bases(ctx: ModuleContext, node: cst.ClassDef) -> tuple[str, ...]:
             ctx.resolve(parts) or ".".join(parts) if parts[0] in ctx.aliases else ".".join(parts)
         )
     return tuple(out)
+
+
+def local_imports(statements: Sequence[cst.BaseStatement]) -> dict[str, str]:
+    """Names a function body binds by its own imports (`from pkg import modeling` inside
+    `create_model`), branches included, nested defs and classes not: they have their own scope."""
+    out: dict[str, str] = {}
+    for statement in statements:
+        if type(statement) is cst.SimpleStatementLine:
+            for small in statement.body:
+                if type(small) is cst.Import or (
+                    type(small) is cst.ImportFrom and type(small.names) is not cst.ImportStar
+                ):
+                    for bound, target, _ in import_bindings(small):
+                        out.setdefault(bound, target)
+        elif type(statement) in BLOCK_STATEMENTS:
+            for block in nested_blocks(statement):
+                for bound, target in local_imports(block).items():
+                    out.setdefault(bound, target)
+    return out
+
+
+def function_context(
+    ctx: ModuleContext, statements: Sequence[cst.BaseStatement], text: str
+) -> ModuleContext:
+    """The context a function body resolves names in: the module's, plus the names its own imports
+    bind, which hide module-level names as Python's local scope does. The module's own context
+    when the body imports nothing (nearly always)."""
+    bound = local_imports(statements)
+    if not bound:
+        return ctx
+    hidden = set(bound)
+    local = replace(
+        ctx,
+        aliases={**ctx.aliases, **bound},
+        functions={k: v for k, v in ctx.functions.items() if k not in hidden},
+        classes={k: v for k, v in ctx.classes.items() if k not in hidden},
+        constants={k: v for k, v in ctx.constants.items() if k not in hidden},
+        symbols=ctx.symbols - hidden,
+        function_imports=ctx.function_imports | hidden,
+        resolved={},
+    )
+    plain = [alias for alias, target in bound.items() if target == "tensorflow"]
+    if plain and not ctx.tf1:
+        names = "|".join(re.escape(alias) for alias in plain)
+        local.tf1 = re.search(rf"\b(?:{names})\.(?:{_TF1_ONLY})", text) is not None
+    return local
 
 
 # APIs only TF1 has at the top of `tensorflow` (TF2 moved them under tf.compat.v1 or removed them).

@@ -10,7 +10,12 @@ import libcst as cst
 from codegen import names, stable_hash
 from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
 from codegen.scan.extract import objects, units
-from codegen.scan.extract.context import ModuleContext, gather_module, settle
+from codegen.scan.extract.context import (
+    ModuleContext,
+    function_context,
+    gather_module,
+    settle,
+)
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import (
     BLOCK_STATEMENTS,
@@ -46,11 +51,20 @@ def _only_imports(statement: cst.CSTNode) -> bool:
 class Extractor:
     """Walks a module's statements, collecting module context, functions and symbols."""
 
-    def __init__(self, path: str, text: str, module: cst.Module):
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        module: cst.Module,
+        imported: tuple[tuple[str, str], ...] = (),
+        layer_classes: tuple[str, ...] = (),
+    ):
         self.path = path
         self.text = text
         self.module = module
-        self.ctx = ModuleContext()
+        # Names imported from scanned modules that stand for library names there (see
+        # linking.library_bindings): bound first, so the imports below keep them.
+        self.ctx = ModuleContext(aliases=dict(imported), layer_classes=frozenset(layer_classes))
         self.positions = Positions(module, text)
         self.functions: list[FunctionFacts] = []
         self.symbols: list[SymbolFacts] = []
@@ -135,7 +149,9 @@ class Extractor:
             for s in statements
             if type(s) is cst.FunctionDef
         }
-        walker = FunctionWalker(self.ctx, qualname=qualname, class_name=class_name, nested=nested)
+        outer = self.ctx
+        ctx = function_context(outer, statements, self.text)  # its own imports bind locally
+        walker = FunctionWalker(ctx, qualname=qualname, class_name=class_name, nested=nested)
         decorators = [decorator_name(d) for d in node.decorators]
         is_method = class_name is not None and not any(
             d.endswith("staticmethod") for d in decorators
@@ -179,9 +195,11 @@ class Extractor:
             s for s in statements if type(s) is cst.FunctionDef or type(s) is cst.ClassDef
         ]
         if nested_scopes:
+            self.ctx = ctx  # closures see the enclosing function's imports
             self.collect_functions(
                 nested_scopes, prefix=qualname + ".", class_name=None, kind="nested"
             )
+            self.ctx = outer
 
     def facts(
         self,

@@ -327,6 +327,9 @@ class TokenWalker:
 
     def as_name(self, node: cst.AsName) -> None:
         self.same("as")
+        if type(node.name) is cst.Name and node.name.value in self.ctx.function_imports:
+            self.walk(node.name)  # `import tensorflow as tf` in a body: an alias, not a local
+            return
         self.walk_store(node.name)
 
     def aug_assign(self, node: cst.AugAssign) -> None:
