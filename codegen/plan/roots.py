@@ -120,6 +120,8 @@ def find_roots(
     for path, name in sorted(project.classes):
         if (path, name) in subclassed or project.is_driver(function_id(path, name)):
             continue
+        if prints.keras_classes.get((path, name)) == "layer":
+            continue  # a custom Keras layer class is a layer of the models that use it, never one
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model

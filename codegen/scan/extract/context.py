@@ -28,6 +28,8 @@ class ModuleContext:
     star_modules: list[str] = field(default_factory=list)
     star_local: list[str] = field(default_factory=list)  # star imports of non-library modules
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
+    # Library modules re-exported by a module of the project: (bound name, library), assumed.
+    reexports: list[tuple[str, str]] = field(default_factory=list)
     tf1: bool = False  # set once the names are gathered: tf.X resolves to tf.compat.v1.X
     # resolve() results, for the function walkers only: they run once the names above are final.
     resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
@@ -121,6 +123,10 @@ def _gather_small(
                 ctx.star_local.append(module)
             return
         for bound, target, statement in import_bindings(small):
+            library = _reexported_library(small, target)
+            if library is not None:
+                target, statement = library, _import_statement(library, bound)
+                ctx.reexports.append((bound, library))
             ctx.aliases.setdefault(bound, target)
             symbols.append(SymbolFacts(bound, "import", 1, target, (), statement, target))
         return
@@ -146,6 +152,23 @@ def _gather_small(
         if value is not None:
             ctx.constants[name] = value
         ctx.symbols.add(name)
+
+
+def _reexported_library(node: cst.Import | cst.ImportFrom, target: str) -> str | None:
+    """`from ...modeling_tf_utils import keras`: a library module that a module of the project
+    imported and re-exports (after `try: import tf_keras as keras / except ImportError: import
+    keras`). Python gives the importer that very module, so it is the library here too."""
+    if type(node) is not cst.ImportFrom:
+        return None
+    module, _, name = target.rpartition(".")
+    if not module or apis.is_library(module.lstrip(".")) or name not in apis.LIBRARY_ROOTS:
+        return None
+    return name
+
+
+def _import_statement(library: str, bound: str) -> str:
+    """The import that binds `bound` to the library module itself (what layers_common copies)."""
+    return f"import {library}" if bound == library else f"import {library} as {bound}"
 
 
 def _bases(ctx: ModuleContext, node: cst.ClassDef) -> tuple[str, ...]:
@@ -176,7 +199,7 @@ def settle(
 ) -> tuple[tuple[str, str], ...]:
     """Final touches once a module's names are gathered: `tf` through a star import, TF1 flavour.
 
-    Returns the names taken to come through star imports."""
+    Returns the names taken to come through star imports or re-exported library imports."""
     assumed: tuple[tuple[str, str], ...] = ()
     if ctx.star_local and "tf" not in ctx.aliases and "tf" not in ctx.symbols and "tf." in text:
         # `from utils.prepare_data import *` where that module imports tensorflow as tf: the
@@ -188,6 +211,7 @@ def settle(
             )
         )
         assumed = (("tf", "tensorflow"),)
+    assumed += tuple(ctx.reexports)
     plain = [alias for alias, target in ctx.aliases.items() if target == "tensorflow"]
     if plain:
         names = "|".join(re.escape(alias) for alias in plain)

@@ -151,9 +151,7 @@ class Extractor:
             if names.routing_kind(spelled) is None:  # our own decorators never make copies differ
                 walker.walk(decorator.decorator)
         walker.same("async" if node.asynchronous else "def")
-        walker.walk(node.params)
-        if node.returns is not None:
-            walker.walk(node.returns.annotation)
+        walker.walk(node.params)  # the return annotation, as any annotation, never decides
         walker.units(node.body)
         defaults = tuple(
             [

@@ -203,8 +203,8 @@ class TokenWalker:
         previous, self.storing = self.storing, True
         self.name(node.name)
         self.storing = previous
-        if node.annotation is not None:
-            self.walk(node.annotation)
+        # Annotations never decide (`config: BertConfig` in a copy that says `RobertaConfig`):
+        # they change no variable that is created, so they are not part of the code compared.
         default = node.default
         if default is not None:
             if type(default) in NAME_VALUE_NODES and apis.is_name_parameter(node.name.value):
@@ -339,7 +339,6 @@ class TokenWalker:
     def ann_assign(self, node: cst.AnnAssign) -> None:
         self.same("AnnAssign")
         self.walk_store(node.target)
-        self.walk(node.annotation.annotation)
         if node.value is not None:
             self.walk(node.value)
         self.same(")")

@@ -1,0 +1,194 @@
+"""Custom Keras layer classes as whole classes: which scanned classes are Keras layers or models,
+their clone classes (every method a clone, deep-equivalent, bases included) and the near-misses
+between them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from codegen import stable_hash
+from codegen.ids import function_id, split_id
+from codegen.model import CloneClass, FunctionFacts, NearMiss
+from codegen.plan.linking import Project
+from codegen.scan import apis
+
+KerasKind = Literal["layer", "model"]
+# Library base classes that make a class a Keras model rather than a layer.
+_MODEL_LEAVES = frozenset({"Model", "Sequential", "Functional"})
+# A near-miss between classes is reported for at most this many differing methods.
+MAX_METHODS_APART = 2
+
+
+def library_base(dotted: str) -> KerasKind | None:
+    """What a library base class makes a class that derives from it: a Keras layer
+    (`keras.layers.Layer`, `tf.keras.layers.Dense`, `keras.Layer`), a model (`keras.Model`,
+    `tf.keras.models.Model`), or neither."""
+    dotted = apis.normalize_api(dotted)
+    parts = dotted.split(".")
+    if not apis.is_library(dotted) or not any(p in ("keras", "tf_keras") for p in parts):
+        return None
+    if parts[-1] in _MODEL_LEAVES:
+        return "model"
+    if apis.is_keras_layer(dotted) or parts[-1] == "Layer":
+        return "layer"
+    return None
+
+
+def keras_kind(project: Project, path: str, name: str) -> KerasKind | None:
+    """Whether a scanned class is a Keras layer or model class, through its bases in any scanned
+    module (a model base anywhere up the chain makes it a model)."""
+    found: KerasKind | None = None
+    for cpath, cname in project.mro(path, name):
+        for base in project.classes[(cpath, cname)].bases:
+            if project.resolve_class(base, cpath) is not None:
+                continue  # a scanned class: mro() walks it
+            dotted = base
+            if "." not in base:  # `class ScaleOffset(Layer)` under `from keras.layers import *`
+                dotted = project.star_library(base, cpath) or base
+            kind = library_base(dotted)
+            if kind == "model":
+                return "model"
+            found = found or kind
+    return found
+
+
+@dataclass(frozen=True)
+class ClassPrints:
+    """Keras classes as whole classes: their kinds, identities, clone classes and near-misses."""
+
+    kinds: dict[tuple[str, str], KerasKind]  # (path, class) of every Keras layer or model class
+    identity: dict[str, str]  # class id "path::Class" -> whole-class deep-equivalence hash
+    clone_classes: tuple[CloneClass, ...]
+    class_of: dict[str, str]  # class id -> clone class id
+    near_misses: tuple[NearMiss, ...]
+
+
+def keras_classes(project: Project) -> dict[tuple[str, str], KerasKind]:
+    """Every scanned class that derives from a Keras layer or model, with its kind."""
+    out: dict[tuple[str, str], KerasKind] = {}
+    for path, name in sorted(project.classes):
+        kind = keras_kind(project, path, name)
+        if kind is not None:
+            out[(path, name)] = kind
+    return out
+
+
+def class_prints(
+    project: Project,
+    closure: dict[str, str],
+    creates: frozenset[str],
+    *,
+    first_id: int,
+    taken_names: set[str],
+    near_miss: Callable[[str, str], NearMiss | None],
+) -> ClassPrints:
+    """Clone classes of Keras classes that create variables: a class is a copy of another only
+    when its whole body is (its `__init__`, `build`, `call` and helpers, each a clone, with
+    deep equivalence, and its bases); `closure` holds the deep-equivalence hash of every
+    function and module-level symbol, classes included (`path::Class`). `near_miss` judges two
+    methods; ids continue from `first_id` and names avoid `taken_names`."""
+    kinds = keras_classes(project)
+    identity: dict[str, str] = {}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for (path, name), kind in kinds.items():
+        cid = function_id(path, name)
+        methods = [function_id(path, f"{name}.{m}") for m in project.classes[(path, name)].methods]
+        if cid not in closure or not any(m in creates for m in methods):
+            continue
+        identity[cid] = stable_hash(f"{kind}|{closure[cid]}")
+        groups[identity[cid]].append(cid)
+    drafts = []
+    for digest, members in groups.items():
+        if len(members) < 2:
+            continue
+        members.sort()
+        exact = {_exact(project, m) for m in members}
+        drafts.append(
+            (
+                split_id(members[0])[1],
+                members[0],
+                "exact" if len(exact) == 1 else "renamed",
+                tuple(members),
+                digest,
+            )
+        )
+    drafts.sort()
+    clones: list[CloneClass] = []
+    for offset, (name, canonical, exactness, group, digest) in enumerate(drafts):
+        unique, n = name, 1
+        while unique in taken_names:
+            n += 1
+            unique = f"{name}_{n}"
+        taken_names.add(unique)
+        clones.append(
+            CloneClass(f"C{first_id + offset}", exactness, unique, canonical, group, digest)  # type: ignore[arg-type]
+        )
+    class_of = {m: c.id for c in clones for m in c.members}
+    near = _near_misses(project, identity, near_miss)
+    return ClassPrints(kinds, identity, tuple(clones), class_of, near)
+
+
+def _exact(project: Project, cid: str) -> tuple[str, ...]:
+    """A class's methods as written (names kept): equal for exact copies."""
+    path, name = split_id(cid)
+    out = []
+    for method in project.classes[(path, name)].methods:
+        fid = function_id(path, f"{name}.{method}")
+        function: FunctionFacts | None = project.functions.get(fid)
+        out.append(f"{method}:{function.exact_hash if function else '?'}")
+    return tuple(out)
+
+
+def _near_misses(
+    project: Project, identity: dict[str, str], near_miss: Callable[[str, str], NearMiss | None]
+) -> tuple[NearMiss, ...]:
+    """Classes with the same methods whose bodies are the same but for a few methods that are
+    near-misses of each other (kernel 5 vs 3 in `build`): reported, never merged."""
+    by_shape: dict[tuple[str, ...], dict[str, str]] = defaultdict(dict)
+    for cid in sorted(identity):
+        path, name = split_id(cid)
+        by_shape[_skeleton(project, path, name)].setdefault(identity[cid], cid)
+    out: list[NearMiss] = []
+    for representatives in by_shape.values():
+        reps = sorted(representatives.values())
+        for index, a in enumerate(reps):
+            for b in reps[index + 1 :]:
+                found = _class_near_miss(project, a, b, near_miss)
+                if found is not None:
+                    out.append(found)
+    return tuple(sorted(out, key=lambda n: (n.a, n.b)))
+
+
+def _skeleton(project: Project, path: str, name: str) -> tuple[str, ...]:
+    """A class's methods by name and literal-blind shape: near-miss candidates share it."""
+    out = []
+    for method in sorted(project.classes[(path, name)].methods):
+        function = project.functions.get(function_id(path, f"{name}.{method}"))
+        out.append(f"{method}:{function.skeleton_hash if function else '?'}")
+    return tuple(out)
+
+
+def _class_near_miss(
+    project: Project, a: str, b: str, near_miss: Callable[[str, str], NearMiss | None]
+) -> NearMiss | None:
+    """Two alike classes as one near-miss: the reasons of their differing methods."""
+    (pa, na), (pb, nb) = split_id(a), split_id(b)
+    reasons: list[str] = []
+    diffs: list[str] = []
+    for method in sorted(project.classes[(pa, na)].methods):
+        fa, fb = function_id(pa, f"{na}.{method}"), function_id(pb, f"{nb}.{method}")
+        found = near_miss(fa, fb)
+        if found is not None:
+            reasons.append(f"`{method}` {found.reason}")
+            diffs.append(found.diff)
+    if not reasons or len(reasons) > MAX_METHODS_APART:
+        return None
+    return NearMiss(a, b, "class differs: " + "; ".join(reasons), "\n".join(diffs))
+
+
+def member_classes(clones: Sequence[CloneClass]) -> dict[str, CloneClass]:
+    """Class id -> its clone class."""
+    return {m: c for c in clones for m in c.members}
