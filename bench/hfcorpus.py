@@ -7,6 +7,7 @@ class, and which clone classes join classes that the comments or the code say di
 from __future__ import annotations
 
 import argparse
+import ast
 import itertools
 import json
 import os
@@ -96,9 +97,60 @@ def load_expectations(path: Path = EXPECTATIONS) -> dict[str, str]:
     return {e["copy"]: e["why"] for e in json.loads(path.read_text())["apart"]}
 
 
-def score(pairs: list[Pair], scan_json: dict[str, Any]) -> dict[str, Any]:
+# How each model spells its own name; the copies rename exactly these (`with Bert->Roberta`).
+SPELLINGS = {
+    "bert": "Bert BERT bert",
+    "roberta": "Roberta ROBERTA roberta",
+    "roberta_prelayernorm": "RobertaPreLayerNorm ROBERTA_PRELAYERNORM roberta_prelayernorm",
+    "electra": "Electra ELECTRA electra",
+    "camembert": "Camembert CAMEMBERT camembert",
+    "xlm_roberta": "XLMRoberta XLM_ROBERTA xlm_roberta xlm-roberta",
+    "layoutlm": "LayoutLM LAYOUTLM layoutlm",
+    "distilbert": "DistilBert DISTILBERT distilbert",
+    "albert": "Albert ALBERT albert",
+    "mobilebert": "MobileBert MOBILEBERT mobilebert",
+}
+_MODEL_NAMES = re.compile(
+    "|".join(sorted({w for v in SPELLINGS.values() for w in v.split()}, key=len, reverse=True))
+)
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return tree
+
+
+def class_code(folder: Path, cid: str, *, whole: bool = False) -> str | None:
+    """A class's code as a copy would be compared by hand: docstrings dropped and every model's
+    own name replaced by one placeholder (what `with Bert->Roberta` renames). Its bases and
+    methods (a class is a copy only if `__init__`, `build`, `call` and its helpers all are), or
+    with `whole` its class attributes too (`config_class`, `_keys_to_ignore_on_load_missing`)."""
+    path, name = cid.split("::", 1)
+    text = (folder / path).read_text(encoding="utf-8")
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            segment = ast.get_source_segment(text, node) or ""
+            tree = _without_docstrings(ast.parse(_MODEL_NAMES.sub("MODEL", segment)))
+            cls = tree.body[0]  # type: ignore[attr-defined]
+            if not whole:
+                cls.body = [n for n in cls.body if isinstance(n, ast.FunctionDef)]
+            return ast.dump(tree)
+    return None
+
+
+def score(pairs: list[Pair], scan_json: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Pairs in one clone class, pairs apart, and wrong joins: a clone class holding two classes
-    that no chain of comments says are copies (the comments are the ground truth)."""
+    that no chain of comments says are copies and whose code (docstrings dropped, model names
+    renamed as the comments do) differs."""
     group = {m: c["id"] for c in scan_json.get("clone_classes", []) for m in c["members"]}
     joined = [p for p in pairs if p.copy in group and group.get(p.copy) == group.get(p.source)]
     apart = [p for p in pairs if p not in joined]
@@ -113,17 +165,23 @@ def score(pairs: list[Pair], scan_json: dict[str, Any]) -> dict[str, Any]:
     for p in pairs:
         parent[find(p.copy)] = find(p.source)
     wrong: list[tuple[str, str, str]] = []
+    metadata: list[tuple[str, str, str]] = []  # same methods and bases, other class attributes
     for clone in scan_json.get("clone_classes", []):
         members = [m for m in clone["members"] if "." not in m.split("::", 1)[1]]
         members = [m for m in members if m.split("::", 1)[0].startswith("transformers/models/")]
         for a, b in itertools.pairwise(members):
-            if find(a) != find(b):
+            if find(a) == find(b):
+                continue
+            if class_code(folder, a) != class_code(folder, b):
                 wrong.append((clone["id"], a, b))
+            elif class_code(folder, a, whole=True) != class_code(folder, b, whole=True):
+                metadata.append((clone["id"], a, b))
     return {
         "pairs": len(pairs),
         "joined": len(joined),
         "apart": [(p.copy, p.source) for p in apart],
         "wrong_joins": wrong,
+        "metadata_joins": metadata,
     }
 
 
@@ -138,13 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.dump:
         args.dump.write_text(json.dumps(scan_json, indent=1, sort_keys=True))
     pairs = copied_pairs(folder)
-    result = score(pairs, scan_json)
+    result = score(pairs, scan_json, folder)
     allowed = load_expectations()
     print(f"copied class pairs: {result['pairs']}, in one clone class: {result['joined']}")
     for copy, source in result["apart"]:
         why = allowed.get(copy)
         shown = f"{copy} ~ {source}"
         print(f"apart (expected): {shown}: {why}" if why else f"apart: {shown}")
+    for clone, a, b in result["metadata_joins"]:
+        print(f"joined: same bases and methods, class attributes differ {clone}: {a} ~ {b}")
     for clone, a, b in result["wrong_joins"]:
         print(f"WRONG JOIN {clone}: {a} ~ {b}")
     elapsed = time.perf_counter() - start

@@ -99,6 +99,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_nearmiss_bound.py": "both near-miss scorers over generated corpora",
     "test_runtime_keras.py": "Keras 3 models trained in a subprocess per backend",
     "test_warm_path.py": "a fresh interpreter per command, to see which modules it loads",
+    "test_hf_copies.py": "transformers' TF model files downloaded, extracted and scanned",
 }
 SLOW_TESTS: dict[str, frozenset[str]] = {
     "test_parser.py": frozenset({"test_every_repository_source_parses_to_the_same_tree"}),
@@ -108,6 +109,7 @@ SLOW_TESTS: dict[str, frozenset[str]] = {
 }
 NETWORK_MODULES: dict[str, str] = {
     "test_precommit.py": "pre-commit pip-installs the hook's environment from PyPI",
+    "test_hf_copies.py": "pip downloads transformers 4.46.3 (cached after the first run)",
 }
 TF_PACKAGES = frozenset({"tensorflow", "tf_keras", "keras"})
 

@@ -95,10 +95,15 @@ def class_prints(
     groups: dict[str, list[str]] = defaultdict(list)
     for (path, name), kind in kinds.items():
         cid = function_id(path, name)
-        methods = [function_id(path, f"{name}.{m}") for m in project.classes[(path, name)].methods]
+        methods = [
+            function_id(cpath, f"{cname}.{m}")
+            for cpath, cname in project.mro(path, name)
+            for m in project.classes[(cpath, cname)].methods
+        ]
         if cid not in closure or not any(m in creates for m in methods):
-            continue
-        identity[cid] = stable_hash(f"{kind}|{closure[cid]}")
+            continue  # its own or inherited methods create nothing: no layer to identify
+        attributes = _read_attributes(project, path, name)
+        identity[cid] = stable_hash(f"{kind}|{closure[cid]}|{attributes}")
         groups[identity[cid]].append(cid)
     drafts = []
     for digest, members in groups.items():
@@ -129,6 +134,48 @@ def class_prints(
     class_of = {m: c.id for c in clones for m in c.members}
     near = _near_misses(project, identity, near_miss)
     return ClassPrints(kinds, identity, tuple(clones), class_of, near)
+
+
+# The methods where a layer class makes what it holds; what they call through `self` counts too.
+_CONSTRUCTION = ("__init__", "build", "call", "__call__")
+
+
+def construction_reads(project: Project, path: str, name: str) -> set[str]:
+    """Attributes read through `self` by the methods that build and call an instance of the
+    class (`__init__`, `build`, `call` and what they call on `self`), as the instance finds
+    them (overrides first)."""
+    pending = [project.method(path, name, m) for m in _CONSTRUCTION]
+    seen: set[str] = set()
+    reads: set[str] = set()
+    while pending:
+        fid = pending.pop()
+        if fid is None or fid in seen or fid not in project.functions:
+            continue
+        seen.add(fid)
+        function = project.functions[fid]
+        reads.update(function.self_reads)
+        called = [c.rpartition(".")[2] for c in function.local_calls if "." in c]
+        called += [
+            c.callee[5:] for c in function.layer_calls if c.callee.startswith(("self.", "super."))
+        ]
+        pending += [project.method(path, name, m) for m in called if "." not in m]
+    return reads
+
+
+def _read_attributes(project: Project, path: str, name: str) -> str:
+    """The class attributes (its own or its scanned bases') that building or calling the layer
+    reads (`units = 3` read in `build`), as the instance finds them: these decide; metadata
+    that only other code reads (`config_class`, `base_model_prefix`) never does."""
+    reads = construction_reads(project, path, name)
+    found: dict[str, str] = {}
+    for cpath, cname in project.mro(path, name):
+        module = project.modules.get(cpath)
+        for symbol in module.symbols if module is not None else ():
+            if symbol.kind == "class" and symbol.name == cname:
+                for attribute, digest in symbol.attributes:
+                    if attribute in reads:
+                        found.setdefault(attribute, digest)
+    return repr(sorted(found.items()))
 
 
 def _exact(project: Project, cid: str) -> tuple[str, ...]:

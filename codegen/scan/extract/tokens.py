@@ -64,6 +64,8 @@ class TokenWalker:
         # Layer objects built and not yet used: bound name -> signature (see `objects`).
         self.objects: dict[str, str] = {}
         self.used_objects: list[str] = []  # signatures of those the current statement used
+        # Attributes read through `self` (`self.units`), in order: which class attributes count.
+        self.self_reads: dict[str, None] = {}
 
     # -- token emission ---------------------------------------------------------------------
     def stream(self, overrides: list[tuple[int, str]]) -> list[str]:
@@ -138,6 +140,7 @@ class TokenWalker:
             root = parts[0]
             if root == self.self_name:
                 self.renamed.append("SELF." + ".".join(parts[1:]))
+                self.self_reads[parts[1]] = None
                 return
             if root not in self.locals and root not in self.ctx.symbols:
                 resolved = self.ctx.resolve_final(parts)
