@@ -102,8 +102,7 @@ def class_prints(
         ]
         if cid not in closure or not any(m in creates for m in methods):
             continue  # its own or inherited methods create nothing: no layer to identify
-        attributes = _read_attributes(project, path, name)
-        identity[cid] = stable_hash(f"{kind}|{closure[cid]}|{attributes}")
+        identity[cid] = stable_hash(f"{kind}|{closure[cid]}")
         groups[identity[cid]].append(cid)
     drafts = []
     for digest, members in groups.items():
@@ -162,10 +161,15 @@ def construction_reads(project: Project, path: str, name: str) -> set[str]:
     return reads
 
 
-def _read_attributes(project: Project, path: str, name: str) -> str:
+def read_attributes(project: Project, path: str, name: str) -> str:
     """The class attributes (its own or its scanned bases') that building or calling the layer
     reads (`units = 3` read in `build`), as the instance finds them: these decide; metadata
     that only other code reads (`config_class`, `base_model_prefix`) never does."""
+    return repr(sorted(_attribute_values(project, path, name).items()))
+
+
+def _attribute_values(project: Project, path: str, name: str) -> dict[str, str]:
+    """read_attributes() as {attribute: hash of its value}."""
     reads = construction_reads(project, path, name)
     found: dict[str, str] = {}
     for cpath, cname in project.mro(path, name):
@@ -175,7 +179,7 @@ def _read_attributes(project: Project, path: str, name: str) -> str:
                 for attribute, digest in symbol.attributes:
                     if attribute in reads:
                         found.setdefault(attribute, digest)
-    return repr(sorted(found.items()))
+    return found
 
 
 def _exact(project: Project, cid: str) -> tuple[str, ...]:
@@ -231,6 +235,11 @@ def _class_near_miss(
         if found is not None:
             reasons.append(f"`{method}` {found.reason}")
             diffs.append(found.diff)
+    values_a, values_b = _attribute_values(project, pa, na), _attribute_values(project, pb, nb)
+    differing = sorted(k for k in {*values_a, *values_b} if values_a.get(k) != values_b.get(k))
+    if differing and len(reasons) < MAX_METHODS_APART:
+        shown = ", ".join(f"`{k}`" for k in differing)
+        reasons.append(f"the class attributes its layer is built with differ: {shown}")
     if not reasons or len(reasons) > MAX_METHODS_APART:
         return None
     return NearMiss(a, b, "class differs: " + "; ".join(reasons), "\n".join(diffs))

@@ -6,13 +6,13 @@ import difflib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.lines import split_lines
 from codegen.model import Builder, CloneClass, FunctionFacts, ModuleFacts, NearMiss
-from codegen.plan.classes import KerasKind, class_prints, keras_classes
+from codegen.plan.classes import KerasKind, class_prints, keras_classes, read_attributes
 from codegen.plan.identity import builder_identity as builder_identity
 from codegen.plan.identity import call_signature as call_signature
 from codegen.plan.identity import canonical_params as canonical_params
@@ -83,6 +83,9 @@ class _Graph:
             for symbol in symbols.values():
                 sid = function_id(module.path, symbol.name)
                 self.shallow[sid] = f"{symbol.kind}:{symbol.shallow_hash}"
+                if symbol.attributes:  # `kernel_size = 3`: decides when building reads it
+                    read = read_attributes(project, module.path, symbol.name)
+                    self.shallow[sid] += "|" + read
                 deps = [resolve(n) for n in symbol.deps if "." not in n]
                 methods = [function_id(module.path, n) for n in symbol.deps if "." in n]
                 self.deps[sid] = tuple(d for d in (*deps, *methods) if d)
@@ -208,12 +211,12 @@ def fingerprint(
         closure,
         creates,
         first_id=len(classes) + 1,
-        taken_names={c.name for c in classes},
+        taken_names=set(),
         near_miss=methods_apart,
     )
     return Fingerprints(
         builders,
-        classes + whole.clone_classes,
+        _yield_names(classes, whole.clone_classes) + whole.clone_classes,
         tuple(sorted(near + whole.near_misses, key=lambda n: (n.a, n.b))),
         class_of,
         creates,
@@ -222,6 +225,25 @@ def fingerprint(
         whole.identity,
         whole.class_of,
     )
+
+
+def _yield_names(
+    functions: tuple[CloneClass, ...], classes: tuple[CloneClass, ...]
+) -> tuple[CloneClass, ...]:
+    """A Keras class's clone class is named after the class (`ConvBlock`); a clone class of
+    its constructor, named so too, takes the next free name."""
+    wanted = {c.name for c in classes}
+    taken = wanted | {c.name for c in functions}
+    out = []
+    for clone in functions:
+        if clone.name in wanted:
+            n = 2
+            while f"{clone.name}_{n}" in taken:
+                n += 1
+            taken.add(f"{clone.name}_{n}")
+            clone = replace(clone, name=f"{clone.name}_{n}")
+        out.append(clone)
+    return tuple(out)
 
 
 def clone_name(function: FunctionFacts) -> str:

@@ -129,7 +129,7 @@ def builder_identity(
             label = id_qualname(whole)
             return f"local:{whole}", label, "local:" + prints.class_identity[whole], ()
         clone = classes[clone_id]
-        return clone.id, clone.name, clone.content_hash, ()
+        return clone.id, id_qualname(clone.canonical), clone.content_hash, ()
     class_id = prints.class_of.get(target)
     if class_id is None:
         qualname = id_qualname(target)
