@@ -4,6 +4,7 @@ between them."""
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -170,16 +171,36 @@ def read_attributes(project: Project, path: str, name: str) -> str:
 
 def _attribute_values(project: Project, path: str, name: str) -> dict[str, str]:
     """read_attributes() as {attribute: hash of its value}."""
+    table = _class_attributes(project)
+    chain = [table[c] for c in project.mro(path, name) if c in table]
+    if not chain:
+        return {}  # no class attributes anywhere up the chain (nearly every class)
     reads = construction_reads(project, path, name)
     found: dict[str, str] = {}
-    for cpath, cname in project.mro(path, name):
-        module = project.modules.get(cpath)
-        for symbol in module.symbols if module is not None else ():
-            if symbol.kind == "class" and symbol.name == cname:
-                for attribute, digest in symbol.attributes:
-                    if attribute in reads:
-                        found.setdefault(attribute, digest)
+    for attributes in chain:
+        for attribute, digest in attributes:
+            if attribute in reads:
+                found.setdefault(attribute, digest)
     return found
+
+
+# Per project (weakly held, so a finished scan's project is freed): (path, class) -> attributes.
+_ATTRIBUTES: weakref.WeakKeyDictionary[Project, dict[tuple[str, str], tuple[tuple[str, str], ...]]]
+_ATTRIBUTES = weakref.WeakKeyDictionary()
+
+
+def _class_attributes(project: Project) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """Every scanned class that has data attributes, with them."""
+    table = _ATTRIBUTES.get(project)
+    if table is None:
+        table = {
+            (path, symbol.name): symbol.attributes
+            for path, module in project.modules.items()
+            for symbol in module.symbols
+            if symbol.kind == "class" and symbol.attributes
+        }
+        _ATTRIBUTES[project] = table
+    return table
 
 
 def _exact(project: Project, cid: str) -> tuple[str, ...]:

@@ -161,7 +161,10 @@ def _reexported_library(node: cst.Import | cst.ImportFrom, target: str) -> str |
     if type(node) is not cst.ImportFrom:
         return None
     module, _, name = target.rpartition(".")
-    if not module or apis.is_library(module.lstrip(".")) or name not in apis.LIBRARY_ROOTS:
+    # `from . import keras` names a module of the package itself, not something it re-exports.
+    if not module.strip(".") or apis.is_library(module.lstrip(".")):
+        return None
+    if name not in apis.LIBRARY_ROOTS:
         return None
     return name
 
