@@ -169,3 +169,15 @@ def test_a_layer_class_in_a_model_attribute_is_one_layer_of_its_clone_class() ->
         found = [lay for lay in layers(plan, f"{path}::Classifier") if lay.callee == clone.id]
         assert len(found) == 1 and dict(found[0].args) == {"#0": "64"}
     assert depth(plan, "models/clf_a.py::Classifier", "models/clf_b.py::Classifier") >= 1
+
+
+# --- one layer class imported by two model files ----------------------------------------------
+
+
+def test_an_imported_layer_class_is_one_layer_by_identity() -> None:
+    plan = scanned("imported")
+    a, b = (layers(plan, f"models/clf_{n}.py::build_model") for n in "ab")
+    assert a[0].callee == b[0].callee == "local:lib/blocks.py::ConvBlock"
+    assert a[0].builder_path == "lib/blocks.py" and a[0].signature == b[0].signature
+    assert depth(plan, "models/clf_a.py::build_model", "models/clf_b.py::build_model") == 1
+    assert not any(m.path == "lib/blocks.py" for m in plan.models)
