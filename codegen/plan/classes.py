@@ -83,14 +83,13 @@ def class_prints(
     creates: frozenset[str],
     *,
     first_id: int,
-    taken_names: set[str],
     near_miss: Callable[[str, str], NearMiss | None],
 ) -> ClassPrints:
     """Clone classes of Keras classes that create variables: a class is a copy of another only
     when its whole body is (its `__init__`, `build`, `call` and helpers, each a clone, with
     deep equivalence, and its bases); `closure` holds the deep-equivalence hash of every
     function and module-level symbol, classes included (`path::Class`). `near_miss` judges two
-    methods; ids continue from `first_id` and names avoid `taken_names`."""
+    methods; ids continue from `first_id`; each is named after its canonical class."""
     kinds = keras_classes(project)
     identity: dict[str, str] = {}
     groups: dict[str, list[str]] = defaultdict(list)
@@ -122,6 +121,7 @@ def class_prints(
         )
     drafts.sort()
     clones: list[CloneClass] = []
+    taken_names: set[str] = set()
     for offset, (name, canonical, exactness, group, digest) in enumerate(drafts):
         unique, n = name, 1
         while unique in taken_names:

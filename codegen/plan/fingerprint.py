@@ -211,7 +211,6 @@ def fingerprint(
         closure,
         creates,
         first_id=len(classes) + 1,
-        taken_names=set(),
         near_miss=methods_apart,
     )
     return Fingerprints(
