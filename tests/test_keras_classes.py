@@ -128,6 +128,8 @@ def test_annotations_never_decide() -> None:
 
 def test_a_base_class_in_another_module_and_a_reexported_keras() -> None:
     plan = scanned("modules")
+    # `try: import tf_keras as keras / except ImportError: import keras` is the Keras library.
+    assert dict(plan.modules["lib/compat.py"].aliases)["keras"] == "keras"
     reader = plan.modules["models/reader_a.py"]
     assert ("keras", "keras") in reader.assumed  # `from lib.compat import keras`
     creating = {b.id for b in plan.builders if b.creates_variables}

@@ -127,6 +127,10 @@ def _gather_small(
             if library is not None:
                 target, statement = library, _import_statement(library, bound)
                 ctx.reexports.append((bound, library))
+            if {ctx.aliases.get(bound), target} == _KERAS_ALTERNATIVES:
+                # `try: import tf_keras as keras / except ImportError: import keras`: whichever
+                # is installed, the name is the Keras library, spelled as Keras spells it.
+                ctx.aliases[bound] = "keras"
             ctx.aliases.setdefault(bound, target)
             symbols.append(SymbolFacts(bound, "import", 1, target, (), statement, target))
         return
@@ -152,6 +156,10 @@ def _gather_small(
         if value is not None:
             ctx.constants[name] = value
         ctx.symbols.add(name)
+
+
+# The two spellings of the Keras library that a module tries in turn.
+_KERAS_ALTERNATIVES = {"tf_keras", "keras"}
 
 
 def _reexported_library(node: cst.Import | cst.ImportFrom, target: str) -> str | None:
