@@ -183,3 +183,22 @@ def test_an_imported_layer_class_is_one_layer_by_identity() -> None:
     assert a[0].builder_path == "lib/blocks.py" and a[0].signature == b[0].signature
     assert depth(plan, "models/clf_a.py::build_model", "models/clf_b.py::build_model") == 1
     assert not any(m.path == "lib/blocks.py" for m in plan.models)
+
+
+# --- a layer class that inherits its constructor from Keras -----------------------------------
+
+
+def test_a_layer_class_without_a_constructor_is_still_a_layer() -> None:
+    """`Gate()` of a class with only `build` and `call` is a layer (its weights are unseen
+    otherwise, and a trunk would run on past it): a copy shares it, a kernel 32 copy does not."""
+    plan = scanned("no_init")
+    a, b, c = (f"models/gate_{n}.py" for n in "abc")
+    assert class_clones(plan) == {"Gate": (f"{a}::Gate", f"{b}::Gate")}
+    [clone] = [x for x in plan.clone_classes if x.name == "Gate"]
+    labels = [lay.callee for lay in layers(plan, f"{a}::build_model")]
+    assert labels == ["keras.layers.Embedding", clone.id, "keras.layers.Dense"]
+    assert layers(plan, f"{c}::build_model")[1].callee == f"local:{c}::Gate"
+    assert depth(plan, f"{a}::build_model", f"{b}::build_model") == 3
+    assert depth(plan, f"{a}::build_model", f"{c}::build_model") == 1  # not past Gate
+    reasons = {(n.a, n.b): n.reason for n in plan.near_misses}
+    assert "16 vs 32" in reasons[(f"{a}::Gate", f"{c}::Gate")]

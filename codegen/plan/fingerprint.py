@@ -117,10 +117,14 @@ class _Graph:
                 if target:
                     callers[target].append(fid)
         for path, name in keras:
-            constructor = self.project.callable_id(path, name)
-            for cpath, cname in self.project.mro(path, name) if constructor else ():
+            # A class that inherits its constructor from Keras: `path::Class.__init__` stands
+            # for it (what a call of the class records), so the class is a builder all the same.
+            constructor = self.project.callable_id(path, name) or function_id(
+                path, f"{name}.__init__"
+            )
+            for cpath, cname in self.project.mro(path, name):
                 for method in self.project.classes[(cpath, cname)].methods:
-                    callers[function_id(cpath, f"{cname}.{method}")].append(constructor)  # type: ignore[arg-type]
+                    callers[function_id(cpath, f"{cname}.{method}")].append(constructor)
         pending = list(creates)
         while pending:
             callee = pending.pop()

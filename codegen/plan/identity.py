@@ -86,8 +86,9 @@ def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> st
     if target is None and local:
         # A class of this module whose constructor and call it inherits from outside the scan
         # (`class Embedding(keras.layers.Embedding)`): it decides, as that very definition.
-        path = id_path(fid)
-        return f"class:{function_id(path, name)}" if (path, name) in project.classes else ""
+        # The extractor names such a Keras class by the constructor it inherits (`X.__init__`).
+        path, owner = id_path(fid), name.removesuffix(".__init__")
+        return f"class:{function_id(path, owner)}" if (path, owner) in project.classes else ""
     if target is None:
         # Defined outside the scan: it may create anything, so it decides, by what it is called.
         return "unseen:" + name

@@ -209,6 +209,10 @@ class LayerWalk:
                     self.inline(function, fid, function.inline_layers[unit], static)
                 continue
             target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            if target is None and call.local and call.callee.endswith(".__init__"):
+                # A Keras layer class that inherits its constructor: the class is the layer.
+                inherited = function_id(path, call.callee)
+                target = inherited if inherited in self.prints.creates else None
             if target is None:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
@@ -227,6 +231,7 @@ class LayerWalk:
             helper = (
                 self.root.kind in ("model_fn", "module")
                 and call.local
+                and target in self.project.functions
                 and self.project.functions[target].kind == "function"
             )
             # A class or function passed in decides what the callee creates: the call is one

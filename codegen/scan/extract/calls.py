@@ -153,11 +153,13 @@ class CallWalker(TokenWalker):
             methods = ctx.classes[root]
             if "__call__" in methods:
                 return f"{root}.__call__", None, methods.get("__init__", ())
-            return (
-                (f"{root}.__init__", None, methods["__init__"])
-                if "__init__" in methods
-                else (None, None, ())
-            )
+            if "__init__" in methods:
+                return f"{root}.__init__", None, methods["__init__"]
+            if ctx.keras_class(root):
+                # A Keras layer class that inherits its constructor (`build` and `call` only):
+                # still a layer, identified as its whole class by the plan.
+                return f"{root}.__init__", None, ()
+            return None, None, ()
         if root in ctx.symbols:
             return None, None, ()
         if (

@@ -45,6 +45,19 @@ class ModuleContext:
         resolved = apis.normalize_api(".".join([target, *parts[1:]]))
         return apis.tf1_flavour(resolved) if self.tf1 else resolved
 
+    def keras_class(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether a class of this module derives from a Keras layer or model, through bases
+        of this module (`class Gate(keras.layers.Layer)`, `class Gate(layers.Layer)`)."""
+        for base in self.bases.get(name, ()):
+            if base in self.classes:
+                if base not in seen and self.keras_class(base, seen | {name}):
+                    return True
+                continue
+            dotted = base if "." in base else self.resolve((base,)) or base  # a star import
+            if apis.is_library(dotted) and {"keras", "tf_keras"} & set(dotted.split(".")):
+                return True
+        return False
+
     def resolve_final(self, parts: tuple[str, ...]) -> str | None:
         """resolve(), memoized: only once the module's names are all gathered."""
         result = self.resolved.get(parts, "")  # "" is never a resolution: it means "not yet"
