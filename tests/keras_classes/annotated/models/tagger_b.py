@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import keras
-from keras import layers
-
 from configs import ChunkerConfig
+from keras import layers
 
 
 class Head(keras.layers.Layer):

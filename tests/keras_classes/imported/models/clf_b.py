@@ -1,7 +1,6 @@
 """A model built on the imported ConvBlock (head b)."""
 
 import keras
-
 from lib.blocks import ConvBlock
 
 

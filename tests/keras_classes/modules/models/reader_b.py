@@ -1,4 +1,4 @@
-"""The same block class (copied), derived from a base class in another module, with keras re-exported."""
+"""The same block class (copied), on a base class of another module, keras re-exported."""
 
 from lib.blocks import Block
 from lib.compat import keras
