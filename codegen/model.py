@@ -123,6 +123,8 @@ class FunctionFacts:
     variable_names: tuple[tuple[str, ...], ...] | None = None
     # Statements and blocks that create variables themselves (counters and slots never do).
     inline_layers: tuple[InlineLayer, ...] = ()
+    # Attributes it reads through `self`/`cls` (`self.units`): the class attributes that matter.
+    self_reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,10 @@ class SymbolFacts:
     deps: tuple[str, ...]  # module-level symbols referenced, in placeholder order
     source: str  # text to copy into layers_common (statement for constants/classes/imports)
     target: str  # for imports: resolved dotted target; for constants: repr of a literal value or ""
+    # A class's data attributes that use no module-level symbol (`units = 3`, `config_class =
+    # BertConfig`), each (name, hash of its value), kept out of `shallow_hash`: one decides only
+    # when a method that builds the class's layer reads it (see plan/classes.py).
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_nearmiss_bound.py": "both near-miss scorers over generated corpora",
     "test_runtime_keras.py": "Keras 3 models trained in a subprocess per backend",
     "test_warm_path.py": "a fresh interpreter per command, to see which modules it loads",
+    "test_hf_copies.py": "transformers' TF model files downloaded, extracted and scanned",
 }
 SLOW_TESTS: dict[str, frozenset[str]] = {
     "test_keras_route.py": frozenset(
@@ -118,6 +119,7 @@ SLOW_TESTS: dict[str, frozenset[str]] = {
 }
 NETWORK_MODULES: dict[str, str] = {
     "test_precommit.py": "pre-commit pip-installs the hook's environment from PyPI",
+    "test_hf_copies.py": "pip downloads transformers 4.46.3 (cached after the first run)",
 }
 TF_PACKAGES = frozenset({"tensorflow", "tf_keras", "keras"})
 

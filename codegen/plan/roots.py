@@ -120,6 +120,8 @@ def find_roots(
     for path, name in sorted(project.classes):
         if (path, name) in subclassed or project.is_driver(function_id(path, name)):
             continue
+        if prints.keras_classes.get((path, name)) == "layer":
+            continue  # a custom Keras layer class is a layer of the models that use it, never one
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
@@ -208,6 +210,10 @@ class LayerWalk:
                     self.inline(function, fid, function.inline_layers[unit], static)
                 continue
             target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            if target is None and call.local and call.callee.endswith(".__init__"):
+                # A Keras layer class that inherits its constructor: the class is the layer.
+                inherited = function_id(path, call.callee)
+                target = inherited if inherited in self.prints.creates else None
             if target is None:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
@@ -225,6 +231,7 @@ class LayerWalk:
             )
             helper = (
                 self.root.kind in ("model_fn", "module")
+                and target in self.project.functions
                 and self.project.functions[target].kind == "function"
             )
             # A class or function passed in decides what the callee creates: the call is one

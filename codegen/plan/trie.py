@@ -257,7 +257,9 @@ def _expected_names(
     clone = classes.get(reference.callee)
     if clone is None:
         return None
-    canonical = functions[clone.canonical]
+    canonical = functions.get(clone.canonical)
+    if canonical is None:
+        return None  # a whole Keras class (`path::Class`): Keras makes its weights when built
     path = id_path(clone.canonical)
     if canonical.variable_names is None or any(
         function_id(path, callee) in prints.creates for callee in canonical.local_calls

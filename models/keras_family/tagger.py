@@ -32,6 +32,6 @@ def build_model():
     """Token ids [batch, 16] -> 9 tag logits per token."""
     inputs = keras.Input((16,), dtype="int32")
     x = tagger_transfer.layer("build_model", 0, build_encoder())(inputs)
-    x = ConvBlock(32)(x)
+    x = tagger_transfer.layer("build_model", 1, ConvBlock(32))(x)
     outputs = layers.Dense(9)(x)
     return keras.Model(inputs, outputs)
