@@ -108,7 +108,7 @@ def test_weighted_keras_and_hub_layers_create_variables() -> None:
 def test_sequential_functional_and_subclassed_spellings_share_the_stack(tmp_path: Path) -> None:
     report = scan("stacks", tmp_path)
     seq, func, added = "seq.py::build_model", "func.py::build_model", "added.py::build_model"
-    sub, renamed = "sub.py::TextModel.call", "sub_renamed.py::SentimentNet.call"
+    sub, renamed = "sub.py::TextModel", "sub_renamed.py::SentimentNet"
     # The Sequential list, with `vocab_size` read from its default; tf.keras in the functional
     # chain and tf_keras in the `.add()` model are the same API.
     assert layers(report, seq) == [
@@ -156,7 +156,7 @@ def test_a_copied_encoder_helper_is_one_shared_layer(tmp_path: Path) -> None:
         "tagger.py::build_encoder",
     ]
     tagger, classify = "tagger.py::build_model", "classify.py::build_model"
-    subclass = "subclass.py::Tagger.call"
+    subclass = "subclass.py::Tagger"
     # The helper's arguments are named as in the canonical copy (subclass.py's: the first path).
     helper = (clone["id"], {"units": 32, "vocab_size": 20000})
     assert layers(report, tagger) == [
@@ -197,14 +197,14 @@ def test_keras_hub_presets_are_library_layers_and_unseen_calls_end_the_trunk(
     assert depth(report, sentiment, unseen) == 1
     assert depth(report, intent, unseen) == 1
     # Kept by a subclassed model and called in call(): the backbone is a layer where it is used.
-    assert layers(report, "subclassed.py::IntentModel.call") == layers(report, intent)
-    assert depth(report, intent, "subclassed.py::IntentModel.call") == 3
+    assert layers(report, "subclassed.py::IntentModel") == layers(report, intent)
+    assert depth(report, intent, "subclassed.py::IntentModel") == 3
 
 
 def test_a_loop_of_layers_is_one_layer_matched_as_a_whole(tmp_path: Path) -> None:
     report = scan("loop", tmp_path)
     func, func_copy = "func.py::build_model", "func_copy.py::build_model"
-    stack, stack_copy = "stack.py::DeepText.call", "stack_copy.py::DeepTextCopy.call"
+    stack, stack_copy = "stack.py::DeepText", "stack_copy.py::DeepTextCopy"
     func_layers = layers(report, func)
     assert [callee for callee, _ in func_layers[:2]] == [
         "keras.layers.Embedding",
@@ -266,7 +266,7 @@ def test_weightless_layers_are_on_the_shared_path_but_never_transferred() -> Non
         digest = hashlib.sha256(text.encode()).hexdigest()
         facts.append(extract(SourceFile(path, path, text, digest)))
     plan = make_plan(facts)
-    trunk = dict(plan.trunks)["stacks/sub.py::TextModel.call"]
+    trunk = dict(plan.trunks)["stacks/sub.py::TextModel"]
     # Six shared layers; the pooling and the dropout carry no weights, so four move.
     assert [(t.position, t.label) for t in trunk] == [
         (0, "keras.layers.Embedding"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
@@ -63,7 +63,7 @@ def unseen(call: LayerCall, project: Project) -> bool:
     builtin container's or a tensor's method (`self.items.append`) are not."""
     if call.local or call.callee.startswith("super."):
         return False
-    if call.callee.startswith("self."):
+    if call.callee.startswith(("self.", "param.")):  # an attribute's object, or a parameter's
         return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
     return worth_noting(call.callee, project)
 
@@ -158,6 +158,8 @@ def find_roots(
     for path, name in sorted(project.classes):
         if (path, name) in subclassed or project.is_driver(function_id(path, name)):
             continue
+        if prints.keras_classes.get((path, name)) == "layer":
+            continue  # a custom Keras layer class is a layer of the models that use it, never one
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
@@ -216,9 +218,17 @@ class LayerWalk:
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    site: tuple[str, int] | None = None  # the root file's call into a helper of another file
 
     def build(self) -> None:
         self.walk(self.root.entry, True, self.root.class_ctx, set())
+        ctx = self.root.class_ctx
+        if self.root.kind == "class" and ctx is not None and self.prints.keras_classes.get(ctx):
+            # A Keras model makes the weights of the layers its constructor keeps where call()
+            # first uses them: call() gives their order.
+            call = self.project.method(ctx[0], ctx[1], "call")
+            if call is not None:
+                self.walk(call, True, ctx, set())
 
     def function(self, fid: str) -> FunctionFacts | None:
         if fid.endswith("::<module>"):
@@ -252,9 +262,13 @@ class LayerWalk:
                 continue
             if not call.local and apis.is_keras_layer(call.callee):
                 held = None if unit is None else function.inline_layers[unit]
-                self.library(call, function, fid, static and call.static, held)
+                self.library(call, function, fid, static and call.static, held, class_ctx)
                 continue
             target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            if target is None and call.local and call.callee.endswith(".__init__"):
+                # A Keras layer class that inherits its constructor: the class is the layer.
+                inherited = function_id(path, call.callee)
+                target = inherited if inherited in self.prints.creates else None
             if target is None:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
@@ -272,14 +286,28 @@ class LayerWalk:
             )
             helper = (
                 self.root.kind in ("model_fn", "module")
-                and call.local
+                and target in self.project.functions
                 and self.project.functions[target].kind == "function"
             )
             # A class or function passed in decides what the callee creates: the call is one
             # layer of that identity; looking into the callee would find the same code for all.
             looks_into = (method or helper) and not refs
-            if looks_into and (clone is None or self.composes(target, class_ctx)):
+            # An imported helper (`create_model` in another module) is looked into only when it
+            # composes builders: its backbone is then the layer other models share; one that
+            # makes its variables itself stays one layer, by identity.
+            if looks_into and (
+                self.composes(target, None)
+                if helper and not call.local and not method
+                else clone is None or self.composes(target, class_ctx)
+            ):
+                enters = (
+                    self.site is None and path == self.root.path and id_path(target) != path
+                )
+                if enters:  # what the helper builds, this call in the model's file builds
+                    self.site = (function.qualname, call.line)
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                if enters:
+                    self.site = None
                 continue
             self.builder(
                 call, target, path, function, static and call.static, method, refs, weightless
@@ -307,6 +335,8 @@ class LayerWalk:
             self.static_depth = len(self.layers)
 
     def add(self, layer: Layer, static: bool) -> None:
+        if self.site is not None:
+            layer = replace(layer, site=self.site)
         if not static and self.static_depth is None:
             self.static_depth = len(self.layers)
         self.layers.append(layer)
@@ -318,6 +348,7 @@ class LayerWalk:
         fid: str,
         static: bool,
         unit: InlineLayer | None,
+        class_ctx: tuple[str, str] | None = None,
     ) -> None:
         """A Keras library layer (built inline or through a layer object): its API and literal
         arguments, as in a build function, so Sequential, functional and subclassed spellings of
@@ -325,25 +356,52 @@ class LayerWalk:
         refs, _ = references(fid, call, self.project, self.prints)
         args, arg_names = labelled_args(call, ())
         callee = call.callee
+        holder, line, end_line = function.qualname, call.line, call.line
+        if unit is not None:
+            line, end_line = unit.line, unit.end_line
+        built = self.constructor_holder(call, function, class_ctx)
+        if built is not None:
+            # A layer object of a Keras class: it is marked where it is made (the scan gives the
+            # constructor's position), its weights appear at this first use.
+            holder, line, end_line = built, call.line, call.line
         self.add(
             Layer(
                 callee=callee,
                 label=apis.short_label(callee),
                 args=args,
                 names=arg_names,
-                line=call.line if unit is None else unit.line,
+                line=line,
                 builder=None,
                 occurrence=self.occurrences[callee],
                 signature=call_signature(callee, call, refs),
                 kind="inline-api",
-                holder=function.qualname,
+                holder=holder,
                 path=id_path(fid),
-                end_line=call.line if unit is None else unit.end_line,
+                end_line=end_line,
                 variables=0 if apis.is_weightless_layer(callee) else None,
             ),
             static,
         )
         self.occurrences[callee] += 1
+
+    def constructor_holder(
+        self, call: LayerCall, function: FunctionFacts, class_ctx: tuple[str, str] | None
+    ) -> str | None:
+        """The method of a Keras class that builds a layer object first called in `function`
+        (the call's position is its constructor's, outside `function`), else None."""
+        if class_ctx is None or not self.prints.keras_classes.get(class_ctx):
+            return None
+        if function.line <= call.line <= function.end_line:
+            return None
+        for cpath, cname in self.project.mro(*class_ctx):
+            if cpath != class_ctx[0]:
+                continue
+            for method in self.project.classes[(cpath, cname)].methods:
+                fid = self.project.method(cpath, cname, method)
+                found = self.project.functions.get(fid) if fid is not None else None
+                if found is not None and found.line <= call.line <= found.end_line:
+                    return found.qualname
+        return None
 
     def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
         path = id_path(fid)

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 
 import libcst as cst
 
+from codegen import names
 from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
@@ -96,7 +97,7 @@ def binding(
     if type(assign) is not cst.Assign or len(assign.targets) != 1:
         return None
     name = key(assign.targets[0].target, self_name)
-    value = assign.value
+    value = unmarked(assign.value)
     if name is None:
         return None
     known = ctx.constants if values is None else values
@@ -108,6 +109,8 @@ def binding(
         return name, Bound(text, value, known, layers)  # type: ignore[arg-type]
     parts = dotted(value.func)
     api = ctx.resolve_final(parts) if parts else None
+    if api is not None and api in ctx.layer_classes:
+        return name, signature(value, ctx, self_name, objects)  # a scanned Keras layer class
     if api is None or not is_object_api(api):
         builder = _helper(parts, ctx)
         earlier = objects.get(name)
@@ -128,6 +131,20 @@ def binding(
         # built is the layer, unless the class keeps it to call it (then its first call is).
         return None
     return name, Bound(signature(value, ctx, self_name, objects, known), value, known)
+
+
+def unmarked(value: cst.BaseExpression) -> cst.BaseExpression:
+    """What an expression mark apply wrote wraps (`x_transfer.layer("M", 0, Dense(3))` is
+    `Dense(3)`): routing never changes what a layer object is."""
+    while type(value) is cst.Call and len(value.args) == 3:
+        func = value.func
+        if type(func) is not cst.Attribute or func.attr.value != names.LAYER:
+            break
+        parts = dotted(func)
+        if parts is None or not names.is_layer_mark(".".join(parts)):
+            break
+        value = value.args[2].value
+    return value
 
 
 def _helper(parts: tuple[str, ...] | None, ctx: ModuleContext) -> str:
