@@ -274,3 +274,21 @@ def test_weightless_layers_are_on_the_shared_path_but_never_transferred() -> Non
         (4, "keras.layers.Dense"),
         (5, "keras.layers.Dense"),
     ]
+
+
+def test_layers_come_in_data_flow_order_and_a_list_run_in_a_comprehension_is_one(
+    tmp_path: Path,
+) -> None:
+    report = scan("flow", tmp_path)
+    function = "multi.py::build_model"
+    (model,) = [m["id"] for m in report["models"] if m["id"].startswith("multi.py::Multi")]
+    # `Dense(2)(Concatenate()(pooled))`: the concatenation feeds the head, so it comes first;
+    # the comprehension that runs the convolutions (and pools) is one layer, matched as a whole.
+    callees = [callee for callee, _ in layers(report, function)]
+    assert callees[0] == "keras.layers.Embedding" and callees[1].startswith("inline:")
+    assert callees[2:] == ["keras.layers.Concatenate", "keras.layers.Dense"]
+    # The list kept by the class and run in a comprehension: one layer, by its code.
+    kept = layers(report, model)
+    assert kept[0] == ("keras.layers.Embedding", {"#0": 20000, "#1": 64})
+    assert kept[1][0].startswith("inline:")
+    assert kept[2:] == [("keras.layers.Dense", {"#0": 2})]

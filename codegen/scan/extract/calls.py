@@ -71,6 +71,7 @@ class CallWalker(TokenWalker):
             self.attribute_chain(func, parts)
         else:
             _WALK[type(func)](self, func)
+        built = len(self.layer_calls)  # layers built as the callee (`Dense(2)(...)`)
         append = self.renamed.append
         for index, arg in enumerate(node.args):
             value = arg.value
@@ -87,6 +88,10 @@ class CallWalker(TokenWalker):
         append(")")
         if self.nested_depth:
             return
+        if type(func) is cst.Call and mark < built < len(self.layer_calls):
+            # `Dense(2)(Concatenate()(xs))`: the layer built as the callee runs after the ones
+            # its argument holds; data-flow order, as in `x = Concatenate()(xs); Dense(2)(x)`.
+            self.layer_calls[mark:] = self.layer_calls[built:] + self.layer_calls[mark:built]
         if len(self.layer_calls) > mark:
             self.comprehensions(node, mark)
         if callee_api is None and callee_local is None and (self.objects or self.spent):
@@ -204,11 +209,13 @@ class CallWalker(TokenWalker):
             self.object_use(bound)
             self.objects.pop(bound)
             self.spent = self.spent | {bound}
+            # Placed at the list's first constructor: a call, which every later stage can place.
+            first = objects.first_constructor(held.call)
             if apis.creates_variables(held.collection):
-                self.creations.append((held.collection, node, False, True))  # type: ignore[arg-type]
+                self.creations.append((held.collection, first, False, True))
             static = self.dynamic == 0
             args: list[tuple[str, str]] = [("layers", str(held))]  # facts hold plain strings
-            self.layer_calls.append((held.collection, False, args, [], [], node, static, []))  # type: ignore[arg-type]
+            self.layer_calls.append((held.collection, False, args, [], [], first, static, []))
 
     def object_layer(self, node: cst.Call, signature: str) -> None:
         """The layer a bound object's first call makes: a Keras layer is its constructor's API

@@ -194,6 +194,13 @@ def _self_calls(node: cst.ClassDef) -> frozenset[str]:
     return frozenset(out)
 
 
+def first_constructor(node: cst.BaseExpression) -> cst.Call:
+    """The first layer constructor of a list of layers (`collection_api` checked it is one)."""
+    if type(node) is cst.ListComp:
+        return node.elt  # type: ignore[return-value]
+    return node.elements[0].value  # type: ignore[attr-defined,no-any-return]
+
+
 def collection_api(node: cst.BaseExpression, ctx: ModuleContext) -> str | None:
     """The API of a list of Keras layers built in one expression (`[Dense(64) for _ in
     range(3)]`, `[Dense(64), Dense(32)]`): one layer, matched as a whole; None otherwise."""
