@@ -110,7 +110,13 @@ def _transfer(plan: Plan, project: Path) -> int:
         # Started first, it runs beside the TF1 child (another interpreter, another Keras):
         # the demo takes the longer of the two, not their sum. Its output is shown after.
         script = project / "transfer_demo_keras.py"
-        _script(script, "demo_keras", **_paths(keras_source, keras_target, project))
+        _script(
+            script,
+            "demo_keras",
+            source=keras_source.path,
+            target=keras_target.path,
+            **_paths(keras_source, keras_target, project),
+        )
         env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
         env.update(TF_CPP_MIN_LOG_LEVEL="3")
         keras_child = subprocess.Popen(

@@ -36,29 +36,36 @@ def _labels(model: Any, rng: np.random.Generator, batch: int) -> np.ndarray:
     return rng.integers(0, 2, size=size).astype("int32")
 
 
-def main(*, source_path: str, target_path: str, source_shim: str, target_shim: str) -> int:
+def main(
+    *,
+    source: str,
+    target: str,
+    source_path: str,
+    target_path: str,
+    source_shim: str,
+    target_shim: str,
+) -> int:
     """Fit the source, save its shared layers, restore them into the target; 0 when equal."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     tokens = rng.integers(0, 1000, size=(64, 16)).astype("int32")
     source_transfer = importlib.import_module(f"generated.{source_shim}")
     target_transfer = importlib.import_module(f"generated.{target_shim}")
-    source = load(source_path).build_model()
-    source.compile(
+    source_model = load(source_path).build_model()
+    source_model.compile(
         optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     )
-    history = source.fit(tokens, _labels(source, rng, 64), epochs=2, verbose=0)
+    history = source_model.fit(tokens, _labels(source_model, rng, 64), epochs=2, verbose=0)
     loss = history.history["loss"][-1]
-    print(f"fit {os.path.relpath(source_path)}: loss {loss:.4f} (Keras {keras.__version__})")
-    path = source_transfer.save(source, os.path.join(tempfile.mkdtemp(), "trunk.safetensors"))
-    target = load(target_path).build_model()
-    report = target_transfer.restore(target, path)
+    print(f"fit {source}: loss {loss:.4f} (Keras {keras.__version__})")
+    path = source_transfer.save(source_model, os.path.join(tempfile.mkdtemp(), "trunk.safetensors"))
+    target_model = load(target_path).build_model()
+    report = target_transfer.restore(target_model, path)
     print(report)
-    want = source_transfer.variable_map(source)
-    got = target_transfer.variable_map(target)
+    want = source_transfer.variable_map(source_model)
+    got = target_transfer.variable_map(target_model)
     equal = want.keys() == got.keys() and all(
         np.array_equal(np.asarray(want[k].numpy()), np.asarray(got[k].numpy())) for k in want
     )
-    shown = os.path.relpath(target_path)
-    print(f"{len(got)} shared weights of {shown} now equal the trained ones: {equal}")
+    print(f"{len(got)} shared weights of {target} now equal the trained ones: {equal}")
     return 0 if equal and report.restored else 1
