@@ -99,6 +99,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_printer.py": "every repository file printed back through the position printer",
     "test_nearmiss_bound.py": "both near-miss scorers over generated corpora",
     "test_runtime_keras.py": "Keras 3 models trained in a subprocess per backend",
+    "test_keras_e2e.py": "real `codegen sync`, then Keras 3 training of every sharing pair",
     "test_runtime_keras_torch.py": "Keras 3 models trained on the torch backend, in subprocesses",
     "test_warm_path.py": "a fresh interpreter per command, to see which modules it loads",
     "test_hf_copies.py": "transformers' TF model files downloaded, extracted and scanned",
