@@ -1,9 +1,11 @@
 """Keras 3 end to end through the real CLI (issue 21's list): `codegen sync` on a copy of
 tests/keras_e2e/models, then every sharing pair trained, saved, restored and frozen in one
-Keras 3 child process (no TF_USE_LEGACY_KERAS), and un-routing back to the original bytes."""
+Keras 3 child process (no TF_USE_LEGACY_KERAS), a MirroredStrategy destination, a file saved on
+TensorFlow restored on JAX, and un-routing back to the original bytes."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -102,19 +104,32 @@ def test_sync_routes_the_sharing_files_and_leaves_the_others(synced: Path) -> No
             assert f"{path.stem}_transfer.layer(" in routed and shim.exists(), path.name
 
 
-@pytest.fixture(scope="module")
-def trained(synced: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(CASE), str(synced)],
-        env=_keras_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+def _child(project: Path, out: Path, backend: str) -> dict[str, Any]:
+    """pairs_case.py in a fresh Keras 3 process on `backend`; its JSON answer."""
+    args = [
+        sys.executable,
+        str(CASE),
+        str(project),
+        str(out),
+        *(["jax"] if backend == "jax" else []),
+    ]
+    env = {**_keras_env(), "KERAS_BACKEND": backend}
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["keras"].startswith("3.") and result["backend"] == "tensorflow"
+    assert result["keras"].startswith("3.") and result["backend"] == backend
     return result
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the TensorFlow child leaves its transfer files for the JAX one."""
+    return tmp_path_factory.mktemp("transfer_files")
+
+
+@pytest.fixture(scope="module")
+def trained(synced: Path, files: Path) -> dict[str, Any]:
+    return _child(synced, files, "tensorflow")
 
 
 @pytest.mark.parametrize("pair", sorted(MOVED))
@@ -136,6 +151,17 @@ def test_exactly_the_shared_layers_move_and_only_the_head_trains(
 
 def test_a_wrong_shape_in_the_file_raises_and_changes_nothing(trained: dict[str, Any]) -> None:
     assert trained["mismatch"] == {"raised": True, "names_it": True, "unchanged": True}
+
+
+def test_a_mirrored_strategy_destination_takes_the_file(trained: dict[str, Any]) -> None:
+    assert trained["mirrored"] == {"restored": 3, "equal": True, "replicas": 2}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_a_file_saved_on_tensorflow_restores_bit_equal_on_jax(
+    synced: Path, files: Path, trained: dict[str, Any]
+) -> None:
+    assert _child(synced, files, "jax")["jax"] == {"restored": 3, "equal": True}
 
 
 def test_unrouting_gives_back_the_original_bytes(synced: Path, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Every pair of tests/keras_e2e/models, after the real `codegen sync`, in one Keras 3 process.
 
-Usage: python pairs_case.py PROJECT  (run without TF_USE_LEGACY_KERAS). For each pair: fit the
-source, save through its shim, restore into a fresh destination through its shim, then freeze and
-fit it; also a hand-made mismatch file. Prints one JSON object: {pair: {fact: value}}.
+Usage: python pairs_case.py PROJECT OUT [jax]  (run without TF_USE_LEGACY_KERAS). On the
+TensorFlow backend, for each pair: fit the source, save through its shim into OUT, restore into a
+fresh destination through its shim, then freeze and fit it; also a hand-made mismatch file and a
+MirroredStrategy destination. With `jax` (KERAS_BACKEND=jax): restore OUT's seq_cnn file into
+func_cnn and compare with the trained values. Prints one JSON object: {case: {fact: value}}.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import importlib
 import importlib.util
 import json
 import sys
-import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-PROJECT = Path(sys.argv[1])
+PROJECT, OUT = Path(sys.argv[1]), Path(sys.argv[2])
+ON_JAX = sys.argv[3:] == ["jax"]
 sys.path.insert(0, str(PROJECT))
 
 import keras  # noqa: E402
@@ -40,7 +42,7 @@ FLOATS = {
     "block": rng.normal(size=(32, 16, 4)).astype("float32"),
     "scale": rng.normal(size=(32, 10)).astype("float32"),
 }
-TMP = Path(tempfile.mkdtemp())
+TMP = OUT
 
 
 def load(name: str) -> ModuleType:
@@ -118,6 +120,33 @@ def pair(source: str, src_root: str, target: str, dst_root: str) -> dict[str, An
     )
     facts["head_trained"] = all(not np.array_equal(v.numpy(), restored[id(v)]) for v in head)
     facts["file"] = str(path)
+    np.savez(OUT / f"{source}_trained.npz", **{k.replace("/", "|"): v for k, v in trained.items()})
+    return facts
+
+
+def restore_matches(path: Path, target: str, dst_root: str) -> dict[str, Any]:
+    """Restore a file into a fresh destination; are its shared weights the trained ones?"""
+    dst_shim = importlib.import_module(f"generated.{target}_transfer")
+    dst = build(target, dst_root)
+    report = dst_shim.restore(dst, path)
+    with np.load(str(path).replace(".safetensors", "_trained.npz")) as saved:
+        trained = {k.replace("|", "/"): saved[k] for k in saved.files}
+    by_key = dst_shim.variable_map(dst)
+    return {
+        "restored": len(report.keys("restored")),
+        "equal": sorted(report.keys("restored")) == sorted(trained)
+        and all(np.array_equal(np.asarray(by_key[k].numpy()), trained[k]) for k in trained),
+    }
+
+
+def mirrored(path: Path, target: str, dst_root: str) -> dict[str, Any]:
+    """The destination built under a MirroredStrategy scope (two logical CPUs) takes the file."""
+    import tensorflow as tf
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        facts = restore_matches(path, target, dst_root)
+    facts["replicas"] = strategy.num_replicas_in_sync
     return facts
 
 
@@ -141,9 +170,23 @@ def mismatch(path: str, target: str, dst_root: str) -> dict[str, Any]:
     return {"raised": raised, "names_it": victim in message, "unchanged": unchanged(dst, before)}
 
 
-keras.utils.set_random_seed(0)
+def two_cpus() -> None:
+    """Two logical CPUs for MirroredStrategy, set before TensorFlow makes its devices."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
 out: dict[str, Any] = {"keras": keras.__version__, "backend": keras.backend.backend()}
-for src_name, src_root, dst_name, dst_root in PAIRS:
-    out[f"{src_name}->{dst_name}"] = pair(src_name, src_root, dst_name, dst_root)
-out["mismatch"] = mismatch(out["seq_cnn->func_cnn"]["file"], "func_cnn", "build_model")
+if ON_JAX:
+    keras.utils.set_random_seed(0)
+    out["jax"] = restore_matches(OUT / "seq_cnn.safetensors", "func_cnn", "build_model")
+else:
+    two_cpus()
+    keras.utils.set_random_seed(0)
+    for src_name, src_root, dst_name, dst_root in PAIRS:
+        out[f"{src_name}->{dst_name}"] = pair(src_name, src_root, dst_name, dst_root)
+    out["mirrored"] = mirrored(OUT / "seq_cnn.safetensors", "func_cnn", "build_model")
+    out["mismatch"] = mismatch(out["seq_cnn->func_cnn"]["file"], "func_cnn", "build_model")
 print(json.dumps(out, sort_keys=True))
