@@ -12,6 +12,7 @@ from codegen import stable_hash
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.lines import split_lines
 from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
+from codegen.plan.drivers import is_driver
 from codegen.plan.linking import Project
 from codegen.scan import apis
 
@@ -80,7 +81,7 @@ class _Graph:
     def creating(self) -> frozenset[str]:
         """Functions that create variables directly, or by calling one that does (fixed point)."""
         # Driver code (train, main, losses, optimizers, tests) never counts, whatever it calls.
-        drivers = {fid for fid in self.functions if self.project.is_driver(fid)}
+        drivers = {fid for fid in self.functions if is_driver(self.project, fid)}
         creates = {
             fid for fid, f in self.functions.items() if f.direct_creation and fid not in drivers
         }

@@ -28,6 +28,7 @@ from codegen.model import (
 )
 from codegen.names import COMMON_MODULE
 from codegen.plan import roots
+from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
@@ -212,9 +213,11 @@ def _other_models(
 ) -> list[Model]:
     """Models of every other shape (classes, build methods, model_fns, module code), each with
     the layers its root reaches and the file shim (named by the file) that routes it."""
+    dispatch = Dispatch(project, prints)
     found = roots.find_roots(
         project,
         prints,
+        dispatch=dispatch,
         build_pattern=options.build_function,
         narrow=options.narrows_roots,
         build_functions={m.id for m in build_functions},
@@ -224,7 +227,7 @@ def _other_models(
     roots_per_file = Counter(root.path for root in found)
     out = []
     for root in found:
-        walk = roots.LayerWalk(project, prints, classes, root)
+        walk = roots.LayerWalk(project, prints, classes, root, dispatch)
         walk.build()
         if all(layer.variables == 0 for layer in walk.layers):
             continue  # only counters, slots or layers without variables (`Input`): no model

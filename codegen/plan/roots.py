@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.plan.dispatch import Dispatch
+from codegen.plan.drivers import is_driver
 from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
@@ -88,7 +90,7 @@ def called_functions(project: Project, prints: Fingerprints) -> set[str]:
     """Functions reached by some other variable-creating, non-driver code (so not roots)."""
     called: set[str] = set()
     for fid, function in project.functions.items():
-        if fid not in prints.creates or project.is_driver(fid):
+        if fid not in prints.creates or is_driver(project, fid):
             continue
         ctx = class_of(project, fid)
         for call in function.layer_calls:
@@ -105,37 +107,25 @@ def find_roots(
     build_pattern: str,
     narrow: bool,
     build_functions: set[str],
+    dispatch: Dispatch,
 ) -> list[Root]:
     """Every root that is not a module-level build function (those are `build_functions` ids);
     with `narrow`, only those with a name `build_pattern` matches."""
     called = called_functions(project, prints)
-    subclassed = project.subclassed()
     roots: list[Root] = []
     creates = prints.creates
     taken = set(build_functions)
 
     def usable(fid: str | None) -> bool:
-        return fid is not None and fid in creates and not project.is_driver(fid)
+        return fid is not None and fid in creates and not is_driver(project, fid)
 
     for path, name in sorted(project.classes):
-        if (path, name) in subclassed or project.is_driver(function_id(path, name)):
+        if is_driver(project, function_id(path, name)):
             continue
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
-        init = project.method(path, name, "__init__")
-        if usable(init) and init is not None:
-            roots.append(Root("class", path, name, init, (path, name)))
-            continue
-        seen: set[str] = set()
-        for cpath, cname in project.mro(path, name):
-            for method in project.classes[(cpath, cname)].methods:
-                if method in seen or method.startswith("__"):
-                    continue
-                seen.add(method)
-                fid = project.method(path, name, method)
-                if usable(fid) and fid not in called and fid is not None:
-                    roots.append(Root("method", path, f"{name}.{method}", fid, (path, name)))
+        roots += _class_roots(project, dispatch, (path, name), called)
     for fid, function in sorted(project.functions.items()):
         if fid in taken or not usable(fid) or function.kind == "method":
             continue
@@ -153,7 +143,7 @@ def find_roots(
         ):
             roots.append(Root("function", path, qualname, fid, None))
     for path, module in sorted(project.modules.items()):
-        if module.module_code is not None and not project.is_driver(function_id(path, "<module>")):
+        if module.module_code is not None and not is_driver(project, function_id(path, "<module>")):
             roots.append(Root("module", path, "<module>", function_id(path, "<module>"), None))
     # An uncalled builder function is a model only in a module that builds no other model: next
     # to a model it is a helper some code outside the scan may call (or dead code).
@@ -165,6 +155,41 @@ def find_roots(
     return roots
 
 
+def _class_roots(
+    project: Project,
+    dispatch: Dispatch,
+    ctx: tuple[str, str],
+    called: set[str],
+) -> list[Root]:
+    """A class's roots, its methods dispatched as an instance of it: its constructor when that
+    builds, else each building method (`__call__` included) that none of its building methods
+    calls. A base whose build reaches hooks only its subclasses fill in builds nothing itself,
+    so it has no root; one that builds as it is (BERT under ALBERT) is a model too."""
+    path, name = ctx
+
+    def builds(fid: str | None) -> bool:
+        return fid is not None and not is_driver(project, fid) and dispatch.creates(fid, ctx)
+
+    init = project.method(path, name, "__init__")
+    if init is not None and builds(init):
+        return [Root("class", path, name, init, ctx)]
+    building: dict[str, str] = {}
+    for cpath, cname in project.mro(path, name):
+        for method in project.classes[(cpath, cname)].methods:
+            if method in building or (method.startswith("__") and method != "__call__"):
+                continue
+            fid = project.method(path, name, method)
+            if fid is not None and builds(fid):
+                building[method] = fid
+    inside = {target for fid in building.values() for target in dispatch.self_calls(fid, ctx)}
+    out = []
+    for method, fid in building.items():
+        if fid in inside or fid in called:
+            continue
+        out.append(Root("method", path, f"{name}.{method}", fid, ctx))
+    return out
+
+
 @dataclass
 class LayerWalk:
     """A root's layers, gathered by walking its bodies in the order the root reaches them."""
@@ -173,11 +198,19 @@ class LayerWalk:
     prints: Fingerprints
     classes: dict[str, CloneClass]
     root: Root
+    dispatch: Dispatch  # one per plan, shared by its walks (it memoizes)
     layers: list[Layer] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
+        """Whether a callee creates variables, run as a method of `class_ctx` when it is one."""
+        if is_driver(self.project, target):
+            return False
+        own = self.dispatch.self_call(target, class_ctx)
+        return self.dispatch.creates(target, class_ctx if own else None)
 
     def build(self) -> None:
         self.walk(self.root.entry, True, self.root.class_ctx, set())
@@ -206,12 +239,12 @@ class LayerWalk:
                     done.add(unit)
                     self.inline(function, fid, function.inline_layers[unit], static)
                 continue
-            target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            target = self.dispatch.resolve(fid, call, class_ctx)
             if target is None:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
                 continue
-            if target not in self.prints.creates or self.project.is_driver(target):
+            if not self.creates(target, class_ctx):
                 continue
             refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
@@ -246,8 +279,8 @@ class LayerWalk:
         if function is None:
             return False
         for call in function.layer_calls:
-            target = self.project.callee(fid, call.callee, call.local, class_ctx)
-            if target is not None and target != fid and target in self.prints.creates:
+            target = self.dispatch.resolve(fid, call, class_ctx)
+            if target is not None and target != fid and self.creates(target, class_ctx):
                 return True
         return False
 

@@ -67,6 +67,11 @@ class CallWalker(TokenWalker):
                 self.creations.append((self.objects.pop(bound).split("(", 1)[0], node, False, True))
                 self.record_layer(self.creations[-1][0], False, node, ())
                 return
+        if callee_api is None and callee_local is None:
+            if type(func) is cst.Attribute:
+                self.object_calls.append(func.attr.value)  # `sess.run`, `model.fit`
+            elif type(func) is cst.Name and func.value in _BUILTINS:
+                self.object_calls.append(func.value)  # `open`, `input`
         if callee_api is not None:
             self.api_calls.append(callee_api)
             if apis.creates_variables(callee_api):
