@@ -80,8 +80,7 @@ class _Graph:
 
     def creating(self) -> frozenset[str]:
         """Functions that create variables directly, or by calling one that does (fixed point)."""
-        # Driver code (train, main, losses, optimizers, tests) never counts, whatever it calls.
-        drivers = {fid for fid in self.functions if is_driver(self.project, fid)}
+        drivers = {fid for fid in self.functions if is_driver(self.project, fid)}  # never count
         creates = {
             fid for fid, f in self.functions.items() if f.direct_creation and fid not in drivers
         }

@@ -112,6 +112,7 @@ def find_roots(
     """Every root that is not a module-level build function (those are `build_functions` ids);
     with `narrow`, only those with a name `build_pattern` matches."""
     called = called_functions(project, prints)
+    subclassed = project.subclassed()
     roots: list[Root] = []
     creates = prints.creates
     taken = set(build_functions)
@@ -120,8 +121,8 @@ def find_roots(
         return fid is not None and fid in creates and not is_driver(project, fid)
 
     for path, name in sorted(project.classes):
-        if is_driver(project, function_id(path, name)):
-            continue
+        if (path, name) in subclassed or is_driver(project, function_id(path, name)):
+            continue  # a base class: its subclasses are the models (with what they inherit)
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
@@ -163,8 +164,7 @@ def _class_roots(
 ) -> list[Root]:
     """A class's roots, its methods dispatched as an instance of it: its constructor when that
     builds, else each building method (`__call__` included) that none of its building methods
-    calls. A base whose build reaches hooks only its subclasses fill in builds nothing itself,
-    so it has no root; one that builds as it is (BERT under ALBERT) is a model too."""
+    calls, so a build inherited from a base runs the class's own overrides."""
     path, name = ctx
 
     def builds(fid: str | None) -> bool:
@@ -182,6 +182,13 @@ def _class_roots(
             if fid is not None and builds(fid):
                 building[method] = fid
     inside = {target for fid in building.values() for target in dispatch.self_calls(fid, ctx)}
+    # Inherited entries that build only through the class's overrides: one is the model's build
+    # (bert4keras `build()`); several (kashgari `build_model`, `build_multi_gpu_model`) are ways
+    # into the building method they all run, which is the model.
+    entries = [f for f in building.values() if f not in inside and f not in dispatch.prints.creates]
+    if len(entries) > 1:
+        building = {m: f for m, f in building.items() if f not in entries}
+        inside = {t for fid in building.values() for t in dispatch.self_calls(fid, ctx)}
     out = []
     for method, fid in building.items():
         if fid in inside or fid in called:

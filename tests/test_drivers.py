@@ -1,0 +1,266 @@
+"""Drivers, builders and models told apart by what the code does, never by a name alone (issue 20,
+items 1-2): a driver runs things, a model is found whatever calls it, and an inherited `build()`
+runs the subclass's own overrides (docs/rules.md, "what counts as what")."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+
+from codegen.model import Plan, SourceFile
+from codegen.plan.planner import make_plan, pair_depths
+from codegen.scan.extract import extract
+
+
+def _plan(files: dict[str, str]) -> Plan:
+    facts = []
+    for path, source in sorted(files.items()):
+        text = textwrap.dedent(source)
+        facts.append(
+            extract(SourceFile(path, path, text, hashlib.sha256(text.encode()).hexdigest()))
+        )
+    return make_plan(facts)
+
+
+def _models(plan: Plan) -> set[str]:
+    return {m.id for m in plan.models}
+
+
+def _depth(plan: Plan, a: str, b: str) -> int:
+    pair = (a, b) if a < b else (b, a)
+    return pair_depths(plan).get(pair, 0)
+
+
+ENCODER = """
+    import tensorflow as tf
+
+    class Encoder(object):
+        def __init__(self, ids, vocab, width):
+            table = tf.get_variable("table", [vocab, width])
+            x = tf.nn.embedding_lookup(table, ids)
+            self.hidden = tf.layers.dense(x, width, name="proj")
+"""
+
+
+def test_a_model_built_in_a_function_named_like_a_loss_is_found() -> None:
+    """Pretraining code builds its model inside `get_masked_lm_loss`: the name says loss, the code
+    builds an embedding and two dense layers, so it is a model, not a driver."""
+    plan = _plan(
+        {
+            "pretrain.py": """
+            import tensorflow as tf
+
+            def get_masked_lm_loss(ids, labels, vocab):
+                table = tf.get_variable("table", [vocab, 128])
+                x = tf.nn.embedding_lookup(table, ids)
+                x = tf.layers.dense(x, 128, name="transform")
+                logits = tf.layers.dense(x, vocab, name="output")
+                return tf.reduce_mean(
+                    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+                )
+            """
+        }
+    )
+    assert "pretrain.py::get_masked_lm_loss" in _models(plan)
+
+
+def test_a_driver_with_an_unusual_name_is_no_model_and_hides_none() -> None:
+    """`go()` opens a session and runs it: a driver, whatever its name. The model class it
+    constructs is still a model, and `go` is not one."""
+    plan = _plan(
+        {
+            "encoder.py": ENCODER,
+            "go.py": """
+            import tensorflow as tf
+            from encoder import Encoder
+
+            def go(batches):
+                ids = tf.placeholder(tf.int32, [None, 16])
+                model = Encoder(ids, 1000, 64)
+                with tf.Session() as sess:
+                    sess.run(tf.global_variables_initializer())
+                    for batch in batches:
+                        sess.run(model.hidden, feed_dict={ids: batch})
+            """,
+        }
+    )
+    assert "encoder.py::Encoder" in _models(plan)
+    assert not any(m.startswith("go.py") for m in _models(plan))
+
+
+def test_a_command_line_driver_is_no_model() -> None:
+    """`cmd()` parses arguments and dispatches to a fine-tuning function that restores a
+    checkpoint: both are drivers; the build function they reach is the model."""
+    plan = _plan(
+        {
+            "model.py": """
+            import tensorflow as tf
+
+            def model(ids, vocab):
+                table = tf.get_variable("wte", [vocab, 64])
+                h = tf.nn.embedding_lookup(table, ids)
+                h = tf.layers.dense(h, 64, name="mlp")
+                return tf.layers.dense(h, vocab, name="head")
+            """,
+            "cli.py": """
+            import argparse
+            import tensorflow as tf
+            import model
+
+            def finetune(sess, steps):
+                ids = tf.placeholder(tf.int32, [None, 8])
+                logits = model.model(ids, 500)
+                saver = tf.train.Saver()
+                saver.restore(sess, "ckpt")
+                for _ in range(steps):
+                    sess.run(logits)
+
+            def cmd():
+                parser = argparse.ArgumentParser()
+                parser.add_argument("--steps", type=int)
+                args = parser.parse_args()
+                finetune(tf.Session(), args.steps)
+            """,
+        }
+    )
+    models = _models(plan)
+    assert "model.py::model" in models
+    assert not any(m.startswith("cli.py") for m in models)
+
+
+def test_a_class_that_a_checkpoint_dumper_constructs_is_still_a_model() -> None:
+    """`dump_weights()` (no driver name) builds the model in a session to read its variables:
+    it is a driver, so the class it constructs stays a model."""
+    plan = _plan(
+        {
+            "lm.py": ENCODER
+            + """
+    def dump_weights(ckpt, outfile):
+        with tf.Session() as sess:
+            ids = tf.placeholder(tf.int32, [None, 4])
+            model = Encoder(ids, 1000, 64)
+            tf.train.Saver().restore(sess, ckpt)
+            for v in tf.trainable_variables():
+                outfile.write(sess.run(v))
+    """
+        }
+    )
+    assert _models(plan) == {"lm.py::Encoder"}
+
+
+def test_an_inherited_build_runs_the_subclass_overrides() -> None:
+    """bert4keras shape: the base's `build()` calls `self.call()`, which calls the stage hooks
+    the base leaves abstract; each subclass is a model through the inherited build, its stages
+    are not models, and the base is none. Two subclasses that inherit the same embedding stage
+    share it."""
+    plan = _plan(
+        {
+            "models.py": """
+            import tensorflow as tf
+
+            class Transformer(object):
+                def __init__(self, vocab, width):
+                    self.vocab = vocab
+                    self.width = width
+
+                def build(self, ids):
+                    self.outputs = self.call(ids)
+
+                def call(self, ids):
+                    x = self.apply_embeddings(ids)
+                    return self.apply_final_layers(x)
+
+                def apply_embeddings(self, ids):
+                    raise NotImplementedError
+
+                def apply_final_layers(self, x):
+                    raise NotImplementedError
+
+            class Bert(Transformer):
+                def apply_embeddings(self, ids):
+                    table = tf.get_variable("token", [self.vocab, self.width])
+                    x = tf.nn.embedding_lookup(table, ids)
+                    return tf.layers.dense(x, self.width, name="embed_proj")
+
+                def apply_final_layers(self, x):
+                    return tf.layers.dense(x, 2, name="cls")
+
+            class Tagger(Bert):
+                def apply_final_layers(self, x):
+                    return tf.layers.dense(x, 9, name="tags")
+
+            class Ranker(Bert):
+                def apply_final_layers(self, x):
+                    return tf.layers.dense(x, 1, name="score")
+            """
+        }
+    )
+    models = _models(plan)
+    assert {"models.py::Tagger.build", "models.py::Ranker.build"} <= models
+    assert not any("apply_" in m or "Transformer" in m for m in models)
+    assert _depth(plan, "models.py::Tagger.build", "models.py::Ranker.build") == 2
+
+
+def test_a_class_that_builds_in_call_is_a_model() -> None:
+    """bilm shape: the constructor only reads options; `__call__` builds the graph."""
+    plan = _plan(
+        {
+            "bilm.py": """
+            import json
+            import tensorflow as tf
+
+            class LanguageModel(object):
+                def __init__(self, options_file):
+                    with open(options_file) as f:
+                        self.options = json.load(f)
+
+                def __call__(self, ids):
+                    table = tf.get_variable("char_embed", [262, 16])
+                    x = tf.nn.embedding_lookup(table, ids)
+                    return tf.layers.dense(x, 512, name="proj")
+            """
+        }
+    )
+    assert _models(plan) == {"bilm.py::LanguageModel.__call__"}
+
+
+def test_a_gradient_accumulator_is_no_model() -> None:
+    """An optimizer wrapper's slots (made in a comprehension) and scalar accumulators
+    (`tf.zeros(shape=[])`) are counters, not layers."""
+    plan = _plan(
+        {
+            "accumulate.py": """
+            import tensorflow as tf
+
+            class Accumulator(object):
+                def __init__(self, opt, var_list):
+                    self.opt = opt
+                    self.slots = {
+                        v: tf.Variable(tf.zeros_like(v.read_value()), trainable=False)
+                        for v in var_list
+                    }
+                    self.total = tf.Variable(tf.zeros(shape=[], dtype=tf.float32))
+                    self.count = tf.Variable(tf.zeros(shape=[], dtype=tf.float32))
+            """
+        }
+    )
+    assert _models(plan) == set()
+
+
+def test_a_script_function_that_creates_and_runs_is_a_driver_only_by_its_name() -> None:
+    """Code that both creates variables itself and runs them: the name breaks the tie."""
+    body = """
+            import tensorflow as tf
+
+            def NAME():
+                x = tf.placeholder(tf.float32, [None, 4])
+                w = tf.get_variable("w", [4, 2])
+                b = tf.get_variable("b", [2])
+                y = tf.matmul(x, w) + b
+                with tf.Session() as sess:
+                    sess.run(y)
+            """
+    assert _models(_plan({"script.py": body.replace("NAME", "main")})) == set()
+    assert _models(_plan({"script.py": body.replace("NAME", "linear_probe")})) == {
+        "script.py::linear_probe"
+    }
