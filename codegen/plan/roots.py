@@ -244,7 +244,7 @@ class LayerWalk:
             if unit is not None:
                 if unit not in done:
                     done.add(unit)
-                    self.inline(function, fid, function.inline_layers[unit], static)
+                    self.inline(function, fid, function.inline_layers[unit], static, class_ctx)
                 continue
             target = self.dispatch.resolve(fid, call, class_ctx)
             if target is None:
@@ -303,16 +303,25 @@ class LayerWalk:
             self.static_depth = len(self.layers)
         self.layers.append(layer)
 
-    def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
+    def inline(
+        self,
+        function: FunctionFacts,
+        fid: str,
+        unit: InlineLayer,
+        static: bool,
+        class_ctx: tuple[str, str] | None,
+    ) -> None:
         path = id_path(fid)
         calls = [function.layer_calls[i] for i in unit.calls]
         builders = []
         for call in calls:
-            target = self.project.callee(fid, call.callee, call.local, None)
-            if target is not None and target in self.prints.creates:
-                builders.append(
-                    self.prints.class_of.get(target) or self.prints.closure_hash[target]
-                )
+            # `self.apply(layer=Embedding)` in a branch: the method the class runs, and the
+            # class passed in, which decides what it creates (see `references`).
+            target = self.dispatch.resolve(fid, call, class_ctx)
+            if target is not None and self.creates(target, class_ctx):
+                refs, _ = references(fid, call, self.project, self.prints)
+                identity = self.prints.class_of.get(target) or self.prints.closure_hash[target]
+                builders.append("+".join((identity, *refs)))
         if not unit.api and not builders:
             return  # a loop or branch around calls that create nothing
         # The same code under the clone rules: literals and APIs decide, names never do.
