@@ -264,3 +264,40 @@ def test_a_script_function_that_creates_and_runs_is_a_driver_only_by_its_name() 
     assert _models(_plan({"script.py": body.replace("NAME", "linear_probe")})) == {
         "script.py::linear_probe"
     }
+
+
+def test_a_sampling_loop_that_reuses_the_model_hides_it_not() -> None:
+    """gpt-2-simple shape: the sampling loop calls the model with `reuse=tf.AUTO_REUSE` (the
+    variables exist, a driver built them): the model is still a model, the loop is none."""
+    plan = _plan(
+        {
+            "model.py": """
+            import tensorflow as tf
+
+            def block(x, width, scope):
+                with tf.variable_scope(scope):
+                    return tf.layers.dense(x, width, name="mlp")
+
+            def model(hparams, X, reuse=False):
+                wte = tf.get_variable("wte", [hparams.n_vocab, hparams.n_embd])
+                h = tf.gather(wte, X)
+                h = block(h, hparams.n_embd, "h0")
+                return block(h, hparams.n_embd, "h1")
+            """,
+            "sample.py": """
+            import tensorflow as tf
+            import model
+
+            def sample_sequence(hparams, context, length):
+                def step(tokens):
+                    return model.model(hparams=hparams, X=tokens, reuse=tf.AUTO_REUSE)
+
+                def body(prev, output):
+                    logits = step(prev)
+                    return logits, output
+
+                return tf.while_loop(lambda *a: True, body, [context, context])
+            """,
+        }
+    )
+    assert _models(plan) == {"model.py::model"}

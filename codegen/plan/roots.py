@@ -94,10 +94,23 @@ def called_functions(project: Project, prints: Fingerprints) -> set[str]:
             continue
         ctx = class_of(project, fid)
         for call in function.layer_calls:
+            if reuses(call):
+                continue  # a sampling loop or an eval tower reusing a model some driver built
             target = project.callee(fid, call.callee, call.local, ctx)
             if target is not None and target != fid:
                 called.add(target)
     return called
+
+
+def reuses(call: LayerCall) -> bool:
+    """Whether a call asks its builder to reuse variables made elsewhere (`reuse=True`,
+    `reuse=tf.AUTO_REUSE`): it runs a model that exists, so the callee stays a model."""
+    if ("reuse", "True") in call.args:
+        return True
+    return any(
+        key == "reuse" and ref.startswith("A:") and ref.endswith(".AUTO_REUSE")
+        for key, ref in call.refs
+    )
 
 
 def find_roots(
