@@ -301,3 +301,25 @@ def test_a_sampling_loop_that_reuses_the_model_hides_it_not() -> None:
         }
     )
     assert _models(plan) == {"model.py::model"}
+
+
+def test_a_model_fn_is_told_by_what_it_returns_not_by_its_name() -> None:
+    """A nested function that returns an `EstimatorSpec` is a model_fn whatever it and the
+    function that makes it are named."""
+    plan = _plan(
+        {
+            "head.py": """
+            import tensorflow as tf
+
+            def make_estimator_fn(num_labels):
+                def my_fn(feats, targets, run_mode, params):
+                    table = tf.get_variable("table", [1000, 64])
+                    x = tf.nn.embedding_lookup(table, feats["ids"])
+                    logits = tf.layers.dense(x, num_labels, name="cls")
+                    return tf.estimator.EstimatorSpec(mode=run_mode, predictions=logits)
+
+                return my_fn
+            """
+        }
+    )
+    assert [(m.id, m.kind) for m in plan.models] == [("head.py::make_estimator_fn.my_fn", "model_fn")]

@@ -26,9 +26,9 @@ from codegen.plan.fingerprint import (
 from codegen.plan.linking import Project
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
-_MODEL_FN = re.compile(r"(^|_)model_fn$")
-_MODEL_FN_HOLDER = re.compile(r"(_builder|^get_model_fn|model_fn\w*)$")
+# What the Estimator calls a model_fn with, and what one returns: how it is told, by behaviour.
 _MODEL_FN_PARAMS = ("features", "labels", "mode")
+_ESTIMATOR_SPEC = re.compile(r"\.(TPU)?EstimatorSpec$")
 # Modules whose calls are never layers: an unresolved call into them is not worth a diagnostic.
 _NOT_LAYERS = frozenset(
     "numpy np math os sys re json random time collections itertools functools logging six absl "
@@ -144,11 +144,11 @@ def find_roots(
         if fid in taken or not usable(fid) or function.kind == "method":
             continue
         path, qualname = split_id(fid)
-        holder = qualname.rpartition(".")[0]
-        model_fn = bool(_MODEL_FN.search(function.name)) or (
-            function.params[:3] == _MODEL_FN_PARAMS
-        )
-        if model_fn and (function.kind == "function" or _MODEL_FN_HOLDER.search(holder)):
+        # An Estimator model_fn (at module level or made by a `model_fn_builder()`): it takes
+        # the Estimator's arguments or returns its spec, whatever it is named.
+        if function.params[:3] == _MODEL_FN_PARAMS or any(
+            _ESTIMATOR_SPEC.search(api) for api in function.api_calls
+        ):
             roots.append(Root("model_fn", path, qualname, fid, None))
         elif (
             function.kind == "function"
