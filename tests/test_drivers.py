@@ -322,4 +322,5 @@ def test_a_model_fn_is_told_by_what_it_returns_not_by_its_name() -> None:
             """
         }
     )
-    assert [(m.id, m.kind) for m in plan.models] == [("head.py::make_estimator_fn.my_fn", "model_fn")]
+    found = [(m.id, m.kind) for m in plan.models]
+    assert found == [("head.py::make_estimator_fn.my_fn", "model_fn")]
