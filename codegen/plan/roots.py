@@ -125,7 +125,6 @@ def find_roots(
     """Every root that is not a module-level build function (those are `build_functions` ids);
     with `narrow`, only those with a name `build_pattern` matches."""
     called = called_functions(project, prints)
-    subclassed = project.subclassed()
     roots: list[Root] = []
     creates = prints.creates
     taken = set(build_functions)
@@ -134,8 +133,8 @@ def find_roots(
         return fid is not None and fid in creates and not is_driver(project, fid)
 
     for path, name in sorted(project.classes):
-        if (path, name) in subclassed or is_driver(project, function_id(path, name)):
-            continue  # a base class: its subclasses are the models (with what they inherit)
+        if is_driver(project, function_id(path, name)):
+            continue
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
