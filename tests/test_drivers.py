@@ -325,3 +325,50 @@ def test_a_model_fn_is_told_by_what_it_returns_not_by_its_name() -> None:
     )
     found = [(m.id, m.kind) for m in plan.models]
     assert found == [("head.py::make_estimator_fn.my_fn", "model_fn")]
+
+
+LAYER_LIBRARY = """
+    import tensorflow as tf
+
+    def dense_block(x, units, name=None, reuse=None):
+        with tf.variable_scope(name, default_name="dense_block", reuse=reuse):
+            h = tf.layers.dense(x, units, name="in")
+            return tf.layers.dense(h, units, name="out")
+
+    def gated(x, depth, name=None, reuse=None):
+        with tf.variable_scope(name, default_name="gated", values=[x], reuse=reuse):
+            gate = tf.get_variable("w", [depth, depth])
+            a = dense_block(x, depth, name="lin")
+            return tf.sigmoid(tf.matmul(x, gate)) * dense_block(a, depth, name="log")
+
+    def conv_stack(x, filters, name=None):
+        with tf.variable_scope(name, default_name="conv_stack"):
+            h = tf.layers.conv1d(x, filters, 3, name="c0")
+            return dense_block(h, filters, name="proj")
+"""
+
+
+def test_a_library_of_layer_functions_has_no_models() -> None:
+    """t2t's common_layers shape: several uncalled functions that transform the tensor they are
+    handed are layers some model may call, not models."""
+    assert _models(_plan({"common_layers.py": LAYER_LIBRARY})) == set()
+
+
+def test_functions_that_make_their_inputs_are_models_beside_each_other() -> None:
+    """Two uncalled functions that make their own placeholders are two models."""
+    models = """
+    import tensorflow as tf
+
+    def text_cnn(vocab):
+        ids = tf.placeholder(tf.int32, [None, 32])
+        table = tf.get_variable("table", [vocab, 64])
+        h = tf.layers.conv1d(tf.nn.embedding_lookup(table, ids), 64, 3, name="conv")
+        return tf.layers.dense(h, 2, name="cls")
+
+    def text_rnn(vocab):
+        ids = tf.placeholder(tf.int32, [None, 32])
+        table = tf.get_variable("table", [vocab, 64])
+        h = tf.layers.dense(tf.nn.embedding_lookup(table, ids), 64, name="proj")
+        return tf.layers.dense(h, 2, name="cls")
+    """
+    assert _models(_plan({"zoo.py": models})) == {"zoo.py::text_cnn", "zoo.py::text_rnn"}

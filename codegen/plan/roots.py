@@ -8,7 +8,7 @@ per file. See README "What counts as what"."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from codegen import stable_hash
@@ -66,6 +66,15 @@ def unseen(call: LayerCall, project: Project) -> bool:
     if call.callee.startswith("self."):
         return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
     return worth_noting(call.callee, project)
+
+
+_INPUTS = re.compile(r"\.(placeholder|placeholder_with_default|Input)$")
+
+
+def makes_inputs(function: FunctionFacts) -> bool:
+    """Whether a function makes its own inputs (placeholders, Keras `Input`): a model does, a
+    layer function transforms the tensors it is handed."""
+    return any(_INPUTS.search(api) for api in function.api_calls)
 
 
 @dataclass(frozen=True)
@@ -160,8 +169,20 @@ def find_roots(
             roots.append(Root("module", path, "<module>", function_id(path, "<module>"), None))
     # An uncalled builder function is a model only in a module that builds no other model: next
     # to a model it is a helper some code outside the scan may call (or dead code).
+    # Several uncalled builder functions that take the tensors they transform (no placeholder or
+    # `Input` of their own) make a module a library of layer functions (t2t's common_layers:
+    # `nalu`, `td_conv`): each is a layer some model may call, none is a model.
     others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in build_functions}
-    roots = [r for r in roots if r.kind != "function" or r.path not in others]
+    layer_functions = [
+        r for r in roots if r.kind == "function" and not makes_inputs(project.functions[r.entry])
+    ]
+    per_path = Counter(r.path for r in layer_functions)
+    library = {r.entry for r in layer_functions if per_path[r.path] > 1}
+    roots = [
+        r
+        for r in roots
+        if r.kind != "function" or (r.path not in others and r.entry not in library)
+    ]
     if narrow:
         pattern = re.compile(build_pattern)
         roots = [r for r in roots if any(pattern.search(p) for p in r.qualname.split("."))]
