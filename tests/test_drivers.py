@@ -372,3 +372,53 @@ def test_functions_that_make_their_inputs_are_models_beside_each_other() -> None
         return tf.layers.dense(h, 2, name="cls")
     """
     assert _models(_plan({"zoo.py": models})) == {"zoo.py::text_cnn", "zoo.py::text_rnn"}
+
+
+def test_one_layer_helpers_beside_other_roots_are_not_models() -> None:
+    """nlp-architect shapes: a mixin of layer helpers (`define_input_layer`,
+    `define_projection_layer`, one scoped block each) and a static embedding helper beside the
+    class's real `build`: the helpers are builders, `build` is the model."""
+    plan = _plan(
+        {
+            "common.py": """
+            import tensorflow as tf
+
+            class CommonLayers:
+                def define_input_layer(self, tokens, trainable=True):
+                    with tf.variable_scope("embedding_layer"):
+                        self.table = tf.get_variable("table", [self.n, self.d], trainable=trainable)
+                        return tf.nn.embedding_lookup(self.table, tokens)
+
+                def define_projection_layer(self, prediction, tied=True):
+                    if tied:
+                        with tf.variable_scope("embedding_layer", reuse=tf.AUTO_REUSE):
+                            b = tf.get_variable("softmax_b", [self.n])
+                            out = tf.matmul(prediction, tf.transpose(self.table)) + b
+                    else:
+                        with tf.variable_scope("projection_layer"):
+                            out = tf.layers.dense(prediction, self.n)
+                    return out
+            """,
+            "intent.py": """
+            import tensorflow as tf
+
+            class IntentModel:
+                @staticmethod
+                def create_input_embed(length, vocab, dim, external):
+                    if external:
+                        inp = emb = tf.keras.layers.Input(shape=(length, dim))
+                    else:
+                        inp = tf.keras.layers.Input(shape=(length,))
+                        emb = tf.keras.layers.Embedding(vocab, dim)(inp)
+                    return inp, emb
+
+                def build(self, length, vocab, dim):
+                    words = tf.keras.layers.Input(shape=(length,))
+                    x = tf.keras.layers.Embedding(vocab, dim)(words)
+                    x = tf.keras.layers.LSTM(dim, return_sequences=True)(x)
+                    out = tf.keras.layers.Dense(5)(x)
+                    self.model = tf.keras.Model(words, out)
+            """,
+        }
+    )
+    assert _models(plan) == {"intent.py::IntentModel.build"}

@@ -226,13 +226,18 @@ def _other_models(
     build_paths = {m.path for m in build_functions}
     roots_per_file = Counter(root.path for root in found)
     out = []
-    for root in found:
-        walk = roots.LayerWalk(project, prints, classes, root, dispatch)
+    walks = {root: roots.LayerWalk(project, prints, classes, root, dispatch) for root in found}
+    for walk in walks.values():
         walk.build()
+    helpers = _layer_helpers(walks)
+    for root in found:
+        walk = walks[root]
         if all(layer.variables == 0 for layer in walk.layers):
             continue  # only counters, slots or layers without variables (`Input`): no model
         if root.kind == "function" and len(walk.layers) < 2:
             continue  # a lone helper layer, not a model
+        if root in helpers:
+            continue  # one layer beside its class's other roots: a helper they (could) call
         # A file's only model is named by the file, as a build function is; several by root too.
         alone = root.path not in build_paths and roots_per_file[root.path] == 1
         if alone:
@@ -272,6 +277,27 @@ def _other_models(
             )
         )
     return out
+
+
+def _layer_helpers(walks: dict[roots.Root, roots.LayerWalk]) -> set[roots.Root]:
+    """Method roots that build one layer themselves (one statement or block) beside other roots
+    of their class: helpers its models call or could call (nlp-architect's `CommonLayers`
+    `define_input_layer`, a static `_create_input_embed`), not models."""
+    per_class: dict[object, list[roots.Root]] = defaultdict(list)
+    for root in walks:
+        if root.kind == "method":
+            per_class[root.class_ctx].append(root)
+    out = set()
+    for members in per_class.values():
+        if len(members) < 2:
+            continue
+        for root in members:
+            weighted = [layer for layer in walks[root].layers if layer.variables != 0]
+            if len(weighted) == 1 and weighted[0].kind.startswith("inline"):
+                out.add(root)
+    # The base that defines such a helper (and has no other root) holds the same helper.
+    entries = {root.entry for root in out}
+    return out | {root for root in walks if root.kind == "method" and root.entry in entries}
 
 
 def _entries(root: roots.Root, members: list[str]) -> tuple[str, ...]:
