@@ -6,6 +6,7 @@ variables itself is a driver when it is named like one (`main`, `train`, ...).""
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 
@@ -44,14 +45,21 @@ def is_test_file(path: str) -> bool:
     return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
+@functools.lru_cache(maxsize=8192)
+def _runs_api(api: str) -> bool:
+    """One resolved API runs things (the same names recur in every file)."""
+    return _RUNS_API.search(api) is not None
+
+
 def runs_things(function: FunctionFacts) -> bool:
     """Whether a function runs a graph, a training loop, a command line or a checkpoint."""
-    return any(_RUNS_API.search(api) for api in function.api_calls) or any(
-        name in _RUNS_METHOD for name in function.object_calls
+    return not _RUNS_METHOD.isdisjoint(function.object_calls) or any(
+        _runs_api(api) for api in function.api_calls
     )
 
 
-_MEMO: weakref.WeakKeyDictionary[Project, dict[str, bool]] = weakref.WeakKeyDictionary()
+# Asked for every layer call of every function, several times per plan: memoized per project.
+_MEMO: weakref.WeakKeyDictionary[Project, dict[object, bool]] = weakref.WeakKeyDictionary()
 
 
 def is_driver(project: Project, fid: str) -> bool:
@@ -61,18 +69,21 @@ def is_driver(project: Project, fid: str) -> bool:
         memo = _MEMO[project] = {}
     known = memo.get(fid)
     if known is None:
-        known = memo[fid] = _is_driver(project, fid)
+        known = memo[fid] = _is_driver(project, fid, memo)
     return known
 
 
-def _is_driver(project: Project, fid: str) -> bool:
+def _is_driver(project: Project, fid: str, memo: dict[object, bool]) -> bool:
     path = project.path_of.get(fid, id_path(fid))
     if is_test_file(path):
         return True
-    qualname = id_qualname(fid)
-    owner = qualname.split(".", 1)[0]
-    if (path, owner) in project.classes and _driver_class(project, path, owner):
-        return True
+    owner = (path, id_qualname(fid).split(".", 1)[0])
+    if owner in project.classes:
+        known = memo.get(owner)
+        if known is None:
+            known = memo[owner] = _driver_class(project, *owner)
+        if known:
+            return True
     function = _facts(project, fid)
     if function is None or not runs_things(function):
         return False
