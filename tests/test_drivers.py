@@ -422,3 +422,31 @@ def test_one_layer_helpers_beside_other_roots_are_not_models() -> None:
         }
     )
     assert _models(plan) == {"intent.py::IntentModel.build"}
+
+
+def test_a_constructor_that_builds_then_restores_leaves_its_build_method_the_model() -> None:
+    """An inference wrapper whose `__init__` builds through `self._build()` and then opens a
+    session and restores a checkpoint runs things: the building method is the model."""
+    plan = _plan(
+        {
+            "predictor.py": """
+            import tensorflow as tf
+
+            class Predictor(object):
+                def __init__(self, ckpt, vocab):
+                    self.ids = tf.placeholder(tf.int32, [None, 16])
+                    self.logits = self._build(vocab)
+                    self.sess = tf.Session()
+                    tf.train.Saver().restore(self.sess, ckpt)
+
+                def _build(self, vocab):
+                    table = tf.get_variable("table", [vocab, 64])
+                    x = tf.nn.embedding_lookup(table, self.ids)
+                    return tf.layers.dense(x, 2, name="cls")
+
+                def predict(self, batch):
+                    return self.sess.run(self.logits, feed_dict={self.ids: batch})
+            """
+        }
+    )
+    assert _models(plan) == {"predictor.py::Predictor._build"}
