@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from pathlib import Path
 
+import pytest
+
+from codegen.cli import main
+from codegen.diagnostics import NOT_ROUTABLE
 from codegen.model import Plan, SourceFile
 from codegen.plan.planner import make_plan, pair_depths
 from codegen.scan.extract import extract
@@ -148,14 +153,7 @@ def test_a_class_that_a_checkpoint_dumper_constructs_is_still_a_model() -> None:
     assert _models(plan) == {"lm.py::Encoder"}
 
 
-def test_an_inherited_build_runs_the_subclass_overrides() -> None:
-    """bert4keras shape: the base's `build()` calls `self.call()`, which calls the stage hooks
-    the base leaves abstract; each subclass is a model through the inherited build, its stages
-    are not models, and the abstract base is none. Two subclasses that inherit the same
-    embedding stage share it."""
-    plan = _plan(
-        {
-            "models.py": """
+INHERITED = """
             import tensorflow as tf
 
             class Transformer(object):
@@ -193,6 +191,16 @@ def test_an_inherited_build_runs_the_subclass_overrides() -> None:
                 def apply_final_layers(self, x):
                     return tf.layers.dense(x, 1, name="score")
             """
+
+
+def test_an_inherited_build_runs_the_subclass_overrides() -> None:
+    """bert4keras shape: the base's `build()` calls `self.call()`, which calls the stage hooks
+    the base leaves abstract; each subclass is a model through the inherited build, its stages
+    are not models, and the abstract base is none. Two subclasses that inherit the same
+    embedding stage share it."""
+    plan = _plan(
+        {
+            "models.py": INHERITED,
         }
     )
     models = _models(plan)
@@ -450,3 +458,54 @@ def test_a_constructor_that_builds_then_restores_leaves_its_build_method_the_mod
         }
     )
     assert _models(plan) == {"predictor.py::Predictor._build"}
+
+
+def test_sync_leaves_an_inherited_build_shared_by_several_models_unrouted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The classes' models share one inherited `build()`: apply has no place to mark one class
+    there, so they are reported (CG221, saying to define `build` in the class) and the file is
+    left as it is; `sync` succeeds and `check` is clean."""
+    models = tmp_path / "models"
+    models.mkdir()
+    source = textwrap.dedent(INHERITED)
+    (models / "models.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sync", "--no-cache"]) == 1  # generated/ written
+    assert (models / "models.py").read_text() == source
+    assert main(["check", "--no-cache"]) == 0
+    plan = _plan({"models.py": INHERITED})
+    unrouted = {d.message.split("`")[1] for d in plan.diagnostics if d.code == NOT_ROUTABLE}
+    assert unrouted == {"Bert.build", "Tagger.build", "Ranker.build"}
+
+
+def test_two_classes_build_methods_in_one_file_get_their_own_shim_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nlp-architect's intent_extraction.py shape: `MultiTask.build` and `Seq2Seq.build`, each
+    a model, in one file: the shim names them by their whole root, and sync routes both."""
+    models = tmp_path / "models"
+    models.mkdir()
+    source = textwrap.dedent(
+        """
+        import tensorflow.compat.v1 as tf
+
+        class MultiTask(object):
+            def build(self, ids, vocab):
+                table = tf.get_variable("table", [vocab, 64])
+                x = tf.nn.embedding_lookup(table, ids)
+                return tf.layers.dense(x, 3, name="intent")
+
+        class Seq2Seq(object):
+            def build(self, ids, vocab):
+                table = tf.get_variable("table", [vocab, 64])
+                x = tf.nn.embedding_lookup(table, ids)
+                return tf.layers.dense(x, 9, name="slots")
+        """
+    )
+    (models / "intent.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sync", "--no-cache"]) == 1
+    shim = (tmp_path / "generated" / "intent_transfer.py").read_text()
+    assert "MultiTask_build = " in shim and "Seq2Seq_build = " in shim
+    assert main(["check", "--no-cache"]) == 0

@@ -230,6 +230,12 @@ def _other_models(
     for walk in walks.values():
         walk.build()
     helpers = _layer_helpers(walks)
+    entry_count = Counter(root.entry for root in found if root.kind == "method")
+    shared_entries = {
+        root.entry
+        for root in found
+        if entry_count[root.entry] > 1 and class_of_entry(project, root) != root.class_ctx
+    }
     for root in found:
         walk = walks[root]
         if all(layer.variables == 0 for layer in walk.layers):
@@ -271,8 +277,9 @@ def _other_models(
                 root=root.qualname,
                 kind=root.kind,  # type: ignore[arg-type]
                 members=tuple(walk.members),
-                # Module-level script code has no function apply could enter.
-                routable=root.kind != "module",
+                # Module-level script code has no function apply could enter; an inherited
+                # build that several classes' models share has no place for one class's mark.
+                routable=root.kind != "module" and root.entry not in shared_entries,
                 shim=names[root.path],
             )
         )
@@ -339,11 +346,22 @@ def unroutable(models: list[Model], nodes: tuple[TrieNode, ...]) -> list[Diagnos
 
 
 def _why_unroutable(model: Model) -> str:
-    assert model.kind == "module", model  # every other shape is entered where it is built
+    if model.kind != "module":
+        owner = model.root.split(".", 1)[0]
+        return (
+            f"its `{model.root.rsplit('.', 1)[-1]}()` is inherited from a base class whose "
+            "method other classes' models share, so apply cannot mark it for one of them; "
+            f"define it in `{owner}` (calling `super()`) to route it"
+        )
     return (
         "module-level script code has no function to enter; move the graph code into a "
         "function (or a class) to route it"
     )
+
+
+def class_of_entry(project: Project, root: roots.Root) -> tuple[str, str] | None:
+    """(path, class) defining a root's entry method."""
+    return roots.class_of(project, root.entry)
 
 
 def _model_names(paths: Sequence[str]) -> dict[str, str]:
