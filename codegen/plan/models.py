@@ -46,9 +46,14 @@ _TRUNK_ENDS = ", so no layer from this call on is shared"
 
 
 def _build_function(
-    module: ModuleFacts, prints: Fingerprints, options: PlanOptions, diagnostics: list[Diagnostic]
+    module: ModuleFacts,
+    prints: Fingerprints,
+    options: PlanOptions,
+    diagnostics: list[Diagnostic],
+    elsewhere: set[str],
 ) -> str | None:
-    """The module-level builder whose name matches the build pattern and that nothing else calls."""
+    """The module-level builder whose name matches the build pattern and that nothing else calls
+    (in its module, or model code of another module: `elsewhere`)."""
     pattern = re.compile(options.build_function)
     called = {callee for f in module.functions for callee in f.local_calls}
     candidates = [
@@ -58,6 +63,7 @@ def _build_function(
         and pattern.search(f.name)
         and function_id(module.path, f.qualname) in prints.creates
         and f.qualname not in called
+        and function_id(module.path, f.qualname) not in elsewhere
     ]
     if not candidates:
         return None
@@ -402,10 +408,12 @@ def find_models(
     names = _model_names([m.path for m in modules])
     models: list[Model] = []
     own_file: set[str] = set()
+    # A helper other modules' model code imports (`helpers.build_encoder`) is their layer.
+    elsewhere = roots.called_functions(project, prints)
     for module in modules:
         if not module.ok:
             continue
-        build = _build_function(module, prints, options, diagnostics)
+        build = _build_function(module, prints, options, diagnostics, elsewhere)
         if build is None:
             continue
         layers, static_depth = _layer_sequence(

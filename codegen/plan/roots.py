@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
@@ -63,7 +63,7 @@ def unseen(call: LayerCall, project: Project) -> bool:
     builtin container's or a tensor's method (`self.items.append`) are not."""
     if call.local or call.callee.startswith("super."):
         return False
-    if call.callee.startswith("self."):
+    if call.callee.startswith(("self.", "param.")):  # an attribute's object, or a parameter's
         return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
     return worth_noting(call.callee, project)
 
@@ -144,6 +144,8 @@ def find_roots(
     for path, name in sorted(project.classes):
         if is_driver(project, function_id(path, name)):
             continue
+        if prints.keras_classes.get((path, name)) == "layer":
+            continue  # a custom Keras layer class is a layer of the models that use it, never one
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
@@ -244,6 +246,7 @@ class LayerWalk:
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    site: tuple[str, int] | None = None  # the root file's call into a helper of another file
 
     def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
         """Whether a callee creates variables, run as a method of `class_ctx` when it is one."""
@@ -280,6 +283,10 @@ class LayerWalk:
                     self.inline(function, fid, function.inline_layers[unit], static, class_ctx)
                 continue
             target = self.dispatch.resolve(fid, call, class_ctx)
+            if target is None and call.local and call.callee.endswith(".__init__"):
+                # A Keras layer class that inherits its constructor: the class is the layer.
+                inherited = function_id(path, call.callee)
+                target = inherited if inherited in self.prints.creates else None
             if target is None:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
@@ -297,14 +304,28 @@ class LayerWalk:
             )
             helper = (
                 self.root.kind in ("model_fn", "module")
-                and call.local
+                and target in self.project.functions
                 and self.project.functions[target].kind == "function"
             )
             # A class or function passed in decides what the callee creates: the call is one
             # layer of that identity; looking into the callee would find the same code for all.
             looks_into = (method or helper) and not refs
-            if looks_into and (clone is None or self.composes(target, class_ctx)):
+            # An imported helper (`create_model` in another module) is looked into only when it
+            # composes builders: its backbone is then the layer other models share; one that
+            # makes its variables itself stays one layer, by identity.
+            if looks_into and (
+                self.composes(target, None)
+                if helper and not call.local and not method
+                else clone is None or self.composes(target, class_ctx)
+            ):
+                enters = (
+                    self.site is None and path == self.root.path and id_path(target) != path
+                )
+                if enters:  # what the helper builds, this call in the model's file builds
+                    self.site = (function.qualname, call.line)
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                if enters:
+                    self.site = None
                 continue
             self.builder(
                 call, target, path, function, static and call.static, method, refs, weightless
@@ -332,6 +353,8 @@ class LayerWalk:
             self.static_depth = len(self.layers)
 
     def add(self, layer: Layer, static: bool) -> None:
+        if self.site is not None:
+            layer = replace(layer, site=self.site)
         if not static and self.static_depth is None:
             self.static_depth = len(self.layers)
         self.layers.append(layer)

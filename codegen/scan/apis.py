@@ -60,6 +60,8 @@ def normalize_api(dotted: str) -> str:
         return "tensorflow.contrib." + dotted[len("tensorflow.compat.v1.contrib.") :]
     if dotted.startswith("tensorflow.compat.v2."):
         return "tensorflow." + dotted[len("tensorflow.compat.v2.") :]
+    if dotted.startswith("tensorflow.python.keras."):  # the module tf.keras re-exports
+        return "tensorflow.keras." + dotted[len("tensorflow.python.keras.") :]
     return dotted
 
 

@@ -15,6 +15,12 @@ from codegen.scan.extract.nodes import dotted, name_argument
 from codegen.scan.extract.tokens import TokenWalker
 
 _BUILTINS = frozenset(dir(builtins))
+# `self.add_weight(...)` in a class that does not define it: the Keras layer method that creates
+# a variable (`add_variable` is its older tf.keras spelling).
+_LAYER_WEIGHT_METHODS = {
+    "add_weight": "keras.layers.Layer.add_weight",
+    "add_variable": "keras.layers.Layer.add_weight",
+}
 
 
 class CallWalker(TokenWalker):
@@ -96,6 +102,10 @@ class CallWalker(TokenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
+            elif len(parts) >= 3 and parts[0] in self.param_index:
+                # Reached through an attribute of an object passed in
+                # (`framework.embedding.word_embedding(x)`): whatever the caller gave, unseen.
+                self.record_layer("param." + ".".join(parts), False, node, params)
         elif (
             type(func) is cst.Attribute
             and type(func.value) is cst.Call
@@ -138,6 +148,9 @@ class CallWalker(TokenWalker):
             methods = ctx.classes.get(self.class_name, {})
             if parts[1] in methods:
                 return f"{self.class_name}.{parts[1]}", None, methods[parts[1]]
+            if parts[1] in _LAYER_WEIGHT_METHODS:
+                # Keras's own way for a layer class to create a weight (in `build` or __init__).
+                return None, _LAYER_WEIGHT_METHODS[parts[1]], ()
             return None, None, ()
         if len(parts) == 1 and root in self.nested:
             return self.nested[root], None, ()
@@ -149,11 +162,13 @@ class CallWalker(TokenWalker):
             methods = ctx.classes[root]
             if "__call__" in methods:
                 return f"{root}.__call__", None, methods.get("__init__", ())
-            return (
-                (f"{root}.__init__", None, methods["__init__"])
-                if "__init__" in methods
-                else (None, None, ())
-            )
+            if "__init__" in methods:
+                return f"{root}.__init__", None, methods["__init__"]
+            if ctx.keras_class(root):
+                # A Keras layer class that inherits its constructor (`build` and `call` only):
+                # still a layer, identified as its whole class by the plan.
+                return f"{root}.__init__", None, ()
+            return None, None, ()
         if root in ctx.symbols:
             return None, None, ()
         if (

@@ -60,6 +60,8 @@ def binding(
         return None
     parts = dotted(value.func)
     api = ctx.resolve_final(parts) if parts else None
+    if api is not None and api in ctx.layer_classes:
+        return name, signature(value, ctx, self_name, objects)  # a scanned Keras layer class
     if api is None or not is_object_api(api):
         return None
     if not apis.creates_variables(api) and not any(True for _ in uses(value, objects, self_name)):
