@@ -509,3 +509,47 @@ def test_two_classes_build_methods_in_one_file_get_their_own_shim_names(
     shim = (tmp_path / "generated" / "intent_transfer.py").read_text()
     assert "MultiTask_build = " in shim and "Seq2Seq_build = " in shim
     assert main(["check", "--no-cache"]) == 0
+
+
+def test_a_branch_of_inherited_method_calls_is_a_layer_and_ends_a_false_share() -> None:
+    """bert4keras shape: `if self.segments: self.apply(layer=Input, ...)` in an inherited stage is
+    a branch layer (the method the class runs, the class passed in); it was dropped, so two models
+    that differ right there shared the layers after it."""
+    source = """
+    from tensorflow import keras
+
+    class Base(object):
+        def apply(self, inputs=None, layer=None, **kwargs):
+            if kwargs.pop("project", False):
+                inputs = keras.layers.Dense(8)(inputs)
+            made = layer(**kwargs)
+            return made if inputs is None else made(inputs)
+
+        def build(self):
+            self.outputs = self.call(self.get_inputs())
+
+        def call(self, inputs):
+            return self.apply_embeddings(inputs)
+
+    class Segmented(Base):
+        def get_inputs(self):
+            x = self.apply(layer=keras.layers.Input, shape=(None,))
+            if self.segments:
+                self.apply(layer=keras.layers.Input, shape=(None,))
+            return x
+
+        def apply_embeddings(self, x):
+            x = self.apply(inputs=x, layer=keras.layers.Embedding, input_dim=self.n, output_dim=8)
+            return self.apply(inputs=x, layer=keras.layers.Dense, units=8)
+
+    class Plain(Base):
+        def get_inputs(self):
+            return self.apply(layer=keras.layers.Input, shape=(None,))
+
+        def apply_embeddings(self, x):
+            x = self.apply(inputs=x, layer=keras.layers.Embedding, input_dim=self.n, output_dim=8)
+            return self.apply(inputs=x, layer=keras.layers.Dense, units=8)
+    """
+    plan = _plan({"models.py": source})
+    assert {"models.py::Segmented.build", "models.py::Plain.build"} <= _models(plan)
+    assert _depth(plan, "models.py::Segmented.build", "models.py::Plain.build") == 0
