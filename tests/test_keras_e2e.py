@@ -85,8 +85,14 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if d["depth"]
     }
     assert depths == DEPTHS  # a scanner regression fails here, before anything trains
-    near = {(n["a"], n["b"]) for n in report["near_misses"]}
-    assert ("models/block_a.py::ConvBlock", "models/block_near.py::ConvBlock") in near
+    near = {(n["a"], n["b"]): n for n in report["near_misses"]}
+    block = near[("models/block_a.py::ConvBlock", "models/block_near.py::ConvBlock")]
+    assert "layers.Conv1D(filters, 3," in block["diff"] and "Conv1D(filters, 5," in block["diff"]
+    first = {m["id"]: m["layers"][0] for m in report["models"]}
+    for vocab in (20000, 30000):  # the literal that keeps the two apart is the one read
+        embedding = first[f"models/vocab_{vocab // 1000}k.py::build_model"]
+        assert embedding["callee"] == "keras.layers.Embedding"
+        assert embedding["args"]["#0"] == vocab
     sync = _cli(project, "sync", "--no-cache")
     assert sync.returncode == 1, sync.stdout + sync.stderr  # 1: it wrote something
     check = _cli(project, "check", "--no-cache")
