@@ -123,6 +123,8 @@ class FunctionFacts:
     variable_names: tuple[tuple[str, ...], ...] | None = None
     # Statements and blocks that create variables themselves (counters and slots never do).
     inline_layers: tuple[InlineLayer, ...] = ()
+    # Parameters that provably never change the variables it creates (scan/extract/relevance).
+    inert_params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from codegen.model import (
     TrieNode,
 )
 from codegen.names import COMMON_MODULE
-from codegen.plan import roots
+from codegen.plan import relevance, roots
 from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
@@ -128,7 +128,11 @@ def _layer_sequence(
                 line=call.line,
                 builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
-                signature=call_signature(identity.hash, call, refs),
+                signature=call_signature(
+                    identity.hash,
+                    relevance.deciding(call, project.functions.get(identity.target)),
+                    refs,
+                ),
                 builder_path=identity.builder_path,
                 variables=0 if weightless else None,
             )
@@ -147,6 +151,7 @@ class _Identity:
     builder: str | None  # qualname of the builder where it is defined; None for an API
     params: tuple[str, ...]  # canonical parameter names, to label positional arguments
     builder_path: str = ""  # the file defining `builder` when it is not the model's own
+    target: str = ""  # the builder's function id, whose parameters say which arguments decide
 
 
 def _identify(
@@ -198,7 +203,7 @@ def _builder_identity(
     path, qualname = split_id(target)
     callee, label, identity, params = builder_identity(target, prints, classes, project.functions)
     builder_path = "" if path == model_path else path
-    return _Identity(callee, label, identity, qualname, params, builder_path)
+    return _Identity(callee, label, identity, qualname, params, builder_path, target)
 
 
 def _other_models(
