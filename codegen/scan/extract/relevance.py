@@ -106,7 +106,7 @@ class _Reader:
                 self.small(small, control)
         elif kind is cst.If or kind is cst.While:
             test = self.expr(node.test)  # type: ignore[attr-defined]
-            self.guard(test, node)
+            start = len(self.out.calls)
             self.block(node.body, (*control, test))  # type: ignore[attr-defined]
             orelse = node.orelse  # type: ignore[attr-defined]
             if orelse is not None:
@@ -114,11 +114,13 @@ class _Reader:
                     self.statement(orelse, (*control, test))
                 else:
                     self.block(orelse.body, (*control, test))
+            self.guard(test, start)
         elif kind is cst.For:
             iterable = self.expr(node.iter)  # type: ignore[attr-defined]
-            self.guard(iterable, node)
             self.assign(node.target, iterable, control)  # type: ignore[attr-defined]
+            start = len(self.out.calls)
             self.block(node.body, (*control, iterable))  # type: ignore[attr-defined]
+            self.guard(iterable, start)
             if node.orelse is not None:  # type: ignore[attr-defined]
                 self.block(node.orelse.body, control)  # type: ignore[attr-defined]
         elif kind is cst.With:
@@ -141,19 +143,10 @@ class _Reader:
         else:
             self.out.conditions.append(self.expr_of_names(node))
 
-    def guard(self, test: _Expr, node: cst.CSTNode) -> None:
-        """A condition matters when the code it guards makes a call that may create."""
-        finder = _Reader(self.ctx, self.class_name, self.self_name)
-        finder.out = _Function(())
-        pending = [node.body, getattr(node, "orelse", None)]  # type: ignore[attr-defined]
-        while pending:
-            current = pending.pop()
-            if current is None:
-                continue
-            if type(current) is cst.Call:
-                finder.call(current)  # type: ignore[arg-type]
-            pending.extend(current.children)
-        if any(call.kind in ("creating", "local", "unknown") for call in finder.out.calls):
+    def guard(self, test: _Expr, start: int) -> None:
+        """A condition matters when the code it guards (the calls from `start` on) makes a call
+        that may create."""
+        if any(c.kind in ("creating", "local", "unknown") for c in self.out.calls[start:]):
             self.out.conditions.append(test)
 
     def small(self, node: cst.CSTNode, control: tuple[_Expr, ...]) -> None:
@@ -213,7 +206,7 @@ class _Reader:
             if parts:
                 reads.append(".".join(parts))
                 continue
-            pending.extend(current.children)
+            pending.extend(kids(current))
         return _Expr(tuple(reads), tuple(calls), False)
 
     def expr(self, node: cst.BaseExpression) -> _Expr:
@@ -232,7 +225,7 @@ class _Reader:
             elif kind is cst.Call:
                 calls.append(self.call(current))  # type: ignore[arg-type]
                 continue
-            pending.extend(current.children)
+            pending.extend(kids(current))
         python = all(c.kind == "pure" for c in calls)
         return _Expr(tuple(reads), tuple(calls), python)
 
@@ -301,6 +294,39 @@ class _Reader:
                 return "pure", leaf, receiver if leaf in _MUTATING_METHODS else None
             return "unknown", "", receiver
         return "unknown", "", None
+
+
+def kids(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    """A node's sub-expressions, by hand for the common types: libcst's `children` rebuilds the
+    nodes it returns, which costs more than the rest of the reading."""
+    kind = type(node)
+    if kind in _LEAVES:
+        return ()
+    if kind is cst.BinaryOperation or kind is cst.BooleanOperation:
+        return (node.left, node.right)  # type: ignore[attr-defined]
+    if kind is cst.UnaryOperation:
+        return (node.expression,)  # type: ignore[attr-defined]
+    if kind is cst.Comparison:
+        return (node.left, *(c.comparator for c in node.comparisons))  # type: ignore[attr-defined]
+    if kind is cst.List or kind is cst.Tuple or kind is cst.Set:
+        return [e.value for e in node.elements]  # type: ignore[attr-defined]
+    if kind is cst.Subscript:
+        out: list[cst.CSTNode] = [node.value]  # type: ignore[attr-defined]
+        for element in node.slice:  # type: ignore[attr-defined]
+            index = element.slice
+            if type(index) is cst.Index:
+                out.append(index.value)
+            else:
+                out += [p for p in (index.lower, index.upper, index.step) if p is not None]
+        return out
+    if kind is cst.IfExp:
+        return (node.test, node.body, node.orelse)  # type: ignore[attr-defined]
+    if kind is cst.StarredElement or kind is cst.Arg:
+        return (node.value,)  # type: ignore[attr-defined]
+    return node.children
+
+
+_LEAVES = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis})
 
 
 def _reads(path: str, taint: dict[str, int]) -> int:
