@@ -235,3 +235,27 @@ def test_an_argument_that_reaches_a_variable_still_decides() -> None:
     assert _depth(plan, "a.py::model_fn", "b.py::model_fn") == 0
     plan = _plan(_heads("params, False, features", "params, False, features, units=n"))
     assert _depth(plan, "a.py::model_fn", "b.py::model_fn") == 0
+
+
+def test_a_keras_layer_objects_name_and_mask_zero_never_decide() -> None:
+    """nlp-architect: the chunker's `Embedding(..., name="embedding", mask_zero=False)` (the
+    default) and the tagger's `Embedding(..., name="word_embedding")` make the same variables."""
+    model = """
+    import tensorflow as tf
+
+    class {name}(object):
+        def build(self):
+            words = tf.keras.layers.Input(shape=(None,))
+            layer = tf.keras.layers.Embedding(self.vocab, self.dims, {extra})
+            embedded = layer(words)
+            self.out = tf.keras.layers.Dense(self.tags)(embedded)
+    """
+    plan = _plan(
+        {
+            "a.py": model.format(name="Chunker", extra='name="embedding", mask_zero=False'),
+            "b.py": model.format(name="Tagger", extra='name="word_embedding"'),
+            "c.py": model.format(name="Other", extra='embeddings_initializer="zeros"'),
+        }
+    )
+    assert _depth(plan, "a.py::Chunker.build", "b.py::Tagger.build") == 2  # Embedding, Dense
+    assert _depth(plan, "a.py::Chunker.build", "c.py::Other.build") == 0  # another initializer

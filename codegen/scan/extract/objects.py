@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 import libcst as cst
 
 from codegen.scan import apis
+from codegen.scan.extract import relevance
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import dotted, suite
@@ -86,6 +87,7 @@ def signature(
             (arg.keyword.value + "=" if arg.keyword is not None else arg.star)
             + signature(arg.value, ctx, self_name, objects)
             for arg in node.args  # type: ignore[attr-defined]
+            if not _no_variables(arg, api)
         )
         return f"{api}({args})"
     if kind is cst.List or kind is cst.Tuple:
@@ -99,6 +101,15 @@ def signature(
         source = signature(node.for_in.iter, ctx, self_name, objects)  # type: ignore[attr-defined]
         return f"[{element} for {source}]"
     return "?"
+
+
+def _no_variables(arg: cst.Arg, api: str) -> bool:
+    """A library layer's argument that cannot change its variables: a name (names never decide)
+    or a setting such as `mask_zero=`, whatever its value (so an explicit default never does)."""
+    if arg.keyword is None or not apis.is_library(api):
+        return False
+    keyword = arg.keyword.value
+    return keyword in apis.NAME_KEYWORDS or keyword in relevance.NO_VARIABLE_KEYWORDS
 
 
 def uses(node: cst.CSTNode, objects: Mapping[str, str], self_name: str | None) -> Iterator[str]:

@@ -26,9 +26,11 @@ from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.nodes import dotted
 
+# Keywords of library layers that never change the variables they create.
+NO_VARIABLE_KEYWORDS = frozenset({"mask_zero", "input_length"})
 # Keywords that never change what a call creates or the shape of what it returns.
-_VALUE_ONLY_KEYWORDS = frozenset(
-    {"name", "rate", "keep_prob", "training", "is_training", "seed", "mask_zero", "input_length"}
+_VALUE_ONLY_KEYWORDS = NO_VARIABLE_KEYWORDS | frozenset(
+    {"name", "rate", "keep_prob", "training", "is_training", "seed"}
 )
 # Library calls whose settings (reuse, initializer, dtype, ...) decide what is created inside them.
 _SETTING_LEAVES = frozenset({"variable_scope", "arg_scope"})
