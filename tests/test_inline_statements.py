@@ -259,3 +259,71 @@ def test_a_keras_layer_objects_name_and_mask_zero_never_decide() -> None:
     )
     assert _depth(plan, "a.py::Chunker.build", "b.py::Tagger.build") == 2  # Embedding, Dense
     assert _depth(plan, "a.py::Chunker.build", "c.py::Other.build") == 0  # another initializer
+
+
+# --- false layers -----------------------------------------------------------------------------
+
+
+def test_a_state_tuple_is_not_a_layer() -> None:
+    """`LSTMStateTuple(c, h)` is a namedtuple of tensors: a property returning one is no builder
+    (it once became a model), and building one beside an RNN adds no layer."""
+    source = """
+    import tensorflow as tf
+
+    class Seq2Seq(object):
+        def __init__(self, vocab, units):
+            self.x = tf.placeholder(tf.int32, [None, 20])
+            self.emb = tf.get_variable("emb", [vocab, units])
+            h = tf.nn.embedding_lookup(self.emb, self.x)
+            cell = tf.nn.rnn_cell.LSTMCell(units)
+            c = tf.zeros([4, units])
+            state = tf.nn.rnn_cell.LSTMStateTuple(c, c)
+            out, _ = tf.nn.dynamic_rnn(cell, h, initial_state=state)
+            self.logits = tf.layers.dense(out, 2)
+
+        @property
+        def state_size(self):
+            return tf.nn.rnn_cell.LSTMStateTuple(10, 10)
+    """
+    plan = _plan({"m.py": source})
+    creating = {b.id for b in plan.builders if b.creates_variables}
+    assert "m.py::Seq2Seq.state_size" not in creating
+    assert {m.id for m in plan.models} == {"m.py::Seq2Seq"}
+    assert len(plan.models[0].layers) == 3  # embedding, the RNN with its cell, the dense
+
+
+CELLS = """
+import tensorflow as tf
+
+
+def get_cell(units, keep):
+    cell = tf.nn.rnn_cell.LSTMCell(units)
+    return tf.nn.rnn_cell.DropoutWrapper(cell, output_keep_prob=keep)
+
+
+class {name}(object):
+    def __init__(self, vocab, keep):
+        self.x = tf.placeholder(tf.int32, [None, 20])
+        self.emb = tf.get_variable("emb", [vocab, 32])
+        h = tf.nn.embedding_lookup(self.emb, self.x)
+        cell = get_cell({units}, keep)
+        out, _ = tf.nn.dynamic_rnn(cell, h, dtype=tf.float32)
+        self.logits = tf.layers.dense(out, 2)
+"""
+
+
+def test_a_cell_factory_binds_a_layer_object_whose_arguments_decide() -> None:
+    """A function that only builds and returns a cell creates nothing; the RNN that runs the
+    cell it returns is the layer, and the factory's literal arguments (64 vs 128 units) are part
+    of that layer's identity, as a cell constructor's are."""
+    plan = _plan(
+        {
+            "a.py": CELLS.format(name="A", units=64),
+            "b.py": CELLS.format(name="B", units=128),
+            "c.py": CELLS.format(name="C", units=64),
+        }
+    )
+    creating = {b.id for b in plan.builders if b.creates_variables}
+    assert "a.py::get_cell" not in creating
+    assert _depth(plan, "a.py::A", "b.py::B") == 1  # the embedding only
+    assert _depth(plan, "a.py::A", "c.py::C") == 3

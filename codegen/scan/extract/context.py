@@ -29,6 +29,9 @@ class ModuleContext:
     star_local: list[str] = field(default_factory=list)  # star imports of non-library modules
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
     tf1: bool = False  # set once the names are gathered: tf.X resolves to tf.compat.v1.X
+    # Module functions that only build and return a layer object (a cell factory): name -> the
+    # signature of what they return (objects.factories).
+    factories: dict[str, str] = field(default_factory=dict)
     # resolve() results, for the function walkers only: they run once the names above are final.
     resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
 

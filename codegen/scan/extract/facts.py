@@ -65,6 +65,7 @@ class Extractor:
     def run(self) -> None:
         gather_module(self.ctx, self.module.body, self.symbols)
         self.assumed = settle(self.ctx, self.text, self.symbols)
+        self.ctx.factories = objects.factories(self.module.body, self.ctx)
         self.collect_functions(self.module.body, prefix="", class_name=None, kind="function")
         if self.targets:
             inert = relevance.inert_params(self.ctx, self.targets)

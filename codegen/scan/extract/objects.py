@@ -60,6 +60,10 @@ def binding(
     if name is None or type(value) is not cst.Call:
         return None
     parts = dotted(value.func)
+    if parts is not None and len(parts) == 1 and parts[0] in ctx.factories:
+        # `cell = get_cell(64, keep)`: the object the factory returns, made with these arguments.
+        args = ",".join(_argument(arg, ctx, self_name, objects) for arg in value.args)
+        return name, f"{ctx.factories[parts[0]]}<-{parts[0]}({args})"
     api = ctx.resolve_final(parts) if parts else None
     if api is None or not is_object_api(api):
         return None
@@ -84,8 +88,7 @@ def signature(
         parts = dotted(node.func)  # type: ignore[attr-defined]
         api = (ctx.resolve_final(parts) if parts else None) or "?"
         args = ",".join(
-            (arg.keyword.value + "=" if arg.keyword is not None else arg.star)
-            + signature(arg.value, ctx, self_name, objects)
+            _argument(arg, ctx, self_name, objects)
             for arg in node.args  # type: ignore[attr-defined]
             if not _no_variables(arg, api)
         )
@@ -101,6 +104,49 @@ def signature(
         source = signature(node.for_in.iter, ctx, self_name, objects)  # type: ignore[attr-defined]
         return f"[{element} for {source}]"
     return "?"
+
+
+def _argument(
+    arg: cst.Arg, ctx: ModuleContext, self_name: str | None, objects: Mapping[str, str]
+) -> str:
+    """One argument of a constructor or factory call, as a signature spells it."""
+    keyword = arg.keyword.value + "=" if arg.keyword is not None else arg.star
+    return keyword + signature(arg.value, ctx, self_name, objects)
+
+
+def factories(statements: object, ctx: ModuleContext) -> dict[str, str]:
+    """Module functions that build a layer object and return it (`def get_cell(n): cell =
+    LSTMCell(n); return DropoutWrapper(cell)`): nothing is created until it is used, so a call
+    of one binds an object, whose identity is what the factory returns and the call's arguments.
+    """
+    found: dict[str, str] = {}
+    for statement in statements:  # type: ignore[attr-defined]
+        if type(statement) is not cst.FunctionDef:
+            continue
+        body = list(_straight(suite(statement.body)))
+        last = body[-1] if body else None
+        if (
+            type(last) is not cst.SimpleStatementLine
+            or len(last.body) != 1
+            or type(last.body[0]) is not cst.Return
+            or last.body[0].value is None
+        ):
+            continue
+        local: Objects = {}
+        for inner in body[:-1]:
+            bound = binding(inner, ctx, None, local)
+            if bound is None:
+                break
+            local[bound[0]] = bound[1]
+        else:
+            returned = last.body[0].value
+            made = signature(returned, ctx, None, local)
+            if made.split("(", 1)[0] not in ("?", "") and "." in made.split("(", 1)[0]:
+                parts = dotted(returned.func) if type(returned) is cst.Call else None
+                api = ctx.resolve_final(parts) if parts else None
+                if (api is not None and is_object_api(api)) or key(returned, None) in local:
+                    found[statement.name.value] = made
+    return found
 
 
 def _no_variables(arg: cst.Arg, api: str) -> bool:

@@ -154,7 +154,7 @@ class FunctionWalker(CallWalker):
     def layer_object(self, statement: cst.CSTNode, made: int, calls: int) -> bool:
         """Whether the statement only built a layer object (not a layer: it creates nothing
         yet); then its object is bound for the statements that use it."""
-        if len(self.creations) == made and not self.objects:
+        if len(self.creations) == made and not self.objects and not self.ctx.factories:
             return False
         found = objects.binding(statement, self.ctx, self.self_name, self.objects)
         if found is None:
