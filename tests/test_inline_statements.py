@@ -193,12 +193,21 @@ def test_a_parameter_guarding_variable_creation_or_kept_on_self_decides() -> Non
         def __init__(self, size):
             self.size = size
             self.w = tf.get_variable("w", [4, 4])
+
+    class Base(object):
+        def __init__(self, units):
+            self.build(units)
+
+        def build(self, units):
+            self.w = tf.get_variable("w", [4, 4])
     """
     facts = _facts("m.py", source)
     inert = {f.qualname: set(f.inert_params) for f in facts.functions}
     assert inert["guarded"] == {"x"}
     assert inert["passed_on"] == set()  # a call the scanner cannot see may build from it
     assert inert["Kept.__init__"] == set()  # another method may build from self.size
+    assert inert["Base.build"] == {"units"}
+    assert inert["Base.__init__"] == set()  # a subclass may override build() to use it
 
 
 def _heads(first: str, second: str) -> dict[str, str]:
