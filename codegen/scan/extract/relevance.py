@@ -354,9 +354,11 @@ class _Module:
     def _param_mask(self, callee: str, key: str) -> int | None:
         """The bit of the callee's parameter an argument key binds; None when unknown."""
         function = self.functions.get(callee)
-        if function is None or key.startswith("*") or key.startswith("#f"):
+        if function is None or key.startswith("*"):
             return None
         if key.startswith("#"):
+            if not key[1:].isdigit():
+                return None  # the called expression or the receiver, not a parameter
             index = int(key[1:])
             return 1 << index if index < len(function.params) else None
         return 1 << function.params.index(key) if key in function.params else None
