@@ -322,8 +322,16 @@ def kids(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
         return out
     if kind is cst.IfExp:
         return (node.test, node.body, node.orelse)  # type: ignore[attr-defined]
-    if kind is cst.StarredElement or kind is cst.Arg:
+    if kind is cst.StarredElement or kind is cst.Arg or kind is cst.Expr:
         return (node.value,)  # type: ignore[attr-defined]
+    if kind is cst.Call:
+        return (node.func, *(arg.value for arg in node.args))  # type: ignore[attr-defined]
+    if kind is cst.Attribute:
+        return (node.value,)  # type: ignore[attr-defined]
+    if kind is cst.SimpleStatementLine:
+        return node.body  # type: ignore[attr-defined,no-any-return]
+    if kind is cst.Assign:
+        return (*(t.target for t in node.targets), node.value)  # type: ignore[attr-defined]
     return node.children
 
 

@@ -60,6 +60,8 @@ def creating_parts(
     backwards, those that assign a name they read. The rest (an `expand_dims`, a second lookup
     of the same table) is context: it never makes two copies of a layer differ."""
     starts = {unit.start for unit in inner}
+    if all(begin in starts for begin, _, _ in spans):
+        return ()  # every statement creates: the whole body decides
     needed: set[str] = set()
     kept: list[tuple[int, int]] = []
     for begin, end, statement in reversed(spans):
