@@ -17,6 +17,7 @@ shape is checked by the restore pre-flight. Everything is computed for the whole
 from __future__ import annotations
 
 import builtins
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ import libcst as cst
 
 from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
-from codegen.scan.extract.nodes import dotted
+from codegen.scan.extract.nodes import dotted, kids
 
 # Keywords of library layers that never change the variables they create.
 NO_VARIABLE_KEYWORDS = frozenset({"mask_zero", "input_length"})
@@ -297,47 +298,6 @@ class _Reader:
         return "unknown", "", None
 
 
-def kids(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    """A node's sub-expressions, by hand for the common types: libcst's `children` rebuilds the
-    nodes it returns, which costs more than the rest of the reading."""
-    kind = type(node)
-    if kind in _LEAVES:
-        return ()
-    if kind is cst.BinaryOperation or kind is cst.BooleanOperation:
-        return (node.left, node.right)  # type: ignore[attr-defined]
-    if kind is cst.UnaryOperation:
-        return (node.expression,)  # type: ignore[attr-defined]
-    if kind is cst.Comparison:
-        return (node.left, *(c.comparator for c in node.comparisons))  # type: ignore[attr-defined]
-    if kind is cst.List or kind is cst.Tuple or kind is cst.Set:
-        return [e.value for e in node.elements]  # type: ignore[attr-defined]
-    if kind is cst.Subscript:
-        out: list[cst.CSTNode] = [node.value]  # type: ignore[attr-defined]
-        for element in node.slice:  # type: ignore[attr-defined]
-            index = element.slice
-            if type(index) is cst.Index:
-                out.append(index.value)
-            else:
-                out += [p for p in (index.lower, index.upper, index.step) if p is not None]
-        return out
-    if kind is cst.IfExp:
-        return (node.test, node.body, node.orelse)  # type: ignore[attr-defined]
-    if kind is cst.StarredElement or kind is cst.Arg or kind is cst.Expr:
-        return (node.value,)  # type: ignore[attr-defined]
-    if kind is cst.Call:
-        return (node.func, *(arg.value for arg in node.args))  # type: ignore[attr-defined]
-    if kind is cst.Attribute:
-        return (node.value,)  # type: ignore[attr-defined]
-    if kind is cst.SimpleStatementLine:
-        return node.body  # type: ignore[attr-defined,no-any-return]
-    if kind is cst.Assign:
-        return (*(t.target for t in node.targets), node.value)  # type: ignore[attr-defined]
-    return node.children
-
-
-_LEAVES = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis})
-
-
 def _reads(path: str, taint: dict[str, int]) -> int:
     """The parameters (a bit mask) whose values an access path may carry."""
     found = 0
@@ -371,18 +331,25 @@ class _Module:
             return 1 << index if index < len(function.params) else None
         return 1 << function.params.index(key) if key in function.params else None
 
-    def value(self, expr: _Expr, taint: dict[str, int]) -> int:
+    def value(self, expr: _Expr, taint: dict[str, int], memo: dict[str, int] | None = None) -> int:
+        """The parameters an expression's value may carry (`memo`: `_reads` for this taint)."""
         mask = 0
         for path in expr.reads:
-            mask |= _reads(path, taint)
+            if memo is None:
+                mask |= _reads(path, taint)
+                continue
+            hit = memo.get(path)
+            if hit is None:
+                hit = memo[path] = _reads(path, taint)
+            mask |= hit
         for call in expr.calls:
-            mask |= self.result(call, taint)
+            mask |= self.result(call, taint, memo)
         return mask
 
-    def result(self, call: _Call, taint: dict[str, int]) -> int:
+    def result(self, call: _Call, taint: dict[str, int], memo: dict[str, int] | None) -> int:
         mask = 0
         for key, value in call.args:
-            carried = self.value(value, taint)
+            carried = self.value(value, taint, memo)
             if not carried:
                 continue
             if call.kind == "local":
@@ -393,13 +360,13 @@ class _Module:
                 mask |= carried
         return mask
 
-    def sink(self, call: _Call, taint: dict[str, int]) -> int:
+    def sink(self, call: _Call, taint: dict[str, int], memo: dict[str, int]) -> int:
         """Parameters that reach what this call creates."""
         if call.kind in ("pure", "library"):
             return 0
         mask = 0
         for key, value in call.args:
-            carried = self.value(value, taint)
+            carried = self.value(value, taint, memo)
             if not carried:
                 continue
             if call.kind == "local":
@@ -413,6 +380,7 @@ class _Module:
         """One pass over a function; True when its relevant or returned parameters grew."""
         function = self.functions[qualname]
         taint = {name: 1 << i for i, name in enumerate(function.params)}
+        memo: dict[str, int] = {}  # `_reads` under the current taint; emptied when it grows
         changed = True
         while changed:
             changed = False
@@ -421,36 +389,41 @@ class _Module:
                     continue
                 carried = 0
                 for _, value in call.args:
-                    carried |= self.value(value, taint)
+                    carried |= self.value(value, taint, memo)
                 before = taint.get(call.receiver, 0)
                 if before | carried != before:
                     taint[call.receiver] = before | carried  # `outputs.append(x)` changes outputs
+                    memo = {}
                     changed = True
             for targets, value, control in function.assigns:
                 for target in targets:
                     # `config = copy(config)`: what its fields carry stays on its fields.
                     below = target + "."
-                    view = {k: v for k, v in taint.items() if not k.startswith(below)}
-                    mask = self.value(value, view)
+                    if any(k.startswith(below) for k in taint):
+                        view = {k: v for k, v in taint.items() if not k.startswith(below)}
+                        mask = self.value(value, view)
+                    else:
+                        mask = self.value(value, taint, memo)
                     if value.python:
                         for condition in control:
-                            mask |= self.value(condition, taint)
+                            mask |= self.value(condition, taint, memo)
                     before = taint.get(target, 0)
                     if before | mask != before:
                         taint[target] = before | mask
+                        memo = {}
                         changed = True
         relevant = 0
         for call in function.calls:
-            relevant |= self.sink(call, taint)
+            relevant |= self.sink(call, taint, memo)
         for condition in function.conditions:
-            relevant |= self.value(condition, taint)
+            relevant |= self.value(condition, taint, memo)
         if self_name is not None:
             for path, mask in taint.items():
                 if path.startswith(self_name + "."):
                     relevant |= mask  # kept on the object: another method may build from it
         returned = 0
         for value in function.returns:
-            returned |= self.value(value, taint)
+            returned |= self.value(value, taint, memo)
         grew = relevant | self.relevant[qualname] != self.relevant[qualname] or (
             returned | self.returned[qualname] != self.returned[qualname]
         )
@@ -483,11 +456,25 @@ def inert_params(ctx: ModuleContext, targets: Sequence[Target]) -> dict[str, tup
     }
     module = _Module(read)
     selves = {t.qualname: t.self_name for t in targets}
-    for _ in range(_MAX_PASSES):
-        if not any([module.analyse(q, selves[q]) for q in read]):
-            break
-    else:
-        return {}
+    callers: dict[str, set[str]] = {q: set() for q in read}
+    for q, function in read.items():
+        for call in function.calls:
+            if call.kind == "local" and call.callee in callers:
+                callers[call.callee].add(q)
+    # A worklist: a function is read again only when a function it calls learned more.
+    pending = deque(read)
+    queued = set(read)
+    budget = _MAX_PASSES * len(read)
+    while pending:
+        budget -= 1
+        if budget < 0:
+            return {}
+        q = pending.popleft()
+        queued.discard(q)
+        if module.analyse(q, selves[q]):
+            for caller in sorted(callers[q] - queued):
+                pending.append(caller)
+                queued.add(caller)
     return {
         q: tuple(p for i, p in enumerate(f.params) if not module.relevant[q] & (1 << i))
         for q, f in read.items()

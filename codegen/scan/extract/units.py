@@ -16,8 +16,7 @@ import libcst as cst
 from codegen import literals, names, stable_hash
 from codegen.model import InlineLayer, LayerCall
 from codegen.scan import apis
-from codegen.scan.extract import relevance
-from codegen.scan.extract.nodes import dotted
+from codegen.scan.extract.nodes import dotted, kids
 
 if TYPE_CHECKING:
     from codegen.scan.extract.positions import Positions
@@ -121,7 +120,7 @@ def _read(node: cst.CSTNode) -> set[str]:
             if parts:
                 out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
                 continue
-        pending.extend(relevance.kids(current))
+        pending.extend(kids(current))
     return out
 
 
