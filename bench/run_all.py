@@ -1,10 +1,11 @@
 """Run every benchmark and write the results table: bench/results/RESULTS.md and results.json.
 
-Usage: python bench/run_all.py [--quick] [--files N] [--skip-transfer]
+Usage: python bench/run_all.py [--quick] [--files N] [--skip-transfer] [--skip-keras]
 
-Runs bench/bench_scan.py (corpus, parse floor, jobs, warm check, memory, pylint) and
-bench/bench_transfer.py (TensorFlow transfer runtime), each as a subprocess, then merges their
-rows. Every row compares a value with a baseline measured in the same run.
+Runs bench/bench_scan.py (corpus, parse floor, jobs, warm check, memory, pylint),
+bench/bench_transfer.py (TensorFlow transfer runtime) and bench/keras_transfer.py (Keras 3
+runtime on the TensorFlow and JAX backends), each as a subprocess, then merges their rows.
+Every row compares a value with a baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results"
+KERAS_RESULTS = RESULTS / "keras_transfer.json"
 # A full run must finish within 15 minutes on the shared 2-core machine.
 TOTAL_BUDGET = 870
 TOTAL_BUDGET_QUICK = 420
 TRANSFER_LIMIT = 330
+KERAS_LIMIT = 420  # two backends, each a fresh Keras process, at 100M parameters
 MIN_SCAN_BUDGET = 240
 SCAN_OVERHEAD = 30  # corpus generation and start-up before bench_scan's own clock starts
 
@@ -111,9 +114,13 @@ def load(path: Path, since: float) -> dict[str, Any] | None:
 
 
 def render(
-    scan: dict[str, Any] | None, transfer: dict[str, Any] | None, meta: dict[str, Any]
+    scan: dict[str, Any] | None,
+    transfer: dict[str, Any] | None,
+    meta: dict[str, Any],
+    keras: dict[str, Any] | None = None,
 ) -> str:
     rows = (scan or {}).get("rows", []) + (transfer or {}).get("rows", [])
+    rows += (keras or {}).get("rows", [])
     details = (scan or {}).get("details", {})
     corpus = details.get("corpus", {})
     parts = [
@@ -155,6 +162,8 @@ def render(
         parts += [f"bench_scan.py produced no results: {meta['scan_error']}", ""]
     if not transfer:
         parts += [f"bench_transfer.py produced no results: {meta['transfer_error']}", ""]
+    if not keras and meta.get("keras_error"):
+        parts += [f"keras_transfer.py produced no results: {meta['keras_error']}", ""]
     parts += ["## Notes", "", notes(rows), ""]
     scaling = details.get("scaling")
     if isinstance(scaling, list) and scaling:
@@ -187,6 +196,17 @@ def render(
     return "\n".join(parts)
 
 
+def run_keras(quick: bool, started: float) -> tuple[dict[str, Any] | None, float, str]:
+    """The Keras runtime rows (bench/keras_transfer.py): (results or None, seconds, error)."""
+    cmd = [sys.executable, str(BENCH / "keras_transfer.py"), "--out", str(KERAS_RESULTS)]
+    cmd += ["--params", "1e7", "--repeats", "2"] if quick else []
+    print("running keras_transfer.py ...", file=sys.stderr, flush=True)
+    code, seconds, error = run_step(cmd, KERAS_LIMIT)
+    # A backend that failed still has its row (not measured, with the reason).
+    results = load(KERAS_RESULTS, started) if code in (0, 1) else None
+    return results, seconds, error
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -200,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--skip-transfer", action="store_true", help="do not run the TensorFlow benchmark"
+    )
+    parser.add_argument(
+        "--skip-keras", action="store_true", help="do not run the Keras 3 benchmark"
     )
     parser.add_argument(
         "--budget",
@@ -225,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("running bench_transfer.py ...", file=sys.stderr, flush=True)
         code, transfer_s, transfer_err = run_step(transfer_cmd, TRANSFER_LIMIT)
         transfer = load(RESULTS / "transfer.json", started) if code == 0 else None
+    keras, keras_s, keras_err = None, 0.0, "skipped (--skip-keras)"
+    if not args.skip_keras:
+        keras, keras_s, keras_err = run_keras(args.quick, started)
 
     total = args.budget or (TOTAL_BUDGET_QUICK if args.quick else TOTAL_BUDGET)
     budget = max(MIN_SCAN_BUDGET, total - (time.perf_counter() - start) - SCAN_OVERHEAD)
@@ -250,16 +276,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "total_s": time.perf_counter() - start,
         "scan_s": round(scan_s, 1),
         "transfer_s": round(transfer_s, 1),
+        "keras_s": round(keras_s, 1),
         "scan_error": scan_err if scan is None else "",
         "transfer_error": transfer_err if transfer is None else "",
+        "keras_error": keras_err if keras is None else "",
     }
-    text = render(scan, transfer, meta)
+    text = render(scan, transfer, meta, keras)
     (RESULTS / "RESULTS.md").write_text(text)
     combined = {
-        "rows": (scan or {}).get("rows", []) + (transfer or {}).get("rows", []),
+        "rows": (scan or {}).get("rows", [])
+        + (transfer or {}).get("rows", [])
+        + (keras or {}).get("rows", []),
         "meta": meta,
         "scan": scan,
         "transfer": transfer,
+        "keras": keras,
     }
     (RESULTS / "results.json").write_text(json.dumps(combined, indent=2) + "\n")
     print(text)
@@ -267,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"wrote {RESULTS / 'RESULTS.md'} and {RESULTS / 'results.json'} in {meta['total_s']:.0f} s",
         file=sys.stderr,
     )
-    return 0 if scan is not None and (transfer is not None or args.skip_transfer) else 1
+    done = scan is not None and (transfer is not None or args.skip_transfer)
+    return 0 if done and (keras is not None or args.skip_keras) else 1
 
 
 if __name__ == "__main__":

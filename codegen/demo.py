@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -36,8 +37,9 @@ def unrouted_copy(models: Path, project: Path) -> None:
     decorators or imports (the demo starts there, and so do the tests of a first sync)."""
     target = project / "models"
     target.mkdir(parents=True)
-    for source in sorted(models.glob("*.py")):
-        shutil.copy2(source, target / source.name)
+    for source in sorted(models.rglob("*.py")):  # the Keras family sits in a subfolder
+        (target / source.relative_to(models)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target / source.relative_to(models))
     config = Config(root=str(project))
     scanned = pipeline.scan(["models"], config, use_cache=False)
     for edit in model_edits(scanned.plan, pipeline.plan_options(config)):
@@ -96,54 +98,119 @@ def scan_emit_apply(config: Config) -> Plan | None:
 
 
 def _transfer(plan: Plan, project: Path) -> int:
-    """Step 4: train one model, restore its shared layers into another, in a subprocess."""
+    """Step 4: train one model, restore its shared layers into another, in a subprocess; then
+    step 5, the same for two Keras 3 models, in a child process of its own."""
     source, target = _best_pair(plan)
-    if source is None or target is None:
+    keras_source, keras_target = _best_pair(plan, keras=True)
+    if (source is None or target is None) and (keras_source is None or keras_target is None):
         print("no two models share a layer: nothing to transfer")
         return 1
-    _step(f"4. real transfer: train {source.path}, restore its shared layers into {target.path}")
-    script = project / "transfer_demo.py"
-    script.write_text(
+    keras_child = None
+    if keras_source is not None and keras_target is not None:
+        # Started first, it runs beside the TF1 child (another interpreter, another Keras):
+        # the demo takes the longer of the two, not their sum. Its output is shown after.
+        script = project / "transfer_demo_keras.py"
+        _script(
+            script,
+            "demo_keras",
+            source=keras_source.path,
+            target=keras_target.path,
+            **_paths(keras_source, keras_target, project),
+        )
+        env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+        env.update(TF_CPP_MIN_LOG_LEVEL="3")
+        keras_child = subprocess.Popen(
+            [sys.executable, str(script)],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    code = 0
+    if source is not None and target is not None:
+        _step(
+            f"4. real transfer: train {source.path}, restore its shared layers into {target.path}"
+        )
+        script = project / "transfer_demo.py"
+        _script(
+            script,
+            "demo",
+            source_build=source.build,
+            target_build=target.build,
+            source=source.path,
+            target=target.path,
+            **_paths(source, target, project),
+        )
+        env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            cwd=project,
+            env=env,
+            check=False,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _echo(result.stderr)
+        code = result.returncode
+    if keras_child is not None:
+        assert keras_source is not None and keras_target is not None
+        _step(
+            f"5. Keras 3: fit {keras_source.path}, restore its shared layers into "
+            f"{keras_target.path}  (a child process of its own, without tf-keras)"
+        )
+        out, err = keras_child.communicate()
+        print(out, end="", flush=True)
+        _echo(err)
+        code = code or keras_child.returncode
+    print("\ndemo " + ("succeeded" if code == 0 else "FAILED"))
+    return 0 if code == 0 else 1
+
+
+def _paths(source: Model, target: Model, project: Path) -> dict[str, str]:
+    return {
+        "source_path": str(project / source.path),
+        "target_path": str(project / target.path),
+        "source_shim": names.shim_alias(source.shim or source.name),
+        "target_shim": names.shim_alias(target.shim or target.name),
+    }
+
+
+def _script(path: Path, module: str, **arguments: str) -> None:
+    """The transfer script: a runtime module's source, then one call of its `main`."""
+    path.write_text(
         environment()
         .get_template("demo_transfer.py.jinja")
         .render(
-            source=source.path,
-            target=target.path,
-            source_path=str(project / source.path),
-            target_path=str(project / target.path),
-            source_build=source.build,
-            target_build=target.build,
-            source_shim=names.shim_alias(source.shim or source.name),
-            target_shim=names.shim_alias(target.shim or target.name),
+            module=module,
+            arguments=[f"{key}={json.dumps(value)}" for key, value in arguments.items()],
         ),
         encoding="utf-8",
     )
-    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=project,
-        env=env,
-        check=False,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+
+
+def _echo(stderr: str) -> None:
     # TensorFlow's start-up chatter (oneDNN, CUDA probing) is not news; real errors still show.
     echo = False  # a Python warning is followed by the indented source line it points at
-    for line in result.stderr.splitlines():
+    for line in stderr.splitlines():
         if _TF_NOISE.search(line) or (echo and line.startswith(" ")):
             echo = not echo and "is deprecated" in line
             continue
         echo = False
         print(line, file=sys.stderr)
-    print("\ndemo " + ("succeeded" if result.returncode == 0 else "FAILED"))
-    return 0 if result.returncode == 0 else 1
 
 
-def _best_pair(plan: Plan) -> tuple[Model | None, Model | None]:
-    """(source, target): the two models sharing the most layers, a class model as the target
-    when one shares (the shape real code has most), a build function as the source."""
+def _best_pair(plan: Plan, *, keras: bool = False) -> tuple[Model | None, Model | None]:
+    """(source, target): the two models of one family (TF1, or Keras 3 build functions) sharing
+    the most layers, a class model as the target when one shares (the shape real code has
+    most), a build function as the source."""
     by_id = {m.id: m for m in plan.models}
-    routed = {m.id for m in plan.models if m.routable and m.kind in ("function", "class")}
+    trunks = dict(plan.trunks)
+    family = {m.id for m in plan.models if any(t.keras for t in trunks.get(m.id, ()))}
+    shapes = ("function",) if keras else ("function", "class")
+    routed = {
+        m.id for m in plan.models if m.routable and m.kind in shapes and (m.id in family) == keras
+    }
     pairs = [(pair, depth) for pair, depth in pair_depths(plan).items() if set(pair) <= routed]
 
     def rank(item: tuple[tuple[str, str], int]) -> tuple[bool, int, tuple[str, str]]:

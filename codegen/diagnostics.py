@@ -72,7 +72,9 @@ ALIAS_CONFLICT = _code("CG401", "apply: the shim alias is already bound to somet
 MISSING_BUILDER = _code("CG402", "apply: a builder to route is neither defined nor imported")
 APPLY_INTERNAL = _code("CG403", "apply: an internal error while applying one file")
 INVALID_NAMES = _code("CG404", "apply: names in the edit that are not valid identifiers")
-MISSING_LAYER = _code("CG405", "apply: no statements cover a shared inline layer's lines")
+MISSING_LAYER = _code(
+    "CG405", "apply: no statements cover a shared inline layer's lines (Keras: no one constructor)"
+)
 ROUND_TRIP = _code("CG406", "apply: the rewrite would change lines outside the routing; left alone")
 
 # --- cache -----------------------------------------------------------------------------------

@@ -125,6 +125,8 @@ class FunctionFacts:
     inline_layers: tuple[InlineLayer, ...] = ()
     # Parameters that provably never change the variables it creates (scan/extract/relevance).
     inert_params: tuple[str, ...] = ()
+    # Attributes it reads through `self`/`cls` (`self.units`): the class attributes that matter.
+    self_reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,10 @@ class SymbolFacts:
     deps: tuple[str, ...]  # module-level symbols referenced, in placeholder order
     source: str  # text to copy into layers_common (statement for constants/classes/imports)
     target: str  # for imports: resolved dotted target; for constants: repr of a literal value or ""
+    # A class's data attributes that use no module-level symbol (`units = 3`, `config_class =
+    # BertConfig`), each (name, hash of its value), kept out of `shallow_hash`: one decides only
+    # when a method that builds the class's layer reads it (see plan/classes.py).
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,9 @@ class Layer:
     frozen: bool = False  # a non-trainable weight (trainable=False): still a layer
     known_shape: bool = True  # False when its shape is only known at run time (params[...])
     variables: int | None = None  # an inline layer's variable count, when known statically
+    # (holder, line) of the call in the model's own file through which a helper of another file
+    # reached this layer (`encoder = helpers.build_encoder(...)` in a model_fn), or None.
+    site: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +291,9 @@ class TrunkLayer:
     # (function qualname, first line, last line) of a shared inline layer or of a call of an
     # imported builder: apply marks it in place with `with <shim>.layer(root, position):`.
     inline: tuple[str, int, int] | None = None
+    # A Keras model's layer: the mark wraps the layer object's constructor expression
+    # (`<shim>.layer(root, position, layers.Conv1D(...))`), since weights appear at first call.
+    keras: bool = False
 
 
 @dataclass(frozen=True)
@@ -345,6 +357,10 @@ class LayerMark:
     end_line: int  # last line, inclusive
     model: str  # root name, as in RootRoute.model
     position: int  # the layer's position in that model's trunk
+    # A Keras layer: `<shim>.layer(model, position, <constructor>)` around the expression that
+    # makes the layer object on line `line`, not a `with` around statements.
+    expression: bool = False
+    name: str = ""  # the layer's callee, last part (`Conv1D`): tells calls on one line apart
 
 
 DEFAULT_LINE_LENGTH = 88  # ruff's and black's default, when the project sets none

@@ -50,7 +50,8 @@ RoutingKind = Literal["shared_layer", "build", "model"]
 SHARED_LAYER: Final = "shared_layer"
 BUILD: Final = "build"
 MODEL: Final = "model"
-# The context manager that marks a shared inline layer: `with <alias>.layer("<root>", <position>):`.
+# The context manager that marks a shared inline layer: `with <alias>.layer("<root>", <position>):`;
+# for a Keras layer, the expression mark `<alias>.layer("<root>", <position>, <layer object>)`.
 LAYER: Final = "layer"
 
 # The shim API: every per-file shim binds each of these to its `_runtime.FileTransfer`'s method
@@ -64,6 +65,19 @@ SHIM_FUNCTIONS: Final = (
     "copy",
     "saver",
     "init_from_checkpoint",
+    "variable_map",
+    "transferable_variables",
+    "trainable_variables",
+    "freeze",
+)
+# The Keras shim API, bound to its `_runtime.KerasFileTransfer`'s methods: marks record layer
+# objects (`layer(root, position, obj)` returns obj), and the weight functions take the model.
+KERAS_SHIM_FUNCTIONS: Final = (
+    MODEL,
+    LAYER,
+    "save",
+    "restore",
+    "copy",
     "variable_map",
     "transferable_variables",
     "trainable_variables",

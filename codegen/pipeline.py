@@ -121,9 +121,11 @@ def scan(
     sources, discovery = discovered if discovered is not None else discover(paths, config)
     cache = open_facts_cache(config, use_cache)
     with gc_paused():  # facts, loaded or fresh, and the plan over them are all acyclic
-        facts, parsed, workers = _gather_facts(
+        facts, fresh, workers = _gather_facts(
             sources, cache, config.jobs if jobs is None else jobs, progress
         )
+        fresh |= _read_library_reexports(facts, sources, cache)
+        parsed = len(fresh)
         modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
         options = plan_options(config)
         project = Project(modules, output_package=options.output_package)
@@ -132,6 +134,34 @@ def scan(
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), parsed, len(sources) - parsed, workers)
     return Scan(plan, diagnostics, stats, tuple(sources))
+
+
+def _read_library_reexports(
+    facts: dict[str, ModuleFacts], sources: Sequence[SourceFile], cache: FactsCache
+) -> set[str]:
+    """Extract again, knowing them, the few modules that import a library name through another
+    scanned module (`from kashgari.layers import L`, `L = keras.layers` there) or a Keras layer
+    class another scanned module defines; the paths parsed. Cached by content and those names."""
+    project = Project([facts[s.path] for s in sources])
+    parsed: set[str] = set()
+    for source in sources:
+        if not facts[source.path].ok:
+            continue
+        imported = tuple(sorted(project.library_bindings(source.path).items()))
+        classes = project.layer_classes(source.path)
+        if not imported and not classes:
+            continue
+        key = hashlib.sha256(repr((source.digest, imported, classes)).encode()).hexdigest()
+        hit = cache.get(key, path=source.path)
+        if hit is None:
+            from codegen.scan.extract import extract  # libcst: only when something needs it
+
+            hit = extract(source, imported, classes)
+            cache.put(key, hit, path=source.path)
+            parsed.add(source.path)
+        facts[source.path] = hit
+    cache.flush()
+    return parsed
 
 
 def _unread(source: SourceFile) -> ModuleFacts:
@@ -144,9 +174,9 @@ def _gather_facts(
     cache: FactsCache,
     jobs: int,
     progress: Progress | None,
-) -> tuple[dict[str, ModuleFacts], int, int]:
-    """Facts of every file, from the cache or extracted (in a pool for many files); the number
-    of files parsed and the workers used. New facts go to the cache, failures included: a file
+) -> tuple[dict[str, ModuleFacts], set[str], int]:
+    """Facts of every file, from the cache or extracted (in a pool for many files); the files
+    parsed and the workers used. New facts go to the cache, failures included: a file
     that does not parse is parsed again only when its bytes change."""
     facts: dict[str, ModuleFacts] = {}
     pending: list[SourceFile] = []
@@ -182,7 +212,7 @@ def _gather_facts(
     for source in pending:
         cache.put(source.digest, facts[source.path], path=source.path)
     cache.flush()
-    return facts, len(pending), workers
+    return facts, {source.path for source in pending}, workers
 
 
 def generated_files(

@@ -95,13 +95,25 @@ SLOW_MODULES: dict[str, str] = {
     "test_transfer_e2e.py": "TensorFlow models built, trained and transferred end to end",
     "test_route_e2e.py": "TensorFlow models routed, built and transferred end to end",
     "test_classifier_family_e2e.py": "a copied classifier family synced, trained and transferred",
+    "test_backbone_e2e.py": "TensorFlow pretraining and two heads over a backbone two imports away",
     "test_positions.py": "every fixture file scanned and synced with each of 8 control characters",
     "test_printer.py": "every repository file printed back through the position printer",
     "test_nearmiss_bound.py": "both near-miss scorers over generated corpora",
     "test_runtime_keras.py": "Keras 3 models trained in a subprocess per backend",
+    "test_runtime_keras_torch.py": "Keras 3 models trained on the torch backend, in subprocesses",
     "test_warm_path.py": "a fresh interpreter per command, to see which modules it loads",
+    "test_hf_copies.py": "transformers' TF model files downloaded, extracted and scanned",
 }
 SLOW_TESTS: dict[str, frozenset[str]] = {
+    "test_keras_route.py": frozenset(
+        {
+            "test_cli_sync_then_real_keras_transfer",
+            "test_a_keras_shim_needs_no_tensorflow",
+            "test_codegen_demo_moves_the_keras_layers_too",
+            "test_importing_generated_changes_no_keras",
+            "test_a_routed_subclassed_model_constructs_and_takes_a_sequential_trunk",
+        }
+    ),
     "test_parser.py": frozenset({"test_every_repository_source_parses_to_the_same_tree"}),
     "test_realcode.py": frozenset(
         {"test_sync_on_the_tree_routes_only_what_it_can_and_writes_valid_code"}
@@ -109,6 +121,7 @@ SLOW_TESTS: dict[str, frozenset[str]] = {
 }
 NETWORK_MODULES: dict[str, str] = {
     "test_precommit.py": "pre-commit pip-installs the hook's environment from PyPI",
+    "test_hf_copies.py": "pip downloads transformers 4.46.3 (cached after the first run)",
 }
 TF_PACKAGES = frozenset({"tensorflow", "tf_keras", "keras"})
 

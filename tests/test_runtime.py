@@ -144,6 +144,8 @@ def test_module_exports_the_public_api_and_reads_no_template(rt) -> None:
     assert sorted(rt.__all__) == [
         "Entry",
         "FileTransfer",
+        "KerasFileTransfer",
+        "KerasModelTransfer",
         "ModelTransfer",
         "SharedLayer",
         "TransferError",

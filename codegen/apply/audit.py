@@ -61,6 +61,8 @@ def unintended(source: str, new_source: str, shims: tuple[Shim, ...]) -> tuple[i
                 continue  # the same line, indented into or out of a layer mark's `with`
             elif _gains_or_loses_a_mark(stripped, removed if line in added else added, shims):
                 continue  # `with a:` <-> `with a, <alias>.layer(...):`
+            elif _wraps_the_same(stripped, removed if line in added else added, shims):
+                continue  # `Dense(8)` <-> `<alias>.layer("m", 0, Dense(8))`
             elif stripped == "pass" or _IMPORT_PART.match(stripped):
                 continue
             elif stripped.startswith("#") and text.count(stripped) >= 2:
@@ -110,6 +112,35 @@ def _gains_or_loses_a_mark(stripped: str, other_side: list[str], shims: tuple[Sh
             if plain == stripped or (core and core in line):
                 return True
     return False
+
+
+def _wraps_the_same(stripped: str, other_side: list[str], shims: tuple[Shim, ...]) -> bool:
+    """Whether this line and one of the other side read the same once expression marks
+    (`<alias>.layer("<model>", <position>, <layer>)`) give back what they wrap."""
+    plain = without_expression_marks(stripped, shims)
+    return any(without_expression_marks(line.strip(), shims) == plain for line in other_side)
+
+
+def without_expression_marks(line: str, shims: tuple[Shim, ...]) -> str:
+    """`line` with every expression mark of these shims replaced by what it wraps (text only:
+    a string literal's brackets are skipped when matching the mark's parenthesis)."""
+    for shim in shims:
+        head = re.compile(
+            rf"{re.escape(shim.alias)}\.{names.LAYER}\(\s*(\"[^\"]*\"|'[^']*'),\s*\d+,\s*"
+        )
+        while match := head.search(line):
+            masked = _STRING_LITERAL.sub(lambda m: "_" * len(m.group()), line)
+            depth, end = 1, None
+            for index in range(match.end(), len(line)):
+                depth += {"(": 1, ")": -1}.get(masked[index], 0)
+                if depth == 0:
+                    end = index
+                    break
+            if end is None:
+                break
+            wrapped = line[match.end() : end].rstrip().rstrip(",")
+            line = line[: match.start()] + wrapped + line[end + 1 :]
+    return line
 
 
 def _is_our_import(line: str, shim: Shim) -> bool:

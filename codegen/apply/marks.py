@@ -61,7 +61,7 @@ def is_mark(item: cst.WithItem, alias: str) -> bool:
 
 def mark_layers(module: cst.Module, edit: ModelEdit) -> tuple[cst.Module, tuple[Diagnostic, ...]]:
     """Add the marks `edit` asks for and remove every other mark of its shim."""
-    wanted = edit.marks if edit.routes else ()
+    wanted = tuple(mark for mark in edit.marks if not mark.expression) if edit.routes else ()
     if not wanted and f"{edit.shim_alias}.{names.LAYER}" not in module.code:
         return module, ()  # nothing to add, nothing of ours to take out: skip the position pass
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)

@@ -18,6 +18,7 @@ from libcst.metadata import (
 from codegen import diagnostics, names
 from codegen.apply import marks as _route
 from codegen.apply.audit import first_difference, unintended
+from codegen.apply.expressions import mark_expressions
 from codegen.apply.gather import (
     Gather,
     Kind,
@@ -85,7 +86,11 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
             wanted.setdefault(qualname, []).append((names.SHARED_LAYER, qualname))
         for root in edit.roots:
             wanted.setdefault(root.qualname, []).append((names.MODEL, root.model))
-    # Inline-layer marks first: their lines are those of the text that was scanned.
+    # Layer marks first: their lines are those of the text that was scanned. Expression marks
+    # (Keras) before `with` marks: they never add a line.
+    module, problems = mark_expressions(module, edit, printed)
+    if problems:
+        return Failed(problems)
     module, problems = _route.mark_layers(module, edit)
     if problems:
         return Failed(problems)
@@ -119,17 +124,17 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     # whether or not the plan routes this file: what decides is what the file routes.
     stale = stale_shims(module, source, shim)
     for old in stale:
-        module, problems = _route.mark_layers(
-            module,
-            replace(
-                edit,
-                shim_module=old.module,
-                shim_alias=old.alias,
-                shared_builders=(),
-                roots=(),
-                marks=(),
-            ),
+        gone = replace(
+            edit,
+            shim_module=old.module,
+            shim_alias=old.alias,
+            shared_builders=(),
+            roots=(),
+            marks=(),
         )
+        module, problems = mark_expressions(module, gone)
+        if not problems:
+            module, problems = _route.mark_layers(module, gone)
         if problems:  # only wanted marks can fail to be placed; none is wanted here
             return Failed(problems)
         module = module.visit(

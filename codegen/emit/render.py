@@ -99,6 +99,12 @@ class _Renderer:
                 )
             )
         own = {model.id for model in models}
+        keras = {any(t.keras for t in trunks[model.id]) for model in models}
+        if len(keras) > 1:
+            raise RenderError(
+                f"{models[0].path}: mixes Keras models with TF1 graph models; one shim routes "
+                "one family (split the file)"
+            )
         try:
             return shims.render_file_shim(
                 shims.FileShim(
@@ -108,6 +114,8 @@ class _Renderer:
                     collection=self.collection,
                     scope_prefix=self.scope_prefix,
                     shared_with=_partners("", frozenset(partners - own)),
+                    keras=keras == {True},
+                    legacy_keras=uses_legacy_keras(self.plan, _reach(models)),
                 ),
                 self.env,
             )
@@ -122,6 +130,7 @@ class _Renderer:
         for clone, name in sorted(shared.values(), key=lambda item: item[1]):
             members = ", ".join(clone.members)
             listed += text.comment(f"{clone.id} `{name}` ({clone.kind} clones): {members}")
+        legacy = uses_legacy_keras(self.plan, [id_path(c.canonical) for c, _ in shared.values()])
         return self.env.get_template("layers_common.py.jinja").render(
             docstring=text.docstring(
                 f"Shared layers of {sources_line(self.plan)}: one canonical copy of each shared "
@@ -132,7 +141,8 @@ class _Renderer:
                 "transfer runtime lives in `_runtime.py`.",
             ),
             listed=listed,
-            imports=copies.imports,
+            imports=(("import os as _os", "") if legacy else ()) + copies.imports,
+            legacy_keras=shims.legacy_switch() if legacy else (),
             definitions=_spaced(copies.imports, copies.definitions),
         )
 
@@ -146,6 +156,35 @@ def _spaced(imports: tuple[str, ...], definitions: tuple[str, ...]) -> list[dict
         one = index == 0 and bool(imports) and statement
         spaced.append({"gap": "\n" if one else "\n\n", "text": definition})
     return spaced
+
+
+# TF1 APIs that exist only in tf-keras (Keras 2) under TF >= 2.16.
+_LEGACY_KERAS_APIS = (
+    "tensorflow.compat.v1.layers.",
+    "tensorflow.layers.",
+    "tensorflow.compat.v1.nn.rnn_cell.",
+    "tensorflow.nn.rnn_cell.",
+)
+
+
+def _reach(models: list[Model]) -> list[str]:
+    """The files a model file's models build layers from: its own, and those whose builders
+    or methods they call (a tf.compat.v1.layers call there needs tf-keras just the same)."""
+    paths = [models[0].path]
+    for model in models:
+        paths += [p for layer in model.layers for p in (layer.path, layer.builder_path) if p]
+    return paths
+
+
+def uses_legacy_keras(plan: Plan, paths: list[str]) -> bool:
+    """Whether any of these scanned files calls `tf.compat.v1.layers` or `rnn_cell`."""
+    return any(
+        call.startswith(_LEGACY_KERAS_APIS)
+        for path in dict.fromkeys(paths)
+        if path in plan.modules
+        for function in plan.modules[path].functions
+        for call in function.api_calls
+    )
 
 
 # Shims name their partners; past this many, a count keeps large projects' shims small.

@@ -8,6 +8,11 @@ where the model makes it (`with <shim>.layer(root, position):`), as a call of a 
 imported from any other file is. (Shims of build functions used to re-export those builders
 under the model's names; `sync` moves such imports back to layers_common.)
 
+A Keras model file's shim (every model of the file builds Keras layer objects) holds one
+`KerasModelTransfer` per model and a `KerasFileTransfer`, and binds the Keras shim API
+(`names.KERAS_SHIM_FUNCTIONS`): the same template, other classes and functions. A TF1 shim whose
+file calls `tf.compat.v1.layers`/`rnn_cell` chooses tf-keras (`legacy_switch`); no other does.
+
 Python prepares every line; `templates/shim.py.jinja` only places them. Data flows from render
 (the plan) to here (the shim's text); this module never imports render.
 """
@@ -85,6 +90,8 @@ class FileShim:
     collection: str  # the configured ones: their defaults live in Config only
     scope_prefix: str
     shared_with: str = ""
+    keras: bool = False  # Keras 3 models: the Keras family's marks, recorded by layer object
+    legacy_keras: bool = False  # the file uses tf.compat.v1.layers or rnn_cell: needs tf-keras
 
 
 def object_name(root: str) -> str:
@@ -93,8 +100,6 @@ def object_name(root: str) -> str:
     if not is_identifier(name):
         raise ShimError(f"refusing to generate code with the name {root!r}")
     return f"{name}_model" if names.is_reserved_in_shim(name) else name
-
-
 
 
 def _tuple(items: tuple[str, ...]) -> str:
@@ -117,33 +122,84 @@ def render_file_shim(shim: FileShim, env: jinja2.Environment) -> str:
         }
         for name, m in zip(objects, shim.models, strict=True)
     ]
+    spelled = ", ".join(f"`{name}`" for name in objects)
+    named = f"{spelled} {'is' if len(objects) == 1 else 'are'} also here by name."
+    shares = f"Shares layers with: {shim.shared_with}." if shim.shared_with else ""
+    title = (
+        f"Transfer shim for {text.one_line(shim.path)}: its models' shared layers under "
+        "canonical checkpoint keys."
+    )
+    prefix = f"{names.SHIM_SCOPE_PREFIX} = {text.string(shim.scope_prefix)}"
+    if shim.keras:
+        return env.get_template("shim.py.jinja").render(
+            docstring=text.docstring(
+                title,
+                "`codegen apply` routes each Keras model where it is entered "
+                f'(`@{names.MODEL}("<root>")`, which keeps the signature Keras reads) and marks '
+                f'each shared layer object where it is made (`{names.LAYER}("<root>", '
+                "<position>, <layer>)` returns the layer). Weights keep their own paths; the "
+                "keys exist only in transfer files (safetensors). The module-level functions "
+                f"take the model object, whichever of this file's models it is; {named}",
+                shares,
+            ),
+            imports=["from . import _runtime"],
+            legacy_keras=(),
+            settings=[prefix],
+            models=models,
+            model_class="KerasModelTransfer",
+            model_options=[f"scope_prefix={names.SHIM_SCOPE_PREFIX}"],
+            file_class="KerasFileTransfer",
+            types=names.SHIM_TYPES,
+            functions=names.KERAS_SHIM_FUNCTIONS,
+            legacy=None,
+        )
     # The old routing of a build function (`@<alias>.build`, `<alias>.MODEL`) keeps working for
     # one release where it existed: a file whose only model is a build function.
     old = shim.models[0] if len(shim.models) == 1 and shim.models[0].build_function else None
-    spelled = ", ".join(f"`{name}`" for name in objects)
     return env.get_template("shim.py.jinja").render(
         docstring=text.docstring(
-            f"Transfer shim for {text.one_line(shim.path)}: its models' shared layers under "
-            "canonical checkpoint keys.",
+            title,
             "`codegen apply` routes each model where it is entered "
             f'(`@{names.MODEL}("<root>")`), its shared builders and methods '
             f'(`@{names.SHARED_LAYER}("<qualname>")`) and '
             f'the calls and inline layers it marks (`with {names.LAYER}("<root>", '
             "<position>):`). Variables keep their own names; the keys exist only in transfer "
             "checkpoints. The module-level functions act on whichever of this file's models "
-            f"were built in the given graph or session; {spelled} "
-            f"{'is' if len(objects) == 1 else 'are'} also here by name.",
-            f"Shares layers with: {shim.shared_with}." if shim.shared_with else "",
+            f"were built in the given graph or session; {named}",
+            shares,
         ),
-        collection=text.string(shim.collection),
-        scope_prefix=text.string(shim.scope_prefix),
-        collection_name=names.SHIM_COLLECTION,
-        prefix_name=names.SHIM_SCOPE_PREFIX,
+        imports=[
+            *(["import os as _os", ""] if shim.legacy_keras else []),
+            "from . import _runtime",
+        ],
+        legacy_keras=legacy_switch() if shim.legacy_keras else (),
+        settings=[
+            f"{names.SHIM_COLLECTION} = {text.string(shim.collection)}",
+            prefix,
+        ],
         models=models,
+        model_class="ModelTransfer",
+        model_options=[
+            f"collection={names.SHIM_COLLECTION}",
+            f"scope_prefix={names.SHIM_SCOPE_PREFIX}",
+        ],
+        file_class="FileTransfer",
         types=names.SHIM_TYPES,
         functions=names.SHIM_FUNCTIONS,
         legacy=None if old is None else _deprecated(shim, old),
     )
+
+
+def legacy_switch() -> list[str]:
+    """The lines that choose tf-keras for a TF1 file's `tf.compat.v1.layers`/`rnn_cell` (with
+    `import os as _os` above them); `setdefault`, so a program's own choice wins."""
+    return [
+        *text.comment(
+            "tf.compat.v1.layers and rnn_cell need tf-keras under TF >= 2.16; TF reads this "
+            "when tf.keras first loads. Only TF1 files that use them set it (docs/runtime.md)."
+        ),
+        '_os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")',
+    ]
 
 
 def _deprecated(shim: FileShim, model: ShimModel) -> dict[str, object]:

@@ -31,7 +31,15 @@ def model_edits(plan: Plan, options: PlanOptions) -> tuple[ModelEdit, ...]:
             if trunk:
                 roots.extend(RootRoute(entry, model.root) for entry in model.entries)
                 marks.extend(
-                    LayerMark(t.inline[0], t.inline[1], t.inline[2], model.root, t.position)
+                    LayerMark(
+                        t.inline[0],
+                        t.inline[1],
+                        t.inline[2],
+                        model.root,
+                        t.position,
+                        expression=t.keras,
+                        name=t.label.rpartition(".")[2] if t.keras else "",
+                    )
                     for t in trunk
                     if t.inline is not None
                 )

@@ -6,14 +6,19 @@ import difflib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.lines import split_lines
-from codegen.model import Builder, CloneClass, FunctionFacts, LayerCall, ModuleFacts, NearMiss
+from codegen.model import Builder, CloneClass, FunctionFacts, ModuleFacts, NearMiss
+from codegen.plan.classes import KerasKind, class_prints, keras_classes, read_attributes
+from codegen.plan.identity import builder_identity as builder_identity
+from codegen.plan.identity import call_signature as call_signature
+from codegen.plan.identity import canonical_params as canonical_params
+from codegen.plan.identity import labelled_args as labelled_args
+from codegen.plan.identity import references as references
 from codegen.plan.linking import Project
-from codegen.scan import apis
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3
@@ -34,7 +39,12 @@ class Fingerprints:
     near_misses: tuple[NearMiss, ...]
     class_of: dict[str, str]  # builder id -> clone class id
     creates: frozenset[str]  # ids of functions that create variables, directly or not
-    closure_hash: dict[str, str]  # function id -> deep-equivalence hash
+    closure_hash: dict[str, str]  # function (or module-level symbol) id -> deep-equivalence hash
+    # Keras layer and model classes (path, class), and each one's whole-class identity and clone
+    # class by class id "path::Class" (see plan/classes.py).
+    keras_classes: dict[tuple[str, str], KerasKind] = field(default_factory=dict)
+    class_identity: dict[str, str] = field(default_factory=dict)
+    class_clone_of: dict[str, str] = field(default_factory=dict)
 
 
 class _Graph:
@@ -73,12 +83,16 @@ class _Graph:
             for symbol in symbols.values():
                 sid = function_id(module.path, symbol.name)
                 self.shallow[sid] = f"{symbol.kind}:{symbol.shallow_hash}"
+                if symbol.attributes:  # `kernel_size = 3`: decides when building reads it
+                    read = read_attributes(project, module.path, symbol.name)
+                    self.shallow[sid] += "|" + read
                 deps = [resolve(n) for n in symbol.deps if "." not in n]
                 methods = [function_id(module.path, n) for n in symbol.deps if "." in n]
                 self.deps[sid] = tuple(d for d in (*deps, *methods) if d)
 
-    def creating(self) -> frozenset[str]:
-        """Functions that create variables directly, or by calling one that does (fixed point)."""
+    def creating(self, keras: dict[tuple[str, str], KerasKind]) -> frozenset[str]:
+        """Functions that create variables directly, or by calling one that does (fixed point);
+        a Keras class's constructor creates what its `build` and `call` create."""
         # Driver code (train, main, losses, optimizers, tests) never counts, whatever it calls.
         drivers = {fid for fid in self.functions if self.project.is_driver(fid)}
         creates = {
@@ -102,6 +116,15 @@ class _Graph:
                 target = self.project.callee(fid, call.callee, False, context)
                 if target:
                     callers[target].append(fid)
+        for path, name in keras:
+            # A class that inherits its constructor from Keras: `path::Class.__init__` stands
+            # for it (what a call of the class records), so the class is a builder all the same.
+            constructor = self.project.callable_id(path, name) or function_id(
+                path, f"{name}.__init__"
+            )
+            for cpath, cname in self.project.mro(path, name):
+                for method in self.project.classes[(cpath, cname)].methods:
+                    callers[function_id(cpath, f"{cname}.{method}")].append(constructor)
         pending = list(creates)
         while pending:
             callee = pending.pop()
@@ -134,7 +157,7 @@ class _Graph:
                 memo[node] = digest
             return digest, lowest
 
-        return {fid: visit(fid, [])[0] for fid in self.functions}
+        return {node: visit(node, [])[0] for node in (*self.functions, *self.shallow)}
 
 
 def fingerprint(
@@ -145,7 +168,7 @@ def fingerprint(
 ) -> Fingerprints:
     """Clone classes over variable-creating functions, with deep equivalence, plus near-misses."""
     graph = _Graph(modules, project)
-    creates = graph.creating()
+    creates = graph.creating(keras_classes(project))
     closure = graph.closure_hashes()
     groups: dict[str, list[str]] = defaultdict(list)
     for fid in sorted(graph.functions):
@@ -179,7 +202,51 @@ def fingerprint(
         if fid in creates and not is_build.search(graph.functions[fid].name)
     ]
     near = _near_misses(graph, candidates, closure)
-    return Fingerprints(builders, classes, near, class_of, creates, closure)
+    texts = _Texts(graph)
+
+    def methods_apart(a: str, b: str) -> NearMiss | None:
+        if a not in graph.functions or b not in graph.functions or closure[a] == closure[b]:
+            return None
+        found = _reason(graph, a, b, closure, texts)
+        return None if found is None else NearMiss(a, b, found[0], _diff(graph, *found[1:]))
+
+    whole = class_prints(
+        project,
+        closure,
+        creates,
+        first_id=len(classes) + 1,
+        near_miss=methods_apart,
+    )
+    return Fingerprints(
+        builders,
+        _yield_names(classes, whole.clone_classes) + whole.clone_classes,
+        tuple(sorted(near + whole.near_misses, key=lambda n: (n.a, n.b))),
+        class_of,
+        creates,
+        closure,
+        whole.kinds,
+        whole.identity,
+        whole.class_of,
+    )
+
+
+def _yield_names(
+    functions: tuple[CloneClass, ...], classes: tuple[CloneClass, ...]
+) -> tuple[CloneClass, ...]:
+    """A Keras class's clone class is named after the class (`ConvBlock`); a clone class of
+    its constructor, named so too, takes the next free name."""
+    wanted = {c.name for c in classes}
+    taken = wanted | {c.name for c in functions}
+    out = []
+    for clone in functions:
+        if clone.name in wanted:
+            n = 2
+            while f"{clone.name}_{n}" in taken:
+                n += 1
+            taken.add(f"{clone.name}_{n}")
+            clone = replace(clone, name=f"{clone.name}_{n}")
+        out.append(clone)
+    return tuple(out)
 
 
 def clone_name(function: FunctionFacts) -> str:
@@ -380,121 +447,3 @@ def _diff(graph: _Graph, a: str, b: str) -> str:
     lines_b = definition_lines(graph.module_of[b], graph.functions[b])
     diff = difflib.unified_diff(lines_a, lines_b, a, b, n=0, lineterm="")
     return "\n".join(line for line in diff if not line.startswith("@@"))
-
-
-def canonical_params(functions: dict[str, FunctionFacts], clone: CloneClass) -> tuple[str, ...]:
-    """Parameter names of a clone class's canonical copy, to label positional arguments."""
-    canonical = functions[clone.canonical]
-    # A class used as a layer is called with its constructor's arguments, not the method's.
-    return () if canonical.kind != "function" else canonical.params
-
-
-def arg_label(key: str, params: tuple[str, ...]) -> str:
-    """`#1` becomes the canonical parameter name when it is known (reports only: signatures
-    use positions, so which copy is canonical never changes a key)."""
-    if key.startswith("#") and params:
-        index = int(key[1:])
-        if index < len(params):
-            return params[index]
-    return key
-
-
-def labelled_args(
-    call: LayerCall, params: tuple[str, ...]
-) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
-    """A builder call's (args, names) for reports, keyed by canonical parameter names: its
-    literal arguments, then the others as `<expr>`, each group sorted."""
-    args = tuple(sorted((arg_label(key, params), value) for key, value in call.args))
-    opaque = tuple(sorted((arg_label(key, params), "<expr>") for key in call.opaque))
-    return args + opaque, tuple((arg_label(key, params), value) for key, value in call.names)
-
-
-def call_signature(identity: str, call: LayerCall, references: tuple[str, ...] = ()) -> str:
-    """What makes two calls of one builder the same layer: its identity and its arguments by
-    position, not by parameter name, so which copy is canonical never changes a signature;
-    `references`: what the classes or functions passed to it that decide what it creates are."""
-    if references:
-        return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque), references)))
-    return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
-
-
-WEIGHTLESS = "weightless"
-
-
-def references(
-    fid: str, call: LayerCall, project: Project, prints: Fingerprints
-) -> tuple[tuple[str, ...], bool]:
-    """The identities of the layer classes and builders passed to a call, which decide what it
-    creates (`layer=Embedding`, `cell=LSTMCell`), by parameter; and whether the call is
-    weightless: passed only library layer classes without variables (`layer=Input`,
-    `layer=Dropout`), it makes such a layer. Activations, initializers and other classes or
-    functions that create nothing do not decide."""
-    found: list[str] = []
-    deciding = False
-    for key, ref in sorted(call.refs):
-        identity = _reference(fid, ref, project, prints)
-        if identity:
-            found.append(f"{key}={identity}")
-            deciding = deciding or not identity.startswith(WEIGHTLESS)
-    return tuple(found), bool(found) and not deciding
-
-
-def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> str:
-    """One reference's identity (WEIGHTLESS:... for a layer class without variables), or ""
-    when it does not decide what is created."""
-    local, name = ref.startswith("L:"), ref[2:]
-    if not local and apis.is_library(name):
-        return _library_reference(apis.normalize_api(name))
-    target = project.callee(fid, name, local, None)
-    if target is None and name.startswith("*."):
-        library = project.star_library(name[2:], id_path(fid))
-        if library is not None:
-            return _library_reference(apis.normalize_api(library))
-    if target is None and local:
-        # A class of this module whose constructor and call it inherits from outside the scan
-        # (`class Embedding(keras.layers.Embedding)`): it decides, as that very definition.
-        path = id_path(fid)
-        return f"class:{function_id(path, name)}" if (path, name) in project.classes else ""
-    if target is None:
-        # Defined outside the scan: it may create anything, so it decides, by what it is called.
-        return "unseen:" + name
-    if target not in prints.creates:
-        return ""
-    class_id = prints.class_of.get(target)
-    return "builder:" + (class_id or prints.closure_hash[target])
-
-
-def _library_reference(dotted: str) -> str:
-    """A library class or function passed as an argument: a variable-creating API decides; a
-    layer class without variables is WEIGHTLESS; any other function (an activation) is ""."""
-    if apis.creates_variables(dotted):
-        return "api:" + dotted
-    return f"{WEIGHTLESS}:{dotted}" if apis.is_keras_layer(dotted) else ""
-
-
-def builder_label(qualname: str) -> str:
-    """`conv_block` for a function, `AnswerHead` for a class used as a layer."""
-    parts = qualname.split(".")
-    return parts[-2] if len(parts) > 1 and parts[-1].startswith("__") else parts[-1]
-
-
-def builder_identity(
-    target: str,
-    prints: Fingerprints,
-    classes: dict[str, CloneClass],
-    functions: dict[str, FunctionFacts],
-) -> tuple[str, str, str, tuple[str, ...]]:
-    """(callee, label, identity hash, canonical params) of a call of the builder `target`: its
-    clone class when it has copies, else the definition itself (identity, not a clone), so every
-    model reaching that very definition gets the same layer."""
-    class_id = prints.class_of.get(target)
-    if class_id is None:
-        qualname = id_qualname(target)
-        return (
-            f"local:{target}",
-            builder_label(qualname),
-            "local:" + prints.closure_hash[target],
-            (),
-        )
-    clone = classes[class_id]
-    return clone.id, clone.name, clone.content_hash, canonical_params(functions, clone)

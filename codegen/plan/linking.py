@@ -67,6 +67,7 @@ class Project:
         self._driver: dict[str, bool] = {}
         self._callee: dict[tuple[str, str, bool, tuple[str, str] | None], str | None] = {}
         self._mro: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # method() asks often
+        self._bindings: dict[str, dict[str, str]] = {}
 
     def is_generated(self, dotted: str) -> bool:
         """A call into the generated code of this project's output package."""
@@ -100,9 +101,13 @@ class Project:
                 return candidate
         return None
 
-    def target(self, dotted: str, importer: str) -> tuple[str, str] | None:
+    def target(
+        self, dotted: str, importer: str, seen: frozenset[str] = frozenset(), *, follow: bool = True
+    ) -> tuple[str, str] | None:
         """(file, top-level name) that a resolved dotted callee names, or None when the name is
-        not defined in a scanned file (a library, or code outside the scan)."""
+        not defined in a scanned file (a library, or code outside the scan). Names a scanned
+        module only imports or aliases (a package `__init__` re-exporting `from .backbone import
+        Encoder`, `bb = pkg.backbone`) are followed to their definition, to any depth."""
         if dotted.startswith("*."):
             return self._through_stars(dotted[2:], importer, set())
         level = len(dotted) - len(dotted.lstrip("."))
@@ -115,9 +120,79 @@ class Project:
             if name in self.top_level.get(path, ()):
                 return path, ".".join(parts[cut:])
             found = self._through_stars(name, path, set())  # re-exported through a star
+            if found is None and follow:
+                found = self._reexport(path, name, parts[cut + 1 :], seen)
             if found is not None:
                 return found
         return None
+
+    def _reexport(
+        self, path: str, name: str, rest: list[str], seen: frozenset[str]
+    ) -> tuple[str, str] | None:
+        """Where `name`, bound in module `path` by an import or an alias, is defined."""
+        step = f"{path}:{name}"
+        bound = self.bindings(path).get(name)
+        if bound is None or step in seen or apis.is_library(bound):
+            return None  # not bound there, a cycle of re-exports, or a library name
+        return self.target(".".join([bound, *rest]), path, seen | {step})
+
+    def library_bindings(self, path: str) -> dict[str, str]:
+        """Names `path` imports from scanned modules that stand there for a library module or API
+        (`from kashgari.layers import L`, where kashgari/layers binds `L = keras.layers`), to any
+        depth: what the extractor must know to read `L.Dense(...)` as the Keras layer it is."""
+        out: dict[str, str] = {}
+        for name, target in self.bindings(path).items():
+            if not apis.is_library(target) and not target.startswith("*."):
+                found = self._library_name(target, path, frozenset())
+                if found is not None:
+                    out[name] = found
+        return out
+
+    def layer_classes(self, path: str) -> tuple[str, ...]:
+        """The Keras layer classes of other scanned modules that `path` imports, as its calls
+        resolve them (`kashgari.layers.crf.CRF`): classes whose bases reach a Keras layer."""
+        out = []
+        for target in self.bindings(path).values():
+            if apis.is_library(target) or target.startswith("*."):
+                continue
+            located = self.target(target, path)
+            if located is not None and located[0] != path and self._keras_layer(located):
+                out.append(target)
+        return tuple(sorted(set(out)))
+
+    def _keras_layer(self, located: tuple[str, str]) -> bool:
+        if located not in self.classes:
+            return False
+        return any(
+            apis.is_keras_layer(apis.normalize_api(base))
+            for cls in self.mro(*located)
+            for base in self.classes[cls].bases
+        )
+
+    def _library_name(self, dotted: str, importer: str, seen: frozenset[str]) -> str | None:
+        level = len(dotted) - len(dotted.lstrip("."))
+        parts = dotted[level:].split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            path = self.module_path("." * level + ".".join(parts[:cut]), importer)
+            if path is None:
+                continue
+            name, step = parts[cut], f"{path}:{parts[cut]}"
+            bound = self.bindings(path).get(name)
+            if name in self.top_level.get(path, ()) or bound is None or step in seen:
+                return None  # defined there (user code), not bound there, or a cycle
+            spelled = ".".join([bound, *parts[cut + 1 :]])
+            if apis.is_library(bound):
+                return spelled
+            return self._library_name(spelled, path, seen | {step})
+        return None
+
+    def bindings(self, path: str) -> dict[str, str]:
+        """The names a scanned module binds by imports and aliases, to what they resolve."""
+        known = self._bindings.get(path)
+        if known is None:
+            module = self.modules.get(path)
+            known = self._bindings[path] = dict(module.aliases) if module is not None else {}
+        return known
 
     def _through_stars(self, name: str, importer: str, seen: set[str]) -> tuple[str, str] | None:
         module = self.modules.get(importer)
@@ -183,7 +258,9 @@ class Project:
         """A base class as spelled in `path` (local name or resolved dotted), located."""
         if (path, spelled) in self.classes:
             return path, spelled
-        found = self.target(spelled, path) if "." in spelled else None
+        # Not through re-exports (yet): opennmt's catalog classes configure a generic model class
+        # reached through `onmt.models`, which would then stop being a model (see roots).
+        found = self.target(spelled, path, follow=False) if "." in spelled else None
         if found is None and "." not in spelled:
             found = self._through_stars(spelled, path, set())
         if found is not None and found in self.classes:
@@ -274,6 +351,8 @@ class Project:
             if owner and (path, owner) in self.classes:
                 return self.method(path, owner, method)
             return None
+        if callee.startswith("param."):
+            return None  # an attribute of an object passed in: nothing the scan can see into
         if callee.startswith("self."):
             if class_ctx is None:
                 return None

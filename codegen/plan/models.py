@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codegen import stable_hash
 from codegen.diagnostics import (
     NOT_ROUTABLE,
     SEVERAL_BUILD_FUNCTIONS,
@@ -20,6 +21,8 @@ from codegen.ids import function_id, id_path, id_qualname, split_id
 from codegen.model import (
     CloneClass,
     Diagnostic,
+    FunctionFacts,
+    InlineLayer,
     Layer,
     LayerCall,
     Model,
@@ -45,9 +48,14 @@ _TRUNK_ENDS = ", so no layer from this call on is shared"
 
 
 def _build_function(
-    module: ModuleFacts, prints: Fingerprints, options: PlanOptions, diagnostics: list[Diagnostic]
+    module: ModuleFacts,
+    prints: Fingerprints,
+    options: PlanOptions,
+    diagnostics: list[Diagnostic],
+    elsewhere: set[str],
 ) -> str | None:
-    """The module-level builder whose name matches the build pattern and that nothing else calls."""
+    """The module-level builder whose name matches the build pattern and that nothing else calls
+    (in its module, or model code of another module: `elsewhere`)."""
     pattern = re.compile(options.build_function)
     called = {callee for f in module.functions for callee in f.local_calls}
     candidates = [
@@ -57,6 +65,7 @@ def _build_function(
         and pattern.search(f.name)
         and function_id(module.path, f.qualname) in prints.creates
         and f.qualname not in called
+        and function_id(module.path, f.qualname) not in elsewhere
     ]
     if not candidates:
         return None
@@ -91,7 +100,16 @@ def _layer_sequence(
     layers: list[Layer] = []
     static_depth: int | None = None
     occurrences: dict[str, int] = defaultdict(int)
-    for call in function.layer_calls:
+    loops = _keras_loops(function)
+    wrapped = roots.wrapped_helpers(function.layer_calls, range(len(function.layer_calls)))
+    for index, call in enumerate(function.layer_calls):
+        if index in wrapped:
+            continue  # the helper that builds a wrapped Keras layer: part of its wrapper
+        loop = loops.get(index)
+        if loop is not None:
+            if loop.calls[0] == index:
+                layers.append(_loop_layer(loop, function, occurrences))
+            continue
         identity = _identify(module, fid, call, prints, classes, classes_by_name, options, project)
         if identity is None:
             unseen = roots.unseen(call, project)
@@ -134,11 +152,49 @@ def _layer_sequence(
                     refs,
                 ),
                 builder_path=identity.builder_path,
-                variables=0 if weightless else None,
+                variables=0 if weightless or apis.is_weightless_layer(call.callee) else None,
             )
         )
         occurrences[occurrence_key] += 1
     return layers, len(layers) if static_depth is None else static_depth
+
+
+def _keras_loops(function: FunctionFacts) -> dict[int, InlineLayer]:
+    """Loops and branches of a build function that hold only Keras layers, by the indices of
+    their calls: each is one layer, matched as a whole, as in the other model shapes."""
+    out: dict[int, InlineLayer] = {}
+    for unit in function.inline_layers:
+        calls = [function.layer_calls[i] for i in unit.calls]
+        if (
+            unit.static
+            and calls
+            and all(not c.local and not c.static and apis.is_keras_layer(c.callee) for c in calls)
+        ):
+            out.update(dict.fromkeys(unit.calls, unit))
+    return out
+
+
+def _loop_layer(unit: InlineLayer, function: FunctionFacts, occurrences: dict[str, int]) -> Layer:
+    """One loop of Keras layers: its code under the clone rules decides (see roots.inline)."""
+    signature = stable_hash(unit.code_hash + "|")
+    callee = "inline:" + signature[:12]
+    layer = Layer(
+        callee=callee,
+        label=unit.label,
+        args=(),
+        names=(),
+        line=unit.line,
+        builder=None,
+        occurrence=occurrences[callee],
+        signature=signature,
+        kind="inline-block",
+        holder=function.qualname,
+        end_line=unit.end_line,
+        known_shape=unit.known_shape,
+        variables=unit.variables,
+    )
+    occurrences[callee] += 1
+    return layer
 
 
 @dataclass(frozen=True)
@@ -169,7 +225,7 @@ def _identify(
         return _builder_identity(
             function_id(module.path, call.callee), module.path, prints, classes, project
         )
-    if apis.creates_variables(call.callee):
+    if apis.creates_variables(call.callee) or apis.is_keras_layer(call.callee):
         return _Identity(call.callee, apis.short_label(call.callee), call.callee, None, ())
     module_path, _, name = call.callee.rpartition(".")
     if module_path.startswith(options.output_package + ".") and name in classes_by_name:
@@ -233,8 +289,8 @@ def _other_models(
         walk.build()
         if all(layer.variables == 0 for layer in walk.layers):
             continue  # only counters, slots or layers without variables (`Input`): no model
-        if root.kind == "function" and len(walk.layers) < 2:
-            continue  # a lone helper layer, not a model
+        if root.kind == "function" and sum(lay.variables != 0 for lay in walk.layers) < 2:
+            continue  # a lone helper layer (with weightless steps around it), not a model
         # A file's only model is named by the file, as a build function is; several by root too.
         alone = root.path not in build_paths and roots_per_file[root.path] == 1
         if alone:
@@ -360,10 +416,12 @@ def find_models(
     names = _model_names([m.path for m in modules])
     models: list[Model] = []
     own_file: set[str] = set()
+    # A helper other modules' model code imports (`helpers.build_encoder`) is their layer.
+    elsewhere = roots.called_functions(project, prints)
     for module in modules:
         if not module.ok:
             continue
-        build = _build_function(module, prints, options, diagnostics)
+        build = _build_function(module, prints, options, diagnostics, elsewhere)
         if build is None:
             continue
         layers, static_depth = _layer_sequence(

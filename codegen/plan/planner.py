@@ -63,6 +63,12 @@ def _common_builders(
     build functions that reach into other files keep their builders where they are.)"""
     return tuple(
         sorted(
-            {layer.callee for model_id, trunk in trunks if model_id in own_file for layer in trunk}
+            {
+                layer.callee
+                for model_id, trunk in trunks
+                if model_id in own_file
+                for layer in trunk
+                if not layer.keras  # Keras models keep their helpers; only marks route them
+            }
         )
     )

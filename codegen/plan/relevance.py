@@ -13,6 +13,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 from codegen.model import FunctionFacts, LayerCall
+from codegen.scan import apis
+from codegen.scan.extract.relevance import NO_VARIABLE_KEYWORDS
+
+
+def library_deciding(call: LayerCall) -> LayerCall:
+    """A library layer call as its signature sees it: without the settings that never change its
+    variables (`mask_zero=`, `input_length=`), so an explicit default never decides."""
+    args = tuple((k, v) for k, v in call.args if k not in NO_VARIABLE_KEYWORDS)
+    opaque = tuple(k for k in call.opaque if k not in NO_VARIABLE_KEYWORDS)
+    if args == call.args and opaque == call.opaque:
+        return call
+    return replace(call, args=args, opaque=opaque)
 
 
 def _param(key: str, target: FunctionFacts) -> tuple[str, int | None]:
@@ -27,6 +39,8 @@ def _param(key: str, target: FunctionFacts) -> tuple[str, int | None]:
 
 def deciding(call: LayerCall, target: FunctionFacts | None) -> LayerCall:
     """The call as its signature sees it: only what can change what `target` creates."""
+    if target is None and not call.local and apis.is_library(call.callee):
+        return library_deciding(call)
     if target is None or target.qualname.endswith(".__call__"):
         return call  # a class called through `__call__`: its constructor's parameters are unknown
     inert = set(target.inert_params)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
@@ -22,7 +23,8 @@ from codegen.plan.fingerprint import (
     references,
 )
 from codegen.plan.linking import Project
-from codegen.plan.relevance import deciding
+from codegen.plan.relevance import deciding, library_deciding
+from codegen.scan import apis
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
 _MODEL_FN = re.compile(r"(^|_)model_fn$")
@@ -62,9 +64,45 @@ def unseen(call: LayerCall, project: Project) -> bool:
     builtin container's or a tensor's method (`self.items.append`) are not."""
     if call.local or call.callee.startswith("super."):
         return False
-    if call.callee.startswith("self."):
+    if call.callee.startswith(("self.", "param.")):  # an attribute's object, or a parameter's
         return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
     return worth_noting(call.callee, project)
+
+
+def _keras_unit(function: FunctionFacts, unit: InlineLayer) -> bool:
+    """A statement of Keras layers (and helper calls): each call is a layer of its own, a Keras
+    layer by its API and literal arguments, as in a build function. Not a loop or branch (its
+    calls are not static: one layer, matched as a whole), nor one that makes TF variables."""
+    calls = [function.layer_calls[i] for i in unit.calls]
+    return (
+        any(apis.is_keras_layer(c.callee) for c in calls if not c.local)
+        and all(c.static for c in calls)
+        and all(
+            c.local or apis.is_keras_layer(c.callee) or not apis.is_library(c.callee) for c in calls
+        )
+    )
+
+
+def wrapped_helpers(calls: tuple[LayerCall, ...], indices: Iterable[int]) -> set[int]:
+    """Calls of helpers of this module that build a Keras layer another one wraps
+    (`Bidirectional(self._rnn_cell())`): the wrapper, made just after its arguments, names them
+    among its references, and they sit inside its parentheses (after where it starts)."""
+    out: set[int] = set()
+    chosen = sorted(indices)
+    for position, index in enumerate(chosen):
+        wrapper = calls[index]
+        if wrapper.local or not wrapper.refs or not apis.is_keras_layer(wrapper.callee):
+            continue
+        referenced = {ref for _, ref in wrapper.refs}
+        for inner in chosen[:position]:
+            call = calls[inner]
+            if (
+                call.local
+                and "L:" + call.callee in referenced
+                and (call.line, call.column) > (wrapper.line, wrapper.column)
+            ):
+                out.add(inner)
+    return out
 
 
 @dataclass(frozen=True)
@@ -121,6 +159,8 @@ def find_roots(
     for path, name in sorted(project.classes):
         if (path, name) in subclassed or project.is_driver(function_id(path, name)):
             continue
+        if prints.keras_classes.get((path, name)) == "layer":
+            continue  # a custom Keras layer class is a layer of the models that use it, never one
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
@@ -179,9 +219,17 @@ class LayerWalk:
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    site: tuple[str, int] | None = None  # the root file's call into a helper of another file
 
     def build(self) -> None:
         self.walk(self.root.entry, True, self.root.class_ctx, set())
+        ctx = self.root.class_ctx
+        if self.root.kind == "class" and ctx is not None and self.prints.keras_classes.get(ctx):
+            # A Keras model makes the weights of the layers its constructor keeps where call()
+            # first uses them: call() gives their order.
+            call = self.project.method(ctx[0], ctx[1], "call")
+            if call is not None:
+                self.walk(call, True, ctx, set())
 
     def function(self, fid: str) -> FunctionFacts | None:
         if fid.endswith("::<module>"):
@@ -199,15 +247,29 @@ class LayerWalk:
         self.members.append(fid)
         path = id_path(fid)
         unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
+        keras = {n for n, unit in enumerate(function.inline_layers) if _keras_unit(function, unit)}
+        wrapped = wrapped_helpers(
+            function.layer_calls, (i for n in keras for i in function.inline_layers[n].calls)
+        )
         done: set[int] = set()
         for index, call in enumerate(function.layer_calls):
             unit = unit_of.get(index)
-            if unit is not None:
+            if index in wrapped:
+                continue  # the helper that builds a wrapped layer: part of its wrapper
+            if unit is not None and unit not in keras:
                 if unit not in done:
                     done.add(unit)
                     self.inline(function, fid, function.inline_layers[unit], static)
                 continue
+            if not call.local and apis.is_keras_layer(call.callee):
+                held = None if unit is None else function.inline_layers[unit]
+                self.library(call, function, fid, static and call.static, held, class_ctx)
+                continue
             target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            if target is None and call.local and call.callee.endswith(".__init__"):
+                # A Keras layer class that inherits its constructor: the class is the layer.
+                inherited = function_id(path, call.callee)
+                target = inherited if inherited in self.prints.creates else None
             if target is None:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
@@ -225,14 +287,28 @@ class LayerWalk:
             )
             helper = (
                 self.root.kind in ("model_fn", "module")
-                and call.local
+                and target in self.project.functions
                 and self.project.functions[target].kind == "function"
             )
             # A class or function passed in decides what the callee creates: the call is one
             # layer of that identity; looking into the callee would find the same code for all.
             looks_into = (method or helper) and not refs
-            if looks_into and (clone is None or self.composes(target, class_ctx)):
+            # An imported helper (`create_model` in another module) is looked into only when it
+            # composes builders: its backbone is then the layer other models share; one that
+            # makes its variables itself stays one layer, by identity.
+            if looks_into and (
+                self.composes(target, None)
+                if helper and not call.local and not method
+                else clone is None or self.composes(target, class_ctx)
+            ):
+                enters = (
+                    self.site is None and path == self.root.path and id_path(target) != path
+                )
+                if enters:  # what the helper builds, this call in the model's file builds
+                    self.site = (function.qualname, call.line)
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                if enters:
+                    self.site = None
                 continue
             self.builder(
                 call, target, path, function, static and call.static, method, refs, weightless
@@ -260,9 +336,73 @@ class LayerWalk:
             self.static_depth = len(self.layers)
 
     def add(self, layer: Layer, static: bool) -> None:
+        if self.site is not None:
+            layer = replace(layer, site=self.site)
         if not static and self.static_depth is None:
             self.static_depth = len(self.layers)
         self.layers.append(layer)
+
+    def library(
+        self,
+        call: LayerCall,
+        function: FunctionFacts,
+        fid: str,
+        static: bool,
+        unit: InlineLayer | None,
+        class_ctx: tuple[str, str] | None = None,
+    ) -> None:
+        """A Keras library layer (built inline or through a layer object): its API and literal
+        arguments, as in a build function, so Sequential, functional and subclassed spellings of
+        one stack match."""
+        refs, _ = references(fid, call, self.project, self.prints)
+        args, arg_names = labelled_args(call, ())
+        callee = call.callee
+        holder, line, end_line = function.qualname, call.line, call.line
+        if unit is not None:
+            line, end_line = unit.line, unit.end_line
+        built = self.constructor_holder(call, function, class_ctx)
+        if built is not None:
+            # A layer object of a Keras class: it is marked where it is made (the scan gives the
+            # constructor's position), its weights appear at this first use.
+            holder, line, end_line = built, call.line, call.line
+        self.add(
+            Layer(
+                callee=callee,
+                label=apis.short_label(callee),
+                args=args,
+                names=arg_names,
+                line=line,
+                builder=None,
+                occurrence=self.occurrences[callee],
+                signature=call_signature(callee, library_deciding(call), refs),
+                kind="inline-api",
+                holder=holder,
+                path=id_path(fid),
+                end_line=end_line,
+                variables=0 if apis.is_weightless_layer(callee) else None,
+            ),
+            static,
+        )
+        self.occurrences[callee] += 1
+
+    def constructor_holder(
+        self, call: LayerCall, function: FunctionFacts, class_ctx: tuple[str, str] | None
+    ) -> str | None:
+        """The method of a Keras class that builds a layer object first called in `function`
+        (the call's position is its constructor's, outside `function`), else None."""
+        if class_ctx is None or not self.prints.keras_classes.get(class_ctx):
+            return None
+        if function.line <= call.line <= function.end_line:
+            return None
+        for cpath, cname in self.project.mro(*class_ctx):
+            if cpath != class_ctx[0]:
+                continue
+            for method in self.project.classes[(cpath, cname)].methods:
+                fid = self.project.method(cpath, cname, method)
+                found = self.project.functions.get(fid) if fid is not None else None
+                if found is not None and found.line <= call.line <= found.end_line:
+                    return found.qualname
+        return None
 
     def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
         path = id_path(fid)

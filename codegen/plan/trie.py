@@ -27,6 +27,7 @@ from codegen.plan.explain import divergences
 from codegen.plan.fingerprint import (
     Fingerprints,
 )
+from codegen.scan import apis
 
 
 def trie(
@@ -66,6 +67,7 @@ def trie(
         trunk: list[TrunkLayer] = []
         path = ()
         stopped = False  # after a shared library layer: still shared, no longer transferable
+        keras = is_keras(model, functions)
         weighted = False  # a run of layers without variables (`Input`) shares nothing
         for position, layer in enumerate(model.layers[: model.static_depth]):
             path = (*path, layer.signature)
@@ -77,7 +79,11 @@ def trie(
                 nodes.append(TrieNode(position + 1, layer.label, sharing))
             if stopped or not model.routable:
                 continue  # shared, but not transferable
-            if model.id in own_file:
+            if layer.variables == 0 and apis.is_weightless_layer(layer.callee):
+                # A Keras layer without weights (`Dropout`): on the path, nothing to move (a
+                # runtime mark on it would find no weights and refuse).
+                continue
+            if model.id in own_file and not keras:
                 what = _not_transferred(layer, imported, model.path)
                 if what:
                     diagnostics.append(
@@ -105,6 +111,9 @@ def trie(
                 stopped = True
                 continue
             builder, inline = _route(model, layer, functions)
+            if keras:  # a Keras layer object: marked where it is made, whatever made it
+                holder = layer.holder or model.build
+                builder, inline = None, inline or (holder, layer.line, layer.line)
             # Position and whole-path hash only: names (which copy is canonical, how the models
             # call things) would change when an unrelated model is added.
             key = f"{position:02d}_{stable_hash('/'.join(path))[:8]}"
@@ -118,16 +127,41 @@ def trie(
                     key=key,
                     label=layer.label,
                     shared_with=sharing,
-                    expected=_expected_names(
-                        reference.layers[position], classes, prints, functions
-                    ),
+                    # A Keras layer's weights are counted by the runtime, at its first call.
+                    expected=None
+                    if keras
+                    else _expected_names(reference.layers[position], classes, prints, functions),
                     inline=inline,
+                    keras=keras,
                 )
             )
         if not weighted:
             trunk = []
         trunks.append((model.id, tuple(trunk)))
     return tuple(trunks), tuple(nodes), divergences(node_models, by_id, prints)
+
+
+# A model that calls these builds a TF1 graph, whatever Keras layers it also uses.
+_GRAPH_APIS = ("tensorflow.compat.v1.", "tf.compat.v1.")
+
+
+def is_keras(model: Model, functions: dict[str, FunctionFacts]) -> bool:
+    """Whether a model is of the Keras family: it builds Keras layer objects (a Keras layer in
+    its sequence, or called by its own functions or the builders it calls) and none of those
+    calls a TF1 graph API."""
+    ids = {*model.members, model.id}
+    ids.update(
+        function_id(layer.path or model.path, layer.builder)
+        for layer in model.layers
+        if layer.builder is not None and not layer.builder_path
+    )
+    calls = [call for fid in sorted(ids) if fid in functions for call in functions[fid].api_calls]
+    if any(call.startswith(_GRAPH_APIS) for call in calls):
+        return False
+    return any(apis.is_keras_layer(call) for call in calls) or any(
+        layer.builder is None and layer.kind == "builder" and apis.is_keras_layer(layer.callee)
+        for layer in model.layers
+    )
 
 
 def _defined_here(model: Model, layer: Layer, functions: dict[str, FunctionFacts]) -> bool:
@@ -146,6 +180,8 @@ def _route(
     """How apply routes a shared layer: the builder or method to decorate where it is defined,
     or the lines to mark where the layer is built."""
     holder = layer.holder or model.build
+    if _through_site(model, layer):
+        return None, (layer.site[0], layer.site[1], layer.site[1])  # type: ignore[index]
     if layer.kind in ("inline-api", "inline-block"):
         return None, (holder, layer.line, layer.end_line)
     if _defined_here(model, layer, functions):
@@ -177,9 +213,19 @@ def _not_transferred(layer: Layer, imported: set[tuple[str, str | None]], path: 
     return ""
 
 
+def _through_site(model: Model, layer: Layer) -> bool:
+    """Whether a layer built in another file is the only layer its helper call in the model's
+    file builds: then a mark around that call holds exactly it."""
+    if layer.site is None or not layer.path or layer.path == model.path:
+        return False
+    return sum(1 for other in model.layers if other.site == layer.site) == 1
+
+
 def _unmarkable(model: Model, layer: Layer, functions: dict[str, FunctionFacts]) -> str:
     """Why a shared layer cannot be routed in the model's file, or ""."""
     needs_mark = not _defined_here(model, layer, functions)  # inline, library, imported
+    if _through_site(model, layer):
+        return ""
     if needs_mark and layer.path and layer.path != model.path:
         return (
             f"it is built in `{layer.holder}` of {layer.path}, another file, where this model's "
@@ -215,7 +261,9 @@ def _expected_names(
     clone = classes.get(reference.callee)
     if clone is None:
         return None
-    canonical = functions[clone.canonical]
+    canonical = functions.get(clone.canonical)
+    if canonical is None:
+        return None  # a whole Keras class (`path::Class`): Keras makes its weights when built
     path = id_path(clone.canonical)
     if canonical.variable_names is None or any(
         function_id(path, callee) in prints.creates for callee in canonical.local_calls

@@ -3,7 +3,7 @@
 Importing this package imports nothing heavy: only the runtime modules themselves import
 TensorFlow, and codegen's own commands never import them (they read their source with
 `source()` and `files()`). The runtime is a family-independent `core` plus one module set per
-model family (`tf1*`); `api` is the facade shims import as `_runtime`.
+model family (`tf1*`, `keras3*`); `api` is the facade shims import as `_runtime`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ MODULE = "_runtime"
 PACKAGE = {
     "__init__.py": "api",
     "core.py": "core",
+    "keras3.py": "keras3",
+    "keras3_file.py": "keras3_file",
+    "keras3_io.py": "keras3_io",
     "tf1.py": "tf1",
     "tf1_checks.py": "tf1_checks",
     "tf1_copy.py": "tf1_copy",

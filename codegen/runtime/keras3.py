@@ -143,6 +143,11 @@ def _snapshot(var: Variable) -> tuple[Any, bool]:
     read = getattr(value, "read_value", None)
     if callable(read):
         return read(), True
+    # torch: a weight keeps its Parameter for life (torch modules and optimizers hold it), so
+    # assign copies into it in place (`copy_`) and destinations may all read the source's.
+    # A clone per destination would add a fresh allocation: 0.8 vs 6 GB/s on 125 MB.
+    if callable(getattr(value, "copy_", None)):
+        return value, True
     # JAX may donate a weight's buffer to a jitted train step: no two models may hold one.
     return value, False
 
@@ -151,8 +156,8 @@ def _own_copy(value: Any, shareable: bool) -> Any:
     """`value` as one destination may keep it: itself if shareable, else a fresh copy."""
     if shareable:
         return value
-    # JAX arrays copy (keeping their sharding; their clone() shares the buffer); torch
-    # tensors have no copy() and clone.
+    # JAX arrays copy (keeping their sharding; their clone() shares the buffer); a value
+    # with clone() and no copy() clones.
     for name in ("copy", "clone"):
         method = getattr(value, name, None)
         if callable(method):

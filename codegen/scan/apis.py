@@ -6,16 +6,25 @@ import functools
 import re
 
 # Roots whose attribute chains are library APIs rather than user code.
-LIBRARY_ROOTS = ("tensorflow", "keras", "tf_keras", "tf_slim", "sonnet")
+LIBRARY_ROOTS = ("tensorflow", "keras", "tf_keras", "tf_slim", "sonnet", "keras_hub", "keras_nlp")
+
+# Spellings of one Keras API: `tf.keras.layers.Dense` is `keras.layers.Dense` (TF's default Keras
+# is Keras 3 since TF 2.16, `tf_keras` is the Keras 2 package with the same layer classes), and
+# keras_nlp is keras_hub's former name.
+_KERAS_SPELLINGS = (
+    ("tensorflow.compat.v1.keras", "keras"),
+    ("tensorflow.compat.v2.keras", "keras"),
+    ("tensorflow.python.keras", "keras"),
+    ("tensorflow.keras", "keras"),
+    ("tf_keras", "keras"),
+    ("keras_nlp", "keras_hub"),
+)
 
 # Functions and classes under these packages create variables when called, unless listed below.
 _LAYER_PACKAGES = (
     "tensorflow.layers.",
     "tensorflow.compat.v1.layers.",
-    "tensorflow.keras.layers.",
-    "tensorflow.compat.v1.keras.layers.",
     "keras.layers.",
-    "tf_keras.layers.",
     "tensorflow.contrib.layers.",
     "tensorflow.contrib.slim.",
     "tf_slim.",
@@ -41,6 +50,27 @@ _STATELESS_LAYER = re.compile(
     re.IGNORECASE,
 )
 
+# Keras layer classes that never own weights (`layer.weights` stays empty), in Keras 3's and Keras
+# 2's spellings: still layers of a sequence, compared by API and literal arguments.
+_KERAS_WEIGHTLESS = frozenset(
+    """Activation ActivityRegularization Add AlphaDropout Average AveragePooling1D AveragePooling2D
+    AveragePooling3D AvgPool1D AvgPool2D AvgPool3D CategoryEncoding CenterCrop Concatenate
+    Cropping1D Cropping2D Cropping3D Dot Dropout ELU Flatten GaussianDropout GaussianNoise
+    GlobalAveragePooling1D GlobalAveragePooling2D GlobalAveragePooling3D GlobalAvgPool1D
+    GlobalAvgPool2D GlobalAvgPool3D GlobalMaxPool1D GlobalMaxPool2D GlobalMaxPool3D
+    GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D Hashing Identity Input InputLayer
+    InputSpec Lambda Layer LeakyReLU Masking MaxPool1D MaxPool2D MaxPool3D MaxPooling1D MaxPooling2D
+    MaxPooling3D Maximum Minimum Multiply Permute RandomBrightness RandomContrast RandomCrop
+    RandomFlip RandomHeight RandomRotation RandomTranslation RandomWidth RandomZoom ReLU
+    RepeatVector Rescaling Reshape Resizing Softmax SpatialDropout1D SpatialDropout2D
+    SpatialDropout3D Subtract ThresholdedReLU UnitNormalization UpSampling1D UpSampling2D
+    UpSampling3D ZeroPadding1D ZeroPadding2D ZeroPadding3D""".split()
+)
+# keras_hub members that hold no weights: tokenizers, preprocessors and input packers.
+_HUB_WEIGHTLESS = re.compile(
+    r"\w*(Tokenizer|Preprocessor|Packer|MaskGenerator|ImageConverter|AudioConverter)$"
+)
+
 # Calls that create a variable wherever they live in the namespace.
 _CREATING_SUFFIXES = (
     ".get_variable",
@@ -57,11 +87,19 @@ _CREATING_SUFFIXES = (
 
 
 def normalize_api(dotted: str) -> str:
-    """Collapse spellings that name the same API: tf.compat.v1.contrib is tf.contrib."""
+    """Collapse spellings that name the same API: tf.compat.v1.contrib is tf.contrib, and
+    tf.keras, tensorflow.keras, tf_keras and tf.compat.v1.keras are keras."""
+    if "keras" in dotted:
+        for spelling, canonical in _KERAS_SPELLINGS:
+            rest = dotted[len(spelling) :]
+            if dotted.startswith(spelling) and (not rest or rest[0] == "."):
+                return canonical + rest
     if dotted.startswith("tensorflow.compat.v1.contrib."):
         return "tensorflow.contrib." + dotted[len("tensorflow.compat.v1.contrib.") :]
     if dotted.startswith("tensorflow.compat.v2."):
         return "tensorflow." + dotted[len("tensorflow.compat.v2.") :]
+    if dotted.startswith("tensorflow.python.keras."):  # the module tf.keras re-exports
+        return "tensorflow.keras." + dotted[len("tensorflow.python.keras.") :]
     return dotted
 
 
@@ -91,6 +129,14 @@ def creates_variables(dotted: str) -> bool:
         return False
     if dotted.endswith(_CREATING_SUFFIXES) or dotted == "tensorflow.Variable":
         return True
+    if dotted.startswith("keras_hub."):
+        return _hub_layer(dotted) and not _HUB_WEIGHTLESS.match(_hub_class(dotted))
+    if dotted.startswith("keras.applications."):
+        return _application(dotted)
+    if dotted in _KERAS_MODEL_MAKERS:
+        return True
+    if dotted.startswith("keras.layers.") and dotted.rsplit(".", 1)[1] in _KERAS_WEIGHTLESS:
+        return False
     for package in _LAYER_PACKAGES:
         if dotted.startswith(package):
             leaf = dotted[len(package) :]
@@ -107,9 +153,78 @@ _KERAS_LAYER_PACKAGES = tuple(p for p in _LAYER_PACKAGES if p.endswith("keras.la
 
 @functools.lru_cache(maxsize=4096)
 def is_keras_layer(dotted: str) -> bool:
-    """True for a Keras layer class (`keras.layers.Input`, `tf.keras.layers.Dropout`), with or
-    without variables."""
+    """True for a Keras layer class (`keras.layers.Input`, `keras.layers.Dropout`), with or
+    without variables, a keras_hub layer or model (`keras_hub.layers.TransformerEncoder`,
+    `keras_hub.models.BertBackbone.from_preset`) or a Keras application (`ResNet50`): a library
+    layer, identified by its API and literal arguments (a preset name is one); also a saved
+    model loaded or cloned (`keras.models.load_model`)."""
+    if dotted.startswith("keras_hub."):
+        return _hub_layer(dotted)
+    if dotted.startswith("keras.applications."):
+        return _application(dotted)
+    if dotted in _KERAS_MODEL_MAKERS:
+        return True
     return dotted.startswith(_KERAS_LAYER_PACKAGES) and not dotted.rsplit(".", 1)[1].startswith("_")
+
+
+# Keras layer-package members that are no step of a model's layers: `Input` makes the graph's
+# input tensor, the others are plumbing.
+_NOT_STEPS = frozenset({"Input", "InputSpec", "serialize", "deserialize", "get"})
+
+
+def is_sequence_step(dotted: str) -> bool:
+    """True for a Keras layer that is a step of a model's layer sequence, weights or not."""
+    return is_keras_layer(dotted) and dotted.rsplit(".", 1)[1] not in _NOT_STEPS
+
+
+def is_weightless_layer(dotted: str) -> bool:
+    """True for a Keras layer class that never owns weights (`Dropout`, `GlobalMaxPooling1D`)."""
+    return is_keras_layer(dotted) and not creates_variables(dotted)
+
+
+# Keras functions that make a model with weights: layers of a library, identified by their
+# arguments (a saved model's path), never skipped.
+_KERAS_MODEL_MAKERS = frozenset(
+    {
+        "keras.models.load_model",
+        "keras.saving.load_model",
+        "keras.models.clone_model",
+        "keras.models.model_from_json",
+        "keras.models.model_from_config",
+    }
+)
+
+
+def is_built_model(dotted: str) -> bool:
+    """A library call that returns a model with its weights already made: a keras_hub model, a
+    Keras application, a loaded or cloned model."""
+    return (
+        dotted in _KERAS_MODEL_MAKERS
+        or (dotted.startswith("keras.applications.") and _application(dotted))
+        or (dotted.startswith("keras_hub.models.") and _hub_layer(dotted))
+    )
+
+
+def _application(dotted: str) -> bool:
+    """A Keras application model (`keras.applications.ResNet50`, also by its module,
+    `keras.applications.resnet50.ResNet50`): a library layer with weights."""
+    return dotted.rsplit(".", 1)[1][:1].isupper()
+
+
+def _hub_class(dotted: str) -> str:
+    """The class a keras_hub API names: `keras_hub.models.BertBackbone.from_preset` ->
+    BertBackbone."""
+    parts = dotted.split(".")
+    return parts[-2] if parts[-1] == "from_preset" else parts[-1]
+
+
+def _hub_layer(dotted: str) -> bool:
+    """A keras_hub layer or model class, or its `from_preset` constructor."""
+    parts = dotted.split(".")
+    if len(parts) < 3 or parts[1] not in ("layers", "models"):
+        return False
+    leaf = _hub_class(dotted)
+    return leaf[:1].isupper() and (parts[-1] == "from_preset" or len(parts) == 3)
 
 
 # Keyword arguments whose string value is a variable or scope name, never a hyperparameter.

@@ -20,8 +20,14 @@ from codegen.scan.extract.safety import parse_error, python_refuses, suspiciousl
 __all__ = ["decorator_name", "extract", "nested_blocks", "parse_error", "parse_module"]
 
 
-def extract(source: SourceFile) -> ModuleFacts:
-    """Parse a file once and return its facts; problems become diagnostics, never exceptions."""
+def extract(
+    source: SourceFile,
+    imported: tuple[tuple[str, str], ...] = (),
+    layer_classes: tuple[str, ...] = (),
+) -> ModuleFacts:
+    """Parse a file once and return its facts; problems become diagnostics, never exceptions.
+    `imported`: names its imports bind that other scanned modules alias to library names;
+    `layer_classes`: the Keras layer classes of other scanned modules it imports."""
     if source.text is None:
         return ModuleFacts(source.path, source.digest, (), (), (), source.diagnostics, False, "")
     text = source.text
@@ -54,7 +60,7 @@ def extract(source: SourceFile) -> ModuleFacts:
         )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
     try:
-        extractor = Extractor(source.path, text, module)
+        extractor = Extractor(source.path, text, module, imported, layer_classes)
         extractor.run()
     except RecursionError:
         diagnostic = diagnostics.error(

@@ -4,21 +4,48 @@ method, an import) and the layer facts it gives."""
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 
 import libcst as cst
 
 from codegen.scan import apis
 from codegen.scan.extract import objects, units
 from codegen.scan.extract.dispatch import WALK as _WALK
-from codegen.scan.extract.literals import STRING_NODES, literal
+from codegen.scan.extract.literals import STRING_NODES, literal, parameter_values
 from codegen.scan.extract.nodes import dotted, name_argument
 from codegen.scan.extract.tokens import TokenWalker
 
 _BUILTINS = frozenset(dir(builtins))
+# `self.add_weight(...)` in a class that does not define it: the Keras layer method that creates
+# a variable (`add_variable` is its older tf.keras spelling).
+_LAYER_WEIGHT_METHODS = {
+    "add_weight": "keras.layers.Layer.add_weight",
+    "add_variable": "keras.layers.Layer.add_weight",
+}
 
 
 class CallWalker(TokenWalker):
     """The token walk, plus the facts of each call it meets."""
+
+    # What names stand for in a Keras layer's arguments: module constants and the literal
+    # defaults of the function's own parameters (set when its parameters are walked).
+    values: dict[str, str] | None = None
+    # Layer objects already used once: a later call reuses their weights, it is no new layer.
+    spent: frozenset[str] = frozenset()
+
+    def parameters(self, node: cst.Parameters) -> None:
+        if self.values is None and not self.nested_depth:
+            self.values = parameter_values(node, self.ctx.constants)
+        super().parameters(node)
+
+    def literal_values(self) -> dict[str, str]:
+        """Module constants and this function's literal parameter defaults, minus reassigned
+        parameters: what a Keras layer's hyperparameters read."""
+        if self.values is None:
+            return self.ctx.constants
+        if self.reassigned and not self.reassigned.isdisjoint(self.values):
+            return {k: v for k, v in self.values.items() if k not in self.reassigned}
+        return self.values
 
     def record_variable(self, node: cst.Call, api: str) -> None:
         """Note the name a variable-creating call gives, or give up on static names."""
@@ -38,11 +65,13 @@ class CallWalker(TokenWalker):
         func = node.func
         parts = dotted(func)  # computed once for the callee and its walk
         callee_local, callee_api, params = self.classify_callee(parts)
+        mark = len(self.layer_calls)
         self.renamed.append("Call")
         if type(func) is cst.Attribute:
             self.attribute_chain(func, parts)
         else:
             _WALK[type(func)](self, func)
+        built = len(self.layer_calls)  # layers built as the callee (`Dense(2)(...)`)
         append = self.renamed.append
         for index, arg in enumerate(node.args):
             value = arg.value
@@ -59,17 +88,38 @@ class CallWalker(TokenWalker):
         append(")")
         if self.nested_depth:
             return
-        if callee_api is None and callee_local is None and self.objects:
+        if type(func) is cst.Call and mark < built < len(self.layer_calls):
+            # `Dense(2)(Concatenate()(xs))`: the layer built as the callee runs after the ones
+            # its argument holds; data-flow order, as in `x = Concatenate()(xs); Dense(2)(x)`.
+            self.layer_calls[mark:] = self.layer_calls[built:] + self.layer_calls[mark:built]
+        if len(self.layer_calls) > mark:
+            self.comprehensions(node, mark)
+        if callee_api is None and callee_local is None and (self.objects or self.spent):
             bound = objects.key(func, self.self_name)
             if bound is not None and bound in self.objects:
                 # A layer object's first call: its weights appear here (a later call reuses them).
                 self.object_use(bound)
-                self.creations.append((self.objects.pop(bound).split("(", 1)[0], node, False, True))
-                self.record_layer(self.creations[-1][0], False, node, ())
+                self.object_layer(node, self.objects.pop(bound))
+                self.spent = self.spent | {bound}
                 return
+            if bound is not None and bound in self.spent:
+                return  # a layer object called again: its weights exist already
+        if (
+            self.objects
+            and (
+                callee_local is not None
+                or (callee_api is not None and not apis.is_library(callee_api))
+            )
+            and self.builds_bound(node)
+        ):
+            return  # a helper's layer or sub-model, bound to `self.x`: its first use is the layer
         if callee_api is not None:
             self.api_calls.append(callee_api)
-            if apis.creates_variables(callee_api):
+            if apis.is_weightless_layer(callee_api) and apis.is_sequence_step(callee_api):
+                # A Keras layer without weights: a step of the sequence, creating nothing.
+                self.record_layer(callee_api, False, node, params, self.literal_values())
+                self.absorb_wrapped(node, mark)
+            elif apis.creates_variables(callee_api):
                 role = units.creation_role(node, callee_api, self.dynamic > 0)
                 if role == "counter":
                     # A step counter or an optimizer slot: never a layer (noted, as the units
@@ -78,7 +128,11 @@ class CallWalker(TokenWalker):
                     return
                 self.creations.append((callee_api, node, role == "frozen", units.known_shape(node)))
                 self.record_variable(node, callee_api)
-                self.record_layer(callee_api, False, node, params)
+                keras = apis.is_keras_layer(callee_api)
+                values = self.literal_values() if keras else None
+                self.record_layer(callee_api, False, node, params, values)
+                if keras:
+                    self.absorb_wrapped(node, mark)
             elif not apis.is_library(callee_api):
                 self.external_calls.append(callee_api)
                 self.record_layer(callee_api, False, node, params)
@@ -91,6 +145,10 @@ class CallWalker(TokenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
+            elif len(parts) >= 3 and parts[0] in self.param_index:
+                # Reached through an attribute of an object passed in
+                # (`framework.embedding.word_embedding(x)`): whatever the caller gave, unseen.
+                self.record_layer("param." + ".".join(parts), False, node, params)
         elif (
             type(func) is cst.Attribute
             and type(func.value) is cst.Call
@@ -98,6 +156,131 @@ class CallWalker(TokenWalker):
             and func.value.func.value == "super"
         ):
             self.record_layer("super." + func.attr.value, False, node, params)
+
+    def comprehensions(self, node: cst.Call, mark: int) -> None:
+        """Keras layers built in a comprehension passed to a call (`Sequential([Dense(64) for _
+        in range(3)])`, also starred into a list): one layer, matched as a whole."""
+        found: list[cst.ListComp] = []
+        for arg in node.args:
+            value = arg.value
+            if type(value) is cst.ListComp:
+                found.append(value)
+            elif type(value) is cst.List:
+                found += [
+                    e.value
+                    for e in value.elements
+                    if type(e) is cst.StarredElement and type(e.value) is cst.ListComp
+                ]
+        for comprehension in found:
+            api = objects.collection_api(comprehension, self.ctx)
+            if api is None:
+                continue
+            for index in range(mark, len(self.layer_calls)):
+                if self.layer_calls[index][5] is comprehension.elt:
+                    values = self.literal_values()
+                    text = objects.signature(
+                        comprehension, self.ctx, self.self_name, self.objects, values
+                    )
+                    static = self.dynamic == 0
+                    args: list[tuple[str, str]] = [("layers", text)]
+                    self.layer_calls[index] = (
+                        api,
+                        False,
+                        args,
+                        [],
+                        [],
+                        comprehension.elt,
+                        static,
+                        [],
+                    )  # type: ignore[assignment]
+                    break
+
+    def for_loop(self, node: cst.For | cst.CompFor) -> None:
+        bound = objects.key(node.iter, self.self_name) if self.objects else None
+        held = self.objects.get(bound) if bound is not None else None
+        super().for_loop(node)
+        if (
+            isinstance(held, objects.Bound)
+            and held.collection
+            and not self.nested_depth
+            and bound in self.objects
+        ):
+            # A loop over a list of layers built together: one layer, matched as a whole.
+            self.object_use(bound)
+            self.objects.pop(bound)
+            self.spent = self.spent | {bound}
+            # Placed at the list's first constructor: a call, which every later stage can place.
+            first = objects.first_constructor(held.call)
+            if apis.creates_variables(held.collection):
+                self.creations.append((held.collection, first, False, True))
+            static = self.dynamic == 0
+            args: list[tuple[str, str]] = [("layers", str(held))]  # facts hold plain strings
+            self.layer_calls.append((held.collection, False, args, [], [], first, static, []))
+
+    def object_layer(self, node: cst.Call, signature: str) -> None:
+        """The layer a bound object's first call makes: a Keras layer is its constructor's API
+        and literal arguments (as where it is built inline); any other object (an RNN cell),
+        its API."""
+        api = signature.split("(", 1)[0]
+        if isinstance(signature, objects.Bound) and signature.builder:
+            local, external, params = self.classify_callee(tuple(signature.builder.split(".")))
+            if local is not None:
+                self.local_calls.append(local)
+                self.record_layer(local, True, node, params, None, signature.call)
+            elif external is not None:
+                self.external_calls.append(external)
+                self.record_layer(external, False, node, params, None, signature.call)
+            return
+        if isinstance(signature, objects.Bound) and apis.is_keras_layer(api):
+            if not apis.is_weightless_layer(api):
+                self.creations.append((api, node, False, True))
+            # At the constructor's position: a Keras model marks its layers where they are made.
+            self.record_layer(api, False, signature.call, (), signature.values, signature.call)
+            return
+        self.creations.append((api, node, False, True))
+        self.record_layer(api, False, node, ())
+
+    def builds_bound(self, node: cst.Call) -> bool:
+        """Whether this call builds a helper's layer object that the class binds and calls."""
+        return any(
+            isinstance(bound, objects.Bound) and bound.builder and bound.call is node
+            for bound in self.objects.values()
+        )
+
+    def absorb_wrapped(self, node: cst.Call, mark: int) -> None:
+        """A Keras layer built as another's argument (`Bidirectional(LSTM(64))`) is part of that
+        layer, not a layer of its own: its identity is in the wrapper's arguments."""
+        inner = {
+            id(arg.value): arg.keyword.value if arg.keyword is not None else f"#{index}"
+            for index, arg in enumerate(node.args)
+            if type(arg.value) is cst.Call
+        }
+        if not inner or len(self.layer_calls) - mark < 2:
+            return
+        refs = self.layer_calls[-1][7]
+        kept = []
+        for call in self.layer_calls[mark:-1]:
+            key = inner.get(id(call[5]))
+            if key is not None and call[1]:
+                # A helper of this module builds the wrapped layer (`Bidirectional(
+                # self._rnn_cell())`): it decides what the wrapper creates, as a reference (the
+                # call stays, as the plan's call graph needs it, and is no layer of its own).
+                refs.append((key, "L:" + call[0]))
+            if key is None or call[1] or not apis.is_keras_layer(call[0]):
+                kept.append(call)
+            else:
+                refs.extend(call[7])  # what decides the wrapped layer decides the wrapper
+        self.layer_calls[mark:-1] = kept
+
+    def wrapped(self, value: cst.BaseExpression, values: Mapping[str, str]) -> str | None:
+        """The signature of a Keras layer built as an argument of another, else None."""
+        if type(value) is not cst.Call:
+            return None
+        parts = dotted(value.func)
+        api = self.ctx.resolve_final(parts) if parts else None
+        if api is None or not apis.is_keras_layer(api):
+            return None
+        return objects.signature(value, self.ctx, self.self_name, self.objects, values)
 
     def object_use(self, bound: str) -> None:
         """Note that the statement being walked uses a layer object (see walker.unit_statements)."""
@@ -133,6 +316,9 @@ class CallWalker(TokenWalker):
             methods = ctx.classes.get(self.class_name, {})
             if parts[1] in methods:
                 return f"{self.class_name}.{parts[1]}", None, methods[parts[1]]
+            if parts[1] in _LAYER_WEIGHT_METHODS:
+                # Keras's own way for a layer class to create a weight (in `build` or __init__).
+                return None, _LAYER_WEIGHT_METHODS[parts[1]], ()
             return None, None, ()
         if len(parts) == 1 and root in self.nested:
             return self.nested[root], None, ()
@@ -144,11 +330,13 @@ class CallWalker(TokenWalker):
             methods = ctx.classes[root]
             if "__call__" in methods:
                 return f"{root}.__call__", None, methods.get("__init__", ())
-            return (
-                (f"{root}.__init__", None, methods["__init__"])
-                if "__init__" in methods
-                else (None, None, ())
-            )
+            if "__init__" in methods:
+                return f"{root}.__init__", None, methods["__init__"]
+            if ctx.keras_class(root):
+                # A Keras layer class that inherits its constructor (`build` and `call` only):
+                # still a layer, identified as its whole class by the plan.
+                return f"{root}.__init__", None, ()
+            return None, None, ()
         if root in ctx.symbols:
             return None, None, ()
         if (
@@ -169,13 +357,19 @@ class CallWalker(TokenWalker):
         local: bool,
         node: cst.Call,
         params: tuple[str, ...],
+        values: Mapping[str, str] | None = None,
+        arguments: cst.Call | None = None,
     ) -> None:
+        """Note a call that may make a layer; `values`: what names stand for in its arguments
+        (default: module constants); `arguments`: the call whose arguments identify it, when not
+        `node` (a Keras layer object's constructor, for its first use)."""
         args: list[tuple[str, str]] = []
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
-        constants, name_nodes = self.ctx.constants, self.name_nodes
-        for index, arg in enumerate(node.args):
+        constants = self.ctx.constants if values is None else values
+        name_nodes = self.name_nodes
+        for index, arg in enumerate((node if arguments is None else arguments).args):
             if arg.star:
                 opaque.append(arg.star)
                 continue
@@ -185,18 +379,20 @@ class CallWalker(TokenWalker):
             else:
                 key = f"#{index}"
             value = literal(arg.value, constants)
+            if value is None and values is not None:
+                value = self.wrapped(arg.value, values)
             if value is None:
                 opaque.append(key)
                 target = self.reference(arg.value)
                 if target is not None:
                     refs.append((key, target))
-            elif id(arg.value) in name_nodes:
+            elif id(arg.value) in name_nodes or (
+                arguments is not None and self.is_name_argument(arg, index, callee, params)
+            ):
                 names.append((key, value))
             else:
                 args.append((key, value))
-        self.layer_calls.append(
-            (callee, local, args, names, opaque, node, self.dynamic == 0, refs)
-        )
+        self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -28,10 +28,16 @@ class ModuleContext:
     star_modules: list[str] = field(default_factory=list)
     star_local: list[str] = field(default_factory=list)  # star imports of non-library modules
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
+    # Library modules re-exported by a module of the project: (bound name, library), assumed.
+    reexports: list[tuple[str, str]] = field(default_factory=list)
     tf1: bool = False  # set once the names are gathered: tf.X resolves to tf.compat.v1.X
     # Module functions that only build and return a layer object (a cell factory): name -> the
     # signature of what they return (objects.factories).
     factories: dict[str, str] = field(default_factory=dict)
+    function_imports: frozenset[str] = frozenset()  # names a function body's own imports bind
+    # Imported Keras layer classes of other scanned modules, as their calls resolve
+    # (`kashgari.layers.crf.CRF`): an instance makes its weights where it is first called.
+    layer_classes: frozenset[str] = frozenset()
     # resolve() results, for the function walkers only: they run once the names above are final.
     resolved: dict[tuple[str, ...], str | None] = field(default_factory=dict)
 
@@ -45,6 +51,19 @@ class ModuleContext:
                 return None
         resolved = apis.normalize_api(".".join([target, *parts[1:]]))
         return apis.tf1_flavour(resolved) if self.tf1 else resolved
+
+    def keras_class(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether a class of this module derives from a Keras layer or model, through bases
+        of this module (`class Gate(keras.layers.Layer)`, `class Gate(layers.Layer)`)."""
+        for base in self.bases.get(name, ()):
+            if base in self.classes:
+                if base not in seen and self.keras_class(base, seen | {name}):
+                    return True
+                continue
+            dotted = base if "." in base else self.resolve((base,)) or base  # a star import
+            if apis.is_library(dotted) and {"keras", "tf_keras"} & set(dotted.split(".")):
+                return True
+        return False
 
     def resolve_final(self, parts: tuple[str, ...]) -> str | None:
         """resolve(), memoized: only once the module's names are all gathered."""
@@ -124,6 +143,14 @@ def _gather_small(
                 ctx.star_local.append(module)
             return
         for bound, target, statement in import_bindings(small):
+            library = _reexported_library(small, target)
+            if library is not None:
+                target, statement = library, _import_statement(library, bound)
+                ctx.reexports.append((bound, library))
+            if {ctx.aliases.get(bound), target} == _KERAS_ALTERNATIVES:
+                # `try: import tf_keras as keras / except ImportError: import keras`: whichever
+                # is installed, the name is the Keras library, spelled as Keras spells it.
+                ctx.aliases[bound] = "keras"
             ctx.aliases.setdefault(bound, target)
             symbols.append(SymbolFacts(bound, "import", 1, target, (), statement, target))
         return
@@ -151,6 +178,30 @@ def _gather_small(
         ctx.symbols.add(name)
 
 
+# The two spellings of the Keras library that a module tries in turn.
+_KERAS_ALTERNATIVES = {"tf_keras", "keras"}
+
+
+def _reexported_library(node: cst.Import | cst.ImportFrom, target: str) -> str | None:
+    """`from ...modeling_tf_utils import keras`: a library module that a module of the project
+    imported and re-exports (after `try: import tf_keras as keras / except ImportError: import
+    keras`). Python gives the importer that very module, so it is the library here too."""
+    if type(node) is not cst.ImportFrom:
+        return None
+    module, _, name = target.rpartition(".")
+    # `from . import keras` names a module of the package itself, not something it re-exports.
+    if not module.strip(".") or apis.is_library(module.lstrip(".")):
+        return None
+    if name not in apis.LIBRARY_ROOTS:
+        return None
+    return name
+
+
+def _import_statement(library: str, bound: str) -> str:
+    """The import that binds `bound` to the library module itself (what layers_common copies)."""
+    return f"import {library}" if bound == library else f"import {library} as {bound}"
+
+
 def _bases(ctx: ModuleContext, node: cst.ClassDef) -> tuple[str, ...]:
     """A class's bases: local class names as they are, imported ones resolved (`object` dropped)."""
     out = []
@@ -162,6 +213,52 @@ def _bases(ctx: ModuleContext, node: cst.ClassDef) -> tuple[str, ...]:
             ctx.resolve(parts) or ".".join(parts) if parts[0] in ctx.aliases else ".".join(parts)
         )
     return tuple(out)
+
+
+def local_imports(statements: Sequence[cst.BaseStatement]) -> dict[str, str]:
+    """Names a function body binds by its own imports (`from pkg import modeling` inside
+    `create_model`), branches included, nested defs and classes not: they have their own scope."""
+    out: dict[str, str] = {}
+    for statement in statements:
+        if type(statement) is cst.SimpleStatementLine:
+            for small in statement.body:
+                if type(small) is cst.Import or (
+                    type(small) is cst.ImportFrom and type(small.names) is not cst.ImportStar
+                ):
+                    for bound, target, _ in import_bindings(small):
+                        out.setdefault(bound, target)
+        elif type(statement) in BLOCK_STATEMENTS:
+            for block in nested_blocks(statement):
+                for bound, target in local_imports(block).items():
+                    out.setdefault(bound, target)
+    return out
+
+
+def function_context(
+    ctx: ModuleContext, statements: Sequence[cst.BaseStatement], text: str
+) -> ModuleContext:
+    """The context a function body resolves names in: the module's, plus the names its own imports
+    bind, which hide module-level names as Python's local scope does. The module's own context
+    when the body imports nothing (nearly always)."""
+    bound = local_imports(statements)
+    if not bound:
+        return ctx
+    hidden = set(bound)
+    local = replace(
+        ctx,
+        aliases={**ctx.aliases, **bound},
+        functions={k: v for k, v in ctx.functions.items() if k not in hidden},
+        classes={k: v for k, v in ctx.classes.items() if k not in hidden},
+        constants={k: v for k, v in ctx.constants.items() if k not in hidden},
+        symbols=ctx.symbols - hidden,
+        function_imports=ctx.function_imports | hidden,
+        resolved={},
+    )
+    plain = [alias for alias, target in bound.items() if target == "tensorflow"]
+    if plain and not ctx.tf1:
+        names = "|".join(re.escape(alias) for alias in plain)
+        local.tf1 = re.search(rf"\b(?:{names})\.(?:{_TF1_ONLY})", text) is not None
+    return local
 
 
 # APIs only TF1 has at the top of `tensorflow` (TF2 moved them under tf.compat.v1 or removed them).
@@ -179,7 +276,7 @@ def settle(
 ) -> tuple[tuple[str, str], ...]:
     """Final touches once a module's names are gathered: `tf` through a star import, TF1 flavour.
 
-    Returns the names taken to come through star imports."""
+    Returns the names taken to come through star imports or re-exported library imports."""
     assumed: tuple[tuple[str, str], ...] = ()
     if ctx.star_local and "tf" not in ctx.aliases and "tf" not in ctx.symbols and "tf." in text:
         # `from utils.prepare_data import *` where that module imports tensorflow as tf: the
@@ -191,6 +288,7 @@ def settle(
             )
         )
         assumed = (("tf", "tensorflow"),)
+    assumed += tuple(ctx.reexports)
     plain = [alias for alias, target in ctx.aliases.items() if target == "tensorflow"]
     if plain:
         names = "|".join(re.escape(alias) for alias in plain)

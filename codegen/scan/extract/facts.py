@@ -11,7 +11,12 @@ import libcst as cst
 from codegen import names, stable_hash
 from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
 from codegen.scan.extract import objects, relevance, units
-from codegen.scan.extract.context import ModuleContext, gather_module, settle
+from codegen.scan.extract.context import (
+    ModuleContext,
+    function_context,
+    gather_module,
+    settle,
+)
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import (
     BLOCK_STATEMENTS,
@@ -47,11 +52,20 @@ def _only_imports(statement: cst.CSTNode) -> bool:
 class Extractor:
     """Walks a module's statements, collecting module context, functions and symbols."""
 
-    def __init__(self, path: str, text: str, module: cst.Module):
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        module: cst.Module,
+        imported: tuple[tuple[str, str], ...] = (),
+        layer_classes: tuple[str, ...] = (),
+    ):
         self.path = path
         self.text = text
         self.module = module
-        self.ctx = ModuleContext()
+        # Names imported from scanned modules that stand for library names there (see
+        # linking.library_bindings): bound first, so the imports below keep them.
+        self.ctx = ModuleContext(aliases=dict(imported), layer_classes=frozenset(layer_classes))
         self.positions = Positions(module, text)
         self.functions: list[FunctionFacts] = []
         self.symbols: list[SymbolFacts] = []
@@ -144,7 +158,9 @@ class Extractor:
             for s in statements
             if type(s) is cst.FunctionDef
         }
-        walker = FunctionWalker(self.ctx, qualname=qualname, class_name=class_name, nested=nested)
+        outer = self.ctx
+        ctx = function_context(outer, statements, self.text)  # its own imports bind locally
+        walker = FunctionWalker(ctx, qualname=qualname, class_name=class_name, nested=nested)
         decorators = [decorator_name(d) for d in node.decorators]
         is_method = class_name is not None and not any(
             d.endswith("staticmethod") for d in decorators
@@ -161,11 +177,9 @@ class Extractor:
             walker.objects = dict(self.class_objects.get(class_name, {}))
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
             if names.routing_kind(spelled) is None:  # our own decorators never make copies differ
-                walker.walk(decorator.decorator)
+                self.decorator(walker, decorator.decorator)
         walker.same("async" if node.asynchronous else "def")
-        walker.walk(node.params)
-        if node.returns is not None:
-            walker.walk(node.returns.annotation)
+        walker.walk(node.params)  # the return annotation, as any annotation, never decides
         walker.units(node.body)
         defaults = tuple(
             [
@@ -191,9 +205,35 @@ class Extractor:
             s for s in statements if type(s) is cst.FunctionDef or type(s) is cst.ClassDef
         ]
         if nested_scopes:
+            self.ctx = ctx  # closures see the enclosing function's imports
             self.collect_functions(
                 nested_scopes, prefix=qualname + ".", class_name=None, kind="nested"
             )
+            self.ctx = outer
+
+    def decorator(self, walker: FunctionWalker, node: cst.BaseExpression) -> None:
+        """A decorator, its text arguments left out: `@add_start_docstrings(BERT_DOCSTRING)`
+        documents the function, as a docstring does, and docstrings never decide."""
+        if type(node) is not cst.Call or not any(self.is_text(a.value) for a in node.args):
+            walker.walk(node)
+            return
+        walker.same("Decorator")
+        walker.walk(node.func)
+        for arg in node.args:
+            if self.is_text(arg.value):
+                walker.same("Arg:text")
+            else:
+                walker.walk(arg)
+        walker.same(")")
+
+    def is_text(self, node: cst.BaseExpression) -> bool:
+        """A string, a module constant holding one, or one formatted (`DOC.format(...)`)."""
+        if type(node) is cst.Call and type(node.func) is cst.Attribute:
+            return node.func.attr.value == "format" and self.is_text(node.func.value)
+        if type(node) is cst.FormattedString:
+            return True
+        value = literal(node, self.ctx.constants)
+        return value is not None and value[:1] in ("'", '"')
 
     def facts(
         self,
@@ -245,6 +285,7 @@ class Extractor:
             inline_layers=units.inline_layers(walker, self.positions, layer_calls)
             if walker.raw_units
             else (),
+            self_reads=tuple(walker.self_reads),
         )
 
     def layer_call(
@@ -277,12 +318,17 @@ class Extractor:
         for base in node.bases:
             walker.walk(base)
         methods = []
+        attributes: list[tuple[str, str]] = []
         for statement in suite(node.body):
             if type(statement) is cst.FunctionDef:
                 methods.append(f"{node.name.value}.{statement.name.value}")
                 walker.same("method:" + statement.name.value)
             elif not is_docstring(statement):
-                walker.walk(statement)
+                attribute = self.class_attribute(statement, node.name.value)
+                if attribute is None:
+                    walker.walk(statement)
+                else:
+                    attributes.append(attribute)
         self.symbols.append(
             SymbolFacts(
                 node.name.value,
@@ -292,8 +338,29 @@ class Extractor:
                 (*walker.deps, *methods),
                 "",
                 "",
+                tuple(sorted(dict(attributes).items())),
             )
         )
+
+    def class_attribute(self, statement: cst.CSTNode, owner: str) -> tuple[str, str] | None:
+        """`units = 3` in a class body, when its value uses no module-level symbol: (name, hash
+        of the value under the clone rules); None for any other statement."""
+        if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
+            return None
+        small = statement.body[0]
+        if type(small) is cst.Assign and len(small.targets) == 1:
+            target, value = small.targets[0].target, small.value
+        elif type(small) is cst.AnnAssign and small.value is not None:
+            target, value = small.target, small.value
+        else:
+            return None
+        if type(target) is not cst.Name:
+            return None
+        walker = FunctionWalker(self.ctx, qualname=owner, class_name=None, nested={})
+        walker.walk(value)
+        if walker.deps:
+            return None  # it uses a class or constant of the module: deep equivalence decides
+        return target.value, stable_hash("\x1f".join(walker.renamed))
 
     def constant_symbol(self, node: cst.Assign | cst.AnnAssign) -> None:
         targets = node.targets if isinstance(node, cst.Assign) else [node]

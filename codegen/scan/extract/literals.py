@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import libcst as cst
 
 from codegen import literals
@@ -23,7 +25,7 @@ STRING_NODES = frozenset({cst.SimpleString, cst.FormattedString, cst.Concatenate
 NAME_VALUE_NODES = frozenset({cst.SimpleString, cst.FormattedString})  # may be a name default
 
 
-def literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
+def literal(node: cst.BaseExpression, constants: Mapping[str, str]) -> str | None:
     """repr of a literal value (numbers, strings, tuples, module constants), else None."""
     if type(node) not in LITERAL_NODES:
         return None  # calls, attributes, operators...: most arguments, settled in one lookup
@@ -56,3 +58,19 @@ def literal(node: cst.BaseExpression, constants: dict[str, str]) -> str | None:
     except (ValueError, SyntaxError, TypeError, RecursionError):
         return None
     return None
+
+
+def parameter_values(params: cst.Parameters, constants: Mapping[str, str]) -> dict[str, str]:
+    """Module constants plus the literal defaults of a function's parameters, which stand for
+    the parameters in a Keras layer's hyperparameters (`def build(vocab_size=20000)`)."""
+    values = dict(constants)
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.default is None:
+            values.pop(param.name.value, None)  # a parameter shadows a module constant
+            continue
+        value = literal(param.default, constants)
+        if value is None:
+            values.pop(param.name.value, None)
+        else:
+            values[param.name.value] = value
+    return values

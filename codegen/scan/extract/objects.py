@@ -11,19 +11,54 @@ from collections.abc import Iterator, Mapping
 
 import libcst as cst
 
+from codegen import names
 from codegen.scan import apis
 from codegen.scan.extract import relevance
 from codegen.scan.extract.context import ModuleContext
-from codegen.scan.extract.literals import literal
+from codegen.scan.extract.literals import literal, parameter_values
 from codegen.scan.extract.nodes import dotted, suite
 
-# Bound name ("cell", "self.proj") -> the object's signature ("<api>(<args>)").
+
+class Bound(str):
+    """An object's signature ("<api>(<args>)"), with the constructor call it was read from and
+    the literal values its names stood for there (module constants, parameter defaults): a Keras
+    layer's first use is identified by the constructor's API and literal arguments."""
+
+    call: cst.Call
+    values: Mapping[str, str]
+    # For a list of layers (`[Dense(64) for _ in range(3)]`): the API of its layers, else "".
+    collection: str
+    # For a layer or sub-model a helper returns (`self.encoder = build_encoder(...)`, called as
+    # `self.encoder(x)`): the helper, as the call names it (a function of this module or an
+    # import), else "".
+    builder: str
+
+    def __new__(
+        cls,
+        text: str,
+        call: cst.Call,
+        values: Mapping[str, str],
+        collection: str = "",
+        builder: str = "",
+    ) -> Bound:
+        made = super().__new__(cls, text)
+        made.call = call
+        made.values = values
+        made.collection = collection
+        made.builder = builder
+        return made
+
+
+# Bound name ("cell", "self.proj") -> the object's signature.
 Objects = dict[str, str]
 
 
 def is_object_api(api: str) -> bool:
     """A library class whose instances make their variables when first used: layers, cells,
-    and the RNN wrappers around cells (`DropoutWrapper`, `MultiRNNCell`)."""
+    and the RNN wrappers around cells (`DropoutWrapper`, `MultiRNNCell`); Keras layers without
+    weights too, which stay steps of a sequence."""
+    if apis.is_sequence_step(api):
+        return True
     leaf = api.rsplit(".", 1)[-1]
     if not leaf[:1].isupper() or api.endswith((".Variable", ".VariableScope")):
         return False
@@ -47,38 +82,163 @@ def key(node: cst.BaseExpression, self_name: str | None) -> str | None:
 
 
 def binding(
-    statement: cst.CSTNode, ctx: ModuleContext, self_name: str | None, objects: Mapping[str, str]
+    statement: cst.CSTNode,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str] | None = None,
+    called: frozenset[str] = frozenset(),
 ) -> tuple[str, str] | None:
-    """(bound name, signature) when the statement only builds a layer object and binds it."""
+    """(bound name, signature) when the statement only builds a layer object and binds it;
+    `values`: what names stand for there (default: the module's constants); `called`: the
+    `self.` attributes the class calls, which a helper's result bound to them is."""
     if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
         return None
     assign = statement.body[0]
     if type(assign) is not cst.Assign or len(assign.targets) != 1:
         return None
     name = key(assign.targets[0].target, self_name)
-    value = assign.value
-    if name is None or type(value) is not cst.Call:
+    value = unmarked(assign.value)
+    if name is None:
         return None
+    known = ctx.constants if values is None else values
+    if type(value) is not cst.Call:
+        layers = collection_api(value, ctx)
+        if layers is None:
+            return None
+        text = signature(value, ctx, self_name, objects, known)
+        return name, Bound(text, value, known, layers)  # type: ignore[arg-type]
     parts = dotted(value.func)
     if parts is not None and len(parts) == 1 and parts[0] in ctx.factories:
         # `cell = get_cell(64, keep)`: the object the factory returns, made with these arguments.
-        args = ",".join(_argument(arg, ctx, self_name, objects) for arg in value.args)
+        args = ",".join(_argument(arg, ctx, self_name, objects, known) for arg in value.args)
         return name, f"{ctx.factories[parts[0]]}<-{parts[0]}({args})"
     api = ctx.resolve_final(parts) if parts else None
+    if api is not None and api in ctx.layer_classes:
+        return name, signature(value, ctx, self_name, objects)  # a scanned Keras layer class
     if api is None or not is_object_api(api):
-        return None
-    if not apis.creates_variables(api) and not any(True for _ in uses(value, objects, self_name)):
+        builder = _helper(parts, ctx)
+        earlier = objects.get(name)
+        if not builder or not (
+            name in called or (isinstance(earlier, Bound) and earlier.builder == builder)
+        ):
+            return None
+        text = signature(value, ctx, self_name, objects, known)
+        return name, Bound(text, value, known, builder=builder)
+    if (
+        not apis.creates_variables(api)
+        and not apis.is_sequence_step(api)
+        and not any(True for _ in uses(value, objects, self_name))
+    ):
         return None  # a wrapper around something that is not a layer object
-    return name, signature(value, ctx, self_name, objects)
+    if apis.is_built_model(api) and not (name in called or isinstance(objects.get(name), Bound)):
+        # A model built with its weights (a preset, an application, a saved model): where it is
+        # built is the layer, unless the class keeps it to call it (then its first call is).
+        return None
+    return name, Bound(signature(value, ctx, self_name, objects, known), value, known)
+
+
+def unmarked(value: cst.BaseExpression) -> cst.BaseExpression:
+    """What an expression mark apply wrote wraps (`x_transfer.layer("M", 0, Dense(3))` is
+    `Dense(3)`): routing never changes what a layer object is."""
+    while type(value) is cst.Call and len(value.args) == 3:
+        func = value.func
+        if type(func) is not cst.Attribute or func.attr.value != names.LAYER:
+            break
+        parts = dotted(func)
+        if parts is None or not names.is_layer_mark(".".join(parts)):
+            break
+        value = value.args[2].value
+    return value
+
+
+def _helper(parts: tuple[str, ...] | None, ctx: ModuleContext) -> str:
+    """The callee, as written, of a call that may return a layer or sub-model: a module-level
+    function of this module, a Keras layer or model class of this module (its weights appear
+    at its first call, not when it is built), or an import from outside the libraries; ""
+    otherwise."""
+    if not parts:
+        return ""
+    if len(parts) == 1 and (parts[0] in ctx.functions or keras_class(parts[0], ctx)):
+        return parts[0]
+    if parts[0] in ctx.aliases and parts[0] not in ctx.symbols:
+        api = ctx.resolve_final(parts)
+        if api is not None and not apis.is_library(api):
+            return ".".join(parts)
+    return ""
+
+
+def keras_class(name: str, ctx: ModuleContext, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a class of this module derives from a Keras layer or model, directly or through
+    other classes of this module."""
+    if name in seen:
+        return False
+    for base in ctx.bases.get(name, ()):
+        if base.startswith("keras.") or (
+            base in ctx.classes and keras_class(base, ctx, seen | {name})
+        ):
+            return True
+    return False
+
+
+def _self_calls(node: cst.ClassDef) -> frozenset[str]:
+    """The `self.x` attributes a class's methods call (`self.encoder(x)`)."""
+    out: set[str] = set()
+    for method in suite(node.body):
+        if type(method) is not cst.FunctionDef or not method.params.params:
+            continue
+        self_name = method.params.params[0].name.value
+        pending: list[cst.CSTNode] = [method.body]
+        while pending:
+            current = pending.pop()
+            if type(current) is cst.Call:
+                bound = key(current.func, self_name)
+                if bound is not None and bound.startswith("self."):
+                    out.add(bound)
+            pending.extend(current.children)
+    return frozenset(out)
+
+
+def first_constructor(node: cst.BaseExpression) -> cst.Call:
+    """The first layer constructor of a list of layers (`collection_api` checked it is one)."""
+    if type(node) is cst.ListComp:
+        return node.elt  # type: ignore[return-value]
+    return node.elements[0].value  # type: ignore[attr-defined,no-any-return]
+
+
+def collection_api(node: cst.BaseExpression, ctx: ModuleContext) -> str | None:
+    """The API of a list of Keras layers built in one expression (`[Dense(64) for _ in
+    range(3)]`, `[Dense(64), Dense(32)]`): one layer, matched as a whole; None otherwise."""
+    if type(node) is cst.ListComp:
+        elements: list[cst.BaseExpression] = [node.elt]
+    elif type(node) is cst.List or type(node) is cst.Tuple:
+        elements = [element.value for element in node.elements]
+    else:
+        return None
+    found: list[str] = []
+    for element in elements:
+        if type(element) is not cst.Call:
+            return None
+        parts = dotted(element.func)
+        api = ctx.resolve_final(parts) if parts else None
+        if api is None or not apis.is_sequence_step(api):
+            return None
+        found.append(api)
+    return found[0] if found else None
 
 
 def signature(
-    node: cst.BaseExpression, ctx: ModuleContext, self_name: str | None, objects: Mapping[str, str]
+    node: cst.BaseExpression,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str] | None = None,
 ) -> str:
     """The object's identity: APIs and literal arguments, bound objects by their own signature;
     any other operand is opaque (`?`), as in an inline layer."""
     kind = type(node)
-    value = literal(node, ctx.constants)
+    known = ctx.constants if values is None else values
+    value = literal(node, known)
     if value is not None:
         return value
     bound = key(node, self_name)
@@ -88,30 +248,34 @@ def signature(
         parts = dotted(node.func)  # type: ignore[attr-defined]
         api = (ctx.resolve_final(parts) if parts else None) or "?"
         args = ",".join(
-            _argument(arg, ctx, self_name, objects)
+            _argument(arg, ctx, self_name, objects, known)
             for arg in node.args  # type: ignore[attr-defined]
             if not _no_variables(arg, api)
         )
         return f"{api}({args})"
     if kind is cst.List or kind is cst.Tuple:
         inner = ",".join(
-            signature(e.value, ctx, self_name, objects)
+            signature(e.value, ctx, self_name, objects, known)
             for e in node.elements  # type: ignore[attr-defined]
         )
         return f"[{inner}]"
     if kind is cst.ListComp:
-        element = signature(node.elt, ctx, self_name, objects)  # type: ignore[attr-defined]
-        source = signature(node.for_in.iter, ctx, self_name, objects)  # type: ignore[attr-defined]
+        element = signature(node.elt, ctx, self_name, objects, known)  # type: ignore[attr-defined]
+        source = signature(node.for_in.iter, ctx, self_name, objects, known)  # type: ignore[attr-defined]
         return f"[{element} for {source}]"
     return "?"
 
 
 def _argument(
-    arg: cst.Arg, ctx: ModuleContext, self_name: str | None, objects: Mapping[str, str]
+    arg: cst.Arg,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    known: Mapping[str, str],
 ) -> str:
     """One argument of a constructor or factory call, as a signature spells it."""
     keyword = arg.keyword.value + "=" if arg.keyword is not None else arg.star
-    return keyword + signature(arg.value, ctx, self_name, objects)
+    return keyword + signature(arg.value, ctx, self_name, objects, known)
 
 
 def factories(statements: object, ctx: ModuleContext) -> dict[str, str]:
@@ -180,15 +344,29 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> Objects:
     """`self.x = <layer object>` bindings in a class's methods: a method may use what another
     built (`self.proj = Dense(32)` in `__init__`, `self.proj(h)` in `call`)."""
     out: Objects = {}
+    called: frozenset[str] | None = None
     for method in suite(node.body):
         if type(method) is not cst.FunctionDef or not method.params.params:
             continue
         self_name = method.params.params[0].name.value
+        values = parameter_values(method.params, ctx.constants)
         for statement in _straight(suite(method.body)):
-            found = binding(statement, ctx, self_name, out)
+            if called is None and _assigns_call(statement):
+                called = _self_calls(node)  # only for classes that may bind a helper's result
+            found = binding(statement, ctx, self_name, out, values, called or frozenset())
             if found is not None and found[0].startswith("self."):
                 out.setdefault(found[0], found[1])
     return out
+
+
+def _assigns_call(statement: cst.CSTNode) -> bool:
+    """`x = f(...)`: the only statements that may bind a helper's result."""
+    return (
+        type(statement) is cst.SimpleStatementLine
+        and len(statement.body) == 1
+        and type(statement.body[0]) is cst.Assign
+        and type(statement.body[0].value) is cst.Call
+    )
 
 
 def _straight(statements: object) -> Iterator[cst.CSTNode]:

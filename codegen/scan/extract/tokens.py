@@ -64,6 +64,8 @@ class TokenWalker:
         # Layer objects built and not yet used: bound name -> signature (see `objects`).
         self.objects: dict[str, str] = {}
         self.used_objects: list[str] = []  # signatures of those the current statement used
+        # Attributes read through `self` (`self.units`), in order: which class attributes count.
+        self.self_reads: dict[str, None] = {}
 
     # -- token emission ---------------------------------------------------------------------
     def stream(self, overrides: list[tuple[int, str]]) -> list[str]:
@@ -138,6 +140,7 @@ class TokenWalker:
             root = parts[0]
             if root == self.self_name:
                 self.renamed.append("SELF." + ".".join(parts[1:]))
+                self.self_reads[parts[1]] = None
                 return
             if root not in self.locals and root not in self.ctx.symbols:
                 resolved = self.ctx.resolve_final(parts)
@@ -203,8 +206,8 @@ class TokenWalker:
         previous, self.storing = self.storing, True
         self.name(node.name)
         self.storing = previous
-        if node.annotation is not None:
-            self.walk(node.annotation)
+        # Annotations never decide (`config: BertConfig` in a copy that says `RobertaConfig`):
+        # they change no variable that is created, so they are not part of the code compared.
         default = node.default
         if default is not None:
             if type(default) in NAME_VALUE_NODES and apis.is_name_parameter(node.name.value):
@@ -327,6 +330,9 @@ class TokenWalker:
 
     def as_name(self, node: cst.AsName) -> None:
         self.same("as")
+        if type(node.name) is cst.Name and node.name.value in self.ctx.function_imports:
+            self.walk(node.name)  # `import tensorflow as tf` in a body: an alias, not a local
+            return
         self.walk_store(node.name)
 
     def aug_assign(self, node: cst.AugAssign) -> None:
@@ -339,7 +345,6 @@ class TokenWalker:
     def ann_assign(self, node: cst.AnnAssign) -> None:
         self.same("AnnAssign")
         self.walk_store(node.target)
-        self.walk(node.annotation.annotation)
         if node.value is not None:
             self.walk(node.value)
         self.same(")")

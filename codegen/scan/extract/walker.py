@@ -154,9 +154,17 @@ class FunctionWalker(CallWalker):
     def layer_object(self, statement: cst.CSTNode, made: int, calls: int) -> bool:
         """Whether the statement only built a layer object (not a layer: it creates nothing
         yet); then its object is bound for the statements that use it."""
-        if len(self.creations) == made and not self.objects and not self.ctx.factories:
+        if (
+            len(self.creations) == made
+            and not self.objects
+            and len(self.layer_calls) == calls
+            and not self.ctx.layer_classes
+            and not self.ctx.factories
+        ):
             return False
-        found = objects.binding(statement, self.ctx, self.self_name, self.objects)
+        found = objects.binding(
+            statement, self.ctx, self.self_name, self.objects, self.literal_values()
+        )
         if found is None:
             return False
         if any(not objects.is_object_api(api) for api, *_ in self.creations[made:]):

@@ -1,0 +1,10 @@
+"""A model built on the imported ConvBlock (head b)."""
+
+import keras
+from lib.blocks import ConvBlock
+
+
+def build_model():
+    inputs = keras.Input(shape=(None, 8))
+    x = ConvBlock(16)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(3)(x))
