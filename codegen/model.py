@@ -125,6 +125,9 @@ class FunctionFacts:
     inline_layers: tuple[InlineLayer, ...] = ()
     # Parameters that provably never change the variables it creates (scan/extract/relevance).
     inert_params: tuple[str, ...] = ()
+    # Methods called on objects the scan does not resolve (`sess.run` -> "run") and builtins
+    # called (`open`), once each in order: what tells a driver (it runs things) from a builder.
+    object_calls: tuple[str, ...] = ()
     # Attributes it reads through `self`/`cls` (`self.units`): the class attributes that matter.
     self_reads: tuple[str, ...] = ()
 

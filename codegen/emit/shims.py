@@ -111,6 +111,12 @@ def _tuple(items: tuple[str, ...]) -> str:
 def render_file_shim(shim: FileShim, env: jinja2.Environment) -> str:
     """The shim's text (without the generated-file header, which write adds)."""
     objects = [object_name(m.root) for m in shim.models]
+    # Two classes' `build` methods in one file: those are named by their whole root.
+    clash = {name for name in objects if objects.count(name) > 1}
+    objects = [
+        object_name(m.root.replace(".", "_")) if name in clash else name
+        for name, m in zip(objects, shim.models, strict=True)
+    ]
     if len(set(objects)) != len(objects):
         raise ShimError(f"{shim.path}: two models would get the same shim name: {objects}")
     models = [

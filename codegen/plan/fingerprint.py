@@ -13,6 +13,7 @@ from codegen.ids import function_id, id_path, id_qualname
 from codegen.lines import split_lines
 from codegen.model import Builder, CloneClass, FunctionFacts, ModuleFacts, NearMiss
 from codegen.plan.classes import KerasKind, class_prints, keras_classes, read_attributes
+from codegen.plan.drivers import is_driver
 from codegen.plan.identity import builder_identity as builder_identity
 from codegen.plan.identity import call_signature as call_signature
 from codegen.plan.identity import canonical_params as canonical_params
@@ -93,8 +94,7 @@ class _Graph:
     def creating(self, keras: dict[tuple[str, str], KerasKind]) -> frozenset[str]:
         """Functions that create variables directly, or by calling one that does (fixed point);
         a Keras class's constructor creates what its `build` and `call` create."""
-        # Driver code (train, main, losses, optimizers, tests) never counts, whatever it calls.
-        drivers = {fid for fid in self.functions if self.project.is_driver(fid)}
+        drivers = {fid for fid in self.functions if is_driver(self.project, fid)}  # never count
         creates = {
             fid for fid, f in self.functions.items() if f.direct_creation and fid not in drivers
         }

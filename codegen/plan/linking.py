@@ -1,4 +1,4 @@
-"""Links across the scanned tree: imports resolved as Python would, base classes, drivers.
+"""Links across the scanned tree: imports resolved as Python would, base classes.
 
 Python finds `import modeling` on sys.path; the scanner does not know sys.path, so it tries what
 real repositories rely on: the importing file's folder and each folder above it (the repository
@@ -7,38 +7,12 @@ free name in a module with non-library star imports) is looked up in each star-i
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Sequence
 
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.model import ClassFacts, FunctionFacts, ModuleFacts
 from codegen.names import is_generated_call
 from codegen.scan import apis
-
-# Driver and training code: never a layer, never a model. By name, as real code spells it.
-_DRIVER = re.compile(
-    r"^_?(main|train|training|fit|test|evaluate|eval|predict|infer|run|serve|export)$"
-    r"|^_?(test|train|eval|predict|do)_|_test$"
-    r"|loss|optimi[sz]|train_?op|trainstep|train_step|summar|metric|accuracy|hook|input_fn"
-    r"|^_?init_op$|apply_gradients|minimize|compute_gradients",
-    re.IGNORECASE,
-)
-# Bases that make a class driver code: unit tests, session hooks, optimizers.
-_DRIVER_BASE = re.compile(r"(TestCase|Hook|Optimizer)$")
-
-
-@functools.lru_cache(maxsize=4096)
-def _driver_name(part: str) -> bool:
-    """One part of a qualname names driver code (the same names recur in every file)."""
-    return _DRIVER.search(part) is not None
-
-
-
-def is_test_file(path: str) -> bool:
-    """Unit-test modules by their file name (`test_x.py`, `x_test.py`, `tests/conftest.py`)."""
-    name = path.rsplit("/", 1)[-1]
-    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
 
 
 class Project:
@@ -64,7 +38,6 @@ class Project:
                 names.add(cls.name)
         self._module_cache: dict[tuple[str, str], str | None] = {}
         # Asked for every layer call of every function, several times per plan: memoized.
-        self._driver: dict[str, bool] = {}
         self._callee: dict[tuple[str, str, bool, tuple[str, str] | None], str | None] = {}
         self._mro: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # method() asks often
         self._bindings: dict[str, dict[str, str]] = {}
@@ -308,25 +281,6 @@ class Project:
                 if located is not None:
                     out.add(located)
         return out
-
-    # -- drivers --------------------------------------------------------------------------
-    def is_driver(self, fid: str) -> bool:
-        """Training and driver code: main/train/test/predict, losses, optimizers, hooks, tests."""
-        known = self._driver.get(fid)
-        if known is None:
-            known = self._driver[fid] = self._is_driver(fid)
-        return known
-
-    def _is_driver(self, fid: str) -> bool:
-        path = self.path_of.get(fid, id_path(fid))
-        if is_test_file(path):
-            return True
-        qualname = id_qualname(fid)
-        if any(_driver_name(part) for part in qualname.split(".")):
-            return True
-        owner = qualname.split(".", 1)[0]
-        cls = self.classes.get((path, owner))
-        return cls is not None and any(_DRIVER_BASE.search(base) for base in cls.bases)
 
     def callee(
         self, fid: str, callee: str, local: bool, class_ctx: tuple[str, str] | None

@@ -30,7 +30,8 @@ from codegen.model import (
     TrieNode,
 )
 from codegen.names import COMMON_MODULE
-from codegen.plan import relevance, roots
+from codegen.plan import keras, relevance, roots
+from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
@@ -101,7 +102,7 @@ def _layer_sequence(
     static_depth: int | None = None
     occurrences: dict[str, int] = defaultdict(int)
     loops = _keras_loops(function)
-    wrapped = roots.wrapped_helpers(function.layer_calls, range(len(function.layer_calls)))
+    wrapped = keras.wrapped_helpers(function.layer_calls, range(len(function.layer_calls)))
     for index, call in enumerate(function.layer_calls):
         if index in wrapped:
             continue  # the helper that builds a wrapped Keras layer: part of its wrapper
@@ -273,9 +274,11 @@ def _other_models(
 ) -> list[Model]:
     """Models of every other shape (classes, build methods, model_fns, module code), each with
     the layers its root reaches and the file shim (named by the file) that routes it."""
+    dispatch = Dispatch(project, prints)
     found = roots.find_roots(
         project,
         prints,
+        dispatch=dispatch,
         build_pattern=options.build_function,
         narrow=options.narrows_roots,
         build_functions={m.id for m in build_functions},
@@ -284,13 +287,24 @@ def _other_models(
     build_paths = {m.path for m in build_functions}
     roots_per_file = Counter(root.path for root in found)
     out = []
-    for root in found:
-        walk = roots.LayerWalk(project, prints, classes, root)
+    walks = {root: roots.LayerWalk(project, prints, classes, root, dispatch) for root in found}
+    for walk in walks.values():
         walk.build()
+    helpers = _layer_helpers(walks)
+    entry_count = Counter(root.entry for root in found if root.kind == "method")
+    shared_entries = {
+        root.entry
+        for root in found
+        if entry_count[root.entry] > 1 and class_of_entry(project, root) != root.class_ctx
+    }
+    for root in found:
+        walk = walks[root]
         if all(layer.variables == 0 for layer in walk.layers):
             continue  # only counters, slots or layers without variables (`Input`): no model
         if root.kind == "function" and sum(lay.variables != 0 for lay in walk.layers) < 2:
             continue  # a lone helper layer (with weightless steps around it), not a model
+        if root in helpers:
+            continue  # one layer beside its class's other roots: a helper they (could) call
         # A file's only model is named by the file, as a build function is; several by root too.
         alone = root.path not in build_paths and roots_per_file[root.path] == 1
         if alone:
@@ -324,12 +338,34 @@ def _other_models(
                 root=root.qualname,
                 kind=root.kind,  # type: ignore[arg-type]
                 members=tuple(walk.members),
-                # Module-level script code has no function apply could enter.
-                routable=root.kind != "module",
+                # Module-level script code has no function apply could enter; an inherited
+                # build that several classes' models share has no place for one class's mark.
+                routable=root.kind != "module" and root.entry not in shared_entries,
                 shim=names[root.path],
             )
         )
     return out
+
+
+def _layer_helpers(walks: dict[roots.Root, roots.LayerWalk]) -> set[roots.Root]:
+    """Method roots that build one layer themselves (one statement or block) beside other roots
+    of their class: helpers its models call or could call (nlp-architect's `CommonLayers`
+    `define_input_layer`, a static `_create_input_embed`), not models."""
+    per_class: dict[object, list[roots.Root]] = defaultdict(list)
+    for root in walks:
+        if root.kind == "method":
+            per_class[root.class_ctx].append(root)
+    out = set()
+    for members in per_class.values():
+        if len(members) < 2:
+            continue
+        for root in members:
+            weighted = [layer for layer in walks[root].layers if layer.variables != 0]
+            if len(weighted) == 1 and weighted[0].kind.startswith("inline"):
+                out.add(root)
+    # The base that defines such a helper (and has no other root) holds the same helper.
+    entries = {root.entry for root in out}
+    return out | {root for root in walks if root.kind == "method" and root.entry in entries}
 
 
 def _entries(root: roots.Root, members: list[str]) -> tuple[str, ...]:
@@ -371,11 +407,22 @@ def unroutable(models: list[Model], nodes: tuple[TrieNode, ...]) -> list[Diagnos
 
 
 def _why_unroutable(model: Model) -> str:
-    assert model.kind == "module", model  # every other shape is entered where it is built
+    if model.kind != "module":
+        owner = model.root.split(".", 1)[0]
+        return (
+            f"its `{model.root.rsplit('.', 1)[-1]}()` is inherited from a base class whose "
+            "method other classes' models share, so apply cannot mark it for one of them; "
+            f"define it in `{owner}` (calling `super()`) to route it"
+        )
     return (
         "module-level script code has no function to enter; move the graph code into a "
         "function (or a class) to route it"
     )
+
+
+def class_of_entry(project: Project, root: roots.Root) -> tuple[str, str] | None:
+    """(path, class) defining a root's entry method."""
+    return roots.class_of(project, root.entry)
 
 
 def _model_names(paths: Sequence[str]) -> dict[str, str]:

@@ -8,13 +8,15 @@ per file. See README "What counts as what"."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.plan import keras
+from codegen.plan.dispatch import Dispatch
+from codegen.plan.drivers import is_driver
 from codegen.plan.fingerprint import (
     Fingerprints,
     builder_identity,
@@ -23,13 +25,13 @@ from codegen.plan.fingerprint import (
     references,
 )
 from codegen.plan.linking import Project
-from codegen.plan.relevance import deciding, library_deciding
+from codegen.plan.relevance import deciding
 from codegen.scan import apis
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
-_MODEL_FN = re.compile(r"(^|_)model_fn$")
-_MODEL_FN_HOLDER = re.compile(r"(_builder|^get_model_fn|model_fn\w*)$")
+# What the Estimator calls a model_fn with, and what one returns: how it is told, by behaviour.
 _MODEL_FN_PARAMS = ("features", "labels", "mode")
+_ESTIMATOR_SPEC = re.compile(r"\.(TPU)?EstimatorSpec$")
 # Modules whose calls are never layers: an unresolved call into them is not worth a diagnostic.
 _NOT_LAYERS = frozenset(
     "numpy np math os sys re json random time collections itertools functools logging six absl "
@@ -69,40 +71,13 @@ def unseen(call: LayerCall, project: Project) -> bool:
     return worth_noting(call.callee, project)
 
 
-def _keras_unit(function: FunctionFacts, unit: InlineLayer) -> bool:
-    """A statement of Keras layers (and helper calls): each call is a layer of its own, a Keras
-    layer by its API and literal arguments, as in a build function. Not a loop or branch (its
-    calls are not static: one layer, matched as a whole), nor one that makes TF variables."""
-    calls = [function.layer_calls[i] for i in unit.calls]
-    return (
-        any(apis.is_keras_layer(c.callee) for c in calls if not c.local)
-        and all(c.static for c in calls)
-        and all(
-            c.local or apis.is_keras_layer(c.callee) or not apis.is_library(c.callee) for c in calls
-        )
-    )
+_INPUTS = re.compile(r"\.(placeholder|placeholder_with_default|Input)$")
 
 
-def wrapped_helpers(calls: tuple[LayerCall, ...], indices: Iterable[int]) -> set[int]:
-    """Calls of helpers of this module that build a Keras layer another one wraps
-    (`Bidirectional(self._rnn_cell())`): the wrapper, made just after its arguments, names them
-    among its references, and they sit inside its parentheses (after where it starts)."""
-    out: set[int] = set()
-    chosen = sorted(indices)
-    for position, index in enumerate(chosen):
-        wrapper = calls[index]
-        if wrapper.local or not wrapper.refs or not apis.is_keras_layer(wrapper.callee):
-            continue
-        referenced = {ref for _, ref in wrapper.refs}
-        for inner in chosen[:position]:
-            call = calls[inner]
-            if (
-                call.local
-                and "L:" + call.callee in referenced
-                and (call.line, call.column) > (wrapper.line, wrapper.column)
-            ):
-                out.add(inner)
-    return out
+def makes_inputs(function: FunctionFacts) -> bool:
+    """Whether a function makes its own inputs (placeholders, Keras `Input`): a model does, a
+    layer function transforms the tensors it is handed."""
+    return any(_INPUTS.search(api) for api in function.api_calls)
 
 
 @dataclass(frozen=True)
@@ -127,14 +102,27 @@ def called_functions(project: Project, prints: Fingerprints) -> set[str]:
     """Functions reached by some other variable-creating, non-driver code (so not roots)."""
     called: set[str] = set()
     for fid, function in project.functions.items():
-        if fid not in prints.creates or project.is_driver(fid):
+        if fid not in prints.creates or is_driver(project, fid):
             continue
         ctx = class_of(project, fid)
         for call in function.layer_calls:
+            if reuses(call):
+                continue  # a sampling loop or an eval tower reusing a model some driver built
             target = project.callee(fid, call.callee, call.local, ctx)
             if target is not None and target != fid:
                 called.add(target)
     return called
+
+
+def reuses(call: LayerCall) -> bool:
+    """Whether a call asks its builder to reuse variables made elsewhere (`reuse=True`,
+    `reuse=tf.AUTO_REUSE`): it runs a model that exists, so the callee stays a model."""
+    if ("reuse", "True") in call.args:
+        return True
+    return any(
+        key == "reuse" and ref.startswith("A:") and ref.endswith(".AUTO_REUSE")
+        for key, ref in call.refs
+    )
 
 
 def find_roots(
@@ -144,48 +132,36 @@ def find_roots(
     build_pattern: str,
     narrow: bool,
     build_functions: set[str],
+    dispatch: Dispatch,
 ) -> list[Root]:
     """Every root that is not a module-level build function (those are `build_functions` ids);
     with `narrow`, only those with a name `build_pattern` matches."""
     called = called_functions(project, prints)
-    subclassed = project.subclassed()
     roots: list[Root] = []
     creates = prints.creates
     taken = set(build_functions)
 
     def usable(fid: str | None) -> bool:
-        return fid is not None and fid in creates and not project.is_driver(fid)
+        return fid is not None and fid in creates and not is_driver(project, fid)
 
     for path, name in sorted(project.classes):
-        if (path, name) in subclassed or project.is_driver(function_id(path, name)):
+        if is_driver(project, function_id(path, name)):
             continue
         if prints.keras_classes.get((path, name)) == "layer":
             continue  # a custom Keras layer class is a layer of the models that use it, never one
         constructor = project.callable_id(path, name)
         if constructor is not None and constructor in called:
             continue  # constructed by other model code: a builder, a layer of that model
-        init = project.method(path, name, "__init__")
-        if usable(init) and init is not None:
-            roots.append(Root("class", path, name, init, (path, name)))
-            continue
-        seen: set[str] = set()
-        for cpath, cname in project.mro(path, name):
-            for method in project.classes[(cpath, cname)].methods:
-                if method in seen or method.startswith("__"):
-                    continue
-                seen.add(method)
-                fid = project.method(path, name, method)
-                if usable(fid) and fid not in called and fid is not None:
-                    roots.append(Root("method", path, f"{name}.{method}", fid, (path, name)))
+        roots += _class_roots(project, dispatch, (path, name), called)
     for fid, function in sorted(project.functions.items()):
         if fid in taken or not usable(fid) or function.kind == "method":
             continue
         path, qualname = split_id(fid)
-        holder = qualname.rpartition(".")[0]
-        model_fn = bool(_MODEL_FN.search(function.name)) or (
-            function.params[:3] == _MODEL_FN_PARAMS
-        )
-        if model_fn and (function.kind == "function" or _MODEL_FN_HOLDER.search(holder)):
+        # An Estimator model_fn (at module level or made by a `model_fn_builder()`): it takes
+        # the Estimator's arguments or returns its spec, whatever it is named.
+        if function.params[:3] == _MODEL_FN_PARAMS or any(
+            _ESTIMATOR_SPEC.search(api) for api in function.api_calls
+        ):
             roots.append(Root("model_fn", path, qualname, fid, None))
         elif (
             function.kind == "function"
@@ -194,16 +170,69 @@ def find_roots(
         ):
             roots.append(Root("function", path, qualname, fid, None))
     for path, module in sorted(project.modules.items()):
-        if module.module_code is not None and not project.is_driver(function_id(path, "<module>")):
+        if module.module_code is not None and not is_driver(project, function_id(path, "<module>")):
             roots.append(Root("module", path, "<module>", function_id(path, "<module>"), None))
     # An uncalled builder function is a model only in a module that builds no other model: next
     # to a model it is a helper some code outside the scan may call (or dead code).
+    # Several uncalled builder functions that take the tensors they transform (no placeholder or
+    # `Input` of their own) make a module a library of layer functions (t2t's common_layers:
+    # `nalu`, `td_conv`): each is a layer some model may call, none is a model.
     others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in build_functions}
-    roots = [r for r in roots if r.kind != "function" or r.path not in others]
+    layer_functions = [
+        r for r in roots if r.kind == "function" and not makes_inputs(project.functions[r.entry])
+    ]
+    per_path = Counter(r.path for r in layer_functions)
+    library = {r.entry for r in layer_functions if per_path[r.path] > 1}
+    roots = [
+        r
+        for r in roots
+        if r.kind != "function" or (r.path not in others and r.entry not in library)
+    ]
     if narrow:
         pattern = re.compile(build_pattern)
         roots = [r for r in roots if any(pattern.search(p) for p in r.qualname.split("."))]
     return roots
+
+
+def _class_roots(
+    project: Project,
+    dispatch: Dispatch,
+    ctx: tuple[str, str],
+    called: set[str],
+) -> list[Root]:
+    """A class's roots, its methods dispatched as an instance of it: its constructor when that
+    builds, else each building method (`__call__` included) that none of its building methods
+    calls, so a build inherited from a base runs the class's own overrides."""
+    path, name = ctx
+
+    def builds(fid: str | None) -> bool:
+        return fid is not None and not is_driver(project, fid) and dispatch.creates(fid, ctx)
+
+    init = project.method(path, name, "__init__")
+    if init is not None and builds(init):
+        return [Root("class", path, name, init, ctx)]
+    building: dict[str, str] = {}
+    for cpath, cname in project.mro(path, name):
+        for method in project.classes[(cpath, cname)].methods:
+            if method in building or (method.startswith("__") and method != "__call__"):
+                continue
+            fid = project.method(path, name, method)
+            if fid is not None and builds(fid):
+                building[method] = fid
+    inside = {target for fid in building.values() for target in dispatch.self_calls(fid, ctx)}
+    # Inherited entries that build only through the class's overrides: one is the model's build
+    # (bert4keras `build()`); several (kashgari `build_model`, `build_multi_gpu_model`) are ways
+    # into the building method they all run, which is the model.
+    entries = [f for f in building.values() if f not in inside and f not in dispatch.prints.creates]
+    if len(entries) > 1:
+        building = {m: f for m, f in building.items() if f not in entries}
+        inside = {t for fid in building.values() for t in dispatch.self_calls(fid, ctx)}
+    out = []
+    for method, fid in building.items():
+        if fid in inside or fid in called:
+            continue
+        out.append(Root("method", path, f"{name}.{method}", fid, ctx))
+    return out
 
 
 @dataclass
@@ -214,12 +243,20 @@ class LayerWalk:
     prints: Fingerprints
     classes: dict[str, CloneClass]
     root: Root
+    dispatch: Dispatch  # one per plan, shared by its walks (it memoizes)
     layers: list[Layer] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     site: tuple[str, int] | None = None  # the root file's call into a helper of another file
+
+    def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
+        """Whether a callee creates variables, run as a method of `class_ctx` when it is one."""
+        if is_driver(self.project, target):
+            return False
+        own = self.dispatch.self_call(target, class_ctx)
+        return self.dispatch.creates(target, class_ctx if own else None)
 
     def build(self) -> None:
         self.walk(self.root.entry, True, self.root.class_ctx, set())
@@ -247,25 +284,27 @@ class LayerWalk:
         self.members.append(fid)
         path = id_path(fid)
         unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
-        keras = {n for n, unit in enumerate(function.inline_layers) if _keras_unit(function, unit)}
-        wrapped = wrapped_helpers(
-            function.layer_calls, (i for n in keras for i in function.inline_layers[n].calls)
+        keras_units = {
+            n for n, unit in enumerate(function.inline_layers) if keras.keras_unit(function, unit)
+        }
+        wrapped = keras.wrapped_helpers(
+            function.layer_calls, (i for n in keras_units for i in function.inline_layers[n].calls)
         )
         done: set[int] = set()
         for index, call in enumerate(function.layer_calls):
             unit = unit_of.get(index)
             if index in wrapped:
                 continue  # the helper that builds a wrapped layer: part of its wrapper
-            if unit is not None and unit not in keras:
+            if unit is not None and unit not in keras_units:
                 if unit not in done:
                     done.add(unit)
-                    self.inline(function, fid, function.inline_layers[unit], static)
+                    self.inline(function, fid, function.inline_layers[unit], static, class_ctx)
                 continue
             if not call.local and apis.is_keras_layer(call.callee):
                 held = None if unit is None else function.inline_layers[unit]
                 self.library(call, function, fid, static and call.static, held, class_ctx)
                 continue
-            target = self.project.callee(fid, call.callee, call.local, class_ctx)
+            target = self.dispatch.resolve(fid, call, class_ctx)
             if target is None and call.local and call.callee.endswith(".__init__"):
                 # A Keras layer class that inherits its constructor: the class is the layer.
                 inherited = function_id(path, call.callee)
@@ -274,7 +313,7 @@ class LayerWalk:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
                 continue
-            if target not in self.prints.creates or self.project.is_driver(target):
+            if not self.creates(target, class_ctx):
                 continue
             refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
@@ -301,9 +340,7 @@ class LayerWalk:
                 if helper and not call.local and not method
                 else clone is None or self.composes(target, class_ctx)
             ):
-                enters = (
-                    self.site is None and path == self.root.path and id_path(target) != path
-                )
+                enters = self.site is None and path == self.root.path and id_path(target) != path
                 if enters:  # what the helper builds, this call in the model's file builds
                     self.site = (function.qualname, call.line)
                 self.walk(target, static and call.static, class_ctx if method else None, visiting)
@@ -323,8 +360,8 @@ class LayerWalk:
         if function is None:
             return False
         for call in function.layer_calls:
-            target = self.project.callee(fid, call.callee, call.local, class_ctx)
-            if target is not None and target != fid and target in self.prints.creates:
+            target = self.dispatch.resolve(fid, call, class_ctx)
+            if target is not None and target != fid and self.creates(target, class_ctx):
                 return True
         return False
 
@@ -351,69 +388,39 @@ class LayerWalk:
         unit: InlineLayer | None,
         class_ctx: tuple[str, str] | None = None,
     ) -> None:
-        """A Keras library layer (built inline or through a layer object): its API and literal
-        arguments, as in a build function, so Sequential, functional and subclassed spellings of
-        one stack match."""
-        refs, _ = references(fid, call, self.project, self.prints)
-        args, arg_names = labelled_args(call, ())
-        callee = call.callee
-        holder, line, end_line = function.qualname, call.line, call.line
-        if unit is not None:
-            line, end_line = unit.line, unit.end_line
-        built = self.constructor_holder(call, function, class_ctx)
-        if built is not None:
-            # A layer object of a Keras class: it is marked where it is made (the scan gives the
-            # constructor's position), its weights appear at this first use.
-            holder, line, end_line = built, call.line, call.line
-        self.add(
-            Layer(
-                callee=callee,
-                label=apis.short_label(callee),
-                args=args,
-                names=arg_names,
-                line=line,
-                builder=None,
-                occurrence=self.occurrences[callee],
-                signature=call_signature(callee, library_deciding(call), refs),
-                kind="inline-api",
-                holder=holder,
-                path=id_path(fid),
-                end_line=end_line,
-                variables=0 if apis.is_weightless_layer(callee) else None,
-            ),
-            static,
+        """A Keras library layer, identified by its API and literal arguments (plan/keras.py)."""
+        layer = keras.library_layer(
+            self.project,
+            self.prints,
+            call,
+            function,
+            fid,
+            unit,
+            class_ctx,
+            self.occurrences[call.callee],
         )
-        self.occurrences[callee] += 1
+        self.add(layer, static)
+        self.occurrences[call.callee] += 1
 
-    def constructor_holder(
-        self, call: LayerCall, function: FunctionFacts, class_ctx: tuple[str, str] | None
-    ) -> str | None:
-        """The method of a Keras class that builds a layer object first called in `function`
-        (the call's position is its constructor's, outside `function`), else None."""
-        if class_ctx is None or not self.prints.keras_classes.get(class_ctx):
-            return None
-        if function.line <= call.line <= function.end_line:
-            return None
-        for cpath, cname in self.project.mro(*class_ctx):
-            if cpath != class_ctx[0]:
-                continue
-            for method in self.project.classes[(cpath, cname)].methods:
-                fid = self.project.method(cpath, cname, method)
-                found = self.project.functions.get(fid) if fid is not None else None
-                if found is not None and found.line <= call.line <= found.end_line:
-                    return found.qualname
-        return None
-
-    def inline(self, function: FunctionFacts, fid: str, unit: InlineLayer, static: bool) -> None:
+    def inline(
+        self,
+        function: FunctionFacts,
+        fid: str,
+        unit: InlineLayer,
+        static: bool,
+        class_ctx: tuple[str, str] | None,
+    ) -> None:
         path = id_path(fid)
         calls = [function.layer_calls[i] for i in unit.calls]
         builders = []
         for call in calls:
-            target = self.project.callee(fid, call.callee, call.local, None)
-            if target is not None and target in self.prints.creates:
-                builders.append(
-                    self.prints.class_of.get(target) or self.prints.closure_hash[target]
-                )
+            # `self.apply(layer=Embedding)` in a branch: the method the class runs, and the
+            # class passed in, which decides what it creates (see `references`).
+            target = self.dispatch.resolve(fid, call, class_ctx)
+            if target is not None and self.creates(target, class_ctx):
+                refs, _ = references(fid, call, self.project, self.prints)
+                identity = self.prints.class_of.get(target) or self.prints.closure_hash[target]
+                builders.append("+".join((identity, *refs)))
         if not unit.api and not builders:
             return  # a loop or branch around calls that create nothing
         # The same code under the clone rules: literals and APIs decide, names never do.

@@ -113,6 +113,11 @@ class CallWalker(TokenWalker):
             and self.builds_bound(node)
         ):
             return  # a helper's layer or sub-model, bound to `self.x`: its first use is the layer
+        if callee_api is None and callee_local is None:
+            if type(func) is cst.Attribute:
+                self.object_calls.append(func.attr.value)  # `sess.run`, `model.fit`
+            elif type(func) is cst.Name and func.value in _BUILTINS:
+                self.object_calls.append(func.value)  # `open`, `input`
         if callee_api is not None:
             self.api_calls.append(callee_api)
             if apis.is_weightless_layer(callee_api) and apis.is_sequence_step(callee_api):

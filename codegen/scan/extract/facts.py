@@ -282,6 +282,7 @@ class Extractor:
             layer_calls=layer_calls,
             local_calls=tuple(dict.fromkeys(walker.local_calls)),
             external_calls=tuple(dict.fromkeys(walker.external_calls)),
+            object_calls=tuple(dict.fromkeys(walker.object_calls)),
             inline_layers=units.inline_layers(walker, self.positions, layer_calls)
             if walker.raw_units
             else (),

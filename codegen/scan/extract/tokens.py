@@ -45,6 +45,7 @@ class TokenWalker:
         self.api_calls: list[str] = []
         self.local_calls: list[str] = []
         self.external_calls: list[str] = []
+        self.object_calls: list[str] = []  # `sess.run` -> "run", builtins such as `open`
         # (callee, local, args, names, opaque, call node, static); callee "" for a counter.
         self.layer_calls: list[tuple[str, bool, list, list, list, cst.Call, bool, list]] = []
         self.dynamic = 0

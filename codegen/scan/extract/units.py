@@ -189,6 +189,9 @@ def _is_scalar_number(node: cst.BaseExpression | None) -> bool:
     if type(node) in (cst.Integer, cst.Float):
         return True
     if type(node) is cst.Call:  # tf.constant(0), tf.zeros([]) style initial values
+        shape = _keyword(node, "shape")
+        if shape is not None:  # tf.zeros(shape=[], dtype=...): an accumulator's scalar
+            return type(shape) is cst.List and not shape.elements and _positional(node, 0) is None
         if len(node.args) != 1 or node.args[0].keyword is not None:
             return False  # tf.constant(0.1, shape=[n]) is a bias, not a counter
         first = node.args[0].value

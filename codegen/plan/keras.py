@@ -1,0 +1,114 @@
+"""Keras layers in a model's walk: statements of Keras layers, wrapped helpers, and a library
+layer identified by its API and literal arguments, placed where its constructor is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from codegen.ids import id_path
+from codegen.model import FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.plan.fingerprint import Fingerprints, call_signature, labelled_args, references
+from codegen.plan.linking import Project
+from codegen.plan.relevance import library_deciding
+from codegen.scan import apis
+
+
+def keras_unit(function: FunctionFacts, unit: InlineLayer) -> bool:
+    """A statement of Keras layers (and helper calls): each call is a layer of its own, a Keras
+    layer by its API and literal arguments, as in a build function. Not a loop or branch (its
+    calls are not static: one layer, matched as a whole), nor one that makes TF variables."""
+    calls = [function.layer_calls[i] for i in unit.calls]
+    return (
+        any(apis.is_keras_layer(c.callee) for c in calls if not c.local)
+        and all(c.static for c in calls)
+        and all(
+            c.local or apis.is_keras_layer(c.callee) or not apis.is_library(c.callee) for c in calls
+        )
+    )
+
+
+def wrapped_helpers(calls: tuple[LayerCall, ...], indices: Iterable[int]) -> set[int]:
+    """Calls of helpers of this module that build a Keras layer another one wraps
+    (`Bidirectional(self._rnn_cell())`): the wrapper, made just after its arguments, names them
+    among its references, and they sit inside its parentheses (after where it starts)."""
+    out: set[int] = set()
+    chosen = sorted(indices)
+    for position, index in enumerate(chosen):
+        wrapper = calls[index]
+        if wrapper.local or not wrapper.refs or not apis.is_keras_layer(wrapper.callee):
+            continue
+        referenced = {ref for _, ref in wrapper.refs}
+        for inner in chosen[:position]:
+            call = calls[inner]
+            if (
+                call.local
+                and "L:" + call.callee in referenced
+                and (call.line, call.column) > (wrapper.line, wrapper.column)
+            ):
+                out.add(inner)
+    return out
+
+
+def library_layer(
+    project: Project,
+    prints: Fingerprints,
+    call: LayerCall,
+    function: FunctionFacts,
+    fid: str,
+    unit: InlineLayer | None,
+    class_ctx: tuple[str, str] | None,
+    occurrence: int,
+) -> Layer:
+    """A Keras library layer (built inline or through a layer object): its API and literal
+    arguments, as in a build function, so Sequential, functional and subclassed spellings of one
+    stack match."""
+    refs, _ = references(fid, call, project, prints)
+    args, arg_names = labelled_args(call, ())
+    callee = call.callee
+    holder, line, end_line = function.qualname, call.line, call.line
+    if unit is not None:
+        line, end_line = unit.line, unit.end_line
+    built = constructor_holder(project, prints, call, function, class_ctx)
+    if built is not None:
+        # A layer object of a Keras class: it is marked where it is made (the scan gives the
+        # constructor's position), its weights appear at this first use.
+        holder, line, end_line = built, call.line, call.line
+    return Layer(
+        callee=callee,
+        label=apis.short_label(callee),
+        args=args,
+        names=arg_names,
+        line=line,
+        builder=None,
+        occurrence=occurrence,
+        signature=call_signature(callee, library_deciding(call), refs),
+        kind="inline-api",
+        holder=holder,
+        path=id_path(fid),
+        end_line=end_line,
+        variables=0 if apis.is_weightless_layer(callee) else None,
+    )
+
+
+def constructor_holder(
+    project: Project,
+    prints: Fingerprints,
+    call: LayerCall,
+    function: FunctionFacts,
+    class_ctx: tuple[str, str] | None,
+) -> str | None:
+    """The method of a Keras class that builds a layer object first called in `function` (the
+    call's position is its constructor's, outside `function`), else None."""
+    if class_ctx is None or not prints.keras_classes.get(class_ctx):
+        return None
+    if function.line <= call.line <= function.end_line:
+        return None
+    for cpath, cname in project.mro(*class_ctx):
+        if cpath != class_ctx[0]:
+            continue
+        for method in project.classes[(cpath, cname)].methods:
+            fid = project.method(cpath, cname, method)
+            found = project.functions.get(fid) if fid is not None else None
+            if found is not None and found.line <= call.line <= found.end_line:
+                return found.qualname
+    return None
