@@ -123,6 +123,8 @@ class FunctionFacts:
     variable_names: tuple[tuple[str, ...], ...] | None = None
     # Statements and blocks that create variables themselves (counters and slots never do).
     inline_layers: tuple[InlineLayer, ...] = ()
+    # Parameters that provably never change the variables it creates (scan/extract/relevance).
+    inert_params: tuple[str, ...] = ()
     # Methods called on objects the scan does not resolve (`sess.run` -> "run") and builtins
     # called (`open`), once each in order: what tells a driver (it runs things) from a builder.
     object_calls: tuple[str, ...] = ()

@@ -94,6 +94,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_precommit.py": "real pre-commit runs that pip-install the hook",
     "test_transfer_e2e.py": "TensorFlow models built, trained and transferred end to end",
     "test_route_e2e.py": "TensorFlow models routed, built and transferred end to end",
+    "test_classifier_family_e2e.py": "a copied classifier family synced, trained and transferred",
     "test_drivers_e2e.py": "TensorFlow models that only drivers build, routed and transferred",
     "test_backbone_e2e.py": "TensorFlow pretraining and two heads over a backbone two imports away",
     "test_positions.py": "every fixture file scanned and synced with each of 8 control characters",

@@ -9,6 +9,7 @@ from codegen.ids import id_path
 from codegen.model import FunctionFacts, InlineLayer, Layer, LayerCall
 from codegen.plan.fingerprint import Fingerprints, call_signature, labelled_args, references
 from codegen.plan.linking import Project
+from codegen.plan.relevance import library_deciding
 from codegen.scan import apis
 
 
@@ -80,7 +81,7 @@ def library_layer(
         line=line,
         builder=None,
         occurrence=occurrence,
-        signature=call_signature(callee, call, refs),
+        signature=call_signature(callee, library_deciding(call), refs),
         kind="inline-api",
         holder=holder,
         path=id_path(fid),

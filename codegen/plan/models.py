@@ -30,7 +30,7 @@ from codegen.model import (
     TrieNode,
 )
 from codegen.names import COMMON_MODULE
-from codegen.plan import keras, roots
+from codegen.plan import keras, relevance, roots
 from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import (
     Fingerprints,
@@ -147,7 +147,11 @@ def _layer_sequence(
                 line=call.line,
                 builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
-                signature=call_signature(identity.hash, call, refs),
+                signature=call_signature(
+                    identity.hash,
+                    relevance.deciding(call, project.functions.get(identity.target)),
+                    refs,
+                ),
                 builder_path=identity.builder_path,
                 variables=0 if weightless or apis.is_weightless_layer(call.callee) else None,
             )
@@ -204,6 +208,7 @@ class _Identity:
     builder: str | None  # qualname of the builder where it is defined; None for an API
     params: tuple[str, ...]  # canonical parameter names, to label positional arguments
     builder_path: str = ""  # the file defining `builder` when it is not the model's own
+    target: str = ""  # the builder's function id, whose parameters say which arguments decide
 
 
 def _identify(
@@ -255,7 +260,7 @@ def _builder_identity(
     path, qualname = split_id(target)
     callee, label, identity, params = builder_identity(target, prints, classes, project.functions)
     builder_path = "" if path == model_path else path
-    return _Identity(callee, label, identity, qualname, params, builder_path)
+    return _Identity(callee, label, identity, qualname, params, builder_path, target)
 
 
 def _other_models(

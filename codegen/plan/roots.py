@@ -25,6 +25,7 @@ from codegen.plan.fingerprint import (
     references,
 )
 from codegen.plan.linking import Project
+from codegen.plan.relevance import deciding
 from codegen.scan import apis
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
@@ -476,7 +477,9 @@ class LayerWalk:
                 line=call.line,
                 builder=qualname,
                 occurrence=self.occurrences[callee],
-                signature=call_signature(identity, call, refs),
+                signature=call_signature(
+                    identity, deciding(call, self.project.functions.get(target)), refs
+                ),
                 kind="method" if method else "builder",
                 holder=function.qualname,
                 path=path,

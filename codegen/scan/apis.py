@@ -44,7 +44,9 @@ _STATELESS_LAYER = re.compile(
     r"|alpha_dropout|layer|base_layer|arg_scope|repeat|stack|utils|one_hot_encoding|softmax"
     r"|relu|leaky_relu|elu|prelu_initializer|bias_add_grad|unit_norm|l2_regularizer"
     r"|l1_regularizer|variance_scaling_initializer|xavier_initializer\w*|dropoutwrapper"
-    r"|residualwrapper|devicewrapper|optimize_loss|apply_regularization|summarize_\w*)$",
+    r"|residualwrapper|devicewrapper|optimize_loss|apply_regularization|summarize_\w*"
+    # State tuples are namedtuples of tensors (`LSTMStateTuple(c, h)`): nothing to own.
+    r"|\w*statetuple)$",
     re.IGNORECASE,
 )
 

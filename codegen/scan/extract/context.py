@@ -31,6 +31,9 @@ class ModuleContext:
     # Library modules re-exported by a module of the project: (bound name, library), assumed.
     reexports: list[tuple[str, str]] = field(default_factory=list)
     tf1: bool = False  # set once the names are gathered: tf.X resolves to tf.compat.v1.X
+    # Module functions that only build and return a layer object (a cell factory): name -> the
+    # signature of what they return (objects.factories).
+    factories: dict[str, str] = field(default_factory=dict)
     function_imports: frozenset[str] = frozenset()  # names a function body's own imports bind
     # Imported Keras layer classes of other scanned modules, as their calls resolve
     # (`kashgari.layers.crf.CRF`): an instance makes its weights where it is first called.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
 import libcst as cst
 
 from codegen import names, stable_hash
 from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
-from codegen.scan.extract import objects, units
+from codegen.scan.extract import objects, relevance, units
 from codegen.scan.extract.context import (
     ModuleContext,
     function_context,
@@ -73,11 +74,19 @@ class Extractor:
         self.module_code: FunctionFacts | None = None
         self.assumed: tuple[tuple[str, str], ...] = ()
         self.class_objects: dict[str, objects.Objects] = {}  # class -> its `self.x` objects
+        self.targets: list[relevance.Target] = []  # functions with parameters, for relevance
 
     def run(self) -> None:
         gather_module(self.ctx, self.module.body, self.symbols)
         self.assumed = settle(self.ctx, self.text, self.symbols)
+        self.ctx.factories = objects.factories(self.module.body, self.ctx)
         self.collect_functions(self.module.body, prefix="", class_name=None, kind="function")
+        if self.targets:
+            inert = relevance.inert_params(self.ctx, self.targets)
+            self.functions = [
+                replace(f, inert_params=inert[f.qualname]) if inert.get(f.qualname) else f
+                for f in self.functions
+            ]
         self.module_code = self.module_statements()
 
     def module_statements(self) -> FunctionFacts | None:
@@ -161,6 +170,9 @@ class Extractor:
             walker.self_name = all_params[0]
         params = all_params[1:] if is_method and all_params else all_params
         walker.param_index = {name: i for i, name in enumerate(params)}
+        if params:
+            self_name = walker.self_name if is_method else None
+            self.targets.append(relevance.Target(node, qualname, params, class_name, self_name))
         if is_method and class_name is not None:
             walker.objects = dict(self.class_objects.get(class_name, {}))
         for decorator, spelled in zip(node.decorators, decorators, strict=True):

@@ -13,6 +13,7 @@ import libcst as cst
 
 from codegen import names
 from codegen.scan import apis
+from codegen.scan.extract import relevance
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
 from codegen.scan.extract.nodes import dotted, suite
@@ -108,6 +109,10 @@ def binding(
         text = signature(value, ctx, self_name, objects, known)
         return name, Bound(text, value, known, layers)  # type: ignore[arg-type]
     parts = dotted(value.func)
+    if parts is not None and len(parts) == 1 and parts[0] in ctx.factories:
+        # `cell = get_cell(64, keep)`: the object the factory returns, made with these arguments.
+        args = ",".join(_argument(arg, ctx, self_name, objects, known) for arg in value.args)
+        return name, f"{ctx.factories[parts[0]]}<-{parts[0]}({args})"
     api = ctx.resolve_final(parts) if parts else None
     if api is not None and api in ctx.layer_classes:
         return name, signature(value, ctx, self_name, objects)  # a scanned Keras layer class
@@ -243,9 +248,9 @@ def signature(
         parts = dotted(node.func)  # type: ignore[attr-defined]
         api = (ctx.resolve_final(parts) if parts else None) or "?"
         args = ",".join(
-            (arg.keyword.value + "=" if arg.keyword is not None else arg.star)
-            + signature(arg.value, ctx, self_name, objects, known)
+            _argument(arg, ctx, self_name, objects, known)
             for arg in node.args  # type: ignore[attr-defined]
+            if not _no_variables(arg, api)
         )
         return f"{api}({args})"
     if kind is cst.List or kind is cst.Tuple:
@@ -259,6 +264,62 @@ def signature(
         source = signature(node.for_in.iter, ctx, self_name, objects, known)  # type: ignore[attr-defined]
         return f"[{element} for {source}]"
     return "?"
+
+
+def _argument(
+    arg: cst.Arg,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    known: Mapping[str, str],
+) -> str:
+    """One argument of a constructor or factory call, as a signature spells it."""
+    keyword = arg.keyword.value + "=" if arg.keyword is not None else arg.star
+    return keyword + signature(arg.value, ctx, self_name, objects, known)
+
+
+def factories(statements: object, ctx: ModuleContext) -> dict[str, str]:
+    """Module functions that build a layer object and return it (`def get_cell(n): cell =
+    LSTMCell(n); return DropoutWrapper(cell)`): nothing is created until it is used, so a call
+    of one binds an object, whose identity is what the factory returns and the call's arguments.
+    """
+    found: dict[str, str] = {}
+    for statement in statements:  # type: ignore[attr-defined]
+        if type(statement) is not cst.FunctionDef:
+            continue
+        body = list(_straight(suite(statement.body)))
+        last = body[-1] if body else None
+        if (
+            type(last) is not cst.SimpleStatementLine
+            or len(last.body) != 1
+            or type(last.body[0]) is not cst.Return
+            or last.body[0].value is None
+        ):
+            continue
+        local: Objects = {}
+        for inner in body[:-1]:
+            bound = binding(inner, ctx, None, local)
+            if bound is None:
+                break
+            local[bound[0]] = bound[1]
+        else:
+            returned = last.body[0].value
+            made = signature(returned, ctx, None, local)
+            if made.split("(", 1)[0] not in ("?", "") and "." in made.split("(", 1)[0]:
+                parts = dotted(returned.func) if type(returned) is cst.Call else None
+                api = ctx.resolve_final(parts) if parts else None
+                if (api is not None and is_object_api(api)) or key(returned, None) in local:
+                    found[statement.name.value] = made
+    return found
+
+
+def _no_variables(arg: cst.Arg, api: str) -> bool:
+    """A library layer's argument that cannot change its variables: a name (names never decide)
+    or a setting such as `mask_zero=`, whatever its value (so an explicit default never does)."""
+    if arg.keyword is None or not apis.is_library(api):
+        return False
+    keyword = arg.keyword.value
+    return keyword in apis.NAME_KEYWORDS or keyword in relevance.NO_VARIABLE_KEYWORDS
 
 
 def uses(node: cst.CSTNode, objects: Mapping[str, str], self_name: str | None) -> Iterator[str]:

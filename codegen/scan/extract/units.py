@@ -16,7 +16,7 @@ import libcst as cst
 from codegen import literals, names, stable_hash
 from codegen.model import InlineLayer, LayerCall
 from codegen.scan import apis
-from codegen.scan.extract.nodes import dotted
+from codegen.scan.extract.nodes import dotted, kids
 
 if TYPE_CHECKING:
     from codegen.scan.extract.positions import Positions
@@ -47,6 +47,81 @@ class RawUnit:
     node: cst.CSTNode
     # Signatures of the layer objects (built in earlier statements) whose weights it creates.
     objects: list[str] = field(default_factory=list)
+    # A with block's token spans that decide it: its variable-creating statements and those
+    # that compute what they read (empty: the whole range).
+    parts: Sequence[tuple[int, int]] = ()
+
+
+def creating_parts(
+    inner: Sequence[RawUnit], spans: Sequence[tuple[int, int, cst.CSTNode]]
+) -> tuple[tuple[int, int], ...]:
+    """The spans of a block's statements that decide its variables: those that create them and,
+    backwards, those that assign a name they read. The rest (an `expand_dims`, a second lookup
+    of the same table) is context: it never makes two copies of a layer differ."""
+    starts = {unit.start for unit in inner}
+    if all(begin in starts for begin, _, _ in spans):
+        return ()  # every statement creates: the whole body decides
+    needed: set[str] = set()
+    kept: list[tuple[int, int]] = []
+    for begin, end, statement in reversed(spans):
+        creates = begin in starts
+        if not creates and not (_assigned(statement) & needed):
+            continue
+        kept.append((begin, end))
+        needed |= _read(statement)
+    # Every statement decides: the whole body, hashed as it always was (keys stay the same).
+    return () if len(kept) == len(spans) else tuple(reversed(kept))
+
+
+def _targets(statement: cst.CSTNode) -> list[cst.CSTNode]:
+    """The assignment targets of a simple statement line."""
+    out: list[cst.CSTNode] = []
+    if type(statement) is not cst.SimpleStatementLine:
+        return out
+    for small in statement.body:
+        if type(small) is cst.Assign:
+            out += [target.target for target in small.targets]
+        elif type(small) is cst.AugAssign or type(small) is cst.AnnAssign:
+            out.append(small.target)
+    return out
+
+
+def _assigned(statement: cst.CSTNode) -> set[str]:
+    """Names and attribute chains a statement binds (`x`, `self.W`; tuple targets unpacked);
+    any other statement that is not a plain assignment (a loop, a branch) binds everything it
+    names, to stay on the safe side."""
+    if type(statement) is not cst.SimpleStatementLine:
+        return _read(statement)
+    out: set[str] = set()
+    pending = _targets(statement)
+    while pending:
+        node = pending.pop()
+        if type(node) in (cst.Tuple, cst.List):
+            pending += [e.value for e in node.elements]  # type: ignore[attr-defined]
+        elif type(node) is cst.StarredElement:
+            pending.append(node.value)  # type: ignore[attr-defined]
+        else:
+            parts = dotted(node)  # type: ignore[arg-type]
+            if parts:
+                out.add(".".join(parts))
+            elif type(node) is cst.Subscript:
+                out |= _read(node)  # `d[k] = v` changes `d`
+    return out
+
+
+def _read(node: cst.CSTNode) -> set[str]:
+    """Every name and attribute chain a node spells (`self`, `self.W`, `tf.nn`, ...)."""
+    out: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if type(current) is cst.Name or type(current) is cst.Attribute:
+            parts = dotted(current)  # type: ignore[arg-type]
+            if parts:
+                out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+                continue
+        pending.extend(kids(current))
+    return out
 
 
 def is_mark(item: cst.WithItem) -> bool:
@@ -245,13 +320,16 @@ _NORMALIZED: dict[str, str] = {}
 _NORMALIZED_MAX = 1 << 16
 
 
-def _normalized(walker: FunctionWalker, symbol_of: dict[str, str], start: int, end: int) -> str:
+def _normalized(
+    walker: FunctionWalker, symbol_of: dict[str, str], spans: Sequence[tuple[int, int]]
+) -> str:
     """The unit's renamed tokens with names renumbered from zero: placement-independent.
 
     Locals, parameters and `self` attributes are renumbered in order of first use (they may be
     renamed consistently), name strings too (they never decide); module symbols are kept by
     name (`symbol_of`: placeholder -> name), and literal constants by value."""
-    text = "\x1f" + "\x1f".join(walker.renamed[start:end]) + "\x1f"
+    renamed = walker.renamed
+    text = "\x1f" + "\x1f;\x1f".join("\x1f".join(renamed[a:b]) for a, b in spans) + "\x1f"
     # Without a D token the hash depends on the tokens alone (a `Dict` token only skips this).
     plain = "\x1fD" not in text
     if plain:
@@ -313,7 +391,7 @@ def inline_layers(
             and not unit.objects
             else "inline-block"
         )
-        code_hash = _normalized(walker, symbol_of, unit.start, unit.end)
+        code_hash = _normalized(walker, symbol_of, unit.parts or ((unit.start, unit.end),))
         if unit.objects:
             # The objects it runs or calls decide too: their APIs and literal arguments.
             code_hash = stable_hash("|".join([code_hash, *unit.objects]))

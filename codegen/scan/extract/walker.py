@@ -28,8 +28,15 @@ class FunctionWalker(CallWalker):
             return
         self.with_block(node, as_units=False)
 
-    def with_block(self, node: cst.With, *, as_units: bool) -> int:
-        """Walk a `with`; its body as units when asked. Returns where the body's tokens start."""
+    def with_block(
+        self,
+        node: cst.With,
+        *,
+        as_units: bool,
+        spans: list[tuple[int, int, cst.CSTNode]] | None = None,
+    ) -> int:
+        """Walk a `with`; its body as units when asked (noting each statement's token span in
+        `spans`). Returns where the body's tokens start."""
         self.same("With")
         pushed = 0
         labels = 0
@@ -55,7 +62,7 @@ class FunctionWalker(CallWalker):
                     labels += 1
         body_start = len(self.renamed)
         if as_units:
-            self.unit_statements(_statements(node.body))
+            self.unit_statements(_statements(node.body), spans)
         else:
             self.body(node.body)
         del self.scope_stack[len(self.scope_stack) - pushed :]
@@ -68,65 +75,81 @@ class FunctionWalker(CallWalker):
         """A function body, as body() walks it, noting the statements that are inline layers."""
         self.unit_statements(_statements(block))
 
-    def unit_statements(self, statements: Sequence[cst.CSTNode]) -> None:
+    def unit_statements(
+        self,
+        statements: Sequence[cst.CSTNode],
+        spans: list[tuple[int, int, cst.CSTNode]] | None = None,
+    ) -> None:
         """Each statement that creates variables is a unit; a `with` that only opens scopes is a
         unit as a whole unless it holds nested scope blocks or builder calls (then its statements
-        are); a loop or branch that holds layer calls is one unit."""
+        are); a loop or branch that holds layer calls is one unit. `spans` gets each statement's
+        token span, for the block around them."""
         for statement in statements:
-            kind = type(statement)
-            start, made, calls = len(self.renamed), len(self.creations), len(self.layer_calls)
-            noted, used = len(self.raw_units), len(self.used_objects)
-            scope = self.label_scopes[-1] if self.label_scopes else None
-            static = self.dynamic == 0
-            if kind is cst.With and units.only_marks(statement):  # type: ignore[arg-type]
-                self.unit_statements(_statements(statement.body))  # type: ignore[attr-defined]
-                continue  # apply's own wrapping `with`: its statements are the block's
-            if kind is cst.With and units.transparent(statement, self):  # type: ignore[arg-type]
-                body_start = self.with_block(statement, as_units=True)  # type: ignore[arg-type]
-                if len(self.creations) == made:
-                    continue
-                inner = self.raw_units[noted:]
-                builders = len(self.layer_calls) - calls > len(self.creations) - made
-                if any(u.kind == "with" for u in inner) or builders:
-                    continue  # a container: its own statements are the units
-                held = [o for u in inner for o in u.objects]
-                del self.raw_units[noted:]
-                opened = [i for i in statement.items if not units.is_mark(i)]  # type: ignore[attr-defined]
-                own = units.scope_name(opened[-1].item)
-                self.raw_units.append(
-                    units.RawUnit(
-                        "with",
-                        body_start,
-                        len(self.renamed) - 1,
-                        range(calls, len(self.layer_calls)),
-                        range(made, len(self.creations)),
-                        static,
-                        own if own is not None else scope,
-                        statement,
-                        held,
-                    )
+            if spans is not None:
+                begin = len(self.renamed)
+                self.unit_statement(statement)
+                spans.append((begin, len(self.renamed), statement))
+            else:
+                self.unit_statement(statement)
+
+    def unit_statement(self, statement: cst.CSTNode) -> None:
+        """One statement of unit_statements."""
+        kind = type(statement)
+        start, made, calls = len(self.renamed), len(self.creations), len(self.layer_calls)
+        noted, used = len(self.raw_units), len(self.used_objects)
+        scope = self.label_scopes[-1] if self.label_scopes else None
+        static = self.dynamic == 0
+        if kind is cst.With and units.only_marks(statement):  # type: ignore[arg-type]
+            self.unit_statements(_statements(statement.body))  # type: ignore[attr-defined]
+            return  # apply's own wrapping `with`: its statements are the block's
+        if kind is cst.With and units.transparent(statement, self):  # type: ignore[arg-type]
+            spans: list[tuple[int, int, cst.CSTNode]] = []
+            body_start = self.with_block(statement, as_units=True, spans=spans)  # type: ignore[arg-type]
+            if len(self.creations) == made:
+                return
+            inner = self.raw_units[noted:]
+            builders = len(self.layer_calls) - calls > len(self.creations) - made
+            if any(u.kind == "with" for u in inner) or builders:
+                return  # a container: its own statements are the units
+            held = [o for u in inner for o in u.objects]
+            del self.raw_units[noted:]
+            opened = [i for i in statement.items if not units.is_mark(i)]  # type: ignore[attr-defined]
+            own = units.scope_name(opened[-1].item)
+            self.raw_units.append(
+                units.RawUnit(
+                    "with",
+                    body_start,
+                    len(self.renamed) - 1,
+                    range(calls, len(self.layer_calls)),
+                    range(made, len(self.creations)),
+                    static,
+                    own if own is not None else scope,
+                    statement,
+                    held,
+                    units.creating_parts(inner, spans),
                 )
-                continue
-            _WALK[kind](self, statement)
-            if kind is cst.SimpleStatementLine and self.layer_object(statement, made, calls):
-                continue
-            compound = kind in units.COMPOUND
-            if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
-                taken = dict.fromkeys(objects.uses(statement, self.objects, self.self_name))
-                held = self.used_objects[used:] + [self.objects.pop(b) for b in taken]
-                self.raw_units.append(
-                    units.RawUnit(
-                        "compound" if compound else "statement",
-                        start,
-                        len(self.renamed),
-                        range(calls, len(self.layer_calls)),
-                        range(made, len(self.creations)),
-                        static,
-                        scope,
-                        statement,
-                        held,
-                    )
+            )
+            return
+        _WALK[kind](self, statement)
+        if kind is cst.SimpleStatementLine and self.layer_object(statement, made, calls):
+            return
+        compound = kind in units.COMPOUND
+        if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
+            taken = dict.fromkeys(objects.uses(statement, self.objects, self.self_name))
+            held = self.used_objects[used:] + [self.objects.pop(b) for b in taken]
+            self.raw_units.append(
+                units.RawUnit(
+                    "compound" if compound else "statement",
+                    start,
+                    len(self.renamed),
+                    range(calls, len(self.layer_calls)),
+                    range(made, len(self.creations)),
+                    static,
+                    scope,
+                    statement,
+                    held,
                 )
+            )
 
     def layer_object(self, statement: cst.CSTNode, made: int, calls: int) -> bool:
         """Whether the statement only built a layer object (not a layer: it creates nothing
@@ -136,6 +159,7 @@ class FunctionWalker(CallWalker):
             and not self.objects
             and len(self.layer_calls) == calls
             and not self.ctx.layer_classes
+            and not self.ctx.factories
         ):
             return False
         found = objects.binding(
