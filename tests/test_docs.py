@@ -59,7 +59,10 @@ def test_module_map_describes_each_entry() -> None:
 
 
 def test_readme_is_short() -> None:
-    lines = README.read_text(encoding="utf-8").splitlines()
+    """The prose is short; the Mermaid diagram of models/ is the tool's output (test_report_mermaid
+    holds it to the scan) and grows with the bundled models, so its lines are not counted."""
+    readme = README.read_text(encoding="utf-8")
+    lines = re.sub(r"^```mermaid\n.*?^```\n", "", readme, flags=re.M | re.S).splitlines()
     assert len(lines) <= MAX_README_LINES, f"README.md has {len(lines)} lines; move detail to docs/"
 
 
