@@ -99,6 +99,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_nearmiss_bound.py": "both near-miss scorers over generated corpora",
     "test_runtime_keras.py": "Keras 3 models trained in a subprocess per backend",
     "test_warm_path.py": "a fresh interpreter per command, to see which modules it loads",
+    "test_incremental.py": "random edits, each followed by warm and cold builds, checks, scans",
 }
 SLOW_TESTS: dict[str, frozenset[str]] = {
     "test_parser.py": frozenset({"test_every_repository_source_parses_to_the_same_tree"}),
