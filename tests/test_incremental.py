@@ -115,3 +115,40 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
         except AssertionError as error:
             raise AssertionError(f"after edits {done}: {error}") from error
     assert sum(reused) > 0, "no shim was ever reused: the incremental path was not tested"
+
+
+MODEL = """import tensorflow.compat.v1 as tf
+
+
+def dense_block(x, units, scope):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("w", [x.shape[-1], units])
+        return tf.matmul(x, w)
+
+
+def build_model(x):
+    h = dense_block(x, 8, "first")
+    h = dense_block(h, {units}, "second")
+    return tf.layers.dense(h, {out}, name="logits")
+"""
+
+
+def test_a_shim_is_rendered_again_when_only_its_partners_change(tmp_path: Path) -> None:
+    """c leaves the second layer a and b share: a's own model and trunk layers stay the same,
+    but its shim names each layer's partners, so the stored shim must not be reused."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for out, name in enumerate("abc", 2):  # not clones of each other: different heads
+        (models / f"{name}.py").write_text(MODEL.format(units=64, out=out), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
+    config = Config(root=str(tmp_path))
+    before = pipeline.build(config, ["models"], jobs=1, use_cache=True)
+    assert "layer 2: dense_block, key" in before.files["a_transfer.py"]
+    assert (
+        "shared with: models/b.py, models/c.py" in before.files["a_transfer.py"].split("layer 2")[1]
+    )
+    (models / "c.py").write_text(MODEL.format(units=65, out=4), encoding="utf-8")
+    warm = pipeline.build(config, ["models"], jobs=1, use_cache=True)
+    cold = pipeline.build(config, ["models"], jobs=1, use_cache=False)
+    assert "models/c.py" not in cold.files["a_transfer.py"].split("layer 2")[1]
+    assert warm.files == cold.files
