@@ -1,5 +1,6 @@
-"""CPU-time ratios on a shared, noisy machine: cold scan vs the libcst parse floor, and pylint
-duplicate-code vs `codegen scan --jobs 1`, for one or more code roots in the same run.
+"""CPU-time ratios on a shared, noisy machine: cold scan vs the libcst parse floor, pylint
+duplicate-code vs `codegen scan --jobs 1`, and `check` after a builder edit vs a cold scan, for
+one or more code roots in the same run.
 
 Wall time on a box shared with other work measures the neighbours; CPU time of a child process
 (`time.process_time` inside it, `getrusage(RUSAGE_CHILDREN)` around it) does not. Every code
@@ -12,7 +13,9 @@ import argparse
 import gc
 import json
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -99,6 +102,60 @@ def floor(code: str, folder: str, trees: list[str], repeats: int) -> dict[str, l
     return result
 
 
+def edit_target(corpus: Path) -> tuple[str, str]:
+    """(model file, builder) whose edit matters: the shared base copy of the embedding, as in
+    bench_scan.py's warm-check rows (a corpus from bench/corpus.py, with its manifest)."""
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    base = {
+        b["path"]: b["qualname"]
+        for b in manifest["builders"]
+        if b["family"] == "embed" and b["variant"] == 0
+    }
+    model = next(m for m in manifest["models"] if m["path"] in base and m["depth"] >= 2)
+    return model["path"], base[model["path"]]
+
+
+def times_first_done(tree: Path) -> bool:
+    """Whether this synced copy has had its first (re-parsing) edit already."""
+    return (tree / ".first-edit-done").exists()
+
+
+def check_edit(code: str, corpus: Path, work: Path, edits: int) -> dict[str, list[float]]:
+    """CPU seconds of cold `scan --no-cache --jobs 1` and of `check` after each of `edits`
+    builder edits (a stddev literal changed to a value never seen before, then put back), in a
+    synced copy of the corpus that is this code root's own (a project: `.codegen_cache`)."""
+    tree = work / f"check-{abs(hash(code))}"
+    if not tree.exists():
+        shutil.copytree(corpus / "models", tree / "models")
+        (tree / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
+        child_cpu([sys.executable, "-m", "codegen", "sync", "models"], str(tree), code)
+    path, function = edit_target(corpus)
+    target = tree / path
+    original = target.read_text(encoding="utf-8")
+    match = re.compile(r"stddev=(\d+\.\d+)").search(original, original.find(f"def {function}("))
+    assert match is not None, f"no stddev in {path}::{function}"
+    times: dict[str, list[float]] = {"cold": [], "check": [], "first": []}
+    cold = [sys.executable, "-m", "codegen", "scan", "--no-cache", "--jobs", "1", "models"]
+    times["cold"].append(child_cpu(cold, str(tree), code))
+    try:
+        # sync rewrote the model files and the check after it answered from the outputs memo,
+        # so no facts of the routed texts are cached yet: the first real edit re-parses every
+        # rewritten file. Kept apart ("first"): the timed edits are those of a tree in use.
+        for index in range(edits + (0 if times_first_done(tree) else 1)):
+            value = f"{match.group(1)}{time.time_ns() % 10**6}"
+            target.write_text(
+                original[: match.start(1)] + value + original[match.end(1) :], encoding="utf-8"
+            )
+            check = [sys.executable, "-m", "codegen", "check", "models"]
+            first = index == 0 and not times_first_done(tree)
+            times["first" if first else "check"].append(child_cpu(check, str(tree), code))
+            if first:
+                (tree / ".first-edit-done").write_text("", encoding="utf-8")
+    finally:
+        target.write_text(original, encoding="utf-8")
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", action="append", required=True, help="a code root (repeatable)")
@@ -107,6 +164,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per floor child")
     parser.add_argument("--pylint", default="", help="folder:tree for the pylint comparison")
     parser.add_argument("--pylint-rounds", type=int, default=1, help="rounds that run pylint")
+    parser.add_argument(
+        "--check-edit",
+        default="",
+        help="a bench/corpus.py folder: `check` after a builder edit vs a cold scan",
+    )
+    parser.add_argument("--edits", type=int, default=2, help="builder edits per check-edit round")
+    parser.add_argument("--work", default="/tmp/cpu_ratio_work", help="where synced copies live")
     args = parser.parse_args()
     results: dict[str, Any] = {}
     pylint_s: list[float] = []
@@ -128,6 +192,14 @@ def main() -> None:
                 slot.setdefault("ratios", []).append(
                     statistics.median(times["parse"]) / statistics.median(times["scan"])
                 )
+            if args.check_edit:
+                times = check_edit(code, Path(args.check_edit), Path(args.work), args.edits)
+                slot = results.setdefault(code, {}).setdefault("check-edit", {})
+                for key, values in times.items():
+                    slot.setdefault(key, []).extend(values)
+                slot.setdefault("ratios", []).append(
+                    statistics.median(times["check"]) / statistics.median(times["cold"])
+                )
             if args.pylint and round_ < args.pylint_rounds:
                 folder, tree = args.pylint.split(":")
                 scan = [sys.executable, "-m", "codegen", "scan", "--json", "--no-cache"]
@@ -138,7 +210,14 @@ def main() -> None:
     pylint_all = pylint_s
     for code, by in results.items():
         for spec, slot in by.items():
-            if spec == "pylint":
+            if spec == "check-edit":
+                c, k = statistics.median(slot["cold"]), statistics.median(slot["check"])
+                print(
+                    f"{code} check after a builder edit: cold scan median {c:.2f} s, check "
+                    f"median {k:.3f} s, ratio {k / c:.3f} (n={len(slot['check'])}); per-round "
+                    f"ratios {' '.join(f'{r:.3f}' for r in slot['ratios'])}"
+                )
+            if spec in ("pylint", "check-edit"):
                 continue
             p, s = statistics.median(slot["parse"]), statistics.median(slot["scan"])
             pm, sm = min(slot["parse"]), min(slot["scan"])

@@ -15,8 +15,10 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +35,7 @@ TRANSFER_LIMIT = 330
 KERAS_LIMIT = 420  # two backends, each a fresh Keras process, at 100M parameters
 MIN_SCAN_BUDGET = 240
 SCAN_OVERHEAD = 30  # corpus generation and start-up before bench_scan's own clock starts
+REALCORPUS_LIMIT = 240  # the downloaded real-code corpus (bench/realcorpus.py): both rows
 
 
 def run_step(args: list[str], timeout: float) -> tuple[int, float, str]:
@@ -113,6 +116,65 @@ def load(path: Path, since: float) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
+def realcorpus_rows(work: Path, repeats: int) -> tuple[list[dict[str, Any]], str]:
+    """The real-code corpus of bench/realcorpus.py (pinned public packages, cached downloads) as
+    one tree: cold scan vs the libcst parse floor (in process, --jobs 1) and a warm `scan --json`
+    of the unchanged tree vs a cold one (subprocesses, user cache folder). ([], why) if absent."""
+    sys.path.insert(0, str(BENCH))
+    import bench_scan
+    import realcorpus
+
+    tree = work / "realcorpus"
+    try:
+        for pkg in realcorpus.PACKAGES:
+            shutil.copytree(realcorpus.build(pkg), tree / pkg.folder, dirs_exist_ok=True)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+        return [], f"real-code corpus not available: {error}"
+    for stamp in tree.glob("*/.complete"):
+        stamp.unlink()
+    floor = bench_scan.run_child("real-floor", tree, REALCORPUS_LIMIT / 2, str(repeats))
+    parse_s = bench_scan.median(floor["times"]["parse"])
+    scan_s = bench_scan.median(floor["times"]["scan_jobs1"])
+    megabytes = floor["bytes"] / 1e6
+    what = f"{len(realcorpus.PACKAGES)} packages, {floor['files']} files, {megabytes:.2f} MB"
+    rows = [
+        bench_scan.row(
+            "realcorpus_scan_vs_parse_floor",
+            round(megabytes / scan_s, 3),
+            round(megabytes / parse_s, 3),
+            parse_s / scan_s,
+            "ratio >= 0.85",
+            parse_s / scan_s >= 0.85,
+            "MB/s",
+            f"bench/realcorpus.py's corpus as one tree ({what}); in-process scan --jobs 1 vs "
+            f"libcst.parse_module of the same files, median of {repeats}, alternating",
+        )
+    ]
+    timeout = REALCORPUS_LIMIT / (4 * repeats)
+    bench_scan.run_timed(bench_scan.codegen("scan", "--json", "."), tree, timeout)  # fills caches
+    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    for repeat in range(repeats):
+        order = [("cold", ["--no-cache"]), ("warm", [])]
+        for label, flag in order if repeat % 2 == 0 else order[::-1]:
+            args = bench_scan.codegen("scan", "--json", *flag, ".")
+            times[label].append(bench_scan.run_timed(args, tree, timeout)[0])
+    cold_s, warm_s = bench_scan.median(times["cold"]), bench_scan.median(times["warm"])
+    rows.append(
+        bench_scan.row(
+            "realcorpus_scan_warm_unchanged_vs_cold",
+            round(warm_s, 3),
+            round(cold_s, 3),
+            warm_s / cold_s,
+            "ratio <= 0.10",
+            warm_s / cold_s <= 0.10,
+            "s",
+            f"{what}; `scan --json .` subprocesses, no pyproject.toml (user cache folder), "
+            f"median of {repeats}, alternating with `--no-cache`; both include interpreter start",
+        )
+    )
+    return rows, ""
+
+
 def render(
     scan: dict[str, Any] | None,
     transfer: dict[str, Any] | None,
@@ -164,6 +226,8 @@ def render(
         parts += [f"bench_transfer.py produced no results: {meta['transfer_error']}", ""]
     if not keras and meta.get("keras_error"):
         parts += [f"keras_transfer.py produced no results: {meta['keras_error']}", ""]
+    if meta.get("realcorpus_error"):
+        parts += [f"Real-code corpus rows not measured: {meta['realcorpus_error']}", ""]
     parts += ["## Notes", "", notes(rows), ""]
     scaling = details.get("scaling")
     if isinstance(scaling, list) and scaling:
@@ -264,6 +328,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     code, scan_s, scan_err = run_step(scan_cmd, budget + SCAN_OVERHEAD)
     scan = load(RESULTS / "scan.json", started) if code == 0 else None
 
+    # The real-code corpus of issue 20, beside the generated one (bench_scan's `real` section
+    # measures the hand-written fixtures in tests/realcode*).
+    print("measuring the real-code corpus (bench/realcorpus.py) ...", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory(prefix="layershare-realcorpus-") as work:
+        try:
+            real_rows, real_err = realcorpus_rows(Path(work), 3 if args.quick else 5)
+        except Exception as error:  # a benchmark row that fails is reported, never fatal
+            real_rows, real_err = [], f"real-code corpus rows failed: {error!r}"
+    if scan is not None:
+        scan["rows"] = scan.get("rows", []) + real_rows
+
     after = tool_state()
     meta = {
         "tool_before": before,
@@ -278,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "transfer_s": round(transfer_s, 1),
         "keras_s": round(keras_s, 1),
         "scan_error": scan_err if scan is None else "",
+        "realcorpus_error": real_err,
         "transfer_error": transfer_err if transfer is None else "",
         "keras_error": keras_err if keras is None else "",
     }

@@ -142,9 +142,15 @@ def run(options: Options, config: Config) -> int:
         with_generated=generated,
         with_models=models,
     )
-    changes = pending.pending_changes(
-        outcome, config, force=options.force, generated=generated, models=models, tracked=tracked
-    )
+    with gc_paused():  # comparing texts and planning changes builds no cycles
+        changes = pending.pending_changes(
+            outcome,
+            config,
+            force=options.force,
+            generated=generated,
+            models=models,
+            tracked=tracked,
+        )
     if command == "check":
         code = _check(changes, config, options)
         if options.report:

@@ -223,17 +223,30 @@ def generated_files(
     cached = store.get()
     if cached is not None:
         return cached, ()
+    from codegen.emit.render import shim_keys  # jinja2: only when something is rendered
+
     with gc_paused():  # rendering builds strings and small trees: nothing for the GC to find
-        files, problems = _render_files(scan_result, config, use_cache=use_cache)
+        keys = shim_keys(
+            scan_result.plan, collection=config.collection, scope_prefix=config.scope_prefix
+        )
+        # A shim whose inputs did not change since the last render is that render's text.
+        kept = store.shims(keys) if use_cache else {}
+        files, problems = _render_files(scan_result, config, keys, kept, use_cache=use_cache)
     if not problems:
-        store.put(files)
+        store.put(files, keys)
     return files, problems
 
 
 def _render_files(
-    scan_result: Scan, config: Config, *, use_cache: bool
+    scan_result: Scan,
+    config: Config,
+    shims: dict[str, str],
+    kept: dict[str, str],
+    *,
+    use_cache: bool,
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
-    """Render and add headers (the uncached path)."""
+    """Render and add headers (the uncached path). `shims`: every shim file, in render order;
+    `kept`: the texts of those reused as they are."""
     from codegen.emit.render import RenderError, common_inputs, render, sources_line
 
     store = CommonCache(config, common_inputs(scan_result.plan), use_cache=use_cache)
@@ -245,6 +258,7 @@ def _render_files(
             scope_prefix=config.scope_prefix,
             output=config.output,
             common=common,
+            skip=kept,
         )
     except RenderError as error:
         return {}, (diagnostics.error(config.output, diagnostics.UNSAFE_NAME, str(error)),)
@@ -253,9 +267,13 @@ def _render_files(
     everything = sources_line(scan_result.plan)
     # A shim derives from its own model alone; the shared modules from every scanned file.
     shim_sources = {names.shim_file(m.shim or m.name): m.path for m in scan_result.plan.models}
-    return {
+    files = {
         path: add_header(body, shim_sources.get(path, everything)) for path, body in bodies.items()
-    }, ()
+    }
+    # The order of a render without reuse: the shared files, then every shim in plan order.
+    ordered = {path: text for path, text in files.items() if path not in shims}
+    ordered.update((path, kept[path] if path in kept else files[path]) for path in shims)
+    return ordered, ()
 
 
 def copied_sources(plan: Plan) -> list[str]:
@@ -272,21 +290,8 @@ def edited_models(
     changed: dict[str, str] = {}
     problems: list[Diagnostic] = []
     memo = AppliedMemo(config, use_cache)
-    pending: list[tuple[SourceFile, ModelEdit, str]] = []
-    package = output_package(config)
-    edits = {edit.path: edit for edit in model_edits(scan_result.plan, plan_options(config))}
-    for source in scan_result.sources:
-        if source.text is None:
-            continue
-        # What a file routes decides, not what the plan says of it: every shim of ours a file
-        # imports and the plan does not want is un-routed, also in files the plan leaves alone.
-        mentioned = shims_mentioned(source.text, package)
-        edit = edits.get(source.path) or _unrouting_edit(source.path, mentioned, package)
-        if edit is None or not (edit.routes or mentioned or edit.shim_alias in source.text):
-            continue  # nothing routed and nothing to unroute: no need to parse
-        key = memo.key(source.digest, edit)
-        if key not in memo.known:
-            pending.append((source, edit, key))
+    with gc_paused():  # edits and memo keys are small acyclic values, but there is one a file
+        pending = _unapplied(scan_result, config, memo)
     if not pending:
         memo.save()
         return changed, ()
@@ -310,6 +315,28 @@ def edited_models(
             memo.add(key)
     memo.save()
     return changed, tuple(problems)
+
+
+def _unapplied(
+    scan_result: Scan, config: Config, memo: AppliedMemo
+) -> list[tuple[SourceFile, ModelEdit, str]]:
+    """(file, edit, memo key) of every file apply must look at that the memo does not know."""
+    pending: list[tuple[SourceFile, ModelEdit, str]] = []
+    package = output_package(config)
+    edits = {edit.path: edit for edit in model_edits(scan_result.plan, plan_options(config))}
+    for source in scan_result.sources:
+        if source.text is None:
+            continue
+        # What a file routes decides, not what the plan says of it: every shim of ours a file
+        # imports and the plan does not want is un-routed, also in files the plan leaves alone.
+        mentioned = shims_mentioned(source.text, package)
+        edit = edits.get(source.path) or _unrouting_edit(source.path, mentioned, package)
+        if edit is None or not (edit.routes or mentioned or edit.shim_alias in source.text):
+            continue  # nothing routed and nothing to unroute: no need to parse
+        key = memo.key(source.digest, edit)
+        if key not in memo.known:
+            pending.append((source, edit, key))
+    return pending
 
 
 def _unrouting_edit(path: str, mentioned: Sequence[str], package: str) -> ModelEdit | None:

@@ -105,6 +105,7 @@ SLOW_MODULES: dict[str, str] = {
     "test_runtime_keras_torch.py": "Keras 3 models trained on the torch backend, in subprocesses",
     "test_warm_path.py": "a fresh interpreter per command, to see which modules it loads",
     "test_hf_copies.py": "transformers' TF model files downloaded, extracted and scanned",
+    "test_incremental.py": "random edits, each followed by warm and cold builds, checks, scans",
 }
 SLOW_TESTS: dict[str, frozenset[str]] = {
     "test_keras_route.py": frozenset(

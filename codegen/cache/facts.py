@@ -27,6 +27,7 @@ PACK_GLOB = "pack-*.bin"
 MAX_PACK_BYTES = 128 * 1024 * 1024  # least recently used entries beyond this are dropped
 STALE_TEMP_SECONDS = 3600
 
+
 class FactsCache:
     """ModuleFacts keyed by sha256(salt + digest); `directory=None` disables it. Not thread-safe."""
 

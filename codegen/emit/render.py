@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections.abc import Collection
+from dataclasses import replace
 
 from codegen import names, runtime
 from codegen.emit import shims, text
@@ -12,7 +15,14 @@ from codegen.ids import id_path
 from codegen.model import CloneClass, Model, Plan, TrunkLayer
 from codegen.names import COMMON_MODULE, shim_alias, shim_file
 
-__all__ = ["RenderError", "common_inputs", "copied_sources", "environment", "render"]
+__all__ = [
+    "RenderError",
+    "common_inputs",
+    "copied_sources",
+    "environment",
+    "render",
+    "shim_keys",
+]
 
 
 class RenderError(Exception):
@@ -45,7 +55,7 @@ class _Renderer:
             cached = self.node_sets[key] = (sharing, frozenset(sharing))
         return cached[1]
 
-    def render(self, common: str | None = None) -> dict[str, str]:
+    def render(self, common: str | None = None, skip: Collection[str] = ()) -> dict[str, str]:
         if common is None:
             common = self.common_module()
         files = {
@@ -59,12 +69,9 @@ class _Renderer:
         files[f"{COMMON_MODULE}.py"] = common
         files.update(runtime.files())  # verbatim: real, linted, tested code
         trunks = dict(self.plan.trunks)
-        by_shim: dict[str, list[Model]] = {}  # one shim a file, one object per model in it
-        for model in self.plan.models:
-            if trunks.get(model.id):
-                by_shim.setdefault(model.shim, []).append(model)
-        for name, models in by_shim.items():
-            files[shim_file(name)] = self.file_shim(name, models, trunks)
+        for name, models in _by_shim(self.plan, trunks).items():
+            if shim_file(name) not in skip:
+                files[shim_file(name)] = self.file_shim(name, models, trunks)
         return files
 
     def file_shim(
@@ -147,6 +154,41 @@ class _Renderer:
         )
 
 
+def _by_shim(plan: Plan, trunks: dict[str, tuple[TrunkLayer, ...]]) -> dict[str, list[Model]]:
+    """The models of each shim that has any trunk: one shim a file, one object per model in it."""
+    by_shim: dict[str, list[Model]] = {}
+    for model in plan.models:
+        if trunks.get(model.id):
+            by_shim.setdefault(model.shim, []).append(model)
+    return by_shim
+
+
+def shim_keys(plan: Plan, *, collection: str, scope_prefix: str) -> dict[str, str]:
+    """A digest of everything each shim's text is made from, by shim file: equal keys, equal
+    shims (with the same templates). It mirrors `file_shim`'s inputs: the shim's models whole,
+    their trunk layers whole, and each layer's trie node (its sharing models) as a digest."""
+    trunks = dict(plan.trunks)
+    nodes: dict[int, tuple[tuple[str, ...], str]] = {}  # one digest per trie node tuple
+
+    def node(sharing: tuple[str, ...]) -> str:
+        known = nodes.get(id(sharing))
+        if known is None or known[0] is not sharing:
+            digest = hashlib.sha256("\n".join(sharing).encode()).hexdigest()
+            known = nodes[id(sharing)] = (sharing, digest)
+        return known[1]
+
+    keys = {}
+    for name, models in _by_shim(plan, trunks).items():
+        digest = hashlib.sha256(repr((name, collection, scope_prefix)).encode())
+        for model in models:
+            digest.update(repr(model).encode())
+            for layer in trunks[model.id]:
+                digest.update(repr(replace(layer, shared_with=())).encode())
+                digest.update(node(layer.shared_with).encode())
+        keys[shim_file(name)] = digest.hexdigest()
+    return keys
+
+
 def _spaced(imports: tuple[str, ...], definitions: tuple[str, ...]) -> list[dict[str, str]]:
     """Each definition with the blank lines before it, as ruff wants them: two, but one between
     the imports and a first statement that is not a function or class (isort's rule)."""
@@ -225,14 +267,21 @@ def sources_line(plan: Plan) -> str:
 
 
 def render(
-    plan: Plan, *, collection: str, scope_prefix: str, output: str, common: str | None = None
+    plan: Plan,
+    *,
+    collection: str,
+    scope_prefix: str,
+    output: str,
+    common: str | None = None,
+    skip: Collection[str] = (),
 ) -> dict[str, str]:
     """Every generated file's body (without header) by path relative to the output dir.
 
-    `common` is a layers_common body rendered earlier for the same shared builders.
+    `common` is a layers_common body rendered earlier for the same shared builders; `skip`:
+    shim files the caller already holds (same `shim_keys` as when it rendered them).
     """
     renderer = _Renderer(plan, collection=collection, scope_prefix=scope_prefix, output=output)
-    return renderer.render(common)
+    return renderer.render(common, skip)
 
 
 def copied_sources(plan: Plan) -> list[str]:
