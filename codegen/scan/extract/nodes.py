@@ -122,6 +122,24 @@ def kids(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
         return node.body  # type: ignore[attr-defined,no-any-return]
     if kind is cst.Assign:
         return (*(t.target for t in node.targets), node.value)  # type: ignore[attr-defined]
+    # Statements: their parts that hold code, without the whitespace and keyword nodes.
+    if kind is cst.IndentedBlock or kind is cst.SimpleStatementSuite:
+        return node.body  # type: ignore[attr-defined,no-any-return]
+    if kind is cst.Return:
+        value = node.value  # type: ignore[attr-defined]
+        return () if value is None else (value,)
+    if kind is cst.AugAssign:
+        return (node.target, node.value)  # type: ignore[attr-defined]
+    if kind is cst.If or kind is cst.While:
+        test, body, orelse = node.test, node.body, node.orelse  # type: ignore[attr-defined]
+        return (test, body) if orelse is None else (test, body, orelse)
+    if kind is cst.Else:
+        return (node.body,)  # type: ignore[attr-defined]
+    if kind is cst.For:
+        parts = [node.target, node.iter, node.body]  # type: ignore[attr-defined]
+        return parts if node.orelse is None else [*parts, node.orelse]  # type: ignore[attr-defined]
+    if kind is cst.With:
+        return [*(item.item for item in node.items), node.body]  # type: ignore[attr-defined]
     return node.children
 
 

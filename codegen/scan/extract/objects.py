@@ -16,7 +16,7 @@ from codegen.scan import apis
 from codegen.scan.extract import relevance
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
-from codegen.scan.extract.nodes import dotted, suite
+from codegen.scan.extract.nodes import dotted, kids, suite
 
 
 class Bound(str):
@@ -195,7 +195,7 @@ def _self_calls(node: cst.ClassDef) -> frozenset[str]:
                 bound = key(current.func, self_name)
                 if bound is not None and bound.startswith("self."):
                     out.add(bound)
-            pending.extend(current.children)
+            pending.extend(kids(current))
     return frozenset(out)
 
 
@@ -337,7 +337,7 @@ def uses(node: cst.CSTNode, objects: Mapping[str, str], self_name: str | None) -
                 continue
         if kind is cst.FunctionDef or kind is cst.ClassDef or kind is cst.Lambda:
             continue
-        pending.extend(reversed(current.children))
+        pending.extend(reversed(kids(current)))
 
 
 def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> Objects:
