@@ -1,0 +1,110 @@
+"""The real corpus's last mechanisms (issue 20): layers held in lists are layers where a loop
+applies them, in list order, not where they are built."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+
+from codegen.model import Plan, SourceFile
+from codegen.plan.planner import make_plan, pair_depths
+from codegen.scan.extract import extract
+
+
+def _plan(files: dict[str, str]) -> Plan:
+    facts = []
+    for path, source in sorted(files.items()):
+        text = textwrap.dedent(source)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        facts.append(extract(SourceFile(path, path, text, digest)))
+    return make_plan(facts)
+
+
+def _depth(plan: Plan, a: str, b: str) -> int:
+    pair = (a, b) if a < b else (b, a)
+    return pair_depths(plan).get(pair, 0)
+
+
+_HELD = '''
+from tensorflow import keras
+L = keras.layers
+
+
+def first():
+    x = keras.Input((20, 8))
+    drop = L.SpatialDropout1D(0.25)
+    convs = [L.Conv1D(64, 3) for _ in range(4)]
+    heads = []
+    heads.append(L.GlobalMaxPooling1D())
+    heads.append(L.Dense(8))
+    h = drop(x)
+    hs = [conv(h) for conv in convs]
+    t = L.Concatenate()(hs)
+    for layer in heads:
+        t = layer(t)
+    return keras.Model(x, t)
+
+
+def second():
+    x = keras.Input((20, 8))
+    drop = L.SpatialDropout1D(0.25)
+    convs = [L.Conv1D(64, 3) for _ in range(4)]
+    heads = []
+    heads.append(L.GlobalAveragePooling1D())
+    heads.append(L.Dense(8))
+    h = drop(x)
+    hs = [conv(h) for conv in convs]
+    t = L.Concatenate()(hs)
+    for layer in heads:
+        t = layer(t)
+    return keras.Model(x, t)
+
+
+def third():
+    x = keras.Input((20, 8))
+    heads = []
+    heads.append(L.SpatialDropout1D(0.5))
+    heads.append(L.Dense(8))
+    for layer in heads:
+        x = layer(x)
+    return keras.Model(x, x)
+'''
+
+
+def test_layers_held_in_a_list_are_sequenced_where_a_loop_applies_them() -> None:
+    plan = _plan({"m.py": _HELD})
+    # SpatialDropout1D, the Conv1D comprehension and Concatenate come first in both (the list
+    # heads is applied last, filled by appends); then the pooling
+    # layers differ.
+    assert _depth(plan, "m.py::first", "m.py::second") == 3
+    # A different dropout rate is a different first layer: nothing shared.
+    assert _depth(plan, "m.py::first", "m.py::third") == 0
+
+
+def test_a_list_of_layers_a_call_takes_is_sequenced_there() -> None:
+    source = '''
+from tensorflow import keras
+L = keras.layers
+
+
+def stacked():
+    x = keras.Input((20, 8))
+    h = L.Conv1D(32, 3)(x)
+    steps = []
+    steps.append(L.GlobalMaxPooling1D())
+    steps.append(L.Dense(8))
+    head = keras.Sequential(steps)
+    return keras.Model(x, head(h))
+
+
+def plain():
+    x = keras.Input((20, 8))
+    h = L.Conv1D(32, 3)(x)
+    h = L.GlobalMaxPooling1D()(h)
+    return keras.Model(x, L.Dense(8)(h))
+'''
+    plan = _plan({"a.py": source})
+    sequences = {m: [t.key for t in trunk] for m, trunk in plan.trunks}
+    # The list's layers are not lost: the same trunk (Conv1D, then Dense) as the plain one.
+    assert sequences["a.py::stacked"] == sequences["a.py::plain"]
+    assert len(sequences["a.py::plain"]) == 2
