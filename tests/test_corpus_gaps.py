@@ -108,3 +108,50 @@ def plain():
     # The list's layers are not lost: the same trunk (Conv1D, then Dense) as the plain one.
     assert sequences["a.py::stacked"] == sequences["a.py::plain"]
     assert len(sequences["a.py::plain"]) == 2
+
+
+_HELD_INSTANCES = '''
+from tensorflow import keras
+L = keras.layers
+
+
+class Base:
+    def build(self):
+        x = keras.Input((8,))
+        h = self.apply(x)
+        self.model = keras.Model(x, h)
+
+    def apply(self, x):
+        raise NotImplementedError
+
+
+class Encoder(Base):
+    def apply(self, x):
+        return L.Dense(4)(L.Dense(16)(x))
+
+
+class Decoder(Base):
+    def apply(self, x):
+        return L.Dense(32)(x)
+
+
+class Joined(Base):
+    def __init__(self):
+        self._encoder = Encoder()
+        self._decoder = Decoder()
+
+    def build(self):
+        self._encoder.build()
+        self._decoder.build()
+        self.model = keras.Model(self._encoder.model.inputs, self._decoder.model.outputs)
+'''
+
+
+def test_a_method_of_an_attribute_holding_a_scanned_class_runs_as_that_class() -> None:
+    plan = _plan({"t.py": _HELD_INSTANCES})
+    sequences = {m: [t.key for t in trunk] for m, trunk in plan.trunks}
+    # Joined builds through `self._encoder.build()`: Base.build run as an Encoder (its apply),
+    # then as a Decoder; Base itself builds nothing (its hook is abstract).
+    assert "t.py::Joined.build" in sequences
+    assert _depth(plan, "t.py::Joined.build", "t.py::Encoder.build") == 2
+    assert _depth(plan, "t.py::Joined.build", "t.py::Decoder.build") == 0

@@ -313,7 +313,9 @@ class LayerWalk:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
                 continue
-            if not self.creates(target, class_ctx):
+            # Another instance's method (`self._encoder.build()`): run as that class's instance.
+            own_ctx = self.dispatch.instance(fid, call, class_ctx) or class_ctx
+            if not self.creates(target, own_ctx):
                 continue
             refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
@@ -338,12 +340,13 @@ class LayerWalk:
             if looks_into and (
                 self.composes(target, None)
                 if helper and not call.local and not method
-                else clone is None or self.composes(target, class_ctx)
+                else clone is None or self.composes(target, own_ctx)
             ):
                 enters = self.site is None and path == self.root.path and id_path(target) != path
                 if enters:  # what the helper builds, this call in the model's file builds
                     self.site = (function.qualname, call.line)
-                self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                inner = own_ctx if method else None
+                self.walk(target, static and call.static, inner, visiting)
                 if enters:
                     self.site = None
                 continue

@@ -33,6 +33,7 @@ class CallWalker(TokenWalker):
     # Layer objects already used once: a later call reuses their weights, it is no new layer.
     spent: frozenset[str] = frozenset()
     lists: frozenset[str] = frozenset()  # names bound to an empty list (objects.listed)
+    instances: Mapping[str, str] = {}  # `self.x` -> the class of this module it holds
 
     def parameters(self, node: cst.Parameters) -> None:
         if self.values is None and not self.nested_depth:
@@ -148,7 +149,14 @@ class CallWalker(TokenWalker):
             self.local_calls.append(callee_local)
             self.record_layer(callee_local, True, node, params)
         elif parts is not None:
-            if len(parts) >= 2 and parts[0] == self.self_name:
+            held = self.instances.get("self." + parts[1]) if len(parts) == 3 else None
+            if held is not None and parts[0] == self.self_name and not parts[2].startswith("__"):
+                # `self._encoder.build()`, `self._encoder = T5_Encoder(...)`: that class's method
+                # (inherited or its own), run on that instance (plan/dispatch.py).
+                qualname = f"{held}.{parts[2]}"
+                methods = self.ctx.classes.get(held, {})
+                self.record_layer(qualname, True, node, methods.get(parts[2], ()))
+            elif len(parts) >= 2 and parts[0] == self.self_name:
                 # A method the class does not define itself (inherited, resolved across modules),
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.

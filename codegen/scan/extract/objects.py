@@ -444,6 +444,27 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> Objects:
     return out
 
 
+def instances(node: cst.ClassDef, ctx: ModuleContext) -> dict[str, str]:
+    """`self.x = Other(...)` in a class's methods, Other a class of this module: the attribute
+    holds an instance of it, so `self.x.build()` runs Other's `build` (once bound, kept)."""
+    out: dict[str, str] = {}
+    for method in suite(node.body):
+        if type(method) is not cst.FunctionDef or not method.params.params:
+            continue
+        self_name = method.params.params[0].name.value
+        for statement in _straight(suite(method.body)):
+            if not _assigns_call(statement):
+                continue
+            assign = statement.body[0]  # type: ignore[attr-defined]
+            name = key(assign.targets[0].target, self_name)
+            parts = dotted(assign.value.func)
+            if name is None or not name.startswith("self.") or len(assign.targets) != 1:
+                continue
+            if parts is not None and len(parts) == 1 and parts[0] in ctx.classes:
+                out.setdefault(name, parts[0])
+    return out
+
+
 def _assigns_call(statement: cst.CSTNode) -> bool:
     """`x = f(...)`: the only statements that may bind a helper's result."""
     return (
