@@ -155,3 +155,34 @@ def test_a_method_of_an_attribute_holding_a_scanned_class_runs_as_that_class() -
     assert "t.py::Joined.build" in sequences
     assert _depth(plan, "t.py::Joined.build", "t.py::Encoder.build") == 2
     assert _depth(plan, "t.py::Joined.build", "t.py::Decoder.build") == 0
+
+
+_UNSEEN = '''
+from tensorflow import keras
+
+from outside_attention import MultiHead
+from outside_embed import TokenEmbedding
+
+
+def get_model(vocab, width):
+    x = keras.layers.Input(shape=(None,))
+    h = TokenEmbedding(vocab, width)(x)
+    h = MultiHead(4)(h)
+    return keras.models.Model(inputs=x, outputs=h)
+
+
+def transform(h):
+    return MultiHead(4)(TokenEmbedding(10, 8)(h))
+'''
+
+
+def test_a_keras_model_of_layers_the_scan_cannot_see_is_a_model_that_shares_nothing() -> None:
+    plan = _plan({"k.py": _UNSEEN})
+    ids = {m.id for m in plan.models}
+    # get_model makes its Input and a Model: a model, though no layer it shows creates a
+    # variable; transform (no Input, no Model) is none.
+    assert ids == {"k.py::get_model"}
+    model = next(m for m in plan.models if m.id == "k.py::get_model")
+    assert model.static_depth == 0
+    unseen = [d for d in plan.diagnostics if d.code == "CG230"]
+    assert unseen and all("get_model" in d.message for d in unseen)
