@@ -51,6 +51,26 @@ class Dispatch:
             return target
         return self.project.method(ctx[0], ctx[1], method) or target
 
+    def instance(self, fid: str, call: LayerCall, ctx: Ctx) -> Ctx:
+        """The class a `Class.method` call runs on when it is another instance's method
+        (`self._encoder.build()`, the scan spelling it `T5_Encoder.build`), else None."""
+        if not call.local or ctx is None:
+            return None
+        owner, _, method = call.callee.rpartition(".")
+        if not owner or "." in owner or method.startswith("__"):
+            return None
+        held = (id_path(fid), owner)
+        if held not in self.project.classes or held in self.project.mro(*ctx):
+            return None
+        return held
+
+    def inner(self, fid: str, call: LayerCall, target: str, ctx: Ctx) -> Ctx:
+        """The class `self.*()` calls resolve against inside `target`, called from `fid`."""
+        held = self.instance(fid, call, ctx)
+        if held is not None:
+            return held
+        return ctx if self.self_call(target, ctx) else None
+
     def self_call(self, target: str, ctx: Ctx) -> bool:
         """Whether `target` is a method that an instance of `ctx` runs on itself."""
         defining = defining_class(self.project, target)
@@ -73,7 +93,7 @@ class Dispatch:
             target = self.resolve(fid, call, ctx)
             if target is None or target == fid or is_driver(self.project, target):
                 continue
-            if self.creates(target, ctx if self.self_call(target, ctx) else None):
+            if self.creates(target, self.inner(fid, call, target, ctx)):
                 found = True
                 break
         self._creates[key] = found

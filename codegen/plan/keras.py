@@ -3,6 +3,7 @@ layer identified by its API and literal arguments, placed where its constructor 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from codegen.ids import id_path
@@ -112,3 +113,27 @@ def constructor_holder(
             if found is not None and found.line <= call.line <= found.end_line:
                 return found.qualname
     return None
+
+
+_INPUTS = re.compile(r"\.(placeholder|placeholder_with_default|Input)$")
+
+
+def makes_inputs(function: FunctionFacts) -> bool:
+    """Whether a function makes its own inputs (placeholders, Keras `Input`): a model does, a
+    layer function transforms the tensors it is handed."""
+    return any(_INPUTS.search(api) for api in function.api_calls)
+
+
+_MODEL = re.compile(r"(^|\.)keras\.(models\.)?Model$")
+_INPUT = re.compile(r"(^|\.)keras\.(layers\.)?Input$")
+
+
+def builds_model(function: FunctionFacts) -> bool:
+    """Whether a module-level function makes Keras `Input`s and a `Model` from them: a model,
+    even when the scan sees none of its layers create a variable (they come from packages
+    outside the scan: its trunk ends at the first such call, CG230)."""
+    return (
+        function.kind == "function"
+        and any(_INPUT.search(api) for api in function.api_calls)
+        and any(_MODEL.search(api) for api in function.api_calls)
+    )

@@ -299,9 +299,13 @@ def _other_models(
     }
     for root in found:
         walk = walks[root]
-        if all(layer.variables == 0 for layer in walk.layers):
+        entry = project.functions.get(root.entry)
+        # Built from layers the scan cannot see: a model all the same (keras.builds_model).
+        unseen = bool(walk.unresolved) and entry is not None and keras.builds_model(entry)
+        if not unseen and all(layer.variables == 0 for layer in walk.layers):
             continue  # only counters, slots or layers without variables (`Input`): no model
-        if root.kind == "function" and sum(lay.variables != 0 for lay in walk.layers) < 2:
+        few = sum(lay.variables != 0 for lay in walk.layers) < 2
+        if root.kind == "function" and few and not unseen:
             continue  # a lone helper layer (with weightless steps around it), not a model
         if root in helpers:
             continue  # one layer beside its class's other roots: a helper they (could) call

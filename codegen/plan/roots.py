@@ -71,14 +71,6 @@ def unseen(call: LayerCall, project: Project) -> bool:
     return worth_noting(call.callee, project)
 
 
-_INPUTS = re.compile(r"\.(placeholder|placeholder_with_default|Input)$")
-
-
-def makes_inputs(function: FunctionFacts) -> bool:
-    """Whether a function makes its own inputs (placeholders, Keras `Input`): a model does, a
-    layer function transforms the tensors it is handed."""
-    return any(_INPUTS.search(api) for api in function.api_calls)
-
 
 @dataclass(frozen=True)
 class Root:
@@ -154,7 +146,9 @@ def find_roots(
             continue  # constructed by other model code: a builder, a layer of that model
         roots += _class_roots(project, dispatch, (path, name), called)
     for fid, function in sorted(project.functions.items()):
-        if fid in taken or not usable(fid) or function.kind == "method":
+        if fid in taken or function.kind == "method":
+            continue
+        if not usable(fid) and (is_driver(project, fid) or not _hidden(function, project)):
             continue
         path, qualname = split_id(fid)
         # An Estimator model_fn (at module level or made by a `model_fn_builder()`): it takes
@@ -178,8 +172,9 @@ def find_roots(
     # `Input` of their own) make a module a library of layer functions (t2t's common_layers:
     # `nalu`, `td_conv`): each is a layer some model may call, none is a model.
     others = {r.path for r in roots if r.kind != "function"} | {id_path(i) for i in build_functions}
+    inputs = keras.makes_inputs
     layer_functions = [
-        r for r in roots if r.kind == "function" and not makes_inputs(project.functions[r.entry])
+        r for r in roots if r.kind == "function" and not inputs(project.functions[r.entry])
     ]
     per_path = Counter(r.path for r in layer_functions)
     library = {r.entry for r in layer_functions if per_path[r.path] > 1}
@@ -192,6 +187,11 @@ def find_roots(
         pattern = re.compile(build_pattern)
         roots = [r for r in roots if any(pattern.search(p) for p in r.qualname.split("."))]
     return roots
+
+
+def _hidden(function: FunctionFacts, project: Project) -> bool:
+    """A Keras model of layers the scan cannot see: one all the same (CG230 where they are)."""
+    return keras.builds_model(function) and any(unseen(c, project) for c in function.layer_calls)
 
 
 def _class_roots(
@@ -313,7 +313,9 @@ class LayerWalk:
                 if unseen(call, self.project):
                     self.note_unresolved(call, function)
                 continue
-            if not self.creates(target, class_ctx):
+            # Another instance's method (`self._encoder.build()`): run as that class's instance.
+            own_ctx = self.dispatch.instance(fid, call, class_ctx) or class_ctx
+            if not self.creates(target, own_ctx):
                 continue
             refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
@@ -338,12 +340,13 @@ class LayerWalk:
             if looks_into and (
                 self.composes(target, None)
                 if helper and not call.local and not method
-                else clone is None or self.composes(target, class_ctx)
+                else clone is None or self.composes(target, own_ctx)
             ):
                 enters = self.site is None and path == self.root.path and id_path(target) != path
                 if enters:  # what the helper builds, this call in the model's file builds
                     self.site = (function.qualname, call.line)
-                self.walk(target, static and call.static, class_ctx if method else None, visiting)
+                inner = own_ctx if method else None
+                self.walk(target, static and call.static, inner, visiting)
                 if enters:
                     self.site = None
                 continue

@@ -32,6 +32,8 @@ class CallWalker(TokenWalker):
     values: dict[str, str] | None = None
     # Layer objects already used once: a later call reuses their weights, it is no new layer.
     spent: frozenset[str] = frozenset()
+    lists: frozenset[str] = frozenset()  # names bound to an empty list (objects.listed)
+    instances: Mapping[str, str] = {}  # `self.x` -> the class of this module it holds
 
     def parameters(self, node: cst.Parameters) -> None:
         if self.values is None and not self.nested_depth:
@@ -65,6 +67,8 @@ class CallWalker(TokenWalker):
         func = node.func
         parts = dotted(func)  # computed once for the callee and its walk
         callee_local, callee_api, params = self.classify_callee(parts)
+        if self.objects and not self.nested_depth:
+            self.spill_lists(node)
         mark = len(self.layer_calls)
         self.renamed.append("Call")
         if type(func) is cst.Attribute:
@@ -145,7 +149,14 @@ class CallWalker(TokenWalker):
             self.local_calls.append(callee_local)
             self.record_layer(callee_local, True, node, params)
         elif parts is not None:
-            if len(parts) >= 2 and parts[0] == self.self_name:
+            held = self.instances.get("self." + parts[1]) if len(parts) == 3 else None
+            if held is not None and parts[0] == self.self_name and not parts[2].startswith("__"):
+                # `self._encoder.build()`, `self._encoder = T5_Encoder(...)`: that class's method
+                # (inherited or its own), run on that instance (plan/dispatch.py).
+                qualname = f"{held}.{parts[2]}"
+                methods = self.ctx.classes.get(held, {})
+                self.record_layer(qualname, True, node, methods.get(parts[2], ()))
+            elif len(parts) >= 2 and parts[0] == self.self_name:
                 # A method the class does not define itself (inherited, resolved across modules),
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
@@ -204,6 +215,10 @@ class CallWalker(TokenWalker):
         bound = objects.key(node.iter, self.self_name) if self.objects else None
         held = self.objects.get(bound) if bound is not None else None
         super().for_loop(node)
+        if isinstance(held, objects.Listed) and not self.nested_depth and bound in self.objects:
+            # A loop over layers held in a list: each one's first call is here, in list order.
+            self.apply_list(bound, held)
+            return
         if (
             isinstance(held, objects.Bound)
             and held.collection
@@ -221,6 +236,46 @@ class CallWalker(TokenWalker):
             static = self.dynamic == 0
             args: list[tuple[str, str]] = [("layers", str(held))]  # facts hold plain strings
             self.layer_calls.append((held.collection, False, args, [], [], first, static, []))
+
+    def held_list(self, statement: cst.CSTNode, made: int, calls: int) -> bool:
+        """Whether the statement builds or fills a list of layer objects (objects.listed): they
+        are layers where a loop applies them, not here."""
+        small = statement.body[0] if type(statement) is cst.SimpleStatementLine else None
+        if type(small) is cst.Assign and type(small.value) is cst.List and not small.value.elements:
+            name = objects.key(small.targets[0].target, self.self_name)
+            if name is not None and len(small.targets) == 1:
+                self.lists = self.lists | {name}  # a list that appended layers may fill
+            return False
+        if len(self.layer_calls) == calls:
+            return False
+        found = objects.listed(
+            statement, self.ctx, self.self_name, self.objects, self.literal_values(), self.lists
+        )
+        if found is None:
+            return False
+        if any(not objects.is_object_api(api) for api, *_ in self.creations[made:]):
+            return False  # it also creates variables of its own
+        self.objects[found[0]] = found[1]
+        del self.creations[made:]
+        for index in range(calls, len(self.layer_calls)):
+            self.layer_calls[index] = ("", False, [], [], [], self.layer_calls[index][5], False, [])
+        return True
+
+    def spill_lists(self, node: cst.Call) -> None:
+        """A call that takes a list of layer objects (`Sequential(xs)`): their layers are here."""
+        for arg in node.args:
+            bound = objects.key(arg.value, self.self_name)
+            held = self.objects.get(bound) if bound is not None else None
+            if isinstance(held, objects.Listed):
+                self.apply_list(bound, held)  # type: ignore[arg-type]
+
+    def apply_list(self, bound: str, held: objects.Listed) -> None:
+        """A list of layer objects applied: each one's first call is here, in list order."""
+        self.object_use(bound)
+        self.objects.pop(bound)
+        self.spent = self.spent | {bound}
+        for made in held.members:
+            self.object_layer(made.call, made)
 
     def object_layer(self, node: cst.Call, signature: str) -> None:
         """The layer a bound object's first call makes: a Keras layer is its constructor's API

@@ -74,6 +74,7 @@ class Extractor:
         self.module_code: FunctionFacts | None = None
         self.assumed: tuple[tuple[str, str], ...] = ()
         self.class_objects: dict[str, objects.Objects] = {}  # class -> its `self.x` objects
+        self.class_instances: dict[str, dict[str, str]] = {}  # class -> `self.x` -> class
         self.targets: list[relevance.Target] = []  # functions with parameters, for relevance
 
     def run(self) -> None:
@@ -133,6 +134,7 @@ class Extractor:
                         )
                     )
                 self.class_objects[qualname] = objects.class_objects(statement, self.ctx)
+                self.class_instances[qualname] = objects.instances(statement, self.ctx)
                 self.collect_functions(
                     suite(statement.body),
                     prefix=qualname + ".",
@@ -175,6 +177,7 @@ class Extractor:
             self.targets.append(relevance.Target(node, qualname, params, class_name, self_name))
         if is_method and class_name is not None:
             walker.objects = dict(self.class_objects.get(class_name, {}))
+            walker.instances = self.class_instances.get(class_name, {})
         for decorator, spelled in zip(node.decorators, decorators, strict=True):
             if names.routing_kind(spelled) is None:  # our own decorators never make copies differ
                 self.decorator(walker, decorator.decorator)

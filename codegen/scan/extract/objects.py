@@ -49,6 +49,19 @@ class Bound(str):
         return made
 
 
+class Listed(str):
+    """A list of different layer objects built one by one (`xs = []; xs.append(Dropout(0.2))`,
+    `xs = [KMax(), Flatten()]`, in a function's own names): its layers appear, in order, where a
+    loop applies them, or where a call takes the list (`Sequential(xs)`)."""
+
+    members: tuple[Bound, ...]
+
+    def __new__(cls, members: tuple[Bound, ...]) -> Listed:
+        made = super().__new__(cls, "[" + ",".join(members) + "]")
+        made.members = members
+        return made
+
+
 # Bound name ("cell", "self.proj") -> the object's signature.
 Objects = dict[str, str]
 
@@ -136,6 +149,78 @@ def binding(
         # built is the layer, unless the class keeps it to call it (then its first call is).
         return None
     return name, Bound(signature(value, ctx, self_name, objects, known), value, known)
+
+
+def member(
+    value: cst.BaseExpression,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str],
+) -> Bound | None:
+    """A layer object built to be held in a list: a Keras layer, or a layer class the call
+    names (of this module or an import outside the libraries); None for anything else."""
+    value = unmarked(value)
+    if type(value) is not cst.Call:
+        return None
+    parts = dotted(value.func)
+    if not parts:
+        return None
+    api = ctx.resolve_final(parts)
+    text = signature(value, ctx, self_name, objects, values)
+    if api is not None and (api in ctx.layer_classes or apis.is_keras_layer(api)):
+        return Bound(text, value, values)
+    builder = _helper(parts, ctx)
+    if builder and parts[-1][:1].isupper():
+        return Bound(text, value, values, builder=builder)
+    return None
+
+
+def listed(
+    statement: cst.CSTNode,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str],
+    lists: frozenset[str],
+) -> tuple[str, Listed] | None:
+    """(name, list) when the statement builds a list of layer objects (`xs = [A(), B()]`) or
+    appends one to a list of them or to an empty list `lists` holds (`xs.append(Dense(8))`)."""
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if type(small) is cst.Assign and len(small.targets) == 1:
+        name = key(small.targets[0].target, self_name)
+        value = small.value
+        if name is None or name.startswith("self.") or type(value) not in (cst.List, cst.Tuple):
+            return None
+        if not value.elements:  # type: ignore[attr-defined]
+            return None
+        if collection_api(value, ctx) is not None:
+            return None  # layers built together: one layer, matched as a whole (binding)
+        elements = value.elements  # type: ignore[attr-defined]
+        if any(type(e) is cst.StarredElement for e in elements):
+            return None
+        found = [member(e.value, ctx, self_name, objects, values) for e in elements]
+        if any(m is None for m in found):
+            return None
+        return name, Listed(tuple(found))  # type: ignore[arg-type]
+    if type(small) is not cst.Expr or type(small.value) is not cst.Call:
+        return None
+    call = small.value
+    func = call.func
+    if type(func) is not cst.Attribute or func.attr.value != "append" or len(call.args) != 1:
+        return None
+    name = key(func.value, self_name)
+    held = objects.get(name) if name is not None else None
+    if name is None or name.startswith("self."):
+        return None
+    if not (isinstance(held, Listed) or (held is None and name in lists)):
+        return None
+    made = member(call.args[0].value, ctx, self_name, objects, values)
+    if made is None or call.args[0].keyword is not None or call.args[0].star:
+        return None
+    return name, Listed((*(held.members if isinstance(held, Listed) else ()), made))
 
 
 def unmarked(value: cst.BaseExpression) -> cst.BaseExpression:
@@ -356,6 +441,27 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> Objects:
             found = binding(statement, ctx, self_name, out, values, called or frozenset())
             if found is not None and found[0].startswith("self."):
                 out.setdefault(found[0], found[1])
+    return out
+
+
+def instances(node: cst.ClassDef, ctx: ModuleContext) -> dict[str, str]:
+    """`self.x = Other(...)` in a class's methods, Other a class of this module: the attribute
+    holds an instance of it, so `self.x.build()` runs Other's `build` (once bound, kept)."""
+    out: dict[str, str] = {}
+    for method in suite(node.body):
+        if type(method) is not cst.FunctionDef or not method.params.params:
+            continue
+        self_name = method.params.params[0].name.value
+        for statement in _straight(suite(method.body)):
+            if not _assigns_call(statement):
+                continue
+            assign = statement.body[0]  # type: ignore[attr-defined]
+            name = key(assign.targets[0].target, self_name)
+            parts = dotted(assign.value.func)
+            if name is None or not name.startswith("self.") or len(assign.targets) != 1:
+                continue
+            if parts is not None and len(parts) == 1 and parts[0] in ctx.classes:
+                out.setdefault(name, parts[0])
     return out
 
 

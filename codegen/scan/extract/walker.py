@@ -154,6 +154,8 @@ class FunctionWalker(CallWalker):
     def layer_object(self, statement: cst.CSTNode, made: int, calls: int) -> bool:
         """Whether the statement only built a layer object (not a layer: it creates nothing
         yet); then its object is bound for the statements that use it."""
+        if self.held_list(statement, made, calls):
+            return True
         if (
             len(self.creations) == made
             and not self.objects
