@@ -18,6 +18,7 @@ from libcst.helpers import get_full_name_for_node
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from codegen import diagnostics, names
+from codegen.apply.marks import MarkTargets
 from codegen.model import Diagnostic, LayerMark, ModelEdit
 
 _Spot = tuple[str, int]  # (model, position): what one mark says
@@ -88,26 +89,13 @@ class _Candidate:
     name: str
 
 
-class _Targets(cst.CSTVisitor):
+class _Targets(MarkTargets):
     """Read-only: the constructor call each wanted mark wraps, found by function and line."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
     def __init__(self, alias: str, wanted: Sequence[LayerMark]) -> None:
-        super().__init__()
-        self.alias = alias
-        self.by_function: dict[str, list[LayerMark]] = {}
-        for mark in wanted:
-            self.by_function.setdefault(mark.function, []).append(mark)
+        super().__init__(alias, wanted)
         self.found: dict[LayerMark, list[cst.Call]] = {}
-        self._stack: list[str] = []
         self._calls: list[list[_Candidate]] = []
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._stack.append(node.name.value)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._stack.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._stack.append(node.name.value)

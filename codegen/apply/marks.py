@@ -101,8 +101,9 @@ def _body(node: cst.BaseCompoundStatement) -> Sequence[cst.BaseStatement] | None
     return body.body if isinstance(body, cst.IndentedBlock) else None
 
 
-class _Targets(cst.CSTVisitor):
-    """Read-only: where each wanted mark goes (an existing `with`, or a new one in a block)."""
+class MarkTargets(cst.CSTVisitor):
+    """Read-only: the wanted marks by the function (qualified name) they belong in, and the
+    qualified name of where the walk is; each kind of mark finds its own spots."""
 
     METADATA_DEPENDENCIES = (PositionProvider,)
 
@@ -112,10 +113,6 @@ class _Targets(cst.CSTVisitor):
         self.by_function: dict[str, list[LayerMark]] = {}
         for mark in wanted:
             self.by_function.setdefault(mark.function, []).append(mark)
-        self.items: dict[int, list[_Spot]] = {}  # id(With) -> marks it must hold, in order
-        self.wraps: dict[int, list[_Wrap]] = {}  # id(IndentedBlock) -> new withs in it
-        self.columns: dict[int, int] = {}  # id(With) -> the column its `with` starts at
-        self.placed: set[LayerMark] = set()
         self._stack: list[str] = []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -123,6 +120,17 @@ class _Targets(cst.CSTVisitor):
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._stack.pop()
+
+
+class _Targets(MarkTargets):
+    """Read-only: where each wanted mark goes (an existing `with`, or a new one in a block)."""
+
+    def __init__(self, alias: str, wanted: Sequence[LayerMark]) -> None:
+        super().__init__(alias, wanted)
+        self.items: dict[int, list[_Spot]] = {}  # id(With) -> marks it must hold, in order
+        self.wraps: dict[int, list[_Wrap]] = {}  # id(IndentedBlock) -> new withs in it
+        self.columns: dict[int, int] = {}  # id(With) -> the column its `with` starts at
+        self.placed: set[LayerMark] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._stack.append(node.name.value)

@@ -251,6 +251,12 @@ class CallWalker(TokenWalker):
         found = objects.listed(
             statement, self.ctx, self.self_name, self.objects, self.literal_values(), self.lists
         )
+        return self.bind_object(found, made, calls)
+
+    def bind_object(self, found: tuple[str, str] | None, made: int, calls: int) -> bool:
+        """Bind a statement's layer object (`found`: its key and identity) for the statements
+        that use it, unless it also creates variables of its own: what the statement recorded as
+        creations and layer calls since `made` and `calls` is then no layer here."""
         if found is None:
             return False
         if any(not objects.is_object_api(api) for api, *_ in self.creations[made:]):

@@ -167,15 +167,7 @@ class FunctionWalker(CallWalker):
         found = objects.binding(
             statement, self.ctx, self.self_name, self.objects, self.literal_values()
         )
-        if found is None:
-            return False
-        if any(not objects.is_object_api(api) for api, *_ in self.creations[made:]):
-            return False  # it also creates variables of its own
-        self.objects[found[0]] = found[1]
-        del self.creations[made:]
-        for index in range(calls, len(self.layer_calls)):
-            self.layer_calls[index] = ("", False, [], [], [], self.layer_calls[index][5], False, [])
-        return True
+        return self.bind_object(found, made, calls)
 
 
 def _statements(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
