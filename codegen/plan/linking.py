@@ -7,7 +7,7 @@ free name in a module with non-library star imports) is looked up in each star-i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.model import ClassFacts, FunctionFacts, ModuleFacts
@@ -83,12 +83,7 @@ class Project:
         Encoder`, `bb = pkg.backbone`) are followed to their definition, to any depth."""
         if dotted.startswith("*."):
             return self._through_stars(dotted[2:], importer, set())
-        level = len(dotted) - len(dotted.lstrip("."))
-        parts = dotted[level:].split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            path = self.module_path("." * level + ".".join(parts[:cut]), importer)
-            if path is None:
-                continue
+        for path, parts, cut in self._module_splits(dotted, importer):
             name = parts[cut]
             if name in self.top_level.get(path, ()):
                 return path, ".".join(parts[cut:])
@@ -142,13 +137,18 @@ class Project:
             for base in self.classes[cls].bases
         )
 
-    def _library_name(self, dotted: str, importer: str, seen: frozenset[str]) -> str | None:
+    def _module_splits(self, dotted: str, importer: str) -> Iterator[tuple[str, list[str], int]]:
+        """Each way a dotted name splits into a scanned module and a name in it, the longest
+        module first: (its path, the name's parts, where the name starts)."""
         level = len(dotted) - len(dotted.lstrip("."))
         parts = dotted[level:].split(".")
         for cut in range(len(parts) - 1, 0, -1):
             path = self.module_path("." * level + ".".join(parts[:cut]), importer)
-            if path is None:
-                continue
+            if path is not None:
+                yield path, parts, cut
+
+    def _library_name(self, dotted: str, importer: str, seen: frozenset[str]) -> str | None:
+        for path, parts, cut in self._module_splits(dotted, importer):
             name, step = parts[cut], f"{path}:{parts[cut]}"
             bound = self.bindings(path).get(name)
             if name in self.top_level.get(path, ()) or bound is None or step in seen:
