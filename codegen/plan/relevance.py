@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from codegen.model import FunctionFacts, LayerCall
 from codegen.scan import apis
-from codegen.scan.extract.relevance import NO_VARIABLE_KEYWORDS
+from codegen.scan.apis import NO_VARIABLE_KEYWORDS
 
 
 def library_deciding(call: LayerCall) -> LayerCall:

@@ -227,6 +227,9 @@ def _hub_layer(dotted: str) -> bool:
     return leaf[:1].isupper() and (parts[-1] == "from_preset" or len(parts) == 3)
 
 
+# Keywords of library layers that never change the variables they create.
+NO_VARIABLE_KEYWORDS = frozenset({"mask_zero", "input_length"})
+
 # Keyword arguments whose string value is a variable or scope name, never a hyperparameter.
 NAME_KEYWORDS = frozenset(
     {"name", "scope", "name_or_scope", "default_name", "variable_scope", "var_name", "scope_name"}

@@ -13,7 +13,6 @@ import libcst as cst
 
 from codegen import names
 from codegen.scan import apis
-from codegen.scan.extract import relevance
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
 from codegen.scan.extract.nodes import dotted, kids, suite
@@ -404,7 +403,7 @@ def _no_variables(arg: cst.Arg, api: str) -> bool:
     if arg.keyword is None or not apis.is_library(api):
         return False
     keyword = arg.keyword.value
-    return keyword in apis.NAME_KEYWORDS or keyword in relevance.NO_VARIABLE_KEYWORDS
+    return keyword in apis.NAME_KEYWORDS or keyword in apis.NO_VARIABLE_KEYWORDS
 
 
 def uses(node: cst.CSTNode, objects: Mapping[str, str], self_name: str | None) -> Iterator[str]:

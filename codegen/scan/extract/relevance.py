@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from codegen.scan import apis
+from codegen.scan.apis import NO_VARIABLE_KEYWORDS
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.nodes import dotted, kids
 
-# Keywords of library layers that never change the variables they create.
-NO_VARIABLE_KEYWORDS = frozenset({"mask_zero", "input_length"})
 # Keywords that never change what a call creates or the shape of what it returns.
 _VALUE_ONLY_KEYWORDS = NO_VARIABLE_KEYWORDS | frozenset(
     {"name", "rate", "keep_prob", "training", "is_training", "seed"}
