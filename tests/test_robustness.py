@@ -159,7 +159,10 @@ def test_symlink_loop_is_a_warning_and_every_model_is_scanned_once(
     assert code == 0, err
     report = json.loads(out)
     paths = [item["path"] for item in report["files"]]
-    assert sorted(paths) == sorted(f"models/{p.name}" for p in MODELS.glob("*.py"))
+    # every model, in models/ and its subfolders (keras_family/), once: none through a loop
+    assert sorted(paths) == sorted(
+        f"models/{p.relative_to(MODELS).as_posix()}" for p in MODELS.rglob("*.py")
+    )
     assert any(d["code"] == "CG105" and d["severity"] == "warning" for d in report["diagnostics"])
     outside = snapshot(project.parent, skip=("project/generated",))
     code, _, err = run(project, capsys, "emit")
