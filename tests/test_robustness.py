@@ -136,6 +136,14 @@ def assert_valid_generated(root: Path, output: str = "generated") -> dict[str, b
     return files
 
 
+# The runtime's model transfer classes (one a family) a shim names each of its models in.
+MODEL_TRANSFERS = {
+    name
+    for text in runtime.files().values()
+    for name in re.findall(r"^class (\w*ModelTransfer)\b", text, flags=re.M)
+}
+
+
 def model_copy(name: str, *, vocab: int = 20000) -> str:
     """sentiment.py as its author wrote it (no routing), optionally with another vocabulary size."""
     text = (MODELS / "sentiment.py").read_text("utf-8")
@@ -291,7 +299,8 @@ def test_model_names_that_collide_are_keywords_or_odd_get_distinct_safe_shims(
         module = shim_name.removesuffix(".py")
         assert module.isidentifier() and "/" not in shim_name, shim_name
         # A build function's shim says `MODEL = 'path::qualname'`; a file shim (a class model,
-        # a model_fn) names each model in its `_runtime.ModelTransfer('path::Root', ...)`.
+        # a model_fn, a Keras model) names each model in its family's model transfer:
+        # `_runtime.ModelTransfer('path::Root', ...)` or `_runtime.KerasModelTransfer(...)`.
         found = [
             node.value.value
             if isinstance(node, ast.Assign)
@@ -304,7 +313,7 @@ def test_model_names_that_collide_are_keywords_or_odd_get_distinct_safe_shims(
             )
             or (
                 isinstance(node, ast.Call)
-                and getattr(node.func, "attr", None) == "ModelTransfer"
+                and getattr(node.func, "attr", None) in MODEL_TRANSFERS
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             )
