@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,6 +57,50 @@ def synced_copy_of_models(root: Path) -> Iterator[Path]:
             del sys.modules[name]
         sys.modules.update(saved)  # type: ignore[arg-type]
         monkey.undo()
+
+
+@contextlib.contextmanager
+def synced_fixture_tree(
+    source: Path, root: Path, *, packages: tuple[str, ...] = ("generated",), on_path: bool = False
+) -> Iterator[Path]:
+    """A fixture tree of models copied to `root/models` and routed by the real `codegen sync`
+    (twice: the second writes nothing), `check` clean, then importable from `root` (and from
+    `root/models` with `on_path`); the modules of `packages` are imported afresh from there and
+    the previous ones put back afterwards."""
+    from codegen.cli import main
+
+    shutil.copytree(source, root / "models")
+    monkey = pytest.MonkeyPatch()
+    monkey.chdir(root)
+    try:
+        assert main(["sync", "--no-cache"]) == 1  # wrote generated/ and routed the models
+        assert main(["sync", "--no-cache"]) == 0
+        assert main(["check", "--no-cache"]) == 0
+    finally:
+        monkey.undo()
+    ours = [n for n in sys.modules if n.split(".")[0] in packages]
+    saved = {n: sys.modules.pop(n) for n in ours}
+    paths = [str(root), str(root / "models")] if on_path else [str(root)]
+    sys.path[:0] = paths
+    try:
+        yield root
+    finally:
+        for path in paths:
+            sys.path.remove(path)
+        for name in [n for n in sys.modules if n.split(".")[0] in packages]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def load_model_file(project: Path, stem: str, prefix: str) -> ModuleType:
+    """Import `project/models/<stem>.py` by path, as `<prefix>_<stem>` (models/ is no package)."""
+    spec = importlib.util.spec_from_file_location(
+        f"{prefix}_{stem}", project / "models" / f"{stem}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def sigkill_when(

@@ -12,14 +12,13 @@ moves, the heads and optimizer slots keep their fresh values.
 from __future__ import annotations
 
 import importlib
-import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import load_model_file, synced_fixture_tree
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
@@ -32,30 +31,9 @@ _OURS = ("generated", "encoder", "helpers")  # modules the tree's imports bind
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The fixture tree routed by the real `codegen sync`, importable as users import it."""
-    from codegen.cli import main
-
     root = tmp_path_factory.mktemp("backbone_e2e")
-    shutil.copytree(FIXTURES, root / "models")
-    monkey = pytest.MonkeyPatch()
-    monkey.chdir(root)
-    try:
-        assert main(["sync", "--no-cache"]) == 1  # wrote generated/ and routed the models
-        assert main(["sync", "--no-cache"]) == 0
-        assert main(["check", "--no-cache"]) == 0
-    finally:
-        monkey.undo()
-    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] in _OURS}
-    for name in saved:
-        del sys.modules[name]
-    sys.path[:0] = [str(root), str(root / "models")]
-    try:
+    with synced_fixture_tree(FIXTURES, root, packages=_OURS, on_path=True):
         yield root
-    finally:
-        sys.path.remove(str(root))
-        sys.path.remove(str(root / "models"))
-        for name in [n for n in sys.modules if n.split(".")[0] in _OURS]:
-            del sys.modules[name]
-        sys.modules.update(saved)
 
 
 def added_lines(project: Path, relative: str) -> list[str]:
@@ -65,11 +43,7 @@ def added_lines(project: Path, relative: str) -> list[str]:
 
 
 def load(project: Path, stem: str) -> ModuleType:
-    path = project / "models" / f"{stem}.py"
-    spec = importlib.util.spec_from_file_location(f"backbone_{stem}", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_model_file(project, stem, "backbone")
 
 
 def shim(stem: str) -> ModuleType:

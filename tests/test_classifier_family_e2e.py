@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import load_model_file, synced_fixture_tree
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
@@ -26,38 +25,12 @@ SEQ, CLASSES, VOCAB, EMB = 10, 3, 40, 8
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The family as users write it, routed by the real `codegen sync`."""
-    from codegen.cli import main
-
-    root = tmp_path_factory.mktemp("family")
-    shutil.copytree(FAMILY, root / "models")
-    monkey = pytest.MonkeyPatch()
-    monkey.chdir(root)
-    try:
-        assert main(["sync", "--no-cache"]) == 1  # wrote generated/ and routed the models
-        assert main(["sync", "--no-cache"]) == 0
-        assert main(["check", "--no-cache"]) == 0
-    finally:
-        monkey.undo()
-    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "generated"}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(root))
-    try:
+    with synced_fixture_tree(FAMILY, tmp_path_factory.mktemp("family")) as root:
         yield root
-    finally:
-        sys.path.remove(str(root))
-        for name in [n for n in sys.modules if n.split(".")[0] == "generated"]:
-            del sys.modules[name]
-        sys.modules.update(saved)
 
 
 def load(project: Path, stem: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"family_{stem}", project / "models" / f"{stem}.py"
-    )
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_model_file(project, stem, "family")
 
 
 def shim(stem: str) -> ModuleType:

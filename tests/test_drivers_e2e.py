@@ -9,14 +9,13 @@ other restores exactly the shared embedding.
 from __future__ import annotations
 
 import importlib
-import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import load_model_file, synced_fixture_tree
 
 tf = pytest.importorskip("tensorflow")
 v1 = tf.compat.v1
@@ -28,36 +27,12 @@ VOCAB, DIM, TAGS, SEQ = 30, 6, 4, 5
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The fixture tree routed by the real `codegen sync`, importable."""
-    from codegen.cli import main
-
-    root = tmp_path_factory.mktemp("drivers_e2e")
-    shutil.copytree(FIXTURES, root / "models")
-    monkey = pytest.MonkeyPatch()
-    monkey.chdir(root)
-    try:
-        assert main(["sync", "--no-cache"]) == 1
-        assert main(["check", "--no-cache"]) == 0
-    finally:
-        monkey.undo()
-    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] == "generated"}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(root))
-    try:
+    with synced_fixture_tree(FIXTURES, tmp_path_factory.mktemp("drivers_e2e")) as root:
         yield root
-    finally:
-        sys.path.remove(str(root))
-        for name in [n for n in sys.modules if n.split(".")[0] == "generated"]:
-            del sys.modules[name]
-        sys.modules.update(saved)
 
 
 def load(project: Path, stem: str) -> ModuleType:
-    path = project / "models" / f"{stem}.py"
-    spec = importlib.util.spec_from_file_location(f"drivers_{stem}", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_model_file(project, stem, "drivers")
 
 
 def values(session: object, graph: object) -> dict[str, np.ndarray]:
