@@ -35,11 +35,6 @@ def value(text: str, default: Any = _MISSING) -> Any:
     return default
 
 
-def is_literal(text: str | None) -> bool:
-    """True for the source text of a literal; None (no value at all) counts as one."""
-    return text is None or _evaluate(text)[0]
-
-
 @functools.lru_cache(maxsize=8192)
 def canonical(text: str) -> str:
     """The value's repr, one spelling per value (2e-2 and 0.02); the text itself if no literal."""

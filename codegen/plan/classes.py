@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -264,8 +264,3 @@ def _class_near_miss(
     if not reasons or len(reasons) > MAX_METHODS_APART:
         return None
     return NearMiss(a, b, "class differs: " + "; ".join(reasons), "\n".join(diffs))
-
-
-def member_classes(clones: Sequence[CloneClass]) -> dict[str, CloneClass]:
-    """Class id -> its clone class."""
-    return {m: c for c in clones for m in c.members}

@@ -202,17 +202,6 @@ class Project:
                 return found
         return None
 
-    def star_binding(self, name: str, importer: str) -> str | None:
-        """What a star-imported scanned module binds `name` to (its alias target), if any."""
-        module = self.modules.get(importer)
-        for star in module.star_imports if module is not None else ():
-            path = self.module_path(star, importer)
-            if path is not None:
-                aliases = dict(self.modules[path].aliases)
-                if name in aliases:
-                    return aliases[name]
-        return None
-
     # -- classes and callables ------------------------------------------------------------
     def callable_id(self, path: str, name: str) -> str | None:
         """Function id run when `name` (top-level in `path`) is called: a function, or a class's
@@ -271,16 +260,6 @@ class Project:
             if method in self.classes[(cpath, cname)].methods:
                 return function_id(cpath, f"{cname}.{method}")
         return None
-
-    def subclassed(self) -> set[tuple[str, str]]:
-        """Classes some other scanned class derives from."""
-        out: set[tuple[str, str]] = set()
-        for (path, _), cls in self.classes.items():
-            for base in cls.bases:
-                located = self.resolve_class(base, path)
-                if located is not None:
-                    out.add(located)
-        return out
 
     def callee(
         self, fid: str, callee: str, local: bool, class_ctx: tuple[str, str] | None
