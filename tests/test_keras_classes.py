@@ -202,3 +202,15 @@ def test_a_layer_class_without_a_constructor_is_still_a_layer() -> None:
     assert depth(plan, f"{a}::build_model", f"{c}::build_model") == 1  # not past Gate
     reasons = {(n.a, n.b): n.reason for n in plan.near_misses}
     assert "16 vs 32" in reasons[(f"{a}::Gate", f"{c}::Gate")]
+
+
+def test_sibling_classes_with_an_inherited_constructor_are_two_layers() -> None:
+    """`Relu(8)` and `Tanh(8)` both run `Base.__init__` (imported from another module): the layer
+    is the class constructed, not the class whose constructor runs. Were it the base, the two
+    would share one key, and a restore would move Relu's weight into Tanh's (same shape)."""
+    plan = scanned("siblings")
+    a, b, c = (f"models/{stem}.py::build_model" for stem in "abc")
+    assert [layer.label for layer in layers(plan, a)][1] == "Relu"
+    assert [layer.label for layer in layers(plan, b)][1] == "Tanh"
+    assert depth(plan, a, b) == 1  # the Embedding only
+    assert depth(plan, a, c) == 3  # the same class in both: shared, and the Dense after it

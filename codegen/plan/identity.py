@@ -117,13 +117,18 @@ def builder_identity(
     prints: Fingerprints,
     classes: dict[str, CloneClass],
     functions: dict[str, FunctionFacts],
+    constructed: str | None = None,
 ) -> tuple[str, str, str, tuple[str, ...]]:
     """(callee, label, identity hash, canonical params) of a call of the builder `target`: its
     clone class when it has copies, else the definition itself (identity, not a clone), so every
     model reaching that very definition gets the same layer. A Keras layer class used as a
     layer (`ConvBlock(64)`) is identified as a whole class: its class's clone class, else the
-    class itself."""
+    class itself. `constructed`: the class the call constructs, which decides over the class
+    whose constructor `target` is when that constructor is inherited (two subclasses of one base
+    are two layers)."""
     whole = _keras_class(target, prints)
+    if whole is not None and constructed is not None and constructed in prints.class_identity:
+        whole = constructed
     if whole is not None:
         clone_id = prints.class_clone_of.get(whole)
         if clone_id is None:

@@ -261,6 +261,20 @@ class Project:
                 return function_id(cpath, f"{cname}.{method}")
         return None
 
+    def constructed_class(self, fid: str, callee: str, local: bool) -> str | None:
+        """The class id (`path::Class`) a layer call in `fid` constructs, or None: the class
+        itself, also when its constructor is inherited (`Relu(8)` runs `Base.__init__`)."""
+        if not local and (
+            apis.is_library(callee) or callee.startswith(("self.", "super.", "param."))
+        ):
+            return None
+        path = self.path_of.get(fid) or id_path(fid)
+        if local:
+            owner = callee[: -len(".__init__")] if callee.endswith(".__init__") else callee
+            return function_id(path, owner) if (path, owner) in self.classes else None
+        located = self.target(callee, path)
+        return function_id(*located) if located is not None and located in self.classes else None
+
     def callee(
         self, fid: str, callee: str, local: bool, class_ctx: tuple[str, str] | None
     ) -> str | None:

@@ -222,10 +222,10 @@ def _identify(
     project: Project,
 ) -> _Identity | None:
     """What a layer call of build function `fid` is, or None: no layer."""
+    constructed = project.constructed_class(fid, call.callee, call.local)
     if call.local:
-        return _builder_identity(
-            function_id(module.path, call.callee), module.path, prints, classes, project
-        )
+        local = function_id(module.path, call.callee)
+        return _builder_identity(local, module.path, prints, classes, project, constructed)
     if apis.creates_variables(call.callee) or apis.is_keras_layer(call.callee):
         return _Identity(call.callee, apis.short_label(call.callee), call.callee, None, ())
     module_path, _, name = call.callee.rpartition(".")
@@ -244,7 +244,7 @@ def _identify(
     target = project.callee(fid, call.callee, False, None)
     if target is None:
         return None
-    return _builder_identity(target, module.path, prints, classes, project)
+    return _builder_identity(target, module.path, prints, classes, project, constructed)
 
 
 def _builder_identity(
@@ -253,12 +253,16 @@ def _builder_identity(
     prints: Fingerprints,
     classes: dict[str, CloneClass],
     project: Project,
+    constructed: str | None = None,
 ) -> _Identity | None:
-    """A call of the builder `target` (a function id), from a build function in `model_path`."""
+    """A call of the builder `target` (a function id) constructing class `constructed` (if any),
+    from a build function in `model_path`."""
     if target not in prints.creates:
         return None
     path, qualname = split_id(target)
-    callee, label, identity, params = builder_identity(target, prints, classes, project.functions)
+    callee, label, identity, params = builder_identity(
+        target, prints, classes, project.functions, constructed
+    )
     builder_path = "" if path == model_path else path
     return _Identity(callee, label, identity, qualname, params, builder_path, target)
 
@@ -435,12 +439,8 @@ def _model_names(paths: Sequence[str]) -> dict[str, str]:
     taken: set[str] = {COMMON_MODULE.removesuffix("_common"), COMMON_MODULE}
     for path in sorted(paths):
         stem = path.rsplit("/", 1)[-1].removesuffix(".py")
-        base = (
-            re.sub(r"\W+", "_", stem.encode("ascii", "ignore").decode() or "model")
-            .strip("_")
-            .lower()
-        )
-        base = base or "model"
+        plain = stem.encode("ascii", "ignore").decode() or "model"
+        base = re.sub(r"\W+", "_", plain).strip("_").lower() or "model"
         if base[0].isdigit():
             base = "m_" + base
         if keyword.iskeyword(base) or keyword.issoftkeyword(base) or base in {"__init__", "init"}:

@@ -71,7 +71,6 @@ def unseen(call: LayerCall, project: Project) -> bool:
     return worth_noting(call.callee, project)
 
 
-
 @dataclass(frozen=True)
 class Root:
     """Where one model is built."""
@@ -467,8 +466,11 @@ class LayerWalk:
         weightless: bool = False,
     ) -> None:
         tpath, qualname = split_id(target)
+        constructed = self.project.constructed_class(
+            function_id(path, function.qualname), call.callee, call.local
+        )
         callee, label, identity, params = builder_identity(
-            target, self.prints, self.classes, self.project.functions
+            target, self.prints, self.classes, self.project.functions, constructed
         )
         args, arg_names = labelled_args(call, params)
         self.add(
