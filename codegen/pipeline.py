@@ -129,7 +129,7 @@ def scan(
         modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
         options = plan_options(config)
         project = Project(modules, output_package=options.output_package)
-        prints = fingerprint(modules, build_pattern=options.build_function, project=project)
+        prints = fingerprint(modules, project=project)
         plan = make_plan(modules, options, prints=prints, project=project)
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), parsed, len(sources) - parsed, workers)

@@ -83,10 +83,10 @@ def test_fingerprint_near_misses_are_those_of_the_exact_scorer(
     tree: tuple[str, list[ModuleFacts]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, modules = tree
-    options = {"build_pattern": Config.build_function, "project": Project(modules)}
-    bounded = fp.fingerprint(modules, **options)
+    project = Project(modules)
+    bounded = fp.fingerprint(modules, project=project).with_near_misses(set())
     monkeypatch.setattr(fp, "alike_bounded", fp.alike_exact)
-    exact = fp.fingerprint(modules, **options)
+    exact = fp.fingerprint(modules, project=project).with_near_misses(set())
     assert bounded.near_misses == exact.near_misses
     assert bounded.clone_classes == exact.clone_classes
 

@@ -46,6 +46,35 @@ class Fingerprints:
     keras_classes: dict[tuple[str, str], KerasKind] = field(default_factory=dict)
     class_identity: dict[str, str] = field(default_factory=dict)
     class_clone_of: dict[str, str] = field(default_factory=dict)
+    # Function near-misses wait for the models (`with_near_misses`): what they are searched in.
+    search: NearMissSearch | None = field(default=None, compare=False, repr=False)
+
+    def with_near_misses(self, model_functions: set[str]) -> Fingerprints:
+        """These fingerprints with the function near-misses added; the models' own functions
+        (`model_functions`: a build function, a model class's building methods) are not
+        candidates: models are expected to differ, and a near-miss explains a layer."""
+        if self.search is None:
+            return self
+        found = self.search.find(model_functions)
+        return replace(
+            self,
+            near_misses=tuple(sorted(found + self.near_misses, key=lambda n: (n.a, n.b))),
+            search=None,
+        )
+
+
+@dataclass(frozen=True)
+class NearMissSearch:
+    """What the function near-miss search needs, kept from `fingerprint` for after the models."""
+
+    graph: _Graph
+    closure: dict[str, str]
+    creates: frozenset[str]
+
+    def find(self, excluded: set[str]) -> tuple[NearMiss, ...]:
+        """Near-misses among the variable-creating functions outside `excluded`."""
+        candidates = [f for f in sorted(self.graph.functions) if f in self.creates]
+        return _near_misses(self.graph, [f for f in candidates if f not in excluded], self.closure)
 
 
 class _Graph:
@@ -160,13 +189,9 @@ class _Graph:
         return {node: visit(node, [])[0] for node in (*self.functions, *self.shallow)}
 
 
-def fingerprint(
-    modules: Sequence[ModuleFacts],
-    *,
-    build_pattern: str,
-    project: Project,
-) -> Fingerprints:
-    """Clone classes over variable-creating functions, with deep equivalence, plus near-misses."""
+def fingerprint(modules: Sequence[ModuleFacts], *, project: Project) -> Fingerprints:
+    """Clone classes over variable-creating functions, with deep equivalence, plus the classes'
+    near-misses (the functions' come with the models: `Fingerprints.with_near_misses`)."""
     graph = _Graph(modules, project)
     creates = graph.creating(keras_classes(project))
     closure = graph.closure_hashes()
@@ -194,14 +219,6 @@ def fingerprint(
         )
         for fid, f in sorted(graph.functions.items())
     )
-    # Build functions are expected to differ; comparing them by name would only add noise.
-    is_build = re.compile(build_pattern)
-    candidates = [
-        fid
-        for fid in sorted(graph.functions)
-        if fid in creates and not is_build.search(graph.functions[fid].name)
-    ]
-    near = _near_misses(graph, candidates, closure)
     texts = _Texts(graph)
 
     def methods_apart(a: str, b: str) -> NearMiss | None:
@@ -220,13 +237,14 @@ def fingerprint(
     return Fingerprints(
         builders,
         _yield_names(classes, whole.clone_classes) + whole.clone_classes,
-        tuple(sorted(near + whole.near_misses, key=lambda n: (n.a, n.b))),
+        tuple(sorted(whole.near_misses, key=lambda n: (n.a, n.b))),
         class_of,
         creates,
         closure,
         whole.kinds,
         whole.identity,
         whole.class_of,
+        NearMissSearch(graph, closure, creates),
     )
 
 

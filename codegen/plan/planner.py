@@ -33,10 +33,14 @@ def make_plan(
     if project is None:
         project = Project(modules, output_package=options.output_package)
     if prints is None:
-        prints = fingerprint(modules, build_pattern=options.build_function, project=project)
+        prints = fingerprint(modules, project=project)
     diagnostics: list[Diagnostic] = [d for m in modules for d in m.diagnostics]
     functions = {function_id(m.path, f.qualname): f for m in modules if m.ok for f in m.functions}
     models, own_file = find_models(modules, prints, options, project, diagnostics)
+    # A model's root (its build function, constructor, build method or model_fn) is entered
+    # first; the helpers it reaches stay near-miss candidates.
+    roots = {function_id(m.path, m.entries[0]) if m.entries else m.id for m in models}
+    prints = prints.with_near_misses(roots)
     trunks, nodes, divergences = trie(models, prints, diagnostics, functions, own_file)
     diagnostics += unroutable(models, nodes)
     return Plan(
