@@ -83,6 +83,43 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+README_START = "<!-- run_all: goals -->"
+README_END = "<!-- /run_all: goals -->"
+
+
+def readme_goals(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    """The README's table: every row with a goal, from this one run (the rest: RESULTS.md)."""
+    lines = [
+        README_START,
+        f"One `python bench/run_all.py` run (commit {meta['tool_before']['head']}, "
+        f"{meta['machine']}); each ratio is against a baseline measured in the same run.",
+        "",
+        "| measure | value | baseline | ratio | goal | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for item in rows:
+        unit, goal = item.get("unit", ""), str(item.get("goal", ""))
+        if item.get("met") is None or goal.startswith(("none", "report")):
+            continue
+        lines.append(
+            f"| {item['name']} | {fmt(item.get('value'), unit)} "
+            f"| {fmt(item.get('baseline'), unit)} | {fmt(item.get('ratio'))} | {goal} "
+            f"| {met_cell(item.get('met'), goal)} |"
+        )
+    return "\n".join([*lines, README_END])
+
+
+def write_readme_goals(text: str) -> bool:
+    """Replace the README's goals table (between its markers); False when the markers are gone."""
+    readme = REPO / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    start, end = current.find(README_START), current.find(README_END)
+    if start < 0 or end < start:
+        return False
+    readme.write_text(current[:start] + text + current[end + len(README_END) :], encoding="utf-8")
+    return True
+
+
 def notes(rows: list[dict[str, Any]]) -> str:
     return "\n".join(f"- **{item['name']}**: {item['note']}" for item in rows if item.get("note"))
 
@@ -369,6 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keras": keras,
     }
     (RESULTS / "results.json").write_text(json.dumps(combined, indent=2) + "\n")
+    # Only a full run speaks for the README (a smaller or partial one would misquote the goals).
+    if not args.quick and args.files in (None, 1000) and not args.skip_transfer:
+        if not args.skip_keras and not write_readme_goals(readme_goals(combined["rows"], meta)):
+            print("README.md has no goals table markers: not updated", file=sys.stderr)
     print(text)
     print(
         f"wrote {RESULTS / 'RESULTS.md'} and {RESULTS / 'results.json'} in {meta['total_s']:.0f} s",
