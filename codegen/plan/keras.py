@@ -137,3 +137,40 @@ def builds_model(function: FunctionFacts) -> bool:
         and any(_INPUT.search(api) for api in function.api_calls)
         and any(_MODEL.search(api) for api in function.api_calls)
     )
+
+
+def object_defaults(
+    project: Project,
+    prints: Fingerprints,
+    fid: str,
+    unit: InlineLayer,
+    class_ctx: tuple[str, str] | None,
+) -> str:
+    """For the first use of an object of a scanned Keras layer class (`self.pos =
+    Positions(length=max_len)`, then `self.pos(x)`): the literal defaults of the parameters of
+    the function that uses it and of its class's constructor. The extractor reads the
+    constructor's arguments with module constants only, so a parameter passed on
+    (`length=max_len`) is a bare name there, alike in two models whose defaults differ (512,
+    2048); which parameters it reads is not known here, so every deciding default does (until
+    the extractor resolves them, as it does for a library layer's arguments)."""
+    located = project.target(unit.api, id_path(fid)) if unit.api else None
+    if located is None or located not in prints.keras_classes:
+        return ""
+    holders = [fid]
+    if class_ctx is not None:
+        init = project.method(*class_ctx, "__init__")
+        if init is not None and init != fid:
+            holders.append(init)
+    pairs = set()
+    for holder in holders:
+        function = project.functions.get(holder)
+        if function is None:
+            continue
+        inert = set(function.inert_params)
+        pairs |= {
+            (name, default)
+            for name, default in zip(function.params, function.param_defaults, strict=True)
+            if name not in inert and default not in (None, "None", "<expr>")
+        }
+    # None defaults (computed later) and no defaults at all keep the signature as it was.
+    return "|defaults:" + repr(sorted(pairs)) if pairs else ""

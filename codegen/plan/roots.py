@@ -426,7 +426,8 @@ class LayerWalk:
         if not unit.api and not builders:
             return  # a loop or branch around calls that create nothing
         # The same code under the clone rules: literals and APIs decide, names never do.
-        signature = stable_hash(unit.code_hash + "|" + ",".join(builders))
+        defaults = keras.object_defaults(self.project, self.prints, fid, unit, class_ctx)
+        signature = stable_hash(unit.code_hash + "|" + ",".join(builders) + defaults)
         args: tuple[tuple[str, str], ...] = ()
         if unit.kind == "inline-api":
             call = calls[0]
