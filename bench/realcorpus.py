@@ -197,7 +197,13 @@ PACKAGES: tuple[Package, ...] = (
         "keras_hub/src/models/deberta_v3/disentangled_self_attention.py "
         "keras_hub/src/models/deberta_v3/relative_embedding.py "
         "keras_hub/src/models/deberta_v3/deberta_v3_text_classifier.py "
-        "keras_hub/src/models/gpt2/gpt2_backbone.py keras_hub/src/models/opt/opt_backbone.py",
+        "keras_hub/src/models/gpt2/gpt2_backbone.py keras_hub/src/models/opt/opt_backbone.py "
+        "keras_hub/src/models/albert/albert_text_classifier.py "
+        "keras_hub/src/models/distil_bert/distil_bert_text_classifier.py "
+        "keras_hub/src/models/f_net/f_net_text_classifier.py "
+        "keras_hub/src/models/xlm_roberta/xlm_roberta_text_classifier.py "
+        "keras_hub/src/models/roberta/roberta_masked_lm.py "
+        "keras_hub/src/models/causal_lm.py keras_hub/src/models/gpt2/gpt2_causal_lm.py",
     ),
 )
 
