@@ -88,3 +88,41 @@ def test_a_list_of_layer_objects_held_in_self_is_one_layer() -> None:
 )
 def test_a_branch_that_only_builds_a_layer_object_is_no_layer() -> None:
     assert depth(scanned("hub").plan, enc("A"), enc("G")) == 2
+
+
+# --- task models over a backbone passed in, layers rebuilt from a config (keras_classes/heads)
+
+HEADS = "models"
+
+
+def test_a_functional_model_on_inputs_it_is_given_shares_nothing() -> None:
+    """`inputs = encoder.input; x = encoder(inputs)`: the graph starts from an encoder passed in,
+    which the scan cannot see (a call of a parameter), so the same head code after two different
+    encoders is no shared layer. Before, HeadA ~ HeadB shared Dropout and Dense (a false share)."""
+    scan = scanned("heads")
+    ids = {m.id for m in scan.plan.models}
+    a, b = f"{HEADS}/head_a.py::HeadA", f"{HEADS}/head_b.py::HeadB"
+    assert {a, b, f"{HEADS}/own_inputs.py::OwnInputs"} <= ids  # still models: heads of their own
+    assert depth(scan.plan, a, b) == 0
+    notes = [d for d in scan.plan.diagnostics if d.code == UNRESOLVED_IMPORT]
+    assert {(d.path, "given" in d.message) for d in notes if "head_" in d.path} == {
+        (f"{HEADS}/head_a.py", True),
+        (f"{HEADS}/head_b.py", True),
+    }
+    assert not [d for d in notes if "own_inputs" in d.path]  # it makes its own Input
+    assert f"{HEADS}/generator.py::Generator" not in ids  # no variable of its own
+
+
+def test_a_layer_rebuilt_from_a_config_is_unseen() -> None:
+    """`keras.layers.deserialize(config["encoder_a"])`: what it holds is data. It is noted
+    (CG230) and ends the trunk; before, the two build functions shared it and both heads."""
+    scan = scanned("heads")
+    a, b = f"{HEADS}/restore_a.py::build_model", f"{HEADS}/restore_b.py::build_model"
+    assert depth(scan.plan, a, b) == 0
+    noted = {
+        d.path
+        for d in scan.plan.diagnostics
+        if d.code == UNRESOLVED_IMPORT and "keras.layers.deserialize" in d.message
+    }
+    assert noted == {f"{HEADS}/restore_a.py", f"{HEADS}/restore_b.py"}
+    assert f"{HEADS}/base.py::Task.from_config" not in {m.id for m in scan.plan.models}

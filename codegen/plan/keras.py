@@ -4,7 +4,7 @@ layer identified by its API and literal arguments, placed where its constructor 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from codegen.ids import id_path
 from codegen.model import FunctionFacts, InlineLayer, Layer, LayerCall
@@ -122,6 +122,51 @@ def makes_inputs(function: FunctionFacts) -> bool:
     """Whether a function makes its own inputs (placeholders, Keras `Input`): a model does, a
     layer function transforms the tensors it is handed."""
     return any(_INPUTS.search(api) for api in function.api_calls)
+
+
+def on_given_inputs(
+    project: Project, entry: str, members: list[str]
+) -> tuple[str, int, str] | None:
+    """A Keras model whose constructor hands `inputs=`/`outputs=` to `super().__init__` while
+    neither it nor anything it runs makes an `Input`: its graph starts from tensors it is given
+    (`inputs = backbone.input; x = backbone(inputs)`, a backbone passed in), which the scan
+    cannot see, so no layer of it is shared. (callee, line, holder) for the CG230 note."""
+    function = project.functions.get(entry)
+    if function is None:
+        return None
+    for call in function.layer_calls:
+        keys = {*call.opaque, *(key for key, _ in call.args)}
+        if call.callee == "super.__init__" and {"inputs", "outputs"} <= keys:
+            found = (project.functions.get(member) for member in members)
+            if not any(makes_inputs(f) for f in found if f is not None):
+                return "the inputs it is given", call.line, function.qualname
+    return None
+
+
+# Library calls that make a layer or model from a config or a saved file: what it holds is data.
+_FROM_DATA = frozenset({"deserialize", "deserialize_keras_object", "model_from_config"})
+_FROM_DATA |= {"model_from_json", "model_from_yaml"}
+
+
+def loaded_at_run_time(api: str, calls: Sequence[LayerCall]) -> bool:
+    """A layer made from a config that only run time holds (`keras.layers.deserialize(
+    config["backbone"])`, `model_from_json(text)`): its layers are whatever the data says, so it
+    is unseen (CG230: the trunk ends) rather than one layer that any other such call would match
+    (the same API with an opaque argument). A literal config keeps its identity."""
+    return (
+        apis.is_library(api)
+        and api.rsplit(".", 1)[-1] in _FROM_DATA
+        and any(call.opaque and not call.args for call in calls)
+    )
+
+
+def seen_library_layer(call: LayerCall) -> bool:
+    """A library call that makes a layer the scan identifies by its API and literal arguments:
+    one that creates variables or is a Keras layer, unless data decides it (`loaded_at_run_time`:
+    then no scanned definition matches it either, and it is noted as unseen)."""
+    api = call.callee
+    seen = apis.creates_variables(api) or apis.is_keras_layer(api)
+    return seen and not loaded_at_run_time(api, [call])
 
 
 _MODEL = re.compile(r"(^|\.)keras\.(models\.)?Model$")
