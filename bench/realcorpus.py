@@ -163,6 +163,48 @@ PACKAGES: tuple[Package, ...] = (
         "opennmt/models/sequence_classifier.py opennmt/models/sequence_tagger.py "
         "opennmt/models/language_model.py",
     ),
+    # Keras 3 only: functional backbones built in the `__init__` of `Backbone` subclasses, task
+    # models over a backbone passed in, and the layer classes they import from layers/modeling.
+    _pkg(
+        "keras-hub",
+        "0.32.0",
+        "",
+        "c0a07ed19b894f5588188afd841659263eb6d3732e21188c82e3e7d3b6de4268",
+        "keras_hub/src/__init__.py keras_hub/src/models/__init__.py "
+        "keras_hub/src/models/backbone.py keras_hub/src/models/task.py "
+        "keras_hub/src/models/text_classifier.py keras_hub/src/models/masked_lm.py "
+        "keras_hub/src/layers/__init__.py keras_hub/src/layers/modeling/__init__.py "
+        "keras_hub/src/layers/modeling/position_embedding.py "
+        "keras_hub/src/layers/modeling/token_and_position_embedding.py "
+        "keras_hub/src/layers/modeling/transformer_encoder.py "
+        "keras_hub/src/layers/modeling/transformer_decoder.py "
+        "keras_hub/src/layers/modeling/transformer_layer_utils.py "
+        "keras_hub/src/layers/modeling/cached_multi_head_attention.py "
+        "keras_hub/src/layers/modeling/f_net_encoder.py "
+        "keras_hub/src/layers/modeling/masked_lm_head.py "
+        "keras_hub/src/models/bert/bert_backbone.py "
+        "keras_hub/src/models/bert/bert_text_classifier.py "
+        "keras_hub/src/models/bert/bert_masked_lm.py "
+        "keras_hub/src/models/roberta/roberta_backbone.py "
+        "keras_hub/src/models/roberta/roberta_text_classifier.py "
+        "keras_hub/src/models/xlm_roberta/xlm_roberta_backbone.py "
+        "keras_hub/src/models/distil_bert/distil_bert_backbone.py "
+        "keras_hub/src/models/albert/albert_backbone.py "
+        "keras_hub/src/models/electra/electra_backbone.py "
+        "keras_hub/src/models/f_net/f_net_backbone.py "
+        "keras_hub/src/models/deberta_v3/deberta_v3_backbone.py "
+        "keras_hub/src/models/deberta_v3/disentangled_attention_encoder.py "
+        "keras_hub/src/models/deberta_v3/disentangled_self_attention.py "
+        "keras_hub/src/models/deberta_v3/relative_embedding.py "
+        "keras_hub/src/models/deberta_v3/deberta_v3_text_classifier.py "
+        "keras_hub/src/models/gpt2/gpt2_backbone.py keras_hub/src/models/opt/opt_backbone.py "
+        "keras_hub/src/models/albert/albert_text_classifier.py "
+        "keras_hub/src/models/distil_bert/distil_bert_text_classifier.py "
+        "keras_hub/src/models/f_net/f_net_text_classifier.py "
+        "keras_hub/src/models/xlm_roberta/xlm_roberta_text_classifier.py "
+        "keras_hub/src/models/roberta/roberta_masked_lm.py "
+        "keras_hub/src/models/causal_lm.py keras_hub/src/models/gpt2/gpt2_causal_lm.py",
+    ),
 )
 
 

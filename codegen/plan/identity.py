@@ -158,3 +158,14 @@ def _keras_class(target: str, prints: Fingerprints) -> str | None:
         return None
     cid = function_id(path, owner)
     return cid if (path, owner) in prints.keras_classes and cid in prints.class_identity else None
+
+
+def reuses(call: LayerCall) -> bool:
+    """Whether a call asks its builder to reuse variables made elsewhere (`reuse=True`,
+    `reuse=tf.AUTO_REUSE`): it runs a model that exists, so the callee stays a model."""
+    if ("reuse", "True") in call.args:
+        return True
+    return any(
+        key == "reuse" and ref.startswith("A:") and ref.endswith(".AUTO_REUSE")
+        for key, ref in call.refs
+    )

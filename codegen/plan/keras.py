@@ -4,7 +4,7 @@ layer identified by its API and literal arguments, placed where its constructor 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from codegen.ids import id_path
 from codegen.model import FunctionFacts, InlineLayer, Layer, LayerCall
@@ -124,6 +124,51 @@ def makes_inputs(function: FunctionFacts) -> bool:
     return any(_INPUTS.search(api) for api in function.api_calls)
 
 
+def on_given_inputs(
+    project: Project, entry: str, members: list[str]
+) -> tuple[str, int, str] | None:
+    """A Keras model whose constructor hands `inputs=`/`outputs=` to `super().__init__` while
+    neither it nor anything it runs makes an `Input`: its graph starts from tensors it is given
+    (`inputs = backbone.input; x = backbone(inputs)`, a backbone passed in), which the scan
+    cannot see, so no layer of it is shared. (callee, line, holder) for the CG230 note."""
+    function = project.functions.get(entry)
+    if function is None:
+        return None
+    for call in function.layer_calls:
+        keys = {*call.opaque, *(key for key, _ in call.args)}
+        if call.callee == "super.__init__" and {"inputs", "outputs"} <= keys:
+            found = (project.functions.get(member) for member in members)
+            if not any(makes_inputs(f) for f in found if f is not None):
+                return "the inputs it is given", call.line, function.qualname
+    return None
+
+
+# Library calls that make a layer or model from a config or a saved file: what it holds is data.
+_FROM_DATA = frozenset({"deserialize", "deserialize_keras_object", "model_from_config"})
+_FROM_DATA |= {"model_from_json", "model_from_yaml"}
+
+
+def loaded_at_run_time(api: str, calls: Sequence[LayerCall]) -> bool:
+    """A layer made from a config that only run time holds (`keras.layers.deserialize(
+    config["backbone"])`, `model_from_json(text)`): its layers are whatever the data says, so it
+    is unseen (CG230: the trunk ends) rather than one layer that any other such call would match
+    (the same API with an opaque argument). A literal config keeps its identity."""
+    return (
+        apis.is_library(api)
+        and api.rsplit(".", 1)[-1] in _FROM_DATA
+        and any(call.opaque and not call.args for call in calls)
+    )
+
+
+def seen_library_layer(call: LayerCall) -> bool:
+    """A library call that makes a layer the scan identifies by its API and literal arguments:
+    one that creates variables or is a Keras layer, unless data decides it (`loaded_at_run_time`:
+    then no scanned definition matches it either, and it is noted as unseen)."""
+    api = call.callee
+    seen = apis.creates_variables(api) or apis.is_keras_layer(api)
+    return seen and not loaded_at_run_time(api, [call])
+
+
 _MODEL = re.compile(r"(^|\.)keras\.(models\.)?Model$")
 _INPUT = re.compile(r"(^|\.)keras\.(layers\.)?Input$")
 
@@ -137,3 +182,40 @@ def builds_model(function: FunctionFacts) -> bool:
         and any(_INPUT.search(api) for api in function.api_calls)
         and any(_MODEL.search(api) for api in function.api_calls)
     )
+
+
+def object_defaults(
+    project: Project,
+    prints: Fingerprints,
+    fid: str,
+    unit: InlineLayer,
+    class_ctx: tuple[str, str] | None,
+) -> str:
+    """For the first use of an object of a scanned Keras layer class (`self.pos =
+    Positions(length=max_len)`, then `self.pos(x)`): the literal defaults of the parameters of
+    the function that uses it and of its class's constructor. The extractor reads the
+    constructor's arguments with module constants only, so a parameter passed on
+    (`length=max_len`) is a bare name there, alike in two models whose defaults differ (512,
+    2048); which parameters it reads is not known here, so every deciding default does (until
+    the extractor resolves them, as it does for a library layer's arguments)."""
+    located = project.target(unit.api, id_path(fid)) if unit.api else None
+    if located is None or located not in prints.keras_classes:
+        return ""
+    holders = [fid]
+    if class_ctx is not None:
+        init = project.method(*class_ctx, "__init__")
+        if init is not None and init != fid:
+            holders.append(init)
+    pairs = set()
+    for holder in holders:
+        function = project.functions.get(holder)
+        if function is None:
+            continue
+        inert = set(function.inert_params)
+        pairs |= {
+            (name, default)
+            for name, default in zip(function.params, function.param_defaults, strict=True)
+            if name not in inert and default not in (None, "None", "<expr>")
+        }
+    # None defaults (computed later) and no defaults at all keep the signature as it was.
+    return "|defaults:" + repr(sorted(pairs)) if pairs else ""

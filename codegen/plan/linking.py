@@ -121,8 +121,10 @@ class Project:
         resolve them (`kashgari.layers.crf.CRF`): classes whose bases reach a Keras layer."""
         out = []
         for target in self.bindings(path).values():
-            if apis.is_library(target) or target.startswith("*."):
+            if target.startswith("*."):
                 continue
+            # A library's own source in the scan (keras_hub's layers/modeling): its classes are
+            # the tree's code wherever they resolve to a scanned file.
             located = self.target(target, path)
             if located is not None and located[0] != path and self._keras_layer(located):
                 out.append(target)

@@ -226,7 +226,7 @@ def _identify(
     if call.local:
         local = function_id(module.path, call.callee)
         return _builder_identity(local, module.path, prints, classes, project, constructed)
-    if apis.creates_variables(call.callee) or apis.is_keras_layer(call.callee):
+    if keras.seen_library_layer(call):  # not one made from data at run time: unseen (CG230)
         return _Identity(call.callee, apis.short_label(call.callee), call.callee, None, ())
     module_path, _, name = call.callee.rpartition(".")
     if module_path.startswith(options.output_package + ".") and name in classes_by_name:

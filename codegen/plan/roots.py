@@ -24,6 +24,7 @@ from codegen.plan.fingerprint import (
     labelled_args,
     references,
 )
+from codegen.plan.identity import reuses
 from codegen.plan.linking import Project
 from codegen.plan.relevance import deciding
 from codegen.scan import apis
@@ -103,17 +104,6 @@ def called_functions(project: Project, prints: Fingerprints) -> set[str]:
             if target is not None and target != fid:
                 called.add(target)
     return called
-
-
-def reuses(call: LayerCall) -> bool:
-    """Whether a call asks its builder to reuse variables made elsewhere (`reuse=True`,
-    `reuse=tf.AUTO_REUSE`): it runs a model that exists, so the callee stays a model."""
-    if ("reuse", "True") in call.args:
-        return True
-    return any(
-        key == "reuse" and ref.startswith("A:") and ref.endswith(".AUTO_REUSE")
-        for key, ref in call.refs
-    )
 
 
 def find_roots(
@@ -266,6 +256,9 @@ class LayerWalk:
             call = self.project.method(ctx[0], ctx[1], "call")
             if call is not None:
                 self.walk(call, True, ctx, set())
+        if handed := keras.on_given_inputs(self.project, self.root.entry, self.members):
+            self.unresolved.append(handed)  # a graph on tensors it is handed: nothing shared
+            self.static_depth = 0
 
     def function(self, fid: str) -> FunctionFacts | None:
         if fid.endswith("::<module>"):
@@ -391,6 +384,9 @@ class LayerWalk:
         class_ctx: tuple[str, str] | None = None,
     ) -> None:
         """A Keras library layer, identified by its API and literal arguments (plan/keras.py)."""
+        if keras.loaded_at_run_time(call.callee, [call]):
+            self.note_unresolved(call, function)
+            return
         layer = keras.library_layer(
             self.project,
             self.prints,
@@ -425,8 +421,12 @@ class LayerWalk:
                 builders.append("+".join((identity, *refs)))
         if not unit.api and not builders:
             return  # a loop or branch around calls that create nothing
+        if keras.loaded_at_run_time(unit.api, calls):
+            self.note_unresolved(calls[0], function)
+            return
         # The same code under the clone rules: literals and APIs decide, names never do.
-        signature = stable_hash(unit.code_hash + "|" + ",".join(builders))
+        defaults = keras.object_defaults(self.project, self.prints, fid, unit, class_ctx)
+        signature = stable_hash(unit.code_hash + "|" + ",".join(builders) + defaults)
         args: tuple[tuple[str, str], ...] = ()
         if unit.kind == "inline-api":
             call = calls[0]

@@ -1,0 +1,20 @@
+"""Encoder A: token embedding, position table (max_len 128), norm, head."""
+
+import keras
+
+from keras_hub.src.layers.positions import Positions
+from keras_hub.src.models.base import Backbone
+
+
+class EncA(Backbone):
+    def __init__(self, vocab, width, max_len=128, **kwargs):
+        self.tokens = keras.layers.Embedding(vocab, width, name="tokens")
+        self.positions = Positions(length=max_len, name="positions")
+        self.norm = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.head = keras.layers.Dense(width, activation="tanh")
+        ids = keras.Input(shape=(None,), dtype="int32")
+        x = self.tokens(ids)
+        x = self.positions(x)
+        x = self.norm(x)
+        out = self.head(x)
+        super().__init__(inputs=ids, outputs=out, **kwargs)
