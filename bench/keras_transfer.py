@@ -1,7 +1,7 @@
 """Benchmark the Keras transfer runtime: `restore` vs `load_weights`, `copy` vs NumPy memcpy.
 
-Usage: python bench/keras_transfer.py [--params 1e8] [--repeats 5] [--backends tensorflow,jax]
-       [--jax-devices N] [--out bench/results/keras_transfer.json]
+Usage: python bench/keras_transfer.py [--params 1e8] [--repeats 5]
+       [--backends tensorflow,jax,torch] [--jax-devices N] [--out bench/results/keras_transfer.json]
 
 One Keras 3 model whose shared trunk (Embedding, Conv1D, two Dense) holds about `--params`
 parameters, built through the runtime's marks. Each backend runs in its own subprocess (Keras
@@ -40,7 +40,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results" / "keras_transfer.json"
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 ROOT = "build_bench"
 SEQ = 16
 CHILD_TIMEOUT = 900
@@ -159,7 +159,7 @@ def _ratios(ours: dict[str, Any], base: dict[str, Any], *, inverse: bool = False
 def _syncer(backend: str, model: Any) -> Callable[[], object]:
     """Wait for the model's pending weight updates: JAX dispatches them asynchronously."""
     if backend != "jax":
-        return lambda: None  # TensorFlow's eager CPU ops finish before they return
+        return lambda: None  # TensorFlow's eager and torch's CPU ops finish before they return
     import jax
 
     return lambda: jax.block_until_ready([w.value for w in model.weights])
@@ -436,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", type=float, default=1e8, help="trunk size (default 1e8)")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
     parser.add_argument(
-        "--backends", default="tensorflow,jax", help="comma-separated Keras backends"
+        "--backends", default=",".join(BACKENDS), help="comma-separated Keras backends"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument(
