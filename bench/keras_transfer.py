@@ -4,8 +4,9 @@ Usage: python bench/keras_transfer.py [--params 1e8] [--repeats 5]
        [--backends tensorflow,jax,torch] [--jax-devices N] [--out bench/results/keras_transfer.json]
 
 One Keras 3 model whose shared trunk (Embedding, Conv1D, two Dense) holds about `--params`
-parameters, built through the runtime's marks. Each backend runs in its own subprocess (Keras
-reads KERAS_BACKEND once, and TF_USE_LEGACY_KERAS must be unset for Keras 3). Per backend:
+parameters, built through the runtime's marks. Each backend (TensorFlow, JAX, PyTorch) runs in
+its own subprocess, one after the other (Keras reads KERAS_BACKEND once, and
+TF_USE_LEGACY_KERAS must be unset for Keras 3). Per backend:
 - `restore` of the trunk from the runtime's safetensors file vs the same model's
   `load_weights` from its own `.weights.h5` (goal: ratio <= 1.0);
 - `copy(source, destination)` bandwidth vs `np.copyto` of the same bytes (goal: >= 0.9), and
@@ -44,6 +45,15 @@ BACKENDS = ("tensorflow", "jax", "torch")
 ROOT = "build_bench"
 SEQ = 16
 CHILD_TIMEOUT = 900
+# What `copy` does with the bytes on each backend, for the copy row's note.
+HOW_COPY_MOVES = {
+    "tensorflow": "; on TensorFlow the destination shares the source's buffers until either "
+    "side is updated in place: see the next row",
+    "jax": "; on JAX the bytes are written into the destination weights' own buffers, donated "
+    "to the write (JAX arrays are immutable, and Keras `fit` donates weight buffers, so two "
+    "models never share one)",
+    "torch": "; on PyTorch `copy_` writes into the destination's own Parameters",
+}
 
 
 # -- in the child: one backend ---------------------------------------------------------------
@@ -402,11 +412,7 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         f"values bit-equal: {result['copy_bit_equal']}; process peak RSS "
         f"{result['peak_rss_mb']:.0f} MB (two models, the NumPy baselines)"
     )
-    if backend == "tensorflow":
-        copy["note"] += (
-            "; on TensorFlow the destination shares the source's buffers until either side "
-            "is updated in place: see the next row"
-        )
+    copy["note"] += HOW_COPY_MOVES.get(result["backend"], "")
     out = [restore, copy]
     deferred = result.get("deferred")
     if deferred:

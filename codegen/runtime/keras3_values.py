@@ -2,12 +2,13 @@
 
 TensorFlow: reading a weight shares its buffer copy-on-write, so `copy` moves no bytes until
 either model updates the weight in place. PyTorch: a weight keeps its Parameter for life and
-`assign` copies into it in place (`copy_`). JAX arrays are immutable and Keras's own `fit`
-donates a weight's buffer to the jitted train step, so no two models may hold one array: a copy
-is written into the buffer the destination weight held, donated to the write (memory that is
-already mapped, at memcpy speed), and a restored host array becomes a JAX array without a copy
-where the CPU client can use its memory as it is. Duck-typed: this module imports no Keras, no
-TensorFlow and no JAX (it uses `jax` only when it is handed JAX arrays).
+`assign` copies into it in place (`copy_`), from the source's tensor or from a restored host
+array seen as a tensor (Keras would copy a NumPy array first). JAX arrays are immutable and
+Keras's own `fit` donates a weight's buffer to the jitted train step, so no two models may hold
+one array: a copy is written into the buffer the destination weight held, donated to the write
+(memory that is already mapped, at memcpy speed), and a restored host array becomes a JAX array
+without a copy where the CPU client can use its memory as it is. Duck-typed: this module imports
+no Keras and no TensorFlow, and touches torch or JAX only when it is handed their tensors.
 `codegen emit` copies this file verbatim into the output folder (`_runtime/keras3_values.py`).
 """
 
@@ -72,12 +73,19 @@ def for_destination(dest: Variable, value: Any, shareable: bool) -> Any:
 
 def from_host(dest: Variable, array: np.ndarray) -> Any:
     """A host array read for `dest` as the backend value to assign, copied only if need be."""
-    current = getattr(dest, "value", None)
-    jax = _jax_of(current)
-    if jax is None or current is None:
-        # TensorFlow and torch convert NumPy themselves (torch without a copy: `copy_` then
-        # moves the bytes once); tf_keras's value is a method.
+    current: Any = getattr(dest, "value", None)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(current, torch.Tensor):
+        # Keras would copy the array (np.array) before torch's `copy_` copies it again; a
+        # tensor on the same memory leaves that one copy (into the weight's own Parameter).
+        if array.dtype.kind in "biufc":
+            return torch.from_numpy(array)
+        if array.dtype.name == "bfloat16":  # ml_dtypes: NumPy has no such type of its own
+            return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
         return array
+    jax = _jax_of(current)
+    if jax is None:
+        return array  # TensorFlow converts NumPy itself; tf_keras's value is a method
     # Keras would convert with jnp.asarray, which always copies (about 1 GB/s on CPU);
     # device_put onto the weight's own sharding uses a 64-byte-aligned host array in place.
     return jax.device_put(array, current.sharding)
