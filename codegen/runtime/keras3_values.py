@@ -1,14 +1,16 @@
 """Keras family: how values reach Keras weights on each backend, with as few copies as possible.
 
 TensorFlow: reading a weight shares its buffer copy-on-write, so `copy` moves no bytes until
-either model updates the weight in place. PyTorch: a weight keeps its Parameter for life and
-`assign` copies into it in place (`copy_`), from the source's tensor or from a restored host
-array seen as a tensor (Keras would copy a NumPy array first). JAX arrays are immutable and
-Keras's own `fit` donates a weight's buffer to the jitted train step, so no two models may hold
-one array: a copy is written into the buffer the destination weight held, donated to the write
-(memory that is already mapped, at memcpy speed), and a restored host array becomes a JAX array
-without a copy where the CPU client can use its memory as it is. Duck-typed: this module imports
-no Keras and no TensorFlow, and touches torch or JAX only when it is handed their tensors.
+either model updates the weight in place, and a restored host array is handed over through
+DLPack (TF would copy a NumPy array before assigning it). PyTorch: a weight keeps its Parameter
+for life and `assign` copies into it in place (`copy_`; done here as a memcpy on the CPU), from
+the source's tensor or from a restored host array seen as a tensor (Keras would copy a NumPy
+array first). JAX arrays are immutable and Keras's own `fit` donates a weight's buffer to the
+jitted train step, so no two models may hold one array: a copy is written into the buffer the
+destination weight held, donated to the write (memory that is already mapped, at memcpy speed),
+and a restored host array becomes a JAX array without a copy where the CPU client can use its
+memory as it is. Duck-typed: this module imports no Keras and no TensorFlow, and touches torch,
+JAX or TensorFlow only when it is handed their tensors.
 `codegen emit` copies this file verbatim into the output folder (`_runtime/keras3_values.py`).
 """
 
@@ -83,9 +85,17 @@ def from_host(dest: Variable, array: np.ndarray) -> Any:
         if array.dtype.name == "bfloat16":  # ml_dtypes: NumPy has no such type of its own
             return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
         return array
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(current, tf.Variable):
+        # TF copies a NumPy array on conversion, then assigns; a tensor on the array's own
+        # memory (DLPack) it assigns by taking the buffer over: no byte is copied.
+        try:
+            return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
+        except Exception:  # a dtype DLPack cannot carry (bfloat16 from ml_dtypes): TF converts
+            return array
     jax = _jax_of(current)
     if jax is None:
-        return array  # TensorFlow converts NumPy itself; tf_keras's value is a method
+        return array  # tf_keras: its value is a method, and it converts NumPy itself
     # Keras would convert with jnp.asarray, which always copies (about 1 GB/s on CPU);
     # device_put onto the weight's own sharding uses a 64-byte-aligned host array in place.
     return jax.device_put(array, current.sharding)
