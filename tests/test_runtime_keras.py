@@ -1,9 +1,9 @@
 """Keras family runtime: marks, entries, safetensors transfer files, restore, copy, freeze.
 
 Real Keras 3 cases (training, MirroredStrategy, TF -> JAX) run in subprocesses from
-tests/keras_cases/cases.py (and the JAX-only ones from jax_cases.py) with KERAS_BACKEND set and without TF_USE_LEGACY_KERAS, which this
-process has set for the TF1 family. The in-process tests use duck-typed stand-ins: the runtime
-imports no Keras.
+tests/keras_cases/cases.py (and the JAX-only ones from jax_cases.py) with KERAS_BACKEND set
+and without TF_USE_LEGACY_KERAS, which this process has set for the TF1 family. The in-process
+tests use duck-typed stand-ins: the runtime imports no Keras.
 """
 
 from __future__ import annotations
