@@ -1,11 +1,12 @@
 """Benchmark the Keras transfer runtime: `restore` vs `load_weights`, `copy` vs NumPy memcpy.
 
-Usage: python bench/keras_transfer.py [--params 1e8] [--repeats 5] [--backends tensorflow,jax]
-       [--jax-devices N] [--out bench/results/keras_transfer.json]
+Usage: python bench/keras_transfer.py [--params 1e8] [--repeats 5]
+       [--backends tensorflow,jax,torch] [--jax-devices N] [--out bench/results/keras_transfer.json]
 
 One Keras 3 model whose shared trunk (Embedding, Conv1D, two Dense) holds about `--params`
-parameters, built through the runtime's marks. Each backend runs in its own subprocess (Keras
-reads KERAS_BACKEND once, and TF_USE_LEGACY_KERAS must be unset for Keras 3). Per backend:
+parameters, built through the runtime's marks. Each backend (TensorFlow, JAX, PyTorch) runs in
+its own subprocess, one after the other (Keras reads KERAS_BACKEND once, and
+TF_USE_LEGACY_KERAS must be unset for Keras 3). Per backend:
 - `restore` of the trunk from the runtime's safetensors file vs the same model's
   `load_weights` from its own `.weights.h5` (goal: ratio <= 1.0);
 - `copy(source, destination)` bandwidth vs `np.copyto` of the same bytes (goal: >= 0.9), and
@@ -40,10 +41,19 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "results" / "keras_transfer.json"
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 ROOT = "build_bench"
 SEQ = 16
 CHILD_TIMEOUT = 900
+# What `copy` does with the bytes on each backend, for the copy row's note.
+HOW_COPY_MOVES = {
+    "tensorflow": "; on TensorFlow the destination shares the source's buffers until either "
+    "side is updated in place: see the next row",
+    "jax": "; on JAX the bytes are written into the destination weights' own buffers, donated "
+    "to the write (JAX arrays are immutable, and Keras `fit` donates weight buffers, so two "
+    "models never share one)",
+    "torch": "; on PyTorch `copy_` writes into the destination's own Parameters",
+}
 
 
 # -- in the child: one backend ---------------------------------------------------------------
@@ -159,7 +169,7 @@ def _ratios(ours: dict[str, Any], base: dict[str, Any], *, inverse: bool = False
 def _syncer(backend: str, model: Any) -> Callable[[], object]:
     """Wait for the model's pending weight updates: JAX dispatches them asynchronously."""
     if backend != "jax":
-        return lambda: None  # TensorFlow's eager CPU ops finish before they return
+        return lambda: None  # TensorFlow's eager and torch's CPU ops finish before they return
     import jax
 
     return lambda: jax.block_until_ready([w.value for w in model.weights])
@@ -245,23 +255,48 @@ def child(backend: str, params: float, repeats: int, devices: int = 1) -> dict[s
         for s in src_arrays:
             np.array(s)
 
-    copied, baseline, fresh_copy = _interleaved(
-        [lambda: transfer.copy(source, dest), memcpy, fresh], repeats, sync
+    # NumPy asks for transparent huge pages on large arrays; framework weights live in 4 KiB
+    # pages, where the same memcpy is slower (more TLB misses). The same copy between NumPy
+    # arrays in small pages shows how much of a gap is the pages, not the bytes moved.
+    small_src, small_dst = _small_page_arrays(np, src_arrays)
+
+    def memcpy_small() -> None:
+        for d, s in zip(small_dst, small_src, strict=True):
+            np.copyto(d, s)
+
+    copied, baseline, fresh_copy, small = _interleaved(
+        [lambda: transfer.copy(source, dest), memcpy, fresh, memcpy_small], repeats, sync
     )
     got = transfer.variable_map(dest)
     out["copy_bit_equal"] = all(
         _bit_equal(got[k], np.asarray(v.numpy())) for k, v in shared.items()
     )
     out["copy"], out["memcpy"], out["memcpy_fresh"] = copied, baseline, fresh_copy
-    for row in (copied, baseline, fresh_copy):
+    out["memcpy_small_pages"] = small
+    for row in (copied, baseline, fresh_copy, small):
         row["gb_s_min"] = nbytes / row["min"] / 1e9
         row["gb_s_median"] = nbytes / row["median"] / 1e9
     out["copy_vs_memcpy"] = _ratios(copied, baseline, inverse=True)
     out["copy_vs_memcpy_fresh"] = _ratios(copied, fresh_copy, inverse=True)
+    out["copy_vs_memcpy_small_pages"] = _ratios(copied, small, inverse=True)
     if backend == "tensorflow":
         out["deferred"] = _deferred_copy(transfer, source, dest, src_arrays, dst_arrays, repeats)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
+
+
+def _small_page_arrays(np: Any, arrays: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Copies of `arrays` and zeroed destinations allocated without NumPy's huge-page advice."""
+    core = getattr(np, "_core", None) or np.core
+    advise = getattr(core.multiarray, "_set_madvise_hugepage", None)
+    before = advise(False) if advise else None
+    try:
+        src = [np.array(a) for a in arrays]
+        dst = [np.ones_like(a) for a in arrays]  # written once: every page is mapped
+    finally:
+        if advise:
+            advise(before)
+    return src, dst
 
 
 def _deferred_copy(
@@ -354,6 +389,18 @@ def _row(
     }
 
 
+def _small_pages_note(result: dict[str, Any]) -> str:
+    """The copy row's comparison with `np.copyto` between arrays in 4 KiB pages, if measured."""
+    small = result.get("copy_vs_memcpy_small_pages")
+    if not small:
+        return ""
+    return (
+        f"against `np.copyto` between NumPy arrays in 4 KiB pages, as framework weights are "
+        f"({result['memcpy_small_pages']['gb_s_median']:.1f} GB/s; the baseline's arrays have "
+        f"transparent huge pages): {small['ratio_median']:.2f}; "
+    )
+
+
 def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The results table's rows for one backend's measurements."""
     backend = result["backend"]
@@ -399,14 +446,11 @@ def rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     copy["note"] += (
         f"; against a NumPy copy into fresh memory (`np.array`, "
         f"{result['memcpy_fresh']['gb_s_median']:.1f} GB/s): {fresh['ratio_median']:.2f}; "
-        f"values bit-equal: {result['copy_bit_equal']}; process peak RSS "
+        + _small_pages_note(result)
+        + f"values bit-equal: {result['copy_bit_equal']}; process peak RSS "
         f"{result['peak_rss_mb']:.0f} MB (two models, the NumPy baselines)"
     )
-    if backend == "tensorflow":
-        copy["note"] += (
-            "; on TensorFlow the destination shares the source's buffers until either side "
-            "is updated in place: see the next row"
-        )
+    copy["note"] += HOW_COPY_MOVES.get(result["backend"], "")
     out = [restore, copy]
     deferred = result.get("deferred")
     if deferred:
@@ -436,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", type=float, default=1e8, help="trunk size (default 1e8)")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
     parser.add_argument(
-        "--backends", default="tensorflow,jax", help="comma-separated Keras backends"
+        "--backends", default=",".join(BACKENDS), help="comma-separated Keras backends"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument(

@@ -1,5 +1,5 @@
-"""bench/keras_transfer.py: its ratios and sizes, and an end-to-end run at a tiny size on both
-backends (slow; nothing timed)."""
+"""bench/keras_transfer.py: its ratios and sizes, and an end-to-end run at a tiny size on every
+installed backend (slow; nothing timed)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def test_a_backend_that_failed_is_one_row_not_measured() -> None:
 
 
 def _backends() -> str:
-    return "tensorflow,jax" if importlib.util.find_spec("jax") else "tensorflow"
+    optional = [name for name in ("jax", "torch") if importlib.util.find_spec(name)]
+    return ",".join(["tensorflow", *optional])
 
 
 @pytest.mark.slow
@@ -89,7 +90,7 @@ def test_keras_benchmark_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
             assert result[step]["min"] > 0
     assert "deferred" in results["tensorflow"]
     rows = payload["rows"]
-    assert len(rows) == 3 + 2 * ("jax" in results)
+    assert len(rows) == 3 + 2 * ("jax" in results) + 2 * ("torch" in results)
     for row in rows:
         assert row["ratio"] > 0 and row["goal"] in ("<= 1.0", ">= 0.9", "report"), row
         assert "per-round ratios" in row["note"]

@@ -1,9 +1,9 @@
 """Keras family runtime: marks, entries, safetensors transfer files, restore, copy, freeze.
 
 Real Keras 3 cases (training, MirroredStrategy, TF -> JAX) run in subprocesses from
-tests/keras_cases/cases.py with KERAS_BACKEND set and without TF_USE_LEGACY_KERAS, which this
-process has set for the TF1 family. The in-process tests use duck-typed stand-ins: the runtime
-imports no Keras.
+tests/keras_cases/cases.py (and the JAX-only ones from jax_cases.py) with KERAS_BACKEND set
+and without TF_USE_LEGACY_KERAS, which this process has set for the TF1 family. The in-process
+tests use duck-typed stand-ins: the runtime imports no Keras.
 """
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ def _keras3_env(backend: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run_cases(backend: str, out: Path, cases: tuple[str, ...], **extra: str) -> dict[str, Any]:
+def _run_cases(
+    backend: str, out: Path, cases: tuple[str, ...], script: Path = CASES, **extra: str
+) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(CASES), str(out), *cases],
+        [sys.executable, str(script), str(out), *cases],
         env=_keras3_env(backend, **extra),
         capture_output=True,
         text=True,
@@ -384,3 +386,45 @@ def test_tf_keras_models_move_too(tmp_path: Path, shim) -> None:
     assert not np.array_equal(
         other.layers[1].weights[0].numpy(), source.layers[1].weights[0].numpy()
     )
+
+
+# -- JAX: copies written into the destination's buffers, restores without a copy ------------
+
+JAX_SHARED_CASES = (
+    "seq_to_functional",
+    "subclassed_renamed_and_copy",
+    "mismatch_changes_nothing",
+    "freeze",
+    "unbuilt_raises",
+    "outside_entry",
+    "routing_changes_nothing",
+)
+JAX_CASES = (
+    "copy_writes_into_the_destination",
+    "copy_leaves_arrays_others_hold",
+    "copy_inside_fit",
+    "restore_then_train_and_copy",
+    "bfloat16_round_trip",
+    "copy_replicated",
+)
+
+
+@pytest.fixture(scope="module")
+def jax_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every JAX-backend case, in one subprocess with two host devices."""
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed")
+    return _run_cases(
+        "jax",
+        tmp_path_factory.mktemp("keras_jax"),
+        (*JAX_SHARED_CASES, *JAX_CASES),
+        script=REPO / "tests" / "keras_cases" / "jax_cases.py",
+        XLA_FLAGS="--xla_force_host_platform_device_count=2",
+    )
+
+
+@pytest.mark.parametrize("case", JAX_SHARED_CASES + JAX_CASES)
+def test_keras3_jax_backend(jax_rows: dict[str, Any], case: str) -> None:
+    row = jax_rows.get(case)
+    assert row is not None, f"case {case} did not report (the process died before it)"
+    assert row["ok"], row["error"]

@@ -37,7 +37,12 @@ SHARED_CASES = (
     "routing_changes_nothing",
 )
 # From torch_cases.py.
-TORCH_CASES = ("torch_weights_stay_parameters", "bfloat16_round_trip", "save_from_torch")
+TORCH_CASES = (
+    "torch_weights_stay_parameters",
+    "copy_is_an_assign",
+    "bfloat16_round_trip",
+    "save_from_torch",
+)
 
 
 def _run(backend: str, out: Path, cases: tuple[str, ...], **extra: str) -> dict[str, Any]:

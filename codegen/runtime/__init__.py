@@ -20,6 +20,7 @@ PACKAGE = {
     "keras3.py": "keras3",
     "keras3_file.py": "keras3_file",
     "keras3_io.py": "keras3_io",
+    "keras3_values.py": "keras3_values",
     "tf1.py": "tf1",
     "tf1_checks.py": "tf1_checks",
     "tf1_copy.py": "tf1_copy",

@@ -3,7 +3,8 @@
 `codegen emit` writes this file as `_runtime/__init__.py` in the output folder, next to the
 runtime's other modules copied verbatim: `core` (family-independent: keys, key maps, reports,
 the pre-flight comparison), the TF1 graph family (`tf1`, `tf1_file`, `tf1_record`, `tf1_copy`,
-`tf1_checks`, `tf1_graph`) and the Keras 3 family (`keras3`, `keras3_file`, `keras3_io`).
+`tf1_checks`, `tf1_graph`) and the Keras 3 family (`keras3`, `keras3_file`, `keras3_io`,
+`keras3_values`).
 Importing this package imports no framework: a family's classes import their modules when a
 shim first names them, so a Keras shim works on a machine without TensorFlow (JAX, PyTorch)
 and importing one never loads TensorFlow. Shims pass their settings and layers as data.

@@ -31,9 +31,7 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import numpy as np
-
-from . import keras3_io
+from . import keras3_io, keras3_values
 from .core import (
     KeyMap,
     Settings,
@@ -126,43 +124,6 @@ def _file_spec(shape: Sequence[int], code: str) -> Spec:
 def _own_path(var: Variable) -> str:
     """The model's own name for a weight: `variable.path` (Keras 3), else its name."""
     return str(getattr(var, "path", None) or var.name)
-
-
-def _to_numpy(var: Variable) -> np.ndarray:
-    return np.asarray(var.numpy())
-
-
-def _snapshot(var: Variable) -> tuple[Any, bool]:
-    """(the weight's current value as a backend tensor, whether destinations may share it)."""
-    value = getattr(var, "value", None)
-    if callable(value):  # tf.Variable (tf_keras): value() reads it
-        value = value()
-    if value is None:
-        return _to_numpy(var), True  # every backend's assign copies a NumPy array
-    # TF: the read shares the buffer copy-on-write, so training either side later copies it.
-    read = getattr(value, "read_value", None)
-    if callable(read):
-        return read(), True
-    # torch: a weight keeps its Parameter for life (torch modules and optimizers hold it), so
-    # assign copies into it in place (`copy_`) and destinations may all read the source's.
-    # A clone per destination would add a fresh allocation: 0.8 vs 6 GB/s on 125 MB.
-    if callable(getattr(value, "copy_", None)):
-        return value, True
-    # JAX may donate a weight's buffer to a jitted train step: no two models may hold one.
-    return value, False
-
-
-def _own_copy(value: Any, shareable: bool) -> Any:
-    """`value` as one destination may keep it: itself if shareable, else a fresh copy."""
-    if shareable:
-        return value
-    # JAX arrays copy (keeping their sharding; their clone() shares the buffer); a value
-    # with clone() and no copy() clones.
-    for name in ("copy", "clone"):
-        method = getattr(value, name, None)
-        if callable(method):
-            return method()
-    return np.array(value)
 
 
 def _layer_name(obj: Layer) -> str:
@@ -416,7 +377,7 @@ def save_view(view: View, path: str) -> str:
     variables = view.found.variables
     if not variables:
         raise TransferError(f"model {view.transfer.model!r}: no shared layers to save")
-    arrays = {key: _to_numpy(var) for key, var in variables.items()}
+    arrays = {key: keras3_values.to_numpy(var) for key, var in variables.items()}
     described = {
         key: {"layer": entry.layer, "path": entry.name or ""}
         for key, entry in view.found.entries.items()
@@ -434,24 +395,14 @@ def restore_view(view: View, path: str, freeze: bool) -> TransferReport:
     common = preflight(view.transfer.model, path, specs, source, settings, _describe(view))
     # The pre-flight read the header only; safetensors has checked there that every tensor
     # lies inside the file, so the values stream in one at a time: no second copy in memory.
-    pairs = ((variables[key], value) for key, value in keras3_io.read_values(path, common))
-    _assign(pairs, len(common), f"restoring {path!r}")
+    pairs = (
+        (variables[key], keras3_values.from_host(variables[key], value))
+        for key, value in keras3_io.read_values(path, common)
+    )
+    keras3_values.assign(pairs, len(common), f"restoring {path!r}")
     if freeze:
         freeze_layers(view.layer_of[key] for key in common)
     return report(view.found, settings, variables, source)
-
-
-def _assign(pairs: Iterable[tuple[Variable, Any]], count: int, doing: str) -> None:
-    """Assign every pair; a failure says how far it got (shapes and dtypes are checked before)."""
-    done = 0
-    try:
-        for var, value in pairs:
-            var.assign(value)
-            done += 1
-    except Exception as exc:  # backends and safetensors raise their own types
-        raise TransferError(
-            f"{doing}: {error_text(exc)}; {done} of {count} weights were assigned before it"
-        ) from exc
 
 
 def copy_models(
@@ -479,11 +430,14 @@ def copy_models(
     if problems:
         raise TransferError("cannot copy, nothing assigned:" + first_lines(problems))
     wanted = sorted({key for keys in keys_of for key in keys})
-    values = {key: _snapshot(source_vars[key]) for key in wanted}
+    values = {key: keras3_values.snapshot(source_vars[key]) for key in wanted}
     for index, (side, keys) in enumerate(zip(sides, keys_of, strict=True)):
         variables = side.found.variables
-        pairs = ((variables[key], _own_copy(*values[key])) for key in keys)
-        _assign(pairs, len(keys), f"copying to destination #{index}")
+        pairs = (
+            (variables[key], keras3_values.for_destination(variables[key], *values[key]))
+            for key in keys
+        )
+        keras3_values.assign(pairs, len(keys), f"copying to destination #{index}")
     return copy_report(
         src.found, [side.found for side in sides], source_specs, wanted, src.transfer.settings
     )

@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 
+# Where a read tensor starts in memory: JAX's CPU client uses a host array of this alignment in
+# place (NumPy's own allocations are 16-byte aligned, which it copies).
+ALIGN = 64
+
 # The metadata value that carries this runtime's description of the file.
 METADATA_KEY = "layershare"
 FORMAT = "layershare-keras-transfer/1"
@@ -95,8 +99,8 @@ def read_values(path: str, keys: Sequence[str]) -> Iterator[tuple[str, np.ndarra
     """(key, tensor) for `keys` only, each read straight into a fresh array of its own."""
     # Call after read_specs: safetensors has validated the header and the data offsets there.
     # One read per tensor, no intermediate bytes object (safetensors' numpy reader copies
-    # twice). Not a memory map: a backend may keep the array's memory as the weight's, and a
-    # mapped file rewritten in place would then crash the process.
+    # twice). Not a memory map: a backend may keep the array's memory as the weight's (JAX
+    # does), and a mapped file rewritten in place would then crash the process.
     with open(path, "rb") as raw:
         (length,) = struct.unpack("<Q", raw.read(8))
         header = json.loads(raw.read(length))
@@ -105,11 +109,18 @@ def read_values(path: str, keys: Sequence[str]) -> Iterator[tuple[str, np.ndarra
             entry = header[key]
             begin, end = entry["data_offsets"]
             dtype = _numpy_dtype(entry["dtype"])
-            array = np.empty((end - begin) // dtype.itemsize, dtype=dtype)
+            array = _aligned_empty((end - begin) // dtype.itemsize, dtype)
             raw.seek(start + begin)
             if raw.readinto(array.view(np.uint8).data) != end - begin:
                 raise OSError(f"{path}: tensor {key!r} is cut short")
             yield key, array.reshape(entry["shape"])
+
+
+def _aligned_empty(count: int, dtype: np.dtype[Any]) -> np.ndarray:
+    """An uninitialised 1-D array of `count` items whose data starts at an ALIGN boundary."""
+    raw = np.empty(count * dtype.itemsize + ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start : start + count * dtype.itemsize].view(dtype)
 
 
 def _numpy_dtype(code: str) -> np.dtype[Any]:

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 RUNTIME = Path(__file__).resolve().parents[2] / "codegen" / "runtime"
-RUNTIME_FILES = ("core.py", "keras3.py", "keras3_file.py", "keras3_io.py")
+RUNTIME_FILES = ("core.py", "keras3.py", "keras3_file.py", "keras3_io.py", "keras3_values.py")
 OUT = Path(sys.argv[1])
 BACKEND = os.environ["KERAS_BACKEND"]
 

@@ -94,6 +94,23 @@ def case_torch_weights_stay_parameters() -> None:
     assert same(shared_values(other), expected) and same(shared_values(dest), expected)
 
 
+def case_copy_is_an_assign() -> None:
+    """The copy writes bytes into the Parameters as `assign` would: autograd sees the in-place
+    change (version counter), and inside a Keras StatelessScope it records, never writes."""
+    source, dest = cases.trained_source(), build_func()
+    before = shared_values(dest)
+    with keras.StatelessScope() as scope:
+        T.copy(source, dest)
+        recorded = [scope.get_current_value(var) for var in T.variable_map(dest).values()]
+    assert all(value is not None for value in recorded)
+    assert same(shared_values(dest), before)  # the scope kept the new values to itself
+    versions = {p: v._version for p, v in _parameters(dest).items()}
+    T.copy(source, dest)
+    assert same(shared_values(dest), shared_values(source))
+    for var in T.variable_map(dest).values():
+        assert var.value._version > versions[var.path], var.path
+
+
 def case_bfloat16_round_trip() -> None:
     """bfloat16 weights (torch tensors NumPy cannot read directly) save as BF16 and come back
     bit-equal, through a file and in memory."""
