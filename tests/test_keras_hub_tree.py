@@ -61,24 +61,31 @@ def test_a_parameter_default_decides_a_layer_object_of_a_scanned_class() -> None
     assert depth(scanned("hub").plan, enc("A"), enc("C")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extractor: a scanned layer class's constructor arguments are read with module "
-    "constants only (objects.binding), so every default of the constructor decides (roots."
-    "object_defaults): D's extra `types=2` separates its position table from A's",
-)
 def test_only_the_defaults_an_argument_reads_decide() -> None:
+    """A scanned layer class's constructor arguments read the enclosing constructor's parameter
+    defaults, as a library layer's do (objects.binding): D's extra `types=2`, which its position
+    table does not read, no longer separates that table from A's. Before, every default of the
+    constructor decided (a stopgap in the planner)."""
     assert depth(scanned("hub").plan, enc("A"), enc("D")) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extractor: `self.blocks.append(Block(...))` in a loop, applied by `for block in "
-    "self.blocks`, is not read (objects.listed takes local names only); the stack is invisible "
-    "and E ~ F share the norm and head past Block(64) vs Block(32): a false share",
-)
 def test_a_list_of_layer_objects_held_in_self_is_one_layer() -> None:
-    assert depth(scanned("hub").plan, enc("E"), enc("F")) == 2
+    """`self.blocks.append(Block(...))` in a loop, applied by `for block in self.blocks`: the
+    stack is one layer, matched as a whole (objects.stacked). Before, it was invisible and E ~ F
+    shared the norm and head past Block(64) vs Block(32): a false share."""
+    plan = scanned("hub").plan
+    assert depth(plan, enc("E"), enc("F")) == 2
+    model = next(m for m in plan.models if m.id == enc("E"))
+    assert [lay.label for lay in model.layers][2] == "loop: keras_hub.src.layers.block.Block"
+
+
+def test_a_stack_built_in_init_is_one_layer_where_call_applies_it() -> None:
+    """A subclassed model: the loop that fills `self.blocks` is in `__init__`, the loop that
+    applies it in `call`. H (Block(64)) ~ I (Block(32)) share the embedding and positions only;
+    H ~ J (the same stack, each block named before it is appended) share all four layers."""
+    plan = scanned("hub").plan
+    assert depth(plan, enc("H"), enc("I")) == 2
+    assert depth(plan, enc("H"), enc("J")) == 4
 
 
 @pytest.mark.xfail(

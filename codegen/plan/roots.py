@@ -425,8 +425,7 @@ class LayerWalk:
             self.note_unresolved(calls[0], function)
             return
         # The same code under the clone rules: literals and APIs decide, names never do.
-        defaults = keras.object_defaults(self.project, self.prints, fid, unit, class_ctx)
-        signature = stable_hash(unit.code_hash + "|" + ",".join(builders) + defaults)
+        signature = stable_hash(unit.code_hash + "|" + ",".join(builders))
         args: tuple[tuple[str, str], ...] = ()
         if unit.kind == "inline-api":
             call = calls[0]

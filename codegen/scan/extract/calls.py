@@ -231,7 +231,7 @@ class CallWalker(TokenWalker):
             self.spent = self.spent | {bound}
             # Placed at the list's first constructor: a call, which every later stage can place.
             first = objects.first_constructor(held.call)
-            if apis.creates_variables(held.collection):
+            if apis.creates_variables(held.collection) or held.collection in self.ctx.layer_classes:
                 self.creations.append((held.collection, first, False, True))
             static = self.dynamic == 0
             args: list[tuple[str, str]] = [("layers", str(held))]  # facts hold plain strings

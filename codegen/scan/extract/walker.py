@@ -131,7 +131,8 @@ class FunctionWalker(CallWalker):
             )
             return
         _WALK[kind](self, statement)
-        if kind is cst.SimpleStatementLine and self.layer_object(statement, made, calls):
+        builds = kind is cst.SimpleStatementLine or kind is cst.For  # a loop may fill a list
+        if builds and self.layer_object(statement, made, calls):
             return
         compound = kind in units.COMPOUND
         if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
