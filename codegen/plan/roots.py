@@ -256,6 +256,8 @@ class LayerWalk:
             call = self.project.method(ctx[0], ctx[1], "call")
             if call is not None:
                 self.walk(call, True, ctx, set())
+        if self.static_depth == 0:
+            return  # an unseen call (`backbone(inputs)`, a parameter's object) came first
         if handed := keras.on_given_inputs(self.project, self.root.entry, self.members):
             self.unresolved.append(handed)  # a graph on tensors it is handed: nothing shared
             self.static_depth = 0

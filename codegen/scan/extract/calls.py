@@ -161,7 +161,7 @@ class CallWalker(TokenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
-            elif len(parts) >= 3 and parts[0] in self.param_index:
+            elif len(parts) != 2 and parts[0] in self.param_index:
                 # Reached through an attribute of an object passed in
                 # (`framework.embedding.word_embedding(x)`): whatever the caller gave, unseen.
                 self.record_layer("param." + ".".join(parts), False, node, params)
@@ -248,6 +248,10 @@ class CallWalker(TokenWalker):
             return False
         if len(self.layer_calls) == calls:
             return False
+        if type(statement) is cst.If:  # a branch that only builds layer objects binds them
+            values = self.literal_values()
+            built = objects.branched(statement, self.ctx, self.self_name, self.objects, values)
+            return built is not None and all(self.bind_object(b, made, calls) for b in built)
         found = objects.listed(
             statement, self.ctx, self.self_name, self.objects, self.literal_values(), self.lists
         )

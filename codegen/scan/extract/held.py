@@ -30,6 +30,11 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> objects.Objects:
                 if found is not None:
                     out.setdefault(*found)
                 continue
+            if type(statement) is cst.If:
+                for bound in objects.branched(statement, ctx, self_name, out, values) or ():
+                    if bound[0].startswith("self."):
+                        out.setdefault(*bound)
+                continue
             empty = _empty_list(statement, self_name)
             if empty is not None:
                 lists = lists | {empty}

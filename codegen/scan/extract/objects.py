@@ -273,6 +273,29 @@ def stacked(
     return target, Bound(f"[{made} for {source}]", made.call, values, api)
 
 
+def branched(
+    statement: cst.If,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str],
+) -> list[tuple[str, str]] | None:
+    """The layer objects an `if` only builds and binds, in each of its branches (`if width !=
+    64: self.proj = Dense(64)`): none is a layer where it is built, each is where it is called.
+    None when a branch does anything else, or binds a name another branch binds too (which
+    object it holds is then the condition's, not one signature)."""
+    found: dict[str, str] = {}
+    branch: cst.If | cst.Else | None = statement
+    while branch is not None:
+        for inner in suite(branch.body):
+            bound = binding(inner, ctx, self_name, {**objects, **found}, values)
+            if bound is None or bound[0] in found:
+                return None
+            found[bound[0]] = bound[1]
+        branch = branch.orelse if type(branch) is cst.If else None
+    return list(found.items()) or None
+
+
 def unmarked(value: cst.BaseExpression) -> cst.BaseExpression:
     """What an expression mark apply wrote wraps (`x_transfer.layer("M", 0, Dense(3))` is
     `Dense(3)`): routing never changes what a layer object is."""

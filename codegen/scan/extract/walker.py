@@ -131,7 +131,8 @@ class FunctionWalker(CallWalker):
             )
             return
         _WALK[kind](self, statement)
-        builds = kind is cst.SimpleStatementLine or kind is cst.For  # a loop may fill a list
+        # A loop may fill a list of layer objects, a branch may only build them.
+        builds = kind is cst.SimpleStatementLine or kind is cst.For or kind is cst.If
         if builds and self.layer_object(statement, made, calls):
             return
         compound = kind in units.COMPOUND
