@@ -161,8 +161,10 @@ class CallWalker(TokenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
-            elif len(parts) != 2 and parts[0] in self.param_index:
-                # Reached through an attribute of an object passed in
+            elif parts[0] in self.param_index and (
+                len(parts) > 2 or (len(parts) == 1 and parts[0] != self.self_name)
+            ):
+                # An object passed in (`backbone(inputs)`), or reached through its attribute
                 # (`framework.embedding.word_embedding(x)`): whatever the caller gave, unseen.
                 self.record_layer("param." + ".".join(parts), False, node, params)
         elif (
