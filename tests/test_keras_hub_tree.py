@@ -95,6 +95,16 @@ def test_a_branch_that_only_builds_a_layer_object_is_no_layer() -> None:
     assert [lay.label for lay in model.layers][2] == "branch: keras.layers.Dense"
 
 
+def test_a_name_two_branches_bind_keeps_the_branch_a_layer_where_it_is_built() -> None:
+    """`if width > 64: self.projection = Dense(64) else: ... Dense(32)`: which object the name
+    holds is the condition's, so no one signature stands for it; the branch stays a layer where
+    it is built, first in K's sequence, and K shares nothing with A (a negative control)."""
+    plan = scanned("hub").plan
+    model = next(m for m in plan.models if m.id == enc("K"))
+    assert model.layers[0].label == "branch: keras.layers.Dense"
+    assert depth(plan, enc("A"), enc("K")) == 0
+
+
 # --- task models over a backbone passed in, layers rebuilt from a config (keras_classes/heads)
 
 HEADS = "models"
