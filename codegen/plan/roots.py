@@ -256,6 +256,8 @@ class LayerWalk:
             call = self.project.method(ctx[0], ctx[1], "call")
             if call is not None:
                 self.walk(call, True, ctx, set())
+        if self.static_depth == 0:
+            return  # an unseen call (`backbone(inputs)`, a parameter's object) came first
         if handed := keras.on_given_inputs(self.project, self.root.entry, self.members):
             self.unresolved.append(handed)  # a graph on tensors it is handed: nothing shared
             self.static_depth = 0
@@ -425,8 +427,7 @@ class LayerWalk:
             self.note_unresolved(calls[0], function)
             return
         # The same code under the clone rules: literals and APIs decide, names never do.
-        defaults = keras.object_defaults(self.project, self.prints, fid, unit, class_ctx)
-        signature = stable_hash(unit.code_hash + "|" + ",".join(builders) + defaults)
+        signature = stable_hash(unit.code_hash + "|" + ",".join(builders))
         args: tuple[tuple[str, str], ...] = ()
         if unit.kind == "inline-api":
             call = calls[0]

@@ -161,8 +161,10 @@ class CallWalker(TokenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
-            elif len(parts) >= 3 and parts[0] in self.param_index:
-                # Reached through an attribute of an object passed in
+            elif parts[0] in self.param_index and (
+                len(parts) > 2 or (len(parts) == 1 and parts[0] != self.self_name)
+            ):
+                # An object passed in (`backbone(inputs)`), or reached through its attribute
                 # (`framework.embedding.word_embedding(x)`): whatever the caller gave, unseen.
                 self.record_layer("param." + ".".join(parts), False, node, params)
         elif (
@@ -231,7 +233,7 @@ class CallWalker(TokenWalker):
             self.spent = self.spent | {bound}
             # Placed at the list's first constructor: a call, which every later stage can place.
             first = objects.first_constructor(held.call)
-            if apis.creates_variables(held.collection):
+            if apis.creates_variables(held.collection) or held.collection in self.ctx.layer_classes:
                 self.creations.append((held.collection, first, False, True))
             static = self.dynamic == 0
             args: list[tuple[str, str]] = [("layers", str(held))]  # facts hold plain strings
@@ -248,6 +250,10 @@ class CallWalker(TokenWalker):
             return False
         if len(self.layer_calls) == calls:
             return False
+        if type(statement) is cst.If:  # a branch that only builds layer objects binds them
+            values = self.literal_values()
+            built = objects.branched(statement, self.ctx, self.self_name, self.objects, values)
+            return built is not None and all(self.bind_object(b, made, calls) for b in built)
         found = objects.listed(
             statement, self.ctx, self.self_name, self.objects, self.literal_values(), self.lists
         )

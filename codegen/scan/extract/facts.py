@@ -10,7 +10,7 @@ import libcst as cst
 
 from codegen import names, stable_hash
 from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, SymbolFacts
-from codegen.scan.extract import objects, relevance, units
+from codegen.scan.extract import held, objects, relevance, units
 from codegen.scan.extract.context import (
     ModuleContext,
     function_context,
@@ -133,8 +133,8 @@ class Extractor:
                             ),
                         )
                     )
-                self.class_objects[qualname] = objects.class_objects(statement, self.ctx)
-                self.class_instances[qualname] = objects.instances(statement, self.ctx)
+                self.class_objects[qualname] = held.class_objects(statement, self.ctx)
+                self.class_instances[qualname] = held.instances(statement, self.ctx)
                 self.collect_functions(
                     suite(statement.body),
                     prefix=qualname + ".",

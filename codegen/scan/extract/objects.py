@@ -14,7 +14,7 @@ import libcst as cst
 from codegen import names
 from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
-from codegen.scan.extract.literals import literal, parameter_values
+from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import dotted, kids, suite
 
 
@@ -127,7 +127,7 @@ def binding(
         return name, f"{ctx.factories[parts[0]]}<-{parts[0]}({args})"
     api = ctx.resolve_final(parts) if parts else None
     if api is not None and api in ctx.layer_classes:
-        return name, signature(value, ctx, self_name, objects)  # a scanned Keras layer class
+        return name, signature(value, ctx, self_name, objects, known)  # a scanned layer class
     if api is None or not is_object_api(api):
         builder = _helper(parts, ctx)
         earlier = objects.get(name)
@@ -182,9 +182,12 @@ def listed(
     objects: Mapping[str, str],
     values: Mapping[str, str],
     lists: frozenset[str],
-) -> tuple[str, Listed] | None:
+) -> tuple[str, str] | None:
     """(name, list) when the statement builds a list of layer objects (`xs = [A(), B()]`) or
-    appends one to a list of them or to an empty list `lists` holds (`xs.append(Dense(8))`)."""
+    appends one to a list of them or to an empty list `lists` holds (`xs.append(Dense(8))`); a
+    loop that fills an empty list is one layer (`stacked`)."""
+    if type(statement) is cst.For:
+        return stacked(statement, ctx, self_name, objects, values, lists)
     if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
         return None
     small = statement.body[0]
@@ -220,6 +223,77 @@ def listed(
     if made is None or call.args[0].keyword is not None or call.args[0].star:
         return None
     return name, Listed((*(held.members if isinstance(held, Listed) else ()), made))
+
+
+def stacked(
+    loop: cst.For,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str],
+    lists: frozenset[str],
+) -> tuple[str, Bound] | None:
+    """(list, layers) when a loop only builds layer objects and appends them to an empty list,
+    its own or `self`'s (`for i in range(n): layer = Block(64); self.blocks.append(layer)`): a
+    stack of layers whose count the loop decides, one layer matched as a whole where a loop
+    applies it, as a list built in one expression is (`[Block(64) for _ in range(n)]`)."""
+    if not lists or loop.orelse is not None or loop.asynchronous is not None:
+        return None
+    local: dict[str, Bound] = {}
+    target: str | None = None
+    made: Bound | None = None
+    for inner in suite(loop.body):
+        if type(inner) is not cst.SimpleStatementLine or len(inner.body) != 1:
+            return None
+        small = inner.body[0]
+        if type(small) is cst.Assign and len(small.targets) == 1:
+            bound = small.targets[0].target
+            built = member(small.value, ctx, self_name, objects, values)
+            if type(bound) is not cst.Name or built is None:
+                return None
+            local[bound.value] = built
+            continue
+        call = small.value if type(small) is cst.Expr else None
+        if type(call) is not cst.Call or target is not None or len(call.args) != 1:
+            return None
+        func, arg = call.func, call.args[0]
+        name = key(func.value, self_name) if type(func) is cst.Attribute else None
+        if name is None or func.attr.value != "append" or name not in lists:  # type: ignore[attr-defined]
+            return None
+        if arg.keyword is not None or arg.star or isinstance(objects.get(name), Listed):
+            return None  # (a stack its class's methods hold is read again here)
+        value = arg.value
+        made = local.get(value.value) if type(value) is cst.Name else None
+        made = made or member(value, ctx, self_name, objects, values)
+        target = name
+    api = made.split("(", 1)[0] if made is not None else "?"
+    if target is None or made is None or api == "?":
+        return None
+    source = signature(loop.iter, ctx, self_name, objects, values)
+    return target, Bound(f"[{made} for {source}]", made.call, values, api)
+
+
+def branched(
+    statement: cst.If,
+    ctx: ModuleContext,
+    self_name: str | None,
+    objects: Mapping[str, str],
+    values: Mapping[str, str],
+) -> list[tuple[str, str]] | None:
+    """The layer objects an `if` only builds and binds, in each of its branches (`if width !=
+    64: self.proj = Dense(64)`): none is a layer where it is built, each is where it is called.
+    None when a branch does anything else, or binds a name another branch binds too (which
+    object it holds is then the condition's, not one signature)."""
+    found: dict[str, str] = {}
+    branch: cst.If | cst.Else | None = statement
+    while branch is not None:
+        for inner in suite(branch.body):
+            bound = binding(inner, ctx, self_name, {**objects, **found}, values)
+            if bound is None or bound[0] in found:
+                return None
+            found[bound[0]] = bound[1]
+        branch = branch.orelse if type(branch) is cst.If else None
+    return list(found.items()) or None
 
 
 def unmarked(value: cst.BaseExpression) -> cst.BaseExpression:
@@ -265,28 +339,13 @@ def keras_class(name: str, ctx: ModuleContext, seen: frozenset[str] = frozenset(
     return False
 
 
-def _self_calls(node: cst.ClassDef) -> frozenset[str]:
-    """The `self.x` attributes a class's methods call (`self.encoder(x)`)."""
-    out: set[str] = set()
-    for method in suite(node.body):
-        if type(method) is not cst.FunctionDef or not method.params.params:
-            continue
-        self_name = method.params.params[0].name.value
-        pending: list[cst.CSTNode] = [method.body]
-        while pending:
-            current = pending.pop()
-            if type(current) is cst.Call:
-                bound = key(current.func, self_name)
-                if bound is not None and bound.startswith("self."):
-                    out.add(bound)
-            pending.extend(kids(current))
-    return frozenset(out)
-
-
 def first_constructor(node: cst.BaseExpression) -> cst.Call:
-    """The first layer constructor of a list of layers (`collection_api` checked it is one)."""
+    """The first layer constructor of a list of layers (`collection_api` or `stacked` checked
+    it is one)."""
     if type(node) is cst.ListComp:
         return node.elt  # type: ignore[return-value]
+    if type(node) is cst.Call:  # a loop's stack (`stacked`): its constructor
+        return node
     return node.elements[0].value  # type: ignore[attr-defined,no-any-return]
 
 
@@ -371,7 +430,7 @@ def factories(statements: object, ctx: ModuleContext) -> dict[str, str]:
     for statement in statements:  # type: ignore[attr-defined]
         if type(statement) is not cst.FunctionDef:
             continue
-        body = list(_straight(suite(statement.body)))
+        body = list(straight(suite(statement.body)))
         last = body[-1] if body else None
         if (
             type(last) is not cst.SimpleStatementLine
@@ -424,60 +483,10 @@ def uses(node: cst.CSTNode, objects: Mapping[str, str], self_name: str | None) -
         pending.extend(reversed(kids(current)))
 
 
-def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> Objects:
-    """`self.x = <layer object>` bindings in a class's methods: a method may use what another
-    built (`self.proj = Dense(32)` in `__init__`, `self.proj(h)` in `call`)."""
-    out: Objects = {}
-    called: frozenset[str] | None = None
-    for method in suite(node.body):
-        if type(method) is not cst.FunctionDef or not method.params.params:
-            continue
-        self_name = method.params.params[0].name.value
-        values = parameter_values(method.params, ctx.constants)
-        for statement in _straight(suite(method.body)):
-            if called is None and _assigns_call(statement):
-                called = _self_calls(node)  # only for classes that may bind a helper's result
-            found = binding(statement, ctx, self_name, out, values, called or frozenset())
-            if found is not None and found[0].startswith("self."):
-                out.setdefault(found[0], found[1])
-    return out
-
-
-def instances(node: cst.ClassDef, ctx: ModuleContext) -> dict[str, str]:
-    """`self.x = Other(...)` in a class's methods, Other a class of this module: the attribute
-    holds an instance of it, so `self.x.build()` runs Other's `build` (once bound, kept)."""
-    out: dict[str, str] = {}
-    for method in suite(node.body):
-        if type(method) is not cst.FunctionDef or not method.params.params:
-            continue
-        self_name = method.params.params[0].name.value
-        for statement in _straight(suite(method.body)):
-            if not _assigns_call(statement):
-                continue
-            assign = statement.body[0]  # type: ignore[attr-defined]
-            name = key(assign.targets[0].target, self_name)
-            parts = dotted(assign.value.func)
-            if name is None or not name.startswith("self.") or len(assign.targets) != 1:
-                continue
-            if parts is not None and len(parts) == 1 and parts[0] in ctx.classes:
-                out.setdefault(name, parts[0])
-    return out
-
-
-def _assigns_call(statement: cst.CSTNode) -> bool:
-    """`x = f(...)`: the only statements that may bind a helper's result."""
-    return (
-        type(statement) is cst.SimpleStatementLine
-        and len(statement.body) == 1
-        and type(statement.body[0]) is cst.Assign
-        and type(statement.body[0].value) is cst.Call
-    )
-
-
-def _straight(statements: object) -> Iterator[cst.CSTNode]:
+def straight(statements: object) -> Iterator[cst.CSTNode]:
     """A body's statements, with those of its `with` blocks (scopes and devices) in place."""
     for statement in statements:  # type: ignore[attr-defined]
         if type(statement) is cst.With:
-            yield from _straight(suite(statement.body))
+            yield from straight(suite(statement.body))
         else:
             yield statement

@@ -131,7 +131,9 @@ class FunctionWalker(CallWalker):
             )
             return
         _WALK[kind](self, statement)
-        if kind is cst.SimpleStatementLine and self.layer_object(statement, made, calls):
+        # A loop may fill a list of layer objects, a branch may only build them.
+        builds = kind is cst.SimpleStatementLine or kind is cst.For or kind is cst.If
+        if builds and self.layer_object(statement, made, calls):
             return
         compound = kind in units.COMPOUND
         if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
