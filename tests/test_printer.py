@@ -13,6 +13,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from codegen.scan.extract.parser import parse_module
 from codegen.scan.extract.positions import Positions, SpanRecorder
 from codegen.scan.extract.printer import print_module
+from codegen.scan.extract.printws import TOKENS, UNARY
 
 TREES = [MODELS, REPO / "tests" / "realcode", REPO / "tests" / "realcode_imports", REPO / "codegen"]
 
@@ -319,3 +320,8 @@ def test_what_libcst_prints_is_where_libcst_puts_it(monkeypatch: pytest.MonkeyPa
     assert printed != LIBCST_PRINTS  # libcst's own printing loses a space: libcst decides
     assert printed == parse_module(LIBCST_PRINTS).code
     assert assert_libcsts_positions(LIBCST_PRINTS) > 15
+
+
+def test_operator_tokens_are_libcsts() -> None:
+    """The printer's table of operator tokens spells each operator as libcst does."""
+    assert {kind: kind()._get_token() for kind in {**TOKENS, **UNARY}} == {**TOKENS, **UNARY}

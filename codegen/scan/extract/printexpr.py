@@ -13,7 +13,7 @@ from typing import Any
 
 import libcst as cst
 
-from codegen.scan.extract.printws import DEFAULT, Emit, asynchronous, comma, lpar, op, rpar, ws
+from codegen.scan.extract.printws import DEFAULT, Emit, comma, lpar, op, rpar, unary, ws
 
 _ELEMENT = cst.Element
 _ARG = cst.Arg
@@ -103,9 +103,7 @@ def _binary(node: Any, state: Any) -> None:
 
 def _unary(node: Any, state: Any) -> None:
     lpar(node, state)
-    operator = node.operator
-    state.tokens.append(operator._get_token())
-    ws(operator.whitespace_after, state)
+    unary(node.operator, state)
     emit(node.expression, state)
     rpar(node, state)
 
@@ -192,7 +190,9 @@ _DISPLAYS = (cst.List, cst.Set, cst.Dict)
 def _comp_for(node: Any, state: Any) -> None:
     tokens = state.tokens
     ws(node.whitespace_before, state)
-    asynchronous(node, state)
+    if node.asynchronous is not None:
+        tokens.append("async")
+        ws(node.asynchronous.whitespace_after, state)
     tokens.append("for")
     ws(node.whitespace_after_for, state)
     emit(node.target, state)

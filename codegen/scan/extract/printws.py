@@ -62,19 +62,82 @@ def empty_line(node: Any, state: Any) -> None:
 
 def op(node: Any, state: Any) -> None:
     """An operator of one or two tokens (`+`, `,`, `not in`), with its whitespace."""
-    if isinstance(node, _BaseOneTokenOp):
-        ws(node.whitespace_before, state)
-        state.tokens.append(node._get_token())
-        ws(node.whitespace_after, state)
-    elif isinstance(node, _BaseTwoTokenOp):
-        first, second = node._get_tokens()
-        ws(node.whitespace_before, state)
-        state.tokens.append(first)
-        ws(node.whitespace_between, state)
-        state.tokens.append(second)
-        ws(node.whitespace_after, state)
+    token = TOKENS.get(node.__class__)
+    if token is None:
+        if isinstance(node, _BaseOneTokenOp):  # `!=` (or `<>`): its own spelling
+            token = node._get_token()
+        elif isinstance(node, _BaseTwoTokenOp):
+            first, second = node._get_tokens()
+            ws(node.whitespace_before, state)
+            state.tokens.append(first)
+            ws(node.whitespace_between, state)
+            state.tokens.append(second)
+            ws(node.whitespace_after, state)
+            return
+        else:
+            node._codegen(state)
+            return
+    tokens = state.tokens
+    before, after = node.whitespace_before, node.whitespace_after
+    # Inline the commonest whitespace, one simple space or none: ws() is the hottest call.
+    if before.__class__ is _WS:
+        if before.value:
+            tokens.append(before.value)
     else:
-        node._codegen(state)
+        ws(before, state)
+    tokens.append(token)
+    if after.__class__ is _WS:
+        if after.value:
+            tokens.append(after.value)
+    else:
+        ws(after, state)
+
+
+# The token of each one-token operator whose spelling is fixed (`!=` spells itself).
+TOKENS: dict[type, str] = {
+    cst.Semicolon: ";",
+    cst.Colon: ":",
+    cst.Comma: ",",
+    cst.Dot: ".",
+    cst.AssignEqual: "=",
+    cst.And: "and",
+    cst.Or: "or",
+    cst.Add: "+",
+    cst.Subtract: "-",
+    cst.Multiply: "*",
+    cst.Divide: "/",
+    cst.FloorDivide: "//",
+    cst.Modulo: "%",
+    cst.Power: "**",
+    cst.LeftShift: "<<",
+    cst.RightShift: ">>",
+    cst.BitOr: "|",
+    cst.BitAnd: "&",
+    cst.BitXor: "^",
+    cst.MatrixMultiply: "@",
+    cst.LessThan: "<",
+    cst.GreaterThan: ">",
+    cst.Equal: "==",
+    cst.LessThanEqual: "<=",
+    cst.GreaterThanEqual: ">=",
+    cst.In: "in",
+    cst.Is: "is",
+    cst.AddAssign: "+=",
+    cst.SubtractAssign: "-=",
+    cst.MultiplyAssign: "*=",
+    cst.MatrixMultiplyAssign: "@=",
+    cst.DivideAssign: "/=",
+    cst.ModuloAssign: "%=",
+    cst.BitAndAssign: "&=",
+    cst.BitOrAssign: "|=",
+    cst.BitXorAssign: "^=",
+    cst.LeftShiftAssign: "<<=",
+    cst.RightShiftAssign: ">>=",
+    cst.PowerAssign: "**=",
+    cst.FloorDivideAssign: "//=",
+}
+# The unary operators: a token and the whitespace after it.
+UNARY: dict[type, str] = {cst.Plus: "+", cst.Minus: "-", cst.BitInvert: "~", cst.Not: "not"}
 
 
 def comma(node: Any, default: bool, state: Any, default_text: str = ", ") -> None:
@@ -103,3 +166,10 @@ def asynchronous(node: Any, state: Any) -> None:
     if node.asynchronous is not None:
         state.tokens.append("async")
         ws(node.asynchronous.whitespace_after, state)
+
+
+def unary(node: Any, state: Any) -> None:
+    """A unary operator (`-`, `not`): its token and the whitespace after it."""
+    token = UNARY.get(node.__class__)
+    state.tokens.append(node._get_token() if token is None else token)
+    ws(node.whitespace_after, state)
