@@ -1,10 +1,8 @@
-"""libcst's printing of expressions and whitespace, short-cut (see `printer`, which prints the
-statements).
+"""libcst's printing of expressions, short-cut (`printer` prints the statements).
 
-Each function prints one node type token for token as its libcst 1.x `_codegen_impl` does; of
-the nodes printed here only a call's span is noted (the extractor asks where layer calls are,
-and libcst's `PositionProvider` puts a call between its own parentheses). A node type without
-a function here is printed by libcst itself, into the same state.
+Each function prints one node type token for token as its libcst 1.x `_codegen_impl` does,
+noting only a call's span (where `PositionProvider` puts it: inside its own parentheses). A
+node type without a function here is printed by libcst itself, into the same state.
 """
 
 from __future__ import annotations
@@ -15,14 +13,19 @@ import libcst as cst
 
 from codegen.scan.extract.printws import DEFAULT, Emit, comma, lpar, op, rpar, unary, ws
 
+_NAME = cst.Name
+_WS = cst.SimpleWhitespace
 _ELEMENT = cst.Element
 _ARG = cst.Arg
-_INDEX = cst.Index
 
 
 def emit(node: Any, state: Any) -> None:
     """Print one expression (or libcst prints it, when its type has no short cut here)."""
-    short = EXPRESSIONS.get(node.__class__)
+    kind = node.__class__
+    if kind is _NAME and not node.lpar:  # the commonest node, without a call of its own
+        state.tokens.append(node.value)
+        return
+    short = EXPRESSIONS.get(kind)
     if short is None:
         node._codegen(state)
     else:
@@ -58,9 +61,12 @@ def _call(node: Any, state: Any) -> None:
     tokens = state.tokens
     start = len(tokens)
     emit(node.func, state)
-    ws(node.whitespace_after_func, state)
+    # `ws` only when there is whitespace: most calls have none around their parentheses.
+    if node.whitespace_after_func.__class__ is not _WS or node.whitespace_after_func.value:
+        ws(node.whitespace_after_func, state)
     tokens.append("(")
-    ws(node.whitespace_before_args, state)
+    if node.whitespace_before_args.__class__ is not _WS or node.whitespace_before_args.value:
+        ws(node.whitespace_before_args, state)
     args = node.args
     last = len(args) - 1
     for index, argument in enumerate(args):
@@ -77,7 +83,8 @@ def arg(node: Any, state: Any, default_comma: bool) -> None:
     """One argument of a call or a class's bases, with libcst's default comma."""
     if node.star:
         state.tokens.append(node.star)
-    ws(node.whitespace_after_star, state)
+    if node.whitespace_after_star.__class__ is not _WS or node.whitespace_after_star.value:
+        ws(node.whitespace_after_star, state)
     keyword = node.keyword
     if keyword is not None:
         emit(keyword, state)
@@ -89,7 +96,8 @@ def arg(node: Any, state: Any, default_comma: bool) -> None:
         op(equal, state)
     emit(node.value, state)
     comma(node.comma, default_comma, state)
-    ws(node.whitespace_after_arg, state)
+    if node.whitespace_after_arg.__class__ is not _WS or node.whitespace_after_arg.value:
+        ws(node.whitespace_after_arg, state)
 
 
 def _binary(node: Any, state: Any) -> None:
@@ -225,7 +233,7 @@ def _subscript(node: Any, state: Any) -> None:
     last = len(node.slice) - 1
     for index, element in enumerate(node.slice):
         inner = element.slice
-        if inner.__class__ is _INDEX:
+        if inner.__class__ is cst.Index:
             if inner.star is not None:
                 state.tokens.append(inner.star)
             if inner.whitespace_after_star is not None:
