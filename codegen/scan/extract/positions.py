@@ -2,9 +2,9 @@
 
 libcst's `PositionProvider` prints the module once and, for each node, notes where its printing
 starts and ends, counting lines and columns after every token. This prints the module the same
-way (`printer`: libcst's printing, short-cut for the common node types, checked against the
-source) and notes only how many tokens came before the start and end of each call and statement
-(and of every node libcst prints itself); the few positions the
+way (`printer`: libcst's printing, short-cut for every node type but a rare few, checked
+against the source) and notes only how many tokens came before the start and end of each call
+and statement (and of every node libcst prints itself); the few positions the
 extractor asks for are then looked up in the printed text, whose lines are counted the one way
 the tool counts lines (`codegen.lines`). The result equals `PositionProvider`'s (syntactic
 positions: a `def` starts at `def`, not at its decorators; an expression without its
