@@ -310,6 +310,35 @@ def _reads(path: str, taint: dict[str, int]) -> int:
     return found
 
 
+class _Taint(dict[str, int]):
+    """Access path -> the parameters it may carry, indexed by prefix so that `reads` costs the
+    path's length, not the number of tainted paths (`_reads` on a plain dict)."""
+
+    def __init__(self, initial: dict[str, int]):
+        super().__init__()
+        self.below: dict[str, int] = {}  # path -> the masks of the tainted paths under it
+        for path, mask in initial.items():
+            self.add(path, mask)
+
+    def add(self, path: str, mask: int) -> None:
+        """Taint a path with more parameters."""
+        self[path] = self.get(path, 0) | mask
+        dot = path.find(".")
+        while dot != -1:
+            prefix = path[:dot]
+            self.below[prefix] = self.below.get(prefix, 0) | mask
+            dot = path.find(".", dot + 1)
+
+    def reads(self, path: str) -> int:
+        """`_reads(path, self)`: the path itself, the paths it extends and those under it."""
+        found = self.below.get(path, 0)
+        dot = path.find(".")
+        while dot != -1:
+            found |= self.get(path[:dot], 0)
+            dot = path.find(".", dot + 1)
+        return found | self.get(path, 0)
+
+
 class _Module:
     """The fixpoint over one module's functions: relevant and returned parameters of each."""
 
@@ -330,25 +359,23 @@ class _Module:
             return 1 << index if index < len(function.params) else None
         return 1 << function.params.index(key) if key in function.params else None
 
-    def value(self, expr: _Expr, taint: dict[str, int], memo: dict[str, int] | None = None) -> int:
-        """The parameters an expression's value may carry (`memo`: `_reads` for this taint)."""
+    def value(self, expr: _Expr, taint: dict[str, int]) -> int:
+        """The parameters an expression's value may carry."""
         mask = 0
-        for path in expr.reads:
-            if memo is None:
+        if type(taint) is _Taint:
+            for path in expr.reads:
+                mask |= taint.reads(path)
+        else:
+            for path in expr.reads:
                 mask |= _reads(path, taint)
-                continue
-            hit = memo.get(path)
-            if hit is None:
-                hit = memo[path] = _reads(path, taint)
-            mask |= hit
         for call in expr.calls:
-            mask |= self.result(call, taint, memo)
+            mask |= self.result(call, taint)
         return mask
 
-    def result(self, call: _Call, taint: dict[str, int], memo: dict[str, int] | None) -> int:
+    def result(self, call: _Call, taint: dict[str, int]) -> int:
         mask = 0
         for key, value in call.args:
-            carried = self.value(value, taint, memo)
+            carried = self.value(value, taint)
             if not carried:
                 continue
             if call.kind == "local":
@@ -359,13 +386,13 @@ class _Module:
                 mask |= carried
         return mask
 
-    def sink(self, call: _Call, taint: dict[str, int], memo: dict[str, int]) -> int:
+    def sink(self, call: _Call, taint: dict[str, int]) -> int:
         """Parameters that reach what this call creates."""
         if call.kind in ("pure", "library"):
             return 0
         mask = 0
         for key, value in call.args:
-            carried = self.value(value, taint, memo)
+            carried = self.value(value, taint)
             if not carried:
                 continue
             if call.kind == "local":
@@ -378,8 +405,7 @@ class _Module:
     def analyse(self, qualname: str, self_name: str | None) -> bool:
         """One pass over a function; True when its relevant or returned parameters grew."""
         function = self.functions[qualname]
-        taint = {name: 1 << i for i, name in enumerate(function.params)}
-        memo: dict[str, int] = {}  # `_reads` under the current taint; emptied when it grows
+        taint = _Taint({name: 1 << i for i, name in enumerate(function.params)})
         changed = True
         while changed:
             changed = False
@@ -388,41 +414,39 @@ class _Module:
                     continue
                 carried = 0
                 for _, value in call.args:
-                    carried |= self.value(value, taint, memo)
+                    carried |= self.value(value, taint)
                 before = taint.get(call.receiver, 0)
                 if before | carried != before:
-                    taint[call.receiver] = before | carried  # `outputs.append(x)` changes outputs
-                    memo = {}
+                    taint.add(call.receiver, carried)  # `outputs.append(x)` changes outputs
                     changed = True
             for targets, value, control in function.assigns:
                 for target in targets:
                     # `config = copy(config)`: what its fields carry stays on its fields.
                     below = target + "."
-                    if any(k.startswith(below) for k in taint):
+                    if taint.below.get(target, 0):
                         view = {k: v for k, v in taint.items() if not k.startswith(below)}
                         mask = self.value(value, view)
                     else:
-                        mask = self.value(value, taint, memo)
+                        mask = self.value(value, taint)
                     if value.python:
                         for condition in control:
-                            mask |= self.value(condition, taint, memo)
+                            mask |= self.value(condition, taint)
                     before = taint.get(target, 0)
                     if before | mask != before:
-                        taint[target] = before | mask
-                        memo = {}
+                        taint.add(target, mask)
                         changed = True
         relevant = 0
         for call in function.calls:
-            relevant |= self.sink(call, taint, memo)
+            relevant |= self.sink(call, taint)
         for condition in function.conditions:
-            relevant |= self.value(condition, taint, memo)
+            relevant |= self.value(condition, taint)
         if self_name is not None:
             for path, mask in taint.items():
                 if path.startswith(self_name + "."):
                     relevant |= mask  # kept on the object: another method may build from it
         returned = 0
         for value in function.returns:
-            returned |= self.value(value, taint, memo)
+            returned |= self.value(value, taint)
         grew = relevant | self.relevant[qualname] != self.relevant[qualname] or (
             returned | self.returned[qualname] != self.returned[qualname]
         )
