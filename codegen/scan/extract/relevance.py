@@ -50,6 +50,7 @@ _PURE_METHODS = frozenset(
 )
 _MUTATING_METHODS = frozenset("append extend insert update add setdefault set_shape".split())
 _BUILTINS = frozenset(dir(builtins))
+_LITERALS = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString})
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,9 @@ class _Expr:
     python: bool  # a plain Python value: no library op or unseen call made it
 
 
+_NOTHING = _Expr((), (), True)  # a literal's value: it reads nothing
+
+
 @dataclass
 class _Function:
     """One function reduced to what relevance needs, in source order."""
@@ -85,10 +89,18 @@ class _Function:
 class _Reader:
     """Reduces one function body to a `_Function`, resolving calls in the module context."""
 
-    def __init__(self, ctx: ModuleContext, class_name: str | None, self_name: str | None):
+    def __init__(
+        self,
+        ctx: ModuleContext,
+        class_name: str | None,
+        self_name: str | None,
+        classified: dict[tuple[str, ...], tuple[str, str, str | None]] | None = None,
+    ):
         self.ctx = ctx
         self.class_name = class_name
         self.self_name = self_name
+        # `classify` by callee spelling, shared by the readers of one module (same context).
+        self.classified = {} if classified is None else classified
         self.out: _Function
 
     def read(self, node: cst.FunctionDef, params: tuple[str, ...]) -> _Function:
@@ -213,6 +225,11 @@ class _Reader:
 
     def expr(self, node: cst.BaseExpression) -> _Expr:
         """What an expression reads and which calls' results it uses."""
+        kind: type[cst.CSTNode] = type(node)
+        if kind is cst.Name:  # the commonest expressions first: a name, a literal
+            return _Expr((node.value,), (), True)  # type: ignore[attr-defined]
+        if kind in _LITERALS:
+            return _NOTHING
         reads: list[str] = []
         calls: list[_Call] = []
         pending: list[cst.CSTNode] = [node]
@@ -228,30 +245,40 @@ class _Reader:
                 calls.append(self.call(current))  # type: ignore[arg-type]
                 continue
             pending.extend(kids(current))
-        python = all(c.kind == "pure" for c in calls)
+        python = True
+        for found in calls:
+            if found.kind != "pure":
+                python = False
+                break
         return _Expr(tuple(reads), tuple(calls), python)
 
     def call(self, node: cst.Call) -> _Call:
         kind, callee, receiver = self.classify(node.func)
+        # Arguments that never decide what a library call creates (every argument is read all
+        # the same: the calls inside them are call sites).
+        dropped: frozenset[str] | set[str] = frozenset()
+        if kind == "library" or kind == "creating":
+            leaf = callee.rsplit(".", 1)[-1]
+            dropped = set(_VALUE_ONLY_KEYWORDS)
+            if leaf in _DROPOUT_LEAVES:
+                dropped.add("#1")  # its rate or keep probability
+            if kind == "creating" and apis.first_arg_is_name(callee):
+                dropped.add("#0")  # `get_variable("W", ...)`: a name
+            if kind == "creating" and leaf in _SETTING_LEAVES:
+                dropped |= _SCOPE_NAMES
         args: list[tuple[str, _Expr]] = []
         position = 0
         for arg in node.args:
             value = self.expr(arg.value)
             if arg.star:
-                args.append(("*", value))
+                key = "*"
             elif arg.keyword is not None:
-                args.append((arg.keyword.value, value))
+                key = arg.keyword.value
             else:
-                args.append((f"#{position}", value))
+                key = f"#{position}"
                 position += 1
-        if kind in ("library", "creating") and callee.rsplit(".", 1)[-1] in _DROPOUT_LEAVES:
-            args = [(k, v) for k, v in args if k != "#1"]  # its rate or keep probability
-        if kind in ("library", "creating"):
-            args = [(k, v) for k, v in args if k not in _VALUE_ONLY_KEYWORDS]
-        if kind == "creating" and apis.first_arg_is_name(callee):
-            args = [(k, v) for k, v in args if k != "#0"]  # `get_variable("W", ...)`: a name
-        if kind == "creating" and callee.rsplit(".", 1)[-1] in _SETTING_LEAVES:
-            args = [(k, v) for k, v in args if k not in _SCOPE_NAMES]
+            if key not in dropped:
+                args.append((key, value))
         if type(node.func) is not cst.Name and type(node.func) is not cst.Attribute:
             args.append(("#func", self.expr(node.func)))  # `f(x)(y)`: the inner call counts
         elif receiver is not None and kind != "local":
@@ -265,11 +292,19 @@ class _Reader:
         parts = dotted(func)
         if parts is None:
             return "unknown", "", None
-        root, ctx = parts[0], self.ctx
+        root = parts[0]
         if root == self.self_name and self.class_name:
             # A subclass may override the method (in any module): whatever it is given may
             # reach a variable.
             return "unknown", "", ".".join(parts[:-1])
+        known = self.classified.get(parts)
+        if known is None:
+            known = self.classified[parts] = self._classify(parts)
+        return known
+
+    def _classify(self, parts: tuple[str, ...]) -> tuple[str, str, str | None]:
+        """`classify` for a callee that is not a method of `self`: by the module context."""
+        root, ctx = parts[0], self.ctx
         if len(parts) == 1:
             if root in ctx.functions:
                 return "local", root, None
@@ -473,8 +508,9 @@ _MAX_PASSES = 8
 
 def inert_params(ctx: ModuleContext, targets: Sequence[Target]) -> dict[str, tuple[str, ...]]:
     """For each function, the parameters that provably never change the variables it creates."""
+    classified: dict[tuple[str, ...], tuple[str, str, str | None]] = {}
     read = {
-        t.qualname: _Reader(ctx, t.class_name, t.self_name).read(t.node, t.params)
+        t.qualname: _Reader(ctx, t.class_name, t.self_name, classified).read(t.node, t.params)
         for t in targets
     }
     module = _Module(read)
