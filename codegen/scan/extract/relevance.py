@@ -17,9 +17,11 @@ shape is checked by the restore pre-flight. Everything is computed for the whole
 from __future__ import annotations
 
 import builtins
+import functools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import libcst as cst
 
@@ -53,8 +55,7 @@ _BUILTINS = frozenset(dir(builtins))
 _LITERALS = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString})
 
 
-@dataclass(frozen=True)
-class _Call:
+class _Call(NamedTuple):  # a named tuple: made for every call site, cheaper than a dataclass
     """One call site: what it is, and the values of its arguments by key (`#0`, `units`)."""
 
     kind: str  # "creating", "library", "pure", "local", "unknown"
@@ -63,8 +64,7 @@ class _Call:
     receiver: str | None = None  # the access path a mutating method changes
 
 
-@dataclass(frozen=True)
-class _Expr:
+class _Expr(NamedTuple):  # a named tuple: made for every expression read
     """What an expression reads: access paths directly, and the calls whose results it uses."""
 
     reads: tuple[str, ...]
@@ -73,6 +73,23 @@ class _Expr:
 
 
 _NOTHING = _Expr((), (), True)  # a literal's value: it reads nothing
+_KEEP_ALL: frozenset[str] = frozenset()
+_POSITIONS = tuple(f"#{i}" for i in range(16))
+
+
+@functools.lru_cache(maxsize=4096)
+def _dropped(kind: str, callee: str) -> frozenset[str]:
+    """The argument keys that never decide what a library call creates (every argument is read
+    all the same: the calls inside them are call sites)."""
+    leaf = callee.rsplit(".", 1)[-1]
+    dropped = set(_VALUE_ONLY_KEYWORDS)
+    if leaf in _DROPOUT_LEAVES:
+        dropped.add("#1")  # its rate or keep probability
+    if kind == "creating" and apis.first_arg_is_name(callee):
+        dropped.add("#0")  # `get_variable("W", ...)`: a name
+    if kind == "creating" and leaf in _SETTING_LEAVES:
+        dropped |= _SCOPE_NAMES
+    return frozenset(dropped)
 
 
 @dataclass
@@ -254,18 +271,7 @@ class _Reader:
 
     def call(self, node: cst.Call) -> _Call:
         kind, callee, receiver = self.classify(node.func)
-        # Arguments that never decide what a library call creates (every argument is read all
-        # the same: the calls inside them are call sites).
-        dropped: frozenset[str] | set[str] = frozenset()
-        if kind == "library" or kind == "creating":
-            leaf = callee.rsplit(".", 1)[-1]
-            dropped = set(_VALUE_ONLY_KEYWORDS)
-            if leaf in _DROPOUT_LEAVES:
-                dropped.add("#1")  # its rate or keep probability
-            if kind == "creating" and apis.first_arg_is_name(callee):
-                dropped.add("#0")  # `get_variable("W", ...)`: a name
-            if kind == "creating" and leaf in _SETTING_LEAVES:
-                dropped |= _SCOPE_NAMES
+        dropped = _dropped(kind, callee) if kind == "library" or kind == "creating" else _KEEP_ALL
         args: list[tuple[str, _Expr]] = []
         position = 0
         for arg in node.args:
@@ -275,7 +281,7 @@ class _Reader:
             elif arg.keyword is not None:
                 key = arg.keyword.value
             else:
-                key = f"#{position}"
+                key = _POSITIONS[position] if position < len(_POSITIONS) else f"#{position}"
                 position += 1
             if key not in dropped:
                 args.append((key, value))
