@@ -161,6 +161,10 @@ def _read_library_reexports(
             parsed.add(source.path)
         facts[source.path] = hit
     cache.flush()
+    import sys  # the trees the extractor kept for this pass (if it ran here): no longer needed
+
+    if "codegen.scan.extract" in sys.modules:
+        sys.modules["codegen.scan.extract"].forget_parsed()
     return parsed
 
 

@@ -8,16 +8,52 @@ re-validation) and `facts` (the extractor that assembles the frozen facts)."""
 
 from __future__ import annotations
 
+import multiprocessing
+
 import libcst as cst
 
 from codegen import diagnostics
 from codegen.model import ModuleFacts, SourceFile
+from codegen.scan import apis
 from codegen.scan.extract.facts import Extractor
 from codegen.scan.extract.nodes import decorator_name, nested_blocks
 from codegen.scan.extract.parser import parse_module
 from codegen.scan.extract.safety import parse_error, python_refuses, suspiciously_deep
 
-__all__ = ["decorator_name", "extract", "nested_blocks", "parse_error", "parse_module"]
+__all__ = [
+    "decorator_name",
+    "extract",
+    "forget_parsed",
+    "nested_blocks",
+    "parse_error",
+    "parse_module",
+]
+
+# Parsed modules that a second pass may extract again, knowing what they import from other
+# scanned modules (pipeline's library re-exports): kept, by path and digest, in the process that
+# scans (never in a pool's workers), for modules that import from other scanned modules, up to
+# a bound on their text (a syntax tree takes about 30 times its text).
+_KEPT: dict[tuple[str, str], cst.Module] = {}
+_KEEP_LIMIT = 2_000_000  # characters of source
+_kept_size = 0
+
+
+def forget_parsed() -> None:
+    """Drop the parsed modules kept for a second pass."""
+    global _kept_size
+    _KEPT.clear()
+    _kept_size = 0
+
+
+def _keep(source: SourceFile, module: cst.Module, aliases: dict[str, str]) -> None:
+    """Keep a parsed module when a second pass may read it again and the bound allows."""
+    global _kept_size
+    text = source.text or ""
+    if _kept_size + len(text) > _KEEP_LIMIT or multiprocessing.parent_process() is not None:
+        return
+    if any(not apis.is_library(t) and not t.startswith("*.") for t in aliases.values()):
+        _KEPT[(source.path, source.digest)] = module
+        _kept_size += len(text)
 
 
 def extract(
@@ -35,8 +71,9 @@ def extract(
         refused = python_refuses(source.path, text)
         if refused is not None:
             return ModuleFacts(source.path, source.digest, (), (), (), (refused,), False, "")
+    kept = _KEPT.pop((source.path, source.digest), None)
     try:
-        module = parse_module(text)
+        module = parse_module(text) if kept is None else kept
     except cst.ParserSyntaxError as error:
         return ModuleFacts(
             source.path,
@@ -67,6 +104,8 @@ def extract(
             source.path, diagnostics.TOO_DEEP, "too deeply nested to analyse"
         )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
+    if not imported and not layer_classes:
+        _keep(source, module, extractor.ctx.aliases)
     return ModuleFacts(
         path=source.path,
         digest=source.digest,

@@ -140,7 +140,54 @@ def kids(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
         return parts if node.orelse is None else [*parts, node.orelse]  # type: ignore[attr-defined]
     if kind is cst.With:
         return [*(item.item for item in node.items), node.body]  # type: ignore[attr-defined]
+    if kind is cst.Dict:
+        out = []
+        for element in node.elements:  # type: ignore[attr-defined]
+            if type(element) is cst.DictElement:
+                out += (element.key, element.value)
+            else:
+                out.append(element.value)
+        return out
+    if kind is cst.ListComp or kind is cst.SetComp or kind is cst.GeneratorExp:
+        return (node.elt, node.for_in)  # type: ignore[attr-defined]
+    if kind is cst.DictComp:
+        return (node.key, node.value, node.for_in)  # type: ignore[attr-defined]
+    if kind is cst.CompFor:
+        parts = [node.target, node.iter, *(c.test for c in node.ifs)]  # type: ignore[attr-defined]
+        inner = node.inner_for_in  # type: ignore[attr-defined]
+        return parts if inner is None else [*parts, inner]
+    if kind is cst.ConcatenatedString:
+        return (node.left, node.right)  # type: ignore[attr-defined]
     return node.children
 
 
-_LEAVES = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis})
+# Nodes without code below them: literals, names (only their parentheses), whitespace and
+# punctuation, which `children` would rebuild for nothing.
+_LEAVES = frozenset(
+    {
+        cst.Integer,
+        cst.Float,
+        cst.Imaginary,
+        cst.SimpleString,
+        cst.Ellipsis,
+        cst.Name,
+        cst.FormattedStringText,
+        cst.TrailingWhitespace,
+        cst.ParenthesizedWhitespace,
+        cst.SimpleWhitespace,
+        cst.EmptyLine,
+        cst.Newline,
+        cst.Comment,
+        cst.Comma,
+        cst.Colon,
+        cst.Semicolon,
+        cst.Dot,
+        cst.AssignEqual,
+        cst.LeftParen,
+        cst.RightParen,
+        cst.LeftSquareBracket,
+        cst.RightSquareBracket,
+        cst.LeftCurlyBrace,
+        cst.RightCurlyBrace,
+    }
+)

@@ -16,285 +16,14 @@ shape is checked by the restore pre-flight. Everything is computed for the whole
 
 from __future__ import annotations
 
-import builtins
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import libcst as cst
 
-from codegen.scan import apis
-from codegen.scan.apis import NO_VARIABLE_KEYWORDS
 from codegen.scan.extract.context import ModuleContext
-from codegen.scan.extract.nodes import dotted, kids
-
-# Keywords that never change what a call creates or the shape of what it returns.
-_VALUE_ONLY_KEYWORDS = NO_VARIABLE_KEYWORDS | frozenset(
-    {"name", "rate", "keep_prob", "training", "is_training", "seed"}
-)
-# Library calls whose settings (reuse, initializer, dtype, ...) decide what is created inside them.
-_SETTING_LEAVES = frozenset({"variable_scope", "arg_scope"})
-# Arguments of those that only name: the scope's name, its default name, its values.
-_SCOPE_NAMES = frozenset({"#0", "name_or_scope", "default_name", "values"})
-# Library functions whose second positional argument is a dropout rate or keep probability.
-_DROPOUT_LEAVES = frozenset({"dropout"})
-# Modules whose functions create nothing and see only what they are given.
-_PURE_MODULES = frozenset(
-    "copy math numpy np six collections functools itertools re json logging os string".split()
-)
-# Methods of containers, strings and tensors: they create nothing; the mutating ones change
-# their receiver.
-_PURE_METHODS = frozenset(
-    "get_shape shape as_list get items keys values format join split strip lower upper "
-    "startswith endswith copy index count".split()
-)
-_MUTATING_METHODS = frozenset("append extend insert update add setdefault set_shape".split())
-_BUILTINS = frozenset(dir(builtins))
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One call site: what it is, and the values of its arguments by key (`#0`, `units`)."""
-
-    kind: str  # "creating", "library", "pure", "local", "unknown"
-    callee: str  # the local qualname for "local"
-    args: tuple[tuple[str, _Expr], ...]
-    receiver: str | None = None  # the access path a mutating method changes
-
-
-@dataclass(frozen=True)
-class _Expr:
-    """What an expression reads: access paths directly, and the calls whose results it uses."""
-
-    reads: tuple[str, ...]
-    calls: tuple[_Call, ...]
-    python: bool  # a plain Python value: no library op or unseen call made it
-
-
-@dataclass
-class _Function:
-    """One function reduced to what relevance needs, in source order."""
-
-    params: tuple[str, ...]
-    assigns: list[tuple[tuple[str, ...], _Expr, tuple[_Expr, ...]]] = field(default_factory=list)
-    conditions: list[_Expr] = field(default_factory=list)  # guard calls that may create
-    returns: list[_Expr] = field(default_factory=list)
-    calls: list[_Call] = field(default_factory=list)  # every call site, nested ones included
-
-
-class _Reader:
-    """Reduces one function body to a `_Function`, resolving calls in the module context."""
-
-    def __init__(self, ctx: ModuleContext, class_name: str | None, self_name: str | None):
-        self.ctx = ctx
-        self.class_name = class_name
-        self.self_name = self_name
-        self.out: _Function
-
-    def read(self, node: cst.FunctionDef, params: tuple[str, ...]) -> _Function:
-        self.out = _Function(params)
-        self.block(node.body, ())
-        return self.out
-
-    def block(self, block: cst.BaseSuite, control: tuple[_Expr, ...]) -> None:
-        body = block.body if type(block) is cst.IndentedBlock else (block,)
-        for statement in body:
-            self.statement(statement, control)  # type: ignore[arg-type]
-
-    def statement(self, node: cst.CSTNode, control: tuple[_Expr, ...]) -> None:
-        kind = type(node)
-        if kind is cst.SimpleStatementLine:
-            for small in node.body:  # type: ignore[attr-defined]
-                self.small(small, control)
-        elif kind is cst.If or kind is cst.While:
-            test = self.expr(node.test)  # type: ignore[attr-defined]
-            start = len(self.out.calls)
-            self.block(node.body, (*control, test))  # type: ignore[attr-defined]
-            orelse = node.orelse  # type: ignore[attr-defined]
-            if orelse is not None:
-                if type(orelse) is cst.If:
-                    self.statement(orelse, (*control, test))
-                else:
-                    self.block(orelse.body, (*control, test))
-            self.guard(test, start)
-        elif kind is cst.For:
-            iterable = self.expr(node.iter)  # type: ignore[attr-defined]
-            self.assign(node.target, iterable, control)  # type: ignore[attr-defined]
-            start = len(self.out.calls)
-            self.block(node.body, (*control, iterable))  # type: ignore[attr-defined]
-            self.guard(iterable, start)
-            if node.orelse is not None:  # type: ignore[attr-defined]
-                self.block(node.orelse.body, control)  # type: ignore[attr-defined]
-        elif kind is cst.With:
-            for item in node.items:  # type: ignore[attr-defined]
-                value = self.expr(item.item)
-                if item.asname is not None:
-                    self.assign(item.asname.name, value, control)
-            self.block(node.body, control)  # type: ignore[attr-defined]
-        elif kind is cst.Try:
-            self.block(node.body, control)  # type: ignore[attr-defined]
-            for handler in node.handlers:  # type: ignore[attr-defined]
-                self.block(handler.body, control)
-            for name in ("orelse", "finalbody"):
-                other = getattr(node, name)
-                if other is not None:
-                    self.block(other.body, control)
-        elif kind is cst.FunctionDef or kind is cst.ClassDef:
-            # A nested def sees the enclosing locals: whatever it reads may reach anything.
-            self.out.conditions.append(self.expr_of_names(node))
-        else:
-            self.out.conditions.append(self.expr_of_names(node))
-
-    def guard(self, test: _Expr, start: int) -> None:
-        """A condition matters when the code it guards (the calls from `start` on) makes a call
-        that may create."""
-        if any(c.kind in ("creating", "local", "unknown") for c in self.out.calls[start:]):
-            self.out.conditions.append(test)
-
-    def small(self, node: cst.CSTNode, control: tuple[_Expr, ...]) -> None:
-        kind = type(node)
-        if kind is cst.Assign:
-            value = self.expr(node.value)  # type: ignore[attr-defined]
-            for target in node.targets:  # type: ignore[attr-defined]
-                self.assign(target.target, value, control)
-        elif kind is cst.AnnAssign or kind is cst.AugAssign:
-            if node.value is not None:  # type: ignore[attr-defined]
-                value = self.expr(node.value)  # type: ignore[attr-defined]
-                if kind is cst.AugAssign:
-                    before = self.paths(node.target)  # type: ignore[attr-defined]
-                    value = _Expr((*value.reads, *before), value.calls, value.python)
-                self.assign(node.target, value, control)  # type: ignore[attr-defined]
-        elif kind is cst.Return:
-            if node.value is not None:  # type: ignore[attr-defined]
-                self.out.returns.append(self.expr(node.value))  # type: ignore[attr-defined]
-        elif kind is cst.Expr:
-            value = self.expr(node.value)  # type: ignore[attr-defined]
-            if type(node.value) in (cst.Yield, cst.Await):  # type: ignore[attr-defined]
-                self.out.returns.append(value)
-        elif kind in (cst.Pass, cst.Break, cst.Continue, cst.Import, cst.ImportFrom):
-            return
-        elif kind is cst.Raise or kind is cst.Assert or kind is cst.Del:
-            self.expr_of_names(node)  # records its calls, if any
-        else:  # global, nonlocal, exec...: stay on the safe side
-            self.out.conditions.append(self.expr_of_names(node))
-
-    def assign(self, target: cst.CSTNode, value: _Expr, control: tuple[_Expr, ...]) -> None:
-        self.out.assigns.append((self.paths(target), value, control))
-
-    def paths(self, target: cst.CSTNode) -> tuple[str, ...]:
-        """The access paths an assignment target binds (a subscript binds its container)."""
-        kind = type(target)
-        if kind is cst.Tuple or kind is cst.List:
-            return tuple(p for e in target.elements for p in self.paths(e.value))  # type: ignore[attr-defined]
-        if kind is cst.StarredElement:
-            return self.paths(target.value)  # type: ignore[attr-defined]
-        if kind is cst.Subscript:
-            return self.paths(target.value)  # type: ignore[attr-defined]
-        parts = dotted(target)  # type: ignore[arg-type]
-        return (".".join(parts),) if parts else ()
-
-    def expr_of_names(self, node: cst.CSTNode) -> _Expr:
-        """Everything a node reads, its calls included: for what is not read more closely."""
-        reads: list[str] = []
-        calls: list[_Call] = []
-        pending = [node]
-        while pending:
-            current = pending.pop()
-            if type(current) is cst.Call:
-                call = self.call(current)  # type: ignore[arg-type]
-                calls.append(call)
-                continue
-            parts = dotted(current) if type(current) in (cst.Name, cst.Attribute) else None  # type: ignore[arg-type]
-            if parts:
-                reads.append(".".join(parts))
-                continue
-            pending.extend(kids(current))
-        return _Expr(tuple(reads), tuple(calls), False)
-
-    def expr(self, node: cst.BaseExpression) -> _Expr:
-        """What an expression reads and which calls' results it uses."""
-        reads: list[str] = []
-        calls: list[_Call] = []
-        pending: list[cst.CSTNode] = [node]
-        while pending:
-            current = pending.pop()
-            kind = type(current)
-            if kind is cst.Name or kind is cst.Attribute:
-                parts = dotted(current)  # type: ignore[arg-type]
-                if parts:
-                    reads.append(".".join(parts))
-                    continue
-            elif kind is cst.Call:
-                calls.append(self.call(current))  # type: ignore[arg-type]
-                continue
-            pending.extend(kids(current))
-        python = all(c.kind == "pure" for c in calls)
-        return _Expr(tuple(reads), tuple(calls), python)
-
-    def call(self, node: cst.Call) -> _Call:
-        kind, callee, receiver = self.classify(node.func)
-        args: list[tuple[str, _Expr]] = []
-        position = 0
-        for arg in node.args:
-            value = self.expr(arg.value)
-            if arg.star:
-                args.append(("*", value))
-            elif arg.keyword is not None:
-                args.append((arg.keyword.value, value))
-            else:
-                args.append((f"#{position}", value))
-                position += 1
-        if kind in ("library", "creating") and callee.rsplit(".", 1)[-1] in _DROPOUT_LEAVES:
-            args = [(k, v) for k, v in args if k != "#1"]  # its rate or keep probability
-        if kind in ("library", "creating"):
-            args = [(k, v) for k, v in args if k not in _VALUE_ONLY_KEYWORDS]
-        if kind == "creating" and apis.first_arg_is_name(callee):
-            args = [(k, v) for k, v in args if k != "#0"]  # `get_variable("W", ...)`: a name
-        if kind == "creating" and callee.rsplit(".", 1)[-1] in _SETTING_LEAVES:
-            args = [(k, v) for k, v in args if k not in _SCOPE_NAMES]
-        if type(node.func) is not cst.Name and type(node.func) is not cst.Attribute:
-            args.append(("#func", self.expr(node.func)))  # `f(x)(y)`: the inner call counts
-        elif receiver is not None and kind != "local":
-            args.append(("#self", _Expr((receiver,), (), True)))
-        found = _Call(kind, callee, tuple(args), receiver if kind == "pure" else None)
-        self.out.calls.append(found)
-        return found
-
-    def classify(self, func: cst.BaseExpression) -> tuple[str, str, str | None]:
-        """(kind, callee, receiver path) of a call's target."""
-        parts = dotted(func)
-        if parts is None:
-            return "unknown", "", None
-        root, ctx = parts[0], self.ctx
-        if root == self.self_name and self.class_name:
-            # A subclass may override the method (in any module): whatever it is given may
-            # reach a variable.
-            return "unknown", "", ".".join(parts[:-1])
-        if len(parts) == 1:
-            if root in ctx.functions:
-                return "local", root, None
-            if root in ctx.classes:
-                methods = ctx.classes[root]
-                known = "__init__" in methods and "__call__" not in methods
-                return ("local", f"{root}.__init__", None) if known else ("unknown", "", None)
-            if root in _BUILTINS and root not in ctx.symbols and root not in ctx.aliases:
-                return "pure", root, None
-        resolved = ctx.resolve_final(parts) if root in ctx.aliases else None
-        if resolved is not None:
-            if apis.is_library(resolved):
-                leaf = resolved.rsplit(".", 1)[-1]
-                creating = apis.creates_variables(resolved) or leaf in _SETTING_LEAVES
-                return ("creating" if creating else "library"), resolved, None
-            if resolved.split(".", 1)[0] in _PURE_MODULES:
-                return "pure", resolved, None
-            return "unknown", resolved, None
-        if len(parts) > 1 and root not in ctx.symbols:
-            leaf = parts[-1]
-            receiver = ".".join(parts[:-1])
-            if leaf in _MUTATING_METHODS or leaf in _PURE_METHODS:
-                return "pure", leaf, receiver if leaf in _MUTATING_METHODS else None
-            return "unknown", "", receiver
-        return "unknown", "", None
+from codegen.scan.extract.reader import Call, Expr, Function, Reader
 
 
 def _reads(path: str, taint: dict[str, int]) -> int:
@@ -310,10 +39,39 @@ def _reads(path: str, taint: dict[str, int]) -> int:
     return found
 
 
+class _Taint(dict[str, int]):
+    """Access path -> the parameters it may carry, indexed by prefix so that `reads` costs the
+    path's length, not the number of tainted paths (`_reads` on a plain dict)."""
+
+    def __init__(self, initial: dict[str, int]):
+        super().__init__()
+        self.below: dict[str, int] = {}  # path -> the masks of the tainted paths under it
+        for path, mask in initial.items():
+            self.add(path, mask)
+
+    def add(self, path: str, mask: int) -> None:
+        """Taint a path with more parameters."""
+        self[path] = self.get(path, 0) | mask
+        dot = path.find(".")
+        while dot != -1:
+            prefix = path[:dot]
+            self.below[prefix] = self.below.get(prefix, 0) | mask
+            dot = path.find(".", dot + 1)
+
+    def reads(self, path: str) -> int:
+        """`_reads(path, self)`: the path itself, the paths it extends and those under it."""
+        found = self.below.get(path, 0)
+        dot = path.find(".")
+        while dot != -1:
+            found |= self.get(path[:dot], 0)
+            dot = path.find(".", dot + 1)
+        return found | self.get(path, 0)
+
+
 class _Module:
     """The fixpoint over one module's functions: relevant and returned parameters of each."""
 
-    def __init__(self, functions: dict[str, _Function]):
+    def __init__(self, functions: dict[str, Function]):
         self.functions = functions
         self.relevant: dict[str, int] = dict.fromkeys(functions, 0)
         self.returned: dict[str, int] = dict.fromkeys(functions, 0)
@@ -330,25 +88,23 @@ class _Module:
             return 1 << index if index < len(function.params) else None
         return 1 << function.params.index(key) if key in function.params else None
 
-    def value(self, expr: _Expr, taint: dict[str, int], memo: dict[str, int] | None = None) -> int:
-        """The parameters an expression's value may carry (`memo`: `_reads` for this taint)."""
+    def value(self, expr: Expr, taint: dict[str, int]) -> int:
+        """The parameters an expression's value may carry."""
         mask = 0
-        for path in expr.reads:
-            if memo is None:
+        if type(taint) is _Taint:
+            for path in expr.reads:
+                mask |= taint.reads(path)
+        else:
+            for path in expr.reads:
                 mask |= _reads(path, taint)
-                continue
-            hit = memo.get(path)
-            if hit is None:
-                hit = memo[path] = _reads(path, taint)
-            mask |= hit
         for call in expr.calls:
-            mask |= self.result(call, taint, memo)
+            mask |= self.result(call, taint)
         return mask
 
-    def result(self, call: _Call, taint: dict[str, int], memo: dict[str, int] | None) -> int:
+    def result(self, call: Call, taint: dict[str, int]) -> int:
         mask = 0
         for key, value in call.args:
-            carried = self.value(value, taint, memo)
+            carried = self.value(value, taint)
             if not carried:
                 continue
             if call.kind == "local":
@@ -359,13 +115,13 @@ class _Module:
                 mask |= carried
         return mask
 
-    def sink(self, call: _Call, taint: dict[str, int], memo: dict[str, int]) -> int:
+    def sink(self, call: Call, taint: dict[str, int]) -> int:
         """Parameters that reach what this call creates."""
         if call.kind in ("pure", "library"):
             return 0
         mask = 0
         for key, value in call.args:
-            carried = self.value(value, taint, memo)
+            carried = self.value(value, taint)
             if not carried:
                 continue
             if call.kind == "local":
@@ -378,8 +134,7 @@ class _Module:
     def analyse(self, qualname: str, self_name: str | None) -> bool:
         """One pass over a function; True when its relevant or returned parameters grew."""
         function = self.functions[qualname]
-        taint = {name: 1 << i for i, name in enumerate(function.params)}
-        memo: dict[str, int] = {}  # `_reads` under the current taint; emptied when it grows
+        taint = _Taint({name: 1 << i for i, name in enumerate(function.params)})
         changed = True
         while changed:
             changed = False
@@ -388,41 +143,39 @@ class _Module:
                     continue
                 carried = 0
                 for _, value in call.args:
-                    carried |= self.value(value, taint, memo)
+                    carried |= self.value(value, taint)
                 before = taint.get(call.receiver, 0)
                 if before | carried != before:
-                    taint[call.receiver] = before | carried  # `outputs.append(x)` changes outputs
-                    memo = {}
+                    taint.add(call.receiver, carried)  # `outputs.append(x)` changes outputs
                     changed = True
             for targets, value, control in function.assigns:
                 for target in targets:
                     # `config = copy(config)`: what its fields carry stays on its fields.
                     below = target + "."
-                    if any(k.startswith(below) for k in taint):
+                    if taint.below.get(target, 0):
                         view = {k: v for k, v in taint.items() if not k.startswith(below)}
                         mask = self.value(value, view)
                     else:
-                        mask = self.value(value, taint, memo)
+                        mask = self.value(value, taint)
                     if value.python:
                         for condition in control:
-                            mask |= self.value(condition, taint, memo)
+                            mask |= self.value(condition, taint)
                     before = taint.get(target, 0)
                     if before | mask != before:
-                        taint[target] = before | mask
-                        memo = {}
+                        taint.add(target, mask)
                         changed = True
         relevant = 0
         for call in function.calls:
-            relevant |= self.sink(call, taint, memo)
+            relevant |= self.sink(call, taint)
         for condition in function.conditions:
-            relevant |= self.value(condition, taint, memo)
+            relevant |= self.value(condition, taint)
         if self_name is not None:
             for path, mask in taint.items():
                 if path.startswith(self_name + "."):
                     relevant |= mask  # kept on the object: another method may build from it
         returned = 0
         for value in function.returns:
-            returned |= self.value(value, taint, memo)
+            returned |= self.value(value, taint)
         grew = relevant | self.relevant[qualname] != self.relevant[qualname] or (
             returned | self.returned[qualname] != self.returned[qualname]
         )
@@ -449,8 +202,9 @@ _MAX_PASSES = 8
 
 def inert_params(ctx: ModuleContext, targets: Sequence[Target]) -> dict[str, tuple[str, ...]]:
     """For each function, the parameters that provably never change the variables it creates."""
+    classified: dict[tuple[str, ...], tuple[str, str, str | None]] = {}
     read = {
-        t.qualname: _Reader(ctx, t.class_name, t.self_name).read(t.node, t.params)
+        t.qualname: Reader(ctx, t.class_name, t.self_name, classified).read(t.node, t.params)
         for t in targets
     }
     module = _Module(read)
