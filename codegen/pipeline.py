@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codegen import diagnostics, names, parallel
 from codegen.cache.applied import AppliedMemo
@@ -213,6 +213,32 @@ def _gather_facts(
         cache.put(source.digest, facts[source.path], path=source.path)
     cache.flush()
     return facts, {source.path for source in pending}, workers
+
+
+def warm_caches(
+    scanned: Scan, written: dict[str, bytes], config: Config, *, jobs: int | None = None
+) -> None:
+    """Run the cached pipeline once over the tree as a write left it (`written`: the new bytes
+    of the model files it routed, by path), so every cache holds that tree: the check after the
+    next edit then parses the edited file only, and re-renders only what the edit changes."""
+    from codegen.scan.discover import decode_source
+
+    sources = []
+    for source in scanned.sources:
+        data = written.get(source.path)
+        if data is None:
+            sources.append(source)
+            continue
+        text, problem = decode_source(data, source.path)
+        digest = hashlib.sha256(data).hexdigest()
+        sources.append(replace(source, text=text, digest=digest, diagnostics=_problems(problem)))
+    discovered = (tuple(sources), scanned.diagnostics)
+    after = scan([], config, jobs=jobs, use_cache=True, discovered=discovered)
+    build(config, scanned=after, jobs=jobs, use_cache=True)
+
+
+def _problems(problem: Diagnostic | None) -> tuple[Diagnostic, ...]:
+    return () if problem is None else (problem,)
 
 
 def generated_files(
