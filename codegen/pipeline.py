@@ -277,6 +277,7 @@ def _render_files(
 
     store = CommonCache(config, common_inputs(scan_result.plan), use_cache=use_cache)
     common = store.get()
+    copies = store.copies() if common is None and use_cache else {}
     try:
         bodies = render(
             scan_result.plan,
@@ -285,11 +286,13 @@ def _render_files(
             output=config.output,
             common=common,
             skip=kept,
+            copies=copies,
         )
     except RenderError as error:
         return {}, (diagnostics.error(config.output, diagnostics.UNSAFE_NAME, str(error)),)
     if common is None:
         store.put(bodies[names.common_file()])
+        store.put_copies(copies)
     everything = sources_line(scan_result.plan)
     # A shim derives from its own model alone; the shared modules from every scanned file.
     shim_sources = {names.shim_file(m.shim or m.name): m.path for m in scan_result.plan.models}

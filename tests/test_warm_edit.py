@@ -68,3 +68,61 @@ def test_a_check_after_a_builder_edit_parses_only_the_edited_file(
     assert reused and reused[-1] >= 3  # b, c and d: their shims are the ones sync rendered
     capsys.readouterr()
     assert main(["check", "models"]) == main(["check", "--no-cache", "models"])
+
+
+def test_layers_common_copies_come_from_the_memo_without_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A canonical copy made before is taken from the memo: no module is parsed for it, and
+    layers_common is the same text."""
+    from codegen.emit import canonical, render
+
+    _tree(tmp_path)
+    plan = pipeline.scan(["models"], Config(root=str(tmp_path)), jobs=1, use_cache=False).plan
+    settings = {"collection": "c", "scope_prefix": "", "output": "generated"}
+    memo: dict[str, str] = {}
+    first = render.render(plan, copies=memo, **settings)["layers_common.py"]
+    assert memo and "dense_block" in first
+    parsed: list[str] = []
+    real = canonical.parse_module
+
+    def spy(text: str) -> object:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(canonical, "parse_module", spy)
+    again = render.render(plan, copies=dict(memo), **settings)["layers_common.py"]
+    assert again == first and parsed == []
+    assert render.render(plan, **settings)["layers_common.py"] == first and parsed
+
+
+def test_a_small_addition_to_the_facts_cache_leaves_the_big_pack_alone(tmp_path: Path) -> None:
+    """The check after an edit adds one file's facts: a pack of its own, not a rewrite of every
+    file's; the small packs are merged back once there are too many."""
+    from test_cache import facts, packs
+
+    from codegen.cache import facts as cache_module
+    from codegen.cache.facts import FactsCache
+
+    folder = tmp_path / "cache"  # a new folder: codegen claims it
+    cache = FactsCache(folder, "s")
+    for number in range(200):
+        cache.put(f"d{number}", facts(number))
+    cache.flush()
+    (big,) = packs(folder)
+    stamp = big.stat().st_mtime_ns
+    for round in range(cache_module.MAX_PACKS - 1):
+        run = FactsCache(folder, "s")
+        assert run.get("d3") == facts(3)
+        run.put(f"new{round}", facts(100 + round))
+        run.flush()
+        assert big.exists() and big.stat().st_mtime_ns == stamp
+        assert len(packs(folder)) == round + 2
+    reopened = FactsCache(folder, "s")
+    assert all(reopened.get(f"d{n}") == facts(n) for n in range(200))
+    assert all(reopened.get(f"new{r}") == facts(100 + r) for r in range(cache_module.MAX_PACKS - 1))
+    reopened.put("last", facts(999))
+    reopened.flush()  # one pack too many: merged into one
+    assert len(packs(folder)) == 1 and not big.exists()
+    merged = FactsCache(folder, "s")
+    assert merged.get("last") == facts(999) and merged.get("new0") == facts(100)
