@@ -223,6 +223,8 @@ def warm_caches(
     next edit then parses the edited file only, and re-renders only what the edit changes."""
     from codegen.scan.discover import decode_source
 
+    if not open_facts_cache(config).enabled:
+        return  # nothing would be kept (a folder that is not ours): the run would be wasted
     sources = []
     for source in scanned.sources:
         data = written.get(source.path)

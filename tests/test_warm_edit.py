@@ -126,3 +126,26 @@ def test_a_small_addition_to_the_facts_cache_leaves_the_big_pack_alone(tmp_path:
     assert len(packs(folder)) == 1 and not big.exists()
     merged = FactsCache(folder, "s")
     assert merged.get("last") == facts(999) and merged.get("new0") == facts(100)
+
+
+def test_sync_warms_no_cache_it_cannot_keep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cache_dir that is not ours (CG601) keeps nothing: sync does not plan the tree twice."""
+    _tree(tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.codegen]\ncache_dir = "mine"\n', "utf-8")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("the user's\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    scans: list[int] = []
+    real_scan = pipeline.scan
+
+    def spy(*args: object, **kwargs: object) -> pipeline.Scan:
+        scans.append(1)
+        return real_scan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "scan", spy)
+    assert main(["sync", "models"]) == 1
+    assert len(scans) == 1
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
+    capsys.readouterr()
