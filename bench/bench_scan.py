@@ -725,7 +725,9 @@ class Bench:
                 names[2],
                 builder,
                 "one builder's stddev changed (a near-miss now): check must fail; the edited "
-                "file is re-parsed and re-applied and the whole tree re-planned",
+                "file is re-parsed and re-applied, the whole tree re-planned from cached facts "
+                "(sync cached the routed models'), unchanged shims and layers_common copies "
+                "reused",
                 rcs["builder"],
                 1,
             ),

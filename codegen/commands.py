@@ -342,6 +342,15 @@ def _write(
             pipeline.copied_sources(outcome.plan),
             rewritten={c.path: c.new for c in changes.models if c.new is not None},
         )
+    routed = {
+        c.path: c.data
+        for c in changes.models
+        if isinstance(c, write.FileChange) and c.data is not None
+    }
+    if routed and options.use_cache:
+        from codegen import pipeline  # loaded already: this run planned
+
+        pipeline.warm_caches(outcome.scan, routed, config, jobs=options.jobs)
     unchanged = (
         "everything already up to date" if not everything else f"{len(everything)} file(s) changed"
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codegen import diagnostics, names, parallel
 from codegen.cache.applied import AppliedMemo
@@ -219,6 +219,34 @@ def _gather_facts(
     return facts, {source.path for source in pending}, workers
 
 
+def warm_caches(
+    scanned: Scan, written: dict[str, bytes], config: Config, *, jobs: int | None = None
+) -> None:
+    """Run the cached pipeline once over the tree as a write left it (`written`: the new bytes
+    of the model files it routed, by path), so every cache holds that tree: the check after the
+    next edit then parses the edited file only, and re-renders only what the edit changes."""
+    from codegen.scan.discover import decode_source
+
+    if not open_facts_cache(config).enabled:
+        return  # nothing would be kept (a folder that is not ours): the run would be wasted
+    sources = []
+    for source in scanned.sources:
+        data = written.get(source.path)
+        if data is None:
+            sources.append(source)
+            continue
+        text, problem = decode_source(data, source.path)
+        digest = hashlib.sha256(data).hexdigest()
+        sources.append(replace(source, text=text, digest=digest, diagnostics=_problems(problem)))
+    discovered = (tuple(sources), scanned.diagnostics)
+    after = scan([], config, jobs=jobs, use_cache=True, discovered=discovered)
+    build(config, scanned=after, jobs=jobs, use_cache=True)
+
+
+def _problems(problem: Diagnostic | None) -> tuple[Diagnostic, ...]:
+    return () if problem is None else (problem,)
+
+
 def generated_files(
     scan_result: Scan, config: Config, *, use_cache: bool = True
 ) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
@@ -255,6 +283,7 @@ def _render_files(
 
     store = CommonCache(config, common_inputs(scan_result.plan), use_cache=use_cache)
     common = store.get()
+    copies = store.copies() if common is None and use_cache else {}
     try:
         bodies = render(
             scan_result.plan,
@@ -263,11 +292,13 @@ def _render_files(
             output=config.output,
             common=common,
             skip=kept,
+            copies=copies,
         )
     except RenderError as error:
         return {}, (diagnostics.error(config.output, diagnostics.UNSAFE_NAME, str(error)),)
     if common is None:
         store.put(bodies[names.common_file()])
+        store.put_copies(copies)
     everything = sources_line(scan_result.plan)
     # A shim derives from its own model alone; the shared modules from every scanned file.
     shim_sources = {names.shim_file(m.shim or m.name): m.path for m in scan_result.plan.models}

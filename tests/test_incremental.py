@@ -26,6 +26,7 @@ from codegen import pipeline
 from codegen.cache.rendered import RenderedCache
 from codegen.cli import main
 from codegen.config import Config
+from codegen.emit import canonical
 from codegen.report import text as report
 
 FILES = 14
@@ -91,6 +92,15 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
         return kept
 
     monkeypatch.setattr(RenderedCache, "shims", spy)
+    recalled: list[bool] = []  # canonical copies taken from the memo: that path ran too
+    stored_recall = canonical._Copier.recall
+
+    def recall_spy(self: canonical._Copier, key: str) -> str | None:
+        found = stored_recall(self, key)
+        recalled.append(found is not None)
+        return found
+
+    monkeypatch.setattr(canonical._Copier, "recall", recall_spy)
     assert _command(capsys, "sync", "models")[0] in (0, 1)
     assert _command(capsys, "check", "models")[0] == 0
     files = sorted((tmp_path / "models").rglob("*.py"))
@@ -115,6 +125,7 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
         except AssertionError as error:
             raise AssertionError(f"after edits {done}: {error}") from error
     assert sum(reused) > 0, "no shim was ever reused: the incremental path was not tested"
+    assert any(recalled), "no canonical copy came from the memo: that path was not tested"
 
 
 MODEL = """import tensorflow.compat.v1 as tf

@@ -25,6 +25,11 @@ _COUNT = struct.Struct("<I")
 _INDEX = struct.Struct("<32sQII")
 PACK_GLOB = "pack-*.bin"
 MAX_PACK_BYTES = 128 * 1024 * 1024  # least recently used entries beyond this are dropped
+# A run that adds little (the check after an edit) writes its entries as a small pack beside the
+# big one instead of rewriting it; packs are merged again when there are more than MAX_PACKS or
+# the small ones hold more than 1/DELTA_SHARE of the bytes.
+MAX_PACKS = 8
+DELTA_SHARE = 8
 STALE_TEMP_SECONDS = 3600
 
 
@@ -41,6 +46,7 @@ class FactsCache:
         ] = {}  # key -> (pack data, offset, length, crc)
         self._order: list[bytes] = []  # loaded keys, most recently used first
         self._packs: list[Path] = []  # pack files read; replaced by one pack on flush
+        self._sizes: list[int] = []  # their sizes in bytes
         self._new: dict[bytes, bytes] = {}
         self._touched: dict[bytes, None] = {}  # ordered set of keys used this run
         self._dirty = False
@@ -89,15 +95,43 @@ class FactsCache:
         if self.directory is None:
             return
         self._load()
-        if not self._new and not self._dirty and len(self._packs) <= 1:
+        if not self._new and not self._dirty and not self._merge_due(0):
             return  # a warm run with nothing new writes nothing
         try:
-            self._write_pack(self.directory)
+            if self._dirty or self._merge_due(sum(map(len, self._new.values()))):
+                self._write_pack(self.directory)
+            else:
+                self._write_delta(self.directory)
         except OSError as error:
             self._disable(f"cannot write cache: {error.strerror or error}")
             return
         self._new.clear()
         self._dirty = False
+
+    def _merge_due(self, added: int) -> bool:
+        """Whether the packs (and `added` new bytes) should be merged into one pack again."""
+        if len(self._packs) + (1 if added else 0) > MAX_PACKS:
+            return True
+        sizes = sorted(self._sizes) + ([added] if added else [])
+        if sum(sizes) > MAX_PACK_BYTES:
+            return True  # the merge drops the least recently used entries
+        if len(sizes) <= 1:
+            return False
+        biggest = max(sizes)
+        return (sum(sizes) - biggest) * DELTA_SHARE > sum(sizes)
+
+    def _write_delta(self, directory: Path) -> None:
+        """The new entries alone, as a pack beside the others (newest wins on load)."""
+        blobs = list(self._new.items())
+        packed = _packed(blobs)
+        path = directory / f"pack-{secrets.token_hex(8)}.bin"
+        atomic.write_bytes(path, packed)
+        self._packs.insert(0, path)
+        self._sizes.insert(0, len(packed))
+        for key, offset, length, crc in _parse_pack(packed) or []:
+            if key not in self._entries:
+                self._order.insert(0, key)
+            self._entries[key] = (packed, offset, length, crc)
 
     def _prepare(self, directory: Path) -> None:
         """Claim the folder (see `claim`); when it is not ours, disable with a warning."""
@@ -129,6 +163,7 @@ class FactsCache:
             except OSError:
                 continue  # removed by a concurrent flush: a miss, not an error
             self._packs.append(pack)
+            self._sizes.append(len(data))
             index = _parse_pack(data)
             if index is None:
                 self._dirty = True  # drop the unreadable pack on the next flush
@@ -154,17 +189,8 @@ class FactsCache:
             blobs.append((key, data[offset : offset + length]))
             chosen.add(key)
             total += length
-        stream = io.BytesIO()
-        stream.write(MAGIC)
-        stream.write(_COUNT.pack(len(blobs)))
-        offset = 0
-        for key, blob in blobs:
-            stream.write(_INDEX.pack(key, offset, len(blob), zlib.crc32(blob)))
-            offset += len(blob)
-        for _, blob in blobs:
-            stream.write(blob)
         name = f"pack-{secrets.token_hex(8)}.bin"
-        packed = stream.getvalue()
+        packed = _packed(blobs)
         atomic.write_bytes(directory / name, packed)
         for old in self._packs:
             # Another process may have removed it already, or still be reading it (fine on POSIX).
@@ -173,11 +199,26 @@ class FactsCache:
             except OSError:
                 pass
         self._packs = [directory / name]
+        self._sizes = [len(packed)]
         # What was just written is now the loaded state, so a later flush keeps it.
         index = _parse_pack(packed) or []
         self._entries = {key: (packed, offset, length, crc) for key, offset, length, crc in index}
         self._order = [key for key, *_ in index]
         _remove_stale_temps(directory)
+
+
+def _packed(blobs: list[tuple[bytes, bytes]]) -> bytes:
+    """One pack's bytes: MAGIC, count, index, then the blobs in order."""
+    stream = io.BytesIO()
+    stream.write(MAGIC)
+    stream.write(_COUNT.pack(len(blobs)))
+    offset = 0
+    for key, blob in blobs:
+        stream.write(_INDEX.pack(key, offset, len(blob), zlib.crc32(blob)))
+        offset += len(blob)
+    for _, blob in blobs:
+        stream.write(blob)
+    return stream.getvalue()
 
 
 class _FactsUnpickler(pickle.Unpickler):

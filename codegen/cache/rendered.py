@@ -18,6 +18,8 @@ from codegen.config import Config
 
 RENDERED_FILE = "rendered.json"
 COMMON_FILE = "common.json"
+COPIES_FILE = "copies.json"
+MAX_COPIES = 4000  # canonical-copy memo entries kept, the most recently used
 
 
 class RenderedCache:
@@ -60,6 +62,17 @@ class CommonCache:
     def __init__(self, config: Config, common_inputs: Sequence[str], *, use_cache: bool):
         self.path = cache_file(config, COMMON_FILE, use_cache=use_cache)
         self.key = tree_key([("common", p) for p in common_inputs], config)
+        self.copies_path = cache_file(config, COPIES_FILE, use_cache=use_cache)
+        self.copies_key = tree_key([], config)  # the tool and settings: what a copy depends on
+
+    def copies(self) -> dict[str, str]:
+        """The canonical-copy memo (emit.canonical), in order of use; empty when not cached."""
+        return text_map(read_value(self.copies_path, self.copies_key, "copies")) or {}
+
+    def put_copies(self, memo: dict[str, str]) -> None:
+        """Store the memo, the most recently used entries last, at most MAX_COPIES of them."""
+        kept = dict(list(memo.items())[-MAX_COPIES:])
+        write_record(self.copies_path, self.copies_key, "copies", kept)
 
     def get(self) -> str | None:
         cached = read_value(self.path, self.key, "body")

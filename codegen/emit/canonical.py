@@ -26,9 +26,16 @@ class CommonModule:
     definitions: tuple[str, ...]  # constants and classes first, then functions
 
 
-def canonical_copies(plan: Plan, shared: dict[str, tuple[CloneClass, str]]) -> CommonModule:
-    """Copy every shared clone class's canonical builder, with its closure, under `shared` names."""
-    return _Copier(plan).copy_all(shared)
+def canonical_copies(
+    plan: Plan,
+    shared: dict[str, tuple[CloneClass, str]],
+    memo: dict[str, str] | None = None,
+) -> CommonModule:
+    """Copy every shared clone class's canonical builder, with its closure, under `shared` names.
+
+    `memo` (read and extended here): each copied definition's text and the names it uses, by
+    its module's digest, so a definition copied before needs no parse of its module."""
+    return _Copier(plan, {} if memo is None else memo).copy_all(shared)
 
 
 def _has_routing(node: cst.CSTNode) -> bool:
@@ -131,8 +138,9 @@ class _Namespace:
 class _Copier:
     """Copies from one plan's modules; parses a source module at most once, only when needed."""
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, memo: dict[str, str]):
         self.plan = plan
+        self.memo = memo
         self.parsed: dict[str, dict[str, cst.CSTNode]] = {}
         self.class_of = {m: c for c in plan.clone_classes for m in c.members}
 
@@ -173,6 +181,28 @@ class _Copier:
             self.parsed[path] = found
         return self.parsed[path]
 
+    def node(self, path: str, top: str) -> cst.CSTNode:
+        """A top-level definition, without our routing decorators."""
+        node = self.definitions(path)[top]
+        if _has_routing(node):
+            node = cast(cst.CSTNode, node.visit(_StripRouting()))
+        return node
+
+    def recall(self, key: str) -> str | None:
+        """A memo entry, moved last: the memo is kept in order of use (the oldest pruned first)."""
+        value = self.memo.pop(key, None)
+        if value is not None:
+            self.memo[key] = value
+        return value
+
+    def names_used(self, path: str, top: str) -> set[str]:
+        """Every name a top-level definition spells (memoised by its module's digest)."""
+        key = f"names\0{self.plan.modules[path].digest}\0{path}\0{top}"
+        known = self.recall(key)
+        if known is None:
+            known = self.memo[key] = "\n".join(sorted(_names_in(self.node(path, top))))
+        return set(known.split("\n")) if known else set()
+
     def copy_definition(
         self, state: _Namespace, fid: str, shared: dict[str, tuple[CloneClass, str]]
     ) -> str:
@@ -193,25 +223,20 @@ class _Copier:
         state.blocks.append(
             (_order(module, top), name, "")
         )  # placeholder: breaks dependency cycles
-        node = self.definitions(path)[top]
-        if _has_routing(node):
-            node = cast(cst.CSTNode, node.visit(_StripRouting()))
         renames = {top: name} if name != top else {}
         for dep in _dependencies(module, top):
             dep_id = function_id(path, dep)
             renames_to = self.copy_definition(state, dep_id, shared)
             if renames_to != dep:
                 renames[dep] = renames_to
-        for alias, statement in _used_imports(module, node):
+        for alias, statement in _used_imports(module, self.names_used(path, top)):
             bound = _bind_import(state, statement, alias)
             if bound != alias:
                 renames[alias] = bound
-        copied = node.with_changes(leading_lines=()) if hasattr(node, "leading_lines") else node
-        if renames:
-            copied = cast(cst.CSTNode, copied.visit(_Renamer(renames)))
-            if isinstance(copied, (cst.FunctionDef, cst.ClassDef)) and top in renames:
-                copied = copied.with_changes(name=cst.Name(renames[top]))
-        source = cst.Module(body=[copied]).code.strip("\n")  # type: ignore[list-item]
+        key = f"copy\0{module.digest}\0{path}\0{top}\0{sorted(renames.items())!r}"
+        source = self.recall(key)
+        if source is None:
+            source = self.memo[key] = _copied_text(self.node(path, top), top, renames)
         state.blocks = [b for b in state.blocks if b[1] != name] + [
             (_order(module, top), name, source)
         ]
@@ -230,9 +255,14 @@ def _dependencies(module: ModuleFacts, top: str) -> list[str]:
     return list(dict.fromkeys(deps))
 
 
-def _used_imports(module: ModuleFacts, node: cst.CSTNode) -> list[tuple[str, str]]:
+def _used_imports(module: ModuleFacts, names: set[str]) -> list[tuple[str, str]]:
     """(alias, import statement) for every import binding the copied code refers to."""
     imports = {s.name: s.source for s in module.symbols if s.kind == "import"}
+    return [(alias, statement) for alias, statement in sorted(imports.items()) if alias in names]
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    """Every Name node's value in a definition."""
     names: set[str] = set()
 
     class Collect(cst.CSTVisitor):
@@ -240,7 +270,17 @@ def _used_imports(module: ModuleFacts, node: cst.CSTNode) -> list[tuple[str, str
             names.add(n.value)
 
     node.visit(Collect())
-    return [(alias, statement) for alias, statement in sorted(imports.items()) if alias in names]
+    return names
+
+
+def _copied_text(node: cst.CSTNode, top: str, renames: dict[str, str]) -> str:
+    """The source of a copied definition under its new names."""
+    copied = node.with_changes(leading_lines=()) if hasattr(node, "leading_lines") else node
+    if renames:
+        copied = cast(cst.CSTNode, copied.visit(_Renamer(renames)))
+        if isinstance(copied, (cst.FunctionDef, cst.ClassDef)) and top in renames:
+            copied = copied.with_changes(name=cst.Name(renames[top]))
+    return cst.Module(body=[copied]).code.strip("\n")  # type: ignore[list-item]
 
 
 def _bind_import(state: _Namespace, statement: str, alias: str) -> str:

@@ -39,8 +39,17 @@ def safe_identifier(name: str) -> str:
 class _Renderer:
     """Renders one plan; parses a source module at most once, only when copying from it."""
 
-    def __init__(self, plan: Plan, *, collection: str, scope_prefix: str, output: str):
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        collection: str,
+        scope_prefix: str,
+        output: str,
+        copies: dict[str, str] | None = None,
+    ):
         self.plan = plan
+        self.copies = copies
         self.collection = collection
         self.scope_prefix = scope_prefix
         self.output = output
@@ -132,7 +141,7 @@ class _Renderer:
     # -- layers_common ------------------------------------------------------------------------
     def common_module(self) -> str:
         shared = {c.id: (c, safe_identifier(c.name)) for c in _common_classes(self.plan)}
-        copies = canonical_copies(self.plan, shared)
+        copies = canonical_copies(self.plan, shared, self.copies)
         listed = []
         for clone, name in sorted(shared.values(), key=lambda item: item[1]):
             members = ", ".join(clone.members)
@@ -274,13 +283,17 @@ def render(
     output: str,
     common: str | None = None,
     skip: Collection[str] = (),
+    copies: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Every generated file's body (without header) by path relative to the output dir.
 
     `common` is a layers_common body rendered earlier for the same shared builders; `skip`:
-    shim files the caller already holds (same `shim_keys` as when it rendered them).
+    shim files the caller already holds (same `shim_keys` as when it rendered them); `copies`:
+    the canonical copies' memo (see `canonical_copies`), extended here.
     """
-    renderer = _Renderer(plan, collection=collection, scope_prefix=scope_prefix, output=output)
+    renderer = _Renderer(
+        plan, collection=collection, scope_prefix=scope_prefix, output=output, copies=copies
+    )
     return renderer.render(common, skip)
 
 
