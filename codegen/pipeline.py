@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -121,10 +122,13 @@ def scan(
     sources, discovery = discovered if discovered is not None else discover(paths, config)
     cache = open_facts_cache(config, use_cache)
     with gc_paused():  # facts, loaded or fresh, and the plan over them are all acyclic
-        facts, fresh, workers = _gather_facts(
-            sources, cache, config.jobs if jobs is None else jobs, progress
-        )
-        fresh |= _read_library_reexports(facts, sources, cache)
+        try:
+            facts, fresh, workers = _gather_facts(
+                sources, cache, config.jobs if jobs is None else jobs, progress
+            )
+            fresh |= _read_library_reexports(facts, sources, cache)
+        finally:
+            _forget_kept_trees()
         parsed = len(fresh)
         modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
         options = plan_options(config)
@@ -161,11 +165,15 @@ def _read_library_reexports(
             parsed.add(source.path)
         facts[source.path] = hit
     cache.flush()
-    import sys  # the trees the extractor kept for this pass (if it ran here): no longer needed
-
-    if "codegen.scan.extract" in sys.modules:
-        sys.modules["codegen.scan.extract"].forget_parsed()
     return parsed
+
+
+def _forget_kept_trees() -> None:
+    """Drop the trees the extractor kept for the re-exports pass, if it ran in this process
+    (looked up, not imported: a scan answered from the cache never loads libcst)."""
+    extract = sys.modules.get("codegen.scan.extract")
+    if extract is not None:
+        extract.forget_parsed()
 
 
 def _unread(source: SourceFile) -> ModuleFacts:
