@@ -21,9 +21,9 @@ from codegen.scan.extract.printws import (
     DEFAULT,
     Emit,
     asynchronous,
-    comma,
     empty_line,
     op,
+    separator,
     trailing,
     ws,
 )
@@ -57,12 +57,7 @@ def emit(node: Any, state: Any) -> None:
 
 
 def _semicolon(node: Any, state: Any, default_semicolon: bool) -> None:
-    semicolon = node.semicolon
-    if semicolon is DEFAULT:
-        if default_semicolon:
-            state.tokens.append("; ")
-    elif isinstance(semicolon, cst.Semicolon):
-        op(semicolon, state)
+    separator(node.semicolon, default_semicolon, state, "; ")
 
 
 def _expr(node: Any, state: Any) -> None:
@@ -82,12 +77,7 @@ def _assign(node: Any, state: Any) -> None:
 def _ann_assign(node: Any, state: Any) -> None:
     emit(node.target, state)
     printexpr.annotation(node.annotation, state, ":")
-    equal = node.equal
-    if equal is DEFAULT:
-        if node.value is not None:
-            state.tokens.append(" = ")
-    elif isinstance(equal, cst.AssignEqual):
-        op(equal, state)
+    separator(node.equal, node.value is not None, state, " = ")
     if node.value is not None:
         emit(node.value, state)
 
@@ -124,11 +114,7 @@ def _assert(node: Any, state: Any) -> None:
     state.tokens.append("assert")
     ws(node.whitespace_after_assert, state)
     emit(node.test, state)
-    if node.comma is DEFAULT:
-        if node.msg is not None:
-            state.tokens.append(", ")
-    else:
-        op(node.comma, state)
+    separator(node.comma, node.msg is not None, state)
     if node.msg is not None:
         emit(node.msg, state)
 
@@ -157,7 +143,7 @@ def _names(node: Any, state: Any) -> None:
     last = len(node.names) - 1
     for index, item in enumerate(node.names):
         emit(item.name, state)
-        comma(item.comma, index != last, state)
+        separator(item.comma, index != last, state)
 
 
 def _aliases(names: Any, state: Any) -> None:
@@ -166,7 +152,7 @@ def _aliases(names: Any, state: Any) -> None:
         emit(alias.name, state)
         if alias.asname is not None:
             printexpr.as_name(alias.asname, state)
-        comma(alias.comma, index != last, state)
+        separator(alias.comma, index != last, state)
 
 
 def _import(node: Any, state: Any) -> None:
@@ -385,7 +371,7 @@ def _with(node: Any, state: Any) -> None:
         emit(item.item, state)
         if item.asname is not None:
             printexpr.as_name(item.asname, state)
-        comma(item.comma, index != last, state)
+        separator(item.comma, index != last, state)
     if isinstance(node.rpar, cst.RightParen):
         ws(node.rpar.whitespace_before, state)
         tokens.append(")")

@@ -11,7 +11,7 @@ from typing import Any
 
 import libcst as cst
 
-from codegen.scan.extract.printws import DEFAULT, Emit, comma, lpar, op, rpar, unary, ws
+from codegen.scan.extract.printws import DEFAULT, Emit, lpar, op, rpar, separator, unary, ws
 
 _NAME = cst.Name
 _WS = cst.SimpleWhitespace
@@ -88,14 +88,9 @@ def arg(node: Any, state: Any, default_comma: bool) -> None:
     keyword = node.keyword
     if keyword is not None:
         emit(keyword, state)
-    equal = node.equal
-    if equal is DEFAULT:
-        if keyword is not None:
-            state.tokens.append(" = ")
-    elif isinstance(equal, cst.AssignEqual):
-        op(equal, state)
+    separator(node.equal, keyword is not None, state, " = ")
     emit(node.value, state)
-    comma(node.comma, default_comma, state)
+    separator(node.comma, default_comma, state)
     if node.whitespace_after_arg.__class__ is not _WS or node.whitespace_after_arg.value:
         ws(node.whitespace_after_arg, state)
 
@@ -156,9 +151,9 @@ def _elements(elements: Any, state: Any, single_default: str = ", ") -> None:
             )
             continue
         if last == 0:  # a one-element tuple keeps its comma: libcst's default has no space
-            comma(element.comma, single_default == ",", state, ",")
+            separator(element.comma, single_default == ",", state, ",")
         else:
-            comma(element.comma, index < last, state)
+            separator(element.comma, index < last, state)
 
 
 def _tuple(node: Any, state: Any) -> None:
@@ -243,7 +238,7 @@ def _subscript(node: Any, state: Any) -> None:
             _slice(inner, state)
         else:
             inner._codegen(state)
-        comma(element.comma, index != last, state)
+        separator(element.comma, index != last, state)
     ws(node.rbracket.whitespace_before, state)
     state.tokens.append("]")
     rpar(node, state)
@@ -255,12 +250,7 @@ def _slice(node: Any, state: Any) -> None:
     op(node.first_colon, state)
     if node.upper is not None:
         emit(node.upper, state)
-    second = node.second_colon
-    if second is DEFAULT:
-        if node.step is not None:
-            state.tokens.append(":")
-    elif isinstance(second, cst.Colon):
-        op(second, state)
+    separator(node.second_colon, node.step is not None, state, ":")
     if node.step is not None:
         emit(node.step, state)
 
@@ -351,7 +341,7 @@ def _param(node: Any, state: Any, default_star: str, default_comma: bool) -> Non
         op(equal, state)
     if node.default is not None:
         emit(node.default, state)
-    comma(node.comma, default_comma, state)
+    separator(node.comma, default_comma, state)
     ws(node.whitespace_after_param, state)
 
 
@@ -370,7 +360,7 @@ def parameters(node: Any, state: Any) -> None:
     if isinstance(slash, cst.ParamSlash):
         tokens.append("/")
         ws(slash.whitespace_after, state)
-        comma(slash.comma, more, state)
+        separator(slash.comma, more, state)
     elif node.posonly_params:
         tokens.append("/, " if more else "/")
     last = len(node.params) - 1

@@ -140,12 +140,13 @@ TOKENS: dict[type, str] = {
 UNARY: dict[type, str] = {cst.Plus: "+", cst.Minus: "-", cst.BitInvert: "~", cst.Not: "not"}
 
 
-def comma(node: Any, default: bool, state: Any, default_text: str = ", ") -> None:
-    """A comma: its own, or libcst's default one when `default` asks for it."""
+def separator(node: Any, default: bool, state: Any, default_text: str = ", ") -> None:
+    """A separator libcst may leave as `MaybeSentinel.DEFAULT` (a comma, `=`, `:`, `;`): its own
+    token, or libcst's default text when `default` asks for it (the part it introduces is there)."""
     if node is DEFAULT:
         if default:
             state.tokens.append(default_text)
-    elif isinstance(node, cst.Comma):
+    else:
         op(node, state)
 
 
