@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.names import given_at_run_time
 from codegen.plan import keras
 from codegen.plan.dispatch import Dispatch
 from codegen.plan.drivers import is_driver
@@ -48,16 +49,6 @@ def worth_noting(callee: str, project: Project) -> bool:
     return root not in _NOT_LAYERS and not project.is_generated(callee)
 
 
-# Methods that create nothing when called on an attribute: those of builtin containers, and
-# those of a tensor or variable kept in an attribute (`self.h.get_shape()`). Not str's: its
-# `encode`, `split`, `join` are also what encoders and layers call their methods.
-_BUILTIN_METHODS = frozenset(
-    [name for kind in (list, dict, set) for name in dir(kind) if name[0] != "_"]
-    + "get_shape set_shape as_list eval numpy consumers read_value value assign assign_add "
-    "assign_sub initialized_value".split()
-)
-
-
 def unseen(call: LayerCall, project: Project) -> bool:
     """Whether a call that reaches no scanned definition may create variables the scan cannot
     see: a library or imported call not known to create nothing (see `worth_noting`), or a call
@@ -68,7 +59,8 @@ def unseen(call: LayerCall, project: Project) -> bool:
     if call.local or call.callee.startswith("super."):
         return False
     if call.callee.startswith(("self.", "param.")):  # an attribute's object, or a parameter's
-        return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
+        owner, _, method = call.callee.rpartition(".")
+        return owner == "param" or not apis.creates_nothing(method)  # `param.values`: no method
     return worth_noting(call.callee, project)
 
 
@@ -417,6 +409,10 @@ class LayerWalk:
             # `self.apply(layer=Embedding)` in a branch: the method the class runs, and the
             # class passed in, which decides what it creates (see `references`).
             target = self.dispatch.resolve(fid, call, class_ctx)
+            if target is None and given_at_run_time(call.callee) and unseen(call, self.project):
+                # `if flag: x = self.held(x)`: matched as a whole, the code is the same in two
+                # models, what it calls need not be; the trunk ends.
+                self.note_unresolved(call, function)
             if target is not None and self.creates(target, class_ctx):
                 refs, _ = references(fid, call, self.project, self.prints)
                 identity = self.prints.class_of.get(target) or self.prints.closure_hash[target]
