@@ -234,11 +234,18 @@ def parse_layer_comments(text: str | None) -> dict[str, LayerComment]:
 
 
 # How the scan spells the callee of a call of an object given at run time, which nothing scanned
-# defines: held in an attribute (`self.encoder`), passed in (`param.backbone.encode`), or an item
-# or an attribute picked at run time (`self.blocks[?]`, `param.obj.?`, `LAYERS[?]`).
+# defines: held in an attribute (`self.encoder`), passed in (`param.backbone.encode`), an item or
+# an attribute picked at run time (`self.blocks[?]`, `param.obj.?`, `LAYERS[?]`), or a method of
+# an instance made with arguments the method's identity does not hold (`Encoder(...).encode`).
 _GIVEN_PREFIXES = ("self.", "param.")
 _ANY_ITEM = "[?]"
 _ANY_ATTRIBUTE = ".?"
+_OF_INSTANCE = "(...)."
+
+
+def of_instance(cls: str, method: str) -> str:
+    """The callee spelling of a method of an instance of `cls` made with arguments."""
+    return cls + _OF_INSTANCE + method
 
 
 def any_item(base: str) -> str:
@@ -254,4 +261,8 @@ def any_attribute(base: str) -> str:
 def given_at_run_time(callee: str) -> bool:
     """Whether a callee is an object given at run time: two copies of the same code that call
     it may call different objects."""
-    return callee.startswith(_GIVEN_PREFIXES) or callee.endswith((_ANY_ITEM, _ANY_ATTRIBUTE))
+    return (
+        callee.startswith(_GIVEN_PREFIXES)
+        or callee.endswith((_ANY_ITEM, _ANY_ATTRIBUTE))
+        or _OF_INSTANCE in callee
+    )

@@ -161,6 +161,10 @@ class CallWalker(UnseenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
+            elif (method := self.instance_method(parts)) is not None:
+                # `enc = Encoder(); enc.encode(x)`: that class's method (plan/dispatch.py).
+                methods = self.ctx.classes.get(self.local_instances[parts[0]][0], {})
+                self.record_layer(method[0], method[1], node, methods.get(parts[1], ()))
             elif (unseen := self.unseen_callee(func, parts)) is not None:
                 # An object passed in (`backbone(inputs)`), its method (`backbone.encode(x)`),
                 # one reached through its attribute (`framework.embedding.word_embedding(x)`) or

@@ -11,6 +11,7 @@ import libcst as cst
 
 from codegen import names
 from codegen.scan import apis
+from codegen.scan.extract.held import made_with_literals
 from codegen.scan.extract.nodes import dotted
 from codegen.scan.extract.tokens import TokenWalker
 
@@ -28,13 +29,16 @@ class UnseenWalker(TokenWalker):
     # Locals bound to an object the scan cannot resolve (`enc = backbone.encoder`, a loop over
     # `backbone.layers`): local name -> how that object is spelled (`param.backbone.encoder`).
     unseen_locals: Mapping[str, str] = {}
+    # Locals bound to an instance of a class of this module (`enc = Encoder()`): name -> (class,
+    # whether its constructor was given arguments), so that `enc.encode(x)` runs its method.
+    local_instances: Mapping[str, tuple[str, bool]] = {}
 
     def unseen_callee(self, func: cst.BaseExpression, parts: tuple[str, ...] | None) -> str | None:
         """The callee spelling of a call of an object the scan cannot resolve (its dotted
         `parts`, if any), or None: for one it resolves, and for a method that creates nothing
         whatever it is called on (`params.get(...)`, `x.get_shape()`)."""
         if parts is not None:
-            spelled = self.unseen_spelling(func)
+            spelled = self.unseen_spelling(func, called=len(parts) == 1)
         elif type(func) is cst.Subscript or (type(func) is cst.Call and self.is_getattr(func)):
             spelled = self.unseen_spelling(func, called=True)  # `self.blocks[i](x)`
         else:
@@ -96,14 +100,52 @@ class UnseenWalker(TokenWalker):
             return ".".join((self.unseen_locals[root], *parts[1:]))
         if root in self.param_index:
             return "param." + ".".join(parts)
+        if called and len(parts) == 1 and root not in self.locals and self.module_value(root):
+            return root  # `ENCODER = make_encoder()` at module level, then `ENCODER(x)`
         return None
+
+    def module_value(self, name: str) -> bool:
+        """Whether a name is a module-level value made at import time (not a def, a class, a
+        literal constant or an alias): what it holds the scan does not follow."""
+        ctx = self.ctx
+        return (
+            name in ctx.symbols
+            and name not in ctx.functions
+            and name not in ctx.classes
+            and name not in ctx.constants
+        )
+
+    def instance_method(self, parts: tuple[str, ...]) -> tuple[str, bool] | None:
+        """(callee, whether it is the class's own method) for a call of a method of a local
+        holding an instance of a class of this module (`enc.encode(x)`), else None. Made with a
+        literal (`Encoder(16)`), what the method creates may depend on it, which the method's
+        identity does not hold: it is unseen (`Encoder(...).encode`)."""
+        held = self.local_instances.get(parts[0]) if len(parts) == 2 else None
+        if held is None or parts[0] in self.objects or parts[1].startswith("__"):
+            return None
+        if held[1]:
+            return names.of_instance(held[0], parts[1]), False
+        return f"{held[0]}.{parts[1]}", parts[1] in self.ctx.classes.get(held[0], {})
 
     def assign(self, node: cst.Assign) -> None:
         spelled = None if self.nested_depth else self.unseen_spelling(node.value)
         super().assign(node)
-        if not self.nested_depth:
-            for target in node.targets:
-                self.bind_unseen(target.target, spelled)
+        if self.nested_depth:
+            return
+        value = node.value
+        made = value.func.value if type(value) is cst.Call and type(value.func) is cst.Name else ""
+        instance = made in self.ctx.classes and made not in self.locals
+        for target in node.targets:
+            self.bind_unseen(target.target, spelled)
+            if type(target.target) is cst.Name:
+                name = target.target.value
+                if instance:
+                    given = made_with_literals(value, self.ctx.constants)  # type: ignore[arg-type]
+                    self.local_instances = {**self.local_instances, name: (made, given)}
+                elif name in self.local_instances and not self.dynamic:
+                    self.local_instances = {
+                        k: v for k, v in self.local_instances.items() if k != name
+                    }
 
     def for_loop(self, node: cst.For | cst.CompFor) -> None:
         if not self.nested_depth:  # `for layer in backbone.layers`: each is an object passed in
