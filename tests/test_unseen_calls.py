@@ -268,6 +268,53 @@ def test_an_attribute_holding_an_instance_made_with_a_literal_is_unseen(tmp_path
     assert notes(result) == both(17, "self._encoder.encode")
 
 
+def test_a_builder_calling_an_object_its_caller_passes_in_is_not_shared(tmp_path: Path) -> None:
+    """`create_encoder(x, params["backbone"])` is one layer (it makes its variables itself), and
+    it calls `backbone.encode`: the backbones two models pass may differ, so the layer is not
+    shared (main shared it and the head after it). A class passed as a reference
+    (`layer=Embedding`) names what it creates and decides instead (bert4keras, realcorpus)."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "helpers.py").write_text(
+        textwrap.dedent(
+            """\
+            import tensorflow.compat.v1 as tf
+
+
+            def create_encoder(inputs, backbone):
+                with tf.variable_scope("embed"):
+                    x = tf.layers.dense(inputs, 8)
+                x = backbone.encode(x)
+                with tf.variable_scope("head"):
+                    x = tf.layers.dense(x, 32)
+                return x
+            """
+        )
+    )
+    model = """\
+        import tensorflow.compat.v1 as tf
+
+        import helpers
+
+
+        def model_fn(features, labels, mode, params):
+            x = helpers.create_encoder(features["x"], params["backbone"])
+            logits = tf.layers.dense(x, 2)
+            return tf.estimator.EstimatorSpec(mode=mode, predictions=logits)
+        """
+    for name in ("a", "b"):
+        (tmp_path / "models" / f"{name}.py").write_text(textwrap.dedent(model))
+    config = Config(root=str(tmp_path), cache_dir="")
+    result = pipeline.scan(["models"], config, jobs=1, use_cache=False)
+    assert depth(result, "model_fn") == 0
+    found = [d for d in result.plan.diagnostics if d.code == UNRESOLVED_IMPORT]
+    # The line is the call's, in helpers.py (the note names the model's file: see the report).
+    assert sorted((d.line, d.message.split("`")[1]) for d in found) == [
+        (7, "param.backbone.encode"),
+        (7, "param.backbone.encode"),
+    ]
+    assert all("called in `create_encoder`" in d.message for d in found)
+
+
 def test_a_tf1_block_after_an_unseen_call_is_not_shared(tmp_path: Path) -> None:
     """TF1 scopes: the unseen call inside a `with` block ends the trunk at its statement."""
     source = """\
