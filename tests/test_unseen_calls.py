@@ -177,8 +177,10 @@ def test_pure_methods_on_parameters_do_not_end_the_trunk(tmp_path: Path) -> None
         keys = params.keys()
         x_in.set_shape([None, 16])
         label = name.lower()
+        values = hparams.values()
+        dims = x_in.shape.as_list()
         """
-    result = scan(tmp_path, functional(middle, "x_in, params, name"))
+    result = scan(tmp_path, functional(middle, "x_in, params, name, hparams"))
     assert depth(result) == 3
     assert notes(result) == []
 
