@@ -231,3 +231,38 @@ def parse_layer_comments(text: str | None) -> dict[str, LayerComment]:
             key = match.group(3)
             found[key] = LayerComment(int(match.group(1)), match.group(2), key, match.group(4))
     return found
+
+
+# How the scan spells the callee of a call of an object given at run time, which nothing scanned
+# defines: held in an attribute (`self.encoder`), passed in (`param.backbone.encode`), an item or
+# an attribute picked at run time (`self.blocks[?]`, `param.obj.?`, `LAYERS[?]`), or a method of
+# an instance made with arguments the method's identity does not hold (`Encoder(...).encode`).
+_GIVEN_PREFIXES = ("self.", "param.")
+_ANY_ITEM = "[?]"
+_ANY_ATTRIBUTE = ".?"
+_OF_INSTANCE = "(...)."
+
+
+def of_instance(cls: str, method: str) -> str:
+    """The callee spelling of a method of an instance of `cls` made with arguments."""
+    return cls + _OF_INSTANCE + method
+
+
+def any_item(base: str) -> str:
+    """The callee spelling of an item of `base` picked at run time (`self.blocks[i]`)."""
+    return base + _ANY_ITEM
+
+
+def any_attribute(base: str) -> str:
+    """The callee spelling of an attribute of `base` picked at run time (`getattr(obj, name)`)."""
+    return base + _ANY_ATTRIBUTE
+
+
+def given_at_run_time(callee: str) -> bool:
+    """Whether a callee is an object given at run time: two copies of the same code that call
+    it may call different objects."""
+    return (
+        callee.startswith(_GIVEN_PREFIXES)
+        or callee.endswith((_ANY_ITEM, _ANY_ATTRIBUTE))
+        or _OF_INSTANCE in callee
+    )

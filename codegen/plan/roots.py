@@ -27,49 +27,14 @@ from codegen.plan.fingerprint import (
 from codegen.plan.identity import reuses
 from codegen.plan.linking import Project
 from codegen.plan.relevance import deciding
+from codegen.plan.unseen import given_unseen, passed_in, unseen
 from codegen.scan import apis
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
 # What the Estimator calls a model_fn with, and what one returns: how it is told, by behaviour.
 _MODEL_FN_PARAMS = ("features", "labels", "mode")
 _ESTIMATOR_SPEC = re.compile(r"\.(TPU)?EstimatorSpec$")
-# Modules whose calls are never layers: an unresolved call into them is not worth a diagnostic.
-_NOT_LAYERS = frozenset(
-    "numpy np math os sys re json random time collections itertools functools logging six absl "
-    "pickle codecs copy scipy sklearn pandas argparse shutil glob tqdm csv io string".split()
-)
 MAX_LOOK_INTO = 32  # methods and functions looked into per model: a bound for odd recursion
-
-
-def worth_noting(callee: str, project: Project) -> bool:
-    """Whether a call that resolves to no scanned definition may hide layers (CG230): not one
-    into numpy, os, ... (never layers) or into the project's generated code (routed builders)."""
-    root = callee.lstrip(".*").split(".", 1)[0]
-    return root not in _NOT_LAYERS and not project.is_generated(callee)
-
-
-# Methods that create nothing when called on an attribute: those of builtin containers, and
-# those of a tensor or variable kept in an attribute (`self.h.get_shape()`). Not str's: its
-# `encode`, `split`, `join` are also what encoders and layers call their methods.
-_BUILTIN_METHODS = frozenset(
-    [name for kind in (list, dict, set) for name in dir(kind) if name[0] != "_"]
-    + "get_shape set_shape as_list eval numpy consumers read_value value assign assign_add "
-    "assign_sub initialized_value".split()
-)
-
-
-def unseen(call: LayerCall, project: Project) -> bool:
-    """Whether a call that reaches no scanned definition may create variables the scan cannot
-    see: a library or imported call not known to create nothing (see `worth_noting`), or a call
-    of an object held in an attribute or of its method (`self.encoder(...)`,
-    `self.encoder.encode(...)`: any encoder passed in), or a method the class inherits from a
-    base outside the scan. `super()` calls (a library base's constructor or `build`) and a
-    builtin container's or a tensor's method (`self.items.append`) are not."""
-    if call.local or call.callee.startswith("super."):
-        return False
-    if call.callee.startswith(("self.", "param.")):  # an attribute's object, or a parameter's
-        return call.callee.rsplit(".", 1)[1] not in _BUILTIN_METHODS
-    return worth_noting(call.callee, project)
 
 
 @dataclass(frozen=True)
@@ -344,6 +309,10 @@ class LayerWalk:
                 if enters:
                     self.site = None
                 continue
+            body = self.function(target)
+            hidden = None if body is None else passed_in(call, body, self.project)
+            if body is not None and hidden is not None:  # `create_encoder(x, backbone)`
+                self.note_unresolved(hidden, body)
             self.builder(
                 call, target, path, function, static and call.static, method, refs, weightless
             )
@@ -417,6 +386,8 @@ class LayerWalk:
             # `self.apply(layer=Embedding)` in a branch: the method the class runs, and the
             # class passed in, which decides what it creates (see `references`).
             target = self.dispatch.resolve(fid, call, class_ctx)
+            if target is None and given_unseen(call, self.project):
+                self.note_unresolved(call, function)  # `if flag: x = self.held(x)`
             if target is not None and self.creates(target, class_ctx):
                 refs, _ = references(fid, call, self.project, self.prints)
                 identity = self.prints.class_of.get(target) or self.prints.closure_hash[target]

@@ -227,6 +227,33 @@ def _hub_layer(dotted: str) -> bool:
     return leaf[:1].isupper() and (parts[-1] == "from_preset" or len(parts) == 3)
 
 
+# Methods of containers, strings and tensors that create nothing and give a plain value (argument
+# relevance reads them as Python); the mutating ones change their receiver.
+PURE_METHODS = frozenset(
+    "get_shape shape as_list get items keys values format join split strip lower upper "
+    "startswith endswith copy index count".split()
+)
+MUTATING_METHODS = frozenset("append extend insert update add setdefault set_shape".split())
+# Every method known to create nothing whatever object it is called on: those above, the rest of a
+# builtin container's, and a tensor's or a variable's (`x.get_shape().as_list()`, `v.assign(...)`).
+# Not `split`/`join` (nor `encode`/`decode`): encoders and layers also name their methods so. Any
+# other method of an object the scan cannot resolve (`backbone.encode(x)`) may create variables.
+_CREATES_NOTHING = (
+    PURE_METHODS
+    | MUTATING_METHODS
+    | frozenset(name for kind in (list, dict, set) for name in dir(kind) if name[0] != "_")
+    | frozenset(
+        "eval numpy consumers read_value value assign assign_add assign_sub "
+        "initialized_value".split()
+    )
+) - {"split", "join"}
+
+
+def creates_nothing(method: str) -> bool:
+    """True for a method that creates nothing on any object (a container's, a tensor's)."""
+    return method in _CREATES_NOTHING
+
+
 # Keywords of library layers that never change the variables they create.
 NO_VARIABLE_KEYWORDS = frozenset({"mask_zero", "input_length"})
 

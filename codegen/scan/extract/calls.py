@@ -13,7 +13,7 @@ from codegen.scan.extract import objects, units
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.literals import STRING_NODES, literal, parameter_values
 from codegen.scan.extract.nodes import dotted, name_argument
-from codegen.scan.extract.tokens import TokenWalker
+from codegen.scan.extract.unseen import UnseenWalker
 
 _BUILTINS = frozenset(dir(builtins))
 # `self.add_weight(...)` in a class that does not define it: the Keras layer method that creates
@@ -24,7 +24,7 @@ _LAYER_WEIGHT_METHODS = {
 }
 
 
-class CallWalker(TokenWalker):
+class CallWalker(UnseenWalker):
     """The token walk, plus the facts of each call it meets."""
 
     # What names stand for in a Keras layer's arguments: module constants and the literal
@@ -161,12 +161,15 @@ class CallWalker(TokenWalker):
                 # or a method of an object held in an attribute (`self.encoder.encode`), which
                 # the plan cannot see into: it ends a shared trunk.
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
-            elif parts[0] in self.param_index and (
-                len(parts) > 2 or (len(parts) == 1 and parts[0] != self.self_name)
-            ):
-                # An object passed in (`backbone(inputs)`), or reached through its attribute
-                # (`framework.embedding.word_embedding(x)`): whatever the caller gave, unseen.
-                self.record_layer("param." + ".".join(parts), False, node, params)
+            elif (method := self.instance_method(parts)) is not None:
+                # `enc = Encoder(); enc.encode(x)`: that class's method (plan/dispatch.py).
+                methods = self.ctx.classes.get(self.local_instances[parts[0]][0], {})
+                self.record_layer(method[0], method[1], node, methods.get(parts[1], ()))
+            elif (unseen := self.unseen_callee(func, parts)) is not None:
+                # An object passed in (`backbone(inputs)`), its method (`backbone.encode(x)`),
+                # one reached through its attribute (`framework.embedding.word_embedding(x)`) or
+                # a local bound to one (`enc = backbone.encoder; enc(x)`): unseen.
+                self.record_layer(unseen, False, node, params)
         elif (
             type(func) is cst.Attribute
             and type(func.value) is cst.Call
@@ -174,6 +177,10 @@ class CallWalker(TokenWalker):
             and func.value.func.value == "super"
         ):
             self.record_layer("super." + func.attr.value, False, node, params)
+        elif (picked := self.unseen_callee(func, None)) is not None:
+            # An item or an attribute picked at run time (`self.blocks[i](x)`,
+            # `getattr(obj, name)(x)`): nothing the scan can see into.
+            self.record_layer(picked, False, node, params)
 
     def comprehensions(self, node: cst.Call, mark: int) -> None:
         """Keras layers built in a comprehension passed to a call (`Sequential([Dense(64) for _

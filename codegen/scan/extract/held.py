@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import libcst as cst
 
+from codegen.scan import apis
 from codegen.scan.extract import objects
 from codegen.scan.extract.context import ModuleContext
-from codegen.scan.extract.literals import parameter_values
+from codegen.scan.extract.literals import literal, parameter_values
 from codegen.scan.extract.nodes import dotted, kids, suite
 
 
@@ -64,8 +67,24 @@ def instances(node: cst.ClassDef, ctx: ModuleContext) -> dict[str, str]:
             if name is None or not name.startswith("self.") or len(assign.targets) != 1:
                 continue
             if parts is not None and len(parts) == 1 and parts[0] in ctx.classes:
+                if made_with_literals(assign.value, ctx.constants):
+                    # `Encoder(16)`: what its methods create may depend on the 16, which their
+                    # identity does not hold; unseen (CG230) rather than matched.
+                    out.setdefault(name, "")
                 out.setdefault(name, parts[0])
-    return out
+    return {k: v for k, v in out.items() if v}
+
+
+def made_with_literals(call: cst.Call, constants: Mapping[str, str]) -> bool:
+    """Whether a constructor call passes a literal that may decide the instance's variables
+    (`Encoder(16)`): any literal argument but a name (`name="enc"`)."""
+    for arg in call.args:
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword is not None and apis.is_name_parameter(keyword):
+            continue
+        if not arg.star and literal(arg.value, constants) is not None:
+            return True
+    return False
 
 
 def _empty_list(statement: cst.CSTNode, self_name: str | None) -> str | None:

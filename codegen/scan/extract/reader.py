@@ -11,7 +11,9 @@ from typing import NamedTuple
 import libcst as cst
 
 from codegen.scan import apis
+from codegen.scan.apis import MUTATING_METHODS as _MUTATING_METHODS
 from codegen.scan.apis import NO_VARIABLE_KEYWORDS
+from codegen.scan.apis import PURE_METHODS as _PURE_METHODS
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.nodes import dotted, kids
 
@@ -29,13 +31,6 @@ _DROPOUT_LEAVES = frozenset({"dropout"})
 _PURE_MODULES = frozenset(
     "copy math numpy np six collections functools itertools re json logging os string".split()
 )
-# Methods of containers, strings and tensors: they create nothing; the mutating ones change
-# their receiver.
-_PURE_METHODS = frozenset(
-    "get_shape shape as_list get items keys values format join split strip lower upper "
-    "startswith endswith copy index count".split()
-)
-_MUTATING_METHODS = frozenset("append extend insert update add setdefault set_shape".split())
 _BUILTINS = frozenset(dir(builtins))
 _LITERALS = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString})
 
