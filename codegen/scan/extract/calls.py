@@ -446,6 +446,7 @@ class CallWalker(UnseenWalker):
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
+        given: list[tuple[str, str]] = []
         constants = self.ctx.constants if values is None else values
         name_nodes = self.name_nodes
         for index, arg in enumerate((node if arguments is None else arguments).args):
@@ -465,6 +466,8 @@ class CallWalker(UnseenWalker):
                 target = self.reference(arg.value)
                 if target is not None:
                     refs.append((key, target))
+                elif (handed := self.given_object(arg.value)) is not None:
+                    given.append((key, handed))  # `trunk(backbone, x)`: see plan/unseen.py
             elif id(arg.value) in name_nodes or (
                 arguments is not None and self.is_name_argument(arg, index, callee, params)
             ):
@@ -472,6 +475,8 @@ class CallWalker(UnseenWalker):
             else:
                 args.append((key, value))
         self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
+        if given:
+            self.given_args = {**self.given_args, id(node): tuple(given)}
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

@@ -32,6 +32,33 @@ class UnseenWalker(TokenWalker):
     # Locals bound to an instance of a class of this module (`enc = Encoder()`): name -> (class,
     # whether its constructor was given arguments), so that `enc.encode(x)` runs its method.
     local_instances: Mapping[str, tuple[str, bool]] = {}
+    # Call node id -> the arguments that hand over an unseen object (LayerCall.given).
+    given_args: Mapping[int, tuple[tuple[str, str], ...]] = {}
+
+    def given_object(self, value: cst.BaseExpression) -> str | None:
+        """How an argument spells an object the scan cannot resolve that it hands over, alone
+        (`backbone`, `self.held`, `backbone.encoder`, `blocks[0]`) or carried in a list, tuple,
+        set, dict or conditional (`[backbone]`, `{"enc": backbone}`, `a if flag else b`); None
+        for anything else (a literal, a name of this module, a call's result: that call is
+        noted itself when unseen)."""
+        kind = type(value)
+        if kind is cst.List or kind is cst.Tuple or kind is cst.Set or kind is cst.Dict:
+            for element in value.elements:  # type: ignore[attr-defined]
+                inner = getattr(element, "value", None)
+                found = None if inner is None else self.given_object(inner)
+                if found is not None:
+                    return names.any_item(found)
+            return None
+        if kind is cst.IfExp or kind is cst.BooleanOperation:
+            for part in ("body", "orelse", "left", "right"):
+                inner = getattr(value, part, None)
+                found = None if inner is None else self.given_object(inner)
+                if found is not None:
+                    return found
+            return None
+        if kind is cst.Name or kind is cst.Attribute or kind is cst.Subscript:
+            return self.unseen_spelling(value)
+        return None
 
     def unseen_callee(self, func: cst.BaseExpression, parts: tuple[str, ...] | None) -> str | None:
         """The callee spelling of a call of an object the scan cannot resolve (its dotted
