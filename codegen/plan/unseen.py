@@ -12,18 +12,12 @@ from codegen.plan.dispatch import Dispatch, defining_class
 from codegen.plan.linking import Project
 from codegen.scan import apis
 
-# Modules whose calls are never layers: an unresolved call into them is not worth a diagnostic.
-_NOT_LAYERS = frozenset(
-    "numpy np math os sys re json random time collections itertools functools logging six absl "
-    "pickle codecs copy scipy sklearn pandas argparse shutil glob tqdm csv io string".split()
-)
-
 
 def worth_noting(callee: str, project: Project) -> bool:
     """Whether a call that resolves to no scanned definition may hide layers (CG230): not one
     into numpy, os, ... (never layers) or into the project's generated code (routed builders)."""
     root = callee.lstrip(".*").split(".", 1)[0]
-    return root not in _NOT_LAYERS and not project.is_generated(callee)
+    return root not in apis.NOT_LAYER_MODULES and not project.is_generated(callee)
 
 
 def unseen(call: LayerCall, project: Project) -> bool:

@@ -163,7 +163,8 @@ class CallWalker(UnseenWalker):
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
             elif (method := self.instance_method(parts)) is not None:
                 # `enc = Encoder(); enc.encode(x)`: that class's method (plan/dispatch.py).
-                methods = self.ctx.classes.get(self.local_instances[parts[0]][0], {})
+                instance = self.held_instance(parts[0])  # a local's or a module value's
+                methods = self.ctx.classes.get(instance[0] if instance else "", {})
                 self.record_layer(method[0], method[1], node, methods.get(parts[1], ()))
             elif (unseen := self.unseen_callee(func, parts)) is not None:
                 # An object passed in (`backbone(inputs)`), its method (`backbone.encode(x)`),
