@@ -120,6 +120,10 @@ class Invoked:
 
 
 def given_unseen(call: LayerCall, project: Project) -> bool:
-    """Whether a call in a loop or branch matched as a whole calls an object given at run time
-    (`if flag: x = self.held(x)`): the code is the same in two models, the object need not be."""
-    return given_at_run_time(call.callee) and unseen(call, project)
+    """Whether a call in a loop or branch matched as a whole (the same code in two models) is
+    one the scan cannot see into: of an object given at run time (`if flag: x = self.held(x)`),
+    which need not be the same object, or into an import no scanned file defines (`if crf: x =
+    CRF(n)(x)`), a layer nobody saw, which ends a trunk in a branch as it does anywhere else."""
+    if given_at_run_time(call.callee):
+        return unseen(call, project)
+    return not call.local and not apis.is_library(call.callee) and unseen(call, project)
