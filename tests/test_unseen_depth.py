@@ -254,3 +254,14 @@ def test_what_the_scan_knows_still_shares(
     result = scan(tmp_path, keras_model(helpers, call, params))
     assert depth(result) >= 3  # trunk (and what it makes), Dense(32), Dense(2): all shared
     assert notes(result) == []
+
+
+def test_an_unknown_calls_result_handed_over_is_noted_at_that_call(tmp_path: Path) -> None:
+    """`trunk(make_backbone(), inputs)`: the import's call runs first and is the unseen one."""
+    helpers = (
+        "from zoo import make_backbone\n\n\n"
+        "def trunk(backbone, x):\n    x = backbone(x)\n    return layers.Dense(32)(x)\n"
+    )
+    result = scan(tmp_path, keras_model(helpers, "trunk(make_backbone(), inputs)", "width"))
+    assert depth(result) == 0
+    assert notes(result) == both(17, "zoo.make_backbone", "build_model")
