@@ -67,6 +67,10 @@ class LayerCall:
     # Arguments that name a class or function (`layer=Embedding`): (param key, "L:" + module-local
     # qualname or "A:" + resolved dotted name). They are also in `opaque`.
     refs: tuple[tuple[str, str], ...] = ()
+    # Arguments that hand over an object the scan cannot resolve, alone or inside a list, dict or
+    # condition (`trunk(backbone, x)`, `f(enc=[self.held])`): (param key, how it is spelled, as
+    # scan/extract/unseen.py spells an unseen callee: "param.backbone", "self.held").
+    given: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

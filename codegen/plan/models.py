@@ -42,6 +42,7 @@ from codegen.plan.fingerprint import (
 )
 from codegen.plan.linking import Project
 from codegen.plan.options import PlanOptions
+from codegen.plan.unseen import Invoked
 from codegen.scan import apis
 
 # Said with every unseen call: no layer from the first one on is shared (see roots.unseen).
@@ -94,6 +95,7 @@ def _layer_sequence(
     options: PlanOptions,
     project: Project,
     diagnostics: list[Diagnostic],
+    invoked: Invoked,
 ) -> tuple[list[Layer], int]:
     """The build function's layer calls, each identified independent of this model's names."""
     function = next(f for f in module.functions if f.qualname == build)
@@ -115,19 +117,14 @@ def _layer_sequence(
         if identity is None:
             unseen = roots.unseen(call, project)
             if unseen and project.callee(fid, call.callee, False, None) is None:
-                diagnostics.append(
-                    info(
-                        module.path,
-                        UNRESOLVED_IMPORT,
-                        f"`{call.callee}` (called in `{build}`) is not defined in any scanned "
-                        f"file; if it creates variables, model `{build}` has layers the scan "
-                        f"cannot see{_TRUNK_ENDS}",
-                        line=call.line,
-                    )
-                )
+                diagnostics.append(_unseen(call.callee, call.line, build, module.path, build))
                 if static_depth is None:
                     static_depth = len(layers)  # a layer nobody saw: the trunk ends here
             continue
+        hidden = invoked.note(call, identity.target) if identity.target else None
+        if hidden is not None and static_depth is None:  # `trunk(backbone, x)`: plan/unseen.py
+            diagnostics.append(_unseen(*hidden, build))
+            static_depth = len(layers)
         refs, weightless = references(fid, call, project, prints)
         if not call.static and static_depth is None:
             static_depth = len(layers)
@@ -158,6 +155,17 @@ def _layer_sequence(
         )
         occurrences[occurrence_key] += 1
     return layers, len(layers) if static_depth is None else static_depth
+
+
+def _unseen(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic:
+    """The CG230 note of a call the scan cannot see into, in the file and at the line of it."""
+    return info(
+        path,
+        UNRESOLVED_IMPORT,
+        f"`{callee}` (called in `{holder}`) is not defined in any scanned file; if it creates "
+        f"variables, model `{model}` has layers the scan cannot see{_TRUNK_ENDS}",
+        line=line,
+    )
 
 
 def _keras_loops(function: FunctionFacts) -> dict[int, InlineLayer]:
@@ -275,10 +283,11 @@ def _other_models(
     build_functions: list[Model],
     names: dict[str, str],
     diagnostics: list[Diagnostic],
+    invoked: Invoked,
 ) -> list[Model]:
     """Models of every other shape (classes, build methods, model_fns, module code), each with
     the layers its root reaches and the file shim (named by the file) that routes it."""
-    dispatch = Dispatch(project, prints)
+    dispatch = invoked.dispatch
     found = roots.find_roots(
         project,
         prints,
@@ -291,7 +300,7 @@ def _other_models(
     build_paths = {m.path for m in build_functions}
     roots_per_file = Counter(root.path for root in found)
     out = []
-    walks = {root: roots.LayerWalk(project, prints, classes, root, dispatch) for root in found}
+    walks = {r: roots.LayerWalk(project, prints, classes, r, dispatch, invoked) for r in found}
     for walk in walks.values():
         walk.build()
     helpers = _layer_helpers(walks)
@@ -323,17 +332,8 @@ def _other_models(
             while name in taken:
                 name, counter = f"{base}_{counter}", counter + 1
             taken.add(name)
-        for callee, line, holder in dict.fromkeys(walk.unresolved):
-            diagnostics.append(
-                info(
-                    root.path,
-                    UNRESOLVED_IMPORT,
-                    f"`{callee}` (called in `{holder}`) is not defined in any scanned file; "
-                    "if it creates variables, model "
-                    f"`{root.qualname}` has layers the scan cannot see{_TRUNK_ENDS}",
-                    line=line,
-                )
-            )
+        for note in dict.fromkeys(walk.unresolved):  # (callee, line, holder, its file)
+            diagnostics.append(_unseen(*note, root.qualname))
         out.append(
             Model(
                 id=function_id(root.path, root.qualname),
@@ -469,6 +469,7 @@ def find_models(
     own_file: set[str] = set()
     # A helper other modules' model code imports (`helpers.build_encoder`) is their layer.
     elsewhere = roots.called_functions(project, prints)
+    invoked = Invoked(project, Dispatch(project, prints))  # one per plan: it memoizes
     for module in modules:
         if not module.ok:
             continue
@@ -476,7 +477,7 @@ def find_models(
         if build is None:
             continue
         layers, static_depth = _layer_sequence(
-            module, build, prints, classes, classes_by_name, options, project, diagnostics
+            module, build, prints, classes, classes_by_name, options, project, diagnostics, invoked
         )
         # One calling builders of other scanned files follows the rules of the other shapes:
         # its shim marks those calls where it makes them.
@@ -495,5 +496,5 @@ def find_models(
                 shim=names[module.path],
             )
         )
-    models += _other_models(project, prints, classes, options, models, names, diagnostics)
+    models += _other_models(project, prints, classes, options, models, names, diagnostics, invoked)
     return models, own_file

@@ -27,7 +27,7 @@ from codegen.plan.fingerprint import (
 from codegen.plan.identity import reuses
 from codegen.plan.linking import Project
 from codegen.plan.relevance import deciding
-from codegen.plan.unseen import given_unseen, passed_in, unseen
+from codegen.plan.unseen import Invoked, given_unseen, unseen
 from codegen.scan import apis
 
 RootKind = str  # "class" | "method" | "model_fn" | "function" | "module"
@@ -198,9 +198,11 @@ class LayerWalk:
     classes: dict[str, CloneClass]
     root: Root
     dispatch: Dispatch  # one per plan, shared by its walks (it memoizes)
+    invoked: Invoked  # one per plan too: the parameters each function invokes as objects
     layers: list[Layer] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
-    unresolved: list[tuple[str, int, str]] = field(default_factory=list)  # (callee, line, holder)
+    # (callee, line, holder, the holder's file)
+    unresolved: list[tuple[str, int, str, str]] = field(default_factory=list)
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     site: tuple[str, int] | None = None  # the root file's call into a helper of another file
@@ -224,7 +226,8 @@ class LayerWalk:
         if self.static_depth == 0:
             return  # an unseen call (`backbone(inputs)`, a parameter's object) came first
         if handed := keras.on_given_inputs(self.project, self.root.entry, self.members):
-            self.unresolved.append(handed)  # a graph on tensors it is handed: nothing shared
+            # A graph on tensors it is handed: nothing shared (the call is in the entry's file).
+            self.unresolved.append((*handed, id_path(self.root.entry)))
             self.static_depth = 0
 
     def function(self, fid: str) -> FunctionFacts | None:
@@ -270,7 +273,7 @@ class LayerWalk:
                 target = inherited if inherited in self.prints.creates else None
             if target is None:
                 if unseen(call, self.project):
-                    self.note_unresolved(call, function)
+                    self.note_unresolved(call, function, fid)
                 continue
             # Another instance's method (`self._encoder.build()`): run as that class's instance.
             own_ctx = self.dispatch.instance(fid, call, class_ctx) or class_ctx
@@ -309,10 +312,9 @@ class LayerWalk:
                 if enters:
                     self.site = None
                 continue
-            body = self.function(target)
-            hidden = None if body is None else passed_in(call, body, self.project)
-            if body is not None and hidden is not None:  # `create_encoder(x, backbone)`
-                self.note_unresolved(hidden, body)
+            hidden = self.invoked.hidden(call, target)
+            if hidden is not None:  # `create_encoder(x, backbone)`, to any depth
+                self.note_unresolved(*hidden)
             self.builder(
                 call, target, path, function, static and call.static, method, refs, weightless
             )
@@ -331,10 +333,11 @@ class LayerWalk:
                 return True
         return False
 
-    def note_unresolved(self, call: LayerCall, function: FunctionFacts) -> None:
-        """A call the scan cannot see into that may create variables: noted (CG230), and the
-        trunk ends there, since a layer nobody saw may be different in each model."""
-        self.unresolved.append((call.callee, call.line, function.qualname))
+    def note_unresolved(self, call: LayerCall, function: FunctionFacts, fid: str) -> None:
+        """A call the scan cannot see into that may create variables, in function `fid`: noted
+        (CG230) in its file, and the trunk ends there, since a layer nobody saw may be different
+        in each model."""
+        self.unresolved.append((call.callee, call.line, function.qualname, id_path(fid)))
         if self.static_depth is None:
             self.static_depth = len(self.layers)
 
@@ -356,7 +359,7 @@ class LayerWalk:
     ) -> None:
         """A Keras library layer, identified by its API and literal arguments (plan/keras.py)."""
         if keras.loaded_at_run_time(call.callee, [call]):
-            self.note_unresolved(call, function)
+            self.note_unresolved(call, function, fid)
             return
         layer = keras.library_layer(
             self.project,
@@ -387,7 +390,10 @@ class LayerWalk:
             # class passed in, which decides what it creates (see `references`).
             target = self.dispatch.resolve(fid, call, class_ctx)
             if target is None and given_unseen(call, self.project):
-                self.note_unresolved(call, function)  # `if flag: x = self.held(x)`
+                self.note_unresolved(call, function, fid)  # `if flag: x = self.held(x)`
+            hidden = None if target is None else self.invoked.hidden(call, target)
+            if hidden is not None:  # `if flag: x = encode(backbone, x)`
+                self.note_unresolved(*hidden)
             if target is not None and self.creates(target, class_ctx):
                 refs, _ = references(fid, call, self.project, self.prints)
                 identity = self.prints.class_of.get(target) or self.prints.closure_hash[target]
@@ -395,7 +401,7 @@ class LayerWalk:
         if not unit.api and not builders:
             return  # a loop or branch around calls that create nothing
         if keras.loaded_at_run_time(unit.api, calls):
-            self.note_unresolved(calls[0], function)
+            self.note_unresolved(calls[0], function, fid)
             return
         # The same code under the clone rules: literals and APIs decide, names never do.
         signature = stable_hash(unit.code_hash + "|" + ",".join(builders))

@@ -114,6 +114,14 @@ def tf1_flavour(dotted: str) -> str:
     return dotted
 
 
+# Modules whose calls are never layers (and make no object that holds one): an unresolved call
+# into them is not worth a diagnostic, and a module value they make is no unseen object.
+NOT_LAYER_MODULES = frozenset(
+    "numpy np math os sys re json random time collections itertools functools logging six absl "
+    "pickle codecs copy scipy sklearn pandas argparse shutil glob tqdm csv io string".split()
+)
+
+
 # The predicates below are pure functions of a dotted name that the scanner asks about for every
 # call it sees, over a few hundred distinct names: memoized.
 @functools.lru_cache(maxsize=4096)

@@ -163,7 +163,8 @@ class CallWalker(UnseenWalker):
                 self.record_layer("self." + ".".join(parts[1:]), False, node, params)
             elif (method := self.instance_method(parts)) is not None:
                 # `enc = Encoder(); enc.encode(x)`: that class's method (plan/dispatch.py).
-                methods = self.ctx.classes.get(self.local_instances[parts[0]][0], {})
+                instance = self.held_instance(parts[0])  # a local's or a module value's
+                methods = self.ctx.classes.get(instance[0] if instance else "", {})
                 self.record_layer(method[0], method[1], node, methods.get(parts[1], ()))
             elif (unseen := self.unseen_callee(func, parts)) is not None:
                 # An object passed in (`backbone(inputs)`), its method (`backbone.encode(x)`),
@@ -446,6 +447,7 @@ class CallWalker(UnseenWalker):
         names: list[tuple[str, str]] = []
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
+        given: list[tuple[str, str]] = []
         constants = self.ctx.constants if values is None else values
         name_nodes = self.name_nodes
         for index, arg in enumerate((node if arguments is None else arguments).args):
@@ -465,6 +467,8 @@ class CallWalker(UnseenWalker):
                 target = self.reference(arg.value)
                 if target is not None:
                     refs.append((key, target))
+                elif (handed := self.given_object(arg.value)) is not None:
+                    given.append((key, handed))  # `trunk(backbone, x)`: see plan/unseen.py
             elif id(arg.value) in name_nodes or (
                 arguments is not None and self.is_name_argument(arg, index, callee, params)
             ):
@@ -472,6 +476,8 @@ class CallWalker(UnseenWalker):
             else:
                 args.append((key, value))
         self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
+        if given:
+            self.given_args = {**self.given_args, id(node): tuple(given)}
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

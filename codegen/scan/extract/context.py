@@ -25,6 +25,9 @@ class ModuleContext:
     classes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # class -> methods
     constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
     symbols: set[str] = field(default_factory=set)  # every module-level def, class and constant
+    # Module-level names bound to a value made at import time (not a literal, not an alias):
+    # name -> that expression (`ENCODER = build_encoder()`), for what calls on it reach (unseen).
+    values: dict[str, cst.BaseExpression] = field(default_factory=dict)
     star_modules: list[str] = field(default_factory=list)
     star_local: list[str] = field(default_factory=list)  # star imports of non-library modules
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
@@ -175,6 +178,8 @@ def _gather_small(
         value = literal(small.value, ctx.constants)
         if value is not None:
             ctx.constants[name] = value
+        else:
+            ctx.values[name] = small.value
         ctx.symbols.add(name)
 
 

@@ -257,7 +257,7 @@ class Extractor:
         for index, call in enumerate(walker.layer_calls):
             if call[0]:
                 index_of[index] = len(kept)
-                kept.append(self.layer_call(*call))
+                kept.append(self.layer_call(*call, walker.given_args.get(id(call[5]), ())))
         if len(kept) != len(walker.layer_calls):
             for unit in walker.raw_units:
                 unit.calls = [index_of[i] for i in unit.calls if i in index_of]
@@ -302,6 +302,7 @@ class Extractor:
         node: cst.Call,
         static: bool,
         refs: list,
+        given: tuple[tuple[str, str], ...] = (),
     ) -> LayerCall:
         line, column = self.positions.start(node)
         return LayerCall(
@@ -314,6 +315,7 @@ class Extractor:
             column=column,
             static=static,
             refs=tuple(refs),
+            given=given,
         )
 
     # -- symbols --------------------------------------------------------------------------

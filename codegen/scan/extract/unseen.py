@@ -32,6 +32,33 @@ class UnseenWalker(TokenWalker):
     # Locals bound to an instance of a class of this module (`enc = Encoder()`): name -> (class,
     # whether its constructor was given arguments), so that `enc.encode(x)` runs its method.
     local_instances: Mapping[str, tuple[str, bool]] = {}
+    # Call node id -> the arguments that hand over an unseen object (LayerCall.given).
+    given_args: Mapping[int, tuple[tuple[str, str], ...]] = {}
+
+    def given_object(self, value: cst.BaseExpression) -> str | None:
+        """How an argument spells an object the scan cannot resolve that it hands over, alone
+        (`backbone`, `self.held`, `backbone.encoder`, `blocks[0]`) or carried in a list, tuple,
+        set, dict or conditional (`[backbone]`, `{"enc": backbone}`, `a if flag else b`); None
+        for anything else (a literal, a name of this module, a call's result: that call is
+        noted itself when unseen)."""
+        kind = type(value)
+        if kind is cst.List or kind is cst.Tuple or kind is cst.Set or kind is cst.Dict:
+            for element in value.elements:  # type: ignore[attr-defined]
+                inner = getattr(element, "value", None)
+                found = None if inner is None else self.given_object(inner)
+                if found is not None:
+                    return names.any_item(found)
+            return None
+        if kind is cst.IfExp or kind is cst.BooleanOperation:
+            for part in ("body", "orelse", "left", "right"):
+                inner = getattr(value, part, None)
+                found = None if inner is None else self.given_object(inner)
+                if found is not None:
+                    return found
+            return None
+        if kind is cst.Name or kind is cst.Attribute or kind is cst.Subscript:
+            return self.unseen_spelling(value)
+        return None
 
     def unseen_callee(self, func: cst.BaseExpression, parts: tuple[str, ...] | None) -> str | None:
         """The callee spelling of a call of an object the scan cannot resolve (its dotted
@@ -100,8 +127,9 @@ class UnseenWalker(TokenWalker):
             return ".".join((self.unseen_locals[root], *parts[1:]))
         if root in self.param_index:
             return "param." + ".".join(parts)
-        if called and len(parts) == 1 and root not in self.locals and self.module_value(root):
-            return root  # `ENCODER = make_encoder()` at module level, then `ENCODER(x)`
+        if root not in self.locals and self.module_object(root):
+            # `ENCODER = make_encoder()` at module level, then `ENCODER(x)`, `ENCODER.encode(x)`
+            return ".".join(parts)
         return None
 
     def module_value(self, name: str) -> bool:
@@ -115,12 +143,58 @@ class UnseenWalker(TokenWalker):
             and name not in ctx.constants
         )
 
+    def module_object(self, name: str) -> bool:
+        """Whether a module-level value holds an object the scan cannot see into, by what it is
+        bound to: an unknown or scanned function's result (`build_encoder()`), any other
+        expression made at import time; not an instance of a class of this module (its methods
+        are that class's, see `held_instance`), nor what a library call makes that is no layer
+        and holds none (`logging.getLogger(...)`, `np.zeros(...)`, `tf.constant(...)`)."""
+        if not self.module_value(name):
+            return False
+        value = self.ctx.values.get(name)
+        if type(value) is not cst.Call:
+            return True
+        if self.module_instance(name) is not None:
+            return False
+        parts = dotted(value.func)  # type: ignore[arg-type]
+        resolved = self.ctx.resolve(parts) if parts and parts[0] in self.ctx.aliases else None
+        if resolved is None:
+            return True
+        if resolved.split(".", 1)[0] in apis.NOT_LAYER_MODULES:
+            return False
+        leaf = resolved.rsplit(".", 1)[-1]
+        return (
+            not apis.is_library(resolved)
+            or leaf[:1].isupper()  # a library class's instance (`keras.Sequential([...])`)
+            or apis.creates_variables(resolved)
+            or apis.is_built_model(resolved)
+        )
+
+    def module_instance(self, name: str) -> tuple[str, bool] | None:
+        """(class, made with a literal) when a module-level value is an instance of a class of
+        this module (`ENCODER = Encoder()`), else None."""
+        value = self.ctx.values.get(name)
+        if type(value) is not cst.Call or type(value.func) is not cst.Name:
+            return None
+        made = value.func.value
+        if made not in self.ctx.classes or not self.module_value(name):
+            return None
+        return made, made_with_literals(value, self.ctx.constants)
+
+    def held_instance(self, name: str) -> tuple[str, bool] | None:
+        """(class, made with a literal) of the instance of a class of this module that a local
+        (`enc = Encoder()`) or, unless a local hides it, a module-level value holds."""
+        held = self.local_instances.get(name)
+        if held is None and name not in self.locals:
+            held = self.module_instance(name)
+        return held
+
     def instance_method(self, parts: tuple[str, ...]) -> tuple[str, bool] | None:
         """(callee, whether it is the class's own method) for a call of a method of a local
         holding an instance of a class of this module (`enc.encode(x)`), else None. Made with a
         literal (`Encoder(16)`), what the method creates may depend on it, which the method's
         identity does not hold: it is unseen (`Encoder(...).encode`)."""
-        held = self.local_instances.get(parts[0]) if len(parts) == 2 else None
+        held = self.held_instance(parts[0]) if len(parts) == 2 else None
         if held is None or parts[0] in self.objects or parts[1].startswith("__"):
             return None
         if held[1]:
