@@ -13,7 +13,7 @@ from pathlib import Path
 import libcst
 
 from codegen.scan.extract.parser import parse_module
-from codegen.scan.extract.positions import _Recorder
+from codegen.scan.extract.positions import SpanRecorder
 from codegen.scan.extract.printer import print_module
 
 
@@ -24,11 +24,11 @@ def main() -> None:
 
     def libcst_printing() -> None:
         for module in modules:
-            module._codegen(_Recorder(module))
+            module._codegen(SpanRecorder(module))
 
     def short_cut() -> None:
         for module in modules:
-            print_module(module, _Recorder(module))
+            print_module(module, SpanRecorder(module))
 
     def parse() -> None:
         for text in texts:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import bisect
 import io
 import re
+from itertools import accumulate
 
 NEWLINE = re.compile(r"\r\n?|\n")
 _NEWLINE_BYTES = re.compile(rb"\r\n?|\n")
+_PAST_NEWLINE = (1).__add__
 
 
 def split_lines(text: str, *, keepends: bool = False) -> list[str]:
@@ -24,7 +26,10 @@ def split_lines(text: str, *, keepends: bool = False) -> list[str]:
 
 def line_starts(text: str) -> list[int]:
     """The offset where each line starts (line 1 at index 0)."""
-    return [0, *(match.end() for match in NEWLINE.finditer(text))]
+    if "\r" in text:
+        return [0, *(match.end() for match in NEWLINE.finditer(text))]
+    # Only `\n` ends a line: each starts one past the previous line's length (all in C).
+    return [0, *accumulate(map(_PAST_NEWLINE, map(len, text.split("\n")[:-1])))]
 
 
 def position(starts: list[int], offset: int) -> tuple[int, int]:

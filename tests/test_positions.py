@@ -338,3 +338,20 @@ def test_unrouting_a_parenthesised_with_gives_back_its_bytes(tmp_path: Path) -> 
     originals["beta.py"] = originals["beta.py"].replace(b"[4, 8]", b"[4, 9]")
     assert run(tmp_path, "sync", "--no-cache")[0] == 1
     assert {path.name: path.read_bytes() for path in models.glob("*.py")} == originals
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n", "x", "x\n", "a\nb", "a\n\nb\n", "a\fb\u2028c\x85d\ne", "a\r\nb\rc\nd", "\r", "a\r"],
+)
+def test_line_starts_split_as_python_counts(text: str) -> None:
+    """Both ways line_starts finds lines (str.split without a CR, the regex with one) start
+    each line where Python's universal newlines do, and nowhere else."""
+    lengths = [len(line) for line in io.StringIO(text, newline="").readlines()]
+    expected = [0]
+    for length in lengths:
+        expected.append(expected[-1] + length)
+    if not text or text.endswith(("\n", "\r")):
+        assert line_starts(text) == expected
+    else:
+        assert line_starts(text) == expected[:-1]

@@ -26,6 +26,7 @@ from codegen.scan.extract.printer import print_module
 __all__ = ["Positions"]
 
 _PRINT_DEPTH = 20_000
+_CHUNK = 64  # tokens per stored offset
 _Span = tuple[int, int]  # token indexes: where a node's printing starts and ends
 
 
@@ -81,6 +82,15 @@ class SpanRecorder(CodegenState):
         spans[id(node)] = (start, end)
 
 
+def _chunked(tokens: list[str]) -> tuple[list[int], str]:
+    """The offset where each run of `_CHUNK` tokens starts, and the printed text."""
+    # An offset per run, not per token: the few nodes asked about measure the rest of their
+    # run on demand (a token's offset for every token cost a sixth of the whole pass).
+    bounds = range(0, len(tokens) + _CHUNK, _CHUNK)
+    runs = list(map("".join, map(tokens.__getitem__, map(slice, bounds, bounds[1:]))))
+    return [0, *itertools.accumulate(map(len, runs))], "".join(runs)
+
+
 class Positions:
     """Lines and columns of the nodes of one module, as libcst's PositionProvider gives them."""
 
@@ -93,27 +103,33 @@ class Positions:
         sys.setrecursionlimit(max(limit, _PRINT_DEPTH))
         try:
             print_module(module, recorder)
-            printed = "".join(recorder.tokens)
+            chunks, printed = _chunked(recorder.tokens)
             if text is not None and printed != text:
                 # The short-cut printer must print the file back as libcst does; if it ever
                 # does not, libcst's own printing decides (slower, never wrong).
                 recorder = SpanRecorder(module)
                 module._codegen(recorder)
-                printed = "".join(recorder.tokens)
+                chunks, printed = _chunked(recorder.tokens)
         finally:
             sys.setrecursionlimit(limit)
         self._module = module  # keeps every node alive, so no id in `spans` is reused
         self._spans = recorder.spans
-        self._offsets = list(itertools.accumulate(map(len, recorder.tokens), initial=0))
+        self._tokens = recorder.tokens
+        self._chunks = chunks
         self._starts = line_starts(printed)
+
+    def _offset(self, token: int) -> int:
+        """Where the token at this index starts in the text."""
+        chunk = token // _CHUNK
+        return self._chunks[chunk] + len("".join(self._tokens[chunk * _CHUNK : token]))
 
     def start(self, node: cst.CSTNode) -> tuple[int, int]:
         """(line, column) where the node starts."""
-        return position(self._starts, self._offsets[self._spans[id(node)][0]])
+        return position(self._starts, self._offset(self._spans[id(node)][0]))
 
     def end(self, node: cst.CSTNode) -> tuple[int, int]:
         """(line, column) just after the node ends."""
-        return position(self._starts, self._offsets[self._spans[id(node)][1]])
+        return position(self._starts, self._offset(self._spans[id(node)][1]))
 
     def line(self, node: cst.CSTNode) -> int:
         """The line the node starts on."""

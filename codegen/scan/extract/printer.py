@@ -16,7 +16,8 @@ from typing import Any
 
 import libcst as cst
 
-from codegen.scan.extract import printexpr
+from codegen.scan.extract import printexpr, printparams
+from codegen.scan.extract.printexpr import emit as expression
 from codegen.scan.extract.printws import (
     DEFAULT,
     Emit,
@@ -27,6 +28,8 @@ from codegen.scan.extract.printws import (
     trailing,
     ws,
 )
+
+_WS = cst.SimpleWhitespace
 
 
 def print_module(module: cst.Module, state: Any) -> None:
@@ -56,36 +59,36 @@ def emit(node: Any, state: Any) -> None:
 # -- small statements: each notes its span, which ends before its semicolon ------------------
 
 
-def _semicolon(node: Any, state: Any, default_semicolon: bool) -> None:
-    separator(node.semicolon, default_semicolon, state, "; ")
-
-
 def _expr(node: Any, state: Any) -> None:
-    emit(node.value, state)
+    expression(node.value, state)
 
 
 def _assign(node: Any, state: Any) -> None:
     tokens = state.tokens
     for target in node.targets:
-        emit(target.target, state)
-        ws(target.whitespace_before_equal, state)
-        tokens.append("=")
-        ws(target.whitespace_after_equal, state)
-    emit(node.value, state)
+        expression(target.target, state)
+        before, after = target.whitespace_before_equal, target.whitespace_after_equal
+        if before.__class__ is _WS and after.__class__ is _WS:  # the commonest: ` = `
+            tokens.append(before.value + "=" + after.value)
+        else:
+            ws(before, state)
+            tokens.append("=")
+            ws(after, state)
+    expression(node.value, state)
 
 
 def _ann_assign(node: Any, state: Any) -> None:
-    emit(node.target, state)
-    printexpr.annotation(node.annotation, state, ":")
+    expression(node.target, state)
+    printparams.annotation(node.annotation, state, ":", expression)
     separator(node.equal, node.value is not None, state, " = ")
     if node.value is not None:
-        emit(node.value, state)
+        expression(node.value, state)
 
 
 def _aug_assign(node: Any, state: Any) -> None:
-    emit(node.target, state)
+    expression(node.target, state)
     op(node.operator, state)
-    emit(node.value, state)
+    expression(node.value, state)
 
 
 def _keyword_then(keyword: str, after: Any, value: Any, state: Any) -> None:
@@ -97,7 +100,7 @@ def _keyword_then(keyword: str, after: Any, value: Any, state: Any) -> None:
     else:
         ws(after, state)
     if value is not None:
-        emit(value, state)
+        expression(value, state)
 
 
 def _return(node: Any, state: Any) -> None:
@@ -113,10 +116,10 @@ def _raise(node: Any, state: Any) -> None:
 def _assert(node: Any, state: Any) -> None:
     state.tokens.append("assert")
     ws(node.whitespace_after_assert, state)
-    emit(node.test, state)
+    expression(node.test, state)
     separator(node.comma, node.msg is not None, state)
     if node.msg is not None:
-        emit(node.msg, state)
+        expression(node.msg, state)
 
 
 def _word(node: Any, state: Any) -> None:
@@ -129,7 +132,7 @@ _WORDS = {cst.Pass: "pass", cst.Break: "break", cst.Continue: "continue"}
 def _del(node: Any, state: Any) -> None:
     state.tokens.append("del")
     ws(node.whitespace_after_del, state)
-    emit(node.target, state)
+    expression(node.target, state)
 
 
 def _names(node: Any, state: Any) -> None:
@@ -142,16 +145,16 @@ def _names(node: Any, state: Any) -> None:
         ws(node.whitespace_after_nonlocal, state)
     last = len(node.names) - 1
     for index, item in enumerate(node.names):
-        emit(item.name, state)
+        expression(item.name, state)
         separator(item.comma, index != last, state)
 
 
 def _aliases(names: Any, state: Any) -> None:
     last = len(names) - 1
     for index, alias in enumerate(names):
-        emit(alias.name, state)
+        expression(alias.name, state)
         if alias.asname is not None:
-            printexpr.as_name(alias.asname, state)
+            printparams.as_name(alias.asname, state, expression)
         separator(alias.comma, index != last, state)
 
 
@@ -169,7 +172,7 @@ def _import_from(node: Any, state: Any) -> None:
     for dot in node.relative:
         op(dot, state)
     if node.module is not None:
-        emit(node.module, state)
+        expression(node.module, state)
     ws(node.whitespace_before_import, state)
     tokens.append("import")
     ws(node.whitespace_after_import, state)
@@ -221,8 +224,15 @@ def _small_statements(node: Any, state: Any) -> None:
         begin = len(tokens)
         short(small, state)
         spans[id(small)] = (begin, len(tokens))
-        _semicolon(small, state, index != last)
-    state.close(node, start, None, body[last])
+        semicolon = small.semicolon
+        if semicolon is DEFAULT:
+            if index != last:
+                tokens.append("; ")
+        else:
+            op(semicolon, state)
+    # As `state.close` would: it ends where its last statement does (a `;` after it is not its).
+    end = spans.get(id(body[last]))
+    spans[id(node)] = (start, len(tokens) if end is None else end[1])
 
 
 def _simple(node: Any, state: Any) -> None:
@@ -237,7 +247,13 @@ def _simple(node: Any, state: Any) -> None:
     else:
         ws(node.leading_whitespace, state)
     _small_statements(node, state)
-    trailing(node.trailing_whitespace, state)
+    # TrailingWhitespace, printed here: one call fewer on every line.
+    end = node.trailing_whitespace
+    ws(end.whitespace, state)
+    if end.comment is not None:
+        state.tokens.append(end.comment.value)
+    value = end.newline.value
+    state.tokens.append(state.default_newline if value is None else value)
 
 
 def _indented_block(node: Any, state: Any) -> None:
@@ -288,7 +304,7 @@ def _decorated(node: Any, state: Any) -> int:
         tokens.extend(state.indent_tokens)
         tokens.append("@")
         ws(decorator.whitespace_after_at, state)
-        emit(decorator.decorator, state)
+        expression(decorator.decorator, state)
         trailing(decorator.trailing_whitespace, state)
     for line in node.lines_after_decorators:
         empty_line(line, state)
@@ -302,17 +318,17 @@ def _function_def(node: Any, state: Any) -> None:
     asynchronous(node, state)
     tokens.append("def")
     ws(node.whitespace_after_def, state)
-    emit(node.name, state)
+    expression(node.name, state)
     ws(node.whitespace_after_name, state)
     if node.type_parameters is not None:
         node.type_parameters._codegen(state)
     ws(node.whitespace_after_type_parameters, state)
     tokens.append("(")
     ws(node.whitespace_before_params, state)
-    printexpr.parameters(node.params, state)
+    printparams.parameters(node.params, state, expression)
     tokens.append(")")
     if node.returns is not None:
-        printexpr.annotation(node.returns, state, "->")
+        printparams.annotation(node.returns, state, "->", expression)
     _colon_body(node, state)
     _end(node, start, node.body, state)
 
@@ -322,7 +338,7 @@ def _class_def(node: Any, state: Any) -> None:
     start = _decorated(node, state)
     tokens.append("class")
     ws(node.whitespace_after_class, state)
-    emit(node.name, state)
+    expression(node.name, state)
     ws(node.whitespace_after_name, state)
     if node.type_parameters is not None:
         node.type_parameters._codegen(state)
@@ -368,9 +384,9 @@ def _with(node: Any, state: Any) -> None:
         tokens.append("(")
     last = len(node.items) - 1
     for index, item in enumerate(node.items):
-        emit(item.item, state)
+        expression(item.item, state)
         if item.asname is not None:
-            printexpr.as_name(item.asname, state)
+            printparams.as_name(item.asname, state, expression)
         separator(item.comma, index != last, state)
     if isinstance(node.rpar, cst.RightParen):
         ws(node.rpar.whitespace_before, state)
@@ -385,7 +401,7 @@ def _if(node: Any, state: Any, keyword: str = "if") -> None:
     start = _open(node, state)
     state.tokens.append(keyword)
     ws(node.whitespace_before_test, state)
-    emit(node.test, state)
+    expression(node.test, state)
     ws(node.whitespace_after_test, state)
     state.tokens.append(":")
     emit(node.body, state)
@@ -423,11 +439,11 @@ def _for(node: Any, state: Any) -> None:
     asynchronous(node, state)
     tokens.append("for")
     ws(node.whitespace_after_for, state)
-    emit(node.target, state)
+    expression(node.target, state)
     ws(node.whitespace_before_in, state)
     tokens.append("in")
     ws(node.whitespace_after_in, state)
-    emit(node.iter, state)
+    expression(node.iter, state)
     _loop_tail(node, start, state)
 
 
@@ -435,7 +451,7 @@ def _while(node: Any, state: Any) -> None:
     start = _open(node, state)
     state.tokens.append("while")
     ws(node.whitespace_after_while, state)
-    emit(node.test, state)
+    expression(node.test, state)
     _loop_tail(node, start, state)
 
 
@@ -453,9 +469,9 @@ def _try(node: Any, state: Any) -> None:
         state.tokens.append("except")
         ws(handler.whitespace_after_except, state)
         if handler.type is not None:
-            emit(handler.type, state)
+            expression(handler.type, state)
         if handler.name is not None:
-            printexpr.as_name(handler.name, state)
+            printparams.as_name(handler.name, state, expression)
         _colon_body(handler, state)
         _end(handler, begin, handler.body, state)
         last = handler

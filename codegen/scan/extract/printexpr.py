@@ -11,18 +11,23 @@ from typing import Any
 
 import libcst as cst
 
+from codegen.scan.extract import printparams
 from codegen.scan.extract.printws import DEFAULT, Emit, lpar, op, rpar, separator, unary, ws
 
 _NAME = cst.Name
+_ATTRIBUTE = cst.Attribute
+_DOT = cst.Dot
 _WS = cst.SimpleWhitespace
 _ELEMENT = cst.Element
 _ARG = cst.Arg
+_LEAVES = frozenset({cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString})
 
 
 def emit(node: Any, state: Any) -> None:
     """Print one expression (or libcst prints it, when its type has no short cut here)."""
     kind = node.__class__
-    if kind is _NAME and not node.lpar:  # the commonest node, without a call of its own
+    # The commonest nodes, one token each (a name, a number, a string), without a call.
+    if (kind is _NAME or kind in _LEAVES) and not node.lpar:
         state.tokens.append(node.value)
         return
     short = EXPRESSIONS.get(kind)
@@ -49,18 +54,50 @@ def _ellipsis(node: Any, state: Any) -> None:
 
 
 def _attribute(node: Any, state: Any) -> None:
-    lpar(node, state)
-    emit(node.value, state)
-    op(node.dot, state)
-    emit(node.attr, state)
-    rpar(node, state)
+    """`a.b.c`: a chain of attributes without parentheses of their own, in one call."""
+    chain = [node]
+    value = node.value
+    while value.__class__ is _ATTRIBUTE and not value.lpar:
+        chain.append(value)
+        value = value.value
+    if node.lpar:
+        lpar(node, state)
+    tokens = state.tokens
+    if value.__class__ is _NAME and not value.lpar:
+        tokens.append(value.value)
+    else:
+        emit(value, state)
+    for link in reversed(chain):
+        dot = link.dot
+        before, after = dot.whitespace_before, dot.whitespace_after
+        # The commonest dot: no whitespace either side.
+        if dot.__class__ is _DOT and before.__class__ is _WS and after.__class__ is _WS:
+            if before.value:
+                tokens.append(before.value)
+            tokens.append(".")
+            if after.value:
+                tokens.append(after.value)
+        else:
+            op(dot, state)
+        attr = link.attr
+        if attr.__class__ is _NAME and not attr.lpar:
+            tokens.append(attr.value)
+        else:
+            emit(attr, state)
+    if node.rpar:
+        rpar(node, state)
 
 
 def _call(node: Any, state: Any) -> None:
-    lpar(node, state)
+    if node.lpar:
+        lpar(node, state)
     tokens = state.tokens
     start = len(tokens)
-    emit(node.func, state)
+    func = node.func
+    if func.__class__ is _NAME and not func.lpar:
+        tokens.append(func.value)
+    else:
+        emit(func, state)
     # `ws` only when there is whitespace: most calls have none around their parentheses.
     if node.whitespace_after_func.__class__ is not _WS or node.whitespace_after_func.value:
         ws(node.whitespace_after_func, state)
@@ -76,23 +113,43 @@ def _call(node: Any, state: Any) -> None:
             argument._codegen(state, default_comma=index != last)
     tokens.append(")")
     state.spans[id(node)] = (start, len(tokens))
-    rpar(node, state)
+    if node.rpar:
+        rpar(node, state)
 
 
 def arg(node: Any, state: Any, default_comma: bool) -> None:
     """One argument of a call or a class's bases, with libcst's default comma."""
+    tokens = state.tokens
     if node.star:
-        state.tokens.append(node.star)
-    if node.whitespace_after_star.__class__ is not _WS or node.whitespace_after_star.value:
-        ws(node.whitespace_after_star, state)
+        tokens.append(node.star)
+    after = node.whitespace_after_star
+    if after.__class__ is not _WS or after.value:
+        ws(after, state)
     keyword = node.keyword
     if keyword is not None:
         emit(keyword, state)
-    separator(node.equal, keyword is not None, state, " = ")
-    emit(node.value, state)
-    separator(node.comma, default_comma, state)
-    if node.whitespace_after_arg.__class__ is not _WS or node.whitespace_after_arg.value:
-        ws(node.whitespace_after_arg, state)
+    equal = node.equal
+    if equal is DEFAULT:
+        if keyword is not None:
+            tokens.append(" = ")
+    elif equal.whitespace_before.__class__ is _WS and equal.whitespace_after.__class__ is _WS:
+        tokens.append(equal.whitespace_before.value + "=" + equal.whitespace_after.value)
+    else:
+        op(equal, state)
+    value = node.value
+    if value.__class__ is _NAME and not value.lpar:
+        tokens.append(value.value)
+    else:
+        emit(value, state)
+    comma = node.comma
+    if comma is DEFAULT:
+        if default_comma:
+            tokens.append(", ")
+    else:
+        op(comma, state)
+    after = node.whitespace_after_arg
+    if after.__class__ is not _WS or after.value:
+        ws(after, state)
 
 
 def _binary(node: Any, state: Any) -> None:
@@ -150,10 +207,14 @@ def _elements(elements: Any, state: Any, single_default: str = ", ") -> None:
                 default_comma_whitespace=last > 0,
             )
             continue
-        if last == 0:  # a one-element tuple keeps its comma: libcst's default has no space
-            separator(element.comma, single_default == ",", state, ",")
-        else:
-            separator(element.comma, index < last, state)
+        comma = element.comma
+        if comma is not DEFAULT:
+            op(comma, state)
+        elif last == 0:  # a one-element tuple keeps its comma: libcst's default has no space
+            if single_default == ",":
+                state.tokens.append(",")
+        elif index < last:
+            state.tokens.append(", ")
 
 
 def _tuple(node: Any, state: Any) -> None:
@@ -310,78 +371,6 @@ def _formatted_parts(parts: Any, state: Any) -> None:
             part._codegen(state)
 
 
-def annotation(node: Any, state: Any, indicator: str) -> None:
-    """An annotation after `indicator` (`:` of a parameter, `->` of a return)."""
-    before = node.whitespace_before_indicator
-    if before is DEFAULT:
-        if indicator == "->":
-            state.tokens.append(" ")
-    else:
-        ws(before, state)
-    state.tokens.append(indicator)
-    ws(node.whitespace_after_indicator, state)
-    emit(node.annotation, state)
-
-
-def _param(node: Any, state: Any, default_star: str, default_comma: bool) -> None:
-    star = node.star
-    if star is DEFAULT:
-        star = default_star
-    if star:
-        state.tokens.append(star)
-    ws(node.whitespace_after_star, state)
-    emit(node.name, state)
-    if node.annotation is not None:
-        annotation(node.annotation, state, ":")
-    equal = node.equal
-    if equal is DEFAULT:
-        if node.default is not None:
-            state.tokens.append(" = ")
-    elif isinstance(equal, cst.AssignEqual):
-        op(equal, state)
-    if node.default is not None:
-        emit(node.default, state)
-    separator(node.comma, default_comma, state)
-    ws(node.whitespace_after_param, state)
-
-
-def parameters(node: Any, state: Any) -> None:
-    """A def's or lambda's parameters, with libcst's default separators."""
-    tokens = state.tokens
-    star_arg, kwonly, star_kwarg = node.star_arg, node.kwonly_params, node.star_kwarg
-    if star_arg is DEFAULT:
-        star_included = bool(kwonly)
-    else:
-        star_included = isinstance(star_arg, cst.Param | cst.ParamStar)
-    for param in node.posonly_params:
-        _param(param, state, "", True)
-    more = star_included or bool(node.params) or bool(kwonly) or star_kwarg is not None
-    slash = node.posonly_ind
-    if isinstance(slash, cst.ParamSlash):
-        tokens.append("/")
-        ws(slash.whitespace_after, state)
-        separator(slash.comma, more, state)
-    elif node.posonly_params:
-        tokens.append("/, " if more else "/")
-    last = len(node.params) - 1
-    more = star_included or bool(kwonly) or star_kwarg is not None
-    for index, param in enumerate(node.params):
-        _param(param, state, "", index < last or more)
-    if star_arg is DEFAULT:
-        if star_included:
-            tokens.append("*, ")
-    elif isinstance(star_arg, cst.Param):
-        _param(star_arg, state, "*", bool(kwonly) or star_kwarg is not None)
-    elif isinstance(star_arg, cst.ParamStar):
-        tokens.append("*")
-        op(star_arg.comma, state)
-    last = len(kwonly) - 1
-    for index, param in enumerate(kwonly):
-        _param(param, state, "", index < last or star_kwarg is not None)
-    if star_kwarg is not None:
-        _param(star_kwarg, state, "**", False)
-
-
 def _lambda(node: Any, state: Any) -> None:
     lpar(node, state)
     state.tokens.append("lambda")
@@ -398,7 +387,7 @@ def _lambda(node: Any, state: Any) -> None:
             state.tokens.append(" ")
     else:
         ws(after, state)
-    parameters(params, state)
+    printparams.parameters(params, state, emit)
     op(node.colon, state)
     emit(node.body, state)
     rpar(node, state)
@@ -448,14 +437,6 @@ def from_clause(node: Any, state: Any, default_space: str) -> None:
     state.tokens.append("from")
     ws(node.whitespace_after_from, state)
     emit(node.item, state)
-
-
-def as_name(node: Any, state: Any) -> None:
-    """`as name` of an import, a `with` item or an `except`."""
-    ws(node.whitespace_before_as, state)
-    state.tokens.append("as")
-    ws(node.whitespace_after_as, state)
-    emit(node.name, state)
 
 
 EXPRESSIONS: dict[type, Emit] = {
