@@ -58,14 +58,16 @@ class Extractor:
         module: cst.Module,
         imported: tuple[tuple[str, str], ...] = (),
         layer_classes: tuple[str, ...] = (),
+        positions: Positions | None = None,
     ):
+        """`positions`: the module's, when a first pass already has them."""
         self.path = path
         self.text = text
         self.module = module
         # Names imported from scanned modules that stand for library names there (see
         # linking.library_bindings): bound first, so the imports below keep them.
         self.ctx = ModuleContext(aliases=dict(imported), layer_classes=frozenset(layer_classes))
-        self.positions = Positions(module, text)
+        self.positions = Positions(module, text) if positions is None else positions
         self.functions: list[FunctionFacts] = []
         self.walked: list[dict[str, Any]] = []  # each function's facts but its inert parameters
         self.symbols: list[SymbolFacts] = []
