@@ -87,3 +87,21 @@ def test_the_second_read_reuses_the_parse_and_reads_the_same_facts(
     fresh, parses = _scan(tmp_path / "fresh", monkeypatch)
     assert len(parses) > len(texts)
     assert reused == fresh
+
+
+def test_the_second_read_reuses_the_positions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen.scan.extract import facts
+
+    made: list[str] = []
+    real_positions = facts.Positions
+
+    def counting_positions(module, text=None):  # type: ignore[no-untyped-def]
+        made.append(text)
+        return real_positions(module, text)
+
+    monkeypatch.setattr(facts, "Positions", counting_positions)
+    reused, _ = _scan(tmp_path / "reused", monkeypatch)
+    assert ("L", "keras.layers") in reused["tagger.py"].aliases  # it was read a second time
+    assert sorted(made) == sorted(textwrap.dedent(text).lstrip() for text in FILES.values())

@@ -18,6 +18,7 @@ from codegen.scan import apis
 from codegen.scan.extract.facts import Extractor
 from codegen.scan.extract.nodes import decorator_name, nested_blocks
 from codegen.scan.extract.parser import parse_module
+from codegen.scan.extract.positions import Positions
 from codegen.scan.extract.safety import parse_error, python_refuses, suspiciously_deep
 
 __all__ = [
@@ -30,10 +31,11 @@ __all__ = [
 ]
 
 # Parsed modules that a second pass may extract again, knowing what they import from other
-# scanned modules (pipeline's library re-exports): kept, by path and digest, in the process that
-# scans (never in a pool's workers), for modules that import from other scanned modules, up to
-# a bound on their text (a syntax tree takes about 30 times its text).
-_KEPT: dict[tuple[str, str], cst.Module] = {}
+# scanned modules (pipeline's library re-exports): kept with their positions (a function of the
+# tree alone), by path and digest, in the process that scans (never in a pool's workers), for
+# modules that import from other scanned modules, up to a bound on their text (a syntax tree
+# and its positions take about 40 times its text).
+_KEPT: dict[tuple[str, str], tuple[cst.Module, Positions]] = {}
 _KEEP_LIMIT = 2_000_000  # characters of source
 _kept_size = 0
 
@@ -45,14 +47,16 @@ def forget_parsed() -> None:
     _kept_size = 0
 
 
-def _keep(source: SourceFile, module: cst.Module, aliases: dict[str, str]) -> None:
+def _keep(
+    source: SourceFile, module: cst.Module, positions: Positions, aliases: dict[str, str]
+) -> None:
     """Keep a parsed module when a second pass may read it again and the bound allows."""
     global _kept_size
     text = source.text or ""
     if _kept_size + len(text) > _KEEP_LIMIT or multiprocessing.parent_process() is not None:
         return
     if any(not apis.is_library(t) and not t.startswith("*.") for t in aliases.values()):
-        _KEPT[(source.path, source.digest)] = module
+        _KEPT[(source.path, source.digest)] = (module, positions)
         _kept_size += len(text)
 
 
@@ -73,7 +77,7 @@ def extract(
             return ModuleFacts(source.path, source.digest, (), (), (), (refused,), False, "")
     kept = _KEPT.pop((source.path, source.digest), None)
     try:
-        module = parse_module(text) if kept is None else kept
+        module = parse_module(text) if kept is None else kept[0]
     except cst.ParserSyntaxError as error:
         return ModuleFacts(
             source.path,
@@ -97,7 +101,8 @@ def extract(
         )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
     try:
-        extractor = Extractor(source.path, text, module, imported, layer_classes)
+        positions = None if kept is None else kept[1]
+        extractor = Extractor(source.path, text, module, imported, layer_classes, positions)
         extractor.run()
     except RecursionError:
         diagnostic = diagnostics.error(
@@ -105,7 +110,7 @@ def extract(
         )
         return ModuleFacts(source.path, source.digest, (), (), (), (diagnostic,), False, "")
     if not imported and not layer_classes:
-        _keep(source, module, extractor.ctx.aliases)
+        _keep(source, module, extractor.positions, extractor.ctx.aliases)
     return ModuleFacts(
         path=source.path,
         digest=source.digest,

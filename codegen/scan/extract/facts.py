@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 import libcst as cst
 
@@ -59,15 +58,18 @@ class Extractor:
         module: cst.Module,
         imported: tuple[tuple[str, str], ...] = (),
         layer_classes: tuple[str, ...] = (),
+        positions: Positions | None = None,
     ):
+        """`positions`: the module's, when a first pass already has them."""
         self.path = path
         self.text = text
         self.module = module
         # Names imported from scanned modules that stand for library names there (see
         # linking.library_bindings): bound first, so the imports below keep them.
         self.ctx = ModuleContext(aliases=dict(imported), layer_classes=frozenset(layer_classes))
-        self.positions = Positions(module, text)
+        self.positions = Positions(module, text) if positions is None else positions
         self.functions: list[FunctionFacts] = []
+        self.walked: list[dict[str, Any]] = []  # each function's facts but its inert parameters
         self.symbols: list[SymbolFacts] = []
         self.diagnostics: list[Diagnostic] = []
         self.classes: list[ClassFacts] = []
@@ -82,12 +84,12 @@ class Extractor:
         self.assumed = settle(self.ctx, self.text, self.symbols)
         self.ctx.factories = objects.factories(self.module.body, self.ctx)
         self.collect_functions(self.module.body, prefix="", class_name=None, kind="function")
-        if self.targets:
-            inert = relevance.inert_params(self.ctx, self.targets)
-            self.functions = [
-                replace(f, inert_params=inert[f.qualname]) if inert.get(f.qualname) else f
-                for f in self.functions
-            ]
+        inert = relevance.inert_params(self.ctx, self.targets) if self.targets else {}
+        # Each function's facts are made once, knowing its inert parameters.
+        self.functions = [
+            FunctionFacts(**fields, inert_params=inert.get(fields["qualname"], ()))
+            for fields in self.walked
+        ]
         self.module_code = self.module_statements()
 
     def module_statements(self) -> FunctionFacts | None:
@@ -105,8 +107,10 @@ class Extractor:
         if not walker.layer_calls:
             return None
         end_line = self.positions.end_line(statements[-1])
-        return self.facts(
-            walker, "<module>", "<module>", "function", (1, 0), end_line, (), (), (), False
+        return FunctionFacts(
+            **self.facts(
+                walker, "<module>", "<module>", "function", (1, 0), end_line, (), (), (), False
+            )
         )
 
     # -- functions ------------------------------------------------------------------------
@@ -190,7 +194,7 @@ class Extractor:
                 for p in node.params.params[1 if is_method else 0 :]
             ]
         )
-        self.functions.append(
+        self.walked.append(
             self.facts(
                 walker,
                 qualname,
@@ -250,8 +254,8 @@ class Extractor:
         defaults: tuple[str | None, ...],
         kwonly: tuple[str, ...],
         varargs: bool,
-    ) -> FunctionFacts:
-        """The frozen facts of one walked function."""
+    ) -> dict[str, Any]:
+        """The facts of one walked function, as FunctionFacts' fields (all but inert_params)."""
         kept: list[LayerCall] = []
         index_of: dict[int, int] = {}
         for index, call in enumerate(walker.layer_calls):
@@ -262,7 +266,7 @@ class Extractor:
             for unit in walker.raw_units:
                 unit.calls = [index_of[i] for i in unit.calls if i in index_of]
         layer_calls = tuple(kept)
-        return FunctionFacts(
+        return dict(
             qualname=qualname,
             name=name,
             kind=kind,

@@ -158,9 +158,63 @@ def kids(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
         return parts if inner is None else [*parts, inner]
     if kind is cst.ConcatenatedString:
         return (node.left, node.right)  # type: ignore[attr-defined]
+    return _code_kids(node, kind)
+
+
+def _code_kids(node: cst.CSTNode, kind: type) -> Sequence[cst.CSTNode]:
+    """kids() of the rarer types: those with code below them by hand, in `children` order,
+    leaving out only parts that hold neither code nor a name (whitespace, keywords, a bare `*`
+    or `/`); libcst's `children` for any other type."""
+    if kind in _NO_CODE:
+        return ()
+    if kind is cst.Param:
+        out: list[cst.CSTNode] = [node.name]  # type: ignore[attr-defined]
+        if node.annotation is not None:  # type: ignore[attr-defined]
+            out.append(node.annotation)  # type: ignore[attr-defined]
+        if node.default is not None:  # type: ignore[attr-defined]
+            out.append(node.default)  # type: ignore[attr-defined]
+        return out
+    if kind is cst.Parameters:
+        out = [*node.posonly_params, *node.params]  # type: ignore[attr-defined]
+        if type(node.star_arg) is cst.Param:  # type: ignore[attr-defined]
+            out.append(node.star_arg)  # type: ignore[attr-defined]
+        out += node.kwonly_params  # type: ignore[attr-defined]
+        if node.star_kwarg is not None:  # type: ignore[attr-defined]
+            out.append(node.star_kwarg)  # type: ignore[attr-defined]
+        return out
+    if kind is cst.FunctionDef or kind is cst.ClassDef:
+        out = [*node.decorators, node.name]  # type: ignore[attr-defined]
+        if getattr(node, "type_parameters", None) is not None:
+            out.append(node.type_parameters)  # type: ignore[attr-defined]
+        if kind is cst.FunctionDef:
+            out.append(node.params)  # type: ignore[attr-defined]
+            if node.returns is not None:  # type: ignore[attr-defined]
+                out.append(node.returns)  # type: ignore[attr-defined]
+        else:
+            out += (*node.bases, *node.keywords)  # type: ignore[attr-defined]
+        out.append(node.body)  # type: ignore[attr-defined]
+        return out
+    if kind is cst.Raise:
+        return [part for part in (node.exc, node.cause) if part is not None]  # type: ignore[attr-defined]
+    if kind is cst.Assert:
+        msg = node.msg  # type: ignore[attr-defined]
+        return (node.test,) if msg is None else (node.test, msg)  # type: ignore[attr-defined]
+    if kind is cst.Lambda:
+        return (node.params, node.body)  # type: ignore[attr-defined]
+    if kind is cst.Yield:
+        value = node.value  # type: ignore[attr-defined]
+        return () if value is None else (value,)
+    if kind is cst.Decorator or kind is cst.Annotation:
+        return (node.decorator if kind is cst.Decorator else node.annotation,)  # type: ignore[attr-defined]
+    if kind is cst.From:
+        return (node.item,)  # type: ignore[attr-defined]
+    if kind is cst.Del:
+        return (node.target,)  # type: ignore[attr-defined]
     return node.children
 
 
+# Statements without code or names below them (only their keyword and whitespace).
+_NO_CODE = frozenset({cst.Pass, cst.Break, cst.Continue})
 # Nodes without code below them: literals, names (only their parentheses), whitespace and
 # punctuation, which `children` would rebuild for nothing.
 _LEAVES = frozenset(

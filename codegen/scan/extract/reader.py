@@ -42,13 +42,18 @@ class Call(NamedTuple):  # a named tuple: made for every call site, cheaper than
     callee: str  # the local qualname for "local"
     args: tuple[tuple[str, Expr], ...]
     receiver: str | None = None  # the access path a mutating method changes
+    # Its result, for any call but a local one (whose result carries only the arguments its
+    # callee returns): what all its arguments read, flattened as an `Expr`.
+    result: Expr | None = None
 
 
 class Expr(NamedTuple):  # a named tuple: made for every expression read
-    """What an expression reads: access paths directly, and the calls whose results it uses."""
+    """What an expression's value may carry: the access paths it reads, directly or through the
+    results of calls that are not local (flattened: every argument of those carries), and the
+    local calls whose results it uses."""
 
     reads: tuple[str, ...]
-    calls: tuple[Call, ...]
+    calls: tuple[Call, ...]  # local calls only
     python: bool  # a plain Python value: no library op or unseen call made it
 
 
@@ -70,6 +75,20 @@ def _dropped(kind: str, callee: str) -> frozenset[str]:
     if kind == "creating" and leaf in _SETTING_LEAVES:
         dropped |= _SCOPE_NAMES
     return frozenset(dropped)
+
+
+def _flat(reads: list[str], calls: list[Call], python: bool) -> Expr:
+    """An expression's value from what it reads and the calls it uses directly: a call that is
+    not local passes on all its arguments carry, so only local calls stay calls."""
+    local: list[Call] = []
+    for call in calls:
+        result = call.result
+        if result is None:
+            local.append(call)
+        else:
+            reads += result.reads
+            local += result.calls
+    return Expr(tuple(reads), tuple(local), python)
 
 
 @dataclass
@@ -218,7 +237,7 @@ class Reader:
                 reads.append(".".join(parts))
                 continue
             pending.extend(kids(current))
-        return Expr(tuple(reads), tuple(calls), False)
+        return _flat(reads, calls, False)
 
     def expr(self, node: cst.BaseExpression) -> Expr:
         """What an expression reads and which calls' results it uses."""
@@ -227,6 +246,16 @@ class Reader:
             return Expr((node.value,), (), True)  # type: ignore[attr-defined]
         if kind in _LITERALS:
             return _NOTHING
+        if kind is cst.Call:  # then a call and an attribute chain, without the loop below
+            found = self.call(node)  # type: ignore[arg-type]
+            result = found.result
+            if result is None:
+                return Expr((), (found,), False)
+            return Expr(result.reads, result.calls, found.kind == "pure")
+        if kind is cst.Attribute:
+            parts = dotted(node)  # type: ignore[arg-type]
+            if parts:
+                return Expr((".".join(parts),), (), True)
         reads: list[str] = []
         calls: list[Call] = []
         pending: list[cst.CSTNode] = [node]
@@ -247,7 +276,7 @@ class Reader:
             if found.kind != "pure":
                 python = False
                 break
-        return Expr(tuple(reads), tuple(calls), python)
+        return _flat(reads, calls, python)
 
     def call(self, node: cst.Call) -> Call:
         kind, callee, receiver = self.classify(node.func)
@@ -269,7 +298,15 @@ class Reader:
             args.append(("#func", self.expr(node.func)))  # `f(x)(y)`: the inner call counts
         elif receiver is not None and kind != "local":
             args.append(("#self", Expr((receiver,), (), True)))
-        found = Call(kind, callee, tuple(args), receiver if kind == "pure" else None)
+        result = None
+        if kind != "local":
+            reads: list[str] = []
+            local: list[Call] = []
+            for _, value in args:
+                reads += value.reads
+                local += value.calls
+            result = Expr(tuple(reads), tuple(local), True)
+        found = Call(kind, callee, tuple(args), receiver if kind == "pure" else None, result)
         self.out.calls.append(found)
         return found
 

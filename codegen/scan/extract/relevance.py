@@ -92,8 +92,9 @@ class _Module:
         """The parameters an expression's value may carry."""
         mask = 0
         if type(taint) is _Taint:
+            reads = taint.reads
             for path in expr.reads:
-                mask |= taint.reads(path)
+                mask |= reads(path)
         else:
             for path in expr.reads:
                 mask |= _reads(path, taint)
@@ -102,16 +103,16 @@ class _Module:
         return mask
 
     def result(self, call: Call, taint: dict[str, int]) -> int:
+        """The parameters a call's result may carry."""
+        if call.result is not None:
+            return self.value(call.result, taint)  # any argument's
         mask = 0
         for key, value in call.args:
             carried = self.value(value, taint)
             if not carried:
                 continue
-            if call.kind == "local":
-                bit = self._param_mask(call.callee, key)
-                if bit is None or self.returned[call.callee] & bit:
-                    mask |= carried
-            else:
+            bit = self._param_mask(call.callee, key)
+            if bit is None or self.returned[call.callee] & bit:
                 mask |= carried
         return mask
 
@@ -119,15 +120,16 @@ class _Module:
         """Parameters that reach what this call creates."""
         if call.kind in ("pure", "library"):
             return 0
+        if call.result is not None:
+            return self.value(call.result, taint)  # what any argument carries
         mask = 0
         for key, value in call.args:
             carried = self.value(value, taint)
             if not carried:
                 continue
-            if call.kind == "local":
-                bit = self._param_mask(call.callee, key)
-                if bit is not None and not self.relevant.get(call.callee, 0) & bit:
-                    continue
+            bit = self._param_mask(call.callee, key)
+            if bit is not None and not self.relevant.get(call.callee, 0) & bit:
+                continue
             mask |= carried
         return mask
 
@@ -141,9 +143,8 @@ class _Module:
             for call in function.calls:
                 if call.receiver is None:
                     continue
-                carried = 0
-                for _, value in call.args:
-                    carried |= self.value(value, taint)
+                # A mutating method is pure, never local: its result is what its arguments carry.
+                carried = self.value(call.result, taint) if call.result is not None else 0
                 before = taint.get(call.receiver, 0)
                 if before | carried != before:
                     taint.add(call.receiver, carried)  # `outputs.append(x)` changes outputs

@@ -115,10 +115,18 @@ def _read(node: cst.CSTNode) -> set[str]:
     pending = [node]
     while pending:
         current = pending.pop()
-        if type(current) is cst.Name or type(current) is cst.Attribute:
+        kind = type(current)
+        if kind is cst.Name:
+            out.add(current.value)  # type: ignore[attr-defined]
+            continue
+        if kind is cst.Attribute:
             parts = dotted(current)  # type: ignore[arg-type]
             if parts:
-                out.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+                path = parts[0]
+                out.add(path)
+                for part in parts[1:]:  # and every chain it extends: `self`, `self.W`
+                    path += "." + part
+                    out.add(path)
                 continue
         pending.extend(kids(current))
     return out
