@@ -29,7 +29,7 @@ from codegen.model import (
     ModuleFacts,
     TrieNode,
 )
-from codegen.names import COMMON_MODULE
+from codegen.names import COMMON_MODULE, UNPLACED
 from codegen.plan import keras, relevance, roots
 from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import (
@@ -46,7 +46,7 @@ from codegen.plan.unseen import Invoked
 from codegen.scan import apis
 
 # Said with every unseen call: no layer from the first one on is shared (see roots.unseen).
-_TRUNK_ENDS = ", so no layer from this call on is shared"
+_TRUNK_ENDS = keras.TRUNK_ENDS
 
 
 def _build_function(
@@ -159,6 +159,8 @@ def _layer_sequence(
 
 def _unseen(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic:
     """The CG230 note of a call the scan cannot see into, in the file and at the line of it."""
+    if callee.startswith(UNPLACED):  # layer objects whose use cannot be placed (CG231)
+        return keras.unplaced_note(callee, line, holder, path, model)
     return info(
         path,
         UNRESOLVED_IMPORT,

@@ -15,7 +15,7 @@ from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
 from codegen.plan import keras
-from codegen.plan.dispatch import Dispatch
+from codegen.plan.dispatch import Dispatch, defining_class
 from codegen.plan.drivers import is_driver
 from codegen.plan.fingerprint import (
     Fingerprints,
@@ -48,11 +48,7 @@ class Root:
     class_ctx: tuple[str, str] | None  # (path, class) that `self.*()` calls resolve against
 
 
-def class_of(project: Project, fid: str) -> tuple[str, str] | None:
-    """(path, class) of a method's defining class, None for a function."""
-    path, qualname = split_id(fid)
-    owner = qualname.split(".", 1)[0]
-    return (path, owner) if "." in qualname and (path, owner) in project.classes else None
+class_of = defining_class  # (path, class) of a method's defining class, None for a function
 
 
 def called_functions(project: Project, prints: Fingerprints) -> set[str]:
@@ -206,6 +202,7 @@ class LayerWalk:
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     site: tuple[str, int] | None = None  # the root file's call into a helper of another file
+    placed: set[tuple[str, int, int]] = field(default_factory=set)  # held objects' constructors
 
     def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
         """Whether a callee creates variables, run as a method of `class_ctx` when it is one."""
@@ -325,8 +322,8 @@ class LayerWalk:
         clone (a copied class's `inference`), so its builders stay the layers other models share;
         one that makes its variables itself (`instantiate_weights`) is one layer."""
         function = self.function(fid)
-        if function is None:
-            return False
+        if function is None or keras.own_method(self, fid, class_ctx):
+            return function is not None  # a Keras model's own method: part of the model
         for call in function.layer_calls:
             target = self.dispatch.resolve(fid, call, class_ctx)
             if target is not None and target != fid and self.creates(target, class_ctx):
@@ -361,6 +358,8 @@ class LayerWalk:
         if keras.loaded_at_run_time(call.callee, [call]):
             self.note_unresolved(call, function, fid)
             return
+        if keras.used_again(call, function, fid, class_ctx, self.prints, self.placed):
+            return  # a held layer object another method of the model called first
         layer = keras.library_layer(
             self.project,
             self.prints,

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from codegen import names
 from codegen.scan.extract import objects, units
 from codegen.scan.extract.calls import CallWalker
 from codegen.scan.extract.dispatch import HANDLERS, Walk, fields
 from codegen.scan.extract.dispatch import WALK as _WALK
+from codegen.scan.extract.held import Unplaced, structure
 from codegen.scan.extract.nodes import dotted, is_docstring, name_argument
 
 
@@ -135,6 +137,8 @@ class FunctionWalker(CallWalker):
         builds = kind is cst.SimpleStatementLine or kind is cst.For or kind is cst.If
         if builds and self.layer_object(statement, made, calls):
             return
+        if self.objects:
+            calls += self.unplaced_reads(statement, calls)
         compound = kind in units.COMPOUND
         if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
             taken = dict.fromkeys(objects.uses(statement, self.objects, self.self_name))
@@ -166,10 +170,30 @@ class FunctionWalker(CallWalker):
             and not self.ctx.factories
         ):
             return False
-        found = objects.binding(
-            statement, self.ctx, self.self_name, self.objects, self.literal_values()
-        )
+        values = self.literal_values()
+        held = structure(statement, self.ctx, self.self_name, self.objects, values)
+        if held is not None:  # a structure of layer objects: its items, bound one by one
+            return all([self.bind_object(bound, made, calls) for bound in held])
+        found = objects.binding(statement, self.ctx, self.self_name, self.objects, values)
         return self.bind_object(found, made, calls)
+
+    def unplaced_reads(self, statement: cst.CSTNode, calls: int) -> int:
+        """Note each structure of layer objects this statement reads in a way the scan cannot
+        place (`held.Unplaced`): a layer call of `names.UNPLACED` + its name, at the
+        statement's start, which ends the model's sequence there. Returns how many."""
+        held = {name for name, value in self.objects.items() if type(value) is Unplaced}
+        if not held:
+            return 0
+        known = {**dict.fromkeys(self.spent, ""), **self.objects}  # items called stay followed
+        uses = objects.uses(statement, known, self.self_name)
+        read = [name for name in dict.fromkeys(uses) if name in held]
+        for name in read:
+            del self.objects[name]
+            self.spent = self.spent | {name}
+        static = self.dynamic == 0
+        marks: list = [(names.UNPLACED + n, False, [], [], [], statement, static, []) for n in read]
+        self.layer_calls[calls:calls] = marks  # at the statement: `self.layer_calls` notes a node
+        return len(marks)
 
 
 def _statements(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
