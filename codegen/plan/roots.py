@@ -274,7 +274,8 @@ class LayerWalk:
                 continue
             # Another instance's method (`self._encoder.build()`): run as that class's instance.
             own_ctx = self.dispatch.instance(fid, call, class_ctx) or class_ctx
-            if not self.creates(target, own_ctx):
+            own = keras.own_method(self, target, own_ctx) and not call.refs  # looked into: an
+            if not own and not self.creates(target, own_ctx):  # unseen call there ends the trunk
                 continue
             refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
