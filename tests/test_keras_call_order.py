@@ -162,6 +162,18 @@ def test_a_dict_read_by_a_computed_key_ends_the_trunk_where_it_is_read() -> None
     assert "self.blocks" in message and "Encoder.call" in message
 
 
+def test_layers_kept_where_the_scan_does_not_follow_are_never_placed_at_their_constructor() -> None:
+    source = BLOCKS.replace(
+        '{{"conv": layers.Conv1D(64, 3), "proj": layers.Dense(64)}}',
+        "dict(conv=layers.Conv1D(64, 3), proj=layers.Dense(64))",
+    )
+    plan = pair(source, {"width": "64", "classes": "2"}, {"width": "32", "classes": "2"})
+    assert depth(plan) == 0  # not Conv1D + Dense shared ahead of the differing Embedding
+    assert ("CG231", "a.py", 10) in codes(plan)  # `self.blocks = dict(...)`
+    same = pair(source, {"width": "64", "classes": "2"}, {"width": "64", "classes": "2"})
+    assert depth(same) == 0
+
+
 def test_values_of_a_dict_of_layers_end_the_trunk() -> None:
     source = UNPLACED.replace("for name in {names}:\n", "for block in self.blocks.values():\n")
     source = source.replace("x = self.blocks[name](x)", "x = block(x)")
@@ -206,6 +218,11 @@ def test_a_chain_of_own_methods_two_deep_gives_the_call_order() -> None:
 INHERITED = {
     "base.py": """
 class Base(keras.Model):
+    def __init__(self, width=64, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = layers.Embedding(20000, width)
+        self.proj = layers.Dense(64)
+
     def encode(self, x):
         return self.proj(self.embed(x))
 """,
@@ -216,8 +233,6 @@ from base import Base
 class Encoder(Base):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.embed = layers.Embedding(20000, 64)
-        self.proj = layers.Dense(64)
         self.head = layers.Dense(2)
 
     def call(self, x):
@@ -226,14 +241,34 @@ class Encoder(Base):
 }
 
 
-def test_an_inherited_method_of_a_scanned_base_runs_on_the_model_s_own_layers() -> None:
+def test_an_inherited_method_of_a_scanned_base_gives_the_base_s_layers_in_order() -> None:
     files = dict(INHERITED)
-    files["b.py"] = files["a.py"].replace("Embedding(20000, 64)", "Embedding(20000, 32)")
-    plan = plan_of(files)
-    assert [label for label, _ in order(plan, "a.py::Encoder")] == ["Embedding", "Dense", "Dense"]
-    assert depth(plan) == 0
     files["b.py"] = files["a.py"].replace("Dense(2)", "Dense(3)")
-    assert depth(plan_of(files)) == 2
+    plan = plan_of(files)
+    assert order(plan, "a.py::Encoder") == [
+        ("Embedding", {"#0": 20000, "#1": 64}),
+        ("Dense", {"#0": 64}),
+        ("Dense", {"#0": 2}),
+    ]
+    assert depth(plan) == 2
+
+
+def test_a_base_method_over_objects_only_the_subclass_holds_ends_the_trunk() -> None:
+    # The base's `encode` calls `self.embed`, which only each subclass builds: the scan does
+    # not follow it there, so the trunk ends (CG230) rather than dropping the call.
+    files = {
+        "base.py": "class Base(keras.Model):\n    def encode(self, x):\n"
+        "        return self.proj(self.embed(x))\n",
+        "a.py": INHERITED["a.py"].replace(
+            "self.head = layers.Dense(2)",
+            "self.embed = layers.Embedding(20000, 64)\n        self.proj = layers.Dense(64)\n"
+            "        self.head = layers.Dense(2)",
+        ),
+    }
+    files["b.py"] = files["a.py"]
+    plan = plan_of(files)
+    assert depth(plan) == 0
+    assert "CG230" in [code for code, *_ in codes(plan)]
 
 
 INDEXED = """
@@ -281,7 +316,7 @@ class Encoder(keras.Model):
 
 def test_a_layer_used_conditionally_ends_the_trunk_unless_the_branch_is_the_same() -> None:
     plan = pair(BRANCH, {"noise": "64"}, {"noise": "32"})
-    assert [label for label, _ in order(plan, "a.py::Encoder")][0] == "Embedding"
+    assert order(plan, "a.py::Encoder")[0][0] == "Embedding"
     assert depth(plan) == 1
     same = pair(BRANCH, {"noise": "64"}, {"noise": "64"})
     assert depth(same) == 3

@@ -30,6 +30,12 @@ class Walk(Protocol):
     def root(self) -> Rooted: ...
 
 
+class Staged(Protocol):
+    """Where a walk's static trunk ends (plan/roots.py)."""
+
+    static_depth: int | None
+
+
 class Rooted(Protocol):
     """The root of a walk: the class `self.*()` calls resolve against."""
 
@@ -147,6 +153,21 @@ def used_again(
         return True
     placed.add(site)
     return False
+
+
+def built_unplaced(
+    layers: list[Layer], unresolved: list[tuple[str, int, str, str]], walk: Staged
+) -> None:
+    """A Keras model with a `call()` whose constructor walk gave layers: Keras layers built
+    there and kept where the scan does not follow them (`self.blocks = dict(conv=Conv1D(64,
+    3))`), since a bound or held object is a layer only where `call()` uses it. Their use is
+    unknown, so the trunk ends at the first (CG231), never placing them at their constructor."""
+    for index, layer in enumerate(layers):
+        if layer.kind == "inline-api" and apis.is_keras_layer(layer.callee):
+            unresolved.append((UNPLACED + layer.callee, layer.line, layer.holder, layer.path))
+            if walk.static_depth is None or walk.static_depth > index:
+                walk.static_depth = index
+            return
 
 
 def unplaced_note(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic:

@@ -219,6 +219,7 @@ class LayerWalk:
             # first uses them: call() gives their order.
             call = self.project.method(ctx[0], ctx[1], "call")
             if call is not None:
+                keras.built_unplaced(self.layers, self.unresolved, self)  # (see there)
                 self.walk(call, True, ctx, set())
         if self.static_depth == 0:
             return  # an unseen call (`backbone(inputs)`, a parameter's object) came first
