@@ -11,7 +11,13 @@ and scanned in process; the assertions are the layer order, the shared depth and
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 from codegen.model import Plan, SourceFile
@@ -19,6 +25,7 @@ from codegen.plan.planner import make_plan, pair_depths
 from codegen.report.text import to_json
 from codegen.scan.extract import extract
 
+REPO = Path(__file__).resolve().parent.parent
 HEAD = "import keras\nfrom keras import layers\n\n\n"
 
 
@@ -349,3 +356,48 @@ def test_a_layer_used_twice_is_one_layer() -> None:
         ("Dense", {"#0": 2}),
     ]
     assert depth(plan) == 2
+
+
+# --- end to end: the method chain routed by the real CLI, a real Keras 3 transfer ---------------
+
+E2E = Path(__file__).parent / "keras_call_order"
+
+
+def test_a_method_chain_model_transfers_its_shared_layers_in_keras_3(tmp_path: Path) -> None:
+    """chain_a and chain_b (own methods two deep, an indexed list, a dict by literal key, an
+    unused layer; only the head differs): synced by the CLI, then chain_a's shared layers move
+    into chain_b in a Keras 3 child process, the head stays chain_b's own."""
+    shutil.copytree(E2E / "models", tmp_path / "models")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args, expected in ((("sync", "--no-cache"), 1), (("check", "--no-cache"), 0)):
+        done = subprocess.run(
+            [sys.executable, "-m", "codegen", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == expected, done.stdout + done.stderr
+    dropped = ("TF_USE_LEGACY_KERAS", "PYTHONPATH")  # Keras 3, and the runtime copied there
+    keras_env = {k: v for k, v in os.environ.items() if k not in dropped}
+    keras_env.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0")
+    done = subprocess.run(
+        [sys.executable, str(E2E / "transfer_case.py"), str(tmp_path), str(tmp_path)],
+        env=keras_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    # Embedding 1, two Conv1D 2 each, the pooling none, Dense(12) 2: seven weights moved.
+    assert len(facts.pop("restored")) == 7
+    assert facts == {
+        "embed": True,
+        "conv0": True,
+        "conv1": True,
+        "proj": True,
+        "head_kept": True,
+        "unused_built": False,
+    }
