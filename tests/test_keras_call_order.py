@@ -189,6 +189,34 @@ def test_values_of_a_dict_of_layers_end_the_trunk() -> None:
     assert [c for c, *_ in codes(plan)].count("CG231") == 2  # one per model
 
 
+ALIAS = """
+class Encoder(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.embed = layers.Embedding(20000, 64)
+        self.proj = layers.Dense(64)
+        self.head = layers.Dense(2)
+
+    def call(self, x):
+        width = self.embed.output_dim
+        x = self.embed(x)
+        {use}
+        return self.head(x)
+"""
+
+
+def test_a_layer_object_passed_on_or_aliased_ends_the_trunk_where_it_is_read() -> None:
+    for use in (
+        "layer = self.proj\n        x = layer(x)",
+        "x = keras.ops.vectorized_map(self.proj, x)",
+    ):
+        plan = plan_of({"a.py": ALIAS.format(use=use), "b.py": ALIAS.format(use=use)})
+        # `self.embed.output_dim` reads a setting, not a use; `self.proj` is used where the
+        # scan cannot follow: the Embedding is shared, nothing after it.
+        assert depth(plan) == 1, use
+        assert ("CG231", "a.py", 16) in codes(plan), use
+
+
 # --- own methods to any depth, an indexed list, a branch, a layer used twice -------------------
 
 CHAIN = """

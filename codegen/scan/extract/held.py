@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import libcst as cst
 
@@ -115,6 +115,28 @@ def structure(
         return [(name, whole), *out]
     inner = ",".join(f"{item}:{made or '?'}" for item, made in found)
     return [(name, Unplaced("{" + inner + "}")), *out]
+
+
+def reads(node: cst.CSTNode, known: Mapping[str, str], self_name: str | None) -> Iterator[str]:
+    """The layer objects a statement reads as values, in order: called, passed, aliased or
+    iterated (`f(self.embed)`, `layer = self.embed`), not a layer's attributes (`self.embed.units`,
+    `self.embed.compute_mask(x)`: its settings and helpers, which make no weights)."""
+    pending: list[cst.CSTNode] = [node]
+    while pending:
+        current = pending.pop()
+        kind = type(current)
+        if kind is cst.Name or kind is cst.Attribute or kind is cst.Subscript:
+            bound = objects.key(current, self_name)  # type: ignore[arg-type]
+            if bound is not None and bound in known:
+                yield bound
+                continue
+            if kind is cst.Attribute:  # (a structure's own, `self.blocks.values()`, are reads)
+                owner = objects.key(current.value, self_name)  # type: ignore[attr-defined]
+                if owner is not None and owner in known and type(known[owner]) is not Unplaced:
+                    continue
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            continue
+        pending.extend(reversed(kids(current)))
 
 
 def instances(node: cst.ClassDef, ctx: ModuleContext) -> dict[str, str]:
