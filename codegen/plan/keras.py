@@ -4,7 +4,7 @@ layer identified by its API and literal arguments, placed where its constructor 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from codegen.diagnostics import UNPLACED_LAYERS, info
@@ -23,6 +23,7 @@ TRUNK_ENDS = ", so no layer from this call on is shared"
 class Walk(Protocol):
     """What `own_method` reads of a root's layer walk (plan/roots.py)."""
 
+    project: Project
     prints: Fingerprints
     dispatch: Dispatch
 
@@ -131,6 +132,29 @@ def own_method(walk: Walk, target: str, class_ctx: tuple[str, str] | None) -> bo
         and bool(walk.prints.keras_classes.get(class_ctx))
         and walk.dispatch.self_call(target, class_ctx)
     )
+
+
+def hides_unseen(
+    walk: Walk,
+    fid: str,
+    class_ctx: tuple[str, str] | None,
+    unseen: Callable[[LayerCall, Project], bool],
+    seen: set[str],
+) -> bool:
+    """Whether a Keras model's own method that the scan sees create nothing makes a call it
+    cannot see into, there or in own methods it runs (a base's `encode` calling `self.embed`,
+    which only the subclass builds): looked into, so that call ends the trunk (CG230)."""
+    function = walk.dispatch.function(fid)
+    if function is None or fid in seen or not own_method(walk, fid, class_ctx):
+        return False
+    seen.add(fid)
+    for call in function.layer_calls:
+        target = walk.dispatch.resolve(fid, call, class_ctx)
+        if target is None and unseen(call, walk.project):
+            return True
+        if target is not None and hides_unseen(walk, target, class_ctx, unseen, seen):
+            return True
+    return False
 
 
 def used_again(

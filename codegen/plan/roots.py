@@ -275,8 +275,9 @@ class LayerWalk:
                 continue
             # Another instance's method (`self._encoder.build()`): run as that class's instance.
             own_ctx = self.dispatch.instance(fid, call, class_ctx) or class_ctx
-            own = keras.own_method(self, target, own_ctx) and not call.refs  # looked into: an
-            if not own and not self.creates(target, own_ctx):  # unseen call there ends the trunk
+            if not self.creates(target, own_ctx) and (
+                call.refs or not keras.hides_unseen(self, target, own_ctx, unseen, set())
+            ):  # (an own method's unseen call, `self.embed` a base calls, ends the trunk)
                 continue
             refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
