@@ -136,6 +136,9 @@ def reads(node: cst.CSTNode, known: Mapping[str, str], self_name: str | None) ->
                     continue
         if kind is cst.FunctionDef or kind is cst.ClassDef:
             continue
+        if kind is cst.Assign:  # binding a name reads nothing (`self.blocks = []`)
+            pending.append(current.value)  # type: ignore[attr-defined]
+            continue
         pending.extend(reversed(kids(current)))
 
 
