@@ -15,7 +15,7 @@ from codegen import stable_hash
 from codegen.ids import function_id, id_path, split_id
 from codegen.model import CloneClass, FunctionFacts, InlineLayer, Layer, LayerCall
 from codegen.plan import keras
-from codegen.plan.dispatch import Dispatch, defining_class
+from codegen.plan.dispatch import Dispatch
 from codegen.plan.drivers import is_driver
 from codegen.plan.fingerprint import (
     Fingerprints,
@@ -48,7 +48,11 @@ class Root:
     class_ctx: tuple[str, str] | None  # (path, class) that `self.*()` calls resolve against
 
 
-class_of = defining_class  # (path, class) of a method's defining class, None for a function
+def class_of(project: Project, fid: str) -> tuple[str, str] | None:
+    """(path, class) of a method's defining class, None for a function."""
+    path, qualname = split_id(fid)
+    owner = qualname.split(".", 1)[0]
+    return (path, owner) if "." in qualname and (path, owner) in project.classes else None
 
 
 def called_functions(project: Project, prints: Fingerprints) -> set[str]:
