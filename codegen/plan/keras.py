@@ -194,10 +194,12 @@ def built_unplaced(
             return
 
 
-def unplaced_note(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic:
+def unplaced_note(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic | None:
     """The CG231 note of layer objects a Keras model keeps or reads where the scan cannot place
     their use (`names.UNPLACED` + the objects, as `held.Unplaced` and `built_unplaced` spell
-    them), which ends its trunk there."""
+    them), which ends its trunk there; None for any other unseen call."""
+    if not callee.startswith(UNPLACED):
+        return None
     return info(
         path,
         UNPLACED_LAYERS,

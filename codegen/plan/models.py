@@ -29,7 +29,7 @@ from codegen.model import (
     ModuleFacts,
     TrieNode,
 )
-from codegen.names import COMMON_MODULE, UNPLACED
+from codegen.names import COMMON_MODULE
 from codegen.plan import keras, relevance, roots
 from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import (
@@ -159,9 +159,7 @@ def _layer_sequence(
 
 def _unseen(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic:
     """The CG230 note of a call the scan cannot see into, in the file and at the line of it."""
-    if callee.startswith(UNPLACED):  # layer objects whose use cannot be placed (CG231)
-        return keras.unplaced_note(callee, line, holder, path, model)
-    return info(
+    return keras.unplaced_note(callee, line, holder, path, model) or info(
         path,
         UNRESOLVED_IMPORT,
         f"`{callee}` (called in `{holder}`) is not defined in any scanned file; if it creates "
