@@ -39,6 +39,9 @@ SEVERAL_BUILD_FUNCTIONS = _code("CG210", "planning: several functions match buil
 LIBRARY_LAYER_SHARED = _code("CG220", "planning: a shared inline library layer cannot transfer")
 NOT_ROUTABLE = _code("CG221", "planning: a shared layer or model that apply cannot route")
 UNRESOLVED_IMPORT = _code("CG230", "planning: a model calls an import no scanned file defines")
+UNPLACED_LAYERS = _code(
+    "CG231", "planning: a Keras model reads layer objects where the scan cannot place their use"
+)
 
 # --- writing ---------------------------------------------------------------------------------
 EDITED = _code("CG301", "writing: a generated file was edited by hand (use --force)")

@@ -53,6 +53,9 @@ MODEL: Final = "model"
 # The context manager that marks a shared inline layer: `with <alias>.layer("<root>", <position>):`;
 # for a Keras layer, the expression mark `<alias>.layer("<root>", <position>, <layer object>)`.
 LAYER: Final = "layer"
+# The callee the scan gives a read of layer objects held where it cannot place their use
+# (`self.blocks[k]`): the plan ends the model's sequence there (CG231).
+UNPLACED: Final = "unplaced:"
 
 # The shim API: every per-file shim binds each of these to its `_runtime.FileTransfer`'s method
 # of the same name, in this order. (`freeze` joins when the runtime offers it.)

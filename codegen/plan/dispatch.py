@@ -7,6 +7,7 @@ abstract (`raise NotImplementedError`) builds nothing there, so the base is no m
 
 from __future__ import annotations
 
+from codegen import names
 from codegen.ids import id_path, split_id
 from codegen.model import FunctionFacts, LayerCall
 from codegen.plan.drivers import is_driver
@@ -90,6 +91,9 @@ class Dispatch:
         function = self.function(fid)
         found = False
         for call in function.layer_calls if function is not None else ():
+            if call.callee.startswith(names.UNPLACED):
+                found = True  # layer objects used where the scan cannot say which: see roots
+                break
             target = self.resolve(fid, call, ctx)
             if target is None or target == fid or is_driver(self.project, target):
                 continue

@@ -4,14 +4,44 @@ layer identified by its API and literal arguments, placed where its constructor 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
+from codegen.diagnostics import UNPLACED_LAYERS, info
 from codegen.ids import id_path
-from codegen.model import FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.model import Diagnostic, FunctionFacts, InlineLayer, Layer, LayerCall
+from codegen.names import UNPLACED
+from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import Fingerprints, call_signature, labelled_args, references
 from codegen.plan.linking import Project
 from codegen.plan.relevance import library_deciding
 from codegen.scan import apis
+
+TRUNK_ENDS = ", so no layer from this call on is shared"
+
+
+class Walk(Protocol):
+    """What `own_method` reads of a root's layer walk (plan/roots.py)."""
+
+    project: Project
+    prints: Fingerprints
+    dispatch: Dispatch
+
+    @property
+    def root(self) -> Rooted: ...
+
+
+class Staged(Protocol):
+    """Where a walk's static trunk ends (plan/roots.py)."""
+
+    static_depth: int | None
+
+
+class Rooted(Protocol):
+    """The root of a walk: the class `self.*()` calls resolve against."""
+
+    @property
+    def class_ctx(self) -> tuple[str, str] | None: ...
 
 
 def keras_unit(function: FunctionFacts, unit: InlineLayer) -> bool:
@@ -88,6 +118,95 @@ def library_layer(
         path=id_path(fid),
         end_line=end_line,
         variables=0 if apis.is_weightless_layer(callee) else None,
+    )
+
+
+def own_method(walk: Walk, target: str, class_ctx: tuple[str, str] | None) -> bool:
+    """Whether a method a Keras model's walk runs on `self` is one of the model's own
+    (`self.encode(x)` in `call`, inherited ones included): part of the model, looked into even
+    when it is a clone, never one layer of its own, since what it computes with are the layer
+    objects the model holds (`self.embed`), which its body text does not say."""
+    return (
+        class_ctx is not None
+        and class_ctx == walk.root.class_ctx
+        and bool(walk.prints.keras_classes.get(class_ctx))
+        and walk.dispatch.self_call(target, class_ctx)
+    )
+
+
+def hides_unseen(
+    walk: Walk,
+    fid: str,
+    class_ctx: tuple[str, str] | None,
+    unseen: Callable[[LayerCall, Project], bool],
+    seen: set[str],
+) -> bool:
+    """Whether a Keras model's own method that the scan sees create nothing makes a call it
+    cannot see into, there or in own methods it runs (a base's `encode` calling `self.embed`,
+    which only the subclass builds): looked into, so that call ends the trunk (CG230)."""
+    function = walk.dispatch.function(fid)
+    if function is None or fid in seen or not own_method(walk, fid, class_ctx):
+        return False
+    seen.add(fid)
+    for call in function.layer_calls:
+        target = walk.dispatch.resolve(fid, call, class_ctx)
+        if target is None and unseen(call, walk.project):
+            return True
+        if target is not None and hides_unseen(walk, target, class_ctx, unseen, seen):
+            return True
+    return False
+
+
+def used_again(
+    call: LayerCall,
+    function: FunctionFacts,
+    fid: str,
+    class_ctx: tuple[str, str] | None,
+    prints: Fingerprints,
+    placed: set[tuple[str, int, int]],
+) -> bool:
+    """Whether a Keras model's layer object (placed at its constructor, outside `function`) was
+    already called in this walk, by another method of the model: its weights exist, no new
+    layer; `placed` keeps the constructors seen."""
+    if class_ctx is None or not prints.keras_classes.get(class_ctx):
+        return False
+    if function.line <= call.line <= function.end_line:
+        return False
+    site = (id_path(fid), call.line, call.column)
+    if site in placed:
+        return True
+    placed.add(site)
+    return False
+
+
+def built_unplaced(
+    layers: list[Layer], unresolved: list[tuple[str, int, str, str]], walk: Staged
+) -> None:
+    """A Keras model with a `call()` whose constructor walk gave layers: Keras layers built
+    there and kept where the scan does not follow them (`self.blocks = dict(conv=Conv1D(64,
+    3))`), since a bound or held object is a layer only where `call()` uses it. Their use is
+    unknown, so the trunk ends at the first (CG231), never placing them at their constructor."""
+    for index, layer in enumerate(layers):
+        if layer.kind == "inline-api" and apis.is_keras_layer(layer.callee):
+            unresolved.append((UNPLACED + layer.callee, layer.line, layer.holder, layer.path))
+            if walk.static_depth is None or walk.static_depth > index:
+                walk.static_depth = index
+            return
+
+
+def unplaced_note(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic | None:
+    """The CG231 note of layer objects a Keras model keeps or reads where the scan cannot place
+    their use (`names.UNPLACED` + the objects, as `held.Unplaced` and `built_unplaced` spell
+    them), which ends its trunk there; None for any other unseen call."""
+    if not callee.startswith(UNPLACED):
+        return None
+    return info(
+        path,
+        UNPLACED_LAYERS,
+        f"`{holder}` keeps or reads layer objects (`{callee.removeprefix(UNPLACED)}`) where the"
+        f" scan cannot tell which one `call()` runs or when; the order of model `{model}`'s"
+        f" layers is unknown from there{TRUNK_ENDS}",
+        line=line,
     )
 
 

@@ -46,7 +46,7 @@ from codegen.plan.unseen import Invoked
 from codegen.scan import apis
 
 # Said with every unseen call: no layer from the first one on is shared (see roots.unseen).
-_TRUNK_ENDS = ", so no layer from this call on is shared"
+_TRUNK_ENDS = keras.TRUNK_ENDS
 
 
 def _build_function(
@@ -159,7 +159,7 @@ def _layer_sequence(
 
 def _unseen(callee: str, line: int, holder: str, path: str, model: str) -> Diagnostic:
     """The CG230 note of a call the scan cannot see into, in the file and at the line of it."""
-    return info(
+    return keras.unplaced_note(callee, line, holder, path, model) or info(
         path,
         UNRESOLVED_IMPORT,
         f"`{callee}` (called in `{holder}`) is not defined in any scanned file; if it creates "

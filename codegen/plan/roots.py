@@ -206,6 +206,7 @@ class LayerWalk:
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     site: tuple[str, int] | None = None  # the root file's call into a helper of another file
+    placed: set[tuple[str, int, int]] = field(default_factory=set)  # held objects' constructors
 
     def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
         """Whether a callee creates variables, run as a method of `class_ctx` when it is one."""
@@ -222,6 +223,7 @@ class LayerWalk:
             # first uses them: call() gives their order.
             call = self.project.method(ctx[0], ctx[1], "call")
             if call is not None:
+                keras.built_unplaced(self.layers, self.unresolved, self)  # (see there)
                 self.walk(call, True, ctx, set())
         if self.static_depth == 0:
             return  # an unseen call (`backbone(inputs)`, a parameter's object) came first
@@ -277,7 +279,9 @@ class LayerWalk:
                 continue
             # Another instance's method (`self._encoder.build()`): run as that class's instance.
             own_ctx = self.dispatch.instance(fid, call, class_ctx) or class_ctx
-            if not self.creates(target, own_ctx):
+            if not self.creates(target, own_ctx) and (
+                call.refs or not keras.hides_unseen(self, target, own_ctx, unseen, set())
+            ):  # (an own method's unseen call, `self.embed` a base calls, ends the trunk)
                 continue
             refs, weightless = references(fid, call, self.project, self.prints)
             clone = self.prints.class_of.get(target)
@@ -325,8 +329,8 @@ class LayerWalk:
         clone (a copied class's `inference`), so its builders stay the layers other models share;
         one that makes its variables itself (`instantiate_weights`) is one layer."""
         function = self.function(fid)
-        if function is None:
-            return False
+        if function is None or keras.own_method(self, fid, class_ctx):
+            return function is not None  # a Keras model's own method: part of the model
         for call in function.layer_calls:
             target = self.dispatch.resolve(fid, call, class_ctx)
             if target is not None and target != fid and self.creates(target, class_ctx):
@@ -361,6 +365,8 @@ class LayerWalk:
         if keras.loaded_at_run_time(call.callee, [call]):
             self.note_unresolved(call, function, fid)
             return
+        if keras.used_again(call, function, fid, class_ctx, self.prints, self.placed):
+            return  # a held layer object another method of the model called first
         layer = keras.library_layer(
             self.project,
             self.prints,

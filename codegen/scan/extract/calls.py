@@ -11,6 +11,7 @@ import libcst as cst
 from codegen.scan import apis
 from codegen.scan.extract import objects, units
 from codegen.scan.extract.dispatch import WALK as _WALK
+from codegen.scan.extract.held import Unplaced
 from codegen.scan.extract.literals import STRING_NODES, literal, parameter_values
 from codegen.scan.extract.nodes import dotted, name_argument
 from codegen.scan.extract.unseen import UnseenWalker
@@ -100,7 +101,8 @@ class CallWalker(UnseenWalker):
             self.comprehensions(node, mark)
         if callee_api is None and callee_local is None and (self.objects or self.spent):
             bound = objects.key(func, self.self_name)
-            if bound is not None and bound in self.objects:
+            if bound in self.objects and type(self.objects[bound]) is not Unplaced:
+                # (a structure's read is the statement's: walker.unplaced_reads)
                 # A layer object's first call: its weights appear here (a later call reuses them).
                 self.object_use(bound)
                 self.object_layer(node, self.objects.pop(bound))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import libcst as cst
 
@@ -12,6 +12,14 @@ from codegen.scan.extract import objects
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
 from codegen.scan.extract.nodes import dotted, kids, suite
+
+
+class Unplaced(str):
+    """Layer objects a class holds in a structure whose uses the scan cannot place
+    (`self.blocks = {"conv": Conv1D(64, 3), name: Dense(8)}`, read as `self.blocks[k]` or
+    through `.values()`): their order is unknown, so the model's sequence ends at the first
+    statement that reads the structure (CG231), never at where they were built. The text is
+    the structure's signature."""
 
 
 def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> objects.Objects:
@@ -38,6 +46,11 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> objects.Objects:
                     if bound[0].startswith("self."):
                         out.setdefault(*bound)
                 continue
+            held = structure(statement, ctx, self_name, out, values)
+            if held is not None:  # `self.blocks = {"conv": Conv1D(64, 3), ...}`: its items
+                for bound in held:
+                    out.setdefault(*bound)
+                continue
             empty = _empty_list(statement, self_name)
             if empty is not None:
                 lists = lists | {empty}
@@ -48,6 +61,85 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> objects.Objects:
             if found is not None and found[0].startswith("self."):
                 out.setdefault(found[0], found[1])
     return out
+
+
+def structure(
+    statement: cst.CSTNode,
+    ctx: ModuleContext,
+    self_name: str | None,
+    known: Mapping[str, str],
+    values: Mapping[str, str],
+) -> list[tuple[str, str]] | None:
+    """The bindings of `self.x = <dict, list or tuple holding layer objects>`: each item by its
+    literal key (`self.x['conv']`, `self.x[0]`), followed where it is called, and the whole (a
+    list of layers a loop applies, else `Unplaced`: a read the scan cannot place ends the
+    sequence). None when the statement holds no layer object this way."""
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
+        return None
+    assign = statement.body[0]
+    if type(assign) is not cst.Assign or len(assign.targets) != 1:
+        return None
+    name = objects.key(assign.targets[0].target, self_name)
+    value = objects.unmarked(assign.value)
+    kind = type(value)
+    if name is None or not name.startswith("self.") or "[" in name:
+        return None
+    if kind is not cst.Dict and kind is not cst.List and kind is not cst.Tuple:
+        return None
+    items: list[tuple[str | None, cst.BaseExpression | None]] = []
+    for element in value.elements:  # type: ignore[attr-defined]
+        if type(element) is cst.DictElement:
+            spelled = element.key
+            literal_key = type(spelled) is cst.SimpleString or type(spelled) is cst.Integer
+            items.append((literal(spelled, {}) if literal_key else None, element.value))
+        elif type(element) is cst.Element:
+            items.append((str(len(items)), element.value))
+        else:
+            items.append((None, None))  # `**more`, `*more`: what it holds is unknown
+    found = [
+        (item, None if held is None else objects.member(held, ctx, self_name, known, values))
+        for item, held in items
+    ]
+    apis_held = {made.split("(", 1)[0] for _, made in found if made is not None}
+    if not any(apis.is_keras_layer(api) or api in ctx.layer_classes for api in apis_held):
+        return None  # no Keras layer object held: TF1 code, data, or something else
+    out = [(f"{name}[{item}]", made) for item, made in found if item is not None and made]
+    followed = len(out) == len(found)
+    if followed and kind is not cst.Dict:
+        layers = objects.collection_api(value, ctx)
+        if layers is not None:  # layers built together: one layer matched as a whole (binding)
+            text = objects.signature(value, ctx, self_name, known, values)
+            whole: str = objects.Bound(text, value, values, layers)  # type: ignore[arg-type]
+        else:
+            whole = objects.Listed(tuple(made for _, made in found if made is not None))
+        return [(name, whole), *out]
+    inner = ",".join(f"{item}:{made or '?'}" for item, made in found)
+    return [(name, Unplaced("{" + inner + "}")), *out]
+
+
+def reads(node: cst.CSTNode, known: Mapping[str, str], self_name: str | None) -> Iterator[str]:
+    """The layer objects a statement reads as values, in order: called, passed, aliased or
+    iterated (`f(self.embed)`, `layer = self.embed`), not a layer's attributes (`self.embed.units`,
+    `self.embed.compute_mask(x)`: its settings and helpers, which make no weights)."""
+    pending: list[cst.CSTNode] = [node]
+    while pending:
+        current = pending.pop()
+        kind = type(current)
+        if kind is cst.Name or kind is cst.Attribute or kind is cst.Subscript:
+            bound = objects.key(current, self_name)  # type: ignore[arg-type]
+            if bound is not None and bound in known:
+                yield bound
+                continue
+            if kind is cst.Attribute:  # (a structure's own, `self.blocks.values()`, are reads)
+                owner = objects.key(current.value, self_name)  # type: ignore[attr-defined]
+                if owner is not None and owner in known and type(known[owner]) is not Unplaced:
+                    continue
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            continue
+        if kind is cst.Assign:  # binding a name reads nothing (`self.blocks = []`)
+            pending.append(current.value)  # type: ignore[attr-defined]
+            continue
+        pending.extend(reversed(kids(current)))
 
 
 def instances(node: cst.ClassDef, ctx: ModuleContext) -> dict[str, str]:

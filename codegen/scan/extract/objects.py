@@ -61,7 +61,7 @@ class Listed(str):
         return made
 
 
-# Bound name ("cell", "self.proj") -> the object's signature.
+# Bound name ("cell", "self.proj", "self.blocks['conv']") -> the object's signature.
 Objects = dict[str, str]
 
 
@@ -90,6 +90,11 @@ def key(node: cst.BaseExpression, self_name: str | None) -> str | None:
         and node.value.value == self_name
     ):
         return "self." + node.attr.value
+    if type(node) is cst.Subscript and len(node.slice) == 1:  # `self.convs[0]`, `self.d['k']`
+        holder, index = key(node.value, self_name), node.slice[0].slice
+        if holder is not None and holder.startswith("self.") and type(index) is cst.Index:
+            if type(index.value) is cst.SimpleString or type(index.value) is cst.Integer:
+                return f"{holder}[{literal(index.value, {})}]"  # an item by a literal key
     return None
 
 
@@ -473,7 +478,7 @@ def uses(node: cst.CSTNode, objects: Mapping[str, str], self_name: str | None) -
     while pending:
         current = pending.pop()
         kind = type(current)
-        if kind is cst.Name or kind is cst.Attribute:
+        if kind is cst.Name or kind is cst.Attribute or kind is cst.Subscript:
             bound = key(current, self_name)  # type: ignore[arg-type]
             if bound is not None and bound in objects:
                 yield bound

@@ -8,14 +8,17 @@ emission), `calls.CallWalker` (calls), and here the `with` blocks and inline lay
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import libcst as cst
 
+from codegen import names
 from codegen.scan.extract import objects, units
 from codegen.scan.extract.calls import CallWalker
 from codegen.scan.extract.dispatch import HANDLERS, Walk, fields
 from codegen.scan.extract.dispatch import WALK as _WALK
+from codegen.scan.extract.held import Unplaced, reads, structure
 from codegen.scan.extract.nodes import dotted, is_docstring, name_argument
 
 
@@ -135,6 +138,8 @@ class FunctionWalker(CallWalker):
         builds = kind is cst.SimpleStatementLine or kind is cst.For or kind is cst.If
         if builds and self.layer_object(statement, made, calls):
             return
+        if self.objects:
+            calls += self.unplaced_reads(statement, calls, made)
         compound = kind in units.COMPOUND
         if len(self.creations) > made or (compound and len(self.layer_calls) > calls):
             taken = dict.fromkeys(objects.uses(statement, self.objects, self.self_name))
@@ -153,6 +158,12 @@ class FunctionWalker(CallWalker):
                 )
             )
 
+    @functools.cached_property
+    def keras_class(self) -> bool:
+        """Whether the method walked is one of a Keras layer or model class of this module."""
+        name = self.class_name
+        return name is not None and objects.keras_class(name.split(".", 1)[0], self.ctx)
+
     def layer_object(self, statement: cst.CSTNode, made: int, calls: int) -> bool:
         """Whether the statement only built a layer object (not a layer: it creates nothing
         yet); then its object is bound for the statements that use it."""
@@ -166,10 +177,34 @@ class FunctionWalker(CallWalker):
             and not self.ctx.factories
         ):
             return False
-        found = objects.binding(
-            statement, self.ctx, self.self_name, self.objects, self.literal_values()
-        )
+        values = self.literal_values()
+        held = structure(statement, self.ctx, self.self_name, self.objects, values)
+        if held is not None:  # a structure of layer objects: its items, bound one by one
+            return all([self.bind_object(bound, made, calls) for bound in held])
+        found = objects.binding(statement, self.ctx, self.self_name, self.objects, values)
         return self.bind_object(found, made, calls)
+
+    def unplaced_reads(self, statement: cst.CSTNode, calls: int, made: int) -> int:
+        """Note each layer object this statement reads where the scan cannot place its use: a
+        structure it does not follow (`Unplaced`), or, in a Keras class, one still unused after
+        a statement that creates nothing itself (passed on, aliased: `layer = self.embed`). A
+        layer call of `names.UNPLACED` + its name, at the statement's start, ends the model's
+        sequence there. Returns how many."""
+        held = {name for name, value in self.objects.items() if type(value) is Unplaced}
+        if len(self.creations) == made and self.keras_class:
+            held = set(self.objects)  # (its own creations make a unit, objects held in it)
+        if not held:
+            return 0
+        known = {**dict.fromkeys(self.spent, ""), **self.objects}  # items called stay followed
+        found = reads(statement, known, self.self_name)
+        read = [name for name in dict.fromkeys(found) if name in held]
+        for name in read:
+            del self.objects[name]
+            self.spent = self.spent | {name}
+        static = self.dynamic == 0
+        marks: list = [(names.UNPLACED + n, False, [], [], [], statement, static, []) for n in read]
+        self.layer_calls[calls:calls] = marks  # at the statement: `self.layer_calls` notes a node
+        return len(marks)
 
 
 def _statements(block: cst.BaseSuite) -> Sequence[cst.CSTNode]:
