@@ -36,7 +36,10 @@ CASES = [
     (ROUTED, True),
     (ROUTED + f"\n\ndef restore(path):\n    return {ALIAS}.restore(path)\n", True),
     (ROUTED.replace(f"from generated import {ALIAS}\n", ""), True),  # uses, no import
-    (ROUTED.replace(f"from generated import {ALIAS}", f"import generated.{ALIAS} as {ALIAS}"), True),
+    (
+        ROUTED.replace(f"from generated import {ALIAS}", f"import generated.{ALIAS} as {ALIAS}"),
+        True,
+    ),
     (ROUTED + f"\nfrom generated.{ALIAS} import embed as e2\n", True),
     (ROUTED + f"\n{ALIAS} = 3\n", False),
     (ROUTED + f"\n\ndef f({ALIAS}):\n    return {ALIAS}.x\n", False),
@@ -51,7 +54,7 @@ CASES = [
     (ROUTED + f"\nclass C:\n    {ALIAS} = 1\n", False),
     (ROUTED + f"\nobj.{ALIAS}.x = 1\n", False),
     (ROUTED + f"\nf({ALIAS}=1)\n", False),
-    (ROUTED.replace(f'{ALIAS}.layer("build", 1)', f'other.layer({ALIAS}.x, 1)'), True),
+    (ROUTED.replace(f'{ALIAS}.layer("build", 1)', f"other.layer({ALIAS}.x, 1)"), True),
     (ROUTED + f"\nlayer = {ALIAS}.layer('build', 2, tf.keras.layers.Dense(3))\n", True),
 ]
 
@@ -124,4 +127,3 @@ def test_apply_gives_the_same_text_with_and_without_the_quick_pass(
 
     monkeypatch.setattr("codegen.apply.rewrite.QuickGather", Never)
     assert [apply_edit(source, edit) for source in sources] == quick
-
