@@ -370,12 +370,16 @@ def _unapplied(
     for source in scan_result.sources:
         if source.text is None:
             continue
-        # What a file routes decides, not what the plan says of it: every shim of ours a file
-        # imports and the plan does not want is un-routed, also in files the plan leaves alone.
-        mentioned = shims_mentioned(source.text, package)
-        edit = edits.get(source.path) or _unrouting_edit(source.path, mentioned, package)
-        if edit is None or not (edit.routes or mentioned or edit.shim_alias in source.text):
-            continue  # nothing routed and nothing to unroute: no need to parse
+        edit = edits.get(source.path)
+        # A file that routes is looked at whatever it mentions: no text search for it.
+        if edit is None or not edit.routes:
+            # What a file routes decides, not what the plan says of it: every shim of ours a
+            # file imports and the plan does not want is un-routed, also in files the plan
+            # leaves alone.
+            mentioned = shims_mentioned(source.text, package)
+            edit = edit or _unrouting_edit(source.path, mentioned, package)
+            if edit is None or not (mentioned or edit.shim_alias in source.text):
+                continue  # nothing routed and nothing to unroute: no need to parse
         key = memo.key(source.digest, edit)
         if key not in memo.known:
             pending.append((source, edit, key))

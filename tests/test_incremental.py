@@ -23,6 +23,8 @@ sys.path.insert(0, str(REPO / "bench"))
 import corpus
 
 from codegen import pipeline
+from codegen.apply import rewrite
+from codegen.apply.gather import QuickGather
 from codegen.cache.rendered import RenderedCache
 from codegen.cli import main
 from codegen.config import Config
@@ -34,11 +36,23 @@ STEPS = 8
 NUMBER = re.compile(r"(?<![\w.])(\d+\.\d+|[1-9]\d*)(?![\w.])")
 
 
-def _cold_and_warm(root: Path) -> None:
-    """The warm pipeline's outcome equals the cold one, field by field."""
+class _Scoped(QuickGather):
+    """The quick pass that always steps aside: apply runs libcst's scope analysis."""
+
+    @property
+    def settled(self) -> bool:
+        return False
+
+
+def _cold_and_warm(root: Path, monkeypatch: pytest.MonkeyPatch | None = None) -> None:
+    """The warm pipeline's outcome equals the cold one, field by field (the cold one with
+    apply's scope analysis on every file, when `monkeypatch` is given)."""
     config = Config(root=str(root))
     warm = pipeline.build(config, ["models"], jobs=1, use_cache=True)
-    cold = pipeline.build(config, ["models"], jobs=1, use_cache=False)
+    with pytest.MonkeyPatch.context() as patch:
+        if monkeypatch is not None:
+            patch.setattr(rewrite, "QuickGather", _Scoped)
+        cold = pipeline.build(config, ["models"], jobs=1, use_cache=False)
     assert list(warm.files.items()) == list(cold.files.items())  # order included
     assert warm.routed == cold.routed
     assert warm.diagnostics == cold.diagnostics
@@ -54,10 +68,35 @@ def _command(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 
 
 def _edit(rng: random.Random, files: list[Path], originals: dict[Path, str]) -> str:
-    """One random edit on disk; says what it did (for the failure message)."""
+    """One random edit on disk; says what it did (for the failure message). `files` gains
+    and loses the files an edit adds and removes."""
     target = rng.choice(files)
     text = target.read_text(encoding="utf-8")
-    kind = rng.choice(("number", "number", "comment", "copy", "revert"))
+    kind = rng.choice(
+        ("number", "number", "comment", "copy", "revert", "alias", "rename", "add", "remove")
+    )
+    alias = f"{target.stem}_transfer"
+    if kind == "alias":  # the alias spelled where apply does not write it: the scope analysis
+        spelled = rng.choice(
+            (f"\n# see {alias}\n", f"\n\ndef _helper({alias}):\n    return {alias}.x\n")
+        )
+        target.write_text(text + spelled, encoding="utf-8")
+        return f"{target.name}: {alias} spelled {spelled!r}"
+    defined = re.findall(r"^def (\w+)\(", text, re.MULTILINE)
+    if kind == "rename" and defined:
+        old = rng.choice(defined)
+        target.write_text(re.sub(rf"\b{old}\b", f"{old}_v2", text), encoding="utf-8")
+        return f"{target.name}: {old} renamed"
+    if kind == "add":
+        extra = target.with_name(f"extra_{rng.randint(0, 999)}.py")
+        extra.write_text(text, encoding="utf-8")
+        if extra not in files:
+            files.append(extra)
+        return f"{extra.name}: added, the text of {target.name}"
+    if kind == "remove" and target not in originals:
+        target.unlink()
+        files.remove(target)
+        return f"{target.name}: removed"
     if kind == "number":
         found = list(NUMBER.finditer(text))
         if found:
@@ -72,11 +111,11 @@ def _edit(rng: random.Random, files: list[Path], originals: dict[Path, str]) -> 
         other = rng.choice(files)
         target.write_text(other.read_text(encoding="utf-8"), encoding="utf-8")
         return f"{target.name}: the text of {other.name}"
-    target.write_text(originals[target], encoding="utf-8")
+    target.write_text(originals.get(target, text + "\n"), encoding="utf-8")
     return f"{target.name}: put back"
 
 
-@pytest.mark.parametrize("seed", [1, 7])
+@pytest.mark.parametrize("seed", [1, 7, 22])
 def test_incremental_runs_equal_cold_runs_after_random_edits(
     seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,6 +140,16 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
         return found
 
     monkeypatch.setattr(canonical._Copier, "recall", recall_spy)
+    quick: list[bool] = []  # apply's quick pass answered (True) or stepped aside (False)
+    stored_settled = QuickGather.settled.fget
+    assert stored_settled is not None
+
+    def settled_spy(self: QuickGather) -> bool:
+        answer = bool(stored_settled(self))
+        quick.append(answer)
+        return answer
+
+    monkeypatch.setattr(QuickGather, "settled", property(settled_spy))
     assert _command(capsys, "sync", "models")[0] in (0, 1)
     assert _command(capsys, "check", "models")[0] == 0
     files = sorted((tmp_path / "models").rglob("*.py"))
@@ -110,7 +159,7 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
     for step in range(STEPS):
         done.append(_edit(rng, files, originals))
         try:
-            _cold_and_warm(tmp_path)
+            _cold_and_warm(tmp_path, monkeypatch)
             warm = _command(capsys, "check", "models")
             cold = _command(capsys, "check", "--no-cache", "models")
             assert warm == cold
@@ -126,6 +175,7 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
             raise AssertionError(f"after edits {done}: {error}") from error
     assert sum(reused) > 0, "no shim was ever reused: the incremental path was not tested"
     assert any(recalled), "no canonical copy came from the memo: that path was not tested"
+    assert any(quick), "apply's quick pass never answered: that path was not tested"
 
 
 MODEL = """import tensorflow.compat.v1 as tf

@@ -271,3 +271,95 @@ class Gather(cst.CSTVisitor):
         if isinstance(node, cst.WithItem):
             return _route.is_mark(node, self.shim.alias)
         return node is not None and decorator_kind(node, self.shim.alias) is not None
+
+
+class QuickGather(Gather):
+    """Gather without scope analysis, for a file whose alias is spelled only where apply itself
+    writes it: module-level imports of our shim and `alias.attr` uses (our decorators and marks,
+    or other uses). Then the alias has no other binding, so the scope analysis would find
+    exactly this; `settled` is False when the file spells it anywhere else (a parameter, an
+    assignment, a nested import, a string or comment), and the caller runs `Gather` instead."""
+
+    def __init__(self, path: str, shim: Shim, targets: frozenset[str], source: str) -> None:
+        super().__init__(path, shim, targets, scoped=False)
+        self._expected = len(re.findall(rf"(?<!\w){re.escape(shim.alias)}(?!\w)", source))
+        self._seen = 0  # Name nodes spelling the alias
+        self._strange = False  # one of them is not an import or an `alias.attr` value
+        self._top: set[int] = set()  # import statements at module level
+        self._imports = 0  # depth inside import statements
+        self._ours: list[bool] = []  # the decorators and with-items around: ours?
+        self._values: dict[int, bool] = {}  # alias Name of an `alias.attr` -> inside ours
+        self._used = False  # an `alias.attr` outside our decorators and marks
+
+    @property
+    def settled(self) -> bool:
+        """Whether this pass's facts are the scope analysis's."""
+        return not self._strange and self._seen == self._expected
+
+    def visit_Module(self, node: cst.Module) -> None:
+        for statement in node.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                self._top.update(id(small) for small in statement.body)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self._import(node)
+
+    def leave_Import(self, original_node: cst.Import) -> None:
+        self._imports -= 1
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self._import(node)
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom) -> None:
+        self._imports -= 1
+
+    def _import(self, node: cst.Import | cst.ImportFrom) -> None:
+        self._imports += 1
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for name in node.names:
+            if name.evaluated_alias is not None:
+                bound = name.evaluated_alias
+            elif isinstance(node, cst.Import):
+                bound = name.evaluated_name.split(".")[0]
+            else:
+                bound = name.evaluated_name
+            if bound != self.shim.alias:
+                continue
+            if id(node) in self._top and self.shim.binds_alias(node, name):
+                self.has_import = True
+            else:
+                self._strange = True  # bound another way, or not in the module scope
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        # Every use refers to the one binding there is: uses count only when it is ours.
+        self.other_alias_uses = self._used and self.has_import
+
+    # As `Gather._in_our_decorator`: the decorator or with-item nearest a use decides.
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        self._ours.append(decorator_kind(node, self.shim.alias) is not None)
+
+    def leave_Decorator(self, original_node: cst.Decorator) -> None:
+        self._ours.pop()
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        self._ours.append(_route.is_mark(node, self.shim.alias))
+
+    def leave_WithItem(self, original_node: cst.WithItem) -> None:
+        self._ours.pop()
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name) and node.value.value == self.shim.alias:
+            self._values[id(node.value)] = bool(self._ours) and self._ours[-1]
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value != self.shim.alias:
+            return
+        self._seen += 1
+        if self._imports:
+            return  # a binding is judged by its import above; a dotted module path is no use
+        ours = self._values.get(id(node))
+        if ours is None:
+            self._strange = True  # a bare name: a binding, a parameter or a plain use
+        elif not ours:
+            self._used = True

@@ -22,6 +22,7 @@ from codegen.apply.expressions import mark_expressions
 from codegen.apply.gather import (
     Gather,
     Kind,
+    QuickGather,
     Shim,
     decorator_kind,
     from_module,
@@ -66,6 +67,7 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     bom = _BOM if source.startswith(_BOM) else ""
     try:
         module = parse_module(source[len(bom) :])
+        parsed = module
         printed = bom + module.code  # what libcst prints for the file as it is
     except cst.ParserSyntaxError as exc:
         return failed(
@@ -98,11 +100,20 @@ def _apply(source: str, edit: ModelEdit) -> ApplyResult:
     # Scope analysis (most of apply's cost) only matters where the alias is already spelled: a
     # file that never mentions it binds it nowhere, as in every model's first `apply`.
     scoped = shim.alias in source
-    facts = Gather(edit.path, shim, frozenset(wanted), scoped=scoped)
+    targets = frozenset(wanted)
+    facts: Gather = Gather(edit.path, shim, targets, scoped=False)
     if scoped:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        wrapper.visit(facts)
-        module = wrapper.module
+        # Most files spell the alias only where apply wrote it: no other binding, so nothing
+        # for the scope analysis to find that a plain pass does not. Counted in the text the
+        # module now prints (the marks above may have added or removed some).
+        text = printed if module is parsed else module.code
+        facts = QuickGather(edit.path, shim, targets, text)
+        module.visit(facts)
+        if not facts.settled:
+            facts = Gather(edit.path, shim, targets, scoped=True)
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+            wrapper.visit(facts)
+            module = wrapper.module
     else:
         module.visit(facts)
     if route:

@@ -41,6 +41,7 @@ class Project:
         self._callee: dict[tuple[str, str, bool, tuple[str, str] | None], str | None] = {}
         self._mro: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # method() asks often
         self._bindings: dict[str, dict[str, str]] = {}
+        self.called: tuple[object, frozenset[str]] | None = None  # roots.called_functions
 
     def is_generated(self, dotted: str) -> bool:
         """A call into the generated code of this project's output package."""

@@ -54,7 +54,7 @@ def _build_function(
     prints: Fingerprints,
     options: PlanOptions,
     diagnostics: list[Diagnostic],
-    elsewhere: set[str],
+    elsewhere: frozenset[str],
 ) -> str | None:
     """The module-level builder whose name matches the build pattern and that nothing else calls
     (in its module, or model code of another module: `elsewhere`)."""

@@ -55,8 +55,10 @@ def class_of(project: Project, fid: str) -> tuple[str, str] | None:
     return (path, owner) if "." in qualname and (path, owner) in project.classes else None
 
 
-def called_functions(project: Project, prints: Fingerprints) -> set[str]:
+def called_functions(project: Project, prints: Fingerprints) -> frozenset[str]:
     """Functions reached by some other variable-creating, non-driver code (so not roots)."""
+    if project.called is not None and project.called[0] is prints:
+        return project.called[1]  # asked again by the same plan
     called: set[str] = set()
     for fid, function in project.functions.items():
         if fid not in prints.creates or is_driver(project, fid):
@@ -68,7 +70,8 @@ def called_functions(project: Project, prints: Fingerprints) -> set[str]:
             target = project.callee(fid, call.callee, call.local, ctx)
             if target is not None and target != fid:
                 called.add(target)
-    return called
+    project.called = (prints, frozenset(called))
+    return project.called[1]
 
 
 def find_roots(
@@ -152,7 +155,7 @@ def _class_roots(
     project: Project,
     dispatch: Dispatch,
     ctx: tuple[str, str],
-    called: set[str],
+    called: frozenset[str],
 ) -> list[Root]:
     """A class's roots, its methods dispatched as an instance of it: its constructor when that
     builds, else each building method (`__call__` included) that none of its building methods
