@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from pathlib import Path
 
 import libcst as cst
 import pytest
 
-from codegen.scan.extract import parse_module
+from codegen.scan.extract import parse_module, parser
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,6 +191,7 @@ def test_rules_outside_the_grammar_are_still_enforced(text: str) -> None:
 
 
 def test_the_switch_is_undone_on_every_node_type() -> None:
+    inits = {node_type: vars(node_type).get("__init__") for node_type in all_node_types()}
     parse_module("s = 'a' 'b'\ntry:\n    pass\nexcept E:\n    pass\n")
     with pytest.raises(cst.ParserSyntaxError):
         parse_module("def f(:\n")
@@ -196,6 +199,17 @@ def test_the_switch_is_undone_on_every_node_type() -> None:
         parse_module("s = 'a' b'b'\n")
     assert [t for t in all_node_types() if "__post_init__" in vars(t)] == []
     assert "__post_init__" in vars(cst.CSTNode)
+    assert {node_type: vars(node_type).get("__init__") for node_type in all_node_types()} == inits
+
+
+def test_the_parse_skips_post_init_calls_on_most_node_types() -> None:
+    swapped = {node_type for node_type, _, _ in parser._SWAPPED}
+    if sys.version_info[:2] == (3, 11):  # the dataclasses builder the swap relies on
+        assert cst.Call in swapped and cst.Name in swapped and cst.SimpleWhitespace in swapped
+    assert not swapped & parser._GRAMMAR_UNCHECKED
+    for node_type, original, init in parser._SWAPPED:
+        assert vars(node_type)["__init__"] is original
+        assert inspect.signature(init) == inspect.signature(original)
 
 
 def test_hand_built_nodes_validate_in_full_after_a_parse() -> None:

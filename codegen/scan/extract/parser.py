@@ -9,12 +9,20 @@ is an identifier, argument and parameter order (the grammar's `args`/`params` ru
 libcst 1.x, checked by parsing each candidate with all validation off (tests/test_parser.py
 keeps those inputs), leaves two rules only a node enforces: a string concatenated with bytes
 (`ConcatenatedString`) and a bare `except:` that is not the last handler (`Try`). Those two
-node types validate in full during the parse; every other node type skips it. Nodes built
-later (apply's edits) validate in full. `tests/test_parser.py` pins that both parses give
+node types validate in full during the parse; every other node type skips it, and, where the
+running Python's dataclasses can rebuild it (3.11's private `_init_fn`; otherwise the no-op
+`__post_init__` alone), also skips the call: its generated `__init__` is swapped for the same
+one without the `__post_init__` line while the parse runs. Nodes built later (apply's edits)
+validate in full. `tests/test_parser.py` pins that both parses give
 equal trees and refuse the same inputs.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import inspect
+import sys
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -54,12 +62,58 @@ _SWITCHED: tuple[tuple[type, object], ...] = tuple(
 )
 
 
+# The private builder behind every dataclass `__init__`, used only with this exact signature.
+_INIT_FN_PARAMETERS = (
+    "fields std_fields kw_only_fields frozen has_post_init self_name globals slots".split()
+)
+
+
+def _init_without_post_init(node_type: type) -> Callable[..., None] | None:
+    """The node type's dataclass `__init__` minus its `__post_init__` call, if it can be rebuilt."""
+    init_fn = getattr(dataclasses, "_init_fn", None)
+    if init_fn is None or list(inspect.signature(init_fn).parameters) != _INIT_FN_PARAMETERS:
+        return None
+    params = getattr(node_type, "__dataclass_params__", None)
+    if "__init__" not in vars(node_type) or params is None or not params.init:
+        return None
+    initvar = getattr(dataclasses, "_FIELD_INITVAR", None)
+    all_fields = getattr(node_type, "__dataclass_fields__", {}).values()
+    if initvar is None or any(f._field_type is initvar for f in all_fields):
+        return None  # an InitVar goes to `__post_init__`: keep the generated `__init__`
+    fields = dataclasses.fields(node_type)
+    std_fields = [f for f in fields if f.init and not f.kw_only]
+    kw_only_fields = [f for f in fields if f.init and f.kw_only]
+    self_name = "__dataclass_self__" if any(f.name == "self" for f in fields) else "self"
+    module_globals = sys.modules[node_type.__module__].__dict__
+    built: Callable[..., None] = init_fn(
+        fields, std_fields, kw_only_fields, params.frozen, False, self_name, module_globals,
+        "__slots__" in vars(node_type),
+    )
+    built.__qualname__ = f"{node_type.__qualname__}.__init__"
+    if inspect.signature(built) != inspect.signature(vars(node_type)["__init__"]):
+        return None
+    return built
+
+
+# (node type, its own `__init__`, the same without `__post_init__`) for the skipping types.
+_SWAPPED: tuple[tuple[type, object, object], ...] = tuple(
+    (node_type, vars(node_type)["__init__"], init)
+    for node_type, post_init in _SWITCHED
+    if post_init is _grammar_checked
+    and (init := _init_without_post_init(node_type)) is not None
+)
+
+
 def parse_module(text: str) -> cst.Module:
     """Parse `text` as libcst does (one thread per process: the switch is per class)."""
     for node_type, post_init in _SWITCHED:
         node_type.__post_init__ = post_init  # type: ignore[attr-defined]
+    for node_type, _, init in _SWAPPED:
+        node_type.__init__ = init  # type: ignore[misc]
     try:
         return cst.parse_module(text)
     finally:
+        for node_type, original, _ in _SWAPPED:
+            node_type.__init__ = original  # type: ignore[misc]
         for node_type, _ in _SWITCHED:
             del node_type.__post_init__  # type: ignore[attr-defined]
