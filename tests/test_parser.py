@@ -225,3 +225,16 @@ def test_hand_built_nodes_validate_in_full_after_a_parse() -> None:
         cst.SimpleWhitespace("x")
     with pytest.raises(cst.CSTValidationError):
         cst.ConcatenatedString(cst.SimpleString("'a'"), cst.SimpleString("b'b'"))
+
+
+def test_without_the_init_rebuild_a_no_op_post_init_gives_the_same_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parser, "_SWAPPED", ())
+    monkeypatch.setattr(parser, "_SWITCHED", parser._SKIPPING)
+    for text in TIGHT_SPELLINGS:
+        assert_same_parse(text)
+    for text in VALIDATION_REFUSED:
+        with pytest.raises(cst.CSTValidationError):
+            parse_module(text)
+    assert [t for t in all_node_types() if "__post_init__" in vars(t)] == []

@@ -9,12 +9,12 @@ is an identifier, argument and parameter order (the grammar's `args`/`params` ru
 libcst 1.x, checked by parsing each candidate with all validation off (tests/test_parser.py
 keeps those inputs), leaves two rules only a node enforces: a string concatenated with bytes
 (`ConcatenatedString`) and a bare `except:` that is not the last handler (`Try`). Those two
-node types validate in full during the parse; every other node type skips it, and, where the
-running Python's dataclasses can rebuild it (3.11's private `_init_fn`; otherwise the no-op
-`__post_init__` alone), also skips the call: its generated `__init__` is swapped for the same
-one without the `__post_init__` line while the parse runs. Nodes built later (apply's edits)
-validate in full. `tests/test_parser.py` pins that both parses give
-equal trees and refuse the same inputs.
+node types (and their bases) validate in full during the parse; every other node type skips
+it, without even the call where the running Python's dataclasses can rebuild its generated
+`__init__` without the `__post_init__` line (3.11's private `_init_fn`, checked by signature;
+swapped in while the parse runs), else through a no-op `__post_init__`. Nodes built later
+(apply's edits) validate in full. `tests/test_parser.py` pins that both parses give equal trees
+and refuse the same inputs.
 """
 
 from __future__ import annotations
@@ -49,16 +49,14 @@ def _grammar_checked(self: cst.CSTNode) -> None:
     """A node whose every rule the parser's grammar has already enforced: nothing to check."""
 
 
-def _validated(self: cst.CSTNode) -> None:
-    """A node with a rule outside the grammar: libcst's full validation."""
-    self._validate()
-
-
-# Only classes that inherit `__post_init__` from CSTNode: the switch sets and deletes their own.
-_SWITCHED: tuple[tuple[type, object], ...] = tuple(
-    (node_type, _validated if node_type in _GRAMMAR_UNCHECKED else _grammar_checked)
+# Node types the parser instantiates whose validation can be skipped: not a type with a rule
+# outside the grammar, nor one of its bases (a base's `__post_init__` would be inherited).
+_SKIPPING: tuple[type, ...] = tuple(
+    node_type
     for node_type in _node_types()
-    if "__post_init__" not in vars(node_type)
+    if "__init__" in vars(node_type)
+    and "__post_init__" not in vars(node_type)
+    and not any(issubclass(kept, node_type) for kept in _GRAMMAR_UNCHECKED)
 )
 
 
@@ -74,7 +72,7 @@ def _init_without_post_init(node_type: type) -> Callable[..., None] | None:
     if init_fn is None or list(inspect.signature(init_fn).parameters) != _INIT_FN_PARAMETERS:
         return None
     params = getattr(node_type, "__dataclass_params__", None)
-    if "__init__" not in vars(node_type) or params is None or not params.init:
+    if "__dataclass_params__" not in vars(node_type) or params is None or not params.init:
         return None
     initvar = getattr(dataclasses, "_FIELD_INITVAR", None)
     all_fields = getattr(node_type, "__dataclass_fields__", {}).values()
@@ -95,19 +93,22 @@ def _init_without_post_init(node_type: type) -> Callable[..., None] | None:
     return built
 
 
-# (node type, its own `__init__`, the same without `__post_init__`) for the skipping types.
+# (node type, its own `__init__`, the same without `__post_init__`) where it can be rebuilt.
 _SWAPPED: tuple[tuple[type, object, object], ...] = tuple(
     (node_type, vars(node_type)["__init__"], init)
-    for node_type, post_init in _SWITCHED
-    if post_init is _grammar_checked
-    and (init := _init_without_post_init(node_type)) is not None
+    for node_type in _SKIPPING
+    if (init := _init_without_post_init(node_type)) is not None
+)
+# The other skipping types still call `__post_init__`: a no-op one while the parse runs.
+_SWITCHED: tuple[type, ...] = tuple(
+    node_type for node_type in _SKIPPING if node_type not in {t for t, _, _ in _SWAPPED}
 )
 
 
 def parse_module(text: str) -> cst.Module:
     """Parse `text` as libcst does (one thread per process: the switch is per class)."""
-    for node_type, post_init in _SWITCHED:
-        node_type.__post_init__ = post_init  # type: ignore[attr-defined]
+    for node_type in _SWITCHED:
+        node_type.__post_init__ = _grammar_checked  # type: ignore[attr-defined]
     for node_type, _, init in _SWAPPED:
         node_type.__init__ = init  # type: ignore[misc]
     try:
@@ -115,5 +116,5 @@ def parse_module(text: str) -> cst.Module:
     finally:
         for node_type, original, _ in _SWAPPED:
             node_type.__init__ = original  # type: ignore[misc]
-        for node_type, _ in _SWITCHED:
+        for node_type in _SWITCHED:
             del node_type.__post_init__  # type: ignore[attr-defined]
