@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
 from pathlib import Path
 
 import libcst as cst
 import pytest
 
-from codegen.scan.extract import parse_module
+from codegen.scan.extract import parse_module, parser
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,12 +39,60 @@ TIGHT_SPELLINGS = (
     "if a:\n\tb = 1\n\x0cdef f():\n    pass\n",
 )
 
-# Inputs libcst refuses, some through a node's validation (str + bytes, keyword then
-# positional, bare except first): both parses must refuse them alike.
-REFUSED = (
+# Inputs only a node's validation refuses (libcst's grammar accepts them): a string
+# concatenated with bytes, a bare `except:` before another handler.
+VALIDATION_REFUSED = (
     "s = 'a' b'b'\n",
-    "f(a=1, b)\n",
+    "s = b'a' 'b' f'c'\n",
+    "s = f'a' b'b'\n",
+    "s = ('a'\n     'b'\n     b'c')\n",
     "try:\n    pass\nexcept:\n    pass\nexcept E:\n    pass\n",
+    "try:\n    pass\nexcept:\n    pass\nexcept E:\n    pass\nelse:\n    pass\n",
+)
+
+# Inputs that break a rule some node's `_validate` also states, which the grammar refuses
+# before any node exists (the audit of libcst 1.x `_validate`s; see parser.py).
+GRAMMAR_REFUSED = (
+    "f(a=1, b)\n",
+    "f(**a, *b)\n",
+    "f(**a, b)\n",
+    "f(*a, b=1, c)\n",
+    "class C(a=1, B): pass\n",
+    "class C(metaclass=M, *a): pass\n",
+    "def f(x=1, y): pass\n",
+    "def f(a, /, b=1, c): pass\n",
+    "def f(*, ): pass\n",
+    "def f(/, a): pass\n",
+    "def f(*a=1): pass\n",
+    "def f(a, *, b, **kw, c): pass\n",
+    "lambda x: int: 0\n",
+    "x = lambda *: 0\n",
+    "f'{x!z}'\n",
+    "f'{x!}'\n",
+    "x = 0_1\n",
+    "x = 1__0\n",
+    "x = 0777\n",
+    "x = 0b2\n",
+    "import a,\n",
+    "from a import b,\n",
+    "from .a import (*)\n",
+    "import a as b.c\n",
+    "global a,\n",
+    "assert x,\n",
+    "with a, : pass\n",
+    "x = a[]\n",
+    "x = a <> b\n",
+    "raise from y\n",
+    "try:\n    pass\nexcept* :\n    pass\n",
+    "match x:\n    case _ as 1: pass\n",
+    "x = 1; ; y = 2\n",
+    "(a): int = 1\n",
+)
+
+# Inputs libcst refuses: both parses must refuse them alike.
+REFUSED = (
+    *VALIDATION_REFUSED,
+    *GRAMMAR_REFUSED,
     "a\u00a0= 1\n",
     "def f(:\n",
     "x = = 1\n",
@@ -51,6 +101,30 @@ REFUSED = (
     "a = 1\n  b = 2\n",
     "class\n",
 )
+
+
+def all_node_types() -> set[type]:
+    """Every libcst node class."""
+    found: set[type] = set()
+    pending: list[type] = [cst.CSTNode]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                pending.append(sub)
+    return found
+
+
+def parse_without_validation(text: str) -> cst.Module:
+    """libcst's parse with every node's validation off: what the grammar alone refuses."""
+    node_types = [t for t in all_node_types() if "__post_init__" not in vars(t)]
+    for node_type in node_types:
+        node_type.__post_init__ = lambda self: None
+    try:
+        return cst.parse_module(text)
+    finally:
+        for node_type in node_types:
+            del node_type.__post_init__
 
 
 def repository_sources() -> list[Path]:
@@ -98,3 +172,69 @@ def test_nodes_built_after_a_parse_validate_again() -> None:
         parse_module("def f(:\n")
     with pytest.raises(cst.CSTValidationError):  # validation is back after a failed parse too
         cst.Name("")
+
+
+@pytest.mark.parametrize("text", GRAMMAR_REFUSED)
+def test_the_grammar_alone_refuses_what_skipped_validations_would(text: str) -> None:
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_without_validation(text)
+
+
+@pytest.mark.parametrize("text", VALIDATION_REFUSED)
+def test_rules_outside_the_grammar_are_still_enforced(text: str) -> None:
+    parse_without_validation(text)  # the grammar accepts it: only validation refuses it
+    with pytest.raises(cst.CSTValidationError) as validated:
+        cst.parse_module(text)
+    with pytest.raises(cst.CSTValidationError) as trusted:
+        parse_module(text)
+    assert str(trusted.value) == str(validated.value)
+
+
+def test_the_switch_is_undone_on_every_node_type() -> None:
+    inits = {node_type: vars(node_type).get("__init__") for node_type in all_node_types()}
+    parse_module("s = 'a' 'b'\ntry:\n    pass\nexcept E:\n    pass\n")
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_module("def f(:\n")
+    with pytest.raises(cst.CSTValidationError):
+        parse_module("s = 'a' b'b'\n")
+    assert [t for t in all_node_types() if "__post_init__" in vars(t)] == []
+    assert "__post_init__" in vars(cst.CSTNode)
+    assert {node_type: vars(node_type).get("__init__") for node_type in all_node_types()} == inits
+
+
+def test_the_parse_skips_post_init_calls_on_most_node_types() -> None:
+    swapped = {node_type for node_type, _, _ in parser._SWAPPED}
+    if sys.version_info[:2] == (3, 11):  # the dataclasses builder the swap relies on
+        assert cst.Call in swapped and cst.Name in swapped and cst.SimpleWhitespace in swapped
+    assert not swapped & parser._GRAMMAR_UNCHECKED
+    for node_type, original, init in parser._SWAPPED:
+        assert vars(node_type)["__init__"] is original
+        assert inspect.signature(init) == inspect.signature(original)
+
+
+def test_hand_built_nodes_validate_in_full_after_a_parse() -> None:
+    parse_module("f(a=1, *b)\nx = (a)\n")
+    name = cst.Name("a")
+    with pytest.raises(cst.CSTValidationError):  # a rule the scan's parse skips
+        cst.Name("a", lpar=[cst.LeftParen()])
+    with pytest.raises(cst.CSTValidationError):
+        cst.Call(cst.Name("f"), [cst.Arg(name, keyword=cst.Name("k")), cst.Arg(name)])
+    with pytest.raises(cst.CSTValidationError):
+        cst.Arg(name, star="**", keyword=cst.Name("k"))
+    with pytest.raises(cst.CSTValidationError):
+        cst.SimpleWhitespace("x")
+    with pytest.raises(cst.CSTValidationError):
+        cst.ConcatenatedString(cst.SimpleString("'a'"), cst.SimpleString("b'b'"))
+
+
+def test_without_the_init_rebuild_a_no_op_post_init_gives_the_same_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(parser, "_SWAPPED", ())
+    monkeypatch.setattr(parser, "_SWITCHED", parser._SKIPPING)
+    for text in TIGHT_SPELLINGS:
+        assert_same_parse(text)
+    for text in VALIDATION_REFUSED:
+        with pytest.raises(cst.CSTValidationError):
+            parse_module(text)
+    assert [t for t in all_node_types() if "__post_init__" in vars(t)] == []
