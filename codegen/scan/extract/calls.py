@@ -35,6 +35,9 @@ class CallWalker(UnseenWalker):
     spent: frozenset[str] = frozenset()
     lists: frozenset[str] = frozenset()  # names bound to an empty list (objects.listed)
     instances: Mapping[str, str] = {}  # `self.x` -> the class of this module it holds
+    # The literal defaults the `arg_scope`s open around a call set (`num_outputs=64`): what the
+    # calls inside create depends on them, so they are part of each call's arguments.
+    scope_defaults: tuple[tuple[str, str], ...] = ()
 
     def parameters(self, node: cst.Parameters) -> None:
         if self.values is None and not self.nested_depth:
@@ -477,9 +480,22 @@ class CallWalker(UnseenWalker):
                 names.append((key, value))
             else:
                 args.append((key, value))
+        if self.scope_defaults:
+            args += self.scope_defaults
         self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
         if given:
             self.given_args = {**self.given_args, id(node): tuple(given)}
+
+    def open_defaults(self, call: cst.Call) -> None:
+        """Note the literal keyword defaults an `arg_scope(...)` sets for the calls in its body
+        (with_block drops them after the body)."""
+        added = tuple(
+            (f"arg_scope.{arg.keyword.value}", value)
+            for arg in call.args
+            if arg.keyword is not None
+            and (value := literal(arg.value, self.ctx.constants)) is not None
+        )
+        self.scope_defaults = self.scope_defaults + added
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

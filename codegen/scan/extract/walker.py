@@ -43,6 +43,7 @@ class FunctionWalker(CallWalker):
         self.same("With")
         pushed = 0
         labels = 0
+        defaults = len(self.scope_defaults)
         for item in node.items:
             if units.is_mark(item):
                 continue  # a layer mark apply added never makes the routed file differ
@@ -63,6 +64,8 @@ class FunctionWalker(CallWalker):
                 if api is not None and api.endswith((".variable_scope", ".name_scope")):
                     self.label_scopes.append(units.scope_name(call))
                     labels += 1
+                if api is not None and api.endswith(".arg_scope"):
+                    self.open_defaults(call)
         body_start = len(self.renamed)
         if as_units:
             self.unit_statements(_statements(node.body), spans)
@@ -70,6 +73,7 @@ class FunctionWalker(CallWalker):
             self.body(node.body)
         del self.scope_stack[len(self.scope_stack) - pushed :]
         del self.label_scopes[len(self.label_scopes) - labels :]
+        self.scope_defaults = self.scope_defaults[:defaults]
         self.same(")")
         return body_start
 
