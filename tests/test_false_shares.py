@@ -445,6 +445,60 @@ def test_arg_scope_defaults_decide_the_layers_inside() -> None:
     assert _ab(same) == 2  # the control: the same defaults still share
 
 
+@pytest.mark.parametrize(
+    ("body_a", "body_b"),
+    [
+        ("u = 64\nx = tf.keras.layers.Dense(u)(x)\n", "u = 128\nx = tf.keras.layers.Dense(u)(x)\n"),
+        ("u = 64\nx = tf.layers.dense(x, u)\n", "u = 128\nx = tf.layers.dense(x, u)\n"),
+        (
+            'u = 64\nw = tf.get_variable("w", [8, u])\nx = tf.matmul(x, w)\n',
+            'u = 128\nw = tf.get_variable("w", [8, u])\nx = tf.matmul(x, w)\n',
+        ),
+    ],
+)
+def test_a_local_bound_to_a_literal_decides_the_layer(body_a: str, body_b: str) -> None:
+    """`units = 64` at the top of a build function, then `Dense(units)`: an argument the scan
+    read as opaque (its position only), so 64 and 128 matched."""
+    assert _ab(_pair("", "", body_a, body_b)) == 0
+
+
+def test_a_local_hides_the_module_constant_it_shadows() -> None:
+    """`H = 32` in both modules, `H = 64` in one build function: `Dense(H)` read the module's 32
+    in both and matched."""
+    plan = _pair(
+        "H = 32\n",
+        "H = 32\n",
+        "H = 64\nx = tf.keras.layers.Dense(H)(x)\n",
+        "x = tf.keras.layers.Dense(H)(x)\n",
+    )
+    assert _ab(plan) == 0
+
+
+@pytest.mark.parametrize(
+    ("body_a", "body_b"),
+    [
+        ("u = 64\nx = tf.keras.layers.Dense(u)(x)\n", "u = 64\nx = tf.keras.layers.Dense(u)(x)\n"),
+        ("u = 64\nx = tf.keras.layers.Dense(u)(x)\n", "x = tf.keras.layers.Dense(64)(x)\n"),
+        ("u = 64\nx = tf.layers.dense(x, u)\n", "u = 64\nx = tf.layers.dense(x, u)\n"),
+    ],
+)
+def test_the_same_local_literal_still_shares(body_a: str, body_b: str) -> None:
+    """The control: the same value, through a local or written out, shares up to the head."""
+    assert _ab(_pair("", "", body_a, body_b)) == 2
+
+
+def test_a_local_bound_again_is_no_literal() -> None:
+    """`u = 64` then `u *= 2` in one, `u = 128` in the other: u is not known from its first
+    store, so it is opaque (position only) in both; the scan must not read 64 for it."""
+    plan = _pair(
+        "",
+        "",
+        "u = 64\nu *= 2\nx = tf.keras.layers.Dense(u)(x)\n",
+        "u = 64\nx = tf.keras.layers.Dense(u)(x)\n",
+    )
+    assert _ab(plan) == 0
+
+
 def _keras_class(name: str, units: str, head: int, attribute: str = "") -> str:
     return f"""
     import tensorflow as tf
@@ -518,6 +572,30 @@ def test_super_init_arguments_decide_the_base_s_layers() -> None:
         {"pkg/base.py": base, "pkg/a.py": sub("A", "64, 3"), "pkg/b.py": sub("B", "128, 5")}
     )
     assert _depth(plan, "pkg/a.py::A", "pkg/b.py::B") == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an argument computed from literals (`H * 2`, `64 if BIG else 32`, `**CFG`) or a "
+    "local bound in a nested function's closure is opaque: only its position decides",
+)
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b", "body"),
+    [
+        ("H = 32\n", "H = 64\n", "x = tf.keras.layers.Dense(H * 2)(x)\n"),
+        ("BIG = True\n", "BIG = False\n", "x = tf.keras.layers.Dense(64 if BIG else 32)(x)\n"),
+        (
+            "CFG = {'units': 64}\n",
+            "CFG = {'units': 128}\n",
+            "x = tf.keras.layers.Dense(**CFG)(x)\n",
+        ),
+    ],
+)
+def test_an_argument_computed_from_module_literals_decides(
+    prelude_a: str, prelude_b: str, body: str
+) -> None:
+    """The same expression over module values that differ: not the same d1."""
+    assert _ab(_pair(prelude_a, prelude_b, body, body)) == 0
 
 
 @pytest.mark.xfail(

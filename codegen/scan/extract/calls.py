@@ -38,20 +38,52 @@ class CallWalker(UnseenWalker):
     # The literal defaults the `arg_scope`s open around a call set (`num_outputs=64`): what the
     # calls inside create depends on them, so they are part of each call's arguments.
     scope_defaults: tuple[tuple[str, str], ...] = ()
+    # Locals bound to a literal by their first store, outside branches and loops (`units = 64`).
+    local_literals: Mapping[str, str] = {}
 
     def parameters(self, node: cst.Parameters) -> None:
         if self.values is None and not self.nested_depth:
             self.values = parameter_values(node, self.ctx.constants)
         super().parameters(node)
 
-    def literal_values(self) -> dict[str, str]:
+    def literal_values(self) -> Mapping[str, str]:
         """Module constants and this function's literal parameter defaults, minus reassigned
-        parameters: what a Keras layer's hyperparameters read."""
+        parameters, as its locals leave them (`visible`): what a Keras layer's hyperparameters
+        read."""
         if self.values is None:
-            return self.ctx.constants
+            return self.visible(self.ctx.constants)
         if self.reassigned and not self.reassigned.isdisjoint(self.values):
-            return {k: v for k, v in self.values.items() if k not in self.reassigned}
-        return self.values
+            return self.visible({k: v for k, v in self.values.items() if k not in self.reassigned})
+        return self.visible(self.values)
+
+    def visible(self, values: Mapping[str, str]) -> Mapping[str, str]:
+        """`values` as this function's locals so far leave them: a local bound once to a literal
+        (`units = 64`) stands for it, any other local hides the module constant it shadows."""
+        if len(self.locals) == len(self.param_index):
+            return values  # no local bound yet: the common case, settled at once
+        out: dict[str, str] | None = None
+        for name in self.locals:
+            if name in self.param_index:
+                continue
+            bound = None if name in self.rebound else self.local_literals.get(name)
+            if bound != values.get(name):
+                if out is None:
+                    out = dict(values)
+                if bound is None:
+                    del out[name]
+                else:
+                    out[name] = bound
+        return values if out is None else out
+
+    def assign(self, node: cst.Assign) -> None:
+        target = node.targets[0].target if len(node.targets) == 1 else None
+        name = target.value if type(target) is cst.Name else None
+        first = name is not None and name not in self.locals
+        super().assign(node)
+        if first and not self.nested_depth and not self.dynamic:
+            value = literal(node.value, self.literal_values())
+            if value is not None and name is not None:
+                self.local_literals = {**self.local_literals, name: value}
 
     def record_variable(self, node: cst.Call, api: str) -> None:
         """Note the name a variable-creating call gives, or give up on static names."""
@@ -453,7 +485,7 @@ class CallWalker(UnseenWalker):
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
         given: list[tuple[str, str]] = []
-        constants = self.ctx.constants if values is None else values
+        constants = self.visible(self.ctx.constants) if values is None else values
         name_nodes = self.name_nodes
         for index, arg in enumerate((node if arguments is None else arguments).args):
             if arg.star:

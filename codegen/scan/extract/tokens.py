@@ -55,6 +55,7 @@ class TokenWalker:
         # None once anything makes them unknowable statically.
         self.param_index: dict[str, int] = {}
         self.reassigned: set[str] = set()
+        self.rebound: set[str] = set()  # locals (not parameters) stored to more than once
         self.scope_stack: list[str | None] = []
         self.var_names: list[tuple[str, ...]] | None = []
         # Inline layers: each variable-creating call that is not a counter (api, call node,
@@ -113,6 +114,8 @@ class TokenWalker:
                 local[value] = f"L{len(local)}"
             elif value in self.param_index:
                 self.reassigned.add(value)
+            else:
+                self.rebound.add(value)
         # variant() inlined: a local's or a module symbol's renamed token is also its skeleton
         # token, and always differs from its exact token.
         placeholder = local.get(value)
