@@ -35,11 +35,6 @@ class CallWalker(UnseenWalker):
     spent: frozenset[str] = frozenset()
     lists: frozenset[str] = frozenset()  # names bound to an empty list (objects.listed)
     instances: Mapping[str, str] = {}  # `self.x` -> the class of this module it holds
-    # The literal defaults the `arg_scope`s open around a call set (`num_outputs=64`): what the
-    # calls inside create depends on them, so they are part of each call's arguments.
-    scope_defaults: tuple[tuple[str, str], ...] = ()
-    # Locals bound to a literal by their first store, outside branches and loops (`units = 64`).
-    local_literals: Mapping[str, str] = {}
 
     def parameters(self, node: cst.Parameters) -> None:
         if self.values is None and not self.nested_depth:
@@ -48,42 +43,11 @@ class CallWalker(UnseenWalker):
 
     def literal_values(self) -> Mapping[str, str]:
         """Module constants and this function's literal parameter defaults, minus reassigned
-        parameters, as its locals leave them (`visible`): what a Keras layer's hyperparameters
-        read."""
-        if self.values is None:
-            return self.visible(self.ctx.constants)
-        if self.reassigned and not self.reassigned.isdisjoint(self.values):
-            return self.visible({k: v for k, v in self.values.items() if k not in self.reassigned})
-        return self.visible(self.values)
-
-    def visible(self, values: Mapping[str, str]) -> Mapping[str, str]:
-        """`values` as this function's locals so far leave them: a local bound once to a literal
-        (`units = 64`) stands for it, any other local hides the module constant it shadows."""
-        if len(self.locals) == len(self.param_index):
-            return values  # no local bound yet: the common case, settled at once
-        out: dict[str, str] | None = None
-        for name in self.locals:
-            if name in self.param_index:
-                continue
-            bound = None if name in self.rebound else self.local_literals.get(name)
-            if bound != values.get(name):
-                if out is None:
-                    out = dict(values)
-                if bound is None:
-                    del out[name]
-                else:
-                    out[name] = bound
-        return values if out is None else out
-
-    def assign(self, node: cst.Assign) -> None:
-        target = node.targets[0].target if len(node.targets) == 1 else None
-        name = target.value if type(target) is cst.Name else None
-        first = name is not None and name not in self.locals
-        super().assign(node)
-        if first and not self.nested_depth and not self.dynamic:
-            value = literal(node.value, self.literal_values())
-            if value is not None and name is not None:
-                self.local_literals = {**self.local_literals, name: value}
+        parameters, as its locals leave them: what a Keras layer's hyperparameters read."""
+        values = self.ctx.constants if self.values is None else self.values
+        if self.reassigned and not self.reassigned.isdisjoint(values):
+            values = {k: v for k, v in values.items() if k not in self.reassigned}
+        return self.visible(values)
 
     def record_variable(self, node: cst.Call, api: str) -> None:
         """Note the name a variable-creating call gives, or give up on static names."""
@@ -512,22 +476,10 @@ class CallWalker(UnseenWalker):
                 names.append((key, value))
             else:
                 args.append((key, value))
-        if self.scope_defaults:
-            args += self.scope_defaults
+        args += self.scope_defaults  # (see walker.with_block)
         self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
         if given:
             self.given_args = {**self.given_args, id(node): tuple(given)}
-
-    def open_defaults(self, call: cst.Call) -> None:
-        """Note the literal keyword defaults an `arg_scope(...)` sets for the calls in its body
-        (with_block drops them after the body)."""
-        added = tuple(
-            (f"arg_scope.{arg.keyword.value}", value)
-            for arg in call.args
-            if arg.keyword is not None
-            and (value := literal(arg.value, self.ctx.constants)) is not None
-        )
-        self.scope_defaults = self.scope_defaults + added
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

@@ -12,7 +12,7 @@ import libcst as cst
 from codegen import names
 from codegen.scan import apis
 from codegen.scan.extract.held import made_with_literals
-from codegen.scan.extract.literals import STRING_NODES
+from codegen.scan.extract.literals import STRING_NODES, literal
 from codegen.scan.extract.nodes import dotted
 from codegen.scan.extract.tokens import TokenWalker
 
@@ -233,9 +233,17 @@ class UnseenWalker(TokenWalker):
         spelled = None if self.nested_depth else self.unseen_spelling(node.value)
         if spelled is None and not self.nested_depth:
             spelled = self.bound_callable(node.value)
+        single = node.targets[0].target if len(node.targets) == 1 else None
+        local = single.value if type(single) is cst.Name else None
+        first = local is not None and local not in self.locals
         super().assign(node)
         if self.nested_depth:
             return
+        if first and local is not None and not self.dynamic:
+            # `units = 64`: the literal stands for the local (TokenWalker.visible)
+            bound = literal(node.value, self.literal_values())
+            if bound is not None:
+                self.local_literals[local] = bound
         value = node.value
         made = value.func.value if type(value) is cst.Call and type(value.func) is cst.Name else ""
         instance = made in self.ctx.classes and made not in self.locals

@@ -19,6 +19,7 @@ from codegen.scan.extract.calls import CallWalker
 from codegen.scan.extract.dispatch import HANDLERS, Walk, fields
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.held import Unplaced, reads, structure
+from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import dotted, is_docstring, name_argument
 
 
@@ -76,6 +77,16 @@ class FunctionWalker(CallWalker):
         self.scope_defaults = self.scope_defaults[:defaults]
         self.same(")")
         return body_start
+
+    def open_defaults(self, call: cst.Call) -> None:
+        """Note the literal keyword defaults an `arg_scope(...)` sets: what the calls in its body
+        create depends on them, so they are part of each one's arguments (record_layer)."""
+        self.scope_defaults = self.scope_defaults + tuple(
+            (f"arg_scope.{arg.keyword.value}", value)
+            for arg in call.args
+            if arg.keyword is not None
+            and (value := literal(arg.value, self.ctx.constants)) is not None
+        )
 
     # -- inline layers ------------------------------------------------------------------------
     def units(self, block: cst.BaseSuite) -> None:
