@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import textwrap
 
+import pytest
+
 from codegen.diagnostics import UNRESOLVED_IMPORT
 from codegen.model import Plan, SourceFile
 from codegen.plan.planner import make_plan, pair_depths
@@ -321,3 +323,304 @@ def test_a_layer_class_that_only_inherits_its_constructor_decides_too() -> None:
     assert {a, b, c} <= _models(plan)
     assert _depth(plan, a, b) == 0
     assert _depth(plan, a, c) == 1
+
+
+# -- a callable bound in advance, arg_scope defaults, config values (probe) --------------------
+
+_TAIL = """
+x = tf.keras.layers.Dense(10, name="d2")(x)
+return tf.keras.layers.Dense({head}, name="head")(x)
+"""
+
+
+def _source(prelude: str, body: str, head: int) -> str:
+    """A build file: `prelude` at module level, then `build(x)` running `body`, a `d2` layer and
+    a head of `head` units."""
+    return (
+        "import functools\nimport tensorflow as tf\n"
+        + textwrap.dedent(prelude)
+        + "def build(x):\n"
+        + textwrap.indent(textwrap.dedent(body) + _TAIL.format(head=head), "    ")
+    )
+
+
+def _pair(prelude_a: str, prelude_b: str, body_a: str, body_b: str) -> Plan:
+    """Two build files that differ only as given (heads 3 and 5)."""
+    return _plan(
+        {"pkg/a.py": _source(prelude_a, body_a, 3), "pkg/b.py": _source(prelude_b, body_b, 5)}
+    )
+
+
+def _ab(plan: Plan) -> int:
+    return _depth(plan, "pkg/a.py::build", "pkg/b.py::build")
+
+
+def _noted(plan: Plan, callee: str) -> bool:
+    return any(d.code == UNRESOLVED_IMPORT and f"`{callee}`" in d.message for d in plan.diagnostics)
+
+
+DENSE = 'x = tf.keras.layers.Dense(64, name="d1")(x)\n'
+
+
+def test_the_plain_pair_shares_up_to_the_head() -> None:
+    """The control for the cases below: the same first layer and `d2` in both, depth 2."""
+    assert _ab(_pair("", "", DENSE, DENSE)) == 2
+
+
+def test_a_module_level_partial_of_a_layer_ends_the_trunk() -> None:
+    """`D = functools.partial(Dense, 64)` vs `(Dense, 128)`: `D(name="d1")` was dropped as a
+    call into functools, so `d2` (over 64 vs 128 inputs) was claimed shared with no note."""
+    plan = _pair(
+        "D = functools.partial(tf.keras.layers.Dense, 64)\n",
+        "D = functools.partial(tf.keras.layers.Dense, 128)\n",
+        'x = D(name="d1")(x)\n',
+        'x = D(name="d1")(x)\n',
+    )
+    assert _ab(plan) == 0
+    assert _noted(plan, "D")
+
+
+def test_a_local_partial_and_a_partial_of_a_builder_end_the_trunk() -> None:
+    """The same bound in the build function, and `partial(block, units=...)` of a module
+    builder imported as `from functools import partial`."""
+    local = _pair(
+        "",
+        "",
+        'D = functools.partial(tf.keras.layers.Dense, 64)\nx = D(name="d1")(x)\n',
+        'D = functools.partial(tf.keras.layers.Dense, 128)\nx = D(name="d1")(x)\n',
+    )
+    assert _ab(local) == 0
+    assert _noted(local, "partial(tf.keras.layers.Dense)")
+    block = """
+    from functools import partial
+    def block(x, units):
+        return tf.keras.layers.Dense(units, name="d1")(x)
+    """
+    builder = _pair(
+        block + "B = partial(block, units=64)\n",
+        block + "B = partial(block, units=128)\n",
+        "x = B(x)\n",
+        "x = B(x)\n",
+    )
+    assert _ab(builder) == 0
+    assert _noted(builder, "B")
+
+
+def test_a_make_template_ends_the_trunk() -> None:
+    """TF1 `tf.make_template("enc", _enc, units=64)`: calling it runs `_enc` with kwargs the call
+    does not show; it was dropped, so the dense layers after it were claimed shared."""
+    enc = """
+    def _enc(x, units):
+        return tf.layers.dense(x, units, name="d1")
+    """
+    plan = _pair(
+        enc,
+        enc,
+        'enc = tf.make_template("enc", _enc, units=64)\nx = enc(x)\n',
+        'enc = tf.make_template("enc", _enc, units=128)\nx = enc(x)\n',
+    )
+    assert _ab(plan) == 0
+    assert _noted(plan, "make_template(_enc)")
+
+
+def _slim(num_outputs: int, head: int) -> str:
+    return f"""
+    import tensorflow as tf
+    slim = tf.contrib.slim
+
+    def build(x):
+        with slim.arg_scope([slim.conv2d], num_outputs={num_outputs}, kernel_size=3):
+            x = slim.conv2d(x, scope="c1")
+        x = slim.conv2d(x, 10, 3, scope="c2")
+        return slim.fully_connected(x, {head}, scope="fc")
+    """
+
+
+def test_arg_scope_defaults_decide_the_layers_inside() -> None:
+    """slim: `conv2d(x, scope="c1")` under `arg_scope(num_outputs=64)` vs `128` are different
+    convolutions; the scan read only the call's own arguments and shared both convs."""
+    plan = _plan({"pkg/a.py": _slim(64, 3), "pkg/b.py": _slim(128, 5)})
+    assert _ab(plan) == 0
+    same = _plan({"pkg/a.py": _slim(64, 3), "pkg/b.py": _slim(64, 5)})
+    assert _ab(same) == 2  # the control: the same defaults still share
+
+
+@pytest.mark.parametrize(
+    ("body_a", "body_b"),
+    [
+        ("u = 64\nx = tf.keras.layers.Dense(u)(x)\n", "u = 128\nx = tf.keras.layers.Dense(u)(x)\n"),
+        ("u = 64\nx = tf.layers.dense(x, u)\n", "u = 128\nx = tf.layers.dense(x, u)\n"),
+        (
+            'u = 64\nw = tf.get_variable("w", [8, u])\nx = tf.matmul(x, w)\n',
+            'u = 128\nw = tf.get_variable("w", [8, u])\nx = tf.matmul(x, w)\n',
+        ),
+    ],
+)
+def test_a_local_bound_to_a_literal_decides_the_layer(body_a: str, body_b: str) -> None:
+    """`units = 64` at the top of a build function, then `Dense(units)`: an argument the scan
+    read as opaque (its position only), so 64 and 128 matched."""
+    assert _ab(_pair("", "", body_a, body_b)) == 0
+
+
+def test_a_local_hides_the_module_constant_it_shadows() -> None:
+    """`H = 32` in both modules, `H = 64` in one build function: `Dense(H)` read the module's 32
+    in both and matched."""
+    plan = _pair(
+        "H = 32\n",
+        "H = 32\n",
+        "H = 64\nx = tf.keras.layers.Dense(H)(x)\n",
+        "x = tf.keras.layers.Dense(H)(x)\n",
+    )
+    assert _ab(plan) == 0
+
+
+@pytest.mark.parametrize(
+    ("body_a", "body_b"),
+    [
+        ("u = 64\nx = tf.keras.layers.Dense(u)(x)\n", "u = 64\nx = tf.keras.layers.Dense(u)(x)\n"),
+        ("u = 64\nx = tf.keras.layers.Dense(u)(x)\n", "x = tf.keras.layers.Dense(64)(x)\n"),
+        ("u = 64\nx = tf.layers.dense(x, u)\n", "u = 64\nx = tf.layers.dense(x, u)\n"),
+    ],
+)
+def test_the_same_local_literal_still_shares(body_a: str, body_b: str) -> None:
+    """The control: the same value, through a local or written out, shares up to the head."""
+    assert _ab(_pair("", "", body_a, body_b)) == 2
+
+
+def test_a_local_bound_again_is_no_literal() -> None:
+    """`u = 64` then `u *= 2` in one, `u = 128` in the other: u is not known from its first
+    store, so it is opaque (position only) in both; the scan must not read 64 for it."""
+    plan = _pair(
+        "",
+        "",
+        "u = 64\nu *= 2\nx = tf.keras.layers.Dense(u)(x)\n",
+        "u = 64\nx = tf.keras.layers.Dense(u)(x)\n",
+    )
+    assert _ab(plan) == 0
+
+
+def _keras_class(name: str, units: str, head: int, attribute: str = "") -> str:
+    return f"""
+    import tensorflow as tf
+
+    class {name}(tf.keras.Model):
+        {attribute}
+        def __init__(self):
+            super().__init__()
+            self.d1 = tf.keras.layers.Dense({units})
+            self.d2 = tf.keras.layers.Dense(10)
+            self.head = tf.keras.layers.Dense({head})
+
+        def call(self, x):
+            return self.head(self.d2(self.d1(x)))
+    """
+
+
+def test_a_keras_class_s_literal_layers_differ_by_their_literals() -> None:
+    """The control for the class-attribute case: literal units decide (64 vs 128: nothing)."""
+    plan = _plan({"pkg/a.py": _keras_class("A", "64", 3), "pkg/b.py": _keras_class("B", "64", 5)})
+    assert _depth(plan, "pkg/a.py::A", "pkg/b.py::B") == 2
+    plan = _plan({"pkg/a.py": _keras_class("A", "64", 3), "pkg/b.py": _keras_class("B", "128", 5)})
+    assert _depth(plan, "pkg/a.py::A", "pkg/b.py::B") == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a layer argument read from a class attribute (`self.UNITS`) is an opaque argument: "
+    "only its position decides, not the literal the class assigns (shape mismatches are left to "
+    "the restore's shape checks)",
+)
+def test_a_class_attribute_decides_a_keras_layer() -> None:
+    """`UNITS = 64` vs `UNITS = 128` in the class body, `Dense(self.UNITS)`: not the same d1."""
+    a = _keras_class("A", "self.UNITS", 3, "UNITS = 64")
+    b = _keras_class("B", "self.UNITS", 5, "UNITS = 128")
+    assert _depth(_plan({"pkg/a.py": a, "pkg/b.py": b}), "pkg/a.py::A", "pkg/b.py::B") == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a subclass's `super().__init__(64, 3)` literals are not part of the identity of the "
+    "layers the scanned base's constructor builds from those parameters",
+)
+def test_super_init_arguments_decide_the_base_s_layers() -> None:
+    """Two subclasses of one scanned Keras base, `super().__init__(64, 3)` vs `(128, 5)`: even
+    their heads differ, yet all three layers were claimed shared (with CG221: not transferred)."""
+    base = """
+    import tensorflow as tf
+
+    class Base(tf.keras.Model):
+        def __init__(self, units, n_out):
+            super().__init__()
+            self.d1 = tf.keras.layers.Dense(units)
+            self.d2 = tf.keras.layers.Dense(10)
+            self.head = tf.keras.layers.Dense(n_out)
+
+        def call(self, x):
+            return self.head(self.d2(self.d1(x)))
+    """
+
+    def sub(name: str, args: str) -> str:
+        return f"""
+    from pkg.base import Base
+
+    class {name}(Base):
+        def __init__(self):
+            super().__init__({args})
+    """
+
+    plan = _plan(
+        {"pkg/base.py": base, "pkg/a.py": sub("A", "64, 3"), "pkg/b.py": sub("B", "128, 5")}
+    )
+    assert _depth(plan, "pkg/a.py::A", "pkg/b.py::B") == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an argument computed from literals (`H * 2`, `64 if BIG else 32`, `**CFG`) is "
+    "opaque: only its position decides",
+)
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b", "body"),
+    [
+        ("H = 32\n", "H = 64\n", "x = tf.keras.layers.Dense(H * 2)(x)\n"),
+        ("BIG = True\n", "BIG = False\n", "x = tf.keras.layers.Dense(64 if BIG else 32)(x)\n"),
+        (
+            "CFG = {'units': 64}\n",
+            "CFG = {'units': 128}\n",
+            "x = tf.keras.layers.Dense(**CFG)(x)\n",
+        ),
+    ],
+)
+def test_an_argument_computed_from_module_literals_decides(
+    prelude_a: str, prelude_b: str, body: str
+) -> None:
+    """The same expression over module values that differ: not the same d1."""
+    assert _ab(_pair(prelude_a, prelude_b, body, body)) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a nested function is walked on its own: the outer local it reads is opaque there",
+)
+def test_a_closure_over_a_local_literal_decides() -> None:
+    """`u = 64; def blk(h): return Dense(u)(h)` vs `u = 128`: not the same d1."""
+    body = "u = {}\ndef blk(h):\n    return tf.keras.layers.Dense(u)(h)\nx = blk(x)\n"
+    assert _ab(_pair("", "", body.format(64), body.format(128))) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a module config's attribute or item (`CFG.units`, `CFG['units']`) is an opaque "
+    "argument, not resolved to the literal the module assigns",
+)
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b", "value"),
+    [
+        ("class CFG:\n    units = 64\n", "class CFG:\n    units = 128\n", "CFG.units"),
+        ("CFG = {'units': 64}\n", "CFG = {'units': 128}\n", "CFG['units']"),
+    ],
+)
+def test_a_module_config_value_decides_a_layer(prelude_a: str, prelude_b: str, value: str) -> None:
+    """Two files with the same code over a config that differs: not the same d1."""
+    body = f'x = tf.keras.layers.Dense({value}, name="d1")(x)\n'
+    assert _ab(_pair(prelude_a, prelude_b, body, body)) == 0

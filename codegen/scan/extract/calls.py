@@ -41,14 +41,13 @@ class CallWalker(UnseenWalker):
             self.values = parameter_values(node, self.ctx.constants)
         super().parameters(node)
 
-    def literal_values(self) -> dict[str, str]:
+    def literal_values(self) -> Mapping[str, str]:
         """Module constants and this function's literal parameter defaults, minus reassigned
-        parameters: what a Keras layer's hyperparameters read."""
-        if self.values is None:
-            return self.ctx.constants
-        if self.reassigned and not self.reassigned.isdisjoint(self.values):
-            return {k: v for k, v in self.values.items() if k not in self.reassigned}
-        return self.values
+        parameters, as its locals leave them: what a Keras layer's hyperparameters read."""
+        values = self.ctx.constants if self.values is None else self.values
+        if self.reassigned and not self.reassigned.isdisjoint(values):
+            values = {k: v for k, v in values.items() if k not in self.reassigned}
+        return self.visible(values)
 
     def record_variable(self, node: cst.Call, api: str) -> None:
         """Note the name a variable-creating call gives, or give up on static names."""
@@ -450,7 +449,7 @@ class CallWalker(UnseenWalker):
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
         given: list[tuple[str, str]] = []
-        constants = self.ctx.constants if values is None else values
+        constants = self.visible(self.ctx.constants) if values is None else values
         name_nodes = self.name_nodes
         for index, arg in enumerate((node if arguments is None else arguments).args):
             if arg.star:
@@ -477,6 +476,7 @@ class CallWalker(UnseenWalker):
                 names.append((key, value))
             else:
                 args.append((key, value))
+        args += self.scope_defaults  # (see walker.with_block)
         self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
         if given:
             self.given_args = {**self.given_args, id(node): tuple(given)}

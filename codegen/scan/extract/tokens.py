@@ -6,7 +6,7 @@ blocks and inline layers, and `dispatch` the table that picks each node type's h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import libcst as cst
 
@@ -55,6 +55,11 @@ class TokenWalker:
         # None once anything makes them unknowable statically.
         self.param_index: dict[str, int] = {}
         self.reassigned: set[str] = set()
+        self.rebound: set[str] = set()  # locals (not parameters) stored to more than once
+        # Locals bound to a literal by their first store, outside branches and loops (`u = 64`).
+        self.local_literals: dict[str, str] = {}
+        # The literal defaults of the `arg_scope`s open around a call (`num_outputs=64`).
+        self.scope_defaults: tuple[tuple[str, str], ...] = ()
         self.scope_stack: list[str | None] = []
         self.var_names: list[tuple[str, ...]] | None = []
         # Inline layers: each variable-creating call that is not a counter (api, call node,
@@ -69,6 +74,29 @@ class TokenWalker:
         self.self_reads: dict[str, None] = {}
 
     # -- token emission ---------------------------------------------------------------------
+    def literal_values(self) -> Mapping[str, str]:
+        """What names stand for in a call's literal arguments (CallWalker adds parameters)."""
+        return self.visible(self.ctx.constants)
+
+    def visible(self, values: Mapping[str, str]) -> Mapping[str, str]:
+        """`values` as this function's locals so far leave them: a local bound once to a literal
+        (`units = 64`) stands for it, any other local hides the module constant it shadows."""
+        if len(self.locals) == len(self.param_index):
+            return values  # no local bound yet: the common case, settled at once
+        out: dict[str, str] | None = None
+        for name in self.locals:
+            if name in self.param_index:
+                continue
+            bound = None if name in self.rebound else self.local_literals.get(name)
+            if bound != values.get(name):
+                if out is None:
+                    out = dict(values)
+                if bound is None:
+                    del out[name]
+                else:
+                    out[name] = bound
+        return values if out is None else out
+
     def stream(self, overrides: list[tuple[int, str]]) -> list[str]:
         """The renamed stream with some positions replaced: the exact form or the skeleton."""
         tokens = list(self.renamed)
@@ -113,6 +141,8 @@ class TokenWalker:
                 local[value] = f"L{len(local)}"
             elif value in self.param_index:
                 self.reassigned.add(value)
+            else:
+                self.rebound.add(value)
         # variant() inlined: a local's or a module symbol's renamed token is also its skeleton
         # token, and always differs from its exact token.
         placeholder = local.get(value)

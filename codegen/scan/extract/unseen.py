@@ -12,8 +12,20 @@ import libcst as cst
 from codegen import names
 from codegen.scan import apis
 from codegen.scan.extract.held import made_with_literals
+from codegen.scan.extract.literals import STRING_NODES, literal
 from codegen.scan.extract.nodes import dotted
 from codegen.scan.extract.tokens import TokenWalker
+
+# Library calls that return a callable running another with arguments bound in advance.
+# `tf.make_template(name, f, **kwargs)` too: its result runs `f` with those kwargs.
+_BINDERS = frozenset(
+    {
+        "functools.partial",
+        "functools.partialmethod",
+        "tensorflow.make_template",
+        "tensorflow.compat.v1.make_template",
+    }
+)
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -158,8 +170,8 @@ class UnseenWalker(TokenWalker):
             return False
         parts = dotted(value.func)  # type: ignore[arg-type]
         resolved = self.ctx.resolve(parts) if parts and parts[0] in self.ctx.aliases else None
-        if resolved is None:
-            return True
+        if resolved is None or resolved in _BINDERS:
+            return True  # `D = partial(Dense, 64)`: a callable whose arguments the scan drops
         if resolved.split(".", 1)[0] in apis.NOT_LAYER_MODULES:
             return False
         leaf = resolved.rsplit(".", 1)[-1]
@@ -201,11 +213,37 @@ class UnseenWalker(TokenWalker):
             return names.of_instance(held[0], parts[1]), False
         return f"{held[0]}.{parts[1]}", parts[1] in self.ctx.classes.get(held[0], {})
 
+    def bound_callable(self, value: cst.BaseExpression) -> str | None:
+        """How a local bound to `functools.partial(f, ...)` (or `tf.make_template`) is spelled:
+        calling it runs `f` with arguments the call does not show, so the scan cannot see what
+        it creates."""
+        if type(value) is not cst.Call:
+            return None
+        parts = dotted(value.func)  # type: ignore[arg-type]
+        if not parts or parts[0] in self.locals or parts[0] not in self.ctx.aliases:
+            return None
+        resolved = self.ctx.resolve(parts)
+        if resolved not in _BINDERS:
+            return None
+        bound = [a.value for a in value.args if type(a.value) not in STRING_NODES][:1]
+        # Spelled by its leaf, not under `functools` (whose calls are never noted: CG230).
+        return f"{resolved.rsplit('.', 1)[-1]}({''.join(_code(b) for b in bound)})"
+
     def assign(self, node: cst.Assign) -> None:
         spelled = None if self.nested_depth else self.unseen_spelling(node.value)
+        if spelled is None and not self.nested_depth:
+            spelled = self.bound_callable(node.value)
+        single = node.targets[0].target if len(node.targets) == 1 else None
+        local = single.value if type(single) is cst.Name else None
+        first = local is not None and local not in self.locals
         super().assign(node)
         if self.nested_depth:
             return
+        if first and local is not None and not self.dynamic:
+            # `units = 64`: the literal stands for the local (TokenWalker.visible)
+            bound = literal(node.value, self.literal_values())
+            if bound is not None:
+                self.local_literals[local] = bound
         value = node.value
         made = value.func.value if type(value) is cst.Call and type(value.func) is cst.Name else ""
         instance = made in self.ctx.classes and made not in self.locals

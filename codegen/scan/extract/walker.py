@@ -19,6 +19,7 @@ from codegen.scan.extract.calls import CallWalker
 from codegen.scan.extract.dispatch import HANDLERS, Walk, fields
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.held import Unplaced, reads, structure
+from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import dotted, is_docstring, name_argument
 
 
@@ -43,6 +44,7 @@ class FunctionWalker(CallWalker):
         self.same("With")
         pushed = 0
         labels = 0
+        defaults = len(self.scope_defaults)
         for item in node.items:
             if units.is_mark(item):
                 continue  # a layer mark apply added never makes the routed file differ
@@ -63,6 +65,8 @@ class FunctionWalker(CallWalker):
                 if api is not None and api.endswith((".variable_scope", ".name_scope")):
                     self.label_scopes.append(units.scope_name(call))
                     labels += 1
+                if api is not None and api.endswith(".arg_scope"):
+                    self.open_defaults(call)
         body_start = len(self.renamed)
         if as_units:
             self.unit_statements(_statements(node.body), spans)
@@ -70,8 +74,19 @@ class FunctionWalker(CallWalker):
             self.body(node.body)
         del self.scope_stack[len(self.scope_stack) - pushed :]
         del self.label_scopes[len(self.label_scopes) - labels :]
+        self.scope_defaults = self.scope_defaults[:defaults]
         self.same(")")
         return body_start
+
+    def open_defaults(self, call: cst.Call) -> None:
+        """Note the literal keyword defaults an `arg_scope(...)` sets: what the calls in its body
+        create depends on them, so they are part of each one's arguments (record_layer)."""
+        self.scope_defaults = self.scope_defaults + tuple(
+            (f"arg_scope.{arg.keyword.value}", value)
+            for arg in call.args
+            if arg.keyword is not None
+            and (value := literal(arg.value, self.ctx.constants)) is not None
+        )
 
     # -- inline layers ------------------------------------------------------------------------
     def units(self, block: cst.BaseSuite) -> None:
