@@ -304,3 +304,37 @@ def test_the_score_cache_survives_runs_and_a_damaged_file_is_a_miss(tmp_path: Pa
     again = pipeline.scan(["models"], config, jobs=1, use_cache=True).plan
     assert again.near_misses == cold.near_misses
     assert cache.get().entries  # written again
+
+
+def _visited_names(node: object) -> set[str]:
+    """Every Name node's value, by libcst's own visitor (the reference for the fields walk)."""
+    import libcst as cst
+
+    names: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            names.add(n.value)
+
+    assert isinstance(node, cst.CSTNode)
+    node.visit(Collect())
+    return names
+
+
+def test_the_names_walk_finds_what_the_visitor_finds() -> None:
+    """canonical._names_in walks node fields instead of visiting: the same names, for every
+    top-level statement of the fixture trees (real code included)."""
+    from codegen.scan.extract import parse_module
+
+    roots = ("models", "tests/realcode", "tests/realcode_imports", "tests/route_fixtures")
+    compared = 0
+    for root in roots:
+        for path in sorted((REPO / root).rglob("*.py")):
+            try:
+                module = parse_module(path.read_text(encoding="utf-8"))
+            except Exception:  # unparsable fixtures are the scanner's business
+                continue
+            for statement in module.body:
+                assert canonical._names_in(statement) == _visited_names(statement), path
+                compared += 1
+    assert compared > 200
