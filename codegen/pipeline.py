@@ -14,6 +14,7 @@ from codegen import diagnostics, names, parallel
 from codegen.cache.applied import AppliedMemo
 from codegen.cache.facts import FactsCache, open_facts_cache
 from codegen.cache.rendered import CommonCache, RenderedCache
+from codegen.cache.scores import ScoreCache
 from codegen.config import Config
 from codegen.gcpause import gc_paused
 from codegen.model import Diagnostic, ModelEdit, ModuleFacts, Plan, SourceFile
@@ -133,8 +134,11 @@ def scan(
         modules = sorted((facts[s.path] for s in sources), key=lambda m: m.path)
         options = plan_options(config)
         project = Project(modules, output_package=options.output_package)
-        prints = fingerprint(modules, project=project)
+        scores = ScoreCache(config, use_cache=use_cache)
+        memo = scores.get()
+        prints = fingerprint(modules, project=project, memo=memo)
         plan = make_plan(modules, options, prints=prints, project=project)
+        scores.put(memo)
     diagnostics = tuple(discovery) + tuple(cache.warnings)
     stats = ScanStats(len(sources), parsed, len(sources) - parsed, workers)
     return Scan(plan, diagnostics, stats, tuple(sources))

@@ -9,10 +9,12 @@ same generated files, routed model texts, diagnostics and reports as a run with 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,10 +28,16 @@ from codegen import pipeline
 from codegen.apply import rewrite
 from codegen.apply.gather import QuickGather
 from codegen.cache.rendered import RenderedCache
+from codegen.cache.scores import ScoreCache
 from codegen.cli import main
 from codegen.config import Config
 from codegen.emit import canonical
+from codegen.model import ModuleFacts, NearMiss, SourceFile
+from codegen.plan.fingerprint import fingerprint
+from codegen.plan.linking import Project
+from codegen.plan.scores import ScoreMemo
 from codegen.report import text as report
+from codegen.scan.extract import extract
 
 FILES = 14
 STEPS = 8
@@ -150,6 +158,14 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
         return answer
 
     monkeypatch.setattr(QuickGather, "settled", property(settled_spy))
+    scored: list[bool] = []  # near-miss scores and diffs: reused (True) or computed (False)
+    stored_answer = ScoreMemo.answer
+
+    def answer_spy(self: ScoreMemo, key: str, compute: Callable[[], str]) -> str:
+        scored.append(key in self.entries)
+        return stored_answer(self, key, compute)
+
+    monkeypatch.setattr(ScoreMemo, "answer", answer_spy)
     assert _command(capsys, "sync", "models")[0] in (0, 1)
     assert _command(capsys, "check", "models")[0] == 0
     files = sorted((tmp_path / "models").rglob("*.py"))
@@ -176,6 +192,7 @@ def test_incremental_runs_equal_cold_runs_after_random_edits(
     assert sum(reused) > 0, "no shim was ever reused: the incremental path was not tested"
     assert any(recalled), "no canonical copy came from the memo: that path was not tested"
     assert any(quick), "apply's quick pass never answered: that path was not tested"
+    assert any(scored), "no near-miss score came from the memo: that path was not tested"
 
 
 MODEL = """import tensorflow.compat.v1 as tf
@@ -213,3 +230,111 @@ def test_a_shim_is_rendered_again_when_only_its_partners_change(tmp_path: Path) 
     cold = pipeline.build(config, ["models"], jobs=1, use_cache=False)
     assert "models/c.py" not in cold.files["a_transfer.py"].split("layer 2")[1]
     assert warm.files == cold.files
+
+
+BLOCK = """import tensorflow.compat.v1 as tf
+
+
+def block(x, units, scope):
+    with tf.variable_scope(scope):
+        w = tf.get_variable("w", [x.shape[-1], units]){extra}
+        return tf.nn.relu(tf.matmul(x, w) * {scale})
+"""
+
+
+def _module(name: str, text: str) -> ModuleFacts:
+    path = f"models/{name}.py"
+    return extract(SourceFile(path, path, text, hashlib.sha256(text.encode()).hexdigest()))
+
+
+def _near_misses(texts: dict[str, str], memo: ScoreMemo | None) -> tuple[NearMiss, ...]:
+    modules = [_module(name, text) for name, text in sorted(texts.items())]
+    prints = fingerprint(modules, project=Project(modules), memo=memo)
+    return prints.with_near_misses(set()).near_misses
+
+
+def test_near_miss_scores_are_reused_only_while_both_definitions_are_unchanged() -> None:
+    """The score memo answers for unchanged pairs; a pair holding an edited definition is
+    scored again even when every stored answer naming the old text was poisoned."""
+    texts = {
+        "a": BLOCK.format(extra="", scale=2),
+        "b": BLOCK.format(extra="\n        w = w + 1.0", scale=2),  # same name, other code
+        "c": BLOCK.format(extra="", scale=3),  # differs from a in one number only
+    }
+    memo = ScoreMemo()
+    first = _near_misses(texts, memo)
+    assert first == _near_misses(texts, None) and len(first) >= 2
+    assert memo.computed > 0 and memo.reused == 0
+    again = ScoreMemo(dict(memo.entries))
+    assert _near_misses(texts, again) == first
+    assert again.reused > 0 and again.computed == 0  # nothing edited: every answer reused
+
+    old = _module("c", texts["c"]).digest
+    assert old
+    texts["c"] = BLOCK.format(extra="", scale=5)
+    poisoned = ScoreMemo(
+        {
+            key: ("999 999" if key.startswith("alike") else "stale") if old in key else value
+            for key, value in memo.entries.items()
+        }
+    )
+    edited = _near_misses(texts, poisoned)
+    assert edited == _near_misses(texts, None)
+    assert all("stale" not in n.diff for n in edited)
+    assert any("5" in n.diff for n in edited)  # the new value shows: c's pairs were rescored
+    assert poisoned.computed > 0 and poisoned.reused > 0  # a and b's pair still reused
+
+
+def test_the_score_cache_survives_runs_and_a_damaged_file_is_a_miss(tmp_path: Path) -> None:
+    """Stored across runs (the tool and settings in its key); a damaged file only costs speed."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, extra in (("a", ""), ("b", "\n        w = w + 1.0")):
+        (models / f"{name}.py").write_text(BLOCK.format(extra=extra, scale=2), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
+    config = Config(root=str(tmp_path))
+    cold = pipeline.scan(["models"], config, jobs=1, use_cache=False).plan
+    first = pipeline.scan(["models"], config, jobs=1, use_cache=True).plan
+    cache = ScoreCache(config, use_cache=True)
+    assert cache.path is not None and cache.path.is_file()
+    assert cache.get().entries
+    assert first.near_misses == cold.near_misses and cold.near_misses
+    cache.path.write_text("{not json", encoding="utf-8")
+    assert not cache.get().entries
+    again = pipeline.scan(["models"], config, jobs=1, use_cache=True).plan
+    assert again.near_misses == cold.near_misses
+    assert cache.get().entries  # written again
+
+
+def _visited_names(node: object) -> set[str]:
+    """Every Name node's value, by libcst's own visitor (the reference for the fields walk)."""
+    import libcst as cst
+
+    names: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            names.add(n.value)
+
+    assert isinstance(node, cst.CSTNode)
+    node.visit(Collect())
+    return names
+
+
+def test_the_names_walk_finds_what_the_visitor_finds() -> None:
+    """canonical._names_in walks node fields instead of visiting: the same names, for every
+    top-level statement of the fixture trees (real code included)."""
+    from codegen.scan.extract import parse_module
+
+    roots = ("models", "tests/realcode", "tests/realcode_imports", "tests/route_fixtures")
+    compared = 0
+    for root in roots:
+        for path in sorted((REPO / root).rglob("*.py")):
+            try:
+                module = parse_module(path.read_text(encoding="utf-8"))
+            except Exception:  # unparsable fixtures are the scanner's business
+                continue
+            for statement in module.body:
+                assert canonical._names_in(statement) == _visited_names(statement), path
+                compared += 1
+    assert compared > 200

@@ -20,6 +20,7 @@ from codegen.plan.identity import canonical_params as canonical_params
 from codegen.plan.identity import labelled_args as labelled_args
 from codegen.plan.identity import references as references
 from codegen.plan.linking import Project
+from codegen.plan.scores import ScoreMemo
 
 # Near-misses differ in a handful of values; more than this is simply different code.
 MAX_NEAR_MISS_DIFFERENCES = 3
@@ -28,7 +29,6 @@ MAX_NEAR_MISS_DIFFERENCES = 3
 MIN_ALIKE = 0.6
 # Bound on reported near-miss pairs per group, so a large tree stays readable.
 MAX_PAIRS_PER_GROUP = 6
-
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,14 @@ class NearMissSearch:
     graph: _Graph
     closure: dict[str, str]
     creates: frozenset[str]
+    texts: _Texts
 
     def find(self, excluded: set[str]) -> tuple[NearMiss, ...]:
         """Near-misses among the variable-creating functions outside `excluded`."""
         candidates = [f for f in sorted(self.graph.functions) if f in self.creates]
-        return _near_misses(self.graph, [f for f in candidates if f not in excluded], self.closure)
+        return _near_misses(
+            self.graph, [f for f in candidates if f not in excluded], self.closure, self.texts
+        )
 
 
 class _Graph:
@@ -189,9 +192,12 @@ class _Graph:
         return {node: visit(node, [])[0] for node in (*self.functions, *self.shallow)}
 
 
-def fingerprint(modules: Sequence[ModuleFacts], *, project: Project) -> Fingerprints:
+def fingerprint(
+    modules: Sequence[ModuleFacts], *, project: Project, memo: ScoreMemo | None = None
+) -> Fingerprints:
     """Clone classes over variable-creating functions, with deep equivalence, plus the classes'
-    near-misses (the functions' come with the models: `Fingerprints.with_near_misses`)."""
+    near-misses (the functions' come with the models: `Fingerprints.with_near_misses`).
+    `memo`: near-miss scores of earlier runs (read and extended here)."""
     graph = _Graph(modules, project)
     creates = graph.creating(keras_classes(project))
     closure = graph.closure_hashes()
@@ -219,13 +225,13 @@ def fingerprint(modules: Sequence[ModuleFacts], *, project: Project) -> Fingerpr
         )
         for fid, f in sorted(graph.functions.items())
     )
-    texts = _Texts(graph)
+    texts = _Texts(graph, memo)
 
     def methods_apart(a: str, b: str) -> NearMiss | None:
         if a not in graph.functions or b not in graph.functions or closure[a] == closure[b]:
             return None
         found = _reason(graph, a, b, closure, texts)
-        return None if found is None else NearMiss(a, b, found[0], _diff(graph, *found[1:]))
+        return None if found is None else NearMiss(a, b, found[0], texts.diff(*found[1:]))
 
     whole = class_prints(
         project,
@@ -244,7 +250,7 @@ def fingerprint(modules: Sequence[ModuleFacts], *, project: Project) -> Fingerpr
         whole.kinds,
         whole.identity,
         whole.class_of,
-        NearMissSearch(graph, closure, creates),
+        NearMissSearch(graph, closure, creates, texts),
     )
 
 
@@ -306,12 +312,11 @@ def _clone_classes(
 
 
 def _near_misses(
-    graph: _Graph, builders: list[str], closure: dict[str, str]
+    graph: _Graph, builders: list[str], closure: dict[str, str], texts: _Texts
 ) -> tuple[NearMiss, ...]:
     """Pairs alike in shape (or name) but not equivalent; one representative per clone class."""
     seen: set[tuple[str, str]] = set()
     out: list[NearMiss] = []
-    texts = _Texts(graph)
     for key_of in (lambda f: "shape:" + f.skeleton_hash, lambda f: "name:" + f.name):
         groups: dict[str, dict[str, str]] = defaultdict(dict)
         for fid in builders:
@@ -327,7 +332,7 @@ def _near_misses(
                     continue
                 reason, shown_a, shown_b = found
                 seen.add((a, b))
-                out.append(NearMiss(a, b, reason, _diff(graph, shown_a, shown_b)))
+                out.append(NearMiss(a, b, reason, texts.diff(shown_a, shown_b)))
     return tuple(sorted(out, key=lambda n: (n.a, n.b)))
 
 
@@ -356,7 +361,7 @@ def _reason(
             return "differs only in " + "; ".join(_describe(x, y) for x, y in differences), a, b
         return None
     if fa.name == fb.name:
-        verdict = alike_bounded(texts.get(a), texts.get(b))
+        verdict = texts.alike(a, b)
         if verdict is not None:
             shared, total = verdict
             return (
@@ -388,11 +393,37 @@ def definition(module: ModuleFacts, function: FunctionFacts) -> Definition:
 
 
 class _Texts:
-    """Each definition's lines and tokens, computed once per scan (one builder is in many pairs)."""
+    """Each definition's lines and tokens, computed once per scan (one builder is in many pairs),
+    and the pair scores and diffs over them, by their inputs across runs (`ScoreMemo`)."""
 
-    def __init__(self, graph: _Graph):
+    def __init__(self, graph: _Graph, scores: ScoreMemo | None = None):
         self.graph = graph
         self.memo: dict[str, Definition] = {}
+        self.scores = ScoreMemo() if scores is None else scores
+
+    def source(self, fid: str) -> str:
+        """What `definition_lines` reads of a definition: its module's bytes and its span."""
+        module, function = self.graph.module_of[fid], self.graph.functions[fid]
+        return f"{module.digest}:{function.line}:{function.end_line}"
+
+    def alike(self, a: str, b: str) -> tuple[int, int] | None:
+        """`alike_bounded` of two definitions, reused when both are unchanged."""
+        key = f"alike\0{self.source(a)}\0{self.source(b)}"
+
+        def compute() -> str:
+            verdict = alike_bounded(self.get(a), self.get(b))
+            return "" if verdict is None else f"{verdict[0]} {verdict[1]}"
+
+        found = self.scores.answer(key, compute)
+        if not found:
+            return None
+        shared, total = found.split()
+        return int(shared), int(total)
+
+    def diff(self, a: str, b: str) -> str:
+        """`_diff` of two definitions (their ids head it), reused when both are unchanged."""
+        key = f"diff\0{a}\0{b}\0{self.source(a)}\0{self.source(b)}"
+        return self.scores.answer(key, lambda: _diff(self.graph, a, b))
 
     def get(self, fid: str) -> Definition:
         found = self.memo.get(fid)
