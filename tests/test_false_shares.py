@@ -628,3 +628,12 @@ def test_a_computed_argument_over_an_unknown_name_stays_opaque() -> None:
     assert _ab(_pair("from pkg.cfg import H\n", "from pkg.cfg import H\n", body, body)) == 2
     local = "H = n\nx = tf.keras.layers.Dense(H * 2)(x)\n"
     assert _ab(_pair("H = 32\n", "H = 64\n", "n = 1\n" + local, "n = 1\n" + local)) == 2
+
+
+def test_a_computed_name_never_decides() -> None:
+    """`name=PREFIX + "/d1"` over prefixes that differ, or a name inside `**CFG`: still shared."""
+    body = 'x = tf.keras.layers.Dense(64, name=PREFIX + "/d1")(x)\n'
+    assert _ab(_pair("PREFIX = 'a'\n", "PREFIX = 'b'\n", body, body)) == 2
+    body = "x = tf.keras.layers.Dense(**CFG)(x)\n"
+    cfg = "CFG = {{'units': 64, 'name': '{}'}}\n"
+    assert _ab(_pair(cfg.format("a"), cfg.format("b"), body, body)) == 2

@@ -11,6 +11,7 @@ from typing import Any
 import libcst as cst
 
 from codegen import literals
+from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal
 
@@ -133,8 +134,11 @@ class Reader:
         return _UNKNOWN if text is None else literals.value(text, _UNKNOWN)
 
     def spelled(self, node: cst.BaseExpression) -> str | None:
-        """The repr of what `node` stands for, when it is a literal Python reads back."""
-        return spell(self.value(node))
+        """The repr of what `node` stands for, when it is a literal Python reads back and no
+        string: a computed string is most often a variable or scope name (`PREFIX + "/d1"`),
+        which never decides a match."""
+        found = self.value(node)
+        return None if isinstance(found, str) else spell(found)
 
     def spread(self, arg: cst.Arg, params: tuple[str, ...]) -> list[tuple[str, str]] | None:
         """`**CFG` over a dict of known literals: its items as keyword arguments (keyed as
@@ -146,6 +150,8 @@ class Reader:
             return None
         out = []
         for key, item in found.items():
+            if key in apis.NAME_KEYWORDS or apis.is_name_parameter(key):
+                continue  # a name never decides a match
             text = spell(item)
             if text is None:
                 return None
