@@ -450,17 +450,19 @@ class CallWalker(UnseenWalker):
         refs: list[tuple[str, str]] = []
         given: list[tuple[str, str]] = []
         constants = self.visible(self.ctx.constants) if values is None else values
-        name_nodes = self.name_nodes
+        name_nodes, reader = self.name_nodes, self.computed(constants)
         for index, arg in enumerate((node if arguments is None else arguments).args):
             if arg.star:
-                opaque.append(arg.star)
+                if (spread := reader.spread(arg, params)) is None:
+                    opaque.append(arg.star)
+                args += spread or []
                 continue
             if arg.keyword is not None:
                 keyword = arg.keyword.value
                 key = f"#{params.index(keyword)}" if keyword in params else keyword
             else:
                 key = f"#{index}"
-            value = literal(arg.value, constants)
+            value = literal(arg.value, constants) or reader.spelled(arg.value)
             if value is None and values is not None:
                 value = self.wrapped(arg.value, values)
             if value is None:

@@ -28,6 +28,8 @@ class ModuleContext:
     # Module-level names bound to a value made at import time (not a literal, not an alias):
     # name -> that expression (`ENCODER = build_encoder()`), for what calls on it reach (unseen).
     values: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # Literals a class body binds (`UNITS = 64`): class -> name -> repr (scan/extract/computed).
+    class_constants: dict[str, dict[str, str]] = field(default_factory=dict)
     star_modules: list[str] = field(default_factory=list)
     star_local: list[str] = field(default_factory=list)  # star imports of non-library modules
     bases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # class -> bases as resolved
@@ -124,12 +126,35 @@ def gather_module(
                 if type(s) is cst.FunctionDef
             }
             ctx.classes[statement.name.value] = methods
+            ctx.class_constants[statement.name.value] = _class_literals(ctx, statement)
             ctx.bases[statement.name.value] = _bases(ctx, statement)
             ctx.symbols.add(statement.name.value)
         elif type(statement) in BLOCK_STATEMENTS:
             # Conditional imports (try/except ImportError) still bind the names used below.
             for block in nested_blocks(statement):
                 gather_module(ctx, block, symbols)
+
+
+def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
+    """The names a class body binds once, each to a literal (a name bound twice is none)."""
+    out: dict[str, str] = {}
+    seen: set[str] = set()
+    for statement in node.body.body:
+        if type(statement) is not cst.SimpleStatementLine:
+            continue
+        for small in statement.body:
+            if type(small) is not cst.Assign or len(small.targets) != 1:
+                continue
+            target = small.targets[0].target
+            if type(target) is not cst.Name:
+                continue
+            value = None if target.value in seen else literal(small.value, ctx.constants)
+            seen.add(target.value)
+            if value is None:
+                out.pop(target.value, None)
+            else:
+                out[target.value] = value
+    return out
 
 
 def _gather_small(

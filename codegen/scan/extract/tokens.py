@@ -13,6 +13,7 @@ import libcst as cst
 from codegen import literals
 from codegen.scan import apis
 from codegen.scan.extract import units
+from codegen.scan.extract.computed import Reader
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.literals import NAME_VALUE_NODES
@@ -77,6 +78,14 @@ class TokenWalker:
     def literal_values(self) -> Mapping[str, str]:
         """What names stand for in a call's literal arguments (CallWalker adds parameters)."""
         return self.visible(self.ctx.constants)
+
+    def computed(self, constants: Mapping[str, str]) -> Reader:
+        """What an argument computed from module values stands for here (`H * 2`)."""
+        return Reader(self.ctx, constants, self.hides, self.self_name, self.class_name)
+
+    def hides(self, name: str) -> bool:
+        """Whether a local or parameter of this function hides the module's `name`."""
+        return name in self.locals or name in self.param_index or name in self.reassigned
 
     def visible(self, values: Mapping[str, str]) -> Mapping[str, str]:
         """`values` as this function's locals so far leave them: a local bound once to a literal

@@ -1,0 +1,181 @@
+"""Arguments computed from module values (`H * 2`, `64 if BIG else 32`, `CFG["units"]`,
+`CFG.units`, `self.UNITS`, `**CFG`): the literal value they stand for, when every name they read
+is bound to a known literal, so equal text over different module values is no match."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import libcst as cst
+
+from codegen import literals
+from codegen.scan import apis
+from codegen.scan.extract.context import ModuleContext
+from codegen.scan.extract.literals import literal
+
+_UNKNOWN: Any = object()
+_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv,
+    cst.FloorDivide: operator.floordiv,
+    cst.Modulo: operator.mod,
+}
+_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    cst.Equal: operator.eq,
+    cst.NotEqual: operator.ne,
+    cst.LessThan: operator.lt,
+    cst.LessThanEqual: operator.le,
+    cst.GreaterThan: operator.gt,
+    cst.GreaterThanEqual: operator.ge,
+}
+_DEPTH = 8  # names bound to names bound to ...: enough for real configs, no runaway
+
+
+class Reader:
+    """What an expression stands for in one function: `constants` as its locals leave them, the
+    module's other values, and the class attributes `self.`/`cls.` reach."""
+
+    def __init__(
+        self,
+        ctx: ModuleContext,
+        constants: Mapping[str, str],
+        hidden: Callable[[str], bool],
+        self_name: str | None,
+        class_name: str | None,
+    ):
+        self.ctx = ctx
+        self.constants = constants
+        self.hidden = hidden  # a local (or reassigned) name: not the module's value
+        self.self_name = self_name
+        self.class_name = class_name
+
+    def value(self, node: cst.BaseExpression, depth: int = 0) -> Any:
+        """The Python value `node` stands for, or _UNKNOWN."""
+        if depth > _DEPTH:
+            return _UNKNOWN
+        text = literal(node, self.constants)
+        if text is not None:
+            return literals.value(text, _UNKNOWN)
+        kind = type(node)
+        if kind is cst.Name:
+            name = node.value  # type: ignore[attr-defined]
+            bound = self.ctx.values.get(name)
+            if bound is None or self.hidden(name) or name in self.ctx.function_imports:
+                return _UNKNOWN
+            return self.value(bound, depth + 1)
+        if kind is cst.BinaryOperation:
+            apply = _BINARY.get(type(node.operator))  # type: ignore[attr-defined]
+            left = self.value(node.left, depth + 1)  # type: ignore[attr-defined]
+            right = self.value(node.right, depth + 1)  # type: ignore[attr-defined]
+            if apply is None or left is _UNKNOWN or right is _UNKNOWN:
+                return _UNKNOWN
+            return _safely(apply, left, right)
+        if kind is cst.IfExp:
+            test = self.value(node.test, depth + 1)  # type: ignore[attr-defined]
+            if test is _UNKNOWN:
+                return _UNKNOWN
+            branch = node.body if test else node.orelse  # type: ignore[attr-defined]
+            return self.value(branch, depth + 1)
+        if kind is cst.Comparison and len(node.comparisons) == 1:  # type: ignore[attr-defined]
+            target = node.comparisons[0]  # type: ignore[attr-defined]
+            compare = _COMPARE.get(type(target.operator))
+            left = self.value(node.left, depth + 1)  # type: ignore[attr-defined]
+            right = self.value(target.comparator, depth + 1)
+            if compare is None or left is _UNKNOWN or right is _UNKNOWN:
+                return _UNKNOWN
+            return _safely(compare, left, right)
+        if kind is cst.UnaryOperation and type(node.operator) is cst.Not:  # type: ignore[attr-defined]
+            inner = self.value(node.expression, depth + 1)  # type: ignore[attr-defined]
+            return _UNKNOWN if inner is _UNKNOWN else not inner
+        if kind is cst.Dict:
+            return self._dict(node, depth)  # type: ignore[arg-type]
+        if kind is cst.Subscript:
+            return self._item(node, depth)  # type: ignore[arg-type]
+        if kind is cst.Attribute:
+            return self._attribute(node)  # type: ignore[arg-type]
+        return _UNKNOWN
+
+    def _dict(self, node: cst.Dict, depth: int) -> Any:
+        out = {}
+        for element in node.elements:
+            if type(element) is not cst.DictElement:
+                return _UNKNOWN  # `**other`
+            key = self.value(element.key, depth + 1)
+            item = self.value(element.value, depth + 1)
+            if key is _UNKNOWN or item is _UNKNOWN or not isinstance(key, (str, int)):
+                return _UNKNOWN
+            out[key] = item
+        return out
+
+    def _item(self, node: cst.Subscript, depth: int) -> Any:
+        if len(node.slice) != 1 or type(node.slice[0].slice) is not cst.Index:
+            return _UNKNOWN
+        container = self.value(node.value, depth + 1)
+        index = self.value(node.slice[0].slice.value, depth + 1)  # type: ignore[union-attr]
+        if container is _UNKNOWN or index is _UNKNOWN:
+            return _UNKNOWN
+        return _safely(operator.getitem, container, index)
+
+    def _attribute(self, node: cst.Attribute) -> Any:
+        """`CFG.units` (a class of this module), `self.UNITS`/`cls.UNITS` (this class's own):
+        the literal its body assigns."""
+        if type(node.value) is not cst.Name:
+            return _UNKNOWN
+        owner = node.value.value
+        if owner == self.self_name and self.class_name is not None:
+            owner = self.class_name
+        elif owner not in self.ctx.classes or self.hidden(owner):
+            return _UNKNOWN
+        text = self.ctx.class_constants.get(owner, {}).get(node.attr.value)
+        return _UNKNOWN if text is None else literals.value(text, _UNKNOWN)
+
+    def spelled(self, node: cst.BaseExpression) -> str | None:
+        """The repr of what `node` stands for, when it is a literal Python reads back and no
+        string: a computed string is most often a variable or scope name (`PREFIX + "/d1"`),
+        which never decides a match."""
+        found = self.value(node)
+        return None if isinstance(found, str) else spell(found)
+
+    def spread(self, arg: cst.Arg, params: tuple[str, ...]) -> list[tuple[str, str]] | None:
+        """`**CFG` over a dict of known literals: its items as keyword arguments (keyed as
+        record_layer keys them), else None."""
+        if arg.star != "**":
+            return None
+        found = self.value(arg.value)
+        if not isinstance(found, dict) or not all(isinstance(k, str) for k in found):
+            return None
+        out = []
+        for key, item in found.items():
+            if key in apis.NAME_KEYWORDS or apis.is_name_parameter(key):
+                continue  # a name never decides a match
+            text = spell(item)
+            if text is None:
+                return None
+            out.append((f"#{params.index(key)}" if key in params else key, text))
+        return out
+
+
+def spell(found: Any) -> str | None:
+    """repr of a value when it reads back as the same literal, else None."""
+    if found is _UNKNOWN:
+        return None
+    try:
+        text = repr(found)
+        return text if literals.value(text, _UNKNOWN) == found else None
+    except (ValueError, RecursionError):
+        return None
+
+
+def _safely(apply: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
+    """An operation on two known values; _UNKNOWN when Python refuses it or it grows too big."""
+    if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
+        if apply is operator.mul:
+            return _UNKNOWN  # `"a" * 10**9`: not worth the memory
+    try:
+        return apply(left, right)
+    except (TypeError, ValueError, ArithmeticError, KeyError, IndexError):
+        return _UNKNOWN
