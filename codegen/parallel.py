@@ -6,11 +6,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from codegen.gcpause import gc_paused
 from codegen.model import ModelEdit, ModuleFacts, SourceFile
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Below this many files to parse, a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 48
@@ -41,6 +43,9 @@ def _exit_with_parent(parent: int) -> None:
 
 def pool(workers: int) -> ProcessPoolExecutor:
     """A process pool whose workers never outlive this process."""
+    # multiprocessing is imported here: a run that parses a file or two never starts a pool.
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(
         max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
     )

@@ -13,6 +13,12 @@ from codegen.scan.extract import parse_module, parser
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+@pytest.fixture(autouse=True)
+def _switch_from_the_first_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every parse here takes the switched path (a process parses the first few as libcst does)."""
+    monkeypatch.setattr(parser, "PLAIN_PARSES", 0)
+
 # Spellings where whitespace or parentheses are what a node's own validation looks at.
 TIGHT_SPELLINGS = (
     "x = 1if y else 2\n",
@@ -203,11 +209,11 @@ def test_the_switch_is_undone_on_every_node_type() -> None:
 
 
 def test_the_parse_skips_post_init_calls_on_most_node_types() -> None:
-    swapped = {node_type for node_type, _, _ in parser._SWAPPED}
+    swapped = {node_type for node_type, _, _ in parser.switch()[0]}
     if sys.version_info[:2] == (3, 11):  # the dataclasses builder the swap relies on
         assert cst.Call in swapped and cst.Name in swapped and cst.SimpleWhitespace in swapped
     assert not swapped & parser._GRAMMAR_UNCHECKED
-    for node_type, original, init in parser._SWAPPED:
+    for node_type, original, init in parser.switch()[0]:
         assert vars(node_type)["__init__"] is original
         assert inspect.signature(init) == inspect.signature(original)
 
@@ -230,11 +236,26 @@ def test_hand_built_nodes_validate_in_full_after_a_parse() -> None:
 def test_without_the_init_rebuild_a_no_op_post_init_gives_the_same_parse(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(parser, "_SWAPPED", ())
-    monkeypatch.setattr(parser, "_SWITCHED", parser._SKIPPING)
+    monkeypatch.setattr(parser, "switch", lambda: ((), parser.skipping()))
     for text in TIGHT_SPELLINGS:
         assert_same_parse(text)
     for text in VALIDATION_REFUSED:
         with pytest.raises(cst.CSTValidationError):
             parse_module(text)
     assert [t for t in all_node_types() if "__post_init__" in vars(t)] == []
+
+
+def test_a_process_that_parses_a_few_files_never_builds_the_switch() -> None:
+    import subprocess
+
+    script = (
+        "from codegen.scan.extract import parser;"
+        "[parser.parse_module(f'x{i} = {i}\\n') for i in range(parser.PLAIN_PARSES)];"
+        "assert parser.switch.cache_info().currsize == 0, 'built for a few parses';"
+        "parser.parse_module('y = 1\\n');"
+        "assert parser.switch.cache_info().currsize == 1, 'never built'"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, done.stderr

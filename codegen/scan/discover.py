@@ -10,7 +10,7 @@ import re
 import stat
 import subprocess
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
@@ -34,10 +34,11 @@ SKIPPED_NAMES = frozenset({"__pycache__", "venv", "env", "site-packages", "node_
 
 
 def discover(
-    paths: Sequence[str], config: Config
+    paths: Sequence[str], config: Config, *, skip: Container[str] = ()
 ) -> tuple[tuple[SourceFile, ...], tuple[Diagnostic, ...]]:
-    """The `*.py` files under `paths`, sorted by path, plus problems not tied to one file."""
-    walker = _Walker(config)
+    """The `*.py` files under `paths`, sorted by path, plus problems not tied to one file;
+    files whose shown path is in `skip` are left out unread."""
+    walker = _Walker(config, skip)
     for argument in paths:
         walker.add_argument(argument)
     walker.walk_deferred()
@@ -167,9 +168,11 @@ def is_excluded(relative: str, patterns: Sequence[str]) -> bool:
 class _Walker:
     """Collects files and problems for one discover() call; dedupes by display path."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, skip: Container[str] = ()) -> None:
         self.config = config
+        self.skip = skip
         self.root = os.path.abspath(config.root)
+        self.root_prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
         self.files: dict[str, SourceFile] = {}
         self.diagnostics: list[Diagnostic] = []
         self.skip_real = {os.path.realpath(os.path.join(self.root, config.output))}
@@ -252,7 +255,7 @@ class _Walker:
 
     def add_file(self, abspath: str) -> None:
         shown = self.relative(abspath)
-        if shown in self.files:
+        if shown in self.files or shown in self.skip:
             return
         text, digest, diagnostics = read_source(
             abspath, display=shown, max_bytes=self.config.max_file_bytes
@@ -261,6 +264,8 @@ class _Walker:
 
     def relative(self, abspath: str) -> str:
         """`/`-separated path relative to the root (with `..` when outside it)."""
+        if abspath.startswith(self.root_prefix):  # the walk's paths are normalized: no relpath
+            return abspath[len(self.root_prefix) :].replace(os.sep, "/")
         return display_path(abspath, self.root)
 
 
@@ -298,11 +303,10 @@ def routed_elsewhere(
     if not package:
         return {}
     everything = replace(config, exclude=())
-    sources, _ = discover(list(config.paths), everything)
-    skip = set(seen)
+    sources, _ = discover(list(config.paths), everything, skip=set(seen))
     found: dict[str, list[str]] = {}
     for source in sources:
-        if source.path in skip or source.text is None:
+        if source.text is None:
             continue
         if tracked is not None and os.path.realpath(source.abspath) not in tracked:
             continue

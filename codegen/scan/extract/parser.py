@@ -14,12 +14,15 @@ it, without even the call where the running Python's dataclasses can rebuild its
 `__init__` without the `__post_init__` line (3.11's private `_init_fn`, checked by signature;
 swapped in while the parse runs), else through a no-op `__post_init__`. Nodes built later
 (apply's edits) validate in full. `tests/test_parser.py` pins that both parses give equal trees
-and refuse the same inputs.
+and refuse the same inputs. Rebuilding those `__init__`s costs about what the checks of
+`PLAIN_PARSES` parses do, so a process that parses fewer files (the check after an edit) parses
+them as libcst does and never builds them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import sys
 from collections.abc import Callable
@@ -49,15 +52,22 @@ def _grammar_checked(self: cst.CSTNode) -> None:
     """A node whose every rule the parser's grammar has already enforced: nothing to check."""
 
 
-# Node types the parser instantiates whose validation can be skipped: not a type with a rule
-# outside the grammar, nor one of its bases (a base's `__post_init__` would be inherited).
-_SKIPPING: tuple[type, ...] = tuple(
-    node_type
-    for node_type in _node_types()
-    if "__init__" in vars(node_type)
-    and "__post_init__" not in vars(node_type)
-    and not any(issubclass(kept, node_type) for kept in _GRAMMAR_UNCHECKED)
-)
+# Parses of a process that run with libcst's own validation before the switch pays for itself.
+PLAIN_PARSES = 64
+_parsed = 0  # parses this process has done
+
+
+@functools.cache
+def skipping() -> tuple[type, ...]:
+    """Node types the parser instantiates whose validation can be skipped: not a type with a
+    rule outside the grammar, nor one of its bases (a base's `__post_init__` is inherited)."""
+    return tuple(
+        node_type
+        for node_type in _node_types()
+        if "__init__" in vars(node_type)
+        and "__post_init__" not in vars(node_type)
+        and not any(issubclass(kept, node_type) for kept in _GRAMMAR_UNCHECKED)
+    )
 
 
 # The private builder behind every dataclass `__init__`, used only with this exact signature.
@@ -93,28 +103,34 @@ def _init_without_post_init(node_type: type) -> Callable[..., None] | None:
     return built
 
 
-# (node type, its own `__init__`, the same without `__post_init__`) where it can be rebuilt.
-_SWAPPED: tuple[tuple[type, object, object], ...] = tuple(
-    (node_type, vars(node_type)["__init__"], init)
-    for node_type in _SKIPPING
-    if (init := _init_without_post_init(node_type)) is not None
-)
-# The other skipping types still call `__post_init__`: a no-op one while the parse runs.
-_SWITCHED: tuple[type, ...] = tuple(
-    node_type for node_type in _SKIPPING if node_type not in {t for t, _, _ in _SWAPPED}
-)
+@functools.cache
+def switch() -> tuple[tuple[tuple[type, object, object], ...], tuple[type, ...]]:
+    """(node type, its own `__init__`, the same without `__post_init__`) where it can be
+    rebuilt, and the other skipping types, which get a no-op `__post_init__` instead."""
+    swapped = tuple(
+        (node_type, vars(node_type)["__init__"], init)
+        for node_type in skipping()
+        if (init := _init_without_post_init(node_type)) is not None
+    )
+    rebuilt = {node_type for node_type, _, _ in swapped}
+    return swapped, tuple(node_type for node_type in skipping() if node_type not in rebuilt)
 
 
 def parse_module(text: str) -> cst.Module:
     """Parse `text` as libcst does (one thread per process: the switch is per class)."""
-    for node_type in _SWITCHED:
+    global _parsed
+    _parsed += 1
+    if _parsed <= PLAIN_PARSES:
+        return cst.parse_module(text)
+    swapped, switched = switch()
+    for node_type in switched:
         node_type.__post_init__ = _grammar_checked  # type: ignore[attr-defined]
-    for node_type, _, init in _SWAPPED:
+    for node_type, _, init in swapped:
         node_type.__init__ = init  # type: ignore[misc]
     try:
         return cst.parse_module(text)
     finally:
-        for node_type, original, _ in _SWAPPED:
+        for node_type, original, _ in swapped:
             node_type.__init__ = original  # type: ignore[misc]
-        for node_type in _SWITCHED:
+        for node_type in switched:
             del node_type.__post_init__  # type: ignore[attr-defined]
