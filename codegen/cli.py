@@ -11,6 +11,7 @@ from pathlib import Path
 
 from codegen import __version__
 from codegen.config import Config, apply_overrides, load_config, validate_config
+from codegen.gcpause import freeze_after_pauses
 from codegen.paths import display_path
 
 EXIT_HELP = """\
@@ -117,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    if argv is None:  # a process of its own (the console script, `python -m codegen`)
+        freeze_after_pauses()
     parser = _parser()
     try:
         args = parser.parse_args(argv)

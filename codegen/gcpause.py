@@ -6,6 +6,19 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+_freeze = False  # set by a process that runs one command from its command line, then exits
+
+
+def freeze_after_pauses() -> None:
+    """From now on, what a paused stretch leaves alive is frozen out of the collector's passes.
+
+    Only for a process that runs one command and exits: the facts, plan and texts a stretch
+    builds stay alive to the end and hold no cycles, yet the first passes after it would walk
+    every one of them (a third of a second in the check after an edit of a 1000-file tree).
+    """
+    global _freeze
+    _freeze = True
+
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
@@ -16,5 +29,7 @@ def gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if _freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
