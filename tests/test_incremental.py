@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -338,3 +341,70 @@ def test_the_names_walk_finds_what_the_visitor_finds() -> None:
                 assert canonical._names_in(statement) == _visited_names(statement), path
                 compared += 1
     assert compared > 200
+
+
+def _codegen(root: Path, *argv: str) -> tuple[int, str, str]:
+    """One `python -m codegen` process in `root`: the console's own path (its parse threshold,
+    the collector frozen after each paused stretch), not the in-process one."""
+    done = subprocess.run(
+        [sys.executable, "-m", "codegen", *argv],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    shown = str(root)  # the two trees differ in their folders only
+    return done.returncode, done.stdout.replace(shown, "<root>"), done.stderr.replace(shown, "<root>")
+
+
+def _tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file of the models and the outputs, by path."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for folder in ("models", "generated")
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def _mirror_models(source: Path, target: Path) -> None:
+    shutil.rmtree(target / "models")
+    shutil.copytree(source / "models", target / "models")
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_commands_after_random_edits_equal_no_cache_commands_in_their_own_processes(
+    seed: int, tmp_path: Path
+) -> None:
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    warm.mkdir()
+    corpus.write_corpus(warm, FILES, seed)
+    (warm / "pyproject.toml").write_text("[tool.codegen]\n", encoding="utf-8")
+    assert _codegen(warm, "sync", "models")[0] in (0, 1)
+    shutil.copytree(warm, cold, ignore=shutil.ignore_patterns(".codegen_cache"))
+    files = sorted((warm / "models").rglob("*.py"))
+    originals = {path: path.read_text(encoding="utf-8") for path in files}
+    rng = random.Random(seed)
+    done: list[str] = []
+    codes: list[int] = []
+    for step in range(6):
+        done.append(_edit(rng, files, originals))
+        _mirror_models(warm, cold)
+        try:
+            checked = _codegen(warm, "check", "models")
+            codes.append(checked[0])
+            assert checked == _codegen(cold, "check", "--no-cache", "models")
+            assert _codegen(warm, "scan", "--json", "models") == _codegen(
+                cold, "scan", "--json", "--no-cache", "models"
+            )
+            if step % 2 == 1:  # the hook's sync: the same writes, byte for byte
+                synced = _codegen(warm, "sync", "models")
+                assert synced == _codegen(cold, "sync", "--no-cache", "models")
+                assert _tree_bytes(warm) == _tree_bytes(cold)
+                assert _codegen(warm, "check", "models") == _codegen(
+                    cold, "check", "--no-cache", "models"
+                )
+        except AssertionError as error:
+            raise AssertionError(f"after edits {done}: {error}") from error
+    assert 1 in codes, f"no edit changed what check sees: {done}"
