@@ -71,6 +71,10 @@ class LayerCall:
     # condition (`trunk(backbone, x)`, `f(enc=[self.held])`): (param key, how it is spelled, as
     # scan/extract/unseen.py spells an unseen callee: "param.backbone", "self.held").
     given: tuple[tuple[str, str], ...] = ()
+    # Opaque arguments that read names bound in other modules (`Dense(H * 2)`, H imported): (param
+    # key, the argument's shape with `$0`, `$1`... for those names, the names as the module's
+    # imports resolve them). The plan links each name to what it is bound to (plan/linking.py).
+    reads: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

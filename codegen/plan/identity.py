@@ -9,6 +9,7 @@ from codegen import stable_hash
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.model import CloneClass, FunctionFacts, LayerCall
 from codegen.plan.linking import Project
+from codegen.plan.relevance import deciding
 from codegen.scan import apis
 
 if TYPE_CHECKING:
@@ -42,13 +43,31 @@ def labelled_args(
     return args + opaque, tuple((arg_label(key, params), value) for key, value in call.names)
 
 
-def call_signature(identity: str, call: LayerCall, references: tuple[str, ...] = ()) -> str:
+def call_signature(
+    identity: str, call: LayerCall, references: tuple[str, ...] = (), reads: tuple[str, ...] = ()
+) -> str:
     """What makes two calls of one builder the same layer: its identity and its arguments by
     position, not by parameter name, so which copy is canonical never changes a signature;
-    `references`: what the classes or functions passed to it that decide what it creates are."""
+    `references`: what the classes or functions passed to it that decide what it creates are;
+    `reads`: what its opaque arguments read from other modules (`imported_reads`)."""
+    if reads:
+        return stable_hash(
+            repr((identity, sorted(call.args), sorted(call.opaque), references, reads))
+        )
     if references:
         return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque), references)))
     return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
+
+
+def imported_reads(fid: str, call: LayerCall, project: Project) -> tuple[str, ...]:
+    """Each opaque argument that reads names of other modules, with what they stand for
+    (`#0=$0 * 2|=32`: the literal `from pkg.ca import H` binds), so the same text over names
+    bound to different values or definitions is no match."""
+    path = project.path_of.get(fid) or id_path(fid)
+    return tuple(
+        f"{key}={shape}|" + ",".join(project.origin(name, path) for name in names)
+        for key, shape, names in sorted(call.reads)
+    )
 
 
 WEIGHTLESS = "weightless"
@@ -90,8 +109,10 @@ def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> st
         path, owner = id_path(fid), name.removesuffix(".__init__")
         return f"class:{function_id(path, owner)}" if (path, owner) in project.classes else ""
     if target is None:
-        # Defined outside the scan: it may create anything, so it decides, by what it is called.
-        return "unseen:" + name
+        # Defined outside the scan: it may create anything, so it decides, by what it is called;
+        # a literal a scanned module binds, by its value; a relative name, made absolute.
+        origin = project.origin(name, id_path(fid))
+        return "unseen:" + (origin if origin[:1] == "=" or name[:1] == "." else name)
     if target not in prints.creates:
         return ""
     class_id = prints.class_of.get(target)
@@ -169,3 +190,22 @@ def reuses(call: LayerCall) -> bool:
         key == "reuse" and ref.startswith("A:") and ref.endswith(".AUTO_REUSE")
         for key, ref in call.refs
     )
+
+
+def told_arguments(
+    fid: str, call: LayerCall, target: FunctionFacts | None, project: Project
+) -> list[str]:
+    """What a call passes its callee that may decide the layers inside: its literal arguments
+    and what its arguments read from other modules, as the callee's parameters see them (inert
+    ones left out, left-out defaults filled in), when it passes any other than the defaults."""
+    decided = deciding(call, target)
+    reads = imported_reads(fid, decided, project)
+    defaults = () if target is None else target.param_defaults
+    # An argument equal to its default is as if left out: the call then says nothing new.
+    told = [
+        (key, value)
+        for key, value in decided.args
+        if not (key[1:].isdigit() and int(key[1:]) < len(defaults))
+        or defaults[int(key[1:])] != value
+    ]
+    return [repr((sorted(decided.args), reads))] if told or reads else []

@@ -13,6 +13,7 @@ from codegen.model import Diagnostic, FunctionFacts, InlineLayer, Layer, LayerCa
 from codegen.names import UNPLACED
 from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import Fingerprints, call_signature, labelled_args, references
+from codegen.plan.identity import imported_reads
 from codegen.plan.linking import Project
 from codegen.plan.relevance import library_deciding
 from codegen.scan import apis
@@ -95,6 +96,7 @@ def library_layer(
     stack match."""
     refs, _ = references(fid, call, project, prints)
     args, arg_names = labelled_args(call, ())
+    decided = library_deciding(call)
     callee = call.callee
     holder, line, end_line = function.qualname, call.line, call.line
     if unit is not None:
@@ -112,7 +114,7 @@ def library_layer(
         line=line,
         builder=None,
         occurrence=occurrence,
-        signature=call_signature(callee, library_deciding(call), refs),
+        signature=call_signature(callee, decided, refs, imported_reads(fid, decided, project)),
         kind="inline-api",
         holder=holder,
         path=id_path(fid),

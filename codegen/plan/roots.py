@@ -24,7 +24,7 @@ from codegen.plan.fingerprint import (
     labelled_args,
     references,
 )
-from codegen.plan.identity import reuses
+from codegen.plan.identity import imported_reads, reuses, told_arguments
 from codegen.plan.linking import Project
 from codegen.plan.relevance import deciding
 from codegen.plan.unseen import Invoked, given_unseen, unseen
@@ -209,6 +209,9 @@ class LayerWalk:
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     site: tuple[str, int] | None = None  # the root file's call into a helper of another file
+    # What the root passes a base's constructor (`super().__init__(64, 3)`): the layers it
+    # builds, and keeps for call(), may read it, so it is part of every layer from there on.
+    given: list[str] = field(default_factory=list)
     placed: set[tuple[str, int, int]] = field(default_factory=set)  # held objects' constructors
 
     def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
@@ -315,6 +318,10 @@ class LayerWalk:
                 if enters:  # what the helper builds, this call in the model's file builds
                     self.site = (function.qualname, call.line)
                 inner = own_ctx if method else None
+                if call.callee == "super.__init__":
+                    self.given += told_arguments(
+                        fid, call, self.project.functions.get(target), self.project
+                    )
                 self.walk(target, static and call.static, inner, visiting)
                 if enters:
                     self.site = None
@@ -351,6 +358,8 @@ class LayerWalk:
     def add(self, layer: Layer, static: bool) -> None:
         if self.site is not None:
             layer = replace(layer, site=self.site)
+        if self.given:
+            layer = replace(layer, signature=stable_hash("|".join((layer.signature, *self.given))))
         if not static and self.static_depth is None:
             self.static_depth = len(self.layers)
         self.layers.append(layer)
@@ -394,7 +403,9 @@ class LayerWalk:
         path = id_path(fid)
         calls = [function.layer_calls[i] for i in unit.calls]
         builders = []
+        reads: list[str] = []  # what its calls' arguments read from other modules
         for call in calls:
+            reads += imported_reads(fid, call, self.project)
             # `self.apply(layer=Embedding)` in a branch: the method the class runs, and the
             # class passed in, which decides what it creates (see `references`).
             target = self.dispatch.resolve(fid, call, class_ctx)
@@ -413,7 +424,7 @@ class LayerWalk:
             self.note_unresolved(calls[0], function, fid)
             return
         # The same code under the clone rules: literals and APIs decide, names never do.
-        signature = stable_hash(unit.code_hash + "|" + ",".join(builders))
+        signature = stable_hash(unit.code_hash + "|" + ",".join(builders + reads))
         args: tuple[tuple[str, str], ...] = ()
         if unit.kind == "inline-api":
             call = calls[0]
@@ -460,6 +471,8 @@ class LayerWalk:
             target, self.prints, self.classes, self.project.functions, constructed
         )
         args, arg_names = labelled_args(call, params)
+        decided = deciding(call, self.project.functions.get(target))
+        reads = imported_reads(function_id(path, function.qualname), decided, self.project)
         self.add(
             Layer(
                 callee=callee,
@@ -469,9 +482,7 @@ class LayerWalk:
                 line=call.line,
                 builder=qualname,
                 occurrence=self.occurrences[callee],
-                signature=call_signature(
-                    identity, deciding(call, self.project.functions.get(target)), refs
-                ),
+                signature=call_signature(identity, decided, refs, reads),
                 kind="method" if method else "builder",
                 holder=function.qualname,
                 path=path,

@@ -10,6 +10,7 @@ import libcst as cst
 
 from codegen.scan import apis
 from codegen.scan.extract import objects, units
+from codegen.scan.extract.computed import Read
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.held import Unplaced
 from codegen.scan.extract.literals import STRING_NODES, literal, parameter_values
@@ -17,12 +18,6 @@ from codegen.scan.extract.nodes import dotted, name_argument
 from codegen.scan.extract.unseen import UnseenWalker
 
 _BUILTINS = frozenset(dir(builtins))
-# `self.add_weight(...)` in a class that does not define it: the Keras layer method that creates
-# a variable (`add_variable` is its older tf.keras spelling).
-_LAYER_WEIGHT_METHODS = {
-    "add_weight": "keras.layers.Layer.add_weight",
-    "add_variable": "keras.layers.Layer.add_weight",
-}
 
 
 class CallWalker(UnseenWalker):
@@ -397,9 +392,9 @@ class CallWalker(UnseenWalker):
             methods = ctx.classes.get(self.class_name, {})
             if parts[1] in methods:
                 return f"{self.class_name}.{parts[1]}", None, methods[parts[1]]
-            if parts[1] in _LAYER_WEIGHT_METHODS:
+            if parts[1] in apis.LAYER_WEIGHT_METHODS:
                 # Keras's own way for a layer class to create a weight (in `build` or __init__).
-                return None, _LAYER_WEIGHT_METHODS[parts[1]], ()
+                return None, apis.LAYER_WEIGHT_METHODS[parts[1]], ()
             return None, None, ()
         if len(parts) == 1 and root in self.nested:
             return self.nested[root], None, ()
@@ -449,12 +444,14 @@ class CallWalker(UnseenWalker):
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
         given: list[tuple[str, str]] = []
+        reads: list[Read] = []
         constants = self.visible(self.ctx.constants) if values is None else values
         name_nodes, reader = self.name_nodes, self.computed(constants)
         for index, arg in enumerate((node if arguments is None else arguments).args):
             if arg.star:
                 if (spread := reader.spread(arg, params)) is None:
                     opaque.append(arg.star)
+                    reads += reader.imported(arg.star, arg.value)  # `**cfg.CFG`
                 args += spread or []
                 continue
             if arg.keyword is not None:
@@ -468,6 +465,8 @@ class CallWalker(UnseenWalker):
             if value is None:
                 opaque.append(key)
                 target = self.reference(arg.value)
+                # `Dense(H * 2)`, H imported (a bare name is a reference: it decides as one)
+                reads += reader.imported(key, arg.value) if target is None else []
                 if target is not None:
                     refs.append((key, target))
                 elif (handed := self.given_object(arg.value)) is not None:
@@ -480,8 +479,8 @@ class CallWalker(UnseenWalker):
                 args.append((key, value))
         args += self.scope_defaults  # (see walker.with_block)
         self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
-        if given:
-            self.given_args = {**self.given_args, id(node): tuple(given)}
+        if given or reads:
+            self.given_args = {**self.given_args, id(node): (tuple(given), tuple(reads))}
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

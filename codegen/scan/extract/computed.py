@@ -4,6 +4,7 @@ is bound to a known literal, so equal text over different module values is no ma
 
 from __future__ import annotations
 
+import builtins
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,8 +15,10 @@ from codegen import literals
 from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal
+from codegen.scan.extract.nodes import dotted, kids
 
 _UNKNOWN: Any = object()
+Read = tuple[str, str, tuple[str, ...]]  # LayerCall.reads: (key, shape, names)
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     cst.Add: operator.add,
     cst.Subtract: operator.sub,
@@ -33,6 +36,7 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     cst.GreaterThanEqual: operator.ge,
 }
 _DEPTH = 8  # names bound to names bound to ...: enough for real configs, no runaway
+_BUILTINS = frozenset(dir(builtins))
 
 
 class Reader:
@@ -140,6 +144,75 @@ class Reader:
         found = self.value(node)
         return None if isinstance(found, str) else spell(found)
 
+    def imported(self, key: str, node: cst.BaseExpression) -> list[Read]:
+        """An opaque argument that reads names bound in other modules (`H * 2`, `cfg.H`, H and
+        cfg imported): its key, its shape, `$n` standing for the n-th such name, and those names
+        as the imports resolve them (for the plan to link); none when it reads none."""
+        names: list[str] = []
+        shape = self._shape(node, names, 0)
+        return [(key, shape, tuple(names))] if names else []
+
+    def _shape(self, node: cst.CSTNode, names: list[str], depth: int) -> str:
+        """`node` spelled with what decides it: known values as literals, names of other modules
+        as `$n`, library names resolved, run-time values (locals, parameters, `self.`) as `?`."""
+        found = self.value(node) if isinstance(node, cst.BaseExpression) else _UNKNOWN
+        if found is not _UNKNOWN:
+            return spell(found) or "?"
+        kind = type(node)
+        if kind is cst.Name or kind is cst.Attribute:
+            chain = dotted(node)  # type: ignore[arg-type]
+            named = None if chain is None else self._named(chain, names, depth)
+            if named is not None:
+                return named
+            if kind is cst.Name:
+                return "?"
+            inner = self._shape(node.value, names, depth + 1)  # type: ignore[attr-defined]
+            return f"{inner}.{node.attr.value}"  # type: ignore[attr-defined]
+        if depth > _DEPTH * 4:
+            return "?"
+        if kind is cst.Call:
+            # What a function of another module returns is a run-time value, as any call's
+            # (`modeling.get_activation(act)`): only what its arguments read decides.
+            spelled = ".".join(dotted(node.func) or ("?",))  # type: ignore[attr-defined]
+            inner = ", ".join(
+                _arg_prefix(arg) + self._shape(arg.value, names, depth + 1)
+                for arg in node.args  # type: ignore[attr-defined]
+            )
+            return f"{spelled}({inner})"
+        parts = [self._shape(kid, names, depth + 1) for kid in kids(node)]
+        operators: list[cst.CSTNode] = []
+        if kind is cst.Comparison:
+            operators = [c.operator for c in node.comparisons]  # type: ignore[attr-defined]
+        elif kind in (cst.BinaryOperation, cst.BooleanOperation, cst.UnaryOperation):
+            operators = [node.operator]  # type: ignore[attr-defined]
+        elif kind is cst.Subscript:
+            operators = [e.slice for e in node.slice]  # type: ignore[attr-defined]
+        marks = "".join(f" {type(op).__name__}" for op in operators)
+        return f"{kind.__name__}{marks}({', '.join(parts)})"
+
+    def _named(self, parts: tuple[str, ...], names: list[str], depth: int) -> str | None:
+        """A dotted name's shape: `$n` when its root is bound by an import of a module that is
+        no library, the module value it is bound to (`H = cfg.H`), a library name resolved, a
+        builtin or module-level definition by its name; None for a run-time value."""
+        root, ctx = parts[0], self.ctx
+        if root == self.self_name or self.hidden(root):
+            return None
+        if root in ctx.aliases:
+            resolved = ctx.resolve_final(parts) or ".".join(parts)
+            if apis.is_library(resolved):
+                return resolved
+            names.append(resolved)
+            return f"${len(names) - 1}"
+        if ctx.star_local and root not in ctx.symbols and root not in _BUILTINS:
+            names.append("*." + ".".join(parts))  # a free name through `from pkg.cfg import *`
+            return f"${len(names) - 1}"
+        bound = ctx.values.get(root)
+        if bound is not None and root not in ctx.function_imports and depth <= _DEPTH:
+            return ".".join((self._shape(bound, names, depth + 1), *parts[1:]))
+        if root in ctx.symbols or root in _BUILTINS:
+            return ".".join(parts)
+        return ctx.resolve_final(parts)  # a library name through `from keras.layers import *`
+
     def spread(self, arg: cst.Arg, params: tuple[str, ...]) -> list[tuple[str, str]] | None:
         """`**CFG` over a dict of known literals: its items as keyword arguments (keyed as
         record_layer keys them), else None."""
@@ -179,3 +252,10 @@ def _safely(apply: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
         return apply(left, right)
     except (TypeError, ValueError, ArithmeticError, KeyError, IndexError):
         return _UNKNOWN
+
+
+def _arg_prefix(arg: cst.Arg) -> str:
+    """How a call's argument is passed: `*`, `**`, `key=` or positionally."""
+    if arg.keyword is not None:
+        return arg.keyword.value + "="
+    return str(arg.star)

@@ -4,7 +4,7 @@ resolve to, gathered before any function body is read."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -324,3 +324,24 @@ def settle(
         names = "|".join(re.escape(alias) for alias in plain)
         ctx.tf1 = re.search(rf"\b(?:{names})\.(?:{_TF1_ONLY})", text) is not None
     return assumed
+
+
+def closure_context(ctx: ModuleContext, outer: Mapping[str, str | None]) -> ModuleContext:
+    """The context a nested function resolves names in: its enclosing function's, where each
+    name that function binds (`outer`: name -> the literal it is bound to once, or None) hides
+    the module's, and a local bound once to a literal (`u = 64`) stands for it, as a closure
+    reads it."""
+    if not outer:
+        return ctx
+    literals = {name: value for name, value in outer.items() if value is not None}
+    return replace(
+        ctx,
+        aliases={k: v for k, v in ctx.aliases.items() if k not in outer},
+        functions={k: v for k, v in ctx.functions.items() if k not in outer},
+        classes={k: v for k, v in ctx.classes.items() if k not in outer},
+        constants={**{k: v for k, v in ctx.constants.items() if k not in outer}, **literals},
+        values={k: v for k, v in ctx.values.items() if k not in outer},
+        symbols=ctx.symbols - set(outer),
+        function_imports=ctx.function_imports - set(outer),
+        resolved={},
+    )

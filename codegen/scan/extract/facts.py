@@ -12,6 +12,7 @@ from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, Symb
 from codegen.scan.extract import held, objects, relevance, units
 from codegen.scan.extract.context import (
     ModuleContext,
+    closure_context,
     function_context,
     gather_module,
     settle,
@@ -212,7 +213,8 @@ class Extractor:
             s for s in statements if type(s) is cst.FunctionDef or type(s) is cst.ClassDef
         ]
         if nested_scopes:
-            self.ctx = ctx  # closures see the enclosing function's imports
+            # Closures see the enclosing function's imports and its locals.
+            self.ctx = closure_context(ctx, walker.closure_bindings(set(nested)))
             self.collect_functions(
                 nested_scopes, prefix=qualname + ".", class_name=None, kind="nested"
             )
@@ -261,7 +263,7 @@ class Extractor:
         for index, call in enumerate(walker.layer_calls):
             if call[0]:
                 index_of[index] = len(kept)
-                kept.append(self.layer_call(*call, walker.given_args.get(id(call[5]), ())))
+                kept.append(self.layer_call(*call, *walker.given_args.get(id(call[5]), ((), ()))))
         if len(kept) != len(walker.layer_calls):
             for unit in walker.raw_units:
                 unit.calls = [index_of[i] for i in unit.calls if i in index_of]
@@ -307,6 +309,7 @@ class Extractor:
         static: bool,
         refs: list,
         given: tuple[tuple[str, str], ...] = (),
+        reads: tuple[tuple[str, str, tuple[str, ...]], ...] = (),
     ) -> LayerCall:
         line, column = self.positions.start(node)
         return LayerCall(
@@ -320,6 +323,7 @@ class Extractor:
             static=static,
             refs=tuple(refs),
             given=given,
+            reads=reads,
         )
 
     # -- symbols --------------------------------------------------------------------------

@@ -106,6 +106,17 @@ class TokenWalker:
                     out[name] = bound
         return values if out is None else out
 
+    def closure_bindings(self, nested: set[str]) -> dict[str, str | None]:
+        """What this function's nested functions see of its names (nested defs left out): each
+        local or parameter, with the literal it is bound to once (`u = 64`), else None."""
+        return {
+            name: None
+            if name in self.param_index or name in self.rebound
+            else self.local_literals.get(name)
+            for name in self.locals
+            if name not in nested
+        }
+
     def stream(self, overrides: list[tuple[int, str]]) -> list[str]:
         """The renamed stream with some positions replaced: the exact form or the skeleton."""
         tokens = list(self.renamed)
@@ -168,6 +179,8 @@ class TokenWalker:
             resolved = self.ctx.resolve_final((value,))
             if resolved is not None:
                 self.blanked("A:" + resolved, "A?")
+            elif value in self.ctx.constants:  # an enclosing function's local literal (closure)
+                self.blanked(f"B:{value}={self.ctx.constants[value]}", "B:" + value)
             else:
                 self.renamed.append("B:" + value)
 

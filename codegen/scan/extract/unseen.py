@@ -11,6 +11,7 @@ import libcst as cst
 
 from codegen import names
 from codegen.scan import apis
+from codegen.scan.extract.computed import Read
 from codegen.scan.extract.held import made_with_literals
 from codegen.scan.extract.literals import STRING_NODES, literal
 from codegen.scan.extract.nodes import dotted
@@ -44,8 +45,9 @@ class UnseenWalker(TokenWalker):
     # Locals bound to an instance of a class of this module (`enc = Encoder()`): name -> (class,
     # whether its constructor was given arguments), so that `enc.encode(x)` runs its method.
     local_instances: Mapping[str, tuple[str, bool]] = {}
-    # Call node id -> the arguments that hand over an unseen object (LayerCall.given).
-    given_args: Mapping[int, tuple[tuple[str, str], ...]] = {}
+    # Call node id -> the arguments that hand over an unseen object (LayerCall.given), and the
+    # opaque ones that read names of other modules (LayerCall.reads).
+    given_args: Mapping[int, tuple[tuple[tuple[str, str], ...], tuple[Read, ...]]] = {}
 
     def given_object(self, value: cst.BaseExpression) -> str | None:
         """How an argument spells an object the scan cannot resolve that it hands over, alone
