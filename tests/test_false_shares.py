@@ -788,3 +788,106 @@ def test_a_relative_import_is_the_module_of_its_own_package(value: str) -> None:
         assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 0
         files["p2/c.py"] = "H = 32\n"
         assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 2
+
+
+# -- module values no one assignment gives, computed strings, dict() (probe) -------------------
+
+_D1 = 'x = tf.keras.layers.Dense({}, name="d1")(x)\n'
+
+
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b"),
+    [
+        ("BIG = True\nH = 32\nif BIG:\n    H = 64\n", "BIG = False\nH = 32\nif BIG:\n    H = 64\n"),
+        (
+            "try:\n    H = 64\nexcept Exception:\n    H = 32\n",
+            "try:\n    H = 128\nexcept Exception:\n    H = 32\n",
+        ),
+        ("H = 32\nH *= 2\n", "H = 32\nH *= 4\n"),
+        ("H, W = 32, 3\n", "H, W = 64, 3\n"),
+        (
+            "H = 32\ndef setup():\n    global H\n    H = 64\n",
+            "H = 32\ndef setup():\n    global H\n    H = 128\n",
+        ),
+    ],
+)
+@pytest.mark.parametrize("value", ["H", "H * 2"])
+def test_a_module_value_bound_more_than_once_is_no_literal(
+    prelude_a: str, prelude_b: str, value: str
+) -> None:
+    """`H = 32` then `if BIG: H = 64` (BIG differing), a `try` that binds 64 or 128, `H *= 2`,
+    `H, W = 32, 3`, a function's `global H`: the scan read the first literal (or nothing) in
+    both files and matched. Such a name is now its own module's: two files never match on it
+    (a miss for the same code in two files, which is acceptable); two files that import it from
+    one module (the control) still do."""
+    body = _D1.format(value)
+    assert _ab(_pair(prelude_a, prelude_b, body, body)) == 0
+    files = {
+        "pkg/cfg.py": prelude_a,
+        "pkg/a.py": _source("from pkg.cfg import H\n", body, 3),
+        "pkg/b.py": _source("from pkg.cfg import H\n", body, 5),
+    }
+    assert _ab(_plan(files)) == 2
+
+
+def test_an_imported_value_bound_more_than_once_is_no_literal() -> None:
+    """`from pkg.ca import H`, where ca binds H in a branch: not the literal of its first line."""
+    files = {
+        "pkg/ca.py": "import os\nH = 32\nif os.environ.get('BIG'):\n    H = 64\n",
+        "pkg/cc.py": "H = 32\n",
+        "pkg/a.py": _source("from pkg.ca import H\n", _D1.format("H * 2"), 3),
+        "pkg/b.py": _source("from pkg.cc import H\n", _D1.format("H * 2"), 5),
+    }
+    assert _ab(_plan(files)) == 0
+
+
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b", "argument"),
+    [
+        ("A = 'relu'\n", "A = 'tanh'\n", "64, activation=f'{A}'"),
+        ("BITS = 16\n", "BITS = 32\n", "64, dtype=f'float{BITS}'"),
+        ("BITS = '16'\n", "BITS = '32'\n", "64, dtype='float' + BITS"),
+    ],
+)
+def test_a_computed_string_that_is_no_name_decides(
+    prelude_a: str, prelude_b: str, argument: str
+) -> None:
+    """A string computed from module values (an f-string, a sum) in an argument that is no
+    variable or scope name decides as the literal it computes, as `activation='relu'` does."""
+    body = _D1.format(argument).replace(', name="d1"', "")
+    assert _ab(_pair(prelude_a, prelude_b, body, body)) == 0
+    assert _ab(_pair(prelude_a, prelude_a, body, body)) == 2
+
+
+@pytest.mark.parametrize(
+    ("prelude", "body"),
+    [
+        ("CFG = dict(units={})\n", "x = tf.keras.layers.Dense(**CFG)(x)\n"),
+        ("", "x = tf.keras.layers.Dense(**dict(units={}))(x)\n"),
+        ("", "cfg = dict(units={})\nx = tf.keras.layers.Dense(**cfg)(x)\n"),
+        ("", "cfg = {{'units': {}}}\nx = tf.keras.layers.Dense(**cfg)(x)\n"),
+        ("", "u = {} * 2\nx = tf.keras.layers.Dense(u)(x)\n"),
+    ],
+)
+def test_a_dict_call_or_a_local_computed_from_literals_decides(prelude: str, body: str) -> None:
+    """`dict(units=64)` spread with `**` (module-level, inline or bound to a local) and a local
+    bound once to a value computed from literals: opaque before, so 64 and 128 matched."""
+    a = (prelude.format(64), body.format(64)) if prelude else ("", body.format(64))
+    b = (prelude.format(128), body.format(128)) if prelude else ("", body.format(128))
+    assert _ab(_pair(a[0], b[0], a[1], b[1])) == 0
+    assert _ab(_pair(a[0], a[0], a[1], a[1])) == 2
+
+
+def test_defaults_keyword_only_defaults_and_loop_variables_already_decide() -> None:
+    """Controls from the probe that were already right: a builder called without its argument
+    (`units=64` vs `128`, positional or keyword-only) and a loop variable as units."""
+    for params in ("x, units={}", "x, *, units={}"):
+        block = f"def block({params}):\n    return tf.layers.dense(x, units, name='d1')\n"
+        assert (
+            _ab(_pair(block.format(64), block.format(128), "x = block(x)\n", "x = block(x)\n")) == 0
+        )
+        assert (
+            _ab(_pair(block.format(64), block.format(64), "x = block(x)\n", "x = block(x)\n")) == 2
+        )
+    loop = "for u in [{}]:\n    x = tf.keras.layers.Dense(u, name='d1')(x)\n"
+    assert _ab(_pair("", "", loop.format(64), loop.format(128))) == 0

@@ -123,6 +123,8 @@ class Project:
         (`pkg/ca.py:H`), else its dotted name, made absolute when relative (outside the scan)."""
         if dotted.startswith("*."):
             return self._star_origin(dotted[2:], importer, seen)
+        if dotted.startswith(":"):  # a name of the importer's own that no one assignment gives
+            return importer + dotted
         for path, parts, cut in self._module_splits(dotted, importer):
             name, rest = parts[cut], parts[cut + 1 :]
             full = ".".join(parts[cut:])

@@ -460,6 +460,8 @@ class CallWalker(UnseenWalker):
             else:
                 key = f"#{index}"
             value = literal(arg.value, constants) or reader.spelled(arg.value)
+            if value is None and not self.is_name_argument(arg, index, callee, params):
+                value = reader.text(arg.value)  # `dtype=f"float{BITS}"`: no name, it decides
             if value is None and values is not None:
                 value = self.wrapped(arg.value, values)
             if value is None:

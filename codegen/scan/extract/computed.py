@@ -101,7 +101,50 @@ class Reader:
             return self._item(node, depth)  # type: ignore[arg-type]
         if kind is cst.Attribute:
             return self._attribute(node)  # type: ignore[arg-type]
+        if kind is cst.FormattedString:
+            return self._formatted(node, depth)  # type: ignore[arg-type]
+        if kind is cst.Call:
+            return self._dict_call(node, depth)  # type: ignore[arg-type]
         return _UNKNOWN
+
+    def _formatted(self, node: cst.FormattedString, depth: int) -> Any:
+        """`f"float{BITS}"` over known values, without conversions or format specs."""
+        out = []
+        for part in node.parts:
+            if type(part) is cst.FormattedStringText:
+                if "\\" in part.value:
+                    return _UNKNOWN  # an escape: its source text is not its value
+                out.append(part.value.replace("{{", "{").replace("}}", "}"))
+                continue
+            if type(part) is not cst.FormattedStringExpression:
+                return _UNKNOWN
+            if part.conversion or part.format_spec:
+                return _UNKNOWN
+            found = self.value(part.expression, depth + 1)
+            if found is _UNKNOWN or not isinstance(found, (str, int, float, bool)):
+                return _UNKNOWN
+            out.append(str(found))
+        return "".join(out)
+
+    def _dict_call(self, node: cst.Call, depth: int) -> Any:
+        """`dict(units=64)` (the builtin, not a name of this module) over known values."""
+        func = node.func
+        if type(func) is not cst.Name or func.value != "dict" or self._bound(func.value):
+            return _UNKNOWN
+        out = {}
+        for arg in node.args:
+            if arg.keyword is None or arg.star:
+                return _UNKNOWN
+            found = self.value(arg.value, depth + 1)
+            if found is _UNKNOWN:
+                return _UNKNOWN
+            out[arg.keyword.value] = found
+        return out
+
+    def _bound(self, name: str) -> bool:
+        """Whether this function or module binds `name` (then it is no builtin)."""
+        ctx = self.ctx
+        return self.hidden(name) or name in ctx.symbols or name in ctx.aliases
 
     def _dict(self, node: cst.Dict, depth: int) -> Any:
         out = {}
@@ -143,6 +186,11 @@ class Reader:
         which never decides a match."""
         found = self.value(node)
         return None if isinstance(found, str) else spell(found)
+
+    def text(self, node: cst.BaseExpression) -> str | None:
+        """The repr of the string `node` computes (`f"float{BITS}"`), or None."""
+        found = self.value(node)
+        return spell(found) if isinstance(found, str) else None
 
     def imported(self, key: str, node: cst.BaseExpression) -> list[Read]:
         """An opaque argument that reads names bound in other modules (`H * 2`, `cfg.H`, H and
@@ -205,6 +253,9 @@ class Reader:
             return f"${len(names) - 1}"
         if ctx.star_local and root not in ctx.symbols and root not in _BUILTINS:
             names.append("*." + ".".join(parts))  # a free name through `from pkg.cfg import *`
+            return f"${len(names) - 1}"
+        if root in ctx.rebound:
+            names.append(":" + ".".join(parts))  # bound more than once: this module's own
             return f"${len(names) - 1}"
         bound = ctx.values.get(root)
         if bound is not None and root not in ctx.function_imports and depth <= _DEPTH:

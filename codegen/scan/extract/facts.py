@@ -15,6 +15,7 @@ from codegen.scan.extract.context import (
     closure_context,
     function_context,
     gather_module,
+    rebound_names,
     settle,
 )
 from codegen.scan.extract.literals import literal
@@ -81,6 +82,7 @@ class Extractor:
         self.targets: list[relevance.Target] = []  # functions with parameters, for relevance
 
     def run(self) -> None:
+        self.ctx.rebound = rebound_names(self.module.body, self.text)
         gather_module(self.ctx, self.module.body, self.symbols)
         self.assumed = settle(self.ctx, self.text, self.symbols)
         self.ctx.factories = objects.factories(self.module.body, self.ctx)

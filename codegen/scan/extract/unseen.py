@@ -243,7 +243,9 @@ class UnseenWalker(TokenWalker):
             return
         if first and local is not None and not self.dynamic:
             # `units = 64`: the literal stands for the local (TokenWalker.visible)
-            bound = literal(node.value, self.literal_values())
+            values = self.literal_values()
+            # (or the value it computes from literals: `cfg = dict(units=64)`, `u = H * 2`)
+            bound = literal(node.value, values) or self.computed(values).spelled(node.value)
             if bound is not None:
                 self.local_literals[local] = bound
         value = node.value
