@@ -586,15 +586,10 @@ def test_super_init_arguments_override_the_base_s_defaults() -> None:
     assert _subclasses("", "64", defaults) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the literal arguments of a method or helper the walk looks into are not part of the "
-    "layers inside that read them (folding them into every layer inside breaks bert-base's "
-    "BertModel share: create_model's `False` for a parameter only BertModel's module knows inert)",
-)
 def test_arguments_of_a_method_looked_into_decide_the_layers_inside() -> None:
     """`self.encoder(x, 64)` vs `(x, 128)`, where `encoder` composes `conv_block(x, units)`: the
-    walk looks into it, and read `units` as an opaque argument in both (depth 3)."""
+    walk looks into it, and read `units` as an opaque argument in both (depth 3). What the call
+    tells a parameter is now what an argument reading it stands for, to any depth."""
 
     def source(units: int, head: int) -> str:
         return f"""
@@ -891,3 +886,34 @@ def test_defaults_keyword_only_defaults_and_loop_variables_already_decide() -> N
         )
     loop = "for u in [{}]:\n    x = tf.keras.layers.Dense(u, name='d1')(x)\n"
     assert _ab(_pair("", "", loop.format(64), loop.format(128))) == 0
+
+
+def test_a_helper_s_parameter_told_or_left_to_its_default() -> None:
+    """A model_fn's `encoder(features)` (units=64 by default) vs `encoder(features, 128)`: not
+    the same first block; `encoder(features, 64)` is the default, the same block (the head
+    differs: depth 2). A parameter no caller tells stays a position, as before (bert-base's
+    `create_model(..., False)` into BertModel's inert `use_one_hot_embeddings` still shares)."""
+
+    def source(call: str, head: int) -> str:
+        return f"""
+    import tensorflow as tf
+
+    def conv_block(x, units):
+        return tf.layers.dense(x, units, name="c")
+
+    def encoder(x, units=64):
+        x = conv_block(x, units)
+        return conv_block(x, 10)
+
+    def model_fn(features, labels, mode, params):
+        x = encoder({call})
+        return tf.layers.dense(x, {head}, name="head")
+    """
+
+    def depth(a: str, b: str) -> int:
+        plan = _plan({"pkg/a.py": source(a, 3), "pkg/b.py": source(b, 5)})
+        return _depth(plan, "pkg/a.py::model_fn", "pkg/b.py::model_fn")
+
+    assert depth("features", "features, 128") == 0
+    assert depth("features", "features, 64") == 2
+    assert depth("features, units=128", "features, 128") == 2

@@ -3,6 +3,7 @@ signature by argument position, and the classes or functions passed to it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from codegen import stable_hash
@@ -59,15 +60,31 @@ def call_signature(
     return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
 
 
-def imported_reads(fid: str, call: LayerCall, project: Project) -> tuple[str, ...]:
-    """Each opaque argument that reads names of other modules, with what they stand for
-    (`#0=$0 * 2|=32`: the literal `from pkg.ca import H` binds), so the same text over names
-    bound to different values or definitions is no match."""
+def imported_reads(
+    fid: str, call: LayerCall, project: Project, bound: Mapping[int, str] | None = None
+) -> tuple[str, ...]:
+    """Each argument that reads names of other modules, with what they stand for (`#0=$0 *
+    2|=32`: the literal `from pkg.ca import H` binds), so the same text over names bound to
+    different values or definitions is no match; `bound`: what the call that the walk looked
+    into this function through passed its parameters (`@2`)."""
+    return tuple(f"{key}={read}" for key, read in read_origins(fid, call, project, bound or {}))
+
+
+def read_origins(
+    fid: str, call: LayerCall, project: Project, bound: Mapping[int, str]
+) -> list[tuple[str, str]]:
+    """imported_reads() by argument key; a read of parameters no caller told is left out: its
+    position decides, as for any opaque argument."""
     path = project.path_of.get(fid) or id_path(fid)
-    return tuple(
-        f"{key}={shape}|" + ",".join(project.origin(name, path) for name in names)
-        for key, shape, names in sorted(call.reads)
-    )
+    out = []
+    for key, shape, names in sorted(call.reads):
+        origins = [
+            bound.get(int(name[1:])) if name[:1] == "@" else project.origin(name, path)
+            for name in names
+        ]
+        if any(origin is not None for origin in origins):
+            out.append((key, f"{shape}|" + ",".join(origin or "?" for origin in origins)))
+    return out
 
 
 WEIGHTLESS = "weightless"
@@ -209,3 +226,26 @@ def told_arguments(
         or defaults[int(key[1:])] != value
     ]
     return [repr((sorted(decided.args), reads))] if told or reads else []
+
+
+def told_parameters(
+    fid: str,
+    call: LayerCall,
+    target: FunctionFacts | None,
+    project: Project,
+    bound: Mapping[int, str] | None,
+) -> dict[int, str]:
+    """What a call the walk looks into tells its callee's parameters, by position: literals
+    other than their defaults, and what its arguments read (names of other modules, parameters
+    its own caller was told, in `bound`)."""
+    decided = deciding(call, target)
+    defaults = () if target is None else target.param_defaults
+    out: dict[int, str] = {}
+    for key, value in decided.args:
+        index = int(key[1:]) if key[1:].isdigit() else None
+        if index is not None and (index >= len(defaults) or defaults[index] != value):
+            out[index] = value
+    for key, read in read_origins(fid, decided, project, bound or {}):
+        if key[1:].isdigit():
+            out[int(key[1:])] = read
+    return out

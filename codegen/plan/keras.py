@@ -4,7 +4,7 @@ layer identified by its API and literal arguments, placed where its constructor 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from codegen.diagnostics import UNPLACED_LAYERS, info
@@ -90,10 +90,12 @@ def library_layer(
     unit: InlineLayer | None,
     class_ctx: tuple[str, str] | None,
     occurrence: int,
+    bound: Mapping[int, str] | None = None,
 ) -> Layer:
     """A Keras library layer (built inline or through a layer object): its API and literal
     arguments, as in a build function, so Sequential, functional and subclassed spellings of one
-    stack match."""
+    stack match; `bound`: what the call the walk looked into `function` through told its
+    parameters."""
     refs, _ = references(fid, call, project, prints)
     args, arg_names = labelled_args(call, ())
     decided = library_deciding(call)
@@ -114,7 +116,9 @@ def library_layer(
         line=line,
         builder=None,
         occurrence=occurrence,
-        signature=call_signature(callee, decided, refs, imported_reads(fid, decided, project)),
+        signature=call_signature(
+            callee, decided, refs, imported_reads(fid, decided, project, bound)
+        ),
         kind="inline-api",
         holder=holder,
         path=id_path(fid),

@@ -24,7 +24,7 @@ from codegen.plan.fingerprint import (
     labelled_args,
     references,
 )
-from codegen.plan.identity import imported_reads, reuses, told_arguments
+from codegen.plan.identity import imported_reads, reuses, told_arguments, told_parameters
 from codegen.plan.linking import Project
 from codegen.plan.relevance import deciding
 from codegen.plan.unseen import Invoked, given_unseen, unseen
@@ -212,6 +212,7 @@ class LayerWalk:
     # What the root passes a base's constructor (`super().__init__(64, 3)`): the layers it
     # builds, and keeps for call(), may read it, so it is part of every layer from there on.
     given: list[str] = field(default_factory=list)
+    bound: dict[str, dict[int, str]] = field(default_factory=dict)  # fid -> told_parameters
     placed: set[tuple[str, int, int]] = field(default_factory=set)  # held objects' constructors
 
     def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
@@ -318,11 +319,14 @@ class LayerWalk:
                 if enters:  # what the helper builds, this call in the model's file builds
                     self.site = (function.qualname, call.line)
                 inner = own_ctx if method else None
+                callee_facts = self.project.functions.get(target)
                 if call.callee == "super.__init__":
-                    self.given += told_arguments(
-                        fid, call, self.project.functions.get(target), self.project
-                    )
+                    self.given += told_arguments(fid, call, callee_facts, self.project)
+                self.bound[target] = told_parameters(
+                    fid, call, callee_facts, self.project, self.bound.get(fid)
+                )
                 self.walk(target, static and call.static, inner, visiting)
+                del self.bound[target]
                 if enters:
                     self.site = None
                 continue
@@ -388,6 +392,7 @@ class LayerWalk:
             unit,
             class_ctx,
             self.occurrences[call.callee],
+            self.bound.get(fid),
         )
         self.add(layer, static)
         self.occurrences[call.callee] += 1
@@ -405,7 +410,7 @@ class LayerWalk:
         builders = []
         reads: list[str] = []  # what its calls' arguments read from other modules
         for call in calls:
-            reads += imported_reads(fid, call, self.project)
+            reads += imported_reads(fid, call, self.project, self.bound.get(fid))
             # `self.apply(layer=Embedding)` in a branch: the method the class runs, and the
             # class passed in, which decides what it creates (see `references`).
             target = self.dispatch.resolve(fid, call, class_ctx)
@@ -472,7 +477,8 @@ class LayerWalk:
         )
         args, arg_names = labelled_args(call, params)
         decided = deciding(call, self.project.functions.get(target))
-        reads = imported_reads(function_id(path, function.qualname), decided, self.project)
+        holder = function_id(path, function.qualname)
+        reads = imported_reads(holder, decided, self.project, self.bound.get(holder))
         self.add(
             Layer(
                 callee=callee,

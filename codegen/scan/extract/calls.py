@@ -14,7 +14,7 @@ from codegen.scan.extract.computed import Read
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.held import Unplaced
 from codegen.scan.extract.literals import STRING_NODES, literal, parameter_values
-from codegen.scan.extract.nodes import dotted, name_argument
+from codegen.scan.extract.nodes import dotted, is_name_argument, name_argument
 from codegen.scan.extract.unseen import UnseenWalker
 
 _BUILTINS = frozenset(dir(builtins))
@@ -74,7 +74,7 @@ class CallWalker(UnseenWalker):
         append = self.renamed.append
         for index, arg in enumerate(node.args):
             value = arg.value
-            if type(value) in STRING_NODES and self.is_name_argument(
+            if type(value) in STRING_NODES and is_name_argument(
                 arg, index, callee_api, params
             ):
                 # Marked before its walk, which is the only place (with record_layer) that reads it.
@@ -362,24 +362,6 @@ class CallWalker(UnseenWalker):
         """Note that the statement being walked uses a layer object (see walker.unit_statements)."""
         self.used_objects.append(self.objects[bound])
 
-    @staticmethod
-    def is_name_argument(
-        arg: cst.Arg, index: int, callee_api: str | None, params: tuple[str, ...]
-    ) -> bool:
-        """True for a string argument that gives a variable or scope name."""
-        keyword = arg.keyword.value if arg.keyword is not None else None
-        positional = params[index] if params and keyword is None and index < len(params) else None
-        return bool(
-            (
-                keyword is not None
-                and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword))
-            )
-            or (
-                keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api)
-            )
-            or (positional is not None and apis.is_name_parameter(positional))
-        )
-
     def classify_callee(
         self, parts: tuple[str, ...] | None
     ) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -460,7 +442,7 @@ class CallWalker(UnseenWalker):
             else:
                 key = f"#{index}"
             value = literal(arg.value, constants) or reader.spelled(arg.value)
-            if value is None and not self.is_name_argument(arg, index, callee, params):
+            if value is None and not is_name_argument(arg, index, callee, params):
                 value = reader.text(arg.value)  # `dtype=f"float{BITS}"`: no name, it decides
             if value is None and values is not None:
                 value = self.wrapped(arg.value, values)
@@ -474,7 +456,7 @@ class CallWalker(UnseenWalker):
                 elif (handed := self.given_object(arg.value)) is not None:
                     given.append((key, handed))  # `trunk(backbone, x)`: see plan/unseen.py
             elif id(arg.value) in name_nodes or (
-                arguments is not None and self.is_name_argument(arg, index, callee, params)
+                arguments is not None and is_name_argument(arg, index, callee, params)
             ):
                 names.append((key, value))
             else:

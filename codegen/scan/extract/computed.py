@@ -50,12 +50,14 @@ class Reader:
         hidden: Callable[[str], bool],
         self_name: str | None,
         class_name: str | None,
+        params: Mapping[str, int] | None = None,
     ):
         self.ctx = ctx
         self.constants = constants
         self.hidden = hidden  # a local (or reassigned) name: not the module's value
         self.self_name = self_name
         self.class_name = class_name
+        self.params = params or {}  # positional parameters never stored to: name -> position
 
     def value(self, node: cst.BaseExpression, depth: int = 0) -> Any:
         """The Python value `node` stands for, or _UNKNOWN."""
@@ -193,9 +195,10 @@ class Reader:
         return spell(found) if isinstance(found, str) else None
 
     def imported(self, key: str, node: cst.BaseExpression) -> list[Read]:
-        """An opaque argument that reads names bound in other modules (`H * 2`, `cfg.H`, H and
-        cfg imported): its key, its shape, `$n` standing for the n-th such name, and those names
-        as the imports resolve them (for the plan to link); none when it reads none."""
+        """An argument that reads names bound in other modules (`H * 2`, `cfg.H`, H and cfg
+        imported) or the function's parameters: its key, its shape, `$n` standing for the n-th
+        such name, and those names as the imports resolve them (`@2` for parameter 2), for the
+        plan to link; none when it reads none."""
         names: list[str] = []
         shape = self._shape(node, names, 0)
         return [(key, shape, tuple(names))] if names else []
@@ -243,6 +246,9 @@ class Reader:
         no library, the module value it is bound to (`H = cfg.H`), a library name resolved, a
         builtin or module-level definition by its name; None for a run-time value."""
         root, ctx = parts[0], self.ctx
+        if root in self.params:  # what the caller passes (plan/roots.py binds it when it can)
+            names.append(f"@{self.params[root]}")
+            return ".".join((f"${len(names) - 1}", *parts[1:]))
         if root == self.self_name or self.hidden(root):
             return None
         if root in ctx.aliases:

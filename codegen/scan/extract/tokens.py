@@ -81,7 +81,10 @@ class TokenWalker:
 
     def computed(self, constants: Mapping[str, str]) -> Reader:
         """What an argument computed from module values stands for here (`H * 2`)."""
-        return Reader(self.ctx, constants, self.hides, self.self_name, self.class_name)
+        params = self.param_index
+        if self.reassigned:
+            params = {name: i for name, i in params.items() if name not in self.reassigned}
+        return Reader(self.ctx, constants, self.hides, self.self_name, self.class_name, params)
 
     def hides(self, name: str) -> bool:
         """Whether a local or parameter of this function hides the module's `name`."""
