@@ -57,6 +57,7 @@ class TokenWalker:
         self.param_index: dict[str, int] = {}
         self.reassigned: set[str] = set()
         self.rebound: set[str] = set()  # locals (not parameters) stored to more than once
+        self.known_again: set[str] = set()  # of those, the ones last stored to a known value
         # Locals bound to a literal by their first store, outside branches and loops (`u = 64`).
         self.local_literals: dict[str, str] = {}
         # The literal defaults of the `arg_scope`s open around a call (`num_outputs=64`).
@@ -99,7 +100,8 @@ class TokenWalker:
         for name in self.locals:
             if name in self.param_index:
                 continue
-            bound = None if name in self.rebound else self.local_literals.get(name)
+            unknown = name in self.rebound and name not in self.known_again
+            bound = None if unknown else self.local_literals.get(name)
             if bound != values.get(name):
                 if out is None:
                     out = dict(values)
@@ -166,6 +168,7 @@ class TokenWalker:
                 self.reassigned.add(value)
             else:
                 self.rebound.add(value)
+                self.known_again.discard(value)
         # variant() inlined: a local's or a module symbol's renamed token is also its skeleton
         # token, and always differs from its exact token.
         placeholder = local.get(value)
