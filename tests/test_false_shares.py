@@ -919,15 +919,13 @@ def test_a_helper_s_parameter_told_or_left_to_its_default() -> None:
     assert depth("features, units=128", "features, 128") == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clone classes compare an imported name by its spelling: `.c.H` in p1/ and p2/ is "
-    "the same text (plan/fingerprint.py does not link it as arguments now are)",
-)
-def test_a_builder_body_reading_a_relative_import_s_constant() -> None:
-    """`def block(x): return Dense(H * 2)(x)` in p1/a.py and p2/a.py, each `from .c import H`
-    of its own package (32 vs 64): the two blocks are one clone class, so one layer."""
-    block = "from .c import H\ndef block(x):\n    return tf.keras.layers.Dense(H * 2)(x)\n"
+@pytest.mark.parametrize("spelled", ["from .c import H", "from c import H"])
+def test_a_builder_body_reading_a_relative_import_s_constant(spelled: str) -> None:
+    """`def block(x): return Dense(H * 2)(x)` in p1/a.py and p2/a.py, each importing H from the
+    c.py of its own folder (32 vs 64): the two blocks were one clone class (the same spelling
+    `.c.H`), so one layer; the clone rules now read what the name stands for. The same value
+    in both (the control) is still one clone class."""
+    block = f"{spelled}\ndef block(x):\n    return tf.keras.layers.Dense(H * 2)(x)\n"
     files = {
         "p1/__init__.py": "",
         "p2/__init__.py": "",
@@ -937,6 +935,8 @@ def test_a_builder_body_reading_a_relative_import_s_constant() -> None:
         "p2/a.py": _source(block, "x = block(x)\n", 5),
     }
     assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 0
+    files["p2/c.py"] = "H = 32\n"
+    assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 2
 
 
 def test_a_local_recomputed_from_a_literal_decides() -> None:
@@ -949,3 +949,27 @@ def test_a_local_recomputed_from_a_literal_decides() -> None:
     branch = "u = {}\nif x.shape[0]:\n    u = 128\nx = tf.keras.layers.Dense(u)(x)\n"
     assert _ab(_pair("", "", branch.format(64), "x = tf.keras.layers.Dense(64)(x)\n")) == 0
     assert _ab(_pair("", "", branch.format(64), branch.format(64))) == 2
+
+
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b"),
+    [
+        ("BIG = True\nH = 32\nif BIG:\n    H = 64\n", "BIG = False\nH = 32\nif BIG:\n    H = 64\n"),
+        ("H = 32\nH *= 2\n", "H = 32\nH *= 4\n"),
+    ],
+)
+def test_a_builder_body_reading_a_module_value_bound_more_than_once(
+    prelude_a: str, prelude_b: str
+) -> None:
+    """`block` reads H, which its module binds twice: the two copies were one clone class (deep
+    equivalence compared `H = 32` alone); H is now its own module's. The same block over H
+    imported from one config module (the control) is still one clone class."""
+    block = "def block(x):\n    return tf.keras.layers.Dense(H * 2)(x)\n"
+    assert _ab(_pair(prelude_a + block, prelude_b + block, "x = block(x)\n", "x = block(x)\n")) == 0
+    shared = "from pkg.cfg import H\n" + block
+    files = {
+        "pkg/cfg.py": prelude_a,
+        "pkg/a.py": _source(shared, "x = block(x)\n", 3),
+        "pkg/b.py": _source(shared, "x = block(x)\n", 5),
+    }
+    assert _ab(_plan(files)) == 2

@@ -146,6 +146,19 @@ class Project:
             return "/".join([*package, dotted[level:]])
         return dotted
 
+    def imported_values(self, tokens: Sequence[str], importer: str) -> str:
+        """What the imported names among a function's tokens (`A:.c.H`) stand for, when they
+        name constants of scanned modules: one text (`from .c import H`, `from c import H`) in
+        two packages reads two modules."""
+        found = []
+        for token in tokens:
+            if token.startswith("A:") and not apis.is_library(token[2:]):
+                origin = self.origin(token[2:], importer)
+                path, _, name = origin.partition(":")
+                if origin[:1] == "=" or name in self.values.get(path, {}):
+                    found.append(origin)
+        return "|" + ",".join(found) if found else ""
+
     def _star_origin(self, dotted: str, importer: str, seen: frozenset[str]) -> str:
         """origin() of a free name in a module with `from pkg.cfg import *`."""
         step = f"{importer}:*"

@@ -387,6 +387,8 @@ class Extractor:
             return  # an alias, recorded as an import
         walker = FunctionWalker(self.ctx, qualname=name, class_name=None, nested={})
         walker.walk(node.value)
+        if name in self.ctx.rebound:  # its value is its module's own: no copy elsewhere has it
+            walker.same(f"module:{self.path}")
         line = self.positions.line(node)
         self.symbols.append(
             SymbolFacts(
