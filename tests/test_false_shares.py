@@ -973,3 +973,43 @@ def test_a_builder_body_reading_a_module_value_bound_more_than_once(
         "pkg/b.py": _source(shared, "x = block(x)\n", 5),
     }
     assert _ab(_plan(files)) == 2
+
+
+_UNITS_BASE = """
+    import tensorflow as tf
+
+    class Base(tf.keras.Model):
+        UNITS = 64
+
+        def __init__(self):
+            super().__init__()
+            self.d1 = tf.keras.layers.Dense(self.UNITS)
+            self.d2 = tf.keras.layers.Dense(10)
+            self.head = tf.keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.head(self.d2(self.d1(x)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("attribute_b", "depth"), [("UNITS = 32", 0), ("pass", 0), ("UNITS = 128", 3)]
+)
+def test_a_subclass_s_class_attribute_decides_the_base_s_layers(
+    attribute_b: str, depth: int
+) -> None:
+    """`class A(Base): UNITS = 128` and `class B(Base): UNITS = 32` (or none: Base's 64), where
+    Base's constructor builds `Dense(self.UNITS)`: the scan read Base's 64 for both (all three
+    layers claimed shared); the same override in both still shares."""
+
+    def sub(name: str, attribute: str) -> str:
+        return f"""
+    from pkg.base import Base
+
+    class {name}(Base):
+        {attribute}
+    """
+
+    files = {"pkg/base.py": _UNITS_BASE, "pkg/a.py": sub("A", "UNITS = 128")}
+    files["pkg/b.py"] = sub("B", attribute_b)
+    assert _depth(_plan(files), "pkg/a.py::A", "pkg/b.py::B") == depth

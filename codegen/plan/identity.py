@@ -209,25 +209,6 @@ def reuses(call: LayerCall) -> bool:
     )
 
 
-def told_arguments(
-    fid: str, call: LayerCall, target: FunctionFacts | None, project: Project
-) -> list[str]:
-    """What a call passes its callee that may decide the layers inside: its literal arguments
-    and what its arguments read from other modules, as the callee's parameters see them (inert
-    ones left out, left-out defaults filled in), when it passes any other than the defaults."""
-    decided = deciding(call, target)
-    reads = imported_reads(fid, decided, project)
-    defaults = () if target is None else target.param_defaults
-    # An argument equal to its default is as if left out: the call then says nothing new.
-    told = [
-        (key, value)
-        for key, value in decided.args
-        if not (key[1:].isdigit() and int(key[1:]) < len(defaults))
-        or defaults[int(key[1:])] != value
-    ]
-    return [repr((sorted(decided.args), reads))] if told or reads else []
-
-
 def told_parameters(
     fid: str,
     call: LayerCall,
@@ -249,3 +230,24 @@ def told_parameters(
         if key[1:].isdigit():
             out[int(key[1:])] = read
     return out
+
+
+def shadowed_attributes(
+    project: Project, fid: str, function: FunctionFacts, class_ctx: tuple[str, str] | None
+) -> list[str]:
+    """The class attributes a method reads (`self.UNITS`) that a subclass it runs as binds again
+    (`UNITS = 128`), by value: part of every layer it makes, since the method's own class body
+    says another value."""
+    if class_ctx is None or not function.self_reads:
+        return []
+    owner = (id_path(fid), id_qualname(fid).split(".")[0])
+    found = []
+    for attribute in function.self_reads:
+        for cls in project.mro(*class_ctx):
+            if cls == owner:
+                break
+            value = project.values.get(cls[0], {}).get(f"{cls[1]}.{attribute}")
+            if value is not None:
+                found.append(f"{attribute}{value}")
+                break
+    return ["|".join(found)] if found else []

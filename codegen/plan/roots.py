@@ -24,7 +24,7 @@ from codegen.plan.fingerprint import (
     labelled_args,
     references,
 )
-from codegen.plan.identity import imported_reads, reuses, told_arguments, told_parameters
+from codegen.plan.identity import imported_reads, reuses, shadowed_attributes, told_parameters
 from codegen.plan.linking import Project
 from codegen.plan.relevance import deciding
 from codegen.plan.unseen import Invoked, given_unseen, unseen
@@ -209,8 +209,8 @@ class LayerWalk:
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     site: tuple[str, int] | None = None  # the root file's call into a helper of another file
-    # What the root passes a base's constructor (`super().__init__(64, 3)`): the layers it
-    # builds, and keeps for call(), may read it, so it is part of every layer from there on.
+    # What the root tells a base's constructor (`super().__init__(64, 3)`) or a subclass binds
+    # again (`UNITS = 128`): the layers made from there on (or in that method) may read it.
     given: list[str] = field(default_factory=list)
     bound: dict[str, dict[int, str]] = field(default_factory=dict)  # fid -> told_parameters
     placed: set[tuple[str, int, int]] = field(default_factory=set)  # held objects' constructors
@@ -239,20 +239,16 @@ class LayerWalk:
             self.unresolved.append((*handed, id_path(self.root.entry)))
             self.static_depth = 0
 
-    def function(self, fid: str) -> FunctionFacts | None:
-        if fid.endswith("::<module>"):
-            module = self.project.modules.get(id_path(fid))
-            return module.module_code if module is not None else None
-        return self.project.functions.get(fid)
-
     def walk(
         self, fid: str, static: bool, class_ctx: tuple[str, str] | None, visiting: set[str]
     ) -> None:
-        function = self.function(fid)
+        function = self.dispatch.function(fid)
         if function is None or fid in visiting or len(self.members) >= MAX_LOOK_INTO:
             return
         visiting.add(fid)
         self.members.append(fid)
+        shadowed = shadowed_attributes(self.project, fid, function, class_ctx)
+        self.given += shadowed  # (a constructor's stay: the layers it keeps are used later)
         path = id_path(fid)
         unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
         keras_units = {
@@ -319,12 +315,12 @@ class LayerWalk:
                 if enters:  # what the helper builds, this call in the model's file builds
                     self.site = (function.qualname, call.line)
                 inner = own_ctx if method else None
-                callee_facts = self.project.functions.get(target)
-                if call.callee == "super.__init__":
-                    self.given += told_arguments(fid, call, callee_facts, self.project)
-                self.bound[target] = told_parameters(
-                    fid, call, callee_facts, self.project, self.bound.get(fid)
+                told = told_parameters(
+                    fid, call, self.project.functions.get(target), self.project, self.bound.get(fid)
                 )
+                self.bound[target] = told
+                if told and call.callee == "super.__init__":  # (what the base keeps reads them)
+                    self.given.append(repr(sorted(told.items())))
                 self.walk(target, static and call.static, inner, visiting)
                 del self.bound[target]
                 if enters:
@@ -337,12 +333,14 @@ class LayerWalk:
                 call, target, path, function, static and call.static, method, refs, weightless
             )
         visiting.discard(fid)
+        if shadowed and not fid.endswith(".__init__"):
+            self.given.remove(shadowed[0])
 
     def composes(self, fid: str, class_ctx: tuple[str, str] | None) -> bool:
         """Whether a method or helper calls builders: then it is looked into even when it is a
         clone (a copied class's `inference`), so its builders stay the layers other models share;
         one that makes its variables itself (`instantiate_weights`) is one layer."""
-        function = self.function(fid)
+        function = self.dispatch.function(fid)
         if function is None or keras.own_method(self, fid, class_ctx):
             return function is not None  # a Keras model's own method: part of the model
         for call in function.layer_calls:
