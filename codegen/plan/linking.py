@@ -1,4 +1,5 @@
-"""Links across the scanned tree: imports resolved as Python would, base classes.
+"""Links across the scanned tree: imports resolved as Python would, base classes, and what an
+imported name stands for in an argument (`origin`).
 
 Python finds `import modeling` on sys.path; the scanner does not know sys.path, so it tries what
 real repositories rely on: the importing file's folder and each folder above it (the repository

@@ -1,6 +1,8 @@
 """Arguments computed from module values (`H * 2`, `64 if BIG else 32`, `CFG["units"]`,
 `CFG.units`, `self.UNITS`, `**CFG`): the literal value they stand for, when every name they read
-is bound to a known literal, so equal text over different module values is no match."""
+is bound to a known literal, so equal text over different module values is no match; else, for
+one that reads names of other modules or parameters, its shape over those names (`Reader.imported`),
+which the plan links."""
 
 from __future__ import annotations
 
@@ -205,7 +207,8 @@ class Reader:
 
     def _shape(self, node: cst.CSTNode, names: list[str], depth: int) -> str:
         """`node` spelled with what decides it: known values as literals, names of other modules
-        as `$n`, library names resolved, run-time values (locals, parameters, `self.`) as `?`."""
+        and parameters as `$n`, library names resolved, other run-time values (locals, `self.`)
+        as `?`, a call as its callee's spelling over its arguments' shapes."""
         found = self.value(node) if isinstance(node, cst.BaseExpression) else _UNKNOWN
         if found is not _UNKNOWN:
             return spell(found) or "?"
