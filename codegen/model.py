@@ -74,8 +74,8 @@ class LayerCall:
     # Opaque arguments that read names bound in other modules (`Dense(H * 2)`, H imported), a name
     # its own module binds more than once, or the function's parameters: (param key, the
     # argument's shape with `$0`, `$1`... for those names, the names: as the module's imports
-    # resolve them, ":H" for its own, "@2" for parameter 2). The plan links each name to what it
-    # stands for (plan/linking.py `origin`, plan/identity.py `read_origins`).
+    # resolve them, ":H" for its own, "@#2" for parameter 2, "@units" for a keyword-only one).
+    # The plan links each to what it stands for (linking.py `origin`, identity.py `read_origins`).
     reads: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 

@@ -1013,3 +1013,31 @@ def test_a_subclass_s_class_attribute_decides_the_base_s_layers(
     files = {"pkg/base.py": _UNITS_BASE, "pkg/a.py": sub("A", "UNITS = 128")}
     files["pkg/b.py"] = sub("B", attribute_b)
     assert _depth(_plan(files), "pkg/a.py::A", "pkg/b.py::B") == depth
+
+
+def test_a_keyword_only_parameter_told_to_a_helper_decides() -> None:
+    """`encoder(x, *, units=64)` called `encoder(features)` vs `encoder(features, units=128)`:
+    the first block was claimed shared; the same keyword (the control) still shares."""
+
+    def source(call: str, head: int) -> str:
+        return f"""
+    import tensorflow as tf
+
+    def conv_block(x, units):
+        return tf.layers.dense(x, units, name="c")
+
+    def encoder(x, *, units=64):
+        x = conv_block(x, units)
+        return conv_block(x, 10)
+
+    def model_fn(features, labels, mode, params):
+        x = encoder({call})
+        return tf.layers.dense(x, {head}, name="head")
+    """
+
+    def depth(a: str, b: str) -> int:
+        plan = _plan({"pkg/a.py": source(a, 3), "pkg/b.py": source(b, 5)})
+        return _depth(plan, "pkg/a.py::model_fn", "pkg/b.py::model_fn")
+
+    assert depth("features", "features, units=128") == 0
+    assert depth("features, units=128", "features, units=128") == 2

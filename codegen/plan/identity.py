@@ -61,17 +61,17 @@ def call_signature(
 
 
 def imported_reads(
-    fid: str, call: LayerCall, project: Project, bound: Mapping[int, str] | None = None
+    fid: str, call: LayerCall, project: Project, bound: Mapping[str, str] | None = None
 ) -> tuple[str, ...]:
     """Each argument that reads names of other modules, with what they stand for (`#0=$0 *
     2|=32`: the literal `from pkg.ca import H` binds), so the same text over names bound to
     different values or definitions is no match; `bound`: what the call that the walk looked
-    into this function through passed its parameters (`@2`)."""
+    into this function through passed its parameters (`@#2`, `@units`), by argument key."""
     return tuple(f"{key}={read}" for key, read in read_origins(fid, call, project, bound or {}))
 
 
 def read_origins(
-    fid: str, call: LayerCall, project: Project, bound: Mapping[int, str]
+    fid: str, call: LayerCall, project: Project, bound: Mapping[str, str]
 ) -> list[tuple[str, str]]:
     """imported_reads() by argument key; a read of parameters no caller told is left out: its
     position decides, as for any opaque argument."""
@@ -79,7 +79,7 @@ def read_origins(
     out = []
     for key, shape, names in sorted(call.reads):
         origins = [
-            bound.get(int(name[1:])) if name[:1] == "@" else project.origin(name, path)
+            bound.get(name[1:]) if name[:1] == "@" else project.origin(name, path)
             for name in names
         ]
         if any(origin is not None for origin in origins):
@@ -214,21 +214,19 @@ def told_parameters(
     call: LayerCall,
     target: FunctionFacts | None,
     project: Project,
-    bound: Mapping[int, str] | None,
-) -> dict[int, str]:
-    """What a call the walk looks into tells its callee's parameters, by position: literals
-    other than their defaults, and what its arguments read (names of other modules, parameters
-    its own caller was told, in `bound`)."""
+    bound: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """What a call the walk looks into tells its callee's parameters, by argument key (`#1`, or a
+    keyword-only name): literals other than their defaults, and what its arguments read (names
+    of other modules, parameters its own caller was told, in `bound`)."""
     decided = deciding(call, target)
     defaults = () if target is None else target.param_defaults
-    out: dict[int, str] = {}
+    out: dict[str, str] = {}
     for key, value in decided.args:
-        index = int(key[1:]) if key[1:].isdigit() else None
-        if index is not None and (index >= len(defaults) or defaults[index] != value):
-            out[index] = value
-    for key, read in read_origins(fid, decided, project, bound or {}):
-        if key[1:].isdigit():
-            out[int(key[1:])] = read
+        index = int(key[1:]) if key[1:].isdigit() else len(defaults)
+        if index >= len(defaults) or defaults[index] != value:
+            out[key] = value
+    out.update(read_origins(fid, decided, project, bound or {}))
     return out
 
 

@@ -90,7 +90,7 @@ def library_layer(
     unit: InlineLayer | None,
     class_ctx: tuple[str, str] | None,
     occurrence: int,
-    bound: Mapping[int, str] | None = None,
+    bound: Mapping[str, str] | None = None,
 ) -> Layer:
     """A Keras library layer (built inline or through a layer object): its API and literal
     arguments, as in a build function, so Sequential, functional and subclassed spellings of one

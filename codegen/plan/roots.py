@@ -212,7 +212,7 @@ class LayerWalk:
     # What the root tells a base's constructor (`super().__init__(64, 3)`) or a subclass binds
     # again (`UNITS = 128`): the layers made from there on (or in that method) may read it.
     given: list[str] = field(default_factory=list)
-    bound: dict[str, dict[int, str]] = field(default_factory=dict)  # fid -> told_parameters
+    bound: dict[str, dict[str, str]] = field(default_factory=dict)  # fid -> told_parameters
     placed: set[tuple[str, int, int]] = field(default_factory=set)  # held objects' constructors
 
     def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:

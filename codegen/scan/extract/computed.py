@@ -52,14 +52,14 @@ class Reader:
         hidden: Callable[[str], bool],
         self_name: str | None,
         class_name: str | None,
-        params: Mapping[str, int] | None = None,
+        params: Mapping[str, str] | None = None,
     ):
         self.ctx = ctx
         self.constants = constants
         self.hidden = hidden  # a local (or reassigned) name: not the module's value
         self.self_name = self_name
         self.class_name = class_name
-        self.params = params or {}  # positional parameters never stored to: name -> position
+        self.params = params or {}  # parameters never stored to: name -> key (`#1`, `units`)
 
     def value(self, node: cst.BaseExpression, depth: int = 0) -> Any:
         """The Python value `node` stands for, or _UNKNOWN."""
@@ -199,8 +199,8 @@ class Reader:
     def imported(self, key: str, node: cst.BaseExpression) -> list[Read]:
         """An argument that reads names bound in other modules (`H * 2`, `cfg.H`, H and cfg
         imported) or the function's parameters: its key, its shape, `$n` standing for the n-th
-        such name, and those names as the imports resolve them (`@2` for parameter 2), for the
-        plan to link; none when it reads none."""
+        such name, and those names as the imports resolve them (`@#2` for parameter 2, `@units`
+        for a keyword-only one), for the plan to link; none when it reads none."""
         names: list[str] = []
         shape = self._shape(node, names, 0)
         return [(key, shape, tuple(names))] if names else []
@@ -250,7 +250,7 @@ class Reader:
         builtin or module-level definition by its name; None for a run-time value."""
         root, ctx = parts[0], self.ctx
         if root in self.params:  # what the caller passes (plan/roots.py binds it when it can)
-            names.append(f"@{self.params[root]}")
+            names.append("@" + self.params[root])
             return ".".join((f"${len(names) - 1}", *parts[1:]))
         if root == self.self_name or self.hidden(root):
             return None

@@ -179,6 +179,7 @@ class Extractor:
             walker.self_name = all_params[0]
         params = all_params[1:] if is_method and all_params else all_params
         walker.param_index = {name: i for i, name in enumerate(params)}
+        walker.kwonly = frozenset(p.name.value for p in node.params.kwonly_params)
         if params:
             self_name = walker.self_name if is_method else None
             self.targets.append(relevance.Target(node, qualname, params, class_name, self_name))

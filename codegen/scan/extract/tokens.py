@@ -58,6 +58,7 @@ class TokenWalker:
         self.reassigned: set[str] = set()
         self.rebound: set[str] = set()  # locals (not parameters) stored to more than once
         self.known_again: set[str] = set()  # of those, the ones last stored to a known value
+        self.kwonly: frozenset[str] = frozenset()  # keyword-only parameters
         # Locals bound to a literal by their first store, outside branches and loops (`u = 64`).
         self.local_literals: dict[str, str] = {}
         # The literal defaults of the `arg_scope`s open around a call (`num_outputs=64`).
@@ -82,9 +83,8 @@ class TokenWalker:
 
     def computed(self, constants: Mapping[str, str]) -> Reader:
         """What an argument computed from module values stands for here (`H * 2`)."""
-        params = self.param_index
-        if self.reassigned:
-            params = {name: i for name, i in params.items() if name not in self.reassigned}
+        params = {n: f"#{i}" for n, i in self.param_index.items() if n not in self.reassigned}
+        params.update((name, name) for name in self.kwonly if name not in self.rebound)
         return Reader(self.ctx, constants, self.hides, self.self_name, self.class_name, params)
 
     def hides(self, name: str) -> bool:
