@@ -71,6 +71,12 @@ class LayerCall:
     # condition (`trunk(backbone, x)`, `f(enc=[self.held])`): (param key, how it is spelled, as
     # scan/extract/unseen.py spells an unseen callee: "param.backbone", "self.held").
     given: tuple[tuple[str, str], ...] = ()
+    # Opaque arguments that read names bound in other modules (`Dense(H * 2)`, H imported), a name
+    # its own module binds more than once, or the function's parameters: (param key, the
+    # argument's shape with `$0`, `$1`... for those names, the names: as the module's imports
+    # resolve them, ":H" for its own, "@#2" for parameter 2, "@units" for a keyword-only one).
+    # The plan links each to what it stands for (linking.py `origin`, identity.py `read_origins`).
+    reads: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -538,19 +538,11 @@ def test_the_same_class_attribute_still_shares() -> None:
     assert _depth(_plan({"pkg/a.py": a, "pkg/b.py": b}), "pkg/a.py::A", "pkg/b.py::B") == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a subclass's `super().__init__(64, 3)` literals are not part of the identity of the "
-    "layers the scanned base's constructor builds from those parameters",
-)
-def test_super_init_arguments_decide_the_base_s_layers() -> None:
-    """Two subclasses of one scanned Keras base, `super().__init__(64, 3)` vs `(128, 5)`: even
-    their heads differ, yet all three layers were claimed shared (with CG221: not transferred)."""
-    base = """
+_BASE = """
     import tensorflow as tf
 
     class Base(tf.keras.Model):
-        def __init__(self, units, n_out):
+        def __init__(self, units{defaults}):
             super().__init__()
             self.d1 = tf.keras.layers.Dense(units)
             self.d2 = tf.keras.layers.Dense(10)
@@ -559,6 +551,10 @@ def test_super_init_arguments_decide_the_base_s_layers() -> None:
         def call(self, x):
             return self.head(self.d2(self.d1(x)))
     """
+
+
+def _subclasses(args_a: str, args_b: str, defaults: str = ", n_out") -> int:
+    """Depth of two subclasses of one scanned Keras base, calling `super().__init__` so."""
 
     def sub(name: str, args: str) -> str:
         return f"""
@@ -569,10 +565,52 @@ def test_super_init_arguments_decide_the_base_s_layers() -> None:
             super().__init__({args})
     """
 
-    plan = _plan(
-        {"pkg/base.py": base, "pkg/a.py": sub("A", "64, 3"), "pkg/b.py": sub("B", "128, 5")}
-    )
-    assert _depth(plan, "pkg/a.py::A", "pkg/b.py::B") == 0
+    base = _BASE.format(defaults=defaults)
+    plan = _plan({"pkg/base.py": base, "pkg/a.py": sub("A", args_a), "pkg/b.py": sub("B", args_b)})
+    return _depth(plan, "pkg/a.py::A", "pkg/b.py::B")
+
+
+def test_super_init_arguments_decide_the_base_s_layers() -> None:
+    """Two subclasses of one scanned Keras base, `super().__init__(64, 3)` vs `(128, 5)`: even
+    their heads differ, yet all three layers were claimed shared (with CG221: not transferred);
+    the same arguments (the control) still share."""
+    assert _subclasses("64, 3", "128, 5") == 0
+    assert _subclasses("64, 3", "64, 3") == 3
+
+
+def test_super_init_arguments_override_the_base_s_defaults() -> None:
+    """`def __init__(self, units=64, n_out=3)`: `super().__init__()` vs `(128, 5)` read the
+    defaults for both and matched all three layers; `super().__init__(64)` is the default."""
+    defaults = "=64, n_out=3"
+    assert _subclasses("", "128, 5", defaults) == 0
+    assert _subclasses("", "64", defaults) == 3
+
+
+def test_arguments_of_a_method_looked_into_decide_the_layers_inside() -> None:
+    """`self.encoder(x, 64)` vs `(x, 128)`, where `encoder` composes `conv_block(x, units)`: the
+    walk looks into it, and read `units` as an opaque argument in both (depth 3). What the call
+    tells a parameter is now what an argument reading it stands for, to any depth."""
+
+    def source(units: int, head: int) -> str:
+        return f"""
+    import tensorflow as tf
+
+    def conv_block(x, units):
+        return tf.layers.dense(x, units, name="c")
+
+    class M(object):
+        def build(self, x):
+            x = self.encoder(x, {units})
+            return tf.layers.dense(x, {head}, name="head")
+
+        def encoder(self, x, units):
+            x = conv_block(x, units)
+            return conv_block(x, 10)
+    """
+
+    a, b = "pkg/a.py::M.build", "pkg/b.py::M.build"
+    assert _depth(_plan({"pkg/a.py": source(64, 3), "pkg/b.py": source(128, 5)}), a, b) == 0
+    assert _depth(_plan({"pkg/a.py": source(64, 3), "pkg/b.py": source(64, 5)}), a, b) == 2
 
 
 @pytest.mark.parametrize(
@@ -597,14 +635,22 @@ def test_an_argument_computed_from_module_literals_decides(
     assert _ab(_pair(prelude_b, prelude_b, body, body)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a nested function is walked on its own: the outer local it reads is opaque there",
-)
 def test_a_closure_over_a_local_literal_decides() -> None:
-    """`u = 64; def blk(h): return Dense(u)(h)` vs `u = 128`: not the same d1."""
+    """`u = 64; def blk(h): return Dense(u)(h)` vs `u = 128`: not the same d1 (the nested
+    function was walked on its own, the outer local opaque there); the same literal still
+    shares."""
     body = "u = {}\ndef blk(h):\n    return tf.keras.layers.Dense(u)(h)\nx = blk(x)\n"
     assert _ab(_pair("", "", body.format(64), body.format(128))) == 0
+    assert _ab(_pair("", "", body.format(64), body.format(64))) == 2
+
+
+def test_an_outer_local_hides_the_module_constant_from_a_closure() -> None:
+    """`H = 32` in both modules, `H = 64` in one build function around the closure: the closure
+    reads the function's H, not the module's."""
+    blk = "def blk(h):\n    return tf.keras.layers.Dense(H)(h)\nx = blk(x)\n"
+    assert _ab(_pair("H = 32\n", "H = 32\n", "H = 64\n" + blk, blk)) == 0
+    assert _ab(_pair("H = 32\n", "H = 32\n", "H = n\n" + blk, blk)) == 0
+    assert _ab(_pair("H = 32\n", "H = 32\n", blk, blk)) == 2
 
 
 @pytest.mark.parametrize(
@@ -637,3 +683,361 @@ def test_a_computed_name_never_decides() -> None:
     body = "x = tf.keras.layers.Dense(**CFG)(x)\n"
     cfg = "CFG = {{'units': 64, 'name': '{}'}}\n"
     assert _ab(_pair(cfg.format("a"), cfg.format("b"), body, body)) == 2
+
+
+# -- names of other modules in an argument (probe) ---------------------------------------------
+
+_CONFIGS = {"pkg/__init__.py": "", "pkg/ca.py": "H = 32\nBIG = True\n", "pkg/cb.py": "H = 64\n"}
+
+
+def _imports(prelude_a: str, prelude_b: str, body_a: str, body_b: str = "") -> int:
+    """Depth of two build files over the config modules pkg/ca.py (H = 32) and pkg/cb.py (64)."""
+    files = {
+        **_CONFIGS,
+        "pkg/a.py": _source(prelude_a, body_a, 3),
+        "pkg/b.py": _source(prelude_b, body_b or body_a, 5),
+    }
+    return _ab(_plan(files))
+
+
+_FROM = ("from pkg.ca import H, BIG\n", "from pkg.cb import H\nBIG = True\n")
+_MODULE = ("from pkg import ca as cfg\n", "from pkg import cb as cfg\n")
+_DOTTED = ("import pkg.ca as cfg\n", "import pkg.cb as cfg\n")
+
+
+@pytest.mark.parametrize(
+    ("preludes", "value"),
+    [
+        (_FROM, "H * 2"),
+        (_FROM, "H + 1"),
+        (_FROM, "[H, H]"),
+        (_FROM, "(H, 3)"),
+        (_FROM, "max(H, 3)"),
+        (_FROM, "(H if BIG else 16) * 2"),
+        (_MODULE, "cfg.H"),
+        (_MODULE, "cfg.H * 2"),
+        (_DOTTED, "[cfg.H, 8]"),
+    ],
+)
+def test_an_argument_over_an_imported_value_decides(preludes: tuple[str, str], value: str) -> None:
+    """`from pkg.ca import H` in one file, `from pkg.cb import H` in the other (32 vs 64), the
+    same `Dense(H * 2)`: not the same d1 (a bare `Dense(H)` already was not); the same import
+    in both (the control) still shares."""
+    body = f'x = tf.keras.layers.Dense({value}, name="d1")(x)\n'
+    assert _imports(*preludes, body) == 0
+    assert _imports(preludes[0], preludes[0], body) == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'x = tf.layers.dense(x, H * 2, name="d1")\n',
+        'w = tf.get_variable("w", [H, 8])\nx = tf.matmul(x, w)\n',
+        "x = block(x, H * 2)\n",
+        "x = tf.keras.layers.Dense(**dict(units=H))(x)\n",
+    ],
+)
+def test_every_layer_shape_reads_the_imported_value(body: str) -> None:
+    """TF1 layers, variables and builder calls alike."""
+    block = 'def block(x, u):\n    return tf.layers.dense(x, u, name="d1")\n'
+    assert _imports(_FROM[0] + block, _FROM[1] + block, body) == 0
+    assert _imports(_FROM[0] + block, _FROM[0] + block, body) == 2
+
+
+def test_the_value_not_the_module_decides() -> None:
+    """Two config modules that bind H to the same literal: the same d1 (a name a scanned module
+    binds to a literal stands for it); the same text spelled `pkg.ca.H * 2` against
+    `H * 3` over the one import differs."""
+    files = {**_CONFIGS, "pkg/cc.py": "H = 32\n"}
+    body = 'x = tf.keras.layers.Dense(H * 2, name="d1")(x)\n'
+    files["pkg/a.py"] = _source("from pkg.ca import H\n", body, 3)
+    files["pkg/b.py"] = _source("from pkg.cc import H\n", body, 5)
+    assert _ab(_plan(files)) == 2
+    three = 'x = tf.keras.layers.Dense(H * 3, name="d1")(x)\n'
+    assert _imports(_FROM[0], _FROM[0], body, three) == 0
+
+
+def test_a_name_from_outside_the_scan_decides_by_what_it_is_called() -> None:
+    """`from exta import H` vs `from extb import H`: nothing knows their values, so they differ
+    (a miss at worst); the same import still shares."""
+    body = 'x = tf.keras.layers.Dense(H * 2, name="d1")(x)\n'
+    assert _imports("from exta import H\n", "from extb import H\n", body) == 0
+    assert _imports("from exta import H\n", "from exta import H\n", body) == 2
+
+
+@pytest.mark.parametrize("value", ["H", "H * 2"])
+def test_a_relative_import_is_the_module_of_its_own_package(value: str) -> None:
+    """`from .c import H` in p1/a.py and in p2/a.py are p1/c.py (32) and p2/c.py (64): spelled
+    alike, not the same value (both the bare name and a computed one were claimed shared);
+    `from c import H` (the file's folder on sys.path) too."""
+    body = f'x = tf.keras.layers.Dense({value}, name="d1")(x)\n'
+    for spelled in ("from .c import H\n", "from c import H\n"):
+        files = {
+            "p1/__init__.py": "",
+            "p2/__init__.py": "",
+            "p1/c.py": "H = 32\n",
+            "p2/c.py": "H = 64\n",
+            "p1/a.py": _source(spelled, body, 3),
+            "p2/a.py": _source(spelled, body, 5),
+        }
+        assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 0
+        files["p2/c.py"] = "H = 32\n"
+        assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 2
+
+
+# -- module values no one assignment gives, computed strings, dict() (probe) -------------------
+
+_D1 = 'x = tf.keras.layers.Dense({}, name="d1")(x)\n'
+
+
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b"),
+    [
+        ("BIG = True\nH = 32\nif BIG:\n    H = 64\n", "BIG = False\nH = 32\nif BIG:\n    H = 64\n"),
+        (
+            "try:\n    H = 64\nexcept Exception:\n    H = 32\n",
+            "try:\n    H = 128\nexcept Exception:\n    H = 32\n",
+        ),
+        ("H = 32\nH *= 2\n", "H = 32\nH *= 4\n"),
+        ("H, W = 32, 3\n", "H, W = 64, 3\n"),
+        (
+            "H = 32\ndef setup():\n    global H\n    H = 64\n",
+            "H = 32\ndef setup():\n    global H\n    H = 128\n",
+        ),
+    ],
+)
+@pytest.mark.parametrize("value", ["H", "H * 2"])
+def test_a_module_value_bound_more_than_once_is_no_literal(
+    prelude_a: str, prelude_b: str, value: str
+) -> None:
+    """`H = 32` then `if BIG: H = 64` (BIG differing), a `try` that binds 64 or 128, `H *= 2`,
+    `H, W = 32, 3`, a function's `global H`: the scan read the first literal (or nothing) in
+    both files and matched. Such a name is now its own module's: two files never match on it
+    (a miss for the same code in two files, which is acceptable); two files that import it from
+    one module (the control) still do."""
+    body = _D1.format(value)
+    assert _ab(_pair(prelude_a, prelude_b, body, body)) == 0
+    files = {
+        "pkg/cfg.py": prelude_a,
+        "pkg/a.py": _source("from pkg.cfg import H\n", body, 3),
+        "pkg/b.py": _source("from pkg.cfg import H\n", body, 5),
+    }
+    assert _ab(_plan(files)) == 2
+
+
+def test_an_imported_value_bound_more_than_once_is_no_literal() -> None:
+    """`from pkg.ca import H`, where ca binds H in a branch: not the literal of its first line."""
+    files = {
+        "pkg/ca.py": "import os\nH = 32\nif os.environ.get('BIG'):\n    H = 64\n",
+        "pkg/cc.py": "H = 32\n",
+        "pkg/a.py": _source("from pkg.ca import H\n", _D1.format("H * 2"), 3),
+        "pkg/b.py": _source("from pkg.cc import H\n", _D1.format("H * 2"), 5),
+    }
+    assert _ab(_plan(files)) == 0
+
+
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b", "argument"),
+    [
+        ("A = 'relu'\n", "A = 'tanh'\n", "64, activation=f'{A}'"),
+        ("BITS = 16\n", "BITS = 32\n", "64, dtype=f'float{BITS}'"),
+        ("BITS = '16'\n", "BITS = '32'\n", "64, dtype='float' + BITS"),
+    ],
+)
+def test_a_computed_string_that_is_no_name_decides(
+    prelude_a: str, prelude_b: str, argument: str
+) -> None:
+    """A string computed from module values (an f-string, a sum) in an argument that is no
+    variable or scope name decides as the literal it computes, as `activation='relu'` does."""
+    body = _D1.format(argument).replace(', name="d1"', "")
+    assert _ab(_pair(prelude_a, prelude_b, body, body)) == 0
+    assert _ab(_pair(prelude_a, prelude_a, body, body)) == 2
+
+
+@pytest.mark.parametrize(
+    ("prelude", "body"),
+    [
+        ("CFG = dict(units={})\n", "x = tf.keras.layers.Dense(**CFG)(x)\n"),
+        ("", "x = tf.keras.layers.Dense(**dict(units={}))(x)\n"),
+        ("", "cfg = dict(units={})\nx = tf.keras.layers.Dense(**cfg)(x)\n"),
+        ("", "cfg = {{'units': {}}}\nx = tf.keras.layers.Dense(**cfg)(x)\n"),
+        ("", "u = {} * 2\nx = tf.keras.layers.Dense(u)(x)\n"),
+    ],
+)
+def test_a_dict_call_or_a_local_computed_from_literals_decides(prelude: str, body: str) -> None:
+    """`dict(units=64)` spread with `**` (module-level, inline or bound to a local) and a local
+    bound once to a value computed from literals: opaque before, so 64 and 128 matched."""
+    a = (prelude.format(64), body.format(64)) if prelude else ("", body.format(64))
+    b = (prelude.format(128), body.format(128)) if prelude else ("", body.format(128))
+    assert _ab(_pair(a[0], b[0], a[1], b[1])) == 0
+    assert _ab(_pair(a[0], a[0], a[1], a[1])) == 2
+
+
+def test_defaults_keyword_only_defaults_and_loop_variables_already_decide() -> None:
+    """Controls from the probe that were already right: a builder called without its argument
+    (`units=64` vs `128`, positional or keyword-only) and a loop variable as units."""
+    for params in ("x, units={}", "x, *, units={}"):
+        block = f"def block({params}):\n    return tf.layers.dense(x, units, name='d1')\n"
+        assert (
+            _ab(_pair(block.format(64), block.format(128), "x = block(x)\n", "x = block(x)\n")) == 0
+        )
+        assert (
+            _ab(_pair(block.format(64), block.format(64), "x = block(x)\n", "x = block(x)\n")) == 2
+        )
+    loop = "for u in [{}]:\n    x = tf.keras.layers.Dense(u, name='d1')(x)\n"
+    assert _ab(_pair("", "", loop.format(64), loop.format(128))) == 0
+
+
+def test_a_helper_s_parameter_told_or_left_to_its_default() -> None:
+    """A model_fn's `encoder(features)` (units=64 by default) vs `encoder(features, 128)`: not
+    the same first block; `encoder(features, 64)` is the default, the same block (the head
+    differs: depth 2). A parameter no caller tells stays a position, as before (bert-base's
+    `create_model(..., False)` into BertModel's inert `use_one_hot_embeddings` still shares)."""
+
+    def source(call: str, head: int) -> str:
+        return f"""
+    import tensorflow as tf
+
+    def conv_block(x, units):
+        return tf.layers.dense(x, units, name="c")
+
+    def encoder(x, units=64):
+        x = conv_block(x, units)
+        return conv_block(x, 10)
+
+    def model_fn(features, labels, mode, params):
+        x = encoder({call})
+        return tf.layers.dense(x, {head}, name="head")
+    """
+
+    def depth(a: str, b: str) -> int:
+        plan = _plan({"pkg/a.py": source(a, 3), "pkg/b.py": source(b, 5)})
+        return _depth(plan, "pkg/a.py::model_fn", "pkg/b.py::model_fn")
+
+    assert depth("features", "features, 128") == 0
+    assert depth("features", "features, 64") == 2
+    assert depth("features, units=128", "features, 128") == 2
+
+
+@pytest.mark.parametrize("spelled", ["from .c import H", "from c import H"])
+def test_a_builder_body_reading_a_relative_import_s_constant(spelled: str) -> None:
+    """`def block(x): return Dense(H * 2)(x)` in p1/a.py and p2/a.py, each importing H from the
+    c.py of its own folder (32 vs 64): the two blocks were one clone class (the same spelling
+    `.c.H`), so one layer; the clone rules now read what the name stands for. The same value
+    in both (the control) is still one clone class."""
+    block = f"{spelled}\ndef block(x):\n    return tf.keras.layers.Dense(H * 2)(x)\n"
+    files = {
+        "p1/__init__.py": "",
+        "p2/__init__.py": "",
+        "p1/c.py": "H = 32\n",
+        "p2/c.py": "H = 64\n",
+        "p1/a.py": _source(block, "x = block(x)\n", 3),
+        "p2/a.py": _source(block, "x = block(x)\n", 5),
+    }
+    assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 0
+    files["p2/c.py"] = "H = 32\n"
+    assert _depth(_plan(files), "p1/a.py::build", "p2/a.py::build") == 2
+
+
+def test_a_local_recomputed_from_a_literal_decides() -> None:
+    """`u = 64; u = u * 2` vs `u = 128; u = u * 2`: 128 and 256 units, matched by position
+    (a local stored twice was opaque); the same literals still share, and a store in a branch
+    still makes it unknown (opaque in both: shared by position, as a run-time value)."""
+    body = "u = {}\nu = u * 2\nx = tf.keras.layers.Dense(u)(x)\n"
+    assert _ab(_pair("", "", body.format(64), body.format(128))) == 0
+    assert _ab(_pair("", "", body.format(64), body.format(64))) == 2
+    branch = "u = {}\nif x.shape[0]:\n    u = 128\nx = tf.keras.layers.Dense(u)(x)\n"
+    assert _ab(_pair("", "", branch.format(64), "x = tf.keras.layers.Dense(64)(x)\n")) == 0
+    assert _ab(_pair("", "", branch.format(64), branch.format(64))) == 2
+
+
+@pytest.mark.parametrize(
+    ("prelude_a", "prelude_b"),
+    [
+        ("BIG = True\nH = 32\nif BIG:\n    H = 64\n", "BIG = False\nH = 32\nif BIG:\n    H = 64\n"),
+        ("H = 32\nH *= 2\n", "H = 32\nH *= 4\n"),
+    ],
+)
+def test_a_builder_body_reading_a_module_value_bound_more_than_once(
+    prelude_a: str, prelude_b: str
+) -> None:
+    """`block` reads H, which its module binds twice: the two copies were one clone class (deep
+    equivalence compared `H = 32` alone); H is now its own module's. The same block over H
+    imported from one config module (the control) is still one clone class."""
+    block = "def block(x):\n    return tf.keras.layers.Dense(H * 2)(x)\n"
+    assert _ab(_pair(prelude_a + block, prelude_b + block, "x = block(x)\n", "x = block(x)\n")) == 0
+    shared = "from pkg.cfg import H\n" + block
+    files = {
+        "pkg/cfg.py": prelude_a,
+        "pkg/a.py": _source(shared, "x = block(x)\n", 3),
+        "pkg/b.py": _source(shared, "x = block(x)\n", 5),
+    }
+    assert _ab(_plan(files)) == 2
+
+
+_UNITS_BASE = """
+    import tensorflow as tf
+
+    class Base(tf.keras.Model):
+        UNITS = 64
+
+        def __init__(self):
+            super().__init__()
+            self.d1 = tf.keras.layers.Dense(self.UNITS)
+            self.d2 = tf.keras.layers.Dense(10)
+            self.head = tf.keras.layers.Dense(3)
+
+        def call(self, x):
+            return self.head(self.d2(self.d1(x)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("attribute_b", "depth"), [("UNITS = 32", 0), ("pass", 0), ("UNITS = 128", 3)]
+)
+def test_a_subclass_s_class_attribute_decides_the_base_s_layers(
+    attribute_b: str, depth: int
+) -> None:
+    """`class A(Base): UNITS = 128` and `class B(Base): UNITS = 32` (or none: Base's 64), where
+    Base's constructor builds `Dense(self.UNITS)`: the scan read Base's 64 for both (all three
+    layers claimed shared); the same override in both still shares."""
+
+    def sub(name: str, attribute: str) -> str:
+        return f"""
+    from pkg.base import Base
+
+    class {name}(Base):
+        {attribute}
+    """
+
+    files = {"pkg/base.py": _UNITS_BASE, "pkg/a.py": sub("A", "UNITS = 128")}
+    files["pkg/b.py"] = sub("B", attribute_b)
+    assert _depth(_plan(files), "pkg/a.py::A", "pkg/b.py::B") == depth
+
+
+def test_a_keyword_only_parameter_told_to_a_helper_decides() -> None:
+    """`encoder(x, *, units=64)` called `encoder(features)` vs `encoder(features, units=128)`:
+    the first block was claimed shared; the same keyword (the control) still shares."""
+
+    def source(call: str, head: int) -> str:
+        return f"""
+    import tensorflow as tf
+
+    def conv_block(x, units):
+        return tf.layers.dense(x, units, name="c")
+
+    def encoder(x, *, units=64):
+        x = conv_block(x, units)
+        return conv_block(x, 10)
+
+    def model_fn(features, labels, mode, params):
+        x = encoder({call})
+        return tf.layers.dense(x, {head}, name="head")
+    """
+
+    def depth(a: str, b: str) -> int:
+        plan = _plan({"pkg/a.py": source(a, 3), "pkg/b.py": source(b, 5)})
+        return _depth(plan, "pkg/a.py::model_fn", "pkg/b.py::model_fn")
+
+    assert depth("features", "features, units=128") == 0
+    assert depth("features, units=128", "features, units=128") == 2

@@ -111,7 +111,8 @@ class _Graph:
                 fid = function_id(module.path, function.qualname)
                 self.functions[fid] = function
                 self.module_of[fid] = module
-                self.shallow[fid] = "fn:" + function.renamed_hash
+                values = project.imported_values(function.literals, module.path)
+                self.shallow[fid] = "fn:" + function.renamed_hash + values
                 self.deps[fid] = tuple(d for d in (resolve(n) for n in function.deps) if d)
             for symbol in symbols.values():
                 sid = function_id(module.path, symbol.name)

@@ -3,12 +3,14 @@ signature by argument position, and the classes or functions passed to it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from codegen import stable_hash
 from codegen.ids import function_id, id_path, id_qualname
 from codegen.model import CloneClass, FunctionFacts, LayerCall
 from codegen.plan.linking import Project
+from codegen.plan.relevance import deciding
 from codegen.scan import apis
 
 if TYPE_CHECKING:
@@ -42,13 +44,47 @@ def labelled_args(
     return args + opaque, tuple((arg_label(key, params), value) for key, value in call.names)
 
 
-def call_signature(identity: str, call: LayerCall, references: tuple[str, ...] = ()) -> str:
+def call_signature(
+    identity: str, call: LayerCall, references: tuple[str, ...] = (), reads: tuple[str, ...] = ()
+) -> str:
     """What makes two calls of one builder the same layer: its identity and its arguments by
     position, not by parameter name, so which copy is canonical never changes a signature;
-    `references`: what the classes or functions passed to it that decide what it creates are."""
+    `references`: what the classes or functions passed to it that decide what it creates are;
+    `reads`: what its opaque arguments read from other modules (`imported_reads`)."""
+    if reads:
+        return stable_hash(
+            repr((identity, sorted(call.args), sorted(call.opaque), references, reads))
+        )
     if references:
         return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque), references)))
     return stable_hash(repr((identity, sorted(call.args), sorted(call.opaque))))
+
+
+def imported_reads(
+    fid: str, call: LayerCall, project: Project, bound: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """Each argument that reads names of other modules, with what they stand for (`#0=$0 *
+    2|=32`: the literal `from pkg.ca import H` binds), so the same text over names bound to
+    different values or definitions is no match; `bound`: what the call that the walk looked
+    into this function through passed its parameters (`@#2`, `@units`), by argument key."""
+    return tuple(f"{key}={read}" for key, read in read_origins(fid, call, project, bound or {}))
+
+
+def read_origins(
+    fid: str, call: LayerCall, project: Project, bound: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """imported_reads() by argument key; a read of parameters no caller told is left out: its
+    position decides, as for any opaque argument."""
+    path = project.path_of.get(fid) or id_path(fid)
+    out = []
+    for key, shape, names in sorted(call.reads):
+        origins = [
+            bound.get(name[1:]) if name[:1] == "@" else project.origin(name, path)
+            for name in names
+        ]
+        if any(origin is not None for origin in origins):
+            out.append((key, f"{shape}|" + ",".join(origin or "?" for origin in origins)))
+    return out
 
 
 WEIGHTLESS = "weightless"
@@ -90,8 +126,10 @@ def _reference(fid: str, ref: str, project: Project, prints: Fingerprints) -> st
         path, owner = id_path(fid), name.removesuffix(".__init__")
         return f"class:{function_id(path, owner)}" if (path, owner) in project.classes else ""
     if target is None:
-        # Defined outside the scan: it may create anything, so it decides, by what it is called.
-        return "unseen:" + name
+        # Defined outside the scan: it may create anything, so it decides, by what it is called;
+        # a literal a scanned module binds, by its value; a relative name, made absolute.
+        origin = project.origin(name, id_path(fid))
+        return "unseen:" + (origin if origin[:1] == "=" or name[:1] == "." else name)
     if target not in prints.creates:
         return ""
     class_id = prints.class_of.get(target)
@@ -169,3 +207,45 @@ def reuses(call: LayerCall) -> bool:
         key == "reuse" and ref.startswith("A:") and ref.endswith(".AUTO_REUSE")
         for key, ref in call.refs
     )
+
+
+def told_parameters(
+    fid: str,
+    call: LayerCall,
+    target: FunctionFacts | None,
+    project: Project,
+    bound: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """What a call the walk looks into tells its callee's parameters, by argument key (`#1`, or a
+    keyword-only name): literals other than their defaults, and what its arguments read (names
+    of other modules, parameters its own caller was told, in `bound`)."""
+    decided = deciding(call, target)
+    defaults = () if target is None else target.param_defaults
+    out: dict[str, str] = {}
+    for key, value in decided.args:
+        index = int(key[1:]) if key[1:].isdigit() else len(defaults)
+        if index >= len(defaults) or defaults[index] != value:
+            out[key] = value
+    out.update(read_origins(fid, decided, project, bound or {}))
+    return out
+
+
+def shadowed_attributes(
+    project: Project, fid: str, function: FunctionFacts, class_ctx: tuple[str, str] | None
+) -> list[str]:
+    """The class attributes a method reads (`self.UNITS`) that a subclass it runs as binds again
+    (`UNITS = 128`), by value: part of every layer it makes, since the method's own class body
+    says another value."""
+    if class_ctx is None or not function.self_reads:
+        return []
+    owner = (id_path(fid), id_qualname(fid).split(".")[0])
+    found = []
+    for attribute in function.self_reads:
+        for cls in project.mro(*class_ctx):
+            if cls == owner:
+                break
+            value = project.values.get(cls[0], {}).get(f"{cls[1]}.{attribute}")
+            if value is not None:
+                found.append(f"{attribute}{value}")
+                break
+    return ["|".join(found)] if found else []

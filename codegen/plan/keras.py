@@ -4,7 +4,7 @@ layer identified by its API and literal arguments, placed where its constructor 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from codegen.diagnostics import UNPLACED_LAYERS, info
@@ -13,6 +13,7 @@ from codegen.model import Diagnostic, FunctionFacts, InlineLayer, Layer, LayerCa
 from codegen.names import UNPLACED
 from codegen.plan.dispatch import Dispatch
 from codegen.plan.fingerprint import Fingerprints, call_signature, labelled_args, references
+from codegen.plan.identity import imported_reads
 from codegen.plan.linking import Project
 from codegen.plan.relevance import library_deciding
 from codegen.scan import apis
@@ -89,12 +90,15 @@ def library_layer(
     unit: InlineLayer | None,
     class_ctx: tuple[str, str] | None,
     occurrence: int,
+    bound: Mapping[str, str] | None = None,
 ) -> Layer:
     """A Keras library layer (built inline or through a layer object): its API and literal
     arguments, as in a build function, so Sequential, functional and subclassed spellings of one
-    stack match."""
+    stack match; `bound`: what the call the walk looked into `function` through told its
+    parameters."""
     refs, _ = references(fid, call, project, prints)
     args, arg_names = labelled_args(call, ())
+    decided = library_deciding(call)
     callee = call.callee
     holder, line, end_line = function.qualname, call.line, call.line
     if unit is not None:
@@ -112,7 +116,9 @@ def library_layer(
         line=line,
         builder=None,
         occurrence=occurrence,
-        signature=call_signature(callee, library_deciding(call), refs),
+        signature=call_signature(
+            callee, decided, refs, imported_reads(fid, decided, project, bound)
+        ),
         kind="inline-api",
         holder=holder,
         path=id_path(fid),

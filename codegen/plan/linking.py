@@ -1,4 +1,5 @@
-"""Links across the scanned tree: imports resolved as Python would, base classes.
+"""Links across the scanned tree: imports resolved as Python would, base classes, and what an
+imported name stands for in an argument (`origin`).
 
 Python finds `import modeling` on sys.path; the scanner does not know sys.path, so it tries what
 real repositories rely on: the importing file's folder and each folder above it (the repository
@@ -36,6 +37,18 @@ class Project:
             for cls in module.classes:
                 self.classes[(module.path, cls.name)] = cls
                 names.add(cls.name)
+        # What each module binds its constants and class attributes to, for origin(): "=" and
+        # a literal's repr, "~" and a class attribute's value hash, "" for anything else.
+        self.values: dict[str, dict[str, str]] = {}
+        for module in self.modules.values():
+            values = self.values[module.path] = {}
+            for symbol in module.symbols:
+                if symbol.kind == "constant":
+                    bound_before = symbol.name in values
+                    literal = symbol.target and not bound_before  # bound twice: no one value
+                    values[symbol.name] = "=" + symbol.target if literal else ""
+                for attribute, digest in symbol.attributes:
+                    values[f"{symbol.name}.{attribute}"] = "~" + digest
         self._module_cache: dict[tuple[str, str], str | None] = {}
         # Asked for every layer call of every function, several times per plan: memoized.
         self._callee: dict[tuple[str, str, bool, tuple[str, str] | None], str | None] = {}
@@ -104,6 +117,68 @@ class Project:
         if bound is None or step in seen or apis.is_library(bound):
             return None  # not bound there, a cycle of re-exports, or a library name
         return self.target(".".join([bound, *rest]), path, seen | {step})
+
+    def origin(self, dotted: str, importer: str, seen: frozenset[str] = frozenset()) -> str:
+        """What a name another module binds stands for in an argument (`from pkg.ca import H`):
+        the literal a scanned module binds it to (`=32`), else where the scan defines it
+        (`pkg/ca.py:H`), else its dotted name, made absolute when relative (outside the scan)."""
+        if dotted.startswith("*."):
+            return self._star_origin(dotted[2:], importer, seen)
+        if dotted.startswith(":"):  # a name of the importer's own that no one assignment gives
+            return importer + dotted
+        for path, parts, cut in self._module_splits(dotted, importer):
+            name, rest = parts[cut], parts[cut + 1 :]
+            full = ".".join(parts[cut:])
+            here, values = f"{path}:{full}", self.values.get(path, {})
+            if full in values:  # a constant, or a class attribute (`Config.units`)
+                return values[full] or here
+            if name in values or name in self.top_level.get(path, ()):
+                return here  # defined there: known by where
+            bound, step = self.bindings(path).get(name), f"{path}:{name}"
+            if bound is not None and step not in seen and not apis.is_library(bound):
+                return self.origin(".".join([bound, *rest]), path, seen | {step})
+            if bound is None and self.modules[path].star_imports:
+                return self._star_origin(".".join(parts[cut:]), path, seen)
+            return here
+        if dotted.startswith("."):
+            level = len(dotted) - len(dotted.lstrip("."))
+            folders = importer.split("/")[:-1]
+            package = folders[: len(folders) - (level - 1)] if level - 1 <= len(folders) else []
+            return "/".join([*package, dotted[level:]])
+        return dotted
+
+    def imported_values(self, tokens: Sequence[str], importer: str) -> str:
+        """What the imported names among a function's tokens (`A:.c.H`) stand for, when they
+        name constants of scanned modules: one text (`from .c import H`, `from c import H`) in
+        two packages reads two modules."""
+        found = []
+        for token in tokens:
+            if token.startswith("A:") and not apis.is_library(token[2:]):
+                origin = self.origin(token[2:], importer)
+                path, _, name = origin.partition(":")
+                if origin[:1] == "=" or name in self.values.get(path, {}):
+                    found.append(origin)
+        return "|" + ",".join(found) if found else ""
+
+    def _star_origin(self, dotted: str, importer: str, seen: frozenset[str]) -> str:
+        """origin() of a free name in a module with `from pkg.cfg import *`."""
+        step = f"{importer}:*"
+        module = self.modules.get(importer)
+        if module is None or step in seen:
+            return f"{importer}:*.{dotted}"
+        first = dotted.split(".")[0]
+        for star in module.star_imports:
+            path = self.module_path(star, importer)
+            if path is None:
+                continue
+            if (
+                first in self.values.get(path, {})
+                or first in self.top_level.get(path, ())
+                or first in self.bindings(path)
+                or self.modules[path].star_imports
+            ):
+                return self.origin(f"{star}.{dotted}", importer, seen | {step})
+        return f"{importer}:*.{dotted}"
 
     def library_bindings(self, path: str) -> dict[str, str]:
         """Names `path` imports from scanned modules that stand there for a library module or API

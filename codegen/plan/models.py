@@ -40,6 +40,7 @@ from codegen.plan.fingerprint import (
     labelled_args,
     references,
 )
+from codegen.plan.identity import imported_reads
 from codegen.plan.linking import Project
 from codegen.plan.options import PlanOptions
 from codegen.plan.unseen import Invoked
@@ -129,6 +130,7 @@ def _layer_sequence(
         if not call.static and static_depth is None:
             static_depth = len(layers)
         args, arg_names = labelled_args(call, identity.params)
+        decided = relevance.deciding(call, project.functions.get(identity.target))
         # A builder of another file counts apart from a same-named one of this file.
         occurrence_key = (
             function_id(identity.builder_path, identity.builder)
@@ -145,9 +147,7 @@ def _layer_sequence(
                 builder=identity.builder,
                 occurrence=occurrences[occurrence_key],
                 signature=call_signature(
-                    identity.hash,
-                    relevance.deciding(call, project.functions.get(identity.target)),
-                    refs,
+                    identity.hash, decided, refs, imported_reads(fid, decided, project)
                 ),
                 builder_path=identity.builder_path,
                 variables=0 if weightless or apis.is_weightless_layer(call.callee) else None,

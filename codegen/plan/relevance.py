@@ -22,9 +22,10 @@ def library_deciding(call: LayerCall) -> LayerCall:
     variables (`mask_zero=`, `input_length=`), so an explicit default never decides."""
     args = tuple((k, v) for k, v in call.args if k not in NO_VARIABLE_KEYWORDS)
     opaque = tuple(k for k in call.opaque if k not in NO_VARIABLE_KEYWORDS)
-    if args == call.args and opaque == call.opaque:
+    reads = tuple(read for read in call.reads if read[0] not in NO_VARIABLE_KEYWORDS)
+    if args == call.args and opaque == call.opaque and reads == call.reads:
         return call
-    return replace(call, args=args, opaque=opaque)
+    return replace(call, args=args, opaque=opaque, reads=reads)
 
 
 def _param(key: str, target: FunctionFacts) -> tuple[str, int | None]:
@@ -60,9 +61,15 @@ def deciding(call: LayerCall, target: FunctionFacts | None) -> LayerCall:
         ):
             if name not in passed and name not in inert and _literal(default):
                 args.append((f"#{index}", default))  # type: ignore[arg-type]
-    if tuple(args) == call.args and tuple(opaque) == call.opaque:
+    # What an argument reads decides only where its value does.
+    reads = tuple(
+        (_key(key, target), shape, names)
+        for key, shape, names in call.reads
+        if _kept(key, target, inert) and _param(key, target)[0] not in inert
+    )
+    if tuple(args) == call.args and tuple(opaque) == call.opaque and reads == call.reads:
         return call
-    return replace(call, args=tuple(args), opaque=tuple(opaque))
+    return replace(call, args=tuple(args), opaque=tuple(opaque), reads=reads)
 
 
 def _key(key: str, target: FunctionFacts) -> str:

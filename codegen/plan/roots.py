@@ -24,7 +24,7 @@ from codegen.plan.fingerprint import (
     labelled_args,
     references,
 )
-from codegen.plan.identity import reuses
+from codegen.plan.identity import imported_reads, reuses, shadowed_attributes, told_parameters
 from codegen.plan.linking import Project
 from codegen.plan.relevance import deciding
 from codegen.plan.unseen import Invoked, given_unseen, unseen
@@ -209,6 +209,10 @@ class LayerWalk:
     static_depth: int | None = None
     occurrences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     site: tuple[str, int] | None = None  # the root file's call into a helper of another file
+    # What the root tells a base's constructor (`super().__init__(64, 3)`) or a subclass binds
+    # again (`UNITS = 128`): the layers made from there on (or in that method) may read it.
+    given: list[str] = field(default_factory=list)
+    bound: dict[str, dict[str, str]] = field(default_factory=dict)  # fid -> told_parameters
     placed: set[tuple[str, int, int]] = field(default_factory=set)  # held objects' constructors
 
     def creates(self, target: str, class_ctx: tuple[str, str] | None) -> bool:
@@ -235,20 +239,16 @@ class LayerWalk:
             self.unresolved.append((*handed, id_path(self.root.entry)))
             self.static_depth = 0
 
-    def function(self, fid: str) -> FunctionFacts | None:
-        if fid.endswith("::<module>"):
-            module = self.project.modules.get(id_path(fid))
-            return module.module_code if module is not None else None
-        return self.project.functions.get(fid)
-
     def walk(
         self, fid: str, static: bool, class_ctx: tuple[str, str] | None, visiting: set[str]
     ) -> None:
-        function = self.function(fid)
+        function = self.dispatch.function(fid)
         if function is None or fid in visiting or len(self.members) >= MAX_LOOK_INTO:
             return
         visiting.add(fid)
         self.members.append(fid)
+        shadowed = shadowed_attributes(self.project, fid, function, class_ctx)
+        self.given += shadowed  # (a constructor's stay: the layers it keeps are used later)
         path = id_path(fid)
         unit_of = {i: n for n, unit in enumerate(function.inline_layers) for i in unit.calls}
         keras_units = {
@@ -315,7 +315,14 @@ class LayerWalk:
                 if enters:  # what the helper builds, this call in the model's file builds
                     self.site = (function.qualname, call.line)
                 inner = own_ctx if method else None
+                told = told_parameters(
+                    fid, call, self.project.functions.get(target), self.project, self.bound.get(fid)
+                )
+                self.bound[target] = told
+                if told and call.callee == "super.__init__":  # (what the base keeps reads them)
+                    self.given.append(repr(sorted(told.items())))
                 self.walk(target, static and call.static, inner, visiting)
+                del self.bound[target]
                 if enters:
                     self.site = None
                 continue
@@ -326,12 +333,14 @@ class LayerWalk:
                 call, target, path, function, static and call.static, method, refs, weightless
             )
         visiting.discard(fid)
+        if shadowed and not fid.endswith(".__init__"):
+            self.given.remove(shadowed[0])
 
     def composes(self, fid: str, class_ctx: tuple[str, str] | None) -> bool:
         """Whether a method or helper calls builders: then it is looked into even when it is a
         clone (a copied class's `inference`), so its builders stay the layers other models share;
         one that makes its variables itself (`instantiate_weights`) is one layer."""
-        function = self.function(fid)
+        function = self.dispatch.function(fid)
         if function is None or keras.own_method(self, fid, class_ctx):
             return function is not None  # a Keras model's own method: part of the model
         for call in function.layer_calls:
@@ -351,6 +360,8 @@ class LayerWalk:
     def add(self, layer: Layer, static: bool) -> None:
         if self.site is not None:
             layer = replace(layer, site=self.site)
+        if self.given:
+            layer = replace(layer, signature=stable_hash("|".join((layer.signature, *self.given))))
         if not static and self.static_depth is None:
             self.static_depth = len(self.layers)
         self.layers.append(layer)
@@ -379,6 +390,7 @@ class LayerWalk:
             unit,
             class_ctx,
             self.occurrences[call.callee],
+            self.bound.get(fid),
         )
         self.add(layer, static)
         self.occurrences[call.callee] += 1
@@ -394,7 +406,9 @@ class LayerWalk:
         path = id_path(fid)
         calls = [function.layer_calls[i] for i in unit.calls]
         builders = []
+        reads: list[str] = []  # what its calls' arguments read from other modules
         for call in calls:
+            reads += imported_reads(fid, call, self.project, self.bound.get(fid))
             # `self.apply(layer=Embedding)` in a branch: the method the class runs, and the
             # class passed in, which decides what it creates (see `references`).
             target = self.dispatch.resolve(fid, call, class_ctx)
@@ -413,7 +427,7 @@ class LayerWalk:
             self.note_unresolved(calls[0], function, fid)
             return
         # The same code under the clone rules: literals and APIs decide, names never do.
-        signature = stable_hash(unit.code_hash + "|" + ",".join(builders))
+        signature = stable_hash(unit.code_hash + "|" + ",".join(builders + reads))
         args: tuple[tuple[str, str], ...] = ()
         if unit.kind == "inline-api":
             call = calls[0]
@@ -460,6 +474,9 @@ class LayerWalk:
             target, self.prints, self.classes, self.project.functions, constructed
         )
         args, arg_names = labelled_args(call, params)
+        decided = deciding(call, self.project.functions.get(target))
+        holder = function_id(path, function.qualname)
+        reads = imported_reads(holder, decided, self.project, self.bound.get(holder))
         self.add(
             Layer(
                 callee=callee,
@@ -469,9 +486,7 @@ class LayerWalk:
                 line=call.line,
                 builder=qualname,
                 occurrence=self.occurrences[callee],
-                signature=call_signature(
-                    identity, deciding(call, self.project.functions.get(target)), refs
-                ),
+                signature=call_signature(identity, decided, refs, reads),
                 kind="method" if method else "builder",
                 holder=function.qualname,
                 path=path,

@@ -302,3 +302,11 @@ def short_label(dotted: str) -> str:
         if dotted.startswith(prefix):
             return short + dotted[len(prefix) :]
     return dotted
+
+
+# `self.add_weight(...)` in a class that does not define it: the Keras layer method that creates
+# a variable (`add_variable` is its older tf.keras spelling).
+LAYER_WEIGHT_METHODS = {
+    "add_weight": "keras.layers.Layer.add_weight",
+    "add_variable": "keras.layers.Layer.add_weight",
+}

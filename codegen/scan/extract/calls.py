@@ -10,19 +10,14 @@ import libcst as cst
 
 from codegen.scan import apis
 from codegen.scan.extract import objects, units
+from codegen.scan.extract.computed import Read
 from codegen.scan.extract.dispatch import WALK as _WALK
 from codegen.scan.extract.held import Unplaced
 from codegen.scan.extract.literals import STRING_NODES, literal, parameter_values
-from codegen.scan.extract.nodes import dotted, name_argument
+from codegen.scan.extract.nodes import dotted, is_name_argument, name_argument
 from codegen.scan.extract.unseen import UnseenWalker
 
 _BUILTINS = frozenset(dir(builtins))
-# `self.add_weight(...)` in a class that does not define it: the Keras layer method that creates
-# a variable (`add_variable` is its older tf.keras spelling).
-_LAYER_WEIGHT_METHODS = {
-    "add_weight": "keras.layers.Layer.add_weight",
-    "add_variable": "keras.layers.Layer.add_weight",
-}
 
 
 class CallWalker(UnseenWalker):
@@ -79,7 +74,7 @@ class CallWalker(UnseenWalker):
         append = self.renamed.append
         for index, arg in enumerate(node.args):
             value = arg.value
-            if type(value) in STRING_NODES and self.is_name_argument(
+            if type(value) in STRING_NODES and is_name_argument(
                 arg, index, callee_api, params
             ):
                 # Marked before its walk, which is the only place (with record_layer) that reads it.
@@ -367,24 +362,6 @@ class CallWalker(UnseenWalker):
         """Note that the statement being walked uses a layer object (see walker.unit_statements)."""
         self.used_objects.append(self.objects[bound])
 
-    @staticmethod
-    def is_name_argument(
-        arg: cst.Arg, index: int, callee_api: str | None, params: tuple[str, ...]
-    ) -> bool:
-        """True for a string argument that gives a variable or scope name."""
-        keyword = arg.keyword.value if arg.keyword is not None else None
-        positional = params[index] if params and keyword is None and index < len(params) else None
-        return bool(
-            (
-                keyword is not None
-                and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword))
-            )
-            or (
-                keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api)
-            )
-            or (positional is not None and apis.is_name_parameter(positional))
-        )
-
     def classify_callee(
         self, parts: tuple[str, ...] | None
     ) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -397,9 +374,9 @@ class CallWalker(UnseenWalker):
             methods = ctx.classes.get(self.class_name, {})
             if parts[1] in methods:
                 return f"{self.class_name}.{parts[1]}", None, methods[parts[1]]
-            if parts[1] in _LAYER_WEIGHT_METHODS:
+            if parts[1] in apis.LAYER_WEIGHT_METHODS:
                 # Keras's own way for a layer class to create a weight (in `build` or __init__).
-                return None, _LAYER_WEIGHT_METHODS[parts[1]], ()
+                return None, apis.LAYER_WEIGHT_METHODS[parts[1]], ()
             return None, None, ()
         if len(parts) == 1 and root in self.nested:
             return self.nested[root], None, ()
@@ -449,12 +426,14 @@ class CallWalker(UnseenWalker):
         opaque: list[str] = []
         refs: list[tuple[str, str]] = []
         given: list[tuple[str, str]] = []
+        reads: list[Read] = []
         constants = self.visible(self.ctx.constants) if values is None else values
         name_nodes, reader = self.name_nodes, self.computed(constants)
         for index, arg in enumerate((node if arguments is None else arguments).args):
             if arg.star:
                 if (spread := reader.spread(arg, params)) is None:
                     opaque.append(arg.star)
+                    reads += reader.imported(arg.star, arg.value)  # `**cfg.CFG`
                 args += spread or []
                 continue
             if arg.keyword is not None:
@@ -463,25 +442,29 @@ class CallWalker(UnseenWalker):
             else:
                 key = f"#{index}"
             value = literal(arg.value, constants) or reader.spelled(arg.value)
+            if value is None and not is_name_argument(arg, index, callee, params):
+                value = reader.text(arg.value)  # `dtype=f"float{BITS}"`: no name, it decides
             if value is None and values is not None:
                 value = self.wrapped(arg.value, values)
             if value is None:
                 opaque.append(key)
                 target = self.reference(arg.value)
+                # `Dense(H * 2)`, H imported (a bare name is a reference: it decides as one)
+                reads += reader.imported(key, arg.value) if target is None else []
                 if target is not None:
                     refs.append((key, target))
                 elif (handed := self.given_object(arg.value)) is not None:
                     given.append((key, handed))  # `trunk(backbone, x)`: see plan/unseen.py
             elif id(arg.value) in name_nodes or (
-                arguments is not None and self.is_name_argument(arg, index, callee, params)
+                arguments is not None and is_name_argument(arg, index, callee, params)
             ):
                 names.append((key, value))
             else:
                 args.append((key, value))
         args += self.scope_defaults  # (see walker.with_block)
         self.layer_calls.append((callee, local, args, names, opaque, node, self.dynamic == 0, refs))
-        if given:
-            self.given_args = {**self.given_args, id(node): tuple(given)}
+        if given or reads:
+            self.given_args = {**self.given_args, id(node): (tuple(given), tuple(reads))}
 
     def reference(self, value: cst.BaseExpression) -> str | None:
         """What an argument that names a class or function refers to (`layer=Embedding`):

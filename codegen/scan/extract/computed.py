@@ -1,9 +1,12 @@
 """Arguments computed from module values (`H * 2`, `64 if BIG else 32`, `CFG["units"]`,
 `CFG.units`, `self.UNITS`, `**CFG`): the literal value they stand for, when every name they read
-is bound to a known literal, so equal text over different module values is no match."""
+is bound to a known literal, so equal text over different module values is no match; else, for
+one that reads names of other modules or parameters, its shape over those names (`Reader.imported`),
+which the plan links."""
 
 from __future__ import annotations
 
+import builtins
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,8 +17,10 @@ from codegen import literals
 from codegen.scan import apis
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal
+from codegen.scan.extract.nodes import dotted, kids
 
 _UNKNOWN: Any = object()
+Read = tuple[str, str, tuple[str, ...]]  # LayerCall.reads: (key, shape, names)
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     cst.Add: operator.add,
     cst.Subtract: operator.sub,
@@ -33,6 +38,7 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     cst.GreaterThanEqual: operator.ge,
 }
 _DEPTH = 8  # names bound to names bound to ...: enough for real configs, no runaway
+_BUILTINS = frozenset(dir(builtins))
 
 
 class Reader:
@@ -46,12 +52,14 @@ class Reader:
         hidden: Callable[[str], bool],
         self_name: str | None,
         class_name: str | None,
+        params: Mapping[str, str] | None = None,
     ):
         self.ctx = ctx
         self.constants = constants
         self.hidden = hidden  # a local (or reassigned) name: not the module's value
         self.self_name = self_name
         self.class_name = class_name
+        self.params = params or {}  # parameters never stored to: name -> key (`#1`, `units`)
 
     def value(self, node: cst.BaseExpression, depth: int = 0) -> Any:
         """The Python value `node` stands for, or _UNKNOWN."""
@@ -97,7 +105,50 @@ class Reader:
             return self._item(node, depth)  # type: ignore[arg-type]
         if kind is cst.Attribute:
             return self._attribute(node)  # type: ignore[arg-type]
+        if kind is cst.FormattedString:
+            return self._formatted(node, depth)  # type: ignore[arg-type]
+        if kind is cst.Call:
+            return self._dict_call(node, depth)  # type: ignore[arg-type]
         return _UNKNOWN
+
+    def _formatted(self, node: cst.FormattedString, depth: int) -> Any:
+        """`f"float{BITS}"` over known values, without conversions or format specs."""
+        out = []
+        for part in node.parts:
+            if type(part) is cst.FormattedStringText:
+                if "\\" in part.value:
+                    return _UNKNOWN  # an escape: its source text is not its value
+                out.append(part.value.replace("{{", "{").replace("}}", "}"))
+                continue
+            if type(part) is not cst.FormattedStringExpression:
+                return _UNKNOWN
+            if part.conversion or part.format_spec:
+                return _UNKNOWN
+            found = self.value(part.expression, depth + 1)
+            if found is _UNKNOWN or not isinstance(found, (str, int, float, bool)):
+                return _UNKNOWN
+            out.append(str(found))
+        return "".join(out)
+
+    def _dict_call(self, node: cst.Call, depth: int) -> Any:
+        """`dict(units=64)` (the builtin, not a name of this module) over known values."""
+        func = node.func
+        if type(func) is not cst.Name or func.value != "dict" or self._bound(func.value):
+            return _UNKNOWN
+        out = {}
+        for arg in node.args:
+            if arg.keyword is None or arg.star:
+                return _UNKNOWN
+            found = self.value(arg.value, depth + 1)
+            if found is _UNKNOWN:
+                return _UNKNOWN
+            out[arg.keyword.value] = found
+        return out
+
+    def _bound(self, name: str) -> bool:
+        """Whether this function or module binds `name` (then it is no builtin)."""
+        ctx = self.ctx
+        return self.hidden(name) or name in ctx.symbols or name in ctx.aliases
 
     def _dict(self, node: cst.Dict, depth: int) -> Any:
         out = {}
@@ -140,6 +191,88 @@ class Reader:
         found = self.value(node)
         return None if isinstance(found, str) else spell(found)
 
+    def text(self, node: cst.BaseExpression) -> str | None:
+        """The repr of the string `node` computes (`f"float{BITS}"`), or None."""
+        found = self.value(node)
+        return spell(found) if isinstance(found, str) else None
+
+    def imported(self, key: str, node: cst.BaseExpression) -> list[Read]:
+        """An argument that reads names bound in other modules (`H * 2`, `cfg.H`, H and cfg
+        imported) or the function's parameters: its key, its shape, `$n` standing for the n-th
+        such name, and those names as the imports resolve them (`@#2` for parameter 2, `@units`
+        for a keyword-only one), for the plan to link; none when it reads none."""
+        names: list[str] = []
+        shape = self._shape(node, names, 0)
+        return [(key, shape, tuple(names))] if names else []
+
+    def _shape(self, node: cst.CSTNode, names: list[str], depth: int) -> str:
+        """`node` spelled with what decides it: known values as literals, names of other modules
+        and parameters as `$n`, library names resolved, other run-time values (locals, `self.`)
+        as `?`, a call as its callee's spelling over its arguments' shapes."""
+        found = self.value(node) if isinstance(node, cst.BaseExpression) else _UNKNOWN
+        if found is not _UNKNOWN:
+            return spell(found) or "?"
+        kind = type(node)
+        if kind is cst.Name or kind is cst.Attribute:
+            chain = dotted(node)  # type: ignore[arg-type]
+            named = None if chain is None else self._named(chain, names, depth)
+            if named is not None:
+                return named
+            if kind is cst.Name:
+                return "?"
+            inner = self._shape(node.value, names, depth + 1)  # type: ignore[attr-defined]
+            return f"{inner}.{node.attr.value}"  # type: ignore[attr-defined]
+        if depth > _DEPTH * 4:
+            return "?"
+        if kind is cst.Call:
+            # What a function of another module returns is a run-time value, as any call's
+            # (`modeling.get_activation(act)`): only what its arguments read decides.
+            spelled = ".".join(dotted(node.func) or ("?",))  # type: ignore[attr-defined]
+            inner = ", ".join(
+                _arg_prefix(arg) + self._shape(arg.value, names, depth + 1)
+                for arg in node.args  # type: ignore[attr-defined]
+            )
+            return f"{spelled}({inner})"
+        parts = [self._shape(kid, names, depth + 1) for kid in kids(node)]
+        operators: list[cst.CSTNode] = []
+        if kind is cst.Comparison:
+            operators = [c.operator for c in node.comparisons]  # type: ignore[attr-defined]
+        elif kind in (cst.BinaryOperation, cst.BooleanOperation, cst.UnaryOperation):
+            operators = [node.operator]  # type: ignore[attr-defined]
+        elif kind is cst.Subscript:
+            operators = [e.slice for e in node.slice]  # type: ignore[attr-defined]
+        marks = "".join(f" {type(op).__name__}" for op in operators)
+        return f"{kind.__name__}{marks}({', '.join(parts)})"
+
+    def _named(self, parts: tuple[str, ...], names: list[str], depth: int) -> str | None:
+        """A dotted name's shape: `$n` when its root is bound by an import of a module that is
+        no library, the module value it is bound to (`H = cfg.H`), a library name resolved, a
+        builtin or module-level definition by its name; None for a run-time value."""
+        root, ctx = parts[0], self.ctx
+        if root in self.params:  # what the caller passes (plan/roots.py binds it when it can)
+            names.append("@" + self.params[root])
+            return ".".join((f"${len(names) - 1}", *parts[1:]))
+        if root == self.self_name or self.hidden(root):
+            return None
+        if root in ctx.aliases:
+            resolved = ctx.resolve_final(parts) or ".".join(parts)
+            if apis.is_library(resolved):
+                return resolved
+            names.append(resolved)
+            return f"${len(names) - 1}"
+        if ctx.star_local and root not in ctx.symbols and root not in _BUILTINS:
+            names.append("*." + ".".join(parts))  # a free name through `from pkg.cfg import *`
+            return f"${len(names) - 1}"
+        if root in ctx.rebound:
+            names.append(":" + ".".join(parts))  # bound more than once: this module's own
+            return f"${len(names) - 1}"
+        bound = ctx.values.get(root)
+        if bound is not None and root not in ctx.function_imports and depth <= _DEPTH:
+            return ".".join((self._shape(bound, names, depth + 1), *parts[1:]))
+        if root in ctx.symbols or root in _BUILTINS:
+            return ".".join(parts)
+        return ctx.resolve_final(parts)  # a library name through `from keras.layers import *`
+
     def spread(self, arg: cst.Arg, params: tuple[str, ...]) -> list[tuple[str, str]] | None:
         """`**CFG` over a dict of known literals: its items as keyword arguments (keyed as
         record_layer keys them), else None."""
@@ -179,3 +312,10 @@ def _safely(apply: Callable[[Any, Any], Any], left: Any, right: Any) -> Any:
         return apply(left, right)
     except (TypeError, ValueError, ArithmeticError, KeyError, IndexError):
         return _UNKNOWN
+
+
+def _arg_prefix(arg: cst.Arg) -> str:
+    """How a call's argument is passed: `*`, `**`, `key=` or positionally."""
+    if arg.keyword is not None:
+        return arg.keyword.value + "="
+    return str(arg.star)

@@ -4,7 +4,7 @@ resolve to, gathered before any function body is read."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import libcst as cst
@@ -12,7 +12,7 @@ import libcst as cst
 from codegen.model import SymbolFacts
 from codegen.scan import apis
 from codegen.scan.extract.literals import literal
-from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params
+from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params, suite
 from codegen.scan.extract.nodes import dotted as dotted_name
 
 
@@ -40,6 +40,8 @@ class ModuleContext:
     # signature of what they return (objects.factories).
     factories: dict[str, str] = field(default_factory=dict)
     function_imports: frozenset[str] = frozenset()  # names a function body's own imports bind
+    # Module names no one assignment gives the value of (`rebound_names`): never a constant.
+    rebound: frozenset[str] = frozenset()
     # Imported Keras layer classes of other scanned modules, as their calls resolve
     # (`kashgari.layers.crf.CRF`): an instance makes its weights where it is first called.
     layer_classes: frozenset[str] = frozenset()
@@ -189,6 +191,9 @@ def _gather_small(
         name = targets[0].target.value
         if name in ctx.aliases:
             return  # `except ImportError: tf = None` does not undo the import above it
+        if name in ctx.rebound:
+            ctx.symbols.add(name)  # bound again elsewhere: a module value the scan cannot know
+            return
         parts = dotted_name(small.value)
         resolved = ctx.resolve(parts) if parts else None
         if resolved is not None and parts and parts[0] not in ctx.symbols:
@@ -281,6 +286,7 @@ def function_context(
         classes={k: v for k, v in ctx.classes.items() if k not in hidden},
         constants={k: v for k, v in ctx.constants.items() if k not in hidden},
         symbols=ctx.symbols - hidden,
+        rebound=ctx.rebound - hidden,
         function_imports=ctx.function_imports | hidden,
         resolved={},
     )
@@ -324,3 +330,94 @@ def settle(
         names = "|".join(re.escape(alias) for alias in plain)
         ctx.tf1 = re.search(rf"\b(?:{names})\.(?:{_TF1_ONLY})", text) is not None
     return assumed
+
+
+def closure_context(ctx: ModuleContext, outer: Mapping[str, str | None]) -> ModuleContext:
+    """The context a nested function resolves names in: its enclosing function's, where each
+    name that function binds (`outer`: name -> the literal it is bound to once, or None) hides
+    the module's, and a local bound once to a literal (`u = 64`) stands for it, as a closure
+    reads it."""
+    if not outer:
+        return ctx
+    literals = {name: value for name, value in outer.items() if value is not None}
+    return replace(
+        ctx,
+        aliases={k: v for k, v in ctx.aliases.items() if k not in outer},
+        functions={k: v for k, v in ctx.functions.items() if k not in outer},
+        classes={k: v for k, v in ctx.classes.items() if k not in outer},
+        constants={**{k: v for k, v in ctx.constants.items() if k not in outer}, **literals},
+        values={k: v for k, v in ctx.values.items() if k not in outer},
+        symbols=ctx.symbols - set(outer),
+        rebound=ctx.rebound - set(outer),
+        function_imports=ctx.function_imports - set(outer),
+        resolved={},
+    )
+
+
+def rebound_names(statements: Sequence[cst.BaseStatement], text: str) -> frozenset[str]:
+    """Module names whose value no one assignment gives: bound twice at module level (in a
+    branch, `try` block or loop too), by an augmented or unpacking assignment, as a loop or `with`
+    target, or through a `global` statement in a function (`if BIG: H = 64`)."""
+    counts: dict[str, int] = {}
+    other: set[str] = set()
+    for statement in _module_statements(statements):
+        if type(statement) is cst.For:
+            other |= _stored(statement.target)
+        elif type(statement) is cst.With:
+            other.update(n for i in statement.items if i.asname for n in _stored(i.asname.name))
+        elif type(statement) is cst.SimpleStatementLine:
+            for small in statement.body:
+                targets: list[cst.BaseExpression] = []
+                if type(small) is cst.Assign:
+                    targets = [t.target for t in small.targets]
+                elif type(small) is cst.AnnAssign and small.value is not None:
+                    targets = [small.target]
+                elif type(small) is cst.AugAssign:
+                    other |= _stored(small.target)
+                for target in targets:
+                    if type(target) is cst.Name:
+                        counts[target.value] = counts.get(target.value, 0) + 1
+                    else:
+                        other |= _stored(target)
+    if "global" in text:
+        other |= _globals(statements)
+    return frozenset(other | {name for name, count in counts.items() if count > 1})
+
+
+def _module_statements(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    """The statements that run at module level, those in branches, `try` blocks and loops too."""
+    out: list[cst.BaseStatement] = []
+    for statement in statements:
+        out.append(statement)
+        if type(statement) in BLOCK_STATEMENTS:
+            for block in nested_blocks(statement):
+                out += _module_statements(block)
+    return out
+
+
+def _stored(target: cst.BaseExpression) -> set[str]:
+    """The names an assignment target binds (`H, W`, `[a, *rest]`); none for attributes."""
+    if type(target) is cst.Name:
+        return {target.value}
+    if type(target) is cst.Tuple or type(target) is cst.List:
+        return {n for e in target.elements for n in _stored(e.value)}
+    if type(target) is cst.StarredElement:
+        return _stored(target.value)
+    return set()
+
+
+def _globals(statements: Sequence[cst.BaseStatement]) -> set[str]:
+    """The names a `global` statement in any function or class body declares."""
+    out: set[str] = set()
+    for statement in statements:
+        if type(statement) is cst.SimpleStatementLine:
+            for small in statement.body:
+                if type(small) is cst.Global:
+                    out.update(item.name.value for item in small.names)
+        body = getattr(statement, "body", None)
+        if type(statement) in (cst.FunctionDef, cst.ClassDef) and isinstance(body, cst.BaseSuite):
+            out |= _globals(suite(body))
+        elif type(statement) in BLOCK_STATEMENTS:
+            for block in nested_blocks(statement):
+                out |= _globals(block)
+    return out

@@ -12,8 +12,10 @@ from codegen.model import ClassFacts, Diagnostic, FunctionFacts, LayerCall, Symb
 from codegen.scan.extract import held, objects, relevance, units
 from codegen.scan.extract.context import (
     ModuleContext,
+    closure_context,
     function_context,
     gather_module,
+    rebound_names,
     settle,
 )
 from codegen.scan.extract.literals import literal
@@ -80,6 +82,7 @@ class Extractor:
         self.targets: list[relevance.Target] = []  # functions with parameters, for relevance
 
     def run(self) -> None:
+        self.ctx.rebound = rebound_names(self.module.body, self.text)
         gather_module(self.ctx, self.module.body, self.symbols)
         self.assumed = settle(self.ctx, self.text, self.symbols)
         self.ctx.factories = objects.factories(self.module.body, self.ctx)
@@ -176,6 +179,7 @@ class Extractor:
             walker.self_name = all_params[0]
         params = all_params[1:] if is_method and all_params else all_params
         walker.param_index = {name: i for i, name in enumerate(params)}
+        walker.kwonly = frozenset(p.name.value for p in node.params.kwonly_params)
         if params:
             self_name = walker.self_name if is_method else None
             self.targets.append(relevance.Target(node, qualname, params, class_name, self_name))
@@ -212,7 +216,8 @@ class Extractor:
             s for s in statements if type(s) is cst.FunctionDef or type(s) is cst.ClassDef
         ]
         if nested_scopes:
-            self.ctx = ctx  # closures see the enclosing function's imports
+            # Closures see the enclosing function's imports and its locals.
+            self.ctx = closure_context(ctx, walker.closure_bindings(set(nested)))
             self.collect_functions(
                 nested_scopes, prefix=qualname + ".", class_name=None, kind="nested"
             )
@@ -261,7 +266,7 @@ class Extractor:
         for index, call in enumerate(walker.layer_calls):
             if call[0]:
                 index_of[index] = len(kept)
-                kept.append(self.layer_call(*call, walker.given_args.get(id(call[5]), ())))
+                kept.append(self.layer_call(*call, *walker.given_args.get(id(call[5]), ((), ()))))
         if len(kept) != len(walker.layer_calls):
             for unit in walker.raw_units:
                 unit.calls = [index_of[i] for i in unit.calls if i in index_of]
@@ -307,6 +312,7 @@ class Extractor:
         static: bool,
         refs: list,
         given: tuple[tuple[str, str], ...] = (),
+        reads: tuple[tuple[str, str, tuple[str, ...]], ...] = (),
     ) -> LayerCall:
         line, column = self.positions.start(node)
         return LayerCall(
@@ -320,6 +326,7 @@ class Extractor:
             static=static,
             refs=tuple(refs),
             given=given,
+            reads=reads,
         )
 
     # -- symbols --------------------------------------------------------------------------
@@ -381,6 +388,8 @@ class Extractor:
             return  # an alias, recorded as an import
         walker = FunctionWalker(self.ctx, qualname=name, class_name=None, nested={})
         walker.walk(node.value)
+        if name in self.ctx.rebound:  # its value is its module's own: no copy elsewhere has it
+            walker.same(f"module:{self.path}")
         line = self.positions.line(node)
         self.symbols.append(
             SymbolFacts(

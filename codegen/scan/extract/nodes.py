@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import libcst as cst
 
+from codegen.scan import apis
+
 DOCSTRING_NODES = frozenset({cst.SimpleString, cst.ConcatenatedString})
 BLOCK_STATEMENTS = frozenset({cst.If, cst.Try, cst.With, cst.For, cst.While})  # nest statements
 
@@ -245,3 +247,16 @@ _LEAVES = frozenset(
         cst.RightCurlyBrace,
     }
 )
+
+
+def is_name_argument(
+    arg: cst.Arg, index: int, callee_api: str | None, params: tuple[str, ...]
+) -> bool:
+    """True for a string argument that gives a variable or scope name."""
+    keyword = arg.keyword.value if arg.keyword is not None else None
+    positional = params[index] if params and keyword is None and index < len(params) else None
+    return bool(
+        (keyword is not None and (keyword in apis.NAME_KEYWORDS or apis.is_name_parameter(keyword)))
+        or (keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api))
+        or (positional is not None and apis.is_name_parameter(positional))
+    )

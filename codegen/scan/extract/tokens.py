@@ -57,6 +57,8 @@ class TokenWalker:
         self.param_index: dict[str, int] = {}
         self.reassigned: set[str] = set()
         self.rebound: set[str] = set()  # locals (not parameters) stored to more than once
+        self.known_again: set[str] = set()  # of those, the ones last stored to a known value
+        self.kwonly: frozenset[str] = frozenset()  # keyword-only parameters
         # Locals bound to a literal by their first store, outside branches and loops (`u = 64`).
         self.local_literals: dict[str, str] = {}
         # The literal defaults of the `arg_scope`s open around a call (`num_outputs=64`).
@@ -81,7 +83,9 @@ class TokenWalker:
 
     def computed(self, constants: Mapping[str, str]) -> Reader:
         """What an argument computed from module values stands for here (`H * 2`)."""
-        return Reader(self.ctx, constants, self.hides, self.self_name, self.class_name)
+        params = {n: f"#{i}" for n, i in self.param_index.items() if n not in self.reassigned}
+        params.update((name, name) for name in self.kwonly if name not in self.rebound)
+        return Reader(self.ctx, constants, self.hides, self.self_name, self.class_name, params)
 
     def hides(self, name: str) -> bool:
         """Whether a local or parameter of this function hides the module's `name`."""
@@ -96,7 +100,8 @@ class TokenWalker:
         for name in self.locals:
             if name in self.param_index:
                 continue
-            bound = None if name in self.rebound else self.local_literals.get(name)
+            unknown = name in self.rebound and name not in self.known_again
+            bound = None if unknown else self.local_literals.get(name)
             if bound != values.get(name):
                 if out is None:
                     out = dict(values)
@@ -105,6 +110,17 @@ class TokenWalker:
                 else:
                     out[name] = bound
         return values if out is None else out
+
+    def closure_bindings(self, nested: set[str]) -> dict[str, str | None]:
+        """What this function's nested functions see of its names (nested defs left out): each
+        local or parameter, with the literal it is bound to once (`u = 64`), else None."""
+        return {
+            name: None
+            if name in self.param_index or name in self.rebound
+            else self.local_literals.get(name)
+            for name in self.locals
+            if name not in nested
+        }
 
     def stream(self, overrides: list[tuple[int, str]]) -> list[str]:
         """The renamed stream with some positions replaced: the exact form or the skeleton."""
@@ -152,6 +168,7 @@ class TokenWalker:
                 self.reassigned.add(value)
             else:
                 self.rebound.add(value)
+                self.known_again.discard(value)
         # variant() inlined: a local's or a module symbol's renamed token is also its skeleton
         # token, and always differs from its exact token.
         placeholder = local.get(value)
@@ -168,6 +185,8 @@ class TokenWalker:
             resolved = self.ctx.resolve_final((value,))
             if resolved is not None:
                 self.blanked("A:" + resolved, "A?")
+            elif value in self.ctx.constants:  # an enclosing function's local literal (closure)
+                self.blanked(f"B:{value}={self.ctx.constants[value]}", "B:" + value)
             else:
                 self.renamed.append("B:" + value)
 

@@ -11,6 +11,7 @@ import libcst as cst
 
 from codegen import names
 from codegen.scan import apis
+from codegen.scan.extract.computed import Read
 from codegen.scan.extract.held import made_with_literals
 from codegen.scan.extract.literals import STRING_NODES, literal
 from codegen.scan.extract.nodes import dotted
@@ -44,8 +45,9 @@ class UnseenWalker(TokenWalker):
     # Locals bound to an instance of a class of this module (`enc = Encoder()`): name -> (class,
     # whether its constructor was given arguments), so that `enc.encode(x)` runs its method.
     local_instances: Mapping[str, tuple[str, bool]] = {}
-    # Call node id -> the arguments that hand over an unseen object (LayerCall.given).
-    given_args: Mapping[int, tuple[tuple[str, str], ...]] = {}
+    # Call node id -> the arguments that hand over an unseen object (LayerCall.given), and the
+    # opaque ones that read names of other modules (LayerCall.reads).
+    given_args: Mapping[int, tuple[tuple[tuple[str, str], ...], tuple[Read, ...]]] = {}
 
     def given_object(self, value: cst.BaseExpression) -> str | None:
         """How an argument spells an object the scan cannot resolve that it hands over, alone
@@ -236,14 +238,23 @@ class UnseenWalker(TokenWalker):
         single = node.targets[0].target if len(node.targets) == 1 else None
         local = single.value if type(single) is cst.Name else None
         first = local is not None and local not in self.locals
+        straight = local is not None and not self.dynamic and local not in self.param_index
+        bound = None
+        if straight and not self.nested_depth:
+            # `units = 64`, or a value computed from literals (`cfg = dict(units=64)`, `u = H *
+            # 2`, `u = u * 2` after it): it stands for the local (TokenWalker.visible)
+            values = self.literal_values()
+            bound = literal(node.value, values) or self.computed(values).spelled(node.value)
         super().assign(node)
         if self.nested_depth:
             return
-        if first and local is not None and not self.dynamic:
-            # `units = 64`: the literal stands for the local (TokenWalker.visible)
-            bound = literal(node.value, self.literal_values())
-            if bound is not None:
+        if straight and local is not None:
+            if bound is None:
+                self.local_literals.pop(local, None)
+            else:
                 self.local_literals[local] = bound
+                if not first:
+                    self.known_again.add(local)  # stored again, to a value known here
         value = node.value
         made = value.func.value if type(value) is cst.Call and type(value.func) is cst.Name else ""
         instance = made in self.ctx.classes and made not in self.locals
