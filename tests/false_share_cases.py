@@ -550,9 +550,6 @@ MECHANISMS = {
     "library class (`k = tf.keras.layers.Dense; k(40)(x)`), a class attribute (`Cfg.k(40)`) or a "
     "module function's result (`pick()(40)`) is silently no layer and no unseen call (no CG230): "
     "the layers after it are claimed shared",
-    "alias_reassigned": "a module alias bound twice (`K = tf.keras.layers.GRU` then `K = "
-    "tf.keras.layers.Dense`) keeps its first binding (scan/extract/context.py `_gather_small`), "
-    "so `K(40)` is read as a GRU in both",
 }
 
 _STRING_COMPUTED = frozenset({"computed", "ternary", "dict", "class_cfg", "class_attr"})
@@ -568,8 +565,6 @@ def known_false_share(case: Case) -> str | None:
     if target.name == "repeat" and shape in _FUNCTION_LOOPS:
         return None
     if target.name == "layer_class":
-        if via == "reassigned":
-            return "alias_reassigned"
         if shape != "keras_subclass" and via in ("class_cfg", "func", "local"):
             # The layer is dropped: only a layer after it (not the differing head) is claimed.
             return "dropped_call" if case.k < case.layers - 1 else None

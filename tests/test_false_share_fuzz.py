@@ -374,10 +374,33 @@ def test_false_share_dropped_call() -> None:
     assert _depth(a, b) == 0
 
 
-@_strict("alias_reassigned")
-def test_false_share_alias_reassigned() -> None:
-    """`Layer = GRU` then `Layer = Dense` vs `Layer = LSTM`: both read as the first, a GRU."""
+def test_a_module_alias_bound_twice_is_its_last_binding() -> None:
+    """Found by the fuzzer, fixed: `Layer = GRU` then `Layer = Dense` vs `Layer = LSTM` were both
+    read as the first binding, a GRU, and shared; functions see the last binding."""
     first = "Layer(32)(x)"
-    a = _keras("Layer = tf.keras.layers.GRU\nLayer = tf.keras.layers.Dense\n", first)
-    b = _keras("Layer = tf.keras.layers.GRU\nLayer = tf.keras.layers.LSTM\n", first)
-    assert _depth(a, b) == 0
+    dense = _keras("Layer = tf.keras.layers.GRU\nLayer = tf.keras.layers.Dense\n", first)
+    lstm = _keras("Layer = tf.keras.layers.GRU\nLayer = tf.keras.layers.LSTM\n", first)
+    assert _depth(dense, lstm) == 0
+    assert _depth(dense, dense) == 2
+    assert _depth(dense, _keras("", "tf.keras.layers.Dense(32)(x)")) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an alias bound again inside a block (`except ImportError: Layer = GRU`) keeps its "
+    "first binding (scan/extract/context.py `_gather_small`): which one runs is not known, yet "
+    "the layer is matched as the first",
+)
+def test_false_share_alias_rebound_in_a_block() -> None:
+    """Found reducing the fixed case: `Layer = Dense`, then `except ImportError: Layer = GRU` vs
+    `LSTM`: without `fast_layers` the two models build different layers, claimed shared."""
+    prelude = """
+        Layer = tf.keras.layers.Dense
+        try:
+            import fast_layers
+        except ImportError:
+            Layer = tf.keras.layers.{}
+    """
+    first = "Layer(32)(x)"
+    gru, lstm = _keras(prelude.format("GRU"), first), _keras(prelude.format("LSTM"), first)
+    assert _depth(gru, lstm) == 0
