@@ -546,10 +546,10 @@ MECHANISMS = {
     "`[8, CFG['k']]`) is not evaluated: the list is opaque",
     "loop_count": "a loop or list comprehension of layers matched as a whole compares its code, "
     "not the count `range(...)` reads through a computed value, a local or a parameter default",
-    "dropped_call": "in a Keras build function, a layer made by calling a local bound to a "
-    "library class (`k = tf.keras.layers.Dense; k(40)(x)`), a class attribute (`Cfg.k(40)`) or a "
-    "module function's result (`pick()(40)`) is silently no layer and no unseen call (no CG230): "
-    "the layers after it are claimed shared",
+    "dropped_call": "in a Keras build function, a layer made by calling a class attribute "
+    "(`Cfg.k(40)(x)`, `k = tf.keras.layers.Dense` in `class Cfg`) or a module function's result "
+    "(`pick()(40)(x)`) is silently no layer and no unseen call (no CG230): the layers after it "
+    "are claimed shared",
 }
 
 _STRING_COMPUTED = frozenset({"computed", "ternary", "dict", "class_cfg", "class_attr"})
@@ -565,7 +565,7 @@ def known_false_share(case: Case) -> str | None:
     if target.name == "repeat" and shape in _FUNCTION_LOOPS:
         return None
     if target.name == "layer_class":
-        if shape != "keras_subclass" and via in ("class_cfg", "func", "local"):
+        if shape != "keras_subclass" and via in ("class_cfg", "func"):
             # The layer is dropped: only a layer after it (not the differing head) is claimed.
             return "dropped_call" if case.k < case.layers - 1 else None
         return None

@@ -34,6 +34,7 @@ from false_share_cases import (
 from hypothesis import HealthCheck, event, given, note, reject, settings
 from hypothesis import strategies as st
 
+from codegen.diagnostics import UNRESOLVED_IMPORT
 from codegen.plan.planner import pair_depths
 
 SCALE = float(os.environ.get("CODEGEN_FUZZ_SCALE", "1"))
@@ -366,12 +367,31 @@ def test_false_share_loop_count() -> None:
 
 @_strict("dropped_call")
 def test_false_share_dropped_call() -> None:
-    """`layer = tf.keras.layers.Dense` vs `tf.keras.layers.GRU`, then `layer(32)(x)`: the call is
-    no layer and no note, so the Dense after it is claimed shared over different inputs."""
+    """`Cfg.layer = tf.keras.layers.Dense` vs `GRU`, then `Cfg.layer(32)(x)`: the call is no
+    layer and no note, so the Dense after it is claimed shared over different inputs."""
+    first = "Cfg.layer(32)(x)"
+    a = _keras("class Cfg:\n    layer = tf.keras.layers.Dense\n", first)
+    b = _keras("class Cfg:\n    layer = tf.keras.layers.GRU\n", first)
+    assert _depth(a, b) == 0
+
+
+def test_a_call_of_a_local_bound_to_a_library_layer_ends_the_trunk() -> None:
+    """Found by the fuzzer, fixed: `layer = tf.keras.layers.Dense` vs `GRU`, then `layer(32)(x)`
+    was dropped (no layer, no note) and the Dense after it claimed shared; now it is unseen
+    (CG230) and ends the trunk. A local bound to what creates nothing still does not."""
     first = "layer(32)(x)"
     a = _keras("", first, before="layer = tf.keras.layers.Dense\n")
     b = _keras("", first, before="layer = tf.keras.layers.GRU\n")
-    assert _depth(a, b) == 0
+    files = {"a/model.py": a, "b/model.py": b}
+    plan = plan_of(files)
+    assert pair_depths(plan).get(("a/model.py::build", "b/model.py::build"), 0) == 0
+    assert any(
+        d.code == UNRESOLVED_IMPORT and "`tf.keras.layers.Dense`" in d.message
+        for d in plan.diagnostics
+    )
+    act = "tf.keras.layers.Dense(32, activation=act())(x)"
+    relu = _keras("", act, before="act = tf.keras.layers.ReLU\n")
+    assert _depth(relu, relu) == 2
 
 
 def test_a_module_alias_bound_twice_is_its_last_binding() -> None:
