@@ -74,6 +74,7 @@ def targets(shape: str) -> tuple[Target, ...]:
         )
     if shape in ("tf1_dense", "keras_functional", "keras_subclass", "helper_module"):
         found.append(Target("repeat", "count", ("2", "4", "6")))
+        found.append(Target("loop_units", units, ("16", "24", "40"), fmt, positional=True))
     return tuple(found)
 
 
@@ -182,7 +183,7 @@ def render_value(
 
 
 # Indirections that rewrite the call rather than a value: the slot's keyword leaves the call.
-CALL_INDIRECTIONS = ("partial", "kwargs", "arg_scope")
+CALL_INDIRECTIONS = ("partial", "kwargs", "arg_scope", "helper_default")
 
 INDIRECTIONS = (
     "direct",
@@ -274,19 +275,22 @@ def _layer(case: Case, side: str, i: int, parts: Parts, var: str) -> Layer:
     pair = (target.values[0], target.values[1] if case.mutate else target.values[0])
     if target.slot == "count" and via in CALL_INDIRECTIONS:
         raise NotApplicable(via)
+    if target.name == "loop_units":
+        layer.count = "2"  # a stack of two, each of the mutated units
     if via in CALL_INDIRECTIONS:
-        return _call_indirection(case, via, target, value, layer, parts)
-    expr = render_value(
-        via, value, pair, target.values[2], parts, shape=case.shape, slot=target.slot
-    )
-    if expr is None:
-        raise NotApplicable(via)
-    if target.slot == "callee":
-        layer.callee = expr
-    elif target.slot == "count":
-        layer.count = expr
+        _call_indirection(case, via, target, value, layer, parts)
     else:
-        _set_slot(layer, target, target.fmt.format(expr))
+        expr = render_value(
+            via, value, pair, target.values[2], parts, shape=case.shape, slot=target.slot
+        )
+        if expr is None:
+            raise NotApplicable(via)
+        if target.slot == "callee":
+            layer.callee = expr
+        elif target.slot == "count":
+            layer.count = expr
+        else:
+            _set_slot(layer, target, target.fmt.format(expr))
     if dressed and case.dressing == "explicit_default":
         layer.kwargs.append(
             ("trainable", "True")
@@ -318,12 +322,26 @@ def _call_indirection(
     case: Case, via: str, target: Target, value: str, layer: Layer, parts: Parts
 ) -> Layer:
     text = target.fmt.format(value)
-    if target.slot == "callee":
+    if via == "helper_default":
+        # A helper of the module whose keyword default carries the value: `make(...)`.
+        if target.slot == "callee":
+            parts.prelude += [
+                f"def make(*args, k={value}, **kwargs):",
+                "    return k(*args, **kwargs)",
+            ]
+            layer.callee = "make"
+            return layer
+        made = f"{layer.callee}(*args, {target.slot}={target.fmt.format('k')}, **kwargs)"
+        parts.prelude += [f"def make(*args, k={value}, **kwargs):", f"    return {made}"]
+        layer.callee = "make"
+    elif target.slot == "callee":
         raise NotApplicable(via)
     if target.positional:
         position = 1 if len(layer.args) > 1 else 0
         del layer.args[position]
-    if via == "partial":
+    if via == "helper_default":
+        pass
+    elif via == "partial":
         parts.prelude.append(f"D = functools.partial({layer.callee}, {target.slot}={text})")
         layer.callee = "D"
     elif via == "kwargs":
@@ -544,12 +562,18 @@ MECHANISMS = {
     "Dense(self.k)`) is opaque (only the class body is read)",
     "list_computed": "a computed value inside a list argument (`shape=[8, H * 2]`, "
     "`[8, CFG['k']]`) is not evaluated: the list is opaque",
-    "loop_count": "a loop or list comprehension of layers matched as a whole compares its code, "
-    "not the count `range(...)` reads through a computed value, a local or a parameter default",
-    "dropped_call": "in a Keras build function, a layer made by calling a class attribute "
-    "(`Cfg.k(40)(x)`, `k = tf.keras.layers.Dense` in `class Cfg`) or a module function's result "
-    "(`pick()(40)(x)`) is silently no layer and no unseen call (no CG230): the layers after it "
-    "are claimed shared",
+    "loop_values": "a loop or list comprehension of layers matched as a whole compares its "
+    "code, not the values its names read (the count in `range(CFG['n'])`, the units in "
+    "`Dense(CFG['units'])` or `Dense(**CFG)` inside it) through a computed value, a local or a "
+    "parameter default",
+    "factory_object": "a layer object a Keras subclass gets from a module factory (`def make(k="
+    "32): return Dense(k)`, `self.l1 = make()`) is identified by the API it returns only "
+    "(scan/extract/calls.py `object_layer`): the factory's keyword defaults never decide",
+    "dropped_call": "a layer made by calling a class attribute (`Cfg.k(40)(x)`, `k = "
+    "tf.keras.layers.Dense` in `class Cfg`), a module function's result (`pick()(40)(x)`) or a "
+    "module function that only calls its parameter's default (`def make(*a, k=Dense): return "
+    "k(*a)`) is silently no layer and no unseen call (no CG230): the layers after it are "
+    "claimed shared",
 }
 
 _STRING_COMPUTED = frozenset({"computed", "ternary", "dict", "class_cfg", "class_attr"})
@@ -562,13 +586,17 @@ def known_false_share(case: Case) -> str | None:
     target, via, shape = target_of(case), case.via, case.shape
     if not case.mutate or via in ENDS_TRUNK:
         return None
-    if target.name == "repeat" and shape in _FUNCTION_LOOPS:
+    if target.name in ("repeat", "loop_units") and shape in _FUNCTION_LOOPS:
         return None
+    # The layer is dropped: only a layer after it (not the differing head) is claimed.
+    dropped = "dropped_call" if case.k < case.layers - 1 else None
     if target.name == "layer_class":
-        if shape != "keras_subclass" and via in ("class_cfg", "func"):
-            # The layer is dropped: only a layer after it (not the differing head) is claimed.
-            return "dropped_call" if case.k < case.layers - 1 else None
+        if via == "helper_default" or (shape != "keras_subclass" and via in ("class_cfg", "func")):
+            return dropped
         return None
+    if via == "helper_default":
+        looped = target.name == "loop_units"
+        return "factory_object" if shape == "keras_subclass" and not looped else None
     if target.fmt == CONSTANT_INIT:
         return "call_argument"
     if shape == "tf1_slim" and target.name == "activation":
@@ -577,7 +605,7 @@ def known_false_share(case: Case) -> str | None:
         return "imported_name"
     if via == "local_dict":
         return "local_dict"
-    if via == "func" and (target.name != "repeat" or shape == "keras_subclass"):
+    if via == "func" and (target.name not in ("repeat", "loop_units") or shape == "keras_subclass"):
         return "call_result"
     if via == "self_attr":
         return "self_attr"
@@ -587,7 +615,14 @@ def known_false_share(case: Case) -> str | None:
             "keras_subclass": {"class_attr", "class_cfg", "computed", "dict", "ternary"},
         }
         if via in counted.get(shape, ()):
-            return "loop_count"
+            return "loop_values"
+    if target.name == "loop_units":
+        read = {
+            "keras_functional": {"class_cfg", "dict", "kwargs", "local", "param"},
+            "keras_subclass": {"class_attr", "class_cfg", "computed", "dict", "kwargs", "ternary"},
+        }
+        if via in read.get(shape, ()):
+            return "loop_values"
     if via == "local" and shape == "keras_subclass":
         return "init_local"
     if via in _STRING_COMPUTED and target.values[0].startswith('"'):

@@ -122,6 +122,7 @@ def test_the_fuzzer_covers_every_shape_target_and_indirection() -> None:
         "activation",
         "layer_class",
         "repeat",
+        "loop_units",
     }
     assert len(APPLICABLE) > 300
 
@@ -129,7 +130,7 @@ def test_the_fuzzer_covers_every_shape_target_and_indirection() -> None:
 # --- the fuzz ------------------------------------------------------------------------------------
 
 
-@fuzz_settings(150)
+@fuzz_settings(400)
 @given(cases(mutate=True, dressings=("", *PURE)))
 def test_a_changed_layer_is_never_shared(case: Case) -> None:
     """Layer k differs (through any indirection, with any pure dressing): depth <= k."""
@@ -141,7 +142,7 @@ def test_a_changed_layer_is_never_shared(case: Case) -> None:
     assert shared_depth(case) <= case.k
 
 
-@fuzz_settings(120)
+@fuzz_settings(250)
 @given(cases(mutate=False, dressings=DRESSINGS))
 def test_a_no_op_keeps_the_claimed_depth(case: Case) -> None:
     """A pure dressing never moves the claimed depth; a direct literal keeps the full depth; any
@@ -339,6 +340,17 @@ def test_false_share_self_attr() -> None:
     assert _depth(a, b, model="Net") == 0
 
 
+@_strict("factory_object")
+def test_false_share_factory_object() -> None:
+    """`def make(units=32): return Dense(units)` vs `units=64`, `self.d1 = make()`."""
+    a = _subclass("", "make()").replace(
+        "class Net", "def make(units=32):\n    return tf.keras.layers.Dense(units)\n\nclass Net"
+    )
+    b = a.replace("units=32", "units=64")
+    assert _depth(a, a, model="Net") == 2
+    assert _depth(a, b, model="Net") == 0
+
+
 @_strict("list_computed")
 def test_false_share_list_computed() -> None:
     """`get_variable("w", [8, H * 2])` over `H = 16` vs `H = 32`."""
@@ -346,8 +358,8 @@ def test_false_share_list_computed() -> None:
     assert _depth(_tf1("H = 16\n", first), _tf1("H = 32\n", first)) == 0
 
 
-@_strict("loop_count")
-def test_false_share_loop_count() -> None:
+@_strict("loop_values")
+def test_false_share_loop_values() -> None:
     """`for _ in range(CFG["n"])` of Dense layers, over n = 2 vs 4: a stack of another depth."""
     loop = """
         x = tf.keras.Input((8,))
