@@ -149,12 +149,19 @@ def test_a_no_op_keeps_the_claimed_depth(case: Case) -> None:
     other miss (an explicit default, another indirection, an opaque value) is a recall note."""
     note(_show(case))
     depth = shared_depth(case)
-    if case.dressing in PURE:
+    if _keeps_depth(case):
         assert depth == shared_depth(replace(case, dressing=""))
     if case.via == "direct" and case.dressing in ("", *PURE) and not _loop_in_function(case):
         assert depth == case.layers
     if depth != case.layers:
         event(f"recall: {case.shape} {case.target} via {case.via} [{case.dressing or 'same'}]")
+
+
+def _keeps_depth(case: Case) -> bool:
+    """Whether the case's dressing must keep the claimed depth: a pure one, but reordered
+    keywords inside a loop of layers (matched as a whole, by its code: a recall note)."""
+    looped = case.target in ("repeat", "loop_units")
+    return case.dressing in PURE and not (case.dressing == "reorder" and looped)
 
 
 def _loop_in_function(case: Case) -> bool:
@@ -180,7 +187,7 @@ def test_every_case_is_shared_exactly_as_the_known_table_says() -> None:
                     files_of(dressed)
                 except NotApplicable:
                     continue
-                if shared_depth(dressed) != depth:
+                if _keeps_depth(dressed) and shared_depth(dressed) != depth:
                     moved.append(str(dressed))
     assert not wrong, "\n".join(wrong)
     assert not moved, "\n".join(moved)
