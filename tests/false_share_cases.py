@@ -556,8 +556,6 @@ MECHANISMS = {
     "local_dict": "an item of a local dict literal (`cfg = {'k': 32}; Dense(cfg['k'])`) is opaque",
     "tf1_param_default": "in a TF1 build function a parameter's literal default (`def build(x, "
     "k=32)`) is opaque in inline TF1 calls and builder calls, where Keras layers read it",
-    "init_local": "in a Keras subclass's `__init__`, a local bound once to a literal (`k = 32; "
-    "self.l1 = Dense(k)`) is opaque (build functions read such locals)",
     "self_attr": "an instance attribute set to a literal in `__init__` (`self.k = 32; "
     "Dense(self.k)`) is opaque (only the class body is read)",
     "list_computed": "a computed value inside a list argument (`shape=[8, H * 2]`, "
@@ -623,8 +621,6 @@ def known_false_share(case: Case) -> str | None:
         }
         if via in read.get(shape, ()):
             return "loop_values"
-    if via == "local" and shape == "keras_subclass":
-        return "init_local"
     if via in _STRING_COMPUTED and target.values[0].startswith('"'):
         return "string_computed"
     if via == "param" and shape in _TF1:

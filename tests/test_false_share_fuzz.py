@@ -331,12 +331,19 @@ class Net(tf.keras.Model):
 """
 
 
-@_strict("init_local")
-def test_false_share_init_local() -> None:
-    """`units = 32` vs 64 in a subclass's `__init__`, then `Dense(units)`."""
+def test_a_local_literal_in_init_decides_a_held_layer() -> None:
+    """Found by the fuzzer, fixed (scan/extract/held.py `method_values`): `units = 32` vs 64 in
+    a subclass's `__init__`, then `self.d1 = Dense(units)`, was opaque and shared; the same
+    value still shares, and a local bound to anything else hides the module constant."""
     first = "tf.keras.layers.Dense(units)"
     a, b = _subclass("units = 32", first), _subclass("units = 64", first)
     assert _depth(a, b, model="Net") == 0
+    assert _depth(a, _subclass("units = 32", first), model="Net") == 2
+    assert _depth(a, _subclass("", "tf.keras.layers.Dense(32)"), model="Net") == 2
+    hidden = "units = 32\nclass"
+    x = _subclass("units = int('32')", first).replace("class", hidden, 1)
+    # The local hides the module's 32: not read as Dense(32).
+    assert _depth(x, _subclass("", "tf.keras.layers.Dense(32)"), model="Net") == 0
 
 
 @_strict("self_attr")
