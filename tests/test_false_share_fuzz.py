@@ -166,7 +166,8 @@ def _keeps_depth(case: Case) -> bool:
 
 def _loop_in_function(case: Case) -> bool:
     """A loop of layers in a `function` model ends its trunk (docs/rules.md)."""
-    return case.target == "repeat" and case.shape in ("tf1_dense", "helper_module")
+    looped = case.target in ("repeat", "loop_units")
+    return looped and case.shape in ("tf1_dense", "helper_module")
 
 
 @pytest.mark.slow
