@@ -21,6 +21,8 @@ class ModuleContext:
     """Module-level names, gathered before any function body is read."""
 
     aliases: dict[str, str] = field(default_factory=dict)
+    # Aliases bound at module level by an assignment (`K = tf.keras.layers.GRU`), not an import.
+    assigned_aliases: set[str] = field(default_factory=set)
     functions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> params
     classes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # class -> methods
     constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
@@ -110,14 +112,18 @@ def import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, s
 
 
 def gather_module(
-    ctx: ModuleContext, statements: Sequence[cst.BaseStatement], symbols: list[SymbolFacts]
+    ctx: ModuleContext,
+    statements: Sequence[cst.BaseStatement],
+    symbols: list[SymbolFacts],
+    *,
+    top: bool = True,
 ) -> None:
     """Module-level names (imports, aliases, functions, classes, constants) into `ctx`; the
-    import bindings also into `symbols`."""
+    import bindings also into `symbols`; `top`: the statements run in order, outside blocks."""
     for statement in statements:
         if type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
-                _gather_small(ctx, small, symbols)
+                _gather_small(ctx, small, symbols, top=top)
         elif type(statement) is cst.FunctionDef:
             ctx.functions[statement.name.value] = positional_params(statement, method=False)
             ctx.symbols.add(statement.name.value)
@@ -134,7 +140,7 @@ def gather_module(
         elif type(statement) in BLOCK_STATEMENTS:
             # Conditional imports (try/except ImportError) still bind the names used below.
             for block in nested_blocks(statement):
-                gather_module(ctx, block, symbols)
+                gather_module(ctx, block, symbols, top=False)
 
 
 def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
@@ -160,7 +166,7 @@ def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
 
 
 def _gather_small(
-    ctx: ModuleContext, small: cst.BaseSmallStatement, symbols: list[SymbolFacts]
+    ctx: ModuleContext, small: cst.BaseSmallStatement, symbols: list[SymbolFacts], *, top: bool
 ) -> None:
     if type(small) is cst.Import or type(small) is cst.ImportFrom:
         if type(small) is cst.ImportFrom and type(small.names) is cst.ImportStar:
@@ -190,7 +196,12 @@ def _gather_small(
             return
         name = targets[0].target.value
         if name in ctx.aliases:
-            return  # `except ImportError: tf = None` does not undo the import above it
+            if not top or name not in ctx.assigned_aliases:
+                return  # `except ImportError: tf = None` does not undo the import above it
+            # `K = tf.keras.layers.GRU`, later `K = tf.keras.layers.Dense`: the functions of the
+            # module run after both, and see the last.
+            del ctx.aliases[name]
+            ctx.assigned_aliases.discard(name)
         if name in ctx.rebound:
             ctx.symbols.add(name)  # bound again elsewhere: a module value the scan cannot know
             return
@@ -199,6 +210,8 @@ def _gather_small(
         if resolved is not None and parts and parts[0] not in ctx.symbols:
             # `tf1 = tf.compat.v1` is an alias, not a constant.
             ctx.aliases.setdefault(name, resolved)
+            if top:
+                ctx.assigned_aliases.add(name)
             module, _, leaf = resolved.rpartition(".")
             statement = (
                 f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"

@@ -231,10 +231,22 @@ class UnseenWalker(TokenWalker):
         # Spelled by its leaf, not under `functools` (whose calls are never noted: CG230).
         return f"{resolved.rsplit('.', 1)[-1]}({''.join(_code(b) for b in bound)})"
 
+    def library_alias(self, value: cst.BaseExpression) -> str | None:
+        """How a local bound to a variable-creating library API itself, not called (`layer =
+        tf.keras.layers.Dense`), is spelled: a call of the local makes a layer whose class the
+        scan does not read as one, so it is unseen rather than dropped."""
+        if type(value) is not cst.Name and type(value) is not cst.Attribute:
+            return None
+        parts = dotted(value)  # type: ignore[arg-type]
+        if not parts or parts[0] in self.locals or parts[0] not in self.ctx.aliases:
+            return None
+        resolved = self.ctx.resolve(parts)
+        return _code(value) if resolved is not None and apis.creates_variables(resolved) else None
+
     def assign(self, node: cst.Assign) -> None:
         spelled = None if self.nested_depth else self.unseen_spelling(node.value)
         if spelled is None and not self.nested_depth:
-            spelled = self.bound_callable(node.value)
+            spelled = self.bound_callable(node.value) or self.library_alias(node.value)
         single = node.targets[0].target if len(node.targets) == 1 else None
         local = single.value if type(single) is cst.Name else None
         first = local is not None and local not in self.locals
