@@ -541,29 +541,27 @@ def all_cases(layers: int = 3, ks: tuple[int, ...] = (1,)) -> list[Case]:
 # fail on any other. The exhaustive run checks this table is exactly what the scan does today.
 
 MECHANISMS = {
-    "string_computed": "a string computed from module values (`CFG['k']`, `Cfg.k`, `self.K`, "
-    "`H + 'at16'`, a ternary) is read as a name and never decides (scan/extract/computed.py "
-    "`Reader.spelled`), also under `dtype=`, `activation=`, `kernel_initializer=`",
     "call_argument": "a call in an argument (`kernel_initializer=tf.compat.v1.constant_initializer"
     "(0.5)`) is opaque, matched by position only: its literal arguments never decide "
-    "(scan/extract/calls.py `record_layer`)",
+    "(scan/extract/calls.py `record_layer`), whether written out or through a module constant, "
+    "a dict, a local, a default, `**kwargs` or `arg_scope` (through an imported name or a module "
+    "name bound twice the name is followed instead, and decides)",
     "reference_argument": "a function reference passed to an inline TF1 call (`activation_fn="
     "tf.nn.tanh` vs `tf.nn.relu`) is opaque, matched by position only",
-    "imported_name": "a name imported from another scanned module (`from cfg import K`, also "
-    "`from cfg import *`) bound there to a literal is opaque: its value is not followed",
     "call_result": "a module function's result (`pick()` returning its literal default) is "
     "opaque, matched by position only",
-    "local_dict": "an item of a local dict literal (`cfg = {'k': 32}; Dense(cfg['k'])`) is opaque",
+    "local_dict": "an item of a local dict literal in a Keras subclass's `__init__` (`cfg = "
+    "{'k': 32}; self.d = Dense(cfg['k'])`) is opaque (build functions read it)",
     "tf1_param_default": "in a TF1 build function a parameter's literal default (`def build(x, "
     "k=32)`) is opaque in inline TF1 calls and builder calls, where Keras layers read it",
     "self_attr": "an instance attribute set to a literal in `__init__` (`self.k = 32; "
     "Dense(self.k)`) is opaque (only the class body is read)",
     "list_computed": "a computed value inside a list argument (`shape=[8, H * 2]`, "
-    "`[8, CFG['k']]`) is not evaluated: the list is opaque",
+    "`[8, CFG['k']]`, `[8, cfg['k']]` over a local dict) is not evaluated: the list is opaque",
     "loop_values": "a loop or list comprehension of layers matched as a whole compares its "
     "code, not the values its names read (the count in `range(CFG['n'])`, the units in "
-    "`Dense(CFG['units'])` or `Dense(**CFG)` inside it) through a computed value, a local or a "
-    "parameter default",
+    "`Dense(CFG['units'])` or `Dense(**CFG)` inside it) through a computed value, a local, a "
+    "local dict, a parameter default, an imported name or a module name bound twice",
     "factory_object": "a layer object a Keras subclass gets from a module factory (`def make(k="
     "32): return Dense(k)`, `self.l1 = make()`) is identified by the API it returns only "
     "(scan/extract/calls.py `object_layer`): the factory's keyword defaults never decide",
@@ -574,9 +572,24 @@ MECHANISMS = {
     "claimed shared",
 }
 
-_STRING_COMPUTED = frozenset({"computed", "ternary", "dict", "class_cfg", "class_attr"})
+_COMPUTED = frozenset({"computed", "ternary", "dict", "class_cfg", "class_attr"})
 _TF1 = ("tf1_dense", "tf1_getvar", "tf1_slim", "helper_module")
 _FUNCTION_LOOPS = ("tf1_dense", "helper_module")  # a loop there ends the trunk (docs/rules.md)
+# Names a Keras loop matched as a whole reads but never follows, in every shape with such loops.
+_LOOP_NAMES = frozenset({"imported", "imported_star", "local_dict", "reassigned"})
+_LOOP_READS = {
+    ("keras_functional", "repeat"): {"class_cfg", "dict", "local", "param"},
+    ("keras_functional", "loop_units"): {"class_cfg", "dict", "kwargs", "local", "param"},
+    ("keras_subclass", "repeat"): {"class_attr", "class_cfg", "computed", "dict", "ternary"},
+    ("keras_subclass", "loop_units"): {
+        "class_attr",
+        "class_cfg",
+        "computed",
+        "dict",
+        "kwargs",
+        "ternary",
+    },
+}
 
 
 def known_false_share(case: Case) -> str | None:
@@ -584,7 +597,8 @@ def known_false_share(case: Case) -> str | None:
     target, via, shape = target_of(case), case.via, case.shape
     if not case.mutate or via in ENDS_TRUNK:
         return None
-    if target.name in ("repeat", "loop_units") and shape in _FUNCTION_LOOPS:
+    looped = target.name in ("repeat", "loop_units")
+    if looped and shape in _FUNCTION_LOOPS:
         return None
     # The layer is dropped: only a layer after it (not the differing head) is claimed.
     dropped = "dropped_call" if case.k < case.layers - 1 else None
@@ -593,38 +607,21 @@ def known_false_share(case: Case) -> str | None:
             return dropped
         return None
     if via == "helper_default":
-        looped = target.name == "loop_units"
         return "factory_object" if shape == "keras_subclass" and not looped else None
     if target.fmt == CONSTANT_INIT:
-        return "call_argument"
+        return None if via in ("imported", "imported_star", "reassigned") else "call_argument"
     if shape == "tf1_slim" and target.name == "activation":
         return "reference_argument"
-    if via in ("imported", "imported_star"):
-        return "imported_name"
-    if via == "local_dict":
-        return "local_dict"
-    if via == "func" and (target.name not in ("repeat", "loop_units") or shape == "keras_subclass"):
+    if via == "func" and (not looped or shape == "keras_subclass"):
         return "call_result"
     if via == "self_attr":
         return "self_attr"
-    if target.name == "repeat":
-        counted = {
-            "keras_functional": {"class_cfg", "dict", "local", "param"},
-            "keras_subclass": {"class_attr", "class_cfg", "computed", "dict", "ternary"},
-        }
-        if via in counted.get(shape, ()):
-            return "loop_values"
-    if target.name == "loop_units":
-        read = {
-            "keras_functional": {"class_cfg", "dict", "kwargs", "local", "param"},
-            "keras_subclass": {"class_attr", "class_cfg", "computed", "dict", "kwargs", "ternary"},
-        }
-        if via in read.get(shape, ()):
-            return "loop_values"
-    if via in _STRING_COMPUTED and target.values[0].startswith('"'):
-        return "string_computed"
+    if via in _LOOP_READS.get((shape, target.name), set()) | (_LOOP_NAMES if looped else set()):
+        return "loop_values"
+    if via == "local_dict" and shape == "keras_subclass":
+        return "local_dict"
     if via == "param" and shape in _TF1:
         return "tf1_param_default"
-    if shape == "tf1_getvar" and target.name == "units" and via in _STRING_COMPUTED:
+    if shape == "tf1_getvar" and target.name == "units" and via in _COMPUTED | {"local_dict"}:
         return "list_computed"
     return None

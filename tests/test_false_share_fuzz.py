@@ -256,9 +256,9 @@ def _strict(mechanism: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=MECHANISMS[mechanism])
 
 
-@_strict("string_computed")
-def test_false_share_string_computed() -> None:
-    """`dtype=CFG["dtype"]` over "float32" vs "float16": different variables, claimed shared."""
+def test_a_string_computed_from_module_values_decides() -> None:
+    """Found by the fuzzer, fixed on main (trust): `dtype=CFG["dtype"]` over "float32" vs
+    "float16" was read as a name and shared; the same value still shares."""
     body = 'tf.keras.layers.Dense(32, dtype=CFG["dtype"])(x)'
     f32, f16 = (
         _keras('CFG = {"dtype": "float32"}\n', body),
@@ -266,6 +266,10 @@ def test_false_share_string_computed() -> None:
     )
     assert _depth(f32, f32) == 2
     assert _depth(f32, f16) == 0
+    ternary = 'tf.keras.layers.Dense(32, activation="relu" if BIG else "tanh")(x)'
+    big, small = _keras("BIG = True\n", ternary), _keras("BIG = False\n", ternary)
+    assert _depth(big, big) == 2
+    assert _depth(big, small) == 0
 
 
 @_strict("call_argument")
@@ -283,12 +287,14 @@ def test_false_share_reference_argument() -> None:
     assert _depth(_tf1("", first.format("relu")), _tf1("", first.format("tanh"))) == 0
 
 
-@_strict("imported_name")
-def test_false_share_imported_name() -> None:
-    """`from cfg import UNITS`, each model's own `cfg.py` binding 32 vs 64."""
+def test_an_imported_name_decides() -> None:
+    """Found by the fuzzer, fixed on main (trust, Project.origin): `from cfg import UNITS`, each
+    model's own `cfg.py` binding 32 vs 64, was shared; the same value still shares."""
     source = _keras("from cfg import UNITS\n", "tf.keras.layers.Dense(UNITS)(x)")
     extra = {"a/cfg.py": "UNITS = 32\n", "b/cfg.py": "UNITS = 64\n"}
     assert _depth(source, source, extra) == 0
+    same = {"a/cfg.py": "UNITS = 32\n", "b/cfg.py": "UNITS = 32\n"}
+    assert _depth(source, source, same) == 2
 
 
 @_strict("call_result")
@@ -300,13 +306,23 @@ def test_false_share_call_result() -> None:
     assert _depth(a, b) == 0
 
 
-@_strict("local_dict")
-def test_false_share_local_dict() -> None:
-    """`cfg = {"units": 32}` vs 64 in the build function, then `Dense(cfg["units"])`."""
+def test_an_item_of_a_local_dict_in_a_build_function_decides() -> None:
+    """Found by the fuzzer, fixed on main (trust): `cfg = {"units": 32}` vs 64 in the build
+    function, then `Dense(cfg["units"])`, was shared; the same value still shares."""
     first = 'tf.keras.layers.Dense(cfg["units"])(x)'
     a = _keras("", first, before='cfg = {"units": 32}\n')
     b = _keras("", first, before='cfg = {"units": 64}\n')
     assert _depth(a, b) == 0
+    assert _depth(a, _keras("", first, before='cfg = {"units": 32}\n')) == 2
+
+
+@_strict("local_dict")
+def test_false_share_local_dict() -> None:
+    """`cfg = {"k": 32}` vs 64 in a subclass's `__init__`, then `self.d1 = Dense(cfg["k"])`."""
+    first = 'tf.keras.layers.Dense(cfg["k"])'
+    a, b = _subclass('cfg = {"k": 32}', first), _subclass('cfg = {"k": 64}', first)
+    assert _depth(a, a, model="Net") == 2
+    assert _depth(a, b, model="Net") == 0
 
 
 @_strict("tf1_param_default")
@@ -433,15 +449,10 @@ def test_a_module_alias_bound_twice_is_its_last_binding() -> None:
     assert _depth(dense, _keras("", "tf.keras.layers.Dense(32)(x)")) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an alias bound again inside a block (`except ImportError: Layer = GRU`) keeps its "
-    "first binding (scan/extract/context.py `_gather_small`): which one runs is not known, yet "
-    "the layer is matched as the first",
-)
-def test_false_share_alias_rebound_in_a_block() -> None:
+def test_an_alias_rebound_in_a_block_is_unseen_unless_the_same() -> None:
     """Found reducing the fixed case: `Layer = Dense`, then `except ImportError: Layer = GRU` vs
-    `LSTM`: without `fast_layers` the two models build different layers, claimed shared."""
+    `LSTM` were both read as the first binding and shared; which one runs is not known, so the
+    call is unseen (CG230) and ends the trunk, unless every binding is the same layer class."""
     prelude = """
         Layer = tf.keras.layers.Dense
         try:
@@ -452,3 +463,15 @@ def test_false_share_alias_rebound_in_a_block() -> None:
     first = "Layer(32)(x)"
     gru, lstm = _keras(prelude.format("GRU"), first), _keras(prelude.format("LSTM"), first)
     assert _depth(gru, lstm) == 0
+    plan = plan_of({"a/model.py": gru, "b/model.py": gru})
+    assert any(d.code == UNRESOLVED_IMPORT and "`Layer`" in d.message for d in plan.diagnostics)
+    same = _keras(prelude.format("Dense"), first)
+    assert _depth(same, same) == 2
+    assert _depth(same, _keras("", "tf.keras.layers.Dense(32)(x)")) == 2
+    # Read between its bindings (a default), the name is not one alias: unseen too.
+    read = _keras(
+        "Layer = tf.keras.layers.GRU\ndef make(k=Layer):\n    return k\n"
+        "Layer = tf.keras.layers.Dense\n",
+        first,
+    )
+    assert _depth(read, read) == 0

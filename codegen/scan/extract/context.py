@@ -21,8 +21,12 @@ class ModuleContext:
     """Module-level names, gathered before any function body is read."""
 
     aliases: dict[str, str] = field(default_factory=dict)
-    # Aliases bound at module level by an assignment (`K = tf.keras.layers.GRU`), not an import.
-    assigned_aliases: set[str] = field(default_factory=set)
+    # Each binding of a name in `rebound`, in order: (the library name it binds, or None for
+    # any other value; whether it runs outside blocks; the index of the module statement it is
+    # in), for `settle_rebound_aliases`.
+    rebound_bindings: dict[str, list[tuple[str | None, bool, int]]] = field(default_factory=dict)
+    statement_index: int = 0  # of the module statement being gathered
+    bound_otherwise: frozenset[str] = frozenset()  # of `rebound`, those not only assigned
     functions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> params
     classes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # class -> methods
     constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
@@ -120,7 +124,9 @@ def gather_module(
 ) -> None:
     """Module-level names (imports, aliases, functions, classes, constants) into `ctx`; the
     import bindings also into `symbols`; `top`: the statements run in order, outside blocks."""
-    for statement in statements:
+    for index, statement in enumerate(statements):
+        if top:
+            ctx.statement_index = index
         if type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
                 _gather_small(ctx, small, symbols, top=top)
@@ -141,6 +147,8 @@ def gather_module(
             # Conditional imports (try/except ImportError) still bind the names used below.
             for block in nested_blocks(statement):
                 gather_module(ctx, block, symbols, top=False)
+    if top:
+        settle_rebound_aliases(ctx, statements, symbols)
 
 
 def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
@@ -196,27 +204,16 @@ def _gather_small(
             return
         name = targets[0].target.value
         if name in ctx.aliases:
-            if not top or name not in ctx.assigned_aliases:
-                return  # `except ImportError: tf = None` does not undo the import above it
-            # `K = tf.keras.layers.GRU`, later `K = tf.keras.layers.Dense`: the functions of the
-            # module run after both, and see the last.
-            del ctx.aliases[name]
-            ctx.assigned_aliases.discard(name)
+            return  # `except ImportError: tf = None` does not undo the import above it
+        parts = dotted_name(small.value)
+        resolved = ctx.resolve(parts) if parts and parts[0] not in ctx.symbols else None
         if name in ctx.rebound:
             ctx.symbols.add(name)  # bound again elsewhere: a module value the scan cannot know
+            binding = (resolved, top, ctx.statement_index)
+            ctx.rebound_bindings.setdefault(name, []).append(binding)
             return
-        parts = dotted_name(small.value)
-        resolved = ctx.resolve(parts) if parts else None
-        if resolved is not None and parts and parts[0] not in ctx.symbols:
-            # `tf1 = tf.compat.v1` is an alias, not a constant.
-            ctx.aliases.setdefault(name, resolved)
-            if top:
-                ctx.assigned_aliases.add(name)
-            module, _, leaf = resolved.rpartition(".")
-            statement = (
-                f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"
-            )
-            symbols.append(SymbolFacts(name, "import", 1, resolved, (), statement, resolved))
+        if resolved is not None:
+            _bind_alias(ctx, name, resolved, symbols)  # `tf1 = tf.compat.v1`: not a constant
             return
         value = literal(small.value, ctx.constants)
         if value is not None:
@@ -224,6 +221,55 @@ def _gather_small(
         else:
             ctx.values[name] = small.value
         ctx.symbols.add(name)
+
+
+def _bind_alias(
+    ctx: ModuleContext, name: str, resolved: str, symbols: list[SymbolFacts]
+) -> None:
+    """Bind a module name assigned a library name to it, as the import that would bind it."""
+    ctx.aliases.setdefault(name, resolved)
+    module, _, leaf = resolved.rpartition(".")
+    statement = f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"
+    symbols.append(SymbolFacts(name, "import", 1, resolved, (), statement, resolved))
+
+
+def settle_rebound_aliases(
+    ctx: ModuleContext, statements: Sequence[cst.BaseStatement], symbols: list[SymbolFacts]
+) -> None:
+    """A module name bound more than once to library names (`K = GRU`, later `K = Dense`) is an
+    alias of the one the module's functions see, when it is known (`last_binding`) and nothing
+    between its bindings reads it (a default, a class body or module code would see another);
+    else it stays a module value the scan cannot know (a call of it is unseen: CG230)."""
+    for name, bindings in ctx.rebound_bindings.items():
+        resolved = last_binding([(api, top) for api, top, _ in bindings])
+        if resolved is None or name in ctx.aliases or name in ctx.bound_otherwise:
+            continue
+        between = statements[bindings[0][2] : bindings[-1][2] + 1]
+        if not any(_reads(statement, name) for statement in between):
+            ctx.symbols.discard(name)
+            _bind_alias(ctx, name, resolved, symbols)
+
+
+def _reads(statement: cst.BaseStatement, name: str) -> bool:
+    """Whether a module statement may read `name` anywhere but as the value of a line that only
+    binds it (`name = ...`): by its text, which may over-approximate, never miss."""
+    code = cst.Module(body=[]).code_for_node(statement)
+    code = re.sub(rf"(?m)^\s*{re.escape(name)}\s*=(?!=)", "", code)
+    return re.search(rf"\b{re.escape(name)}\b", code) is not None
+
+
+def last_binding(bindings: Sequence[tuple[str | None, bool]]) -> str | None:
+    """The library name a module name holds once the module has run, from its bindings in order
+    (the name bound, None for any other value; whether outside blocks): a binding outside blocks
+    replaces what came before, one inside a block (`except ImportError: K = GRU`) may or may not
+    run, so it leaves the name unknown (None) unless it binds the same name."""
+    current: str | None = None
+    for index, (resolved, top) in enumerate(bindings):
+        if top or index == 0:
+            current = resolved
+        elif resolved != current:
+            current = None
+    return current
 
 
 # The two spellings of the Keras library that a module tries in turn.
@@ -367,10 +413,22 @@ def closure_context(ctx: ModuleContext, outer: Mapping[str, str | None]) -> Modu
     )
 
 
-def rebound_names(statements: Sequence[cst.BaseStatement], text: str) -> frozenset[str]:
+def rebound_names(
+    statements: Sequence[cst.BaseStatement], text: str
+) -> tuple[frozenset[str], frozenset[str]]:
     """Module names whose value no one assignment gives: bound twice at module level (in a
     branch, `try` block or loop too), by an augmented or unpacking assignment, as a loop or `with`
-    target, or through a `global` statement in a function (`if BIG: H = 64`)."""
+    target, or through a `global` statement in a function (`if BIG: H = 64`); and of those, the
+    ones bound other than by a plain assignment at module level."""
+    counts, other = _rebindings(statements, text)
+    twice = {name for name, count in counts.items() if count > 1}
+    return frozenset(other | twice), frozenset(other)
+
+
+def _rebindings(
+    statements: Sequence[cst.BaseStatement], text: str
+) -> tuple[dict[str, int], set[str]]:
+    """How many plain assignments bind each module name, and the names bound otherwise."""
     counts: dict[str, int] = {}
     other: set[str] = set()
     for statement in _module_statements(statements):
@@ -394,7 +452,7 @@ def rebound_names(statements: Sequence[cst.BaseStatement], text: str) -> frozens
                         other |= _stored(target)
     if "global" in text:
         other |= _globals(statements)
-    return frozenset(other | {name for name, count in counts.items() if count > 1})
+    return counts, other
 
 
 def _module_statements(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:

@@ -82,7 +82,7 @@ class Extractor:
         self.targets: list[relevance.Target] = []  # functions with parameters, for relevance
 
     def run(self) -> None:
-        self.ctx.rebound = rebound_names(self.module.body, self.text)
+        self.ctx.rebound, self.ctx.bound_otherwise = rebound_names(self.module.body, self.text)
         gather_module(self.ctx, self.module.body, self.symbols)
         self.assumed = settle(self.ctx, self.text, self.symbols)
         self.ctx.factories = objects.factories(self.module.body, self.ctx)
