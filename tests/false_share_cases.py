@@ -565,11 +565,10 @@ MECHANISMS = {
     "factory_object": "a layer object a Keras subclass gets from a module factory (`def make(k="
     "32): return Dense(k)`, `self.l1 = make()`) is identified by the API it returns only "
     "(scan/extract/calls.py `object_layer`): the factory's keyword defaults never decide",
-    "dropped_call": "a layer made by calling a class attribute (`Cfg.k(40)(x)`, `k = "
-    "tf.keras.layers.Dense` in `class Cfg`), a module function's result (`pick()(40)(x)`) or a "
-    "module function that only calls its parameter's default (`def make(*a, k=Dense): return "
-    "k(*a)`) is silently no layer and no unseen call (no CG230): the layers after it are "
-    "claimed shared",
+    "dropped_call": "a layer made by a module function that only calls its parameter's default "
+    "(`def make(*a, k=Dense, **kw): return k(*a, **kw)`, `make(40)(x)`) is silently no layer and "
+    "no unseen call (no CG230): the layers after it are claimed shared (a class attribute's "
+    "call `Cfg.k(40)` and a call of what a function returns, `pick()(40)`, are unseen now)",
 }
 
 _COMPUTED = frozenset({"computed", "ternary", "dict", "class_cfg", "class_attr"})
@@ -603,7 +602,7 @@ def known_false_share(case: Case) -> str | None:
     # The layer is dropped: only a layer after it (not the differing head) is claimed.
     dropped = "dropped_call" if case.k < case.layers - 1 else None
     if target.name == "layer_class":
-        if via == "helper_default" or (shape != "keras_subclass" and via in ("class_cfg", "func")):
+        if via == "helper_default":
             return dropped
         return None
     if via == "helper_default":

@@ -409,13 +409,34 @@ def test_false_share_loop_values() -> None:
     assert _depth(source(2), source(4)) == 0
 
 
+def test_a_call_of_a_class_attribute_or_a_returned_reference_ends_the_trunk() -> None:
+    """Found by the fuzzer, fixed (scan/extract/unseen.py): `Cfg.layer = tf.keras.layers.Dense`
+    vs `GRU`, then `Cfg.layer(32)(x)`, and `def pick(k=Dense): return k`, then `pick()(32)(x)`,
+    were no layer and no note, so the Dense after them was claimed shared over different
+    inputs; now each is unseen (CG230) and ends the trunk. A factory still builds its layer."""
+    for prelude, first, spelled in (
+        ("class Cfg:\n    layer = tf.keras.layers.{}\n", "Cfg.layer(32)(x)", "`Cfg.layer`"),
+        ("def pick(k=tf.keras.layers.{}):\n    return k\n", "pick()(32)(x)", "`pick()`"),
+    ):
+        a = _keras(prelude.format("Dense"), first)
+        b = _keras(prelude.format("GRU"), first)
+        plan = plan_of({"a/model.py": a, "b/model.py": b})
+        assert pair_depths(plan).get(("a/model.py::build", "b/model.py::build"), 0) == 0
+        assert any(d.code == UNRESOLVED_IMPORT and spelled in d.message for d in plan.diagnostics)
+    factory = _keras("def make(n):\n    return tf.keras.layers.Dense(n)\n", "make(32)(x)")
+    assert _depth(factory, factory) == 2
+    assert _depth(factory, factory.replace("make(32)", "make(64)")) == 0
+    constant = _keras("class Cfg:\n    units = 32\n", "tf.keras.layers.Dense(Cfg.units)(x)")
+    assert _depth(constant, constant) == 2
+
+
 @_strict("dropped_call")
 def test_false_share_dropped_call() -> None:
-    """`Cfg.layer = tf.keras.layers.Dense` vs `GRU`, then `Cfg.layer(32)(x)`: the call is no
-    layer and no note, so the Dense after it is claimed shared over different inputs."""
-    first = "Cfg.layer(32)(x)"
-    a = _keras("class Cfg:\n    layer = tf.keras.layers.Dense\n", first)
-    b = _keras("class Cfg:\n    layer = tf.keras.layers.GRU\n", first)
+    """`def make(*a, k=tf.keras.layers.Dense, **kw): return k(*a, **kw)` vs `k=GRU`, then
+    `make(32)(x)`: the call is no layer and no note, so the Dense after it is claimed shared."""
+    helper = "def make(*a, k=tf.keras.layers.{}, **kw):\n    return k(*a, **kw)\n"
+    a, b = _keras(helper.format("Dense"), "make(32)(x)"), _keras(helper.format("GRU"), "make(32)(x)")
+    assert _depth(a, a) == 2
     assert _depth(a, b) == 0
 
 

@@ -14,6 +14,7 @@ from codegen.scan import apis
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params, suite
 from codegen.scan.extract.nodes import dotted as dotted_name
+from codegen.scan.extract.rebinding import last_binding, reads
 
 
 @dataclass
@@ -27,6 +28,12 @@ class ModuleContext:
     rebound_bindings: dict[str, list[tuple[str | None, bool, int]]] = field(default_factory=dict)
     statement_index: int = 0  # of the module statement being gathered
     bound_otherwise: frozenset[str] = frozenset()  # of `rebound`, those not only assigned
+    # Module functions that only return a reference (`def pick(k=Dense): return k`): calling
+    # what one returns makes what the scan cannot see (unseen).
+    returners: set[str] = field(default_factory=set)
+    # Names a class body binds to anything but a literal or a def (`k = tf.keras.layers.Dense`):
+    # class -> names, whose calls (`Cfg.k(40)`) the scan cannot see into (unseen).
+    class_values: dict[str, frozenset[str]] = field(default_factory=dict)
     functions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> params
     classes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # class -> methods
     constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
@@ -133,6 +140,8 @@ def gather_module(
         elif type(statement) is cst.FunctionDef:
             ctx.functions[statement.name.value] = positional_params(statement, method=False)
             ctx.symbols.add(statement.name.value)
+            if _returns_a_reference(ctx, statement):
+                ctx.returners.add(statement.name.value)
         elif type(statement) is cst.ClassDef:
             methods = {
                 s.name.value: positional_params(s, method=True)
@@ -141,6 +150,7 @@ def gather_module(
             }
             ctx.classes[statement.name.value] = methods
             ctx.class_constants[statement.name.value] = _class_literals(ctx, statement)
+            ctx.class_values[statement.name.value] = _class_values(ctx, statement)
             ctx.bases[statement.name.value] = _bases(ctx, statement)
             ctx.symbols.add(statement.name.value)
         elif type(statement) in BLOCK_STATEMENTS:
@@ -149,6 +159,43 @@ def gather_module(
                 gather_module(ctx, block, symbols, top=False)
     if top:
         settle_rebound_aliases(ctx, statements, symbols)
+
+
+def _returns_a_reference(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
+    """Whether a function's body only returns a parameter or a library name, uncalled (`return
+    k`, `return tf.keras.layers.GRU`), after its docstring."""
+    body = [s for s in suite(node.body) if not _docstring(s)]
+    if len(body) != 1 or type(body[0]) is not cst.SimpleStatementLine:
+        return False
+    small = body[0].body[0]
+    if type(small) is not cst.Return or small.value is None:
+        return False
+    parts = dotted_name(small.value)
+    if not parts:
+        return False
+    params = node.params
+    names = {p.name.value for p in (*params.params, *params.posonly_params, *params.kwonly_params)}
+    return parts[0] in names or parts[0] in ctx.aliases
+
+
+def _docstring(statement: cst.BaseStatement) -> bool:
+    """Whether a statement is a lone string (a docstring)."""
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return type(small) is cst.Expr and isinstance(small.value, cst.SimpleString)
+
+
+def _class_values(ctx: ModuleContext, node: cst.ClassDef) -> frozenset[str]:
+    """The names a class body binds to anything but a literal (`k = tf.keras.layers.Dense`)."""
+    out: set[str] = set()
+    for statement in node.body.body:
+        if type(statement) is not cst.SimpleStatementLine:
+            continue
+        for small in statement.body:
+            if type(small) is cst.Assign and literal(small.value, ctx.constants) is None:
+                out.update(t.target.value for t in small.targets if type(t.target) is cst.Name)
+    return frozenset(out)
 
 
 def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
@@ -223,9 +270,7 @@ def _gather_small(
         ctx.symbols.add(name)
 
 
-def _bind_alias(
-    ctx: ModuleContext, name: str, resolved: str, symbols: list[SymbolFacts]
-) -> None:
+def _bind_alias(ctx: ModuleContext, name: str, resolved: str, symbols: list[SymbolFacts]) -> None:
     """Bind a module name assigned a library name to it, as the import that would bind it."""
     ctx.aliases.setdefault(name, resolved)
     module, _, leaf = resolved.rpartition(".")
@@ -245,31 +290,9 @@ def settle_rebound_aliases(
         if resolved is None or name in ctx.aliases or name in ctx.bound_otherwise:
             continue
         between = statements[bindings[0][2] : bindings[-1][2] + 1]
-        if not any(_reads(statement, name) for statement in between):
+        if not any(reads(statement, name) for statement in between):
             ctx.symbols.discard(name)
             _bind_alias(ctx, name, resolved, symbols)
-
-
-def _reads(statement: cst.BaseStatement, name: str) -> bool:
-    """Whether a module statement may read `name` anywhere but as the value of a line that only
-    binds it (`name = ...`): by its text, which may over-approximate, never miss."""
-    code = cst.Module(body=[]).code_for_node(statement)
-    code = re.sub(rf"(?m)^\s*{re.escape(name)}\s*=(?!=)", "", code)
-    return re.search(rf"\b{re.escape(name)}\b", code) is not None
-
-
-def last_binding(bindings: Sequence[tuple[str | None, bool]]) -> str | None:
-    """The library name a module name holds once the module has run, from its bindings in order
-    (the name bound, None for any other value; whether outside blocks): a binding outside blocks
-    replaces what came before, one inside a block (`except ImportError: K = GRU`) may or may not
-    run, so it leaves the name unknown (None) unless it binds the same name."""
-    current: str | None = None
-    for index, (resolved, top) in enumerate(bindings):
-        if top or index == 0:
-            current = resolved
-        elif resolved != current:
-            current = None
-    return current
 
 
 # The two spellings of the Keras library that a module tries in turn.
@@ -411,84 +434,3 @@ def closure_context(ctx: ModuleContext, outer: Mapping[str, str | None]) -> Modu
         function_imports=ctx.function_imports - set(outer),
         resolved={},
     )
-
-
-def rebound_names(
-    statements: Sequence[cst.BaseStatement], text: str
-) -> tuple[frozenset[str], frozenset[str]]:
-    """Module names whose value no one assignment gives: bound twice at module level (in a
-    branch, `try` block or loop too), by an augmented or unpacking assignment, as a loop or `with`
-    target, or through a `global` statement in a function (`if BIG: H = 64`); and of those, the
-    ones bound other than by a plain assignment at module level."""
-    counts, other = _rebindings(statements, text)
-    twice = {name for name, count in counts.items() if count > 1}
-    return frozenset(other | twice), frozenset(other)
-
-
-def _rebindings(
-    statements: Sequence[cst.BaseStatement], text: str
-) -> tuple[dict[str, int], set[str]]:
-    """How many plain assignments bind each module name, and the names bound otherwise."""
-    counts: dict[str, int] = {}
-    other: set[str] = set()
-    for statement in _module_statements(statements):
-        if type(statement) is cst.For:
-            other |= _stored(statement.target)
-        elif type(statement) is cst.With:
-            other.update(n for i in statement.items if i.asname for n in _stored(i.asname.name))
-        elif type(statement) is cst.SimpleStatementLine:
-            for small in statement.body:
-                targets: list[cst.BaseExpression] = []
-                if type(small) is cst.Assign:
-                    targets = [t.target for t in small.targets]
-                elif type(small) is cst.AnnAssign and small.value is not None:
-                    targets = [small.target]
-                elif type(small) is cst.AugAssign:
-                    other |= _stored(small.target)
-                for target in targets:
-                    if type(target) is cst.Name:
-                        counts[target.value] = counts.get(target.value, 0) + 1
-                    else:
-                        other |= _stored(target)
-    if "global" in text:
-        other |= _globals(statements)
-    return counts, other
-
-
-def _module_statements(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
-    """The statements that run at module level, those in branches, `try` blocks and loops too."""
-    out: list[cst.BaseStatement] = []
-    for statement in statements:
-        out.append(statement)
-        if type(statement) in BLOCK_STATEMENTS:
-            for block in nested_blocks(statement):
-                out += _module_statements(block)
-    return out
-
-
-def _stored(target: cst.BaseExpression) -> set[str]:
-    """The names an assignment target binds (`H, W`, `[a, *rest]`); none for attributes."""
-    if type(target) is cst.Name:
-        return {target.value}
-    if type(target) is cst.Tuple or type(target) is cst.List:
-        return {n for e in target.elements for n in _stored(e.value)}
-    if type(target) is cst.StarredElement:
-        return _stored(target.value)
-    return set()
-
-
-def _globals(statements: Sequence[cst.BaseStatement]) -> set[str]:
-    """The names a `global` statement in any function or class body declares."""
-    out: set[str] = set()
-    for statement in statements:
-        if type(statement) is cst.SimpleStatementLine:
-            for small in statement.body:
-                if type(small) is cst.Global:
-                    out.update(item.name.value for item in small.names)
-        body = getattr(statement, "body", None)
-        if type(statement) in (cst.FunctionDef, cst.ClassDef) and isinstance(body, cst.BaseSuite):
-            out |= _globals(suite(body))
-        elif type(statement) in BLOCK_STATEMENTS:
-            for block in nested_blocks(statement):
-                out |= _globals(block)
-    return out

@@ -82,6 +82,12 @@ class UnseenWalker(TokenWalker):
             spelled = self.unseen_spelling(func, called=len(parts) == 1)
         elif type(func) is cst.Subscript or (type(func) is cst.Call and self.is_getattr(func)):
             spelled = self.unseen_spelling(func, called=True)  # `self.blocks[i](x)`
+        elif type(func) is cst.Call and type(func.func) is cst.Name:
+            # `pick()(40)`: a call of what a module function returns, a reference it was given
+            # or names (a layer class, as `def pick(k=Dense): return k` does by default).
+            name = func.func.value
+            returned = name in self.ctx.returners and name not in self.locals
+            return f"{name}()" if returned else None
         else:
             return None
         if spelled is None or (parts is not None and len(parts) == 1):
@@ -141,6 +147,9 @@ class UnseenWalker(TokenWalker):
             return ".".join((self.unseen_locals[root], *parts[1:]))
         if root in self.param_index:
             return "param." + ".".join(parts)
+        if len(parts) == 2 and root not in self.locals:
+            if parts[1] in self.ctx.class_values.get(root, ()):
+                return ".".join(parts)  # `Cfg.k(40)`, `k = tf.keras.layers.Dense` in `Cfg`
         if root not in self.locals and self.module_object(root):
             # `ENCODER = make_encoder()` at module level, then `ENCODER(x)`, `ENCODER.encode(x)`
             return ".".join(parts)
