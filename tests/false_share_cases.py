@@ -541,11 +541,11 @@ def all_cases(layers: int = 3, ks: tuple[int, ...] = (1,)) -> list[Case]:
 # fail on any other. The exhaustive run checks this table is exactly what the scan does today.
 
 MECHANISMS = {
-    "call_argument": "a call in an argument (`kernel_initializer=tf.compat.v1.constant_initializer"
-    "(0.5)`) is opaque, matched by position only: its literal arguments never decide "
-    "(scan/extract/calls.py `record_layer`), whether written out or through a module constant, "
-    "a dict, a local, a default, `**kwargs` or `arg_scope` (through an imported name or a module "
-    "name bound twice the name is followed instead, and decides)",
+    "call_argument": "a library call in an argument (`kernel_initializer=tf.compat.v1."
+    "constant_initializer(0.5)`) decides by its literal arguments now (scan/extract/computed.py "
+    "`Reader.library_call`), but not when it sits in a dict spread as `**CFG`, in an "
+    "`arg_scope`, or reads a module function's result or a TF1 build function's parameter "
+    "default: then it is opaque, matched by position only",
     "reference_argument": "a function reference passed to an inline TF1 call (`activation_fn="
     "tf.nn.tanh` vs `tf.nn.relu`) is opaque, matched by position only",
     "call_result": "a module function's result (`pick()` returning its literal default) is "
@@ -608,7 +608,7 @@ def known_false_share(case: Case) -> str | None:
     if via == "helper_default":
         return "factory_object" if shape == "keras_subclass" and not looped else None
     if target.fmt == CONSTANT_INIT:
-        return None if via in ("imported", "imported_star", "reassigned") else "call_argument"
+        return "call_argument" if via in ("func", "kwargs", "param", "arg_scope") else None
     if shape == "tf1_slim" and target.name == "activation":
         return "reference_argument"
     if via == "func" and (not looped or shape == "keras_subclass"):

@@ -272,12 +272,27 @@ def test_a_string_computed_from_module_values_decides() -> None:
     assert _depth(big, small) == 0
 
 
-@_strict("call_argument")
-def test_false_share_call_argument() -> None:
-    """`kernel_initializer=tf.compat.v1.constant_initializer(0.5)` vs `(0.25)`, written out."""
+def test_a_library_call_of_literals_in_an_argument_decides() -> None:
+    """Found by the fuzzer, fixed (scan/extract/calls.py `library_value`): `kernel_initializer=
+    tf.compat.v1.constant_initializer(0.5)` vs `(0.25)`, written out, was opaque and shared; the
+    same call still shares, and a call over a value the scan cannot know stays opaque."""
     init = "tf.compat.v1.constant_initializer({})"
     first = f"x = tf.compat.v1.layers.dense(x, 32, kernel_initializer={init})"
-    assert _depth(_tf1("", first.format(0.5)), _tf1("", first.format(0.25))) == 0
+    half = _tf1("", first.format(0.5))
+    assert _depth(half, _tf1("", first.format(0.25))) == 0
+    assert _depth(half, _tf1("", first.format(0.5))) == 2
+    unknown = _tf1("", first.format("scale"), ", scale=0.5")
+    assert _depth(unknown, unknown) == 2
+
+
+@_strict("call_argument")
+def test_false_share_call_argument() -> None:
+    """`**CFG` over `{"kernel_initializer": tf.compat.v1.constant_initializer(0.5)}` vs `(0.25)`."""
+    prelude = 'CFG = {{"kernel_initializer": tf.compat.v1.constant_initializer({})}}\n'
+    first = "x = tf.compat.v1.layers.dense(x, 32, **CFG)"
+    half = _tf1(prelude.format(0.5), first)
+    assert _depth(half, half) == 2
+    assert _depth(half, _tf1(prelude.format(0.25), first)) == 0
 
 
 @_strict("reference_argument")
