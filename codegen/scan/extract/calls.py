@@ -447,6 +447,8 @@ class CallWalker(UnseenWalker):
             if value is None and values is not None:
                 value = self.wrapped(arg.value, values)
             if value is None:
+                value = reader.library_call(arg.value)
+            if value is None:
                 opaque.append(key)
                 target = self.reference(arg.value)
                 # `Dense(H * 2)`, H imported (a bare name is a reference: it decides as one)

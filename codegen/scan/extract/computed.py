@@ -61,6 +61,27 @@ class Reader:
         self.class_name = class_name
         self.params = params or {}  # parameters never stored to: name -> key (`#1`, `units`)
 
+    def library_call(self, node: cst.BaseExpression) -> str | None:
+        """A library call that creates nothing, as an argument, over literals or values computed
+        from them (`kernel_initializer=tf.compat.v1.constant_initializer(0.5)`, `(H / 2)`): its
+        API and those values, which decide; else None."""
+        if type(node) is not cst.Call:
+            return None
+        parts = dotted(node.func)
+        if not parts or self.hidden(parts[0]):
+            return None
+        api = self.ctx.resolve_final(parts)
+        if api is None or not apis.is_library(api) or apis.creates_variables(api):
+            return None
+        pieces = []
+        for arg in node.args:
+            inner = literal(arg.value, self.constants) or self.spelled(arg.value)
+            if inner is None:
+                return None
+            keyword = arg.keyword.value + "=" if arg.keyword is not None else arg.star
+            pieces.append(keyword + inner)
+        return f"{api}({','.join(pieces)})"
+
     def value(self, node: cst.BaseExpression, depth: int = 0) -> Any:
         """The Python value `node` stands for, or _UNKNOWN."""
         if depth > _DEPTH:

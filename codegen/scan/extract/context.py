@@ -14,6 +14,7 @@ from codegen.scan import apis
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params, suite
 from codegen.scan.extract.nodes import dotted as dotted_name
+from codegen.scan.extract.rebinding import last_binding, reads
 
 
 @dataclass
@@ -21,6 +22,18 @@ class ModuleContext:
     """Module-level names, gathered before any function body is read."""
 
     aliases: dict[str, str] = field(default_factory=dict)
+    # Each binding of a name in `rebound`, in order: (the library name it binds, or None for
+    # any other value; whether it runs outside blocks; the index of the module statement it is
+    # in), for `settle_rebound_aliases`.
+    rebound_bindings: dict[str, list[tuple[str | None, bool, int]]] = field(default_factory=dict)
+    statement_index: int = 0  # of the module statement being gathered
+    bound_otherwise: frozenset[str] = frozenset()  # of `rebound`, those not only assigned
+    # Module functions that only return a reference (`def pick(k=Dense): return k`): calling
+    # what one returns makes what the scan cannot see (unseen).
+    returners: set[str] = field(default_factory=set)
+    # Names a class body binds to anything but a literal or a def (`k = tf.keras.layers.Dense`):
+    # class -> names, whose calls (`Cfg.k(40)`) the scan cannot see into (unseen).
+    class_values: dict[str, frozenset[str]] = field(default_factory=dict)
     functions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> params
     classes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # class -> methods
     constants: dict[str, str] = field(default_factory=dict)  # literal constants: name -> repr
@@ -110,17 +123,25 @@ def import_bindings(node: cst.Import | cst.ImportFrom) -> list[tuple[str, str, s
 
 
 def gather_module(
-    ctx: ModuleContext, statements: Sequence[cst.BaseStatement], symbols: list[SymbolFacts]
+    ctx: ModuleContext,
+    statements: Sequence[cst.BaseStatement],
+    symbols: list[SymbolFacts],
+    *,
+    top: bool = True,
 ) -> None:
     """Module-level names (imports, aliases, functions, classes, constants) into `ctx`; the
-    import bindings also into `symbols`."""
-    for statement in statements:
+    import bindings also into `symbols`; `top`: the statements run in order, outside blocks."""
+    for index, statement in enumerate(statements):
+        if top:
+            ctx.statement_index = index
         if type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
-                _gather_small(ctx, small, symbols)
+                _gather_small(ctx, small, symbols, top=top)
         elif type(statement) is cst.FunctionDef:
             ctx.functions[statement.name.value] = positional_params(statement, method=False)
             ctx.symbols.add(statement.name.value)
+            if _returns_a_reference(ctx, statement):
+                ctx.returners.add(statement.name.value)
         elif type(statement) is cst.ClassDef:
             methods = {
                 s.name.value: positional_params(s, method=True)
@@ -129,12 +150,52 @@ def gather_module(
             }
             ctx.classes[statement.name.value] = methods
             ctx.class_constants[statement.name.value] = _class_literals(ctx, statement)
+            ctx.class_values[statement.name.value] = _class_values(ctx, statement)
             ctx.bases[statement.name.value] = _bases(ctx, statement)
             ctx.symbols.add(statement.name.value)
         elif type(statement) in BLOCK_STATEMENTS:
             # Conditional imports (try/except ImportError) still bind the names used below.
             for block in nested_blocks(statement):
-                gather_module(ctx, block, symbols)
+                gather_module(ctx, block, symbols, top=False)
+    if top:
+        settle_rebound_aliases(ctx, statements, symbols)
+
+
+def _returns_a_reference(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
+    """Whether a function's body only returns a parameter or a library name, uncalled (`return
+    k`, `return tf.keras.layers.GRU`), after its docstring."""
+    body = [s for s in suite(node.body) if not _docstring(s)]
+    if len(body) != 1 or type(body[0]) is not cst.SimpleStatementLine:
+        return False
+    small = body[0].body[0]
+    if type(small) is not cst.Return or small.value is None:
+        return False
+    parts = dotted_name(small.value)
+    if not parts:
+        return False
+    params = node.params
+    names = {p.name.value for p in (*params.params, *params.posonly_params, *params.kwonly_params)}
+    return parts[0] in names or parts[0] in ctx.aliases
+
+
+def _docstring(statement: cst.BaseStatement) -> bool:
+    """Whether a statement is a lone string (a docstring)."""
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    return type(small) is cst.Expr and isinstance(small.value, cst.SimpleString)
+
+
+def _class_values(ctx: ModuleContext, node: cst.ClassDef) -> frozenset[str]:
+    """The names a class body binds to anything but a literal (`k = tf.keras.layers.Dense`)."""
+    out: set[str] = set()
+    for statement in node.body.body:
+        if type(statement) is not cst.SimpleStatementLine:
+            continue
+        for small in statement.body:
+            if type(small) is cst.Assign and literal(small.value, ctx.constants) is None:
+                out.update(t.target.value for t in small.targets if type(t.target) is cst.Name)
+    return frozenset(out)
 
 
 def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
@@ -160,7 +221,7 @@ def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
 
 
 def _gather_small(
-    ctx: ModuleContext, small: cst.BaseSmallStatement, symbols: list[SymbolFacts]
+    ctx: ModuleContext, small: cst.BaseSmallStatement, symbols: list[SymbolFacts], *, top: bool
 ) -> None:
     if type(small) is cst.Import or type(small) is cst.ImportFrom:
         if type(small) is cst.ImportFrom and type(small.names) is cst.ImportStar:
@@ -191,19 +252,15 @@ def _gather_small(
         name = targets[0].target.value
         if name in ctx.aliases:
             return  # `except ImportError: tf = None` does not undo the import above it
+        parts = dotted_name(small.value)
+        resolved = ctx.resolve(parts) if parts and parts[0] not in ctx.symbols else None
         if name in ctx.rebound:
             ctx.symbols.add(name)  # bound again elsewhere: a module value the scan cannot know
+            binding = (resolved, top, ctx.statement_index)
+            ctx.rebound_bindings.setdefault(name, []).append(binding)
             return
-        parts = dotted_name(small.value)
-        resolved = ctx.resolve(parts) if parts else None
-        if resolved is not None and parts and parts[0] not in ctx.symbols:
-            # `tf1 = tf.compat.v1` is an alias, not a constant.
-            ctx.aliases.setdefault(name, resolved)
-            module, _, leaf = resolved.rpartition(".")
-            statement = (
-                f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"
-            )
-            symbols.append(SymbolFacts(name, "import", 1, resolved, (), statement, resolved))
+        if resolved is not None:
+            _bind_alias(ctx, name, resolved, symbols)  # `tf1 = tf.compat.v1`: not a constant
             return
         value = literal(small.value, ctx.constants)
         if value is not None:
@@ -211,6 +268,31 @@ def _gather_small(
         else:
             ctx.values[name] = small.value
         ctx.symbols.add(name)
+
+
+def _bind_alias(ctx: ModuleContext, name: str, resolved: str, symbols: list[SymbolFacts]) -> None:
+    """Bind a module name assigned a library name to it, as the import that would bind it."""
+    ctx.aliases.setdefault(name, resolved)
+    module, _, leaf = resolved.rpartition(".")
+    statement = f"from {module} import {leaf} as {name}" if module else f"import {leaf} as {name}"
+    symbols.append(SymbolFacts(name, "import", 1, resolved, (), statement, resolved))
+
+
+def settle_rebound_aliases(
+    ctx: ModuleContext, statements: Sequence[cst.BaseStatement], symbols: list[SymbolFacts]
+) -> None:
+    """A module name bound more than once to library names (`K = GRU`, later `K = Dense`) is an
+    alias of the one the module's functions see, when it is known (`last_binding`) and nothing
+    between its bindings reads it (a default, a class body or module code would see another);
+    else it stays a module value the scan cannot know (a call of it is unseen: CG230)."""
+    for name, bindings in ctx.rebound_bindings.items():
+        resolved = last_binding([(api, top) for api, top, _ in bindings])
+        if resolved is None or name in ctx.aliases or name in ctx.bound_otherwise:
+            continue
+        between = statements[bindings[0][2] : bindings[-1][2] + 1]
+        if not any(reads(statement, name) for statement in between):
+            ctx.symbols.discard(name)
+            _bind_alias(ctx, name, resolved, symbols)
 
 
 # The two spellings of the Keras library that a module tries in turn.
@@ -352,72 +434,3 @@ def closure_context(ctx: ModuleContext, outer: Mapping[str, str | None]) -> Modu
         function_imports=ctx.function_imports - set(outer),
         resolved={},
     )
-
-
-def rebound_names(statements: Sequence[cst.BaseStatement], text: str) -> frozenset[str]:
-    """Module names whose value no one assignment gives: bound twice at module level (in a
-    branch, `try` block or loop too), by an augmented or unpacking assignment, as a loop or `with`
-    target, or through a `global` statement in a function (`if BIG: H = 64`)."""
-    counts: dict[str, int] = {}
-    other: set[str] = set()
-    for statement in _module_statements(statements):
-        if type(statement) is cst.For:
-            other |= _stored(statement.target)
-        elif type(statement) is cst.With:
-            other.update(n for i in statement.items if i.asname for n in _stored(i.asname.name))
-        elif type(statement) is cst.SimpleStatementLine:
-            for small in statement.body:
-                targets: list[cst.BaseExpression] = []
-                if type(small) is cst.Assign:
-                    targets = [t.target for t in small.targets]
-                elif type(small) is cst.AnnAssign and small.value is not None:
-                    targets = [small.target]
-                elif type(small) is cst.AugAssign:
-                    other |= _stored(small.target)
-                for target in targets:
-                    if type(target) is cst.Name:
-                        counts[target.value] = counts.get(target.value, 0) + 1
-                    else:
-                        other |= _stored(target)
-    if "global" in text:
-        other |= _globals(statements)
-    return frozenset(other | {name for name, count in counts.items() if count > 1})
-
-
-def _module_statements(statements: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
-    """The statements that run at module level, those in branches, `try` blocks and loops too."""
-    out: list[cst.BaseStatement] = []
-    for statement in statements:
-        out.append(statement)
-        if type(statement) in BLOCK_STATEMENTS:
-            for block in nested_blocks(statement):
-                out += _module_statements(block)
-    return out
-
-
-def _stored(target: cst.BaseExpression) -> set[str]:
-    """The names an assignment target binds (`H, W`, `[a, *rest]`); none for attributes."""
-    if type(target) is cst.Name:
-        return {target.value}
-    if type(target) is cst.Tuple or type(target) is cst.List:
-        return {n for e in target.elements for n in _stored(e.value)}
-    if type(target) is cst.StarredElement:
-        return _stored(target.value)
-    return set()
-
-
-def _globals(statements: Sequence[cst.BaseStatement]) -> set[str]:
-    """The names a `global` statement in any function or class body declares."""
-    out: set[str] = set()
-    for statement in statements:
-        if type(statement) is cst.SimpleStatementLine:
-            for small in statement.body:
-                if type(small) is cst.Global:
-                    out.update(item.name.value for item in small.names)
-        body = getattr(statement, "body", None)
-        if type(statement) in (cst.FunctionDef, cst.ClassDef) and isinstance(body, cst.BaseSuite):
-            out |= _globals(suite(body))
-        elif type(statement) in BLOCK_STATEMENTS:
-            for block in nested_blocks(statement):
-                out |= _globals(block)
-    return out

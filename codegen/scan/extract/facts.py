@@ -15,7 +15,6 @@ from codegen.scan.extract.context import (
     closure_context,
     function_context,
     gather_module,
-    rebound_names,
     settle,
 )
 from codegen.scan.extract.literals import literal
@@ -28,6 +27,7 @@ from codegen.scan.extract.nodes import (
     suite,
 )
 from codegen.scan.extract.positions import Positions
+from codegen.scan.extract.rebinding import rebound_names
 from codegen.scan.extract.walker import FunctionWalker
 
 NON_LITERAL = "<expr>"  # a parameter default that is not a plain literal
@@ -82,7 +82,7 @@ class Extractor:
         self.targets: list[relevance.Target] = []  # functions with parameters, for relevance
 
     def run(self) -> None:
-        self.ctx.rebound = rebound_names(self.module.body, self.text)
+        self.ctx.rebound, self.ctx.bound_otherwise = rebound_names(self.module.body, self.text)
         gather_module(self.ctx, self.module.body, self.symbols)
         self.assumed = settle(self.ctx, self.text, self.symbols)
         self.ctx.factories = objects.factories(self.module.body, self.ctx)

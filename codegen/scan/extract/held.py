@@ -11,7 +11,7 @@ from codegen.scan import apis
 from codegen.scan.extract import objects
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
-from codegen.scan.extract.nodes import dotted, kids, suite
+from codegen.scan.extract.nodes import dotted, kids, nested_blocks, suite
 
 
 class Unplaced(str):
@@ -31,7 +31,7 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> objects.Objects:
         if type(method) is not cst.FunctionDef or not method.params.params:
             continue
         self_name = method.params.params[0].name.value
-        values = parameter_values(method.params, ctx.constants)
+        values = method_values(method, ctx)
         lists: frozenset[str] = frozenset()  # `self.blocks = []`, which a loop may fill
         for statement in objects.straight(suite(method.body)):
             if type(statement) is cst.For:
@@ -61,6 +61,72 @@ def class_objects(node: cst.ClassDef, ctx: ModuleContext) -> objects.Objects:
             if found is not None and found[0].startswith("self."):
                 out.setdefault(found[0], found[1])
     return out
+
+
+def method_values(method: cst.FunctionDef, ctx: ModuleContext) -> dict[str, str]:
+    """What names stand for in a method's layer objects: module constants, the literal defaults
+    of its parameters, and a local bound once, outside branches and loops, to a literal (`units
+    = 64`); any other local hides the module constant it shadows (as in a build function)."""
+    values = parameter_values(method.params, ctx.constants)
+    counts: dict[str, int] = {}
+    _count_bindings(suite(method.body), counts)
+    for name in counts:
+        values.pop(name, None)
+    for statement in objects.straight(suite(method.body)):
+        if type(statement) is not cst.SimpleStatementLine:
+            continue
+        for small in statement.body:
+            if type(small) is not cst.Assign or len(small.targets) != 1:
+                continue
+            target = small.targets[0].target
+            if type(target) is cst.Name and counts.get(target.value) == 1:
+                value = literal(small.value, values)
+                if value is not None:
+                    values[target.value] = value
+    return values
+
+
+def _count_bindings(statements: object, counts: dict[str, int]) -> None:
+    """How many times each name is bound in these statements (2 for any binding that is no
+    single plain assignment: an unpacking, `+=`, a loop target, an import, a def)."""
+    for statement in statements:  # type: ignore[attr-defined]
+        kind = type(statement)
+        if kind is cst.SimpleStatementLine:
+            for small in statement.body:
+                if type(small) is cst.Assign:
+                    for target in small.targets:
+                        _bind(target.target, counts, 1)
+                elif type(small) is cst.AugAssign or type(small) is cst.AnnAssign:
+                    _bind(small.target, counts, 2)
+                elif type(small) is cst.Import or type(small) is cst.ImportFrom:
+                    names = small.names if type(small.names) is not cst.ImportStar else ()
+                    for alias in names:  # type: ignore[union-attr]
+                        bound = alias.asname.name if alias.asname is not None else alias.name
+                        if type(bound) is cst.Name:
+                            _bind(bound, counts, 2)
+        elif kind is cst.FunctionDef or kind is cst.ClassDef:
+            _bind(statement.name, counts, 2)  # type: ignore[attr-defined]
+        else:
+            if kind is cst.For:
+                _bind(statement.target, counts, 2)  # type: ignore[attr-defined]
+            for item in getattr(statement, "items", ()) or ():  # `with ... as name`
+                if item.asname is not None:
+                    _bind(item.asname.name, counts, 2)
+            for handler in getattr(statement, "handlers", ()) or ():
+                if handler.name is not None:
+                    _bind(handler.name.name, counts, 2)
+            for block in nested_blocks(statement):
+                _count_bindings(block, counts)
+
+
+def _bind(target: cst.BaseExpression, counts: dict[str, int], weight: int) -> None:
+    if type(target) is cst.Name:
+        counts[target.value] = counts.get(target.value, 0) + weight
+    elif type(target) is cst.Tuple or type(target) is cst.List:
+        for element in target.elements:  # type: ignore[attr-defined]
+            _bind(element.value, counts, 2)
+    elif type(target) is cst.StarredElement:
+        _bind(target.value, counts, 2)  # type: ignore[attr-defined]
 
 
 def structure(

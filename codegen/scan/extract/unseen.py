@@ -82,6 +82,12 @@ class UnseenWalker(TokenWalker):
             spelled = self.unseen_spelling(func, called=len(parts) == 1)
         elif type(func) is cst.Subscript or (type(func) is cst.Call and self.is_getattr(func)):
             spelled = self.unseen_spelling(func, called=True)  # `self.blocks[i](x)`
+        elif type(func) is cst.Call and type(func.func) is cst.Name:
+            # `pick()(40)`: a call of what a module function returns, a reference it was given
+            # or names (a layer class, as `def pick(k=Dense): return k` does by default).
+            name = func.func.value
+            returned = name in self.ctx.returners and name not in self.locals
+            return f"{name}()" if returned else None
         else:
             return None
         if spelled is None or (parts is not None and len(parts) == 1):
@@ -141,6 +147,9 @@ class UnseenWalker(TokenWalker):
             return ".".join((self.unseen_locals[root], *parts[1:]))
         if root in self.param_index:
             return "param." + ".".join(parts)
+        if len(parts) == 2 and root not in self.locals:
+            if parts[1] in self.ctx.class_values.get(root, ()):
+                return ".".join(parts)  # `Cfg.k(40)`, `k = tf.keras.layers.Dense` in `Cfg`
         if root not in self.locals and self.module_object(root):
             # `ENCODER = make_encoder()` at module level, then `ENCODER(x)`, `ENCODER.encode(x)`
             return ".".join(parts)
@@ -231,10 +240,22 @@ class UnseenWalker(TokenWalker):
         # Spelled by its leaf, not under `functools` (whose calls are never noted: CG230).
         return f"{resolved.rsplit('.', 1)[-1]}({''.join(_code(b) for b in bound)})"
 
+    def library_alias(self, value: cst.BaseExpression) -> str | None:
+        """How a local bound to a variable-creating library API itself, not called (`layer =
+        tf.keras.layers.Dense`), is spelled: a call of the local makes a layer whose class the
+        scan does not read as one, so it is unseen rather than dropped."""
+        if type(value) is not cst.Name and type(value) is not cst.Attribute:
+            return None
+        parts = dotted(value)  # type: ignore[arg-type]
+        if not parts or parts[0] in self.locals or parts[0] not in self.ctx.aliases:
+            return None
+        resolved = self.ctx.resolve(parts)
+        return _code(value) if resolved is not None and apis.creates_variables(resolved) else None
+
     def assign(self, node: cst.Assign) -> None:
         spelled = None if self.nested_depth else self.unseen_spelling(node.value)
         if spelled is None and not self.nested_depth:
-            spelled = self.bound_callable(node.value)
+            spelled = self.bound_callable(node.value) or self.library_alias(node.value)
         single = node.targets[0].target if len(node.targets) == 1 else None
         local = single.value if type(single) is cst.Name else None
         first = local is not None and local not in self.locals
