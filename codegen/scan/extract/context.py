@@ -12,7 +12,13 @@ import libcst as cst
 from codegen.model import SymbolFacts
 from codegen.scan import apis
 from codegen.scan.extract.literals import literal
-from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, positional_params, suite
+from codegen.scan.extract.nodes import (
+    BLOCK_STATEMENTS,
+    name_assignments,
+    nested_blocks,
+    positional_params,
+    suite,
+)
 from codegen.scan.extract.nodes import dotted as dotted_name
 from codegen.scan.extract.rebinding import last_binding, reads
 
@@ -202,21 +208,13 @@ def _class_literals(ctx: ModuleContext, node: cst.ClassDef) -> dict[str, str]:
     """The names a class body binds once, each to a literal (a name bound twice is none)."""
     out: dict[str, str] = {}
     seen: set[str] = set()
-    for statement in node.body.body:
-        if type(statement) is not cst.SimpleStatementLine:
-            continue
-        for small in statement.body:
-            if type(small) is not cst.Assign or len(small.targets) != 1:
-                continue
-            target = small.targets[0].target
-            if type(target) is not cst.Name:
-                continue
-            value = None if target.value in seen else literal(small.value, ctx.constants)
-            seen.add(target.value)
-            if value is None:
-                out.pop(target.value, None)
-            else:
-                out[target.value] = value
+    for name, bound in name_assignments(node.body.body):
+        value = None if name in seen else literal(bound, ctx.constants)
+        seen.add(name)
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
     return out
 
 

@@ -11,7 +11,7 @@ from codegen.scan import apis
 from codegen.scan.extract import objects
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
-from codegen.scan.extract.nodes import dotted, kids, nested_blocks, suite
+from codegen.scan.extract.nodes import dotted, kids, name_assignments, nested_blocks, suite
 
 
 class Unplaced(str):
@@ -72,17 +72,11 @@ def method_values(method: cst.FunctionDef, ctx: ModuleContext) -> dict[str, str]
     _count_bindings(suite(method.body), counts)
     for name in counts:
         values.pop(name, None)
-    for statement in objects.straight(suite(method.body)):
-        if type(statement) is not cst.SimpleStatementLine:
-            continue
-        for small in statement.body:
-            if type(small) is not cst.Assign or len(small.targets) != 1:
-                continue
-            target = small.targets[0].target
-            if type(target) is cst.Name and counts.get(target.value) == 1:
-                value = literal(small.value, values)
-                if value is not None:
-                    values[target.value] = value
+    for name, bound in name_assignments(objects.straight(suite(method.body))):
+        if counts.get(name) == 1:
+            value = literal(bound, values)
+            if value is not None:
+                values[name] = value
     return values
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import libcst as cst
 
@@ -260,3 +260,18 @@ def is_name_argument(
         or (keyword is None and index == 0 and callee_api and apis.first_arg_is_name(callee_api))
         or (positional is not None and apis.is_name_parameter(positional))
     )
+
+
+def name_assignments(
+    statements: Iterable[cst.CSTNode],
+) -> Iterator[tuple[str, cst.BaseExpression]]:
+    """(name, value) of each plain `name = value` among these statements, in order."""
+    for statement in statements:
+        if type(statement) is not cst.SimpleStatementLine:
+            continue
+        for small in statement.body:  # type: ignore[attr-defined]
+            if type(small) is not cst.Assign or len(small.targets) != 1:
+                continue
+            target = small.targets[0].target
+            if type(target) is cst.Name:
+                yield target.value, small.value
