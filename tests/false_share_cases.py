@@ -544,16 +544,14 @@ MECHANISMS = {
     "call_argument": "a library call in an argument (`kernel_initializer=tf.compat.v1."
     "constant_initializer(0.5)`) decides by its literal arguments now (scan/extract/computed.py "
     "`Reader.library_call`), but not when it sits in a dict spread as `**CFG`, in an "
-    "`arg_scope`, or reads a module function's result or a TF1 build function's parameter "
-    "default: then it is opaque, matched by position only",
+    "`arg_scope`, or reads a module function's result or a Keras build function's "
+    "parameter default: then it is opaque, matched by position only",
     "reference_argument": "a function reference passed to an inline TF1 call (`activation_fn="
     "tf.nn.tanh` vs `tf.nn.relu`) is opaque, matched by position only",
     "call_result": "a module function's result (`pick()` returning its literal default) is "
     "opaque, matched by position only",
     "local_dict": "an item of a local dict literal in a Keras subclass's `__init__` (`cfg = "
     "{'k': 32}; self.d = Dense(cfg['k'])`) is opaque (build functions read it)",
-    "tf1_param_default": "in a TF1 build function a parameter's literal default (`def build(x, "
-    "k=32)`) is opaque in inline TF1 calls and builder calls, where Keras layers read it",
     "self_attr": "an instance attribute set to a literal in `__init__` (`self.k = 32; "
     "Dense(self.k)`) is opaque (only the class body is read)",
     "list_computed": "a computed value inside a list argument (`shape=[8, H * 2]`, "
@@ -608,6 +606,8 @@ def known_false_share(case: Case) -> str | None:
     if via == "helper_default":
         return "factory_object" if shape == "keras_subclass" and not looped else None
     if target.fmt == CONSTANT_INIT:
+        if via == "param" and shape in _TF1:
+            return None  # the TF1 build function's parameter default decides (plan/identity.py)
         return "call_argument" if via in ("func", "kwargs", "param", "arg_scope") else None
     if shape == "tf1_slim" and target.name == "activation":
         return "reference_argument"
@@ -619,8 +619,6 @@ def known_false_share(case: Case) -> str | None:
         return "loop_values"
     if via == "local_dict" and shape == "keras_subclass":
         return "local_dict"
-    if via == "param" and shape in _TF1:
-        return "tf1_param_default"
     if shape == "tf1_getvar" and target.name == "units" and via in _COMPUTED | {"local_dict"}:
         return "list_computed"
     return None

@@ -73,18 +73,34 @@ def imported_reads(
 def read_origins(
     fid: str, call: LayerCall, project: Project, bound: Mapping[str, str]
 ) -> list[tuple[str, str]]:
-    """imported_reads() by argument key; a read of parameters no caller told is left out: its
-    position decides, as for any opaque argument."""
+    """imported_reads() by argument key; a parameter no caller told reads its literal default
+    (`def build(x, k=32)`), as a told one reads what it was told; a read of parameters neither
+    tells is left out: its position decides, as for any opaque argument."""
     path = project.path_of.get(fid) or id_path(fid)
     out = []
+    told = bound
+    if call.reads:
+        told = {**_literal_defaults(project.functions.get(fid)), **bound}
     for key, shape, names in sorted(call.reads):
         origins = [
-            bound.get(name[1:]) if name[:1] == "@" else project.origin(name, path)
+            told.get(name[1:]) if name[:1] == "@" else project.origin(name, path)
             for name in names
         ]
         if any(origin is not None for origin in origins):
             out.append((key, f"{shape}|" + ",".join(origin or "?" for origin in origins)))
     return out
+
+
+def _literal_defaults(function: FunctionFacts | None) -> dict[str, str]:
+    """A function's positional parameters' literal defaults, by argument key (`#1`): what each
+    stands for when no caller tells it, in told_parameters' terms."""
+    if function is None:
+        return {}
+    return {
+        f"#{index}": default
+        for index, default in enumerate(function.param_defaults)
+        if default is not None and default != "<expr>"
+    }
 
 
 WEIGHTLESS = "weightless"
