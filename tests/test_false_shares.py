@@ -3,6 +3,7 @@ not, in the shape of the real code that showed it (issue 20, 6; docs/realcorpus.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import textwrap
 
@@ -349,6 +350,30 @@ def _pair(prelude_a: str, prelude_b: str, body_a: str, body_b: str) -> Plan:
     return _plan(
         {"pkg/a.py": _source(prelude_a, body_a, 3), "pkg/b.py": _source(prelude_b, body_b, 5)}
     )
+
+
+def _encoder_depth(params: str, a: str, b: str) -> int:
+    """Shared depth of two `model_fn`s calling `encoder(<a>)` and `encoder(<b>)`, where
+    `def encoder(<params>)` builds two `conv_block`s, the first from `units`."""
+
+    def source(call: str, head: int) -> str:
+        return f"""
+    import tensorflow as tf
+
+    def conv_block(x, units):
+        return tf.layers.dense(x, units, name="c")
+
+    def encoder({params}):
+        x = conv_block(x, units)
+        return conv_block(x, 10)
+
+    def model_fn(features, labels, mode, params):
+        x = encoder({call})
+        return tf.layers.dense(x, {head}, name="head")
+    """
+
+    plan = _plan({"pkg/a.py": source(a, 3), "pkg/b.py": source(b, 5)})
+    return _depth(plan, "pkg/a.py::model_fn", "pkg/b.py::model_fn")
 
 
 def _ab(plan: Plan) -> int:
@@ -894,25 +919,7 @@ def test_a_helper_s_parameter_told_or_left_to_its_default() -> None:
     differs: depth 2). A parameter no caller tells stays a position, as before (bert-base's
     `create_model(..., False)` into BertModel's inert `use_one_hot_embeddings` still shares)."""
 
-    def source(call: str, head: int) -> str:
-        return f"""
-    import tensorflow as tf
-
-    def conv_block(x, units):
-        return tf.layers.dense(x, units, name="c")
-
-    def encoder(x, units=64):
-        x = conv_block(x, units)
-        return conv_block(x, 10)
-
-    def model_fn(features, labels, mode, params):
-        x = encoder({call})
-        return tf.layers.dense(x, {head}, name="head")
-    """
-
-    def depth(a: str, b: str) -> int:
-        plan = _plan({"pkg/a.py": source(a, 3), "pkg/b.py": source(b, 5)})
-        return _depth(plan, "pkg/a.py::model_fn", "pkg/b.py::model_fn")
+    depth = functools.partial(_encoder_depth, "x, units=64")
 
     assert depth("features", "features, 128") == 0
     assert depth("features", "features, 64") == 2
@@ -1019,25 +1026,7 @@ def test_a_keyword_only_parameter_told_to_a_helper_decides() -> None:
     """`encoder(x, *, units=64)` called `encoder(features)` vs `encoder(features, units=128)`:
     the first block was claimed shared; the same keyword (the control) still shares."""
 
-    def source(call: str, head: int) -> str:
-        return f"""
-    import tensorflow as tf
-
-    def conv_block(x, units):
-        return tf.layers.dense(x, units, name="c")
-
-    def encoder(x, *, units=64):
-        x = conv_block(x, units)
-        return conv_block(x, 10)
-
-    def model_fn(features, labels, mode, params):
-        x = encoder({call})
-        return tf.layers.dense(x, {head}, name="head")
-    """
-
-    def depth(a: str, b: str) -> int:
-        plan = _plan({"pkg/a.py": source(a, 3), "pkg/b.py": source(b, 5)})
-        return _depth(plan, "pkg/a.py::model_fn", "pkg/b.py::model_fn")
+    depth = functools.partial(_encoder_depth, "x, *, units=64")
 
     assert depth("features", "features, units=128") == 0
     assert depth("features, units=128", "features, units=128") == 2
