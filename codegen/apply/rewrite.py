@@ -35,6 +35,7 @@ from codegen.apply.results import Applied, ApplyResult, Failed, Unchanged, faile
 from codegen.model import ModelEdit
 from codegen.names import SHIM_API
 from codegen.scan.extract import parse_module
+from codegen.scan.extract.nodes import is_docstring
 
 __all__ = ["Applied", "ApplyResult", "Failed", "Unchanged", "apply_edit", "unroute"]
 
@@ -423,21 +424,12 @@ def _is_descriptor(decorator: cst.Decorator) -> bool:
     return name is not None and name.rpartition(".")[2] in _DESCRIPTORS
 
 
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
-
-
 def _import_position(body: Sequence[cst.BaseStatement]) -> tuple[int, bool]:
     """Where the shim import goes: after the last import before the first definition.
 
     Returns the index and whether it directly follows the docstring (no import found).
     """
-    start = 1 if body and _is_docstring(body[0]) else 0
+    start = 1 if body and is_docstring(body[0]) else 0
     limit = next(
         (i for i, stmt in enumerate(body) if _contains(stmt, (cst.FunctionDef, cst.ClassDef))),
         len(body),

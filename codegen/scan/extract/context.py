@@ -14,6 +14,7 @@ from codegen.scan import apis
 from codegen.scan.extract.literals import literal
 from codegen.scan.extract.nodes import (
     BLOCK_STATEMENTS,
+    is_docstring,
     name_assignments,
     nested_blocks,
     positional_params,
@@ -170,7 +171,7 @@ def gather_module(
 def _returns_a_reference(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
     """Whether a function's body only returns a parameter or a library name, uncalled (`return
     k`, `return tf.keras.layers.GRU`), after its docstring."""
-    body = [s for s in suite(node.body) if not _docstring(s)]
+    body = [s for s in suite(node.body) if not is_docstring(s)]
     if len(body) != 1 or type(body[0]) is not cst.SimpleStatementLine:
         return False
     small = body[0].body[0]
@@ -182,14 +183,6 @@ def _returns_a_reference(ctx: ModuleContext, node: cst.FunctionDef) -> bool:
     params = node.params
     names = {p.name.value for p in (*params.params, *params.posonly_params, *params.kwonly_params)}
     return parts[0] in names or parts[0] in ctx.aliases
-
-
-def _docstring(statement: cst.BaseStatement) -> bool:
-    """Whether a statement is a lone string (a docstring)."""
-    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
-        return False
-    small = statement.body[0]
-    return type(small) is cst.Expr and isinstance(small.value, cst.SimpleString)
 
 
 def _class_values(ctx: ModuleContext, node: cst.ClassDef) -> frozenset[str]:
