@@ -11,7 +11,14 @@ from codegen.scan import apis
 from codegen.scan.extract import objects
 from codegen.scan.extract.context import ModuleContext
 from codegen.scan.extract.literals import literal, parameter_values
-from codegen.scan.extract.nodes import dotted, kids, name_assignments, nested_blocks, suite
+from codegen.scan.extract.nodes import (
+    dotted,
+    kids,
+    name_assignments,
+    nested_blocks,
+    stored_names,
+    suite,
+)
 
 
 class Unplaced(str):
@@ -114,13 +121,11 @@ def _count_bindings(statements: object, counts: dict[str, int]) -> None:
 
 
 def _bind(target: cst.BaseExpression, counts: dict[str, int], weight: int) -> None:
-    if type(target) is cst.Name:
-        counts[target.value] = counts.get(target.value, 0) + weight
-    elif type(target) is cst.Tuple or type(target) is cst.List:
-        for element in target.elements:  # type: ignore[attr-defined]
-            _bind(element.value, counts, 2)
-    elif type(target) is cst.StarredElement:
-        _bind(target.value, counts, 2)  # type: ignore[attr-defined]
+    """Count `weight` for a bare name, 2 (not one plain binding) for each name unpacked."""
+    if type(target) is not cst.Name:
+        weight = 2
+    for name in stored_names(target):
+        counts[name] = counts.get(name, 0) + weight
 
 
 def structure(

@@ -275,3 +275,14 @@ def name_assignments(
             target = small.targets[0].target
             if type(target) is cst.Name:
                 yield target.value, small.value
+
+
+def stored_names(target: cst.BaseExpression) -> set[str]:
+    """The names an assignment target binds (`H, W`, `[a, *rest]`); none for attributes."""
+    if type(target) is cst.Name:
+        return {target.value}
+    if type(target) is cst.Tuple or type(target) is cst.List:
+        return {n for e in target.elements for n in stored_names(e.value)}
+    if type(target) is cst.StarredElement:
+        return stored_names(target.value)
+    return set()

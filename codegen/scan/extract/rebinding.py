@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, suite
+from codegen.scan.extract.nodes import BLOCK_STATEMENTS, nested_blocks, stored_names, suite
 
 
 def rebound_names(
@@ -31,9 +31,11 @@ def _rebindings(
     other: set[str] = set()
     for statement in _module_statements(statements):
         if type(statement) is cst.For:
-            other |= _stored(statement.target)
+            other |= stored_names(statement.target)
         elif type(statement) is cst.With:
-            other.update(n for i in statement.items if i.asname for n in _stored(i.asname.name))
+            other.update(
+                n for i in statement.items if i.asname for n in stored_names(i.asname.name)
+            )
         elif type(statement) is cst.SimpleStatementLine:
             for small in statement.body:
                 targets: list[cst.BaseExpression] = []
@@ -42,12 +44,12 @@ def _rebindings(
                 elif type(small) is cst.AnnAssign and small.value is not None:
                     targets = [small.target]
                 elif type(small) is cst.AugAssign:
-                    other |= _stored(small.target)
+                    other |= stored_names(small.target)
                 for target in targets:
                     if type(target) is cst.Name:
                         counts[target.value] = counts.get(target.value, 0) + 1
                     else:
-                        other |= _stored(target)
+                        other |= stored_names(target)
     if "global" in text:
         other |= _globals(statements)
     return counts, other
@@ -62,17 +64,6 @@ def _module_statements(statements: Sequence[cst.BaseStatement]) -> list[cst.Base
             for block in nested_blocks(statement):
                 out += _module_statements(block)
     return out
-
-
-def _stored(target: cst.BaseExpression) -> set[str]:
-    """The names an assignment target binds (`H, W`, `[a, *rest]`); none for attributes."""
-    if type(target) is cst.Name:
-        return {target.value}
-    if type(target) is cst.Tuple or type(target) is cst.List:
-        return {n for e in target.elements for n in _stored(e.value)}
-    if type(target) is cst.StarredElement:
-        return _stored(target.value)
-    return set()
 
 
 def _globals(statements: Sequence[cst.BaseStatement]) -> set[str]:
