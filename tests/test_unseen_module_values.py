@@ -10,11 +10,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_unseen_calls import depth, notes, scan
 
-from codegen import names, pipeline
-from codegen.config import Config
-from codegen.diagnostics import UNRESOLVED_IMPORT
-from codegen.plan.planner import pair_depths
+from codegen import names
 
 ENCODER_CLASS = """\
 class Encoder:
@@ -41,26 +39,6 @@ def model(head: str, use: str) -> str:
         + "    x = layers.Dense(32)(x)\n"
         + "    outputs = layers.Dense(2)(x)\n"
         + "    return keras.Model(inputs, outputs)\n"
-    )
-
-
-def scan(root: Path, text: str) -> pipeline.Scan:
-    (root / "models").mkdir()
-    for name in ("a", "b"):
-        (root / "models" / f"{name}.py").write_text(text)
-    return pipeline.scan(["models"], Config(root=str(root), cache_dir=""), jobs=1, use_cache=False)
-
-
-def depth(result: pipeline.Scan) -> int:
-    pair = ("models/a.py::build_model", "models/b.py::build_model")
-    return pair_depths(result.plan).get(pair, 0)
-
-
-def notes(result: pipeline.Scan) -> list[tuple[str, int, str]]:
-    return sorted(
-        (d.path, d.line, d.message.split("`")[1])
-        for d in result.plan.diagnostics
-        if d.code == UNRESOLVED_IMPORT
     )
 
 
